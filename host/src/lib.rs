@@ -1,0 +1,13 @@
+//! vibe-store: the persistence layer and sandbox host for AI-agent missions.
+//!
+//! [`store`] records missions, tool calls, decisions, agent memory and
+//! playbook runs in one SQLite file. [`sandbox`] runs agent tools compiled to
+//! WebAssembly components, which reach the store only through the `wit/`
+//! contract and only within the grants the host gives them.
+
+pub mod store;
+
+pub use store::{
+    Decision, Durability, Mission, MissionStatus, NewToolCall, OpenOptions, Page, Phase,
+    SqliteStore, StoreError, ToolCall,
+};

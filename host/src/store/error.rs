@@ -1,0 +1,81 @@
+//! The store's one error type.
+//!
+//! Every variant says what went wrong in words a caller can act on; the CLI
+//! maps them to exit codes and the sandbox maps them to the WIT `store-error`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything a store operation can fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// No mission has this id.
+    #[error("mission {0} not found; list missions with `vibe mission list`")]
+    MissionNotFound(String),
+
+    /// The caller's input was rejected before anything was written.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The file exists but is not a database this program can use
+    /// (not SQLite, damaged, a foreign schema, or a newer schema version).
+    /// The file has not been modified.
+    #[error("cannot use {path}: {reason}; the file was left untouched")]
+    UnusableFile { path: PathBuf, reason: String },
+
+    /// The file or its directory cannot be written.
+    #[error("cannot write {path}: {reason}")]
+    ReadOnly { path: PathBuf, reason: String },
+
+    /// The disk (or the configured page limit) is full. Nothing of the failed
+    /// write was kept; the file stays consistent and usable once room returns.
+    #[error("database or disk is full; the write was not recorded")]
+    StorageFull,
+
+    /// The operation was interrupted because its deadline passed.
+    #[error("interrupted: the operation ran past its deadline")]
+    Interrupted,
+
+    /// A bug in vibe-store itself; the operation wrote nothing.
+    #[error("internal error: {0}")]
+    Internal(String),
+
+    /// Any other SQLite or I/O failure.
+    #[error("database error: {0}")]
+    Database(Arc<rusqlite::Error>),
+
+    /// Could not create the database's directory or inspect the file.
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::StorageFull,
+            Some(ErrorCode::OperationInterrupted) => StoreError::Interrupted,
+            _ => StoreError::Database(Arc::new(err)),
+        }
+    }
+}
+
+impl StoreError {
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+        StoreError::InvalidInput(reason.into())
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// Shorthand for results of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,335 @@
+//! Opening a database file: creation, sanity checks on existing files,
+//! per-connection settings and schema migrations.
+//!
+//! The rule here is "look before you write": an existing file is checked
+//! (SQLite header, size, schema version, tables) before any pragma or
+//! migration could modify it, so a file this program cannot use is left
+//! byte-for-byte untouched. A new file is built under a temporary name and
+//! linked into place, so no process ever sees a half-made database.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::error::{Result, StoreError};
+
+/// How hard each acknowledged write is pushed to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every acknowledged write survives power loss (`synchronous = FULL`).
+    #[default]
+    Full,
+    /// Every acknowledged write survives a crash of the process, but the last
+    /// ones may be lost on power loss (`synchronous = NORMAL`).
+    Normal,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "full" => Ok(Durability::Full),
+            "normal" => Ok(Durability::Normal),
+            _ => Err(StoreError::invalid(format!(
+                "unknown durability {text:?}; valid values: full, normal"
+            ))),
+        }
+    }
+}
+
+/// One numbered schema migration, applied in a transaction together with the
+/// bump of `PRAGMA user_version` to `version`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub sql: &'static str,
+}
+
+/// The migrations compiled into this binary, from `schema/`.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../../../schema/0001_init.sql"),
+}];
+
+/// Tables every vibe-store database has; their absence marks a foreign file.
+const REQUIRED_TABLES: &[&str] = &["missions", "tool_calls", "decisions"];
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub durability: Durability,
+    /// How long a write waits for another process's write lock.
+    pub busy_timeout: Duration,
+    /// The schema's migrations, oldest first. Programs that extend the schema
+    /// append their own after [`MIGRATIONS`].
+    pub migrations: Vec<Migration>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(30),
+            migrations: MIGRATIONS.to_vec(),
+        }
+    }
+}
+
+impl OpenOptions {
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    pub(crate) fn latest_version(&self) -> u32 {
+        self.migrations.last().map_or(0, |m| m.version)
+    }
+}
+
+/// Makes sure a usable database exists at `path` and is migrated, and returns
+/// a configured connection to it.
+pub(crate) fn open_database(path: &Path, options: &OpenOptions) -> Result<Connection> {
+    if !path.exists() {
+        create_database(path, options)?;
+    }
+    check_file(path)?;
+    let conn = connect(path, options)?;
+    check_schema(path, &conn, options)?;
+    // Only now may the file change: WAL mode is recorded in its header.
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+        row.get::<_, String>(0)
+    })
+    .map_err(|e| classify_open_error(path, e))?;
+    migrate(&conn, options)?;
+    Ok(conn)
+}
+
+/// Opens one more connection to a database that [`open_database`] vetted.
+pub(crate) fn connect(path: &Path, options: &OpenOptions) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify_open_error(path, e))?;
+    configure(&conn, options).map_err(|e| classify_open_error(path, e))?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let synchronous = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(())
+}
+
+fn classify_open_error(path: &Path, err: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match err.sqlite_error_code() {
+        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+            StoreError::ReadOnly {
+                path: path.to_owned(),
+                reason: err.to_string(),
+            }
+        }
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => unusable(path, err.to_string()),
+        _ => err.into(),
+    }
+}
+
+fn unusable(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::UnusableFile {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Builds a fresh database under a temporary name beside `path` and links it
+/// into place. If another process got there first, its file wins and ours is
+/// discarded.
+fn create_database(path: &Path, options: &OpenOptions) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(|e| read_only_or_io(&dir, e))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| StoreError::invalid(format!("{} is not a file path", path.display())))?;
+    let temp = dir.join(format!(
+        ".{}.init-{}",
+        file_name.to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let built = build_fresh(&temp, options);
+    let linked = built.and_then(|()| match fs::hard_link(&temp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(read_only_or_io(path, e)),
+    });
+    let _ = fs::remove_file(&temp);
+    linked?;
+    if let Ok(dir) = fs::File::open(&dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+fn build_fresh(temp: &Path, options: &OpenOptions) -> Result<()> {
+    let conn = Connection::open(temp).map_err(|e| classify_open_error(temp, e))?;
+    configure(&conn, options)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    migrate(&conn, options)?;
+    // Closing the last connection checkpoints the WAL into the file and
+    // removes it, so the linked file is complete on its own.
+    conn.close().map_err(|(_, e)| StoreError::from(e))?;
+    fs::File::open(temp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::io(temp, e))
+}
+
+fn read_only_or_io(path: &Path, err: std::io::Error) -> StoreError {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            StoreError::ReadOnly {
+                path: path.to_owned(),
+                reason: err.to_string(),
+            }
+        }
+        _ => StoreError::io(path, err),
+    }
+}
+
+/// Reads the first page header of an existing file without SQLite: rejects
+/// empty files, files that are not SQLite, and files shorter than their
+/// header says (truncated), before anything could write to them.
+fn check_file(path: &Path) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
+    if meta.is_dir() {
+        return Err(unusable(path, "it is a directory"));
+    }
+    if meta.permissions().readonly() {
+        return Err(StoreError::ReadOnly {
+            path: path.to_owned(),
+            reason: "the file is read-only".into(),
+        });
+    }
+    let len = meta.len();
+    if len == 0 {
+        return Err(unusable(path, "the file is empty (0 bytes), not a SQLite database"));
+    }
+    let mut header = [0u8; 100];
+    let mut file = fs::File::open(path).map_err(|e| read_only_or_io(path, e))?;
+    if len < 100 || file.read_exact(&mut header).is_err() {
+        return Err(unusable(path, format!("the file is {len} bytes, too short for a SQLite database")));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(unusable(path, "not a SQLite database (bad header)"));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    let page_count = u64::from(u32::from_be_bytes(header[28..32].try_into().unwrap()));
+    let change_counter = &header[24..28];
+    let valid_for = &header[92..96];
+    // The in-header size is trustworthy only when written by SQLite >= 3.7.0,
+    // which marks it by copying the change counter into "version-valid-for".
+    if change_counter == valid_for && page_count * page_size > len {
+        return Err(unusable(
+            path,
+            format!(
+                "the file is truncated: its header declares {page_count} pages of {page_size} bytes but it holds {len} bytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the schema version and tables of an existing file; writes nothing.
+fn check_schema(path: &Path, conn: &Connection, options: &OpenOptions) -> Result<()> {
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| classify_open_error(path, e))?;
+    let latest = options.latest_version();
+    if version > latest {
+        return Err(unusable(
+            path,
+            format!(
+                "its schema version is {version}, newer than this vibe-store supports ({latest}); use a newer vibe-store"
+            ),
+        ));
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .map_err(|e| classify_open_error(path, e))?;
+    let tables: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| classify_open_error(path, e))?;
+    if version == 0 && !tables.is_empty() {
+        return Err(unusable(
+            path,
+            format!(
+                "it holds tables ({}) but no vibe-store schema version; it belongs to another program",
+                tables.join(", ")
+            ),
+        ));
+    }
+    if version > 0 {
+        let missing: Vec<&str> = REQUIRED_TABLES
+            .iter()
+            .copied()
+            .filter(|t| !tables.iter().any(|have| have == t))
+            .collect();
+        if !missing.is_empty() {
+            return Err(unusable(
+                path,
+                format!(
+                    "schema version {version} but tables {} are missing; it belongs to another program",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Applies every migration newer than the file's `user_version`, each in its
+/// own transaction with its version bump. Safe against other processes
+/// migrating at the same time: the version is re-read under the write lock.
+pub(crate) fn migrate(conn: &Connection, options: &OpenOptions) -> Result<u32> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for migration in options.migrations.iter().filter(|m| m.version > version) {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = (|| -> Result<bool> {
+            let current: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if current >= migration.version {
+                return Ok(false);
+            }
+            conn.execute_batch(migration.sql)?;
+            conn.pragma_update(None, "user_version", migration.version)?;
+            Ok(true)
+        })();
+        match applied {
+            Ok(applied) => {
+                conn.execute_batch("COMMIT")?;
+                if applied {
+                    tracing::info!(version = migration.version, "applied schema migration");
+                }
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}

@@ -1,0 +1,599 @@
+//! [`SqliteStore`]: the mission store on one SQLite file.
+//!
+//! Every statement is parameterised and prepared once per connection. Writes
+//! go through the group-committing [`Writer`]; reads use a small pool of
+//! connections of their own, so readers never wait on a writer's fsync (WAL).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
+use serde_json::Value;
+
+use super::error::{Result, StoreError};
+use super::model::{
+    check_mission_id, check_name, check_text, format_timestamp, json_text, now_timestamp, Decision,
+    Mission, MissionStatus, NewToolCall, Page, Phase, PlaybookRun, ToolCall,
+};
+use super::open::{connect, migrate, open_database, OpenOptions};
+use super::writer::Writer;
+
+/// Where `open_default` puts the database, relative to the working directory.
+pub const DEFAULT_DB_PATH: &str = ".vibe/state/vibe_agency.db";
+
+/// Most idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 16;
+
+/// The mission store. Cheap to clone and safe to share between threads: all
+/// clones use the same connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    options: OpenOptions,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("durability", &self.inner.options.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating its directory, the file and the
+    /// schema if they do not exist, and applying missing migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// Opens `.vibe/state/vibe_agency.db` under the working directory.
+    pub fn open_default() -> Result<Self> {
+        Self::open(DEFAULT_DB_PATH)
+    }
+
+    /// Opens with explicit options (durability, busy timeout, migrations).
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Self> {
+        let path = path.as_ref().to_owned();
+        let conn = open_database(&path, &options)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                options,
+                writer: Writer::new(conn),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &OpenOptions {
+        &self.inner.options
+    }
+
+    /// Creates the schema or applies missing migrations; returns the schema
+    /// version. Idempotent: `open` already did this, so it normally changes
+    /// nothing.
+    pub fn init_db(&self) -> Result<u32> {
+        self.inner
+            .writer
+            .with_connection(|conn| migrate(conn, &self.inner.options))
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u32> {
+        self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
+    }
+
+    // ---- missions ----------------------------------------------------------
+
+    /// Creates a mission in `pending` status and returns its UUID.
+    pub fn create_mission(&self, phase: Phase, metadata: &Value) -> Result<String> {
+        let metadata = json_text("metadata", metadata)?;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let created_at = now_timestamp();
+        let id = uuid.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
+                 VALUES (?1, ?2, 'pending', ?3, ?4)",
+            )?
+            .execute(params![id, phase.as_str(), created_at, metadata])?;
+            Ok(())
+        })?;
+        Ok(uuid)
+    }
+
+    /// Sets a mission's status. Moving to `completed` or `failed` stamps
+    /// `completed_at`; moving back to an open status clears it.
+    pub fn update_mission_status(&self, mission: &str, status: MissionStatus) -> Result<()> {
+        check_mission_id(mission)?;
+        let mission = mission.to_owned();
+        let completed_at = status.is_terminal().then(now_timestamp);
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1",
+                )?
+                .execute(params![mission, status.as_str(), completed_at])?;
+            if changed == 0 {
+                return Err(StoreError::MissionNotFound(mission));
+            }
+            Ok(())
+        })
+    }
+
+    /// One mission by its UUID.
+    pub fn get_mission(&self, mission: &str) -> Result<Mission> {
+        check_mission_id(mission)?;
+        self.read(|conn| {
+            conn.prepare_cached(&format!("{MISSION_SELECT} WHERE mission_uuid = ?1"))?
+                .query_row([mission], mission_from_row)
+                .optional()?
+                .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
+        })
+    }
+
+    /// The `limit` most recent missions, newest first.
+    pub fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
+        Page::first(limit).validate()?;
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("{MISSION_SELECT} ORDER BY id DESC LIMIT ?1"))?;
+            let rows = stmt.query_map([limit], mission_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    // ---- tool calls --------------------------------------------------------
+
+    /// Logs one tool call; returns its row id.
+    pub fn log_tool_call(&self, mission: &str, call: &NewToolCall) -> Result<i64> {
+        let row = ToolCallRow::new(mission, call)?;
+        let mission = mission.to_owned();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            row.insert(conn, mission_id)
+        })
+    }
+
+    /// Logs many tool calls of one mission in one transaction: all or none.
+    pub fn log_tool_calls(&self, mission: &str, calls: &[NewToolCall]) -> Result<Vec<i64>> {
+        let rows = calls
+            .iter()
+            .map(|call| ToolCallRow::new(mission, call))
+            .collect::<Result<Vec<_>>>()?;
+        let mission = mission.to_owned();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            rows.iter().map(|row| row.insert(conn, mission_id)).collect()
+        })
+    }
+
+    /// Every tool call of a mission, oldest first (ties by id).
+    pub fn get_tool_history(&self, mission: &str) -> Result<Vec<ToolCall>> {
+        self.tool_history_page(mission, Page { after_id: None, limit: u32::MAX })
+    }
+
+    /// One page of a mission's tool calls, oldest first. A limit above
+    /// [`super::MAX_PAGE_ROWS`] is refused by the paging entry points.
+    pub fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
+        page.validate()?;
+        self.tool_history_page(mission, page)
+    }
+
+    fn tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
+        check_mission_id(mission)?;
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, mission_id, tool_name, args, result, timestamp, duration_ms, success,
+                        error_message
+                 FROM tool_calls
+                 WHERE mission_id = :mission AND id > :after
+                 ORDER BY timestamp, id
+                 LIMIT :limit",
+            )?;
+            let rows = stmt.query_map(
+                named_params! {
+                    ":mission": mission_id,
+                    ":after": page.after_id.unwrap_or(i64::MIN),
+                    ":limit": i64::from(page.limit),
+                },
+                |row| {
+                    Ok(ToolCall {
+                        id: row.get(0)?,
+                        mission_id: row.get(1)?,
+                        mission_uuid: mission.to_owned(),
+                        tool_name: row.get(2)?,
+                        args: json_column(row, 3)?.unwrap_or(Value::Null),
+                        result: json_column(row, 4)?,
+                        timestamp: row.get(5)?,
+                        duration_ms: row.get(6)?,
+                        success: row.get::<_, i64>(7)? != 0,
+                        error_message: row.get(8)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    // ---- decisions ---------------------------------------------------------
+
+    /// Records a decision; returns its row id.
+    pub fn record_decision(
+        &self,
+        mission: &str,
+        decision_type: &str,
+        rationale: &str,
+        agent_name: &str,
+        context: Option<&Value>,
+    ) -> Result<i64> {
+        check_mission_id(mission)?;
+        check_name("decision type", decision_type)?;
+        check_text("rationale", rationale)?;
+        check_name("agent name", agent_name)?;
+        let context = context.map(|c| json_text("context", c)).transpose()?;
+        let (mission, decision_type, rationale, agent_name) = (
+            mission.to_owned(),
+            decision_type.to_owned(),
+            rationale.to_owned(),
+            agent_name.to_owned(),
+        );
+        let timestamp = now_timestamp();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            conn.prepare_cached(
+                "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name, context)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![mission_id, decision_type, rationale, timestamp, agent_name, context])?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    /// Every decision of a mission, oldest first (ties by id).
+    pub fn get_decisions(&self, mission: &str) -> Result<Vec<Decision>> {
+        self.decisions_page(mission, Page { after_id: None, limit: u32::MAX })
+    }
+
+    /// One page of a mission's decisions, oldest first.
+    pub fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
+        page.validate()?;
+        self.decisions_page(mission, page)
+    }
+
+    fn decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
+        check_mission_id(mission)?;
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, mission_id, decision_type, rationale, timestamp, agent_name, context
+                 FROM decisions
+                 WHERE mission_id = :mission AND id > :after
+                 ORDER BY timestamp, id
+                 LIMIT :limit",
+            )?;
+            let rows = stmt.query_map(
+                named_params! {
+                    ":mission": mission_id,
+                    ":after": page.after_id.unwrap_or(i64::MIN),
+                    ":limit": i64::from(page.limit),
+                },
+                |row| {
+                    Ok(Decision {
+                        id: row.get(0)?,
+                        mission_id: row.get(1)?,
+                        mission_uuid: mission.to_owned(),
+                        decision_type: row.get(2)?,
+                        rationale: row.get(3)?,
+                        timestamp: row.get(4)?,
+                        agent_name: row.get(5)?,
+                        context: json_column(row, 6)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    // ---- agent memory ------------------------------------------------------
+
+    /// Stores `value` under `key` for a mission, replacing any earlier value.
+    /// With a `ttl_seconds`, the entry expires that many seconds from now.
+    pub fn set_memory(
+        &self,
+        mission: &str,
+        key: &str,
+        value: &Value,
+        ttl_seconds: Option<u32>,
+    ) -> Result<()> {
+        check_mission_id(mission)?;
+        check_name("memory key", key)?;
+        let value = json_text("memory value", value)?;
+        let now = chrono::Utc::now();
+        let timestamp = format_timestamp(now);
+        let expires_at = ttl_seconds
+            .map(|ttl| format_timestamp(now + chrono::Duration::seconds(i64::from(ttl))));
+        let (mission, key) = (mission.to_owned(), key.to_owned());
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            conn.prepare_cached(
+                "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (mission_id, key) DO UPDATE SET
+                     value = excluded.value, timestamp = excluded.timestamp,
+                     ttl = excluded.ttl, expires_at = excluded.expires_at",
+            )?
+            .execute(params![mission_id, key, value, timestamp, ttl_seconds, expires_at])?;
+            Ok(())
+        })
+    }
+
+    /// The value stored under `key`, or `None` if there is none or it has
+    /// expired.
+    pub fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Value>> {
+        check_mission_id(mission)?;
+        check_name("memory key", key)?;
+        let now = now_timestamp();
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            conn.prepare_cached(
+                "SELECT value FROM agent_memory
+                 WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
+            )?
+            .query_row(params![mission_id, key, now], |row| json_column(row, 0))
+            .optional()
+            .map(|found| found.map(|v| v.unwrap_or(Value::Null)))
+            .map_err(StoreError::from)
+        })
+    }
+
+    /// Deletes `key`; true if a live (unexpired) entry was there.
+    pub fn delete_memory(&self, mission: &str, key: &str) -> Result<bool> {
+        check_mission_id(mission)?;
+        check_name("memory key", key)?;
+        let (mission, key) = (mission.to_owned(), key.to_owned());
+        let now = now_timestamp();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            let live: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM agent_memory WHERE mission_id = ?1 AND key = ?2
+                                    AND (expires_at IS NULL OR expires_at > ?3))",
+                )?
+                .query_row(params![mission_id, key, now], |row| row.get(0))?;
+            conn.prepare_cached("DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2")?
+                .execute(params![mission_id, key])?;
+            Ok(live)
+        })
+    }
+
+    // ---- playbook runs -----------------------------------------------------
+
+    /// Records the start of a playbook run; returns its id.
+    pub fn start_playbook_run(
+        &self,
+        mission: &str,
+        playbook_name: &str,
+        phase: Option<Phase>,
+    ) -> Result<i64> {
+        check_mission_id(mission)?;
+        check_name("playbook name", playbook_name)?;
+        let (mission, name) = (mission.to_owned(), playbook_name.to_owned());
+        let started_at = now_timestamp();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            conn.prepare_cached(
+                "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![mission_id, name, phase.map(Phase::as_str), started_at])?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    /// Records the end of a playbook run. A run completes once.
+    pub fn complete_playbook_run(
+        &self,
+        run_id: i64,
+        success: bool,
+        metrics: Option<&Value>,
+        error_message: Option<&str>,
+    ) -> Result<()> {
+        let metrics = metrics.map(|m| json_text("metrics", m)).transpose()?;
+        if let Some(message) = error_message {
+            check_text("error message", message)?;
+        }
+        let error_message = error_message.map(str::to_owned);
+        let completed_at = now_timestamp();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE playbook_runs
+                     SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
+                     WHERE id = ?1 AND completed_at IS NULL",
+                )?
+                .execute(params![run_id, completed_at, success, metrics, error_message])?;
+            if changed == 0 {
+                return Err(StoreError::invalid(format!(
+                    "playbook run {run_id} does not exist or has already completed"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Every playbook run of a mission, oldest first.
+    pub fn get_playbook_runs(&self, mission: &str) -> Result<Vec<PlaybookRun>> {
+        check_mission_id(mission)?;
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, mission_id, playbook_name, phase, started_at, completed_at, success,
+                        metrics, error_message
+                 FROM playbook_runs WHERE mission_id = ?1 ORDER BY started_at, id",
+            )?;
+            let rows = stmt.query_map([mission_id], |row| {
+                Ok(PlaybookRun {
+                    id: row.get(0)?,
+                    mission_id: row.get(1)?,
+                    playbook_name: row.get(2)?,
+                    phase: row.get(3)?,
+                    started_at: row.get(4)?,
+                    completed_at: row.get(5)?,
+                    success: row.get::<_, Option<i64>>(6)?.map(|s| s != 0),
+                    metrics: json_column(row, 7)?,
+                    error_message: row.get(8)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    // ---- plumbing ----------------------------------------------------------
+
+    fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.inner.writer.write(work)
+    }
+
+    /// Runs `f` on a pooled read connection inside one read transaction, so
+    /// a multi-statement read sees one snapshot.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => connect(&self.inner.path, &self.inner.options)?,
+        };
+        let outcome = (|| {
+            conn.execute_batch("BEGIN")?;
+            let outcome = f(&conn);
+            conn.execute_batch("COMMIT")?;
+            outcome
+        })();
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let mut idle = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        outcome
+    }
+}
+
+const MISSION_SELECT: &str =
+    "SELECT id, mission_uuid, phase, status, created_at, completed_at, metadata FROM missions";
+
+fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
+    Ok(Mission {
+        id: row.get(0)?,
+        mission_uuid: row.get(1)?,
+        phase: parse_column(row, 2)?,
+        status: parse_column(row, 3)?,
+        created_at: row.get(4)?,
+        completed_at: row.get(5)?,
+        metadata: json_column(row, 6)?.unwrap_or(Value::Null),
+    })
+}
+
+fn parse_column<T: std::str::FromStr<Err = StoreError>>(
+    row: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    text.parse().map_err(|e: StoreError| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Reads a JSON column leniently: text is parsed as JSON, and numbers that
+/// another program stored with numeric affinity come back as JSON numbers.
+fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Value>> {
+    let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e)
+    };
+    Ok(match row.get_ref(idx)? {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(Value::from(i)),
+        ValueRef::Real(f) => Some(Value::from(f)),
+        ValueRef::Text(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| bad(Box::new(e)))?),
+        ValueRef::Blob(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| bad(Box::new(e)))?),
+    })
+}
+
+fn mission_row_id(conn: &Connection, mission: &str) -> Result<i64> {
+    conn.prepare_cached("SELECT id FROM missions WHERE mission_uuid = ?1")?
+        .query_row([mission], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
+}
+
+/// A validated tool call, serialised and ready to insert.
+struct ToolCallRow {
+    tool_name: String,
+    args: String,
+    result: Option<String>,
+    timestamp: String,
+    duration_ms: Option<i64>,
+    success: bool,
+    error_message: Option<String>,
+}
+
+impl ToolCallRow {
+    fn new(mission: &str, call: &NewToolCall) -> Result<Self> {
+        check_mission_id(mission)?;
+        call.validate()?;
+        Ok(ToolCallRow {
+            tool_name: call.tool_name.clone(),
+            args: json_text("args", &call.args)?,
+            result: call.result.as_ref().map(|r| json_text("result", r)).transpose()?,
+            timestamp: now_timestamp(),
+            duration_ms: call.duration_ms,
+            success: call.success,
+            error_message: call.error_message.clone(),
+        })
+    }
+
+    fn insert(&self, conn: &Connection, mission_id: i64) -> Result<i64> {
+        conn.prepare_cached(
+            "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
+                                     success, error_message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            mission_id,
+            self.tool_name,
+            self.args,
+            self.result,
+            self.timestamp,
+            self.duration_ms,
+            self.success,
+            self.error_message,
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+}
