@@ -100,10 +100,8 @@ pub(crate) fn open_database(path: &Path, options: &OpenOptions) -> Result<Connec
     let conn = connect(path, options)?;
     check_schema(path, &conn, options)?;
     // Only now may the file change: WAL mode is recorded in its header.
-    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
-        row.get::<_, String>(0)
-    })
-    .map_err(|e| classify_open_error(path, e))?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        .map_err(|e| classify_open_error(path, e))?;
     migrate(&conn, options)?;
     Ok(conn)
 }
@@ -113,7 +111,8 @@ pub(crate) fn connect(path: &Path, options: &OpenOptions) -> Result<Connection> 
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify_open_error(path, e))?;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(|e| classify_open_error(path, e))?;
     configure(&conn, options).map_err(|e| classify_open_error(path, e))?;
     Ok(conn)
 }
@@ -133,13 +132,15 @@ fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
 fn classify_open_error(path: &Path, err: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     match err.sqlite_error_code() {
-        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-            StoreError::ReadOnly {
-                path: path.to_owned(),
-                reason: err.to_string(),
-            }
+        Some(ErrorCode::ReadOnly)
+        | Some(ErrorCode::CannotOpen)
+        | Some(ErrorCode::PermissionDenied) => StoreError::ReadOnly {
+            path: path.to_owned(),
+            reason: err.to_string(),
+        },
+        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+            unusable(path, err.to_string())
         }
-        Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => unusable(path, err.to_string()),
         _ => err.into(),
     }
 }
@@ -223,12 +224,18 @@ fn check_file(path: &Path) -> Result<()> {
     }
     let len = meta.len();
     if len == 0 {
-        return Err(unusable(path, "the file is empty (0 bytes), not a SQLite database"));
+        return Err(unusable(
+            path,
+            "the file is empty (0 bytes), not a SQLite database",
+        ));
     }
     let mut header = [0u8; 100];
     let mut file = fs::File::open(path).map_err(|e| read_only_or_io(path, e))?;
     if len < 100 || file.read_exact(&mut header).is_err() {
-        return Err(unusable(path, format!("the file is {len} bytes, too short for a SQLite database")));
+        return Err(unusable(
+            path,
+            format!("the file is {len} bytes, too short for a SQLite database"),
+        ));
     }
     if &header[..16] != b"SQLite format 3\0" {
         return Err(unusable(path, "not a SQLite database (bad header)"));

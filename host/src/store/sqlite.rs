@@ -179,13 +179,21 @@ impl SqliteStore {
         let mission = mission.to_owned();
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
-            rows.iter().map(|row| row.insert(conn, mission_id)).collect()
+            rows.iter()
+                .map(|row| row.insert(conn, mission_id))
+                .collect()
         })
     }
 
     /// Every tool call of a mission, oldest first (ties by id).
     pub fn get_tool_history(&self, mission: &str) -> Result<Vec<ToolCall>> {
-        self.tool_history_page(mission, Page { after_id: None, limit: u32::MAX })
+        self.tool_history_page(
+            mission,
+            Page {
+                after_id: None,
+                limit: u32::MAX,
+            },
+        )
     }
 
     /// One page of a mission's tool calls, oldest first. A limit above
@@ -268,7 +276,13 @@ impl SqliteStore {
 
     /// Every decision of a mission, oldest first (ties by id).
     pub fn get_decisions(&self, mission: &str) -> Result<Vec<Decision>> {
-        self.decisions_page(mission, Page { after_id: None, limit: u32::MAX })
+        self.decisions_page(
+            mission,
+            Page {
+                after_id: None,
+                limit: u32::MAX,
+            },
+        )
     }
 
     /// One page of a mission's decisions, oldest first.
@@ -339,7 +353,14 @@ impl SqliteStore {
                      value = excluded.value, timestamp = excluded.timestamp,
                      ttl = excluded.ttl, expires_at = excluded.expires_at",
             )?
-            .execute(params![mission_id, key, value, timestamp, ttl_seconds, expires_at])?;
+            .execute(params![
+                mission_id,
+                key,
+                value,
+                timestamp,
+                ttl_seconds,
+                expires_at
+            ])?;
             Ok(())
         })
     }
@@ -402,7 +423,12 @@ impl SqliteStore {
                 "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
                  VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![mission_id, name, phase.map(Phase::as_str), started_at])?;
+            .execute(params![
+                mission_id,
+                name,
+                phase.map(Phase::as_str),
+                started_at
+            ])?;
             Ok(conn.last_insert_rowid())
         })
     }
@@ -428,7 +454,13 @@ impl SqliteStore {
                      SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
                      WHERE id = ?1 AND completed_at IS NULL",
                 )?
-                .execute(params![run_id, completed_at, success, metrics, error_message])?;
+                .execute(params![
+                    run_id,
+                    completed_at,
+                    success,
+                    metrics,
+                    error_message
+                ])?;
             if changed == 0 {
                 return Err(StoreError::invalid(format!(
                     "playbook run {run_id} does not exist or has already completed"
@@ -497,7 +529,11 @@ impl SqliteStore {
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        let mut idle = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
@@ -570,7 +606,11 @@ impl ToolCallRow {
         Ok(ToolCallRow {
             tool_name: call.tool_name.clone(),
             args: json_text("args", &call.args)?,
-            result: call.result.as_ref().map(|r| json_text("result", r)).transpose()?,
+            result: call
+                .result
+                .as_ref()
+                .map(|r| json_text("result", r))
+                .transpose()?,
             timestamp: now_timestamp(),
             duration_ms: call.duration_ms,
             success: call.success,
