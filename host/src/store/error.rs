@@ -17,6 +17,11 @@ pub enum StoreError {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
+    /// The input is larger than a documented limit (JSON field size, page
+    /// rows); nothing was written.
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+
     /// The file exists but is not a database this program can use
     /// (not SQLite, damaged, a foreign schema, or a newer schema version).
     /// The file has not been modified.

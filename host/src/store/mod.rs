@@ -5,12 +5,14 @@
 //! before any SQL runs, and its one error type, [`StoreError`], says what went
 //! wrong in words a caller can act on.
 
+mod backend;
 mod error;
 mod model;
 mod open;
 mod sqlite;
 mod writer;
 
+pub use backend::MissionStore;
 pub use error::{Result, StoreError};
 pub use model::{
     now_timestamp, parse_json, Decision, Mission, MissionStatus, NewToolCall, Page, Phase,
@@ -18,4 +20,4 @@ pub use model::{
     MAX_TEXT_BYTES,
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
-pub use sqlite::{SqliteStore, DEFAULT_DB_PATH};
+pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH};

@@ -175,7 +175,8 @@ impl NewToolCall {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks the call against the store's rules without writing anything.
+    pub fn validate(&self) -> Result<()> {
         check_name("tool name", &self.tool_name)?;
         check_json("args", &self.args)?;
         if let Some(result) = &self.result {
@@ -258,7 +259,7 @@ impl Page {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.limit > MAX_PAGE_ROWS {
-            return Err(StoreError::invalid(format!(
+            return Err(StoreError::LimitExceeded(format!(
                 "page limit {} is above the maximum of {MAX_PAGE_ROWS} rows",
                 self.limit
             )));
@@ -296,7 +297,7 @@ pub(crate) fn check_json(field: &str, value: &Value) -> Result<()> {
 }
 
 fn too_large(field: &str, len: usize) -> StoreError {
-    StoreError::invalid(format!(
+    StoreError::LimitExceeded(format!(
         "{field} is {len} bytes; the limit is {MAX_JSON_BYTES} bytes"
     ))
 }
@@ -326,7 +327,7 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
         return Err(StoreError::invalid(format!("{field} must not be empty")));
     }
     if name.len() > MAX_NAME_BYTES {
-        return Err(StoreError::invalid(format!(
+        return Err(StoreError::LimitExceeded(format!(
             "{field} is {} bytes; the limit is {MAX_NAME_BYTES} bytes",
             name.len()
         )));
@@ -343,7 +344,7 @@ pub(crate) fn check_name(field: &str, name: &str) -> Result<()> {
 /// would silently cut the text there).
 pub(crate) fn check_text(field: &str, text: &str) -> Result<()> {
     if text.len() > MAX_TEXT_BYTES {
-        return Err(StoreError::invalid(format!(
+        return Err(StoreError::LimitExceeded(format!(
             "{field} is {} bytes; the limit is {MAX_TEXT_BYTES} bytes",
             text.len()
         )));

@@ -93,6 +93,15 @@ impl SqliteStore {
             .with_connection(|conn| migrate(conn, &self.inner.options))
     }
 
+    /// The settings in force on the write connection and on a read
+    /// connection, in that order: what every connection of this store runs
+    /// with.
+    pub fn connection_settings(&self) -> Result<[ConnectionSettings; 2]> {
+        let writer = self.inner.writer.with_connection(ConnectionSettings::read)?;
+        let reader = self.read(ConnectionSettings::read)?;
+        Ok([writer, reader])
+    }
+
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u32> {
         self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
@@ -538,6 +547,34 @@ impl SqliteStore {
             idle.push(conn);
         }
         outcome
+    }
+}
+
+/// The pragmas a connection runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    pub journal_mode: String,
+    /// 2 = FULL, 1 = NORMAL.
+    pub synchronous: i64,
+    pub foreign_keys: bool,
+    pub busy_timeout_ms: i64,
+}
+
+impl ConnectionSettings {
+    fn read(conn: &Connection) -> Result<Self> {
+        let pragma = |name: &str| conn.pragma_query_value(None, name, |row| row.get::<_, rusqlite::types::Value>(0));
+        let int = |name: &str| -> Result<i64> {
+            match pragma(name)? {
+                rusqlite::types::Value::Integer(i) => Ok(i),
+                other => Err(StoreError::Internal(format!("pragma {name} returned {other:?}"))),
+            }
+        };
+        Ok(ConnectionSettings {
+            journal_mode: conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
+            synchronous: int("synchronous")?,
+            foreign_keys: int("foreign_keys")? == 1,
+            busy_timeout_ms: int("busy_timeout")?,
+        })
     }
 }
 

@@ -4,13 +4,16 @@
 //! `vibe_store` library. Exit codes: 0 ok, 1 any other failure, 2 usage,
 //! 3 mission not found, 4 invalid input, 5 the tool failed (`vibe run`).
 
+mod demo;
 mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
+use vibe_store::sandbox::{Grants, Limits, LoadError, Request, RunError, Runtime, RuntimeConfig};
 use vibe_store::store::parse_json;
 use vibe_store::{
     Durability, MissionStatus, NewToolCall, OpenOptions, Phase, SqliteStore, StoreError,
@@ -52,6 +55,50 @@ enum Command {
     Tools(ListArgs),
     /// List a mission's decisions, oldest first.
     Decisions(ListArgs),
+    /// Run an agent tool (a WebAssembly component) in the sandbox for a
+    /// mission; prints the tool's JSON output alone.
+    Run(RunArgs),
+    /// Create a mission, run the example planner tool on it in the sandbox,
+    /// and print the mission with its tool calls and decisions.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The component file (.wasm).
+    component: PathBuf,
+    #[arg(long)]
+    mission: String,
+    /// The tool's input, as JSON.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// The tool name recorded in the audit trail (default: the file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// Extra permissions; repeat for several.
+    #[arg(long = "grant", value_enum)]
+    grants: Vec<GrantArg>,
+    /// Wall-clock limit for the whole invocation.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Linear memory limit.
+    #[arg(long, default_value_t = 64)]
+    memory_mb: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GrantArg {
+    /// May create missions (and write to the ones it creates).
+    CreateMissions,
+    /// May read every mission and list them.
+    ReadAllMissions,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// The planner component (default: the one `./x guests` builds).
+    #[arg(long)]
+    component: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -133,23 +180,42 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("vibe: {}", failure.message);
+            // One line, whatever the message's source did with whitespace.
+            let message: Vec<&str> = failure.message.split_whitespace().collect();
+            eprintln!("vibe: {}", message.join(" "));
             ExitCode::from(failure.code)
         }
     }
 }
 
 /// A failed command: its one-line reason and exit code.
-struct Failure {
+pub(crate) struct Failure {
     message: String,
     code: u8,
+}
+
+impl From<LoadError> for Failure {
+    fn from(err: LoadError) -> Self {
+        Failure {
+            message: err.to_string(),
+            code: 4,
+        }
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(err: RunError) -> Self {
+        match err {
+            RunError::Store(e) => e.into(),
+        }
+    }
 }
 
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
         let code = match err {
             StoreError::MissionNotFound(_) => 3,
-            StoreError::InvalidInput(_) => 4,
+            StoreError::InvalidInput(_) | StoreError::LimitExceeded(_) => 4,
             _ => 1,
         };
         Failure {
@@ -159,7 +225,7 @@ impl From<StoreError> for Failure {
     }
 }
 
-type CliResult = Result<(), Failure>;
+pub(crate) type CliResult = Result<(), Failure>;
 
 fn open(cli: &Cli) -> Result<SqliteStore, Failure> {
     let durability = match cli.durability {
@@ -209,6 +275,8 @@ fn run(cli: Cli) -> CliResult {
             )?;
             println!("{id}");
         }
+        Command::Run(args) => run_tool(&store, args)?,
+        Command::Demo(args) => demo::run(&store, args.component)?,
         Command::Tools(args) => {
             let calls = store.get_tool_history(&args.uuid)?;
             if args.json {
@@ -227,6 +295,59 @@ fn run(cli: Cli) -> CliResult {
         }
     }
     Ok(())
+}
+
+fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
+    let input = parse_json("--input", &args.input)?;
+    // An unknown mission exits 3 before the component is even read.
+    store.get_mission(&args.mission)?;
+    let runtime = sandbox_runtime(store)?;
+    let tool = runtime.load(&args.component)?;
+    let mut grants = Grants::none();
+    for grant in args.grants {
+        match grant {
+            GrantArg::CreateMissions => grants = grants.with_create_missions(),
+            GrantArg::ReadAllMissions => grants = grants.with_read_all_missions(),
+        }
+    }
+    let limits = Limits::default()
+        .timeout(Duration::from_millis(args.timeout_ms))
+        .memory_mb(args.memory_mb);
+    let mut request = Request::new(args.mission, input).grants(grants).limits(limits);
+    request.name = args.name;
+    let report = runtime.run(&tool, &request)?;
+    match report.outcome {
+        Ok(output) => {
+            println!("{output}");
+            Ok(())
+        }
+        Err(failure) => Err(Failure {
+            message: failure.message,
+            code: 5,
+        }),
+    }
+}
+
+/// A sandbox runtime for one CLI process, caching compiled components on
+/// disk so the next process starts fast.
+pub(crate) fn sandbox_runtime(store: &SqliteStore) -> Result<Runtime, Failure> {
+    let config = RuntimeConfig {
+        max_concurrent: 4,
+        cache_dir: cache_dir(),
+        ..RuntimeConfig::default()
+    };
+    Ok(Runtime::new(store.clone(), config)?)
+}
+
+/// `VIBE_CACHE_DIR`, else the user's cache directory.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("VIBE_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("vibe-store").join("components"))
 }
 
 fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {

@@ -1,0 +1,454 @@
+//! The store's WIT interfaces as seen from inside the sandbox.
+//!
+//! Each generated `Host` method is a one-line adapter into an `*_impl`
+//! method that checks the invocation's grants first, then calls the store's
+//! public API, then maps the result. No SQL and no business rules live here:
+//! validation is the store's. Conversions between WIT and store types are
+//! gathered at the bottom of the file.
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::store::{self, parse_json, MissionStore, Page};
+
+use super::policy::{Grants, Limits};
+
+wasmtime::component::bindgen!({
+    world: "agent-tool",
+    path: "../wit",
+    imports: { default: trappable },
+});
+
+use vibe::store::types::{
+    Decision as WitDecision, Mission as WitMission, MissionStatus as WitStatus,
+    NewToolCall as WitNewToolCall, Phase as WitPhase, StoreError as WitError,
+    ToolCall as WitToolCall,
+};
+
+type Reply<T> = wasmtime::Result<Result<T, WitError>>;
+
+/// Everything one invocation's `Store` holds.
+pub(crate) struct State {
+    pub(crate) host: Invocation,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) memory: MemoryCap,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and remembers whether the cap was hit, so a guest that
+/// dies of it is reported as such rather than as a bare trap.
+pub(crate) struct MemoryCap {
+    pub(crate) max_bytes: usize,
+    pub(crate) hit: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max_bytes;
+        self.hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The host side of one invocation: the store, the mission it was invoked
+/// for, and what it may touch beyond that.
+pub(crate) struct Invocation {
+    store: Arc<dyn MissionStore>,
+    mission: String,
+    grants: Grants,
+    limits: Limits,
+    /// Missions this invocation created; it may write to them.
+    created: HashSet<String>,
+}
+
+impl Invocation {
+    pub(crate) fn new(
+        store: Arc<dyn MissionStore>,
+        mission: String,
+        grants: Grants,
+        limits: Limits,
+    ) -> Self {
+        Invocation {
+            store,
+            mission,
+            grants,
+            limits,
+            created: HashSet::new(),
+        }
+    }
+
+    /// Runs one host call. A panic in the host's implementation becomes
+    /// `internal` for the guest instead of taking the host process down.
+    fn guarded<T>(&mut self, call: impl FnOnce(&mut Self) -> Result<T, WitError>) -> Reply<T> {
+        Ok(
+            catch_unwind(AssertUnwindSafe(|| call(self))).unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(%what, "host call panicked");
+                Err(WitError::Internal(format!("the host failed: {what}")))
+            }),
+        )
+    }
+
+    fn may_write(&self, mission: &str) -> Result<(), WitError> {
+        if mission == self.mission || self.created.contains(mission) {
+            Ok(())
+        } else {
+            Err(WitError::AccessDenied(format!(
+                "this invocation may write only to mission {}; mission {mission} is not granted",
+                self.mission
+            )))
+        }
+    }
+
+    fn may_read(&self, mission: &str) -> Result<(), WitError> {
+        if self.grants.read_all_missions || self.may_write(mission).is_ok() {
+            Ok(())
+        } else {
+            Err(WitError::AccessDenied(format!(
+                "this invocation may read only mission {}; reading mission {mission} needs the read-all-missions grant",
+                self.mission
+            )))
+        }
+    }
+
+    fn page(&self, after_id: Option<i64>, limit: u32) -> Result<Page, WitError> {
+        if limit > self.limits.max_page_rows {
+            return Err(WitError::LimitExceeded(format!(
+                "page limit {limit} is above the host's cap of {} rows",
+                self.limits.max_page_rows
+            )));
+        }
+        Ok(Page { after_id, limit })
+    }
+
+    fn create_mission_impl(&mut self, phase: WitPhase, metadata: &str) -> Result<String, WitError> {
+        if !self.grants.create_missions {
+            return Err(WitError::AccessDenied(
+                "creating missions needs the create-missions grant".into(),
+            ));
+        }
+        let metadata = parse_json("metadata", metadata)?;
+        let id = self.store.create_mission(phase.into(), &metadata)?;
+        self.created.insert(id.clone());
+        Ok(id)
+    }
+
+    fn update_mission_status_impl(&mut self, id: &str, status: WitStatus) -> Result<(), WitError> {
+        self.may_write(id)?;
+        Ok(self.store.update_mission_status(id, status.into())?)
+    }
+
+    fn get_mission_impl(&mut self, id: &str) -> Result<WitMission, WitError> {
+        self.may_read(id)?;
+        Ok(self.store.get_mission(id)?.into())
+    }
+
+    fn get_mission_history_impl(&mut self, limit: u32) -> Result<Vec<WitMission>, WitError> {
+        if !self.grants.read_all_missions {
+            return Err(WitError::AccessDenied(
+                "listing missions needs the read-all-missions grant".into(),
+            ));
+        }
+        self.page(None, limit)?;
+        let missions = self.store.get_mission_history(limit)?;
+        Ok(missions.into_iter().map(Into::into).collect())
+    }
+
+    fn log_tool_call_impl(&mut self, mission: &str, call: WitNewToolCall) -> Result<i64, WitError> {
+        self.may_write(mission)?;
+        let call = call.into_store()?;
+        Ok(self.store.log_tool_call(mission, &call)?)
+    }
+
+    fn record_decision_impl(
+        &mut self,
+        mission: &str,
+        decision_type: &str,
+        rationale: &str,
+        agent_name: &str,
+        context: Option<&str>,
+    ) -> Result<i64, WitError> {
+        self.may_write(mission)?;
+        let context = context.map(|c| parse_json("context", c)).transpose()?;
+        Ok(self.store.record_decision(
+            mission,
+            decision_type,
+            rationale,
+            agent_name,
+            context.as_ref(),
+        )?)
+    }
+
+    fn get_tool_history_impl(
+        &mut self,
+        mission: &str,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WitToolCall>, WitError> {
+        self.may_read(mission)?;
+        let page = self.page(after_id, limit)?;
+        let calls = self.store.get_tool_history_page(mission, page)?;
+        Ok(calls.into_iter().map(Into::into).collect())
+    }
+
+    fn get_decisions_impl(
+        &mut self,
+        mission: &str,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WitDecision>, WitError> {
+        self.may_read(mission)?;
+        let page = self.page(after_id, limit)?;
+        let decisions = self.store.get_decisions_page(mission, page)?;
+        Ok(decisions.into_iter().map(Into::into).collect())
+    }
+
+    fn memory_set_impl(
+        &mut self,
+        mission: &str,
+        key: &str,
+        value: &str,
+        ttl_seconds: Option<u32>,
+    ) -> Result<(), WitError> {
+        self.may_write(mission)?;
+        let value = parse_json("memory value", value)?;
+        Ok(self.store.set_memory(mission, key, &value, ttl_seconds)?)
+    }
+
+    fn memory_get_impl(&mut self, mission: &str, key: &str) -> Result<Option<String>, WitError> {
+        self.may_read(mission)?;
+        let value = self.store.get_memory(mission, key)?;
+        Ok(value.map(|v| v.to_string()))
+    }
+
+    fn memory_delete_impl(&mut self, mission: &str, key: &str) -> Result<bool, WitError> {
+        self.may_write(mission)?;
+        Ok(self.store.delete_memory(mission, key)?)
+    }
+}
+
+impl vibe::store::types::Host for Invocation {}
+
+impl vibe::store::missions::Host for Invocation {
+    fn create_mission(&mut self, phase: WitPhase, metadata: String) -> Reply<String> {
+        self.guarded(|h| h.create_mission_impl(phase, &metadata))
+    }
+    fn update_mission_status(&mut self, id: String, status: WitStatus) -> Reply<()> {
+        self.guarded(|h| h.update_mission_status_impl(&id, status))
+    }
+    fn get_mission(&mut self, id: String) -> Reply<WitMission> {
+        self.guarded(|h| h.get_mission_impl(&id))
+    }
+    fn get_mission_history(&mut self, limit: u32) -> Reply<Vec<WitMission>> {
+        self.guarded(|h| h.get_mission_history_impl(limit))
+    }
+}
+
+impl vibe::store::audit::Host for Invocation {
+    fn log_tool_call(&mut self, mission: String, call: WitNewToolCall) -> Reply<i64> {
+        self.guarded(|h| h.log_tool_call_impl(&mission, call))
+    }
+    fn record_decision(
+        &mut self,
+        mission: String,
+        decision_type: String,
+        rationale: String,
+        agent_name: String,
+        context: Option<String>,
+    ) -> Reply<i64> {
+        self.guarded(|h| {
+            h.record_decision_impl(&mission, &decision_type, &rationale, &agent_name, context.as_deref())
+        })
+    }
+    fn get_tool_history(
+        &mut self,
+        mission: String,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Reply<Vec<WitToolCall>> {
+        self.guarded(|h| h.get_tool_history_impl(&mission, after_id, limit))
+    }
+    fn get_decisions(
+        &mut self,
+        mission: String,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Reply<Vec<WitDecision>> {
+        self.guarded(|h| h.get_decisions_impl(&mission, after_id, limit))
+    }
+}
+
+impl vibe::store::memory::Host for Invocation {
+    fn set(
+        &mut self,
+        mission: String,
+        key: String,
+        value: String,
+        ttl_seconds: Option<u32>,
+    ) -> Reply<()> {
+        self.guarded(|h| h.memory_set_impl(&mission, &key, &value, ttl_seconds))
+    }
+    fn get(&mut self, mission: String, key: String) -> Reply<Option<String>> {
+        self.guarded(|h| h.memory_get_impl(&mission, &key))
+    }
+    fn delete(&mut self, mission: String, key: String) -> Reply<bool> {
+        self.guarded(|h| h.memory_delete_impl(&mission, &key))
+    }
+}
+
+// ---- conversions between WIT and store types --------------------------------
+
+impl From<store::StoreError> for WitError {
+    fn from(err: store::StoreError) -> Self {
+        use store::StoreError as E;
+        match err {
+            E::MissionNotFound(id) => WitError::MissionNotFound(id),
+            E::InvalidInput(why) => WitError::InvalidInput(why),
+            E::LimitExceeded(why) => WitError::LimitExceeded(why),
+            other => WitError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<WitPhase> for store::Phase {
+    fn from(phase: WitPhase) -> Self {
+        match phase {
+            WitPhase::Planning => store::Phase::Planning,
+            WitPhase::Coding => store::Phase::Coding,
+            WitPhase::Testing => store::Phase::Testing,
+            WitPhase::Deployment => store::Phase::Deployment,
+            WitPhase::Maintenance => store::Phase::Maintenance,
+        }
+    }
+}
+
+impl From<store::Phase> for WitPhase {
+    fn from(phase: store::Phase) -> Self {
+        match phase {
+            store::Phase::Planning => WitPhase::Planning,
+            store::Phase::Coding => WitPhase::Coding,
+            store::Phase::Testing => WitPhase::Testing,
+            store::Phase::Deployment => WitPhase::Deployment,
+            store::Phase::Maintenance => WitPhase::Maintenance,
+        }
+    }
+}
+
+impl From<WitStatus> for store::MissionStatus {
+    fn from(status: WitStatus) -> Self {
+        match status {
+            WitStatus::Pending => store::MissionStatus::Pending,
+            WitStatus::InProgress => store::MissionStatus::InProgress,
+            WitStatus::Completed => store::MissionStatus::Completed,
+            WitStatus::Failed => store::MissionStatus::Failed,
+        }
+    }
+}
+
+impl From<store::MissionStatus> for WitStatus {
+    fn from(status: store::MissionStatus) -> Self {
+        match status {
+            store::MissionStatus::Pending => WitStatus::Pending,
+            store::MissionStatus::InProgress => WitStatus::InProgress,
+            store::MissionStatus::Completed => WitStatus::Completed,
+            store::MissionStatus::Failed => WitStatus::Failed,
+        }
+    }
+}
+
+impl From<store::Mission> for WitMission {
+    fn from(m: store::Mission) -> Self {
+        WitMission {
+            id: m.mission_uuid,
+            phase: m.phase.into(),
+            status: m.status.into(),
+            created_at: m.created_at,
+            completed_at: m.completed_at,
+            metadata: m.metadata.to_string(),
+        }
+    }
+}
+
+impl From<store::ToolCall> for WitToolCall {
+    fn from(c: store::ToolCall) -> Self {
+        WitToolCall {
+            id: c.id,
+            mission: c.mission_uuid,
+            tool_name: c.tool_name,
+            args: c.args.to_string(),
+            result: c.result.map(|r| r.to_string()),
+            timestamp: c.timestamp,
+            // Another program may have stored a negative duration; it has no
+            // u64 form, so it reads as absent.
+            duration_ms: c.duration_ms.and_then(|d| u64::try_from(d).ok()),
+            success: c.success,
+            error_message: c.error_message,
+        }
+    }
+}
+
+impl From<store::Decision> for WitDecision {
+    fn from(d: store::Decision) -> Self {
+        WitDecision {
+            id: d.id,
+            mission: d.mission_uuid,
+            decision_type: d.decision_type,
+            rationale: d.rationale.unwrap_or_default(),
+            agent_name: d.agent_name.unwrap_or_default(),
+            timestamp: d.timestamp,
+            context: d.context.map(|c| c.to_string()),
+        }
+    }
+}
+
+impl WitNewToolCall {
+    fn into_store(self) -> Result<store::NewToolCall, store::StoreError> {
+        let duration_ms = self
+            .duration_ms
+            .map(|d| {
+                i64::try_from(d).map_err(|_| {
+                    store::StoreError::InvalidInput(format!("duration-ms {d} is out of range"))
+                })
+            })
+            .transpose()?;
+        Ok(store::NewToolCall {
+            args: parse_json("args", &self.args)?,
+            result: self.result.map(|r| parse_json("result", &r)).transpose()?,
+            tool_name: self.tool_name,
+            success: self.success,
+            duration_ms,
+            error_message: self.error_message,
+        })
+    }
+}

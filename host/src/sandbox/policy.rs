@@ -1,0 +1,78 @@
+//! What an invocation may touch ([`Grants`]) and how much it may use
+//! ([`Limits`]). Both are fixed by the host before the guest starts; nothing
+//! the guest does can change them.
+
+use std::time::Duration;
+
+use crate::store::MAX_PAGE_ROWS;
+
+/// Extra permissions beyond the default. By default a tool may read and
+/// write only the mission it was invoked for (and missions it created, if it
+/// may create them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// May call `create-mission`; the new missions become writable by it.
+    pub create_missions: bool,
+    /// May read any mission and call `get-mission-history`.
+    pub read_all_missions: bool,
+}
+
+impl Grants {
+    /// Nothing beyond the invoked mission.
+    pub fn none() -> Self {
+        Grants::default()
+    }
+
+    pub fn with_create_missions(mut self) -> Self {
+        self.create_missions = true;
+        self
+    }
+
+    pub fn with_read_all_missions(mut self) -> Self {
+        self.read_all_missions = true;
+        self
+    }
+}
+
+/// Per-invocation resource limits. Hitting one ends the invocation (or, for
+/// the page and size limits, refuses the store call with `limit-exceeded`);
+/// the host and the database are unharmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for the whole invocation, host calls included.
+    pub timeout: Duration,
+    /// Linear memory of the component, in bytes.
+    pub memory_bytes: usize,
+    /// Rows per history page a guest may ask for.
+    pub max_page_rows: u32,
+    /// Bytes of stdout and of stderr kept from the guest (for the host's log).
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            memory_bytes: 64 * 1024 * 1024,
+            max_page_rows: MAX_PAGE_ROWS,
+            max_output_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn memory_mb(mut self, megabytes: usize) -> Self {
+        self.memory_bytes = megabytes.saturating_mul(1024 * 1024);
+        self
+    }
+
+    pub fn max_page_rows(mut self, rows: u32) -> Self {
+        self.max_page_rows = rows.min(MAX_PAGE_ROWS);
+        self
+    }
+}

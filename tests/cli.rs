@@ -1,0 +1,224 @@
+//! The `vibe` command line as a user meets it: names, flags, output and
+//! exit codes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{count, temp_db, vibe};
+use serde_json::{json, Value};
+
+struct Vibe {
+    dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+}
+
+impl Vibe {
+    fn new() -> Self {
+        let (dir, db) = temp_db();
+        Vibe { dir, db }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        vibe(self.dir.path()).arg("--db").arg(&self.db).args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "vibe {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(code), "vibe {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "nothing on stdout when failing");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if code != 2 {
+            // Usage errors carry clap's usage text; every other failure is one line.
+            assert_eq!(stderr.trim_end().lines().count(), 1, "one-line reason: {stderr}");
+        }
+        stderr
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).expect("--json prints JSON")
+    }
+
+    fn mission(&self) -> String {
+        self.ok(&["mission", "create", "--phase", "coding"]).trim().to_owned()
+    }
+}
+
+#[test]
+fn init_prints_path_and_version_and_is_idempotent() {
+    let v = Vibe::new();
+    let out = v.ok(&["init"]);
+    assert!(out.contains(&v.db.display().to_string()), "{out}");
+    assert!(out.contains("schema version 1"), "{out}");
+    assert_eq!(v.ok(&["init"]), out);
+}
+
+#[test]
+fn default_database_is_created_under_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vibe(dir.path()).args(["mission", "create", "--phase", "PLANNING"]).output().unwrap();
+    assert!(out.status.success());
+    let db = dir.path().join(".vibe/state/vibe_agency.db");
+    assert!(db.is_file());
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM missions"), 1);
+    // VIBE_DB points elsewhere.
+    let other = dir.path().join("elsewhere.db");
+    let out = vibe(dir.path()).env("VIBE_DB", &other).args(["mission", "list"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(other.is_file());
+}
+
+#[test]
+fn mission_create_prints_the_uuid_alone_and_show_list_status_work() {
+    let v = Vibe::new();
+    let out = v.ok(&["mission", "create", "--phase", "Testing", "--metadata", r#"{"goal":"x","n":5}"#]);
+    let id = out.strip_suffix('\n').expect("newline-terminated");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{out:?}");
+    assert_eq!(out.lines().count(), 1);
+
+    let shown = v.json(&["mission", "show", id, "--json"]);
+    assert_eq!(shown["mission_uuid"], id);
+    assert_eq!(shown["phase"], "TESTING");
+    assert_eq!(shown["status"], "pending");
+    assert_eq!(shown["metadata"], json!({ "goal": "x", "n": 5 }));
+    assert_eq!(shown["completed_at"], Value::Null);
+
+    v.ok(&["mission", "status", id, "IN_PROGRESS"]);
+    v.ok(&["mission", "status", id, "completed"]);
+    let shown = v.json(&["mission", "show", id, "--json"]);
+    assert_eq!(shown["status"], "completed");
+    assert!(shown["completed_at"].is_string());
+
+    let human = v.ok(&["mission", "show", id]);
+    assert!(human.contains(id) && human.contains("completed"), "{human}");
+
+    let second = v.mission();
+    let list = v.json(&["mission", "list", "--json"]);
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|m| m["mission_uuid"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.as_str(), id], "newest first");
+    assert_eq!(v.json(&["mission", "list", "--limit", "1", "--json"]).as_array().unwrap().len(), 1);
+    let table = v.ok(&["mission", "list"]);
+    let header = table.lines().next().unwrap();
+    assert!(header.starts_with("MISSION_UUID") && header.contains("STATUS"), "{table}");
+    // Columns line up: every row's second column starts where the header's does.
+    let col = header.find("PHASE").unwrap();
+    for row in table.lines().skip(1) {
+        assert!(row[col..].starts_with("CODING") || row[col..].starts_with("TESTING"), "{row}");
+    }
+}
+
+#[test]
+fn log_and_decide_print_ids_and_tools_decisions_list_them() {
+    let v = Vibe::new();
+    let m = v.mission();
+    let id1 = v.ok(&["log", &m, "--tool", "grep", "--args", r#"{"q":"fn"}"#, "--result", "5", "--duration-ms", "12"]);
+    let id2 = v.ok(&["log", &m, "--tool", "cargo", "--args", "[]", "--error", "exit 101"]);
+    assert_eq!((id1.trim(), id2.trim()), ("1", "2"));
+    let d = v.ok(&["decide", &m, "--type", "plan", "--rationale", "smallest change", "--agent", "planner", "--context", r#"{"k":[1,2]}"#]);
+    assert_eq!(d.trim(), "1");
+
+    let tools = v.json(&["tools", &m, "--json"]);
+    let tools = tools.as_array().unwrap();
+    assert_eq!(tools.len(), 2);
+    assert_eq!(tools[0]["tool_name"], "grep");
+    assert_eq!(tools[0]["args"], json!({ "q": "fn" }), "JSON columns are JSON values");
+    assert_eq!(tools[0]["result"], json!(5));
+    assert_eq!(tools[0]["success"], json!(true), "success is a boolean");
+    assert_eq!(tools[0]["duration_ms"], json!(12));
+    assert_eq!(tools[0]["mission_uuid"], json!(m));
+    assert_eq!(tools[1]["success"], json!(false));
+    assert_eq!(tools[1]["error_message"], "exit 101");
+
+    let decisions = v.json(&["decisions", &m, "--json"]);
+    assert_eq!(decisions[0]["decision_type"], "plan");
+    assert_eq!(decisions[0]["rationale"], "smallest change");
+    assert_eq!(decisions[0]["agent_name"], "planner");
+    assert_eq!(decisions[0]["context"], json!({ "k": [1, 2] }));
+
+    let table = v.ok(&["tools", &m]);
+    assert!(table.lines().next().unwrap().contains("TOOL_NAME"));
+    assert!(table.contains("FAILED") && table.contains("exit 101"), "{table}");
+    assert!(v.ok(&["decisions", &m]).contains("smallest change"));
+}
+
+#[test]
+fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
+    let v = Vibe::new();
+    let m = v.mission();
+    let ghost = uuid::Uuid::new_v4().to_string();
+    let rows = || count(&v.db, "SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions)");
+    let before = rows();
+
+    // 2: usage.
+    v.fails(&["mission", "frobnicate"], 2);
+    v.fails(&["log", &m, "--args", "{}"], 2);
+    v.fails(&["--durability", "sometimes", "init"], 2);
+    // 3: mission not found.
+    for args in [
+        vec!["mission", "show", &ghost],
+        vec!["mission", "status", &ghost, "completed"],
+        vec!["log", &ghost, "--tool", "t", "--args", "{}"],
+        vec!["decide", &ghost, "--type", "t", "--rationale", "r", "--agent", "a"],
+        vec!["tools", &ghost],
+        vec!["decisions", &ghost],
+    ] {
+        let err = v.fails(&args, 3);
+        assert!(err.contains(&ghost), "{err}");
+    }
+    // 4: invalid input, naming what is wrong.
+    let err = v.fails(&["mission", "create", "--phase", "launch"], 4);
+    assert!(err.contains("PLANNING") && err.contains("MAINTENANCE"), "{err}");
+    let err = v.fails(&["mission", "status", &m, "done"], 4);
+    assert!(err.contains("in_progress"), "{err}");
+    v.fails(&["mission", "create", "--phase", "coding", "--metadata", "{oops"], 4);
+    let err = v.fails(&["log", &m, "--tool", "t", "--args", "not json"], 4);
+    assert!(err.contains("--args is not valid JSON"), "{err}");
+    v.fails(&["log", &m, "--tool", "t", "--args", "{}", "--result", "{"], 4);
+    v.fails(&["log", &m, "--tool", "", "--args", "{}"], 4);
+    v.fails(&["log", &m, "--tool", "t", "--args", "{}", "--duration-ms", "-5"], 4);
+    v.fails(&["decide", &m, "--type", "t", "--rationale", "r", "--agent", "a", "--context", "[1,"], 4);
+    let huge = format!("\"{}\"", "x".repeat(1024 * 1024 + 1));
+    v.fails(&["log", &m, "--tool", "t", "--args", &huge], 4);
+    assert_eq!(rows(), before, "nothing written by rejected commands");
+}
+
+#[test]
+fn durability_flag_and_environment_are_accepted() {
+    let v = Vibe::new();
+    let out = vibe(v.dir.path())
+        .arg("--db")
+        .arg(&v.db)
+        .args(["--durability", "normal", "mission", "create", "--phase", "coding"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = vibe(v.dir.path())
+        .env("VIBE_DB", &v.db)
+        .env("VIBE_DURABILITY", "normal")
+        .args(["mission", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn help_names_every_command() {
+    let out = vibe(Path::new(".")).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for command in ["init", "mission", "log", "decide", "tools", "decisions", "run", "demo"] {
+        assert!(help.contains(command), "{command} missing from --help");
+    }
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+use vibe_store::SqliteStore;
+
+/// A fresh directory and a database path inside it (not yet created).
+pub fn temp_db() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("state").join("vibe_agency.db");
+    (dir, path)
+}
+
+/// A fresh store in a temp dir.
+pub fn temp_store() -> (TempDir, SqliteStore) {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open a fresh store");
+    (dir, store)
+}
+
+/// Counts rows with raw SQL, as another SQLite client would.
+pub fn count(path: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("raw connection");
+    conn.query_row(sql, [], |row| row.get(0)).expect("count query")
+}
+
+/// The built guest component `name` (crate name with dashes).
+pub fn guest(name: &str) -> PathBuf {
+    let file = format!("{}.wasm", name.replace('-', "_"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../guest/target/wasm32-wasip2/release")
+        .join(file);
+    assert!(
+        path.is_file(),
+        "guest component {} is missing: run the tests with `./x test`, which builds the guests",
+        path.display()
+    );
+    path
+}
+
+/// The `vibe` binary, with a private component cache.
+pub fn vibe(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vibe"));
+    cmd.current_dir(dir)
+        .env_remove("VIBE_DB")
+        .env_remove("VIBE_DURABILITY")
+        .env("VIBE_CACHE_DIR", component_cache());
+    cmd
+}
+
+/// A component cache shared by the test runs, so each component compiles
+/// once per test session rather than once per test.
+pub fn component_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
+
+/// A path to one of the test helper programs in host/examples/.
+pub fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("deps dir");
+    let path = deps.parent().expect("profile dir").join("examples").join(name);
+    assert!(path.is_file(), "helper {} not built", path.display());
+    path
+}

@@ -1,0 +1,198 @@
+//! The database file under stress: several processes at once, and files this
+//! program must refuse without touching them.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{count, example_bin, temp_db, vibe};
+use serde_json::json;
+use vibe_store::{Phase, SqliteStore, StoreError};
+
+fn assert_refused_untouched(path: &Path, needle: &str) {
+    let before = std::fs::read(path).unwrap();
+    let err = SqliteStore::open(path).unwrap_err();
+    match &err {
+        StoreError::UnusableFile { reason, .. } => {
+            assert!(reason.contains(needle), "{reason:?} should mention {needle:?}")
+        }
+        other => panic!("expected UnusableFile for {needle}, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(path).unwrap(), before, "file modified");
+    let dir = path.parent().unwrap();
+    let siblings: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(siblings.len(), 1, "nothing created beside it: {siblings:?}");
+}
+
+#[test]
+fn damaged_and_foreign_files_are_refused_and_left_untouched() {
+    let (dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+
+    std::fs::write(&path, b"").unwrap();
+    assert_refused_untouched(&path, "empty");
+
+    std::fs::write(&path, b"this is not a database, just some text that is long enough to have a header........").unwrap();
+    assert_refused_untouched(&path, "not a SQLite database");
+
+    let random: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(&path, &random).unwrap();
+    assert_refused_untouched(&path, "not a SQLite database");
+
+    // A real database, truncated to half its pages.
+    let good = dir.path().join("good.db");
+    {
+        let store = SqliteStore::open(&good).unwrap();
+        for _ in 0..50 {
+            store.create_mission(Phase::Coding, &json!({ "pad": "x".repeat(2000) })).unwrap();
+        }
+    }
+    let bytes = std::fs::read(&good).unwrap();
+    assert!(bytes.len() > 8192);
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert_refused_untouched(&path, "truncated");
+
+    // A valid SQLite file that belongs to another program.
+    std::fs::remove_file(&path).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);")
+            .unwrap();
+    }
+    assert_refused_untouched(&path, "another program");
+
+    // Another program's file that happens to set user_version.
+    std::fs::remove_file(&path).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;").unwrap();
+    }
+    assert_refused_untouched(&path, "missing");
+
+    // A newer schema version than this binary knows.
+    std::fs::remove_file(&path).unwrap();
+    {
+        SqliteStore::open(&path).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA user_version = 7;").unwrap();
+    }
+    assert_refused_untouched(&path, "newer");
+}
+
+#[test]
+fn the_cli_reports_an_unusable_file_in_one_line_and_exits_1() {
+    let (dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage").unwrap();
+    let out = vibe(dir.path()).arg("--db").arg(&path).arg("init").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a SQLite database") && stderr.contains("untouched"), "{stderr}");
+}
+
+#[test]
+fn a_directory_where_the_file_should_be_is_a_clear_error() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(&path).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::UnusableFile { .. }), "{err:?}");
+}
+
+#[test]
+fn racing_first_opens_all_see_one_complete_database() {
+    for _ in 0..5 {
+        let (_dir, path) = temp_db();
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let store = SqliteStore::open(&path)?;
+                    store.create_mission(Phase::Coding, &json!({}))
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().expect("every racing open succeeds");
+        }
+        assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 6);
+    }
+}
+
+#[test]
+fn four_processes_writing_one_file_lose_nothing() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let mission = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    const PER_PROCESS: usize = 300;
+
+    // Four library writers and two CLI writers at once, with a reader polling.
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(example_bin("stress_writer"))
+                .arg(&path)
+                .arg(&mission)
+                .arg(PER_PROCESS.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let cli_writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (dir, path, mission) = (dir.path().to_owned(), path.clone(), mission.clone());
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let out = vibe(&dir)
+                        .arg("--db")
+                        .arg(&path)
+                        .args(["log", &mission, "--tool", "cli", "--args"])
+                        .arg(format!("{{\"w\":{w},\"i\":{i}}}"))
+                        .output()
+                        .unwrap();
+                    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+                    assert!(out.status.success(), "vibe log failed: {stderr}");
+                }
+            })
+        })
+        .collect();
+    let mut reads = 0;
+    let mut last_seen = 0;
+    while reads < 50 {
+        let seen = store.get_tool_history(&mission).expect("reads never fail under write load").len();
+        assert!(seen >= last_seen, "rows never disappear");
+        last_seen = seen;
+        reads += 1;
+    }
+
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        let out = writer.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "writer failed: {stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+        let ids: Vec<i64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), PER_PROCESS);
+        acknowledged.extend(ids);
+    }
+    for cli in cli_writers {
+        cli.join().expect("CLI writer thread");
+    }
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'stress'"), 4 * PER_PROCESS as i64);
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'cli'"), 50);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for id in &acknowledged {
+        let found: i64 = conn
+            .query_row("SELECT COUNT(*) FROM tool_calls WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(found, 1, "acknowledged id {id} is in the file");
+    }
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+}

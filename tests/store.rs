@@ -1,0 +1,618 @@
+//! The mission store through its public Rust API: schema, operations,
+//! validation, durability settings and concurrency.
+
+mod common;
+
+use std::sync::Arc;
+use std::thread;
+
+use common::{count, temp_db, temp_store};
+use serde_json::{json, Value};
+use vibe_store::store::{
+    Migration, OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS, MIGRATIONS,
+};
+use vibe_store::{Durability, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError};
+
+fn is_rfc3339_micros(ts: &str) -> bool {
+    ts.len() == 27
+        && ts.ends_with('Z')
+        && ts.as_bytes()[19] == b'.'
+        && chrono::DateTime::parse_from_rfc3339(ts).is_ok()
+}
+
+fn all_rows(store: &SqliteStore) -> i64 {
+    count(
+        store.path(),
+        "SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls)
+              + (SELECT COUNT(*) FROM decisions) + (SELECT COUNT(*) FROM agent_memory)
+              + (SELECT COUNT(*) FROM playbook_runs)",
+    )
+}
+
+// ---- initialisation --------------------------------------------------------
+
+#[test]
+fn open_creates_directories_file_and_schema() {
+    let (_dir, path) = temp_db();
+    assert!(!path.parent().unwrap().exists());
+    let store = SqliteStore::open(&path).unwrap();
+    assert!(path.is_file());
+    assert_eq!(store.schema_version().unwrap(), 1);
+    let names = |kind: &str| -> Vec<String> {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = ?1 AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap();
+        stmt.query_map([kind], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        names("table"),
+        ["agent_memory", "decisions", "missions", "playbook_runs", "tool_calls"]
+    );
+    assert_eq!(
+        names("view"),
+        ["active_missions", "playbook_performance", "tool_usage_stats"]
+    );
+    let indexes = names("index");
+    for expected in [
+        "idx_missions_status",
+        "idx_missions_phase",
+        "idx_tool_calls_mission",
+        "idx_tool_calls_success",
+        "idx_tool_calls_tool_name",
+        "idx_decisions_mission",
+        "idx_decisions_type",
+        "idx_decisions_agent",
+    ] {
+        assert!(indexes.iter().any(|i| i == expected), "missing index {expected}");
+    }
+    let journal: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+}
+
+#[test]
+fn init_db_is_idempotent_and_reopening_keeps_data() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let mission = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    assert_eq!(store.init_db().unwrap(), 1);
+    assert_eq!(store.init_db().unwrap(), 1);
+    drop(store);
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.init_db().unwrap(), 1);
+    assert_eq!(again.get_mission(&mission).unwrap().phase, Phase::Coding);
+}
+
+#[test]
+fn empty_database_has_empty_history() {
+    let (_dir, store) = temp_store();
+    assert!(store.get_mission_history(10).unwrap().is_empty());
+}
+
+// ---- missions --------------------------------------------------------------
+
+#[test]
+fn mission_create_read_update() {
+    let (_dir, store) = temp_store();
+    let meta = json!({ "goal": "ship", "n": 5, "ratio": 1.0 });
+    let id = store.create_mission(Phase::Planning, &meta).unwrap();
+    let parsed = uuid::Uuid::parse_str(&id).expect("mission id is a UUID");
+    assert_eq!(parsed.get_version_num(), 4);
+
+    let mission = store.get_mission(&id).unwrap();
+    assert_eq!(mission.mission_uuid, id);
+    assert_eq!(mission.phase, Phase::Planning);
+    assert_eq!(mission.status, MissionStatus::Pending);
+    assert_eq!(mission.metadata, meta);
+    assert_eq!(mission.metadata.to_string(), r#"{"goal":"ship","n":5,"ratio":1.0}"#);
+    assert!(is_rfc3339_micros(&mission.created_at), "{}", mission.created_at);
+    assert_eq!(mission.completed_at, None);
+
+    store.update_mission_status(&id, MissionStatus::InProgress).unwrap();
+    assert_eq!(store.get_mission(&id).unwrap().completed_at, None);
+    store.update_mission_status(&id, MissionStatus::Completed).unwrap();
+    let done = store.get_mission(&id).unwrap();
+    assert_eq!(done.status, MissionStatus::Completed);
+    let completed_at = done.completed_at.expect("completed_at is set");
+    assert!(is_rfc3339_micros(&completed_at));
+    assert!(completed_at >= done.created_at);
+
+    store.update_mission_status(&id, MissionStatus::InProgress).unwrap();
+    assert_eq!(store.get_mission(&id).unwrap().completed_at, None, "reopened");
+    store.update_mission_status(&id, MissionStatus::Failed).unwrap();
+    assert!(store.get_mission(&id).unwrap().completed_at.is_some());
+}
+
+#[test]
+fn mission_history_is_newest_first_and_limited() {
+    let (_dir, store) = temp_store();
+    let ids: Vec<String> = (0..15)
+        .map(|i| store.create_mission(Phase::Testing, &json!({ "i": i })).unwrap())
+        .collect();
+    let history = store.get_mission_history(10).unwrap();
+    assert_eq!(history.len(), 10);
+    let expected: Vec<&String> = ids.iter().rev().take(10).collect();
+    let got: Vec<&String> = history.iter().map(|m| &m.mission_uuid).collect();
+    assert_eq!(got, expected);
+    assert_eq!(store.get_mission_history(100).unwrap().len(), 15);
+    assert!(store.get_mission_history(0).unwrap().is_empty());
+    assert!(matches!(
+        store.get_mission_history(MAX_PAGE_ROWS + 1),
+        Err(StoreError::LimitExceeded(_))
+    ));
+}
+
+#[test]
+fn phases_and_statuses_parse_in_any_case_and_list_valid_values() {
+    assert_eq!("planning".parse::<Phase>().unwrap(), Phase::Planning);
+    assert_eq!("MaInTeNaNcE".parse::<Phase>().unwrap(), Phase::Maintenance);
+    assert_eq!("IN_PROGRESS".parse::<MissionStatus>().unwrap(), MissionStatus::InProgress);
+    assert_eq!("in-progress".parse::<MissionStatus>().unwrap(), MissionStatus::InProgress);
+    let err = "LAUNCH".parse::<Phase>().unwrap_err().to_string();
+    for phase in ["PLANNING", "CODING", "TESTING", "DEPLOYMENT", "MAINTENANCE"] {
+        assert!(err.contains(phase), "{err}");
+    }
+    let err = "done".parse::<MissionStatus>().unwrap_err().to_string();
+    for status in ["pending", "in_progress", "completed", "failed"] {
+        assert!(err.contains(status), "{err}");
+    }
+}
+
+// ---- tool calls and decisions ----------------------------------------------
+
+#[test]
+fn tool_calls_round_trip_success_and_failure() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let ok = NewToolCall {
+        result: Some(json!(5)),
+        duration_ms: Some(12),
+        ..NewToolCall::success("grep", json!({ "pattern": "fn main", "n": 1.50 }))
+    };
+    let failed = NewToolCall {
+        tool_name: "cargo".into(),
+        args: json!(["build"]),
+        result: None,
+        success: false,
+        duration_ms: Some(0),
+        error_message: Some("exit status 101".into()),
+    };
+    let id1 = store.log_tool_call(&m, &ok).unwrap();
+    let id2 = store.log_tool_call(&m, &failed).unwrap();
+    assert!(id2 > id1);
+
+    let history = store.get_tool_history(&m).unwrap();
+    assert_eq!(history.len(), 2);
+    let (a, b) = (&history[0], &history[1]);
+    assert_eq!((a.id, a.tool_name.as_str(), a.success), (id1, "grep", true));
+    assert_eq!(a.args, json!({ "pattern": "fn main", "n": 1.50 }));
+    assert_eq!(a.args.to_string(), r#"{"pattern":"fn main","n":1.50}"#, "numbers keep their text");
+    assert_eq!(a.result, Some(json!(5)));
+    assert_eq!(a.duration_ms, Some(12));
+    assert_eq!(a.error_message, None);
+    assert_eq!(a.mission_uuid, m);
+    assert!(is_rfc3339_micros(&a.timestamp));
+    assert_eq!((b.success, b.error_message.as_deref()), (false, Some("exit status 101")));
+    assert_eq!(b.args, json!(["build"]));
+    assert!(a.timestamp <= b.timestamp);
+
+    // JSON is stored as JSON text, never coerced to a number by affinity.
+    assert_eq!(
+        count(store.path(), "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'"),
+        1
+    );
+}
+
+#[test]
+fn decisions_round_trip_oldest_first() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Planning, &json!({})).unwrap();
+    let ids: Vec<i64> = (0..5)
+        .map(|i| {
+            store
+                .record_decision(&m, "choose", &format!("because {i}"), "planner", Some(&json!({ "i": i })))
+                .unwrap()
+        })
+        .collect();
+    store.record_decision(&m, "note", "no context", "critic", None).unwrap();
+    let decisions = store.get_decisions(&m).unwrap();
+    assert_eq!(decisions.len(), 6);
+    assert_eq!(decisions.iter().take(5).map(|d| d.id).collect::<Vec<_>>(), ids);
+    assert_eq!(decisions[2].rationale.as_deref(), Some("because 2"));
+    assert_eq!(decisions[2].agent_name.as_deref(), Some("planner"));
+    assert_eq!(decisions[2].context, Some(json!({ "i": 2 })));
+    assert_eq!(decisions[5].context, None);
+    assert!(decisions.windows(2).all(|w| (w[0].timestamp.as_str(), w[0].id) < (w[1].timestamp.as_str(), w[1].id)));
+}
+
+#[test]
+fn history_pages_follow_after_id() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let other = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    for i in 0..25 {
+        store.log_tool_call(&m, &NewToolCall::success("t", json!(i))).unwrap();
+        store.log_tool_call(&other, &NewToolCall::success("u", json!(i))).unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.get_tool_history_page(&m, Page { after_id: after, limit: 10 }).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 10);
+        after = page.last().map(|c| c.id);
+        seen.extend(page.into_iter().map(|c| c.args));
+    }
+    assert_eq!(seen, (0..25).map(|i| json!(i)).collect::<Vec<_>>());
+    assert!(matches!(
+        store.get_tool_history_page(&m, Page::first(MAX_PAGE_ROWS + 1)),
+        Err(StoreError::LimitExceeded(_))
+    ));
+}
+
+#[test]
+fn batched_tool_calls_commit_all_or_nothing() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let calls: Vec<NewToolCall> = (0..100).map(|i| NewToolCall::success("batch", json!(i))).collect();
+    let ids = store.log_tool_calls(&m, &calls).unwrap();
+    assert_eq!(ids.len(), 100);
+    let mut bad = calls.clone();
+    bad[50].duration_ms = Some(-1);
+    assert!(matches!(store.log_tool_calls(&m, &bad), Err(StoreError::InvalidInput(_))));
+    assert_eq!(store.get_tool_history(&m).unwrap().len(), 100);
+}
+
+// ---- unknown missions and invalid input write nothing ----------------------
+
+#[test]
+fn unknown_mission_is_not_found_everywhere() {
+    let (_dir, store) = temp_store();
+    let ghost = uuid::Uuid::new_v4().to_string();
+    let not_found = |r: Result<(), StoreError>| match r {
+        Err(StoreError::MissionNotFound(id)) => assert_eq!(id, ghost),
+        other => panic!("expected MissionNotFound, got {other:?}"),
+    };
+    not_found(store.get_mission(&ghost).map(drop));
+    not_found(store.update_mission_status(&ghost, MissionStatus::Completed));
+    not_found(store.log_tool_call(&ghost, &NewToolCall::success("t", json!({}))).map(drop));
+    not_found(store.record_decision(&ghost, "d", "r", "a", None).map(drop));
+    not_found(store.get_tool_history(&ghost).map(drop));
+    not_found(store.get_decisions(&ghost).map(drop));
+    not_found(store.set_memory(&ghost, "k", &json!(1), None));
+    not_found(store.get_memory(&ghost, "k").map(drop));
+    not_found(store.delete_memory(&ghost, "k").map(drop));
+    not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
+    assert_eq!(all_rows(&store), 0);
+    let message = store.get_mission(&ghost).unwrap_err().to_string();
+    assert!(message.contains(&ghost) && message.contains("vibe mission list"), "{message}");
+}
+
+#[test]
+fn invalid_input_gets_a_clear_error_and_writes_nothing() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let before = all_rows(&store);
+    let call = |f: fn(&mut NewToolCall)| {
+        let mut c = NewToolCall::success("tool", json!({}));
+        f(&mut c);
+        store.log_tool_call(&m, &c).unwrap_err()
+    };
+    let invalid = |e: StoreError, needle: &str| match e {
+        StoreError::InvalidInput(why) => assert!(why.contains(needle), "{why:?} should mention {needle:?}"),
+        other => panic!("expected InvalidInput({needle}), got {other:?}"),
+    };
+    let too_large = |e: StoreError| assert!(matches!(e, StoreError::LimitExceeded(_)), "{e:?}");
+
+    invalid(call(|c| c.tool_name = String::new()), "tool name must not be empty");
+    invalid(call(|c| c.tool_name = "   ".into()), "tool name must not be empty");
+    invalid(call(|c| c.tool_name = "a\0b".into()), "control characters");
+    invalid(call(|c| c.duration_ms = Some(-1)), "negative");
+    invalid(call(|c| c.error_message = Some("nul\0inside".into())), "NUL");
+    too_large(call(|c| c.args = json!("x".repeat(MAX_JSON_BYTES))));
+    too_large(call(|c| c.result = Some(json!("x".repeat(MAX_JSON_BYTES)))));
+    too_large(call(|c| c.tool_name = "t".repeat(1000)));
+    let mut deep = json!(1);
+    for _ in 0..=MAX_JSON_DEPTH {
+        deep = json!([deep]);
+    }
+    let deep_clone = deep.clone();
+    invalid(store.log_tool_call(&m, &NewToolCall::success("t", deep_clone)).unwrap_err(), "nests deeper");
+    invalid(store.record_decision(&m, "", "r", "a", None).unwrap_err(), "decision type");
+    invalid(store.record_decision(&m, "d", "r", "", None).unwrap_err(), "agent name");
+    invalid(store.set_memory(&m, "", &json!(1), None).unwrap_err(), "memory key");
+    too_large(store.create_mission(Phase::Coding, &json!("x".repeat(MAX_JSON_BYTES))).unwrap_err());
+    invalid(vibe_store::store::parse_json("--args", "{nope").unwrap_err(), "--args is not valid JSON");
+    invalid(vibe_store::store::parse_json("--args", "").unwrap_err(), "not valid JSON");
+    assert_eq!(all_rows(&store), before, "rejected input wrote nothing");
+
+    // Just under the limits is accepted.
+    let mut fits = json!(1);
+    for _ in 1..MAX_JSON_DEPTH {
+        fits = json!([fits]);
+    }
+    store.log_tool_call(&m, &NewToolCall::success("t", fits.clone())).unwrap();
+    assert_eq!(store.get_tool_history(&m).unwrap()[0].args, fits);
+}
+
+#[test]
+fn unicode_and_escapes_round_trip_exactly() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let text = "naïve — 日本語 🚀 \u{200B} \"quoted\" \\ back\nline\ttab \u{0000} nul-in-json";
+    let args = json!({ "s": text, "big": 12345678901234567890123u128.to_string() });
+    let args = {
+        // A number far beyond i64/f64 keeps its digits.
+        let mut a = args;
+        a["huge"] = serde_json::from_str("123456789012345678901234567890").unwrap();
+        a
+    };
+    store
+        .log_tool_call(&m, &NewToolCall::success("ユニコード-tool", args.clone()))
+        .unwrap();
+    store.record_decision(&m, "choix", "parce que… ✓", "agent-ü", Some(&args)).unwrap();
+    let call = &store.get_tool_history(&m).unwrap()[0];
+    assert_eq!(call.tool_name, "ユニコード-tool");
+    assert_eq!(call.args, args);
+    assert_eq!(call.args["huge"].to_string(), "123456789012345678901234567890");
+    let decision = &store.get_decisions(&m).unwrap()[0];
+    assert_eq!(decision.rationale.as_deref(), Some("parce que… ✓"));
+    assert_eq!(decision.context.as_ref(), Some(&args));
+}
+
+// ---- agent memory and playbooks --------------------------------------------
+
+#[test]
+fn memory_set_get_overwrite_delete_and_expire() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let other = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    assert_eq!(store.get_memory(&m, "k").unwrap(), None);
+    store.set_memory(&m, "k", &json!({ "v": 1 }), None).unwrap();
+    store.set_memory(&other, "k", &json!("other"), None).unwrap();
+    assert_eq!(store.get_memory(&m, "k").unwrap(), Some(json!({ "v": 1 })));
+    store.set_memory(&m, "k", &json!([2]), Some(3600)).unwrap();
+    assert_eq!(store.get_memory(&m, "k").unwrap(), Some(json!([2])));
+    assert_eq!(store.get_memory(&other, "k").unwrap(), Some(json!("other")));
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM agent_memory"), 2, "overwrite, not append");
+
+    // A TTL of zero expires at once: never returned, and deleting it reports
+    // that nothing live was there.
+    store.set_memory(&m, "gone", &json!(true), Some(0)).unwrap();
+    assert_eq!(store.get_memory(&m, "gone").unwrap(), None);
+    assert!(!store.delete_memory(&m, "gone").unwrap());
+
+    assert!(store.delete_memory(&m, "k").unwrap());
+    assert!(!store.delete_memory(&m, "k").unwrap());
+    assert_eq!(store.get_memory(&m, "k").unwrap(), None);
+    store.set_memory(&m, "null", &Value::Null, None).unwrap();
+    assert_eq!(store.get_memory(&m, "null").unwrap(), Some(Value::Null));
+}
+
+#[test]
+fn playbook_runs_start_and_complete_once() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Deployment, &json!({})).unwrap();
+    let run = store.start_playbook_run(&m, "deploy", Some(Phase::Deployment)).unwrap();
+    store.complete_playbook_run(run, true, Some(&json!({ "hosts": 3 })), None).unwrap();
+    assert!(matches!(
+        store.complete_playbook_run(run, false, None, Some("again")),
+        Err(StoreError::InvalidInput(_))
+    ));
+    let failed = store.start_playbook_run(&m, "deploy", None).unwrap();
+    store.complete_playbook_run(failed, false, None, Some("timeout")).unwrap();
+    let runs = store.get_playbook_runs(&m).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].success, Some(true));
+    assert_eq!(runs[0].metrics, Some(json!({ "hosts": 3 })));
+    assert_eq!(runs[0].phase.as_deref(), Some("DEPLOYMENT"));
+    assert_eq!(runs[1].error_message.as_deref(), Some("timeout"));
+    let total: i64 = count(
+        store.path(),
+        "SELECT total_runs FROM playbook_performance WHERE playbook_name = 'deploy'",
+    );
+    assert_eq!(total, 2);
+}
+
+#[test]
+fn views_summarise_missions_and_tools() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let done = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    store.update_mission_status(&done, MissionStatus::Completed).unwrap();
+    for (ok, ms) in [(true, 10), (true, 30), (false, 5)] {
+        let call = NewToolCall { success: ok, duration_ms: Some(ms), ..NewToolCall::success("grep", json!({})) };
+        store.log_tool_call(&m, &call).unwrap();
+    }
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let (total, ok, avg, max): (i64, i64, f64, i64) = conn
+        .query_row(
+            "SELECT total_calls, successful_calls, avg_duration_ms, max_duration_ms FROM tool_usage_stats WHERE tool_name = 'grep'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((total, ok, max), (3, 2, 30));
+    assert!((avg - 15.0).abs() < 1e-9);
+    let (active, calls): (i64, i64) = conn
+        .query_row("SELECT COUNT(*), SUM(tool_call_count) FROM active_missions", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((active, calls), (1, 3));
+}
+
+// ---- other programs sharing the file ---------------------------------------
+
+#[test]
+fn rows_written_by_other_programs_read_back() {
+    let (_dir, store) = temp_store();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO missions (mission_uuid, phase, status, created_at, completed_at, metadata)
+         VALUES ('legacy-1', 'CODING', 'completed', '2025-01-02T03:04:05Z', '2025-01-02 03:05:00', NULL);
+         INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms, success)
+         VALUES ((SELECT id FROM missions WHERE mission_uuid = 'legacy-1'), 'ls', '[]', NULL, '2025-01-02T03:04:06', NULL, 1);
+         INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name, context)
+         VALUES ((SELECT id FROM missions WHERE mission_uuid = 'legacy-1'), 'x', NULL, '2025-01-02', NULL, NULL);",
+    )
+    .unwrap();
+    let mission = store.get_mission("legacy-1").unwrap();
+    assert_eq!(mission.metadata, Value::Null);
+    assert_eq!(mission.created_at, "2025-01-02T03:04:05Z");
+    assert_eq!(mission.completed_at.as_deref(), Some("2025-01-02 03:05:00"));
+    let calls = store.get_tool_history("legacy-1").unwrap();
+    assert_eq!((calls[0].timestamp.as_str(), calls[0].duration_ms), ("2025-01-02T03:04:06", None));
+    let decisions = store.get_decisions("legacy-1").unwrap();
+    assert_eq!((decisions[0].rationale.as_ref(), decisions[0].agent_name.as_ref()), (None, None));
+    assert!(store.get_mission_history(10).unwrap().iter().any(|m| m.mission_uuid == "legacy-1"));
+
+    // The schema itself refuses what would lose data for everyone.
+    for bad in [
+        "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success) VALUES (1, 't', 'not json', 'now', 1)",
+        "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success) VALUES (1, 't', '{}', 'now', 2)",
+        "INSERT INTO missions (mission_uuid, phase, status, created_at) VALUES ('z', 'LAUNCH', 'pending', 'now')",
+        "INSERT INTO missions (mission_uuid, phase, status, created_at) VALUES ('z', 'CODING', 'done', 'now')",
+    ] {
+        assert!(conn.execute(bad, []).is_err(), "schema accepted: {bad}");
+    }
+    // Deleting a mission cascades to its audit trail (for programs that do).
+    conn.execute_batch("PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'legacy-1';").unwrap();
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 0);
+}
+
+// ---- migrations ------------------------------------------------------------
+
+#[test]
+fn a_v2_migration_applies_once_and_old_binaries_refuse_the_file() {
+    let (_dir, path) = temp_db();
+    let v1 = SqliteStore::open(&path).unwrap();
+    let mission = v1.create_mission(Phase::Coding, &json!({ "kept": true })).unwrap();
+    drop(v1);
+
+    let mut migrations = MIGRATIONS.to_vec();
+    migrations.push(Migration {
+        version: 2,
+        sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
+              ALTER TABLE missions ADD COLUMN owner TEXT;",
+    });
+    let v2_options = OpenOptions { migrations, ..OpenOptions::default() };
+    let v2 = SqliteStore::open_with(&path, v2_options.clone()).unwrap();
+    assert_eq!(v2.schema_version().unwrap(), 2);
+    assert_eq!(v2.get_mission(&mission).unwrap().metadata, json!({ "kept": true }));
+    assert_eq!(v2.init_db().unwrap(), 2);
+    drop(v2);
+    assert_eq!(SqliteStore::open_with(&path, v2_options).unwrap().schema_version().unwrap(), 2);
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_tags"), 0);
+
+    // This binary knows only v1: the v2 file is refused, byte for byte untouched.
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    match &err {
+        StoreError::UnusableFile { reason, .. } => assert!(reason.contains("schema version is 2"), "{reason}"),
+        other => panic!("expected UnusableFile, got {other:?}"),
+    }
+    assert!(err.to_string().contains("left untouched"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_failing_migration_rolls_back_with_its_version() {
+    let (_dir, path) = temp_db();
+    SqliteStore::open(&path).unwrap();
+    let mut migrations = MIGRATIONS.to_vec();
+    migrations.push(Migration {
+        version: 2,
+        sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
+    });
+    let result = SqliteStore::open_with(&path, OpenOptions { migrations, ..OpenOptions::default() });
+    assert!(result.is_err());
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"), 0);
+}
+
+// ---- durability and concurrency --------------------------------------------
+
+#[test]
+fn durability_setting_reaches_every_connection() {
+    for (durability, expected) in [(Durability::Full, 2), (Durability::Normal, 1)] {
+        let (_dir, path) = temp_db();
+        let store = SqliteStore::open_with(&path, OpenOptions::default().durability(durability)).unwrap();
+        let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+        store.log_tool_call(&m, &NewToolCall::success("t", json!({}))).unwrap();
+        assert_eq!(store.options().durability, durability);
+        for settings in store.connection_settings().unwrap() {
+            assert_eq!(settings.synchronous, expected, "{durability:?}");
+            assert_eq!(settings.journal_mode, "wal");
+            assert!(settings.foreign_keys);
+            assert!(settings.busy_timeout_ms >= 1000);
+        }
+    }
+    assert_eq!("NORMAL".parse::<Durability>().unwrap(), Durability::Normal);
+    assert!("fast".parse::<Durability>().is_err());
+}
+
+#[test]
+fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
+    let (_dir, store) = temp_store();
+    let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let (store, m) = (store.clone(), m.clone());
+            thread::spawn(move || {
+                (0..500)
+                    .map(|i| store.log_tool_call(&m, &NewToolCall::success("load", json!({ "t": t, "i": i }))))
+                    .collect::<Result<Vec<i64>, StoreError>>()
+            })
+        })
+        .collect();
+    let mut ids: Vec<i64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("no panic").expect("no errors"))
+        .collect();
+    assert_eq!(ids.len(), 4000);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 4000, "every acknowledged id is distinct");
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 4000);
+    assert_eq!(store.get_tool_history(&m).unwrap().len(), 4000);
+    for t in 0..8 {
+        let n = count(
+            store.path(),
+            &format!("SELECT COUNT(*) FROM tool_calls WHERE json_extract(args, '$.t') = {t}"),
+        );
+        assert_eq!(n, 500, "thread {t}");
+    }
+}
+
+#[test]
+fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
+    let (_dir, store) = temp_store();
+    let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());
+    let ghost = Arc::new(uuid::Uuid::new_v4().to_string());
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let (store, m, ghost) = (store.clone(), m.clone(), ghost.clone());
+            thread::spawn(move || {
+                let mut ok = 0;
+                for i in 0..200 {
+                    // Every fourth thread writes to a mission that does not exist.
+                    let target = if t % 4 == 0 { &ghost } else { &m };
+                    match store.log_tool_call(target, &NewToolCall::success("mix", json!(i))) {
+                        Ok(_) => ok += 1,
+                        Err(StoreError::MissionNotFound(_)) => assert_eq!(t % 4, 0),
+                        Err(e) => panic!("unexpected {e}"),
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let ok: i64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(ok, 6 * 200);
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 6 * 200);
+}
