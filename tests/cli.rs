@@ -21,7 +21,12 @@ impl Vibe {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        vibe(self.dir.path()).arg("--db").arg(&self.db).args(args).output().unwrap()
+        vibe(self.dir.path())
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -36,12 +41,21 @@ impl Vibe {
 
     fn fails(&self, args: &[&str], code: i32) -> String {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(code), "vibe {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "vibe {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty(), "nothing on stdout when failing");
         let stderr = String::from_utf8(out.stderr).unwrap();
         if code != 2 {
             // Usage errors carry clap's usage text; every other failure is one line.
-            assert_eq!(stderr.trim_end().lines().count(), 1, "one-line reason: {stderr}");
+            assert_eq!(
+                stderr.trim_end().lines().count(),
+                1,
+                "one-line reason: {stderr}"
+            );
         }
         stderr
     }
@@ -51,7 +65,9 @@ impl Vibe {
     }
 
     fn mission(&self) -> String {
-        self.ok(&["mission", "create", "--phase", "coding"]).trim().to_owned()
+        self.ok(&["mission", "create", "--phase", "coding"])
+            .trim()
+            .to_owned()
     }
 }
 
@@ -67,14 +83,21 @@ fn init_prints_path_and_version_and_is_idempotent() {
 #[test]
 fn default_database_is_created_under_the_working_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let out = vibe(dir.path()).args(["mission", "create", "--phase", "PLANNING"]).output().unwrap();
+    let out = vibe(dir.path())
+        .args(["mission", "create", "--phase", "PLANNING"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let db = dir.path().join(".vibe/state/vibe_agency.db");
     assert!(db.is_file());
     assert_eq!(count(&db, "SELECT COUNT(*) FROM missions"), 1);
     // VIBE_DB points elsewhere.
     let other = dir.path().join("elsewhere.db");
-    let out = vibe(dir.path()).env("VIBE_DB", &other).args(["mission", "list"]).output().unwrap();
+    let out = vibe(dir.path())
+        .env("VIBE_DB", &other)
+        .args(["mission", "list"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(other.is_file());
 }
@@ -82,7 +105,14 @@ fn default_database_is_created_under_the_working_directory() {
 #[test]
 fn mission_create_prints_the_uuid_alone_and_show_list_status_work() {
     let v = Vibe::new();
-    let out = v.ok(&["mission", "create", "--phase", "Testing", "--metadata", r#"{"goal":"x","n":5}"#]);
+    let out = v.ok(&[
+        "mission",
+        "create",
+        "--phase",
+        "Testing",
+        "--metadata",
+        r#"{"goal":"x","n":5}"#,
+    ]);
     let id = out.strip_suffix('\n').expect("newline-terminated");
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{out:?}");
     assert_eq!(out.lines().count(), 1);
@@ -105,16 +135,33 @@ fn mission_create_prints_the_uuid_alone_and_show_list_status_work() {
 
     let second = v.mission();
     let list = v.json(&["mission", "list", "--json"]);
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|m| m["mission_uuid"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mission_uuid"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [second.as_str(), id], "newest first");
-    assert_eq!(v.json(&["mission", "list", "--limit", "1", "--json"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        v.json(&["mission", "list", "--limit", "1", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let table = v.ok(&["mission", "list"]);
     let header = table.lines().next().unwrap();
-    assert!(header.starts_with("MISSION_UUID") && header.contains("STATUS"), "{table}");
+    assert!(
+        header.starts_with("MISSION_UUID") && header.contains("STATUS"),
+        "{table}"
+    );
     // Columns line up: every row's second column starts where the header's does.
     let col = header.find("PHASE").unwrap();
     for row in table.lines().skip(1) {
-        assert!(row[col..].starts_with("CODING") || row[col..].starts_with("TESTING"), "{row}");
+        assert!(
+            row[col..].starts_with("CODING") || row[col..].starts_with("TESTING"),
+            "{row}"
+        );
     }
 }
 
@@ -122,17 +169,45 @@ fn mission_create_prints_the_uuid_alone_and_show_list_status_work() {
 fn log_and_decide_print_ids_and_tools_decisions_list_them() {
     let v = Vibe::new();
     let m = v.mission();
-    let id1 = v.ok(&["log", &m, "--tool", "grep", "--args", r#"{"q":"fn"}"#, "--result", "5", "--duration-ms", "12"]);
-    let id2 = v.ok(&["log", &m, "--tool", "cargo", "--args", "[]", "--error", "exit 101"]);
+    let id1 = v.ok(&[
+        "log",
+        &m,
+        "--tool",
+        "grep",
+        "--args",
+        r#"{"q":"fn"}"#,
+        "--result",
+        "5",
+        "--duration-ms",
+        "12",
+    ]);
+    let id2 = v.ok(&[
+        "log", &m, "--tool", "cargo", "--args", "[]", "--error", "exit 101",
+    ]);
     assert_eq!((id1.trim(), id2.trim()), ("1", "2"));
-    let d = v.ok(&["decide", &m, "--type", "plan", "--rationale", "smallest change", "--agent", "planner", "--context", r#"{"k":[1,2]}"#]);
+    let d = v.ok(&[
+        "decide",
+        &m,
+        "--type",
+        "plan",
+        "--rationale",
+        "smallest change",
+        "--agent",
+        "planner",
+        "--context",
+        r#"{"k":[1,2]}"#,
+    ]);
     assert_eq!(d.trim(), "1");
 
     let tools = v.json(&["tools", &m, "--json"]);
     let tools = tools.as_array().unwrap();
     assert_eq!(tools.len(), 2);
     assert_eq!(tools[0]["tool_name"], "grep");
-    assert_eq!(tools[0]["args"], json!({ "q": "fn" }), "JSON columns are JSON values");
+    assert_eq!(
+        tools[0]["args"],
+        json!({ "q": "fn" }),
+        "JSON columns are JSON values"
+    );
     assert_eq!(tools[0]["result"], json!(5));
     assert_eq!(tools[0]["success"], json!(true), "success is a boolean");
     assert_eq!(tools[0]["duration_ms"], json!(12));
@@ -148,7 +223,10 @@ fn log_and_decide_print_ids_and_tools_decisions_list_them() {
 
     let table = v.ok(&["tools", &m]);
     assert!(table.lines().next().unwrap().contains("TOOL_NAME"));
-    assert!(table.contains("FAILED") && table.contains("exit 101"), "{table}");
+    assert!(
+        table.contains("FAILED") && table.contains("exit 101"),
+        "{table}"
+    );
     assert!(v.ok(&["decisions", &m]).contains("smallest change"));
 }
 
@@ -157,7 +235,9 @@ fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
     let v = Vibe::new();
     let m = v.mission();
     let ghost = uuid::Uuid::new_v4().to_string();
-    let rows = || count(&v.db, "SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions)");
+    let rows = || {
+        count(&v.db, "SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions)")
+    };
     let before = rows();
 
     // 2: usage.
@@ -169,7 +249,16 @@ fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
         vec!["mission", "show", &ghost],
         vec!["mission", "status", &ghost, "completed"],
         vec!["log", &ghost, "--tool", "t", "--args", "{}"],
-        vec!["decide", &ghost, "--type", "t", "--rationale", "r", "--agent", "a"],
+        vec![
+            "decide",
+            &ghost,
+            "--type",
+            "t",
+            "--rationale",
+            "r",
+            "--agent",
+            "a",
+        ],
         vec!["tools", &ghost],
         vec!["decisions", &ghost],
     ] {
@@ -178,18 +267,61 @@ fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
     }
     // 4: invalid input, naming what is wrong.
     let err = v.fails(&["mission", "create", "--phase", "launch"], 4);
-    assert!(err.contains("PLANNING") && err.contains("MAINTENANCE"), "{err}");
+    assert!(
+        err.contains("PLANNING") && err.contains("MAINTENANCE"),
+        "{err}"
+    );
     let err = v.fails(&["mission", "status", &m, "done"], 4);
     assert!(err.contains("in_progress"), "{err}");
-    v.fails(&["mission", "create", "--phase", "coding", "--metadata", "{oops"], 4);
+    v.fails(
+        &[
+            "mission",
+            "create",
+            "--phase",
+            "coding",
+            "--metadata",
+            "{oops",
+        ],
+        4,
+    );
     let err = v.fails(&["log", &m, "--tool", "t", "--args", "not json"], 4);
     assert!(err.contains("--args is not valid JSON"), "{err}");
-    v.fails(&["log", &m, "--tool", "t", "--args", "{}", "--result", "{"], 4);
+    v.fails(
+        &["log", &m, "--tool", "t", "--args", "{}", "--result", "{"],
+        4,
+    );
     v.fails(&["log", &m, "--tool", "", "--args", "{}"], 4);
-    v.fails(&["log", &m, "--tool", "t", "--args", "{}", "--duration-ms", "-5"], 4);
-    v.fails(&["decide", &m, "--type", "t", "--rationale", "r", "--agent", "a", "--context", "[1,"], 4);
-    let huge = format!("\"{}\"", "x".repeat(1024 * 1024 + 1));
-    v.fails(&["log", &m, "--tool", "t", "--args", &huge], 4);
+    v.fails(
+        &[
+            "log",
+            &m,
+            "--tool",
+            "t",
+            "--args",
+            "{}",
+            "--duration-ms",
+            "-5",
+        ],
+        4,
+    );
+    v.fails(
+        &[
+            "decide",
+            &m,
+            "--type",
+            "t",
+            "--rationale",
+            "r",
+            "--agent",
+            "a",
+            "--context",
+            "[1,",
+        ],
+        4,
+    );
+    let long_name = "t".repeat(300);
+    let err = v.fails(&["log", &m, "--tool", &long_name, "--args", "{}"], 4);
+    assert!(err.contains("limit"), "{err}");
     assert_eq!(rows(), before, "nothing written by rejected commands");
 }
 
@@ -199,7 +331,14 @@ fn durability_flag_and_environment_are_accepted() {
     let out = vibe(v.dir.path())
         .arg("--db")
         .arg(&v.db)
-        .args(["--durability", "normal", "mission", "create", "--phase", "coding"])
+        .args([
+            "--durability",
+            "normal",
+            "mission",
+            "create",
+            "--phase",
+            "coding",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -218,7 +357,16 @@ fn durability_flag_and_environment_are_accepted() {
 fn help_names_every_command() {
     let out = vibe(Path::new(".")).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for command in ["init", "mission", "log", "decide", "tools", "decisions", "run", "demo"] {
+    for command in [
+        "init",
+        "mission",
+        "log",
+        "decide",
+        "tools",
+        "decisions",
+        "run",
+        "demo",
+    ] {
         assert!(help.contains(command), "{command} missing from --help");
     }
 }

@@ -15,13 +15,19 @@ fn assert_refused_untouched(path: &Path, needle: &str) {
     let err = SqliteStore::open(path).unwrap_err();
     match &err {
         StoreError::UnusableFile { reason, .. } => {
-            assert!(reason.contains(needle), "{reason:?} should mention {needle:?}")
+            assert!(
+                reason.contains(needle),
+                "{reason:?} should mention {needle:?}"
+            )
         }
         other => panic!("expected UnusableFile for {needle}, got {other:?}"),
     }
     assert_eq!(std::fs::read(path).unwrap(), before, "file modified");
     let dir = path.parent().unwrap();
-    let siblings: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let siblings: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(siblings.len(), 1, "nothing created beside it: {siblings:?}");
 }
 
@@ -33,10 +39,16 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
     std::fs::write(&path, b"").unwrap();
     assert_refused_untouched(&path, "empty");
 
-    std::fs::write(&path, b"this is not a database, just some text that is long enough to have a header........").unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a database, just some text that is long enough to have a header........",
+    )
+    .unwrap();
     assert_refused_untouched(&path, "not a SQLite database");
 
-    let random: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     std::fs::write(&path, &random).unwrap();
     assert_refused_untouched(&path, "not a SQLite database");
 
@@ -45,7 +57,9 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
     {
         let store = SqliteStore::open(&good).unwrap();
         for _ in 0..50 {
-            store.create_mission(Phase::Coding, &json!({ "pad": "x".repeat(2000) })).unwrap();
+            store
+                .create_mission(Phase::Coding, &json!({ "pad": "x".repeat(2000) }))
+                .unwrap();
         }
     }
     let bytes = std::fs::read(&good).unwrap();
@@ -66,7 +80,10 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
     std::fs::remove_file(&path).unwrap();
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
+        )
+        .unwrap();
     }
     assert_refused_untouched(&path, "missing");
 
@@ -85,11 +102,19 @@ fn the_cli_reports_an_unusable_file_in_one_line_and_exits_1() {
     let (dir, path) = temp_db();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage").unwrap();
-    let out = vibe(dir.path()).arg("--db").arg(&path).arg("init").output().unwrap();
+    let out = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .arg("init")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("not a SQLite database") && stderr.contains("untouched"), "{stderr}");
+    assert!(
+        stderr.contains("not a SQLite database") && stderr.contains("untouched"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -161,7 +186,10 @@ fn four_processes_writing_one_file_lose_nothing() {
     let mut reads = 0;
     let mut last_seen = 0;
     while reads < 50 {
-        let seen = store.get_tool_history(&mission).expect("reads never fail under write load").len();
+        let seen = store
+            .get_tool_history(&mission)
+            .expect("reads never fail under write load")
+            .len();
         assert!(seen >= last_seen, "rows never disappear");
         last_seen = seen;
         reads += 1;
@@ -184,15 +212,31 @@ fn four_processes_writing_one_file_lose_nothing() {
     for cli in cli_writers {
         cli.join().expect("CLI writer thread");
     }
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'stress'"), 4 * PER_PROCESS as i64);
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'cli'"), 50);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'stress'"
+        ),
+        4 * PER_PROCESS as i64
+    );
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'cli'"
+        ),
+        50
+    );
     let conn = rusqlite::Connection::open(&path).unwrap();
     for id in &acknowledged {
         let found: i64 = conn
-            .query_row("SELECT COUNT(*) FROM tool_calls WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM tool_calls WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(found, 1, "acknowledged id {id} is in the file");
     }
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(integrity, "ok");
 }

@@ -28,7 +28,11 @@ impl Sandbox {
             ..RuntimeConfig::default()
         };
         let runtime = Runtime::new(store.clone(), config).expect("runtime");
-        Sandbox { _dir: dir, store, runtime }
+        Sandbox {
+            _dir: dir,
+            store,
+            runtime,
+        }
     }
 
     fn tool(&self, name: &str) -> Arc<Tool> {
@@ -36,11 +40,15 @@ impl Sandbox {
     }
 
     fn mission(&self) -> String {
-        self.store.create_mission(Phase::Coding, &json!({ "goal": "test" })).unwrap()
+        self.store
+            .create_mission(Phase::Coding, &json!({ "goal": "test" }))
+            .unwrap()
     }
 
     fn run(&self, name: &str, request: Request) -> RunReport {
-        self.runtime.run(&self.tool(name), &request).expect("the run is recorded")
+        self.runtime
+            .run(&self.tool(name), &request)
+            .expect("the run is recorded")
     }
 
     fn rows(&self, sql: &str) -> i64 {
@@ -50,11 +58,17 @@ impl Sandbox {
     /// The invocation's own audit row: failed, with this error text.
     fn assert_logged_failure(&self, mission: &str, report: &RunReport, tool: &str, needle: &str) {
         let calls = self.store.get_tool_history(mission).unwrap();
-        let row = calls.iter().find(|c| c.id == report.call_id).expect("run is logged");
+        let row = calls
+            .iter()
+            .find(|c| c.id == report.call_id)
+            .expect("run is logged");
         assert_eq!(row.tool_name, tool);
         assert!(!row.success, "run logged as failed");
         let message = row.error_message.as_deref().unwrap_or_default();
-        assert!(message.contains(needle), "{message:?} should mention {needle:?}");
+        assert!(
+            message.contains(needle),
+            "{message:?} should mention {needle:?}"
+        );
         assert_eq!(row.result, None);
         assert!(row.duration_ms.is_some());
     }
@@ -90,9 +104,14 @@ fn planner_reads_its_mission_logs_steps_decides_and_keeps_progress() {
     assert_eq!(calls.len(), 4, "three steps plus the invocation itself");
     let steps: Vec<&Value> = calls[..3].iter().map(|c| &c.args["step"]).collect();
     assert_eq!(steps, [&json!("a"), &json!("b"), &json!("c")]);
-    assert!(calls[..3].iter().all(|c| c.tool_name == "planner.step" && c.success));
+    assert!(calls[..3]
+        .iter()
+        .all(|c| c.tool_name == "planner.step" && c.success));
     let own = &calls[3];
-    assert_eq!((own.id, own.tool_name.as_str(), own.success), (report.call_id, "planner", true));
+    assert_eq!(
+        (own.id, own.tool_name.as_str(), own.success),
+        (report.call_id, "planner", true)
+    );
     assert_eq!(own.args, input, "args = the input");
     assert_eq!(own.result.as_ref(), Some(&output), "result = the output");
 
@@ -100,15 +119,24 @@ fn planner_reads_its_mission_logs_steps_decides_and_keeps_progress() {
     assert_eq!(decisions.len(), 1);
     assert_eq!(decisions[0].decision_type, "plan");
     assert_eq!(decisions[0].agent_name.as_deref(), Some("planner"));
-    assert_eq!(decisions[0].context.as_ref().unwrap()["steps"], json!(["a", "b", "c"]));
+    assert_eq!(
+        decisions[0].context.as_ref().unwrap()["steps"],
+        json!(["a", "b", "c"])
+    );
     assert_eq!(
         s.store.get_memory(&m, "planner.progress").unwrap(),
         Some(json!({ "completed_steps": 3, "of": 3 }))
     );
-    assert_eq!(s.store.get_mission(&m).unwrap().status, MissionStatus::InProgress);
+    assert_eq!(
+        s.store.get_mission(&m).unwrap().status,
+        MissionStatus::InProgress
+    );
 
     // A second run resumes from memory and logs no step twice.
-    let again = s.run("planner", Request::new(m.clone(), input).name("planner-again"));
+    let again = s.run(
+        "planner",
+        Request::new(m.clone(), input).name("planner-again"),
+    );
     assert_eq!(again.outcome.unwrap()["resumed_from"], 3);
     assert_eq!(s.store.get_tool_history(&m).unwrap().len(), 5);
 }
@@ -116,8 +144,14 @@ fn planner_reads_its_mission_logs_steps_decides_and_keeps_progress() {
 #[test]
 fn planner_defaults_its_goal_from_mission_metadata() {
     let s = Sandbox::new();
-    let m = s.store.create_mission(Phase::Planning, &json!({ "goal": "from metadata" })).unwrap();
-    let out = s.run("planner", Request::new(m, json!({}))).outcome.unwrap();
+    let m = s
+        .store
+        .create_mission(Phase::Planning, &json!({ "goal": "from metadata" }))
+        .unwrap();
+    let out = s
+        .run("planner", Request::new(m, json!({})))
+        .outcome
+        .unwrap();
     assert_eq!(out["goal"], "from metadata");
     assert_eq!(out["steps"].as_array().unwrap().len(), 4);
 }
@@ -133,7 +167,10 @@ fn a_guest_cannot_read_the_database_or_any_file() {
     let report = s.run("read-files", Request::new(m.clone(), input));
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::ToolError, "{message}");
-    assert!(message.contains("denied") && !message.contains("leaked"), "{message}");
+    assert!(
+        message.contains("denied") && !message.contains("leaked"),
+        "{message}"
+    );
     s.assert_logged_failure(&m, &report, "read-files", "/etc/passwd");
     s.assert_still_serving();
 }
@@ -146,7 +183,10 @@ fn a_guest_sees_no_environment_arguments_or_directory() {
     let report = s.run("env-vars", Request::new(m.clone(), json!({})));
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::ToolError);
-    assert!(message.contains("no environment variables") && !message.contains("hunter2"), "{message}");
+    assert!(
+        message.contains("no environment variables") && !message.contains("hunter2"),
+        "{message}"
+    );
     s.assert_logged_failure(&m, &report, "env-vars", "denied");
     s.assert_still_serving();
 }
@@ -158,11 +198,20 @@ fn a_guest_cannot_open_sockets_or_resolve_names() {
     let addr = listener.local_addr().unwrap().to_string();
     let s = Sandbox::new();
     let m = s.mission();
-    let report = s.run("open-socket", Request::new(m.clone(), json!({ "addr": addr })));
+    let report = s.run(
+        "open-socket",
+        Request::new(m.clone(), json!({ "addr": addr })),
+    );
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::ToolError, "{message}");
-    assert!(message.contains("tcp") && message.contains("udp") && message.contains("lookup"), "{message}");
-    assert!(listener.accept().is_err(), "no connection reached the listener");
+    assert!(
+        message.contains("tcp") && message.contains("udp") && message.contains("lookup"),
+        "{message}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "no connection reached the listener"
+    );
     s.assert_logged_failure(&m, &report, "open-socket", "denied");
     s.assert_still_serving();
 }
@@ -186,7 +235,10 @@ fn a_guest_that_allocates_without_bound_hits_its_memory_limit() {
     let s = Sandbox::new();
     let m = s.mission();
     let limits = Limits::default().memory_mb(16);
-    let report = s.run("alloc-bomb", Request::new(m.clone(), json!({})).limits(limits));
+    let report = s.run(
+        "alloc-bomb",
+        Request::new(m.clone(), json!({})).limits(limits),
+    );
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::MemoryLimit, "{message}");
     assert!(message.contains("16 MiB"), "{message}");
@@ -213,8 +265,19 @@ fn writes_acknowledged_before_a_trap_stay_and_the_run_is_failed() {
     let (kind, _) = failure(&report);
     assert_eq!(kind, FailureKind::Trap);
     let calls = s.store.get_tool_history(&m).unwrap();
-    let steps: Vec<&Value> = calls.iter().filter(|c| c.tool_name == "trap-after-writes.step").map(|c| &c.args).collect();
-    assert_eq!(steps, [&json!({ "step": 0 }), &json!({ "step": 1 }), &json!({ "step": 2 })]);
+    let steps: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c.tool_name == "trap-after-writes.step")
+        .map(|c| &c.args)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            &json!({ "step": 0 }),
+            &json!({ "step": 1 }),
+            &json!({ "step": 2 })
+        ]
+    );
     s.assert_logged_failure(&m, &report, "trap-after-writes", "unreachable");
     s.assert_still_serving();
 }
@@ -224,29 +287,55 @@ fn a_guest_cannot_touch_a_mission_it_was_not_granted() {
     let s = Sandbox::new();
     let own = s.mission();
     let target = s.mission();
-    s.store.set_memory(&target, "k", &json!("theirs"), None).unwrap();
+    s.store
+        .set_memory(&target, "k", &json!("theirs"), None)
+        .unwrap();
     let before = s.rows("SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions) + (SELECT COUNT(*) FROM agent_memory)");
 
-    let report = s.run("other-mission", Request::new(own.clone(), json!({ "target": target })));
+    let report = s.run(
+        "other-mission",
+        Request::new(own.clone(), json!({ "target": target })),
+    );
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::ToolError);
     assert!(!message.contains("leaked"), "{message}");
     for call in [
-        "get-mission", "log-tool-call", "record-decision", "get-tool-history", "get-decisions",
-        "memory.set", "memory.get", "memory.delete", "update-mission-status", "get-mission-history",
+        "get-mission",
+        "log-tool-call",
+        "record-decision",
+        "get-tool-history",
+        "get-decisions",
+        "memory.set",
+        "memory.get",
+        "memory.delete",
+        "update-mission-status",
+        "get-mission-history",
         "create-mission",
     ] {
-        assert!(message.contains(&format!("{call}: ")), "{call} missing from {message}");
+        assert!(
+            message.contains(&format!("{call}: ")),
+            "{call} missing from {message}"
+        );
     }
-    assert_eq!(message.matches("AccessDenied").count(), 11, "every call denied: {message}");
+    assert_eq!(
+        message.matches("AccessDenied").count(),
+        11,
+        "every call denied: {message}"
+    );
 
     // Only the run's own failed row was added, on its own mission.
     let after = s.rows("SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions) + (SELECT COUNT(*) FROM agent_memory)");
     assert_eq!(after, before + 1);
     assert!(s.store.get_tool_history(&target).unwrap().is_empty());
-    assert_eq!(s.store.get_mission(&target).unwrap().status, MissionStatus::Pending);
-    assert_eq!(s.store.get_memory(&target, "k").unwrap(), Some(json!("theirs")));
-    s.assert_logged_failure(&own, &report, "other-mission", "access");
+    assert_eq!(
+        s.store.get_mission(&target).unwrap().status,
+        MissionStatus::Pending
+    );
+    assert_eq!(
+        s.store.get_memory(&target, "k").unwrap(),
+        Some(json!("theirs"))
+    );
+    s.assert_logged_failure(&own, &report, "other-mission", "AccessDenied");
     s.assert_still_serving();
 }
 
@@ -255,16 +344,42 @@ fn grants_widen_reads_and_creation_but_never_foreign_writes() {
     let s = Sandbox::new();
     let own = s.mission();
     let target = s.mission();
-    let grants = Grants::none().with_read_all_missions().with_create_missions();
-    let report = s.run("other-mission", Request::new(own.clone(), json!({ "target": target })).grants(grants));
-    let output = report.outcome.expect("some calls succeed, reported as leaks");
-    let allowed: Vec<&str> = output["leaked"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let grants = Grants::none()
+        .with_read_all_missions()
+        .with_create_missions();
+    let report = s.run(
+        "other-mission",
+        Request::new(own.clone(), json!({ "target": target })).grants(grants),
+    );
+    let output = report
+        .outcome
+        .expect("some calls succeed, reported as leaks");
+    let allowed: Vec<&str> = output["leaked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(
         allowed,
-        ["get-mission", "get-tool-history", "get-decisions", "memory.get", "get-mission-history", "create-mission"]
+        [
+            "get-mission",
+            "get-tool-history",
+            "get-decisions",
+            "memory.get",
+            "get-mission-history",
+            "create-mission"
+        ]
     );
-    assert!(s.store.get_tool_history(&target).unwrap().is_empty(), "still no foreign writes");
-    assert_eq!(s.rows("SELECT COUNT(*) FROM missions"), 3, "the created mission exists");
+    assert!(
+        s.store.get_tool_history(&target).unwrap().is_empty(),
+        "still no foreign writes"
+    );
+    assert_eq!(
+        s.rows("SELECT COUNT(*) FROM missions"),
+        3,
+        "the created mission exists"
+    );
 }
 
 #[test]
@@ -276,9 +391,19 @@ fn text_that_is_not_json_is_refused_at_the_boundary() {
     assert_eq!(kind, FailureKind::ToolError);
     assert!(!message.contains("accepted"), "{message}");
     assert_eq!(message.matches("InvalidInput").count(), 5, "{message}");
-    assert!(message.contains("not valid JSON") && message.contains("must not be empty"), "{message}");
-    assert_eq!(s.store.get_tool_history(&m).unwrap().len(), 1, "only the run itself");
-    assert_eq!(s.rows("SELECT COUNT(*) FROM agent_memory") + s.rows("SELECT COUNT(*) FROM decisions"), 0);
+    assert!(
+        message.contains("not valid JSON") && message.contains("must not be empty"),
+        "{message}"
+    );
+    assert_eq!(
+        s.store.get_tool_history(&m).unwrap().len(),
+        1,
+        "only the run itself"
+    );
+    assert_eq!(
+        s.rows("SELECT COUNT(*) FROM agent_memory") + s.rows("SELECT COUNT(*) FROM decisions"),
+        0
+    );
     s.assert_logged_failure(&m, &report, "bad-json", "InvalidInput");
     s.assert_still_serving();
 }
@@ -303,7 +428,10 @@ fn output_that_is_not_json_or_too_large_fails_the_run() {
     let report = s.run("bad-output", Request::new(m.clone(), json!({})));
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::InvalidOutput);
-    assert!(message.contains("tool output is not valid JSON"), "{message}");
+    assert!(
+        message.contains("tool output is not valid JSON"),
+        "{message}"
+    );
     s.assert_logged_failure(&m, &report, "bad-output", "not valid JSON");
 
     let report = s.run("bad-output", Request::new(m.clone(), json!("big")));
@@ -319,7 +447,11 @@ fn output_that_is_not_json_or_too_large_fails_the_run() {
 #[test]
 fn files_that_are_not_components_are_clear_errors() {
     let s = Sandbox::new();
-    let err = s.runtime.load_bytes("junk", b"definitely not wasm").err().expect("junk refused");
+    let err = s
+        .runtime
+        .load_bytes("junk", b"definitely not wasm")
+        .err()
+        .expect("junk refused");
     assert!(err.to_string().contains("cannot load tool junk"), "{err}");
     // A core module is WebAssembly but not a component.
     let core = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -331,7 +463,13 @@ fn files_that_are_not_components_are_clear_errors() {
 fn an_unknown_mission_runs_nothing_and_writes_nothing() {
     let s = Sandbox::new();
     let ghost = uuid::Uuid::new_v4().to_string();
-    let err = s.runtime.run(&s.tool("echo"), &Request::new(ghost.clone(), json!({ "log": 5 }))).unwrap_err();
+    let err = s
+        .runtime
+        .run(
+            &s.tool("echo"),
+            &Request::new(ghost.clone(), json!({ "log": 5 })),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains(&ghost));
     assert_eq!(s.rows("SELECT COUNT(*) FROM tool_calls"), 0);
 }
@@ -348,7 +486,9 @@ fn eight_threads_running_tools_on_one_runtime_lose_nothing() {
             let (runtime, echo) = (s.runtime.clone(), echo.clone());
             std::thread::spawn(move || {
                 for _ in 0..10 {
-                    let report = runtime.run(&echo, &Request::new(m.clone(), json!({ "log": 20 }))).unwrap();
+                    let report = runtime
+                        .run(&echo, &Request::new(m.clone(), json!({ "log": 20 })))
+                        .unwrap();
                     assert!(report.outcome.is_ok(), "{:?}", report.outcome);
                 }
             })
@@ -382,18 +522,47 @@ fn vibe_run_prints_output_alone_and_uses_exit_codes() {
     let db = dir.path().join("v.db");
     let store = SqliteStore::open(&db).unwrap();
     let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    let run = |args: &[&str]| vibe(dir.path()).arg("--db").arg(&db).arg("run").args(args).output().unwrap();
+    let run = |args: &[&str]| {
+        vibe(dir.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap()
+    };
     let echo = guest("echo");
     let echo = echo.to_str().unwrap();
 
-    let ok = run(&[echo, "--mission", &m, "--input", r#"{"hello":"world"}"#, "--name", "greeter"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert_eq!(String::from_utf8(ok.stdout).unwrap(), "{\"hello\":\"world\"}\n");
+    let ok = run(&[
+        echo,
+        "--mission",
+        &m,
+        "--input",
+        r#"{"hello":"world"}"#,
+        "--name",
+        "greeter",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(ok.stdout).unwrap(),
+        "{\"hello\":\"world\"}\n"
+    );
     let last = store.get_tool_history(&m).unwrap().pop().unwrap();
     assert_eq!((last.tool_name.as_str(), last.success), ("greeter", true));
 
     let spin = guest("spin");
-    let failed = run(&[spin.to_str().unwrap(), "--mission", &m, "--timeout-ms", "200"]);
+    let failed = run(&[
+        spin.to_str().unwrap(),
+        "--mission",
+        &m,
+        "--timeout-ms",
+        "200",
+    ]);
     assert_eq!(failed.status.code(), Some(5));
     assert!(failed.stdout.is_empty());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("timed out"));
@@ -407,23 +576,52 @@ fn vibe_run_prints_output_alone_and_uses_exit_codes() {
     let missing = run(&[echo, "--mission", &ghost]);
     assert_eq!(missing.status.code(), Some(3));
     let missing_and_no_file = run(&["/no/such.wasm", "--mission", &ghost]);
-    assert_eq!(missing_and_no_file.status.code(), Some(3), "mission checked before anything runs");
+    assert_eq!(
+        missing_and_no_file.status.code(),
+        Some(3),
+        "mission checked before anything runs"
+    );
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"junk").unwrap();
     let bad = run(&[junk.to_str().unwrap(), "--mission", &m]);
     assert_eq!(bad.status.code(), Some(4));
     let stderr = String::from_utf8(bad.stderr).unwrap();
-    assert!(stderr.contains("cannot load tool") && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("cannot load tool") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1);
 
     let bad_input = run(&[echo, "--mission", &m, "--input", "{nope"]);
     assert_eq!(bad_input.status.code(), Some(4));
 
-    let granted = run(&[guest("other-mission").to_str().unwrap(), "--mission", &m, "--input", &format!("{{\"target\":\"{m}\"}}"), "--grant", "read-all-missions", "--grant", "create-missions"]);
-    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    let granted = run(&[
+        guest("other-mission").to_str().unwrap(),
+        "--mission",
+        &m,
+        "--input",
+        &format!("{{\"target\":\"{m}\"}}"),
+        "--grant",
+        "read-all-missions",
+        "--grant",
+        "create-missions",
+    ]);
+    assert!(
+        granted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&granted.stderr)
+    );
     // 4 ok runs/failures logged above + this one; the bad-input and junk runs wrote nothing.
-    assert_eq!(store.get_tool_history(&m).unwrap().iter().filter(|c| c.tool_name != "intruder").count(), 4);
+    assert_eq!(
+        store
+            .get_tool_history(&m)
+            .unwrap()
+            .iter()
+            .filter(|c| c.tool_name != "intruder")
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -434,10 +632,24 @@ fn vibe_demo_shows_a_mission_with_tool_calls_and_decisions() {
         .arg(guest("planner"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    for needle in ["mission_uuid", "tool calls", "planner.step", "decisions", "plan", "in_progress"] {
-        assert!(text.contains(needle), "{needle} missing from demo output:\n{text}");
+    for needle in [
+        "mission_uuid",
+        "tool calls",
+        "planner.step",
+        "decisions",
+        "plan",
+        "in_progress",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} missing from demo output:\n{text}"
+        );
     }
     let db = dir.path().join(".vibe/state/vibe_agency.db");
     assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 5);

@@ -43,15 +43,28 @@ fn open_creates_directories_file_and_schema() {
         let mut stmt = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = ?1 AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap();
-        stmt.query_map([kind], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([kind], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert_eq!(
         names("table"),
-        ["agent_memory", "decisions", "missions", "playbook_runs", "tool_calls"]
+        [
+            "agent_memory",
+            "decisions",
+            "missions",
+            "playbook_runs",
+            "tool_calls"
+        ]
     );
     assert_eq!(
         names("view"),
-        ["active_missions", "playbook_performance", "tool_usage_stats"]
+        [
+            "active_missions",
+            "playbook_performance",
+            "tool_usage_stats"
+        ]
     );
     let indexes = names("index");
     for expected in [
@@ -64,7 +77,10 @@ fn open_creates_directories_file_and_schema() {
         "idx_decisions_type",
         "idx_decisions_agent",
     ] {
-        assert!(indexes.iter().any(|i| i == expected), "missing index {expected}");
+        assert!(
+            indexes.iter().any(|i| i == expected),
+            "missing index {expected}"
+        );
     }
     let journal: String = rusqlite::Connection::open(&path)
         .unwrap()
@@ -107,22 +123,41 @@ fn mission_create_read_update() {
     assert_eq!(mission.phase, Phase::Planning);
     assert_eq!(mission.status, MissionStatus::Pending);
     assert_eq!(mission.metadata, meta);
-    assert_eq!(mission.metadata.to_string(), r#"{"goal":"ship","n":5,"ratio":1.0}"#);
-    assert!(is_rfc3339_micros(&mission.created_at), "{}", mission.created_at);
+    assert_eq!(
+        mission.metadata.to_string(),
+        r#"{"goal":"ship","n":5,"ratio":1.0}"#
+    );
+    assert!(
+        is_rfc3339_micros(&mission.created_at),
+        "{}",
+        mission.created_at
+    );
     assert_eq!(mission.completed_at, None);
 
-    store.update_mission_status(&id, MissionStatus::InProgress).unwrap();
+    store
+        .update_mission_status(&id, MissionStatus::InProgress)
+        .unwrap();
     assert_eq!(store.get_mission(&id).unwrap().completed_at, None);
-    store.update_mission_status(&id, MissionStatus::Completed).unwrap();
+    store
+        .update_mission_status(&id, MissionStatus::Completed)
+        .unwrap();
     let done = store.get_mission(&id).unwrap();
     assert_eq!(done.status, MissionStatus::Completed);
     let completed_at = done.completed_at.expect("completed_at is set");
     assert!(is_rfc3339_micros(&completed_at));
     assert!(completed_at >= done.created_at);
 
-    store.update_mission_status(&id, MissionStatus::InProgress).unwrap();
-    assert_eq!(store.get_mission(&id).unwrap().completed_at, None, "reopened");
-    store.update_mission_status(&id, MissionStatus::Failed).unwrap();
+    store
+        .update_mission_status(&id, MissionStatus::InProgress)
+        .unwrap();
+    assert_eq!(
+        store.get_mission(&id).unwrap().completed_at,
+        None,
+        "reopened"
+    );
+    store
+        .update_mission_status(&id, MissionStatus::Failed)
+        .unwrap();
     assert!(store.get_mission(&id).unwrap().completed_at.is_some());
 }
 
@@ -130,7 +165,11 @@ fn mission_create_read_update() {
 fn mission_history_is_newest_first_and_limited() {
     let (_dir, store) = temp_store();
     let ids: Vec<String> = (0..15)
-        .map(|i| store.create_mission(Phase::Testing, &json!({ "i": i })).unwrap())
+        .map(|i| {
+            store
+                .create_mission(Phase::Testing, &json!({ "i": i }))
+                .unwrap()
+        })
         .collect();
     let history = store.get_mission_history(10).unwrap();
     assert_eq!(history.len(), 10);
@@ -149,8 +188,14 @@ fn mission_history_is_newest_first_and_limited() {
 fn phases_and_statuses_parse_in_any_case_and_list_valid_values() {
     assert_eq!("planning".parse::<Phase>().unwrap(), Phase::Planning);
     assert_eq!("MaInTeNaNcE".parse::<Phase>().unwrap(), Phase::Maintenance);
-    assert_eq!("IN_PROGRESS".parse::<MissionStatus>().unwrap(), MissionStatus::InProgress);
-    assert_eq!("in-progress".parse::<MissionStatus>().unwrap(), MissionStatus::InProgress);
+    assert_eq!(
+        "IN_PROGRESS".parse::<MissionStatus>().unwrap(),
+        MissionStatus::InProgress
+    );
+    assert_eq!(
+        "in-progress".parse::<MissionStatus>().unwrap(),
+        MissionStatus::InProgress
+    );
     let err = "LAUNCH".parse::<Phase>().unwrap_err().to_string();
     for phase in ["PLANNING", "CODING", "TESTING", "DEPLOYMENT", "MAINTENANCE"] {
         assert!(err.contains(phase), "{err}");
@@ -167,10 +212,11 @@ fn phases_and_statuses_parse_in_any_case_and_list_valid_values() {
 fn tool_calls_round_trip_success_and_failure() {
     let (_dir, store) = temp_store();
     let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let args = vibe_store::store::parse_json("args", r#"{"pattern":"fn main","n":1.50}"#).unwrap();
     let ok = NewToolCall {
         result: Some(json!(5)),
         duration_ms: Some(12),
-        ..NewToolCall::success("grep", json!({ "pattern": "fn main", "n": 1.50 }))
+        ..NewToolCall::success("grep", args.clone())
     };
     let failed = NewToolCall {
         tool_name: "cargo".into(),
@@ -188,20 +234,30 @@ fn tool_calls_round_trip_success_and_failure() {
     assert_eq!(history.len(), 2);
     let (a, b) = (&history[0], &history[1]);
     assert_eq!((a.id, a.tool_name.as_str(), a.success), (id1, "grep", true));
-    assert_eq!(a.args, json!({ "pattern": "fn main", "n": 1.50 }));
-    assert_eq!(a.args.to_string(), r#"{"pattern":"fn main","n":1.50}"#, "numbers keep their text");
+    assert_eq!(a.args, args);
+    assert_eq!(
+        a.args.to_string(),
+        r#"{"pattern":"fn main","n":1.50}"#,
+        "numbers keep their text"
+    );
     assert_eq!(a.result, Some(json!(5)));
     assert_eq!(a.duration_ms, Some(12));
     assert_eq!(a.error_message, None);
     assert_eq!(a.mission_uuid, m);
     assert!(is_rfc3339_micros(&a.timestamp));
-    assert_eq!((b.success, b.error_message.as_deref()), (false, Some("exit status 101")));
+    assert_eq!(
+        (b.success, b.error_message.as_deref()),
+        (false, Some("exit status 101"))
+    );
     assert_eq!(b.args, json!(["build"]));
     assert!(a.timestamp <= b.timestamp);
 
     // JSON is stored as JSON text, never coerced to a number by affinity.
     assert_eq!(
-        count(store.path(), "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'"),
+        count(
+            store.path(),
+            "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'"
+        ),
         1
     );
 }
@@ -213,19 +269,32 @@ fn decisions_round_trip_oldest_first() {
     let ids: Vec<i64> = (0..5)
         .map(|i| {
             store
-                .record_decision(&m, "choose", &format!("because {i}"), "planner", Some(&json!({ "i": i })))
+                .record_decision(
+                    &m,
+                    "choose",
+                    &format!("because {i}"),
+                    "planner",
+                    Some(&json!({ "i": i })),
+                )
                 .unwrap()
         })
         .collect();
-    store.record_decision(&m, "note", "no context", "critic", None).unwrap();
+    store
+        .record_decision(&m, "note", "no context", "critic", None)
+        .unwrap();
     let decisions = store.get_decisions(&m).unwrap();
     assert_eq!(decisions.len(), 6);
-    assert_eq!(decisions.iter().take(5).map(|d| d.id).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        decisions.iter().take(5).map(|d| d.id).collect::<Vec<_>>(),
+        ids
+    );
     assert_eq!(decisions[2].rationale.as_deref(), Some("because 2"));
     assert_eq!(decisions[2].agent_name.as_deref(), Some("planner"));
     assert_eq!(decisions[2].context, Some(json!({ "i": 2 })));
     assert_eq!(decisions[5].context, None);
-    assert!(decisions.windows(2).all(|w| (w[0].timestamp.as_str(), w[0].id) < (w[1].timestamp.as_str(), w[1].id)));
+    assert!(decisions
+        .windows(2)
+        .all(|w| (w[0].timestamp.as_str(), w[0].id) < (w[1].timestamp.as_str(), w[1].id)));
 }
 
 #[test]
@@ -234,13 +303,25 @@ fn history_pages_follow_after_id() {
     let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
     let other = store.create_mission(Phase::Coding, &json!({})).unwrap();
     for i in 0..25 {
-        store.log_tool_call(&m, &NewToolCall::success("t", json!(i))).unwrap();
-        store.log_tool_call(&other, &NewToolCall::success("u", json!(i))).unwrap();
+        store
+            .log_tool_call(&m, &NewToolCall::success("t", json!(i)))
+            .unwrap();
+        store
+            .log_tool_call(&other, &NewToolCall::success("u", json!(i)))
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.get_tool_history_page(&m, Page { after_id: after, limit: 10 }).unwrap();
+        let page = store
+            .get_tool_history_page(
+                &m,
+                Page {
+                    after_id: after,
+                    limit: 10,
+                },
+            )
+            .unwrap();
         if page.is_empty() {
             break;
         }
@@ -259,12 +340,17 @@ fn history_pages_follow_after_id() {
 fn batched_tool_calls_commit_all_or_nothing() {
     let (_dir, store) = temp_store();
     let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    let calls: Vec<NewToolCall> = (0..100).map(|i| NewToolCall::success("batch", json!(i))).collect();
+    let calls: Vec<NewToolCall> = (0..100)
+        .map(|i| NewToolCall::success("batch", json!(i)))
+        .collect();
     let ids = store.log_tool_calls(&m, &calls).unwrap();
     assert_eq!(ids.len(), 100);
     let mut bad = calls.clone();
     bad[50].duration_ms = Some(-1);
-    assert!(matches!(store.log_tool_calls(&m, &bad), Err(StoreError::InvalidInput(_))));
+    assert!(matches!(
+        store.log_tool_calls(&m, &bad),
+        Err(StoreError::InvalidInput(_))
+    ));
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 100);
 }
 
@@ -280,7 +366,11 @@ fn unknown_mission_is_not_found_everywhere() {
     };
     not_found(store.get_mission(&ghost).map(drop));
     not_found(store.update_mission_status(&ghost, MissionStatus::Completed));
-    not_found(store.log_tool_call(&ghost, &NewToolCall::success("t", json!({}))).map(drop));
+    not_found(
+        store
+            .log_tool_call(&ghost, &NewToolCall::success("t", json!({})))
+            .map(drop),
+    );
     not_found(store.record_decision(&ghost, "d", "r", "a", None).map(drop));
     not_found(store.get_tool_history(&ghost).map(drop));
     not_found(store.get_decisions(&ghost).map(drop));
@@ -290,7 +380,10 @@ fn unknown_mission_is_not_found_everywhere() {
     not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
     assert_eq!(all_rows(&store), 0);
     let message = store.get_mission(&ghost).unwrap_err().to_string();
-    assert!(message.contains(&ghost) && message.contains("vibe mission list"), "{message}");
+    assert!(
+        message.contains(&ghost) && message.contains("vibe mission list"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -304,16 +397,27 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         store.log_tool_call(&m, &c).unwrap_err()
     };
     let invalid = |e: StoreError, needle: &str| match e {
-        StoreError::InvalidInput(why) => assert!(why.contains(needle), "{why:?} should mention {needle:?}"),
+        StoreError::InvalidInput(why) => {
+            assert!(why.contains(needle), "{why:?} should mention {needle:?}")
+        }
         other => panic!("expected InvalidInput({needle}), got {other:?}"),
     };
     let too_large = |e: StoreError| assert!(matches!(e, StoreError::LimitExceeded(_)), "{e:?}");
 
-    invalid(call(|c| c.tool_name = String::new()), "tool name must not be empty");
-    invalid(call(|c| c.tool_name = "   ".into()), "tool name must not be empty");
+    invalid(
+        call(|c| c.tool_name = String::new()),
+        "tool name must not be empty",
+    );
+    invalid(
+        call(|c| c.tool_name = "   ".into()),
+        "tool name must not be empty",
+    );
     invalid(call(|c| c.tool_name = "a\0b".into()), "control characters");
     invalid(call(|c| c.duration_ms = Some(-1)), "negative");
-    invalid(call(|c| c.error_message = Some("nul\0inside".into())), "NUL");
+    invalid(
+        call(|c| c.error_message = Some("nul\0inside".into())),
+        "NUL",
+    );
     too_large(call(|c| c.args = json!("x".repeat(MAX_JSON_BYTES))));
     too_large(call(|c| c.result = Some(json!("x".repeat(MAX_JSON_BYTES)))));
     too_large(call(|c| c.tool_name = "t".repeat(1000)));
@@ -322,13 +426,37 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         deep = json!([deep]);
     }
     let deep_clone = deep.clone();
-    invalid(store.log_tool_call(&m, &NewToolCall::success("t", deep_clone)).unwrap_err(), "nests deeper");
-    invalid(store.record_decision(&m, "", "r", "a", None).unwrap_err(), "decision type");
-    invalid(store.record_decision(&m, "d", "r", "", None).unwrap_err(), "agent name");
-    invalid(store.set_memory(&m, "", &json!(1), None).unwrap_err(), "memory key");
-    too_large(store.create_mission(Phase::Coding, &json!("x".repeat(MAX_JSON_BYTES))).unwrap_err());
-    invalid(vibe_store::store::parse_json("--args", "{nope").unwrap_err(), "--args is not valid JSON");
-    invalid(vibe_store::store::parse_json("--args", "").unwrap_err(), "not valid JSON");
+    invalid(
+        store
+            .log_tool_call(&m, &NewToolCall::success("t", deep_clone))
+            .unwrap_err(),
+        "nests deeper",
+    );
+    invalid(
+        store.record_decision(&m, "", "r", "a", None).unwrap_err(),
+        "decision type",
+    );
+    invalid(
+        store.record_decision(&m, "d", "r", "", None).unwrap_err(),
+        "agent name",
+    );
+    invalid(
+        store.set_memory(&m, "", &json!(1), None).unwrap_err(),
+        "memory key",
+    );
+    too_large(
+        store
+            .create_mission(Phase::Coding, &json!("x".repeat(MAX_JSON_BYTES)))
+            .unwrap_err(),
+    );
+    invalid(
+        vibe_store::store::parse_json("--args", "{nope").unwrap_err(),
+        "--args is not valid JSON",
+    );
+    invalid(
+        vibe_store::store::parse_json("--args", "").unwrap_err(),
+        "not valid JSON",
+    );
     assert_eq!(all_rows(&store), before, "rejected input wrote nothing");
 
     // Just under the limits is accepted.
@@ -336,7 +464,9 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
     for _ in 1..MAX_JSON_DEPTH {
         fits = json!([fits]);
     }
-    store.log_tool_call(&m, &NewToolCall::success("t", fits.clone())).unwrap();
+    store
+        .log_tool_call(&m, &NewToolCall::success("t", fits.clone()))
+        .unwrap();
     assert_eq!(store.get_tool_history(&m).unwrap()[0].args, fits);
 }
 
@@ -355,11 +485,16 @@ fn unicode_and_escapes_round_trip_exactly() {
     store
         .log_tool_call(&m, &NewToolCall::success("ユニコード-tool", args.clone()))
         .unwrap();
-    store.record_decision(&m, "choix", "parce que… ✓", "agent-ü", Some(&args)).unwrap();
+    store
+        .record_decision(&m, "choix", "parce que… ✓", "agent-ü", Some(&args))
+        .unwrap();
     let call = &store.get_tool_history(&m).unwrap()[0];
     assert_eq!(call.tool_name, "ユニコード-tool");
     assert_eq!(call.args, args);
-    assert_eq!(call.args["huge"].to_string(), "123456789012345678901234567890");
+    assert_eq!(
+        call.args["huge"].to_string(),
+        "123456789012345678901234567890"
+    );
     let decision = &store.get_decisions(&m).unwrap()[0];
     assert_eq!(decision.rationale.as_deref(), Some("parce que… ✓"));
     assert_eq!(decision.context.as_ref(), Some(&args));
@@ -374,12 +509,18 @@ fn memory_set_get_overwrite_delete_and_expire() {
     let other = store.create_mission(Phase::Coding, &json!({})).unwrap();
     assert_eq!(store.get_memory(&m, "k").unwrap(), None);
     store.set_memory(&m, "k", &json!({ "v": 1 }), None).unwrap();
-    store.set_memory(&other, "k", &json!("other"), None).unwrap();
+    store
+        .set_memory(&other, "k", &json!("other"), None)
+        .unwrap();
     assert_eq!(store.get_memory(&m, "k").unwrap(), Some(json!({ "v": 1 })));
     store.set_memory(&m, "k", &json!([2]), Some(3600)).unwrap();
     assert_eq!(store.get_memory(&m, "k").unwrap(), Some(json!([2])));
     assert_eq!(store.get_memory(&other, "k").unwrap(), Some(json!("other")));
-    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM agent_memory"), 2, "overwrite, not append");
+    assert_eq!(
+        count(store.path(), "SELECT COUNT(*) FROM agent_memory"),
+        2,
+        "overwrite, not append"
+    );
 
     // A TTL of zero expires at once: never returned, and deleting it reports
     // that nothing live was there.
@@ -398,14 +539,20 @@ fn memory_set_get_overwrite_delete_and_expire() {
 fn playbook_runs_start_and_complete_once() {
     let (_dir, store) = temp_store();
     let m = store.create_mission(Phase::Deployment, &json!({})).unwrap();
-    let run = store.start_playbook_run(&m, "deploy", Some(Phase::Deployment)).unwrap();
-    store.complete_playbook_run(run, true, Some(&json!({ "hosts": 3 })), None).unwrap();
+    let run = store
+        .start_playbook_run(&m, "deploy", Some(Phase::Deployment))
+        .unwrap();
+    store
+        .complete_playbook_run(run, true, Some(&json!({ "hosts": 3 })), None)
+        .unwrap();
     assert!(matches!(
         store.complete_playbook_run(run, false, None, Some("again")),
         Err(StoreError::InvalidInput(_))
     ));
     let failed = store.start_playbook_run(&m, "deploy", None).unwrap();
-    store.complete_playbook_run(failed, false, None, Some("timeout")).unwrap();
+    store
+        .complete_playbook_run(failed, false, None, Some("timeout"))
+        .unwrap();
     let runs = store.get_playbook_runs(&m).unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].success, Some(true));
@@ -424,9 +571,15 @@ fn views_summarise_missions_and_tools() {
     let (_dir, store) = temp_store();
     let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
     let done = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    store.update_mission_status(&done, MissionStatus::Completed).unwrap();
+    store
+        .update_mission_status(&done, MissionStatus::Completed)
+        .unwrap();
     for (ok, ms) in [(true, 10), (true, 30), (false, 5)] {
-        let call = NewToolCall { success: ok, duration_ms: Some(ms), ..NewToolCall::success("grep", json!({})) };
+        let call = NewToolCall {
+            success: ok,
+            duration_ms: Some(ms),
+            ..NewToolCall::success("grep", json!({}))
+        };
         store.log_tool_call(&m, &call).unwrap();
     }
     let conn = rusqlite::Connection::open(store.path()).unwrap();
@@ -440,7 +593,11 @@ fn views_summarise_missions_and_tools() {
     assert_eq!((total, ok, max), (3, 2, 30));
     assert!((avg - 15.0).abs() < 1e-9);
     let (active, calls): (i64, i64) = conn
-        .query_row("SELECT COUNT(*), SUM(tool_call_count) FROM active_missions", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT COUNT(*), SUM(tool_call_count) FROM active_missions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!((active, calls), (1, 3));
 }
@@ -465,10 +622,23 @@ fn rows_written_by_other_programs_read_back() {
     assert_eq!(mission.created_at, "2025-01-02T03:04:05Z");
     assert_eq!(mission.completed_at.as_deref(), Some("2025-01-02 03:05:00"));
     let calls = store.get_tool_history("legacy-1").unwrap();
-    assert_eq!((calls[0].timestamp.as_str(), calls[0].duration_ms), ("2025-01-02T03:04:06", None));
+    assert_eq!(
+        (calls[0].timestamp.as_str(), calls[0].duration_ms),
+        ("2025-01-02T03:04:06", None)
+    );
     let decisions = store.get_decisions("legacy-1").unwrap();
-    assert_eq!((decisions[0].rationale.as_ref(), decisions[0].agent_name.as_ref()), (None, None));
-    assert!(store.get_mission_history(10).unwrap().iter().any(|m| m.mission_uuid == "legacy-1"));
+    assert_eq!(
+        (
+            decisions[0].rationale.as_ref(),
+            decisions[0].agent_name.as_ref()
+        ),
+        (None, None)
+    );
+    assert!(store
+        .get_mission_history(10)
+        .unwrap()
+        .iter()
+        .any(|m| m.mission_uuid == "legacy-1"));
 
     // The schema itself refuses what would lose data for everyone.
     for bad in [
@@ -480,7 +650,10 @@ fn rows_written_by_other_programs_read_back() {
         assert!(conn.execute(bad, []).is_err(), "schema accepted: {bad}");
     }
     // Deleting a mission cascades to its audit trail (for programs that do).
-    conn.execute_batch("PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'legacy-1';").unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'legacy-1';",
+    )
+    .unwrap();
     assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 0);
 }
 
@@ -490,7 +663,9 @@ fn rows_written_by_other_programs_read_back() {
 fn a_v2_migration_applies_once_and_old_binaries_refuse_the_file() {
     let (_dir, path) = temp_db();
     let v1 = SqliteStore::open(&path).unwrap();
-    let mission = v1.create_mission(Phase::Coding, &json!({ "kept": true })).unwrap();
+    let mission = v1
+        .create_mission(Phase::Coding, &json!({ "kept": true }))
+        .unwrap();
     drop(v1);
 
     let mut migrations = MIGRATIONS.to_vec();
@@ -499,20 +674,34 @@ fn a_v2_migration_applies_once_and_old_binaries_refuse_the_file() {
         sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
               ALTER TABLE missions ADD COLUMN owner TEXT;",
     });
-    let v2_options = OpenOptions { migrations, ..OpenOptions::default() };
+    let v2_options = OpenOptions {
+        migrations,
+        ..OpenOptions::default()
+    };
     let v2 = SqliteStore::open_with(&path, v2_options.clone()).unwrap();
     assert_eq!(v2.schema_version().unwrap(), 2);
-    assert_eq!(v2.get_mission(&mission).unwrap().metadata, json!({ "kept": true }));
+    assert_eq!(
+        v2.get_mission(&mission).unwrap().metadata,
+        json!({ "kept": true })
+    );
     assert_eq!(v2.init_db().unwrap(), 2);
     drop(v2);
-    assert_eq!(SqliteStore::open_with(&path, v2_options).unwrap().schema_version().unwrap(), 2);
+    assert_eq!(
+        SqliteStore::open_with(&path, v2_options)
+            .unwrap()
+            .schema_version()
+            .unwrap(),
+        2
+    );
     assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_tags"), 0);
 
     // This binary knows only v1: the v2 file is refused, byte for byte untouched.
     let before = std::fs::read(&path).unwrap();
     let err = SqliteStore::open(&path).unwrap_err();
     match &err {
-        StoreError::UnusableFile { reason, .. } => assert!(reason.contains("schema version is 2"), "{reason}"),
+        StoreError::UnusableFile { reason, .. } => {
+            assert!(reason.contains("schema version is 2"), "{reason}")
+        }
         other => panic!("expected UnusableFile, got {other:?}"),
     }
     assert!(err.to_string().contains("left untouched"));
@@ -528,11 +717,23 @@ fn a_failing_migration_rolls_back_with_its_version() {
         version: 2,
         sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
     });
-    let result = SqliteStore::open_with(&path, OpenOptions { migrations, ..OpenOptions::default() });
+    let result = SqliteStore::open_with(
+        &path,
+        OpenOptions {
+            migrations,
+            ..OpenOptions::default()
+        },
+    );
     assert!(result.is_err());
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), 1);
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"), 0);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"
+        ),
+        0
+    );
 }
 
 // ---- durability and concurrency --------------------------------------------
@@ -541,9 +742,12 @@ fn a_failing_migration_rolls_back_with_its_version() {
 fn durability_setting_reaches_every_connection() {
     for (durability, expected) in [(Durability::Full, 2), (Durability::Normal, 1)] {
         let (_dir, path) = temp_db();
-        let store = SqliteStore::open_with(&path, OpenOptions::default().durability(durability)).unwrap();
+        let store =
+            SqliteStore::open_with(&path, OpenOptions::default().durability(durability)).unwrap();
         let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-        store.log_tool_call(&m, &NewToolCall::success("t", json!({}))).unwrap();
+        store
+            .log_tool_call(&m, &NewToolCall::success("t", json!({})))
+            .unwrap();
         assert_eq!(store.options().durability, durability);
         for settings in store.connection_settings().unwrap() {
             assert_eq!(settings.synchronous, expected, "{durability:?}");
@@ -565,7 +769,12 @@ fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
             let (store, m) = (store.clone(), m.clone());
             thread::spawn(move || {
                 (0..500)
-                    .map(|i| store.log_tool_call(&m, &NewToolCall::success("load", json!({ "t": t, "i": i }))))
+                    .map(|i| {
+                        store.log_tool_call(
+                            &m,
+                            &NewToolCall::success("load", json!({ "t": t, "i": i })),
+                        )
+                    })
                     .collect::<Result<Vec<i64>, StoreError>>()
             })
         })
@@ -614,5 +823,8 @@ fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
         .collect();
     let ok: i64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(ok, 6 * 200);
-    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 6 * 200);
+    assert_eq!(
+        count(store.path(), "SELECT COUNT(*) FROM tool_calls"),
+        6 * 200
+    );
 }

@@ -16,7 +16,11 @@ fn main() {
         std::process::exit(2);
     };
     let count: u64 = count.parse().expect("COUNT is a number");
-    let durability = rest.first().map_or("full", String::as_str).parse().expect("durability");
+    let durability = rest
+        .first()
+        .map_or("full", String::as_str)
+        .parse()
+        .expect("durability");
     let store = SqliteStore::open_with(db, OpenOptions::default().durability(durability))
         .unwrap_or_else(|e| {
             eprintln!("stress_writer: {e}");

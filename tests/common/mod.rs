@@ -24,7 +24,8 @@ pub fn temp_store() -> (TempDir, SqliteStore) {
 /// Counts rows with raw SQL, as another SQLite client would.
 pub fn count(path: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(path).expect("raw connection");
-    conn.query_row(sql, [], |row| row.get(0)).expect("count query")
+    conn.query_row(sql, [], |row| row.get(0))
+        .expect("count query")
 }
 
 /// The built guest component `name` (crate name with dashes).
@@ -61,7 +62,11 @@ pub fn component_cache() -> PathBuf {
 pub fn example_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let deps = exe.parent().expect("deps dir");
-    let path = deps.parent().expect("profile dir").join("examples").join(name);
+    let path = deps
+        .parent()
+        .expect("profile dir")
+        .join("examples")
+        .join(name);
     assert!(path.is_file(), "helper {} not built", path.display());
     path
 }

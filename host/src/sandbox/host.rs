@@ -288,7 +288,13 @@ impl vibe::store::audit::Host for Invocation {
         context: Option<String>,
     ) -> Reply<i64> {
         self.guarded(|h| {
-            h.record_decision_impl(&mission, &decision_type, &rationale, &agent_name, context.as_deref())
+            h.record_decision_impl(
+                &mission,
+                &decision_type,
+                &rationale,
+                &agent_name,
+                context.as_deref(),
+            )
         })
     }
     fn get_tool_history(

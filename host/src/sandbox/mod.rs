@@ -11,6 +11,5 @@ mod runtime;
 
 pub use policy::{Grants, Limits};
 pub use runtime::{
-    FailureKind, LoadError, Request, RunError, RunReport, Runtime, RuntimeConfig, Tool,
-    ToolFailure,
+    FailureKind, LoadError, Request, RunError, RunReport, Runtime, RuntimeConfig, Tool, ToolFailure,
 };

@@ -189,7 +189,10 @@ impl Runtime {
         Self::with_store(Arc::new(store), config)
     }
 
-    pub fn with_store(store: Arc<dyn MissionStore>, config: RuntimeConfig) -> Result<Self, LoadError> {
+    pub fn with_store(
+        store: Arc<dyn MissionStore>,
+        config: RuntimeConfig,
+    ) -> Result<Self, LoadError> {
         let setup = |reason: wasmtime::Error| LoadError {
             source_name: "(runtime setup)".into(),
             reason: format!("{reason:#}"),
@@ -197,8 +200,10 @@ impl Runtime {
         let engine = Engine::new(&engine_config(&config)).map_err(setup)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup)?;
-        AgentTool::add_to_linker::<State, HasSelf<Invocation>>(&mut linker, |state| &mut state.host)
-            .map_err(setup)?;
+        AgentTool::add_to_linker::<State, HasSelf<Invocation>>(&mut linker, |state| {
+            &mut state.host
+        })
+        .map_err(setup)?;
         spawn_epoch_ticker(&engine);
         Ok(Runtime {
             inner: Arc::new(Inner {
@@ -237,13 +242,19 @@ impl Runtime {
             source_name: name.to_owned(),
             reason,
         };
-        let component = self.compile(bytes, &digest).map_err(|e| failed(format!("{e:#}")))?;
+        let component = self
+            .compile(bytes, &digest)
+            .map_err(|e| failed(format!("{e:#}")))?;
         let pre = self
             .inner
             .linker
             .instantiate_pre(&component)
             .and_then(AgentToolPre::new)
-            .map_err(|e| failed(format!("it does not fit the vibe:store agent-tool world: {e:#}")))?;
+            .map_err(|e| {
+                failed(format!(
+                    "it does not fit the vibe:store agent-tool world: {e:#}"
+                ))
+            })?;
         let tool = Arc::new(Tool {
             name: name.to_owned(),
             digest,
@@ -268,7 +279,9 @@ impl Runtime {
             // native code in the host, as with wasmtime's own cache.
             match unsafe { Component::deserialize_file(engine, &file) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(file = %file.display(), "ignoring unusable cached component: {e:#}"),
+                Err(e) => {
+                    tracing::warn!(file = %file.display(), "ignoring unusable cached component: {e:#}")
+                }
             }
         }
         let component = Component::new(engine, bytes)?;
@@ -331,7 +344,11 @@ impl Runtime {
         tool: &Tool,
         request: &Request,
         input: &String,
-    ) -> (Result<String, ToolFailure>, MemoryOutputPipe, MemoryOutputPipe) {
+    ) -> (
+        Result<String, ToolFailure>,
+        MemoryOutputPipe,
+        MemoryOutputPipe,
+    ) {
         let limits = request.limits;
         let stdout = MemoryOutputPipe::new(limits.max_output_bytes);
         let stderr = MemoryOutputPipe::new(limits.max_output_bytes);
@@ -358,18 +375,19 @@ impl Runtime {
         };
         let mut wasm_store = Store::new(&self.inner.engine, state);
         wasm_store.limiter(|state| &mut state.memory);
-        let ticks = limits.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1);
+        let ticks = limits
+            .timeout
+            .as_nanos()
+            .div_ceil(EPOCH_TICK.as_nanos())
+            .max(1);
         wasm_store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         wasm_store.epoch_deadline_trap();
 
-        let ran = tool
-            .pre
-            .instantiate(&mut wasm_store)
-            .and_then(|instance| {
-                instance
-                    .vibe_store_tool()
-                    .call_run(&mut wasm_store, &request.mission, input)
-            });
+        let ran = tool.pre.instantiate(&mut wasm_store).and_then(|instance| {
+            instance
+                .vibe_store_tool()
+                .call_run(&mut wasm_store, &request.mission, input)
+        });
         let outcome = match ran {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(message)) => Err(ToolFailure {
@@ -387,7 +405,10 @@ fn classify_trap(error: &wasmtime::Error, memory_hit: bool, limits: Limits) -> T
     let (kind, message) = match trap {
         Some(Trap::Interrupt) => (
             FailureKind::Timeout,
-            format!("timed out: the tool ran past its limit of {} ms", limits.timeout.as_millis()),
+            format!(
+                "timed out: the tool ran past its limit of {} ms",
+                limits.timeout.as_millis()
+            ),
         ),
         Some(Trap::StackOverflow) => (
             FailureKind::StackOverflow,
@@ -496,7 +517,10 @@ impl Slots {
     fn acquire(&self) -> SlotGuard<'_> {
         let mut free = lock(&self.free);
         while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         *free -= 1;
         SlotGuard(self)

@@ -29,8 +29,13 @@ pub trait MissionStore: Send + Sync + 'static {
     ) -> Result<i64>;
     fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>>;
     fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>>;
-    fn set_memory(&self, mission: &str, key: &str, value: &Value, ttl_seconds: Option<u32>)
-        -> Result<()>;
+    fn set_memory(
+        &self,
+        mission: &str,
+        key: &str,
+        value: &Value,
+        ttl_seconds: Option<u32>,
+    ) -> Result<()>;
     fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Value>>;
     fn delete_memory(&self, mission: &str, key: &str) -> Result<bool>;
 }

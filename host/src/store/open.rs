@@ -67,6 +67,10 @@ pub struct OpenOptions {
     /// The schema's migrations, oldest first. Programs that extend the schema
     /// append their own after [`MIGRATIONS`].
     pub migrations: Vec<Migration>,
+    /// A cap on the database's size, in pages (`PRAGMA max_page_count`):
+    /// writes past it fail with [`StoreError::StorageFull`] exactly as on a
+    /// full disk. `None` leaves SQLite's default (effectively unlimited).
+    pub max_page_count: Option<u32>,
 }
 
 impl Default for OpenOptions {
@@ -75,6 +79,7 @@ impl Default for OpenOptions {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(30),
             migrations: MIGRATIONS.to_vec(),
+            max_page_count: None,
         }
     }
 }
@@ -125,6 +130,9 @@ fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
         Durability::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
+    if let Some(pages) = options.max_page_count {
+        conn.pragma_update_and_check(None, "max_page_count", pages, |row| row.get::<_, i64>(0))?;
+    }
     conn.set_prepared_statement_cache_capacity(32);
     Ok(())
 }
@@ -234,7 +242,7 @@ fn check_file(path: &Path) -> Result<()> {
     if len < 100 || file.read_exact(&mut header).is_err() {
         return Err(unusable(
             path,
-            format!("the file is {len} bytes, too short for a SQLite database"),
+            format!("not a SQLite database: the file is only {len} bytes"),
         ));
     }
     if &header[..16] != b"SQLite format 3\0" {
@@ -249,7 +257,11 @@ fn check_file(path: &Path) -> Result<()> {
     let valid_for = &header[92..96];
     // The in-header size is trustworthy only when written by SQLite >= 3.7.0,
     // which marks it by copying the change counter into "version-valid-for".
-    if change_counter == valid_for && page_count * page_size > len {
+    // A process killed mid-checkpoint can leave page 1 ahead of the file's
+    // length; its WAL still holds every page and completes the file on the
+    // next open, so the check applies only when there is no WAL to replay.
+    let wal_len = fs::metadata(wal_path(path)).map(|m| m.len()).unwrap_or(0);
+    if wal_len == 0 && change_counter == valid_for && page_count * page_size > len {
         return Err(unusable(
             path,
             format!(
@@ -258,6 +270,12 @@ fn check_file(path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 /// Checks the schema version and tables of an existing file; writes nothing.

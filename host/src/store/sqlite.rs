@@ -97,7 +97,10 @@ impl SqliteStore {
     /// connection, in that order: what every connection of this store runs
     /// with.
     pub fn connection_settings(&self) -> Result<[ConnectionSettings; 2]> {
-        let writer = self.inner.writer.with_connection(ConnectionSettings::read)?;
+        let writer = self
+            .inner
+            .writer
+            .with_connection(ConnectionSettings::read)?;
         let reader = self.read(ConnectionSettings::read)?;
         Ok([writer, reader])
     }
@@ -562,11 +565,15 @@ pub struct ConnectionSettings {
 
 impl ConnectionSettings {
     fn read(conn: &Connection) -> Result<Self> {
-        let pragma = |name: &str| conn.pragma_query_value(None, name, |row| row.get::<_, rusqlite::types::Value>(0));
+        let pragma = |name: &str| {
+            conn.pragma_query_value(None, name, |row| row.get::<_, rusqlite::types::Value>(0))
+        };
         let int = |name: &str| -> Result<i64> {
             match pragma(name)? {
                 rusqlite::types::Value::Integer(i) => Ok(i),
-                other => Err(StoreError::Internal(format!("pragma {name} returned {other:?}"))),
+                other => Err(StoreError::Internal(format!(
+                    "pragma {name} returned {other:?}"
+                ))),
             }
         };
         Ok(ConnectionSettings {

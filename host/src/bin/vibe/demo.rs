@@ -14,11 +14,16 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     let component = match component {
         Some(path) => path,
         None => find_planner().ok_or_else(|| Failure {
-            message: "the example planner component is not built; run `./x demo` (or `./x guests`) first".into(),
+            message:
+                "the example planner component is not built; run `./x demo` (or `./x guests`) first"
+                    .into(),
             code: 1,
         })?,
     };
-    let mission = store.create_mission(Phase::Planning, &json!({ "goal": GOAL, "source": "vibe demo" }))?;
+    let mission = store.create_mission(
+        Phase::Planning,
+        &json!({ "goal": GOAL, "source": "vibe demo" }),
+    )?;
     let runtime = sandbox_runtime(store)?;
     let planner = runtime.load(&component)?;
     let input = json!({
@@ -33,7 +38,11 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     let report = runtime.run(&planner, &Request::new(mission.clone(), input))?;
 
     println!("database  {}", store.path().display());
-    println!("tool      {} (sha256 {})", component.display(), &planner.digest()[..16]);
+    println!(
+        "tool      {} (sha256 {})",
+        component.display(),
+        &planner.digest()[..16]
+    );
     match &report.outcome {
         Ok(output) => println!("output    {output}"),
         Err(failure) => println!("FAILED    {failure}"),
@@ -57,7 +66,9 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
 /// or the checkout this binary was built from.
 fn find_planner() -> Option<PathBuf> {
     const RELATIVE: &str = "guest/target/wasm32-wasip2/release/planner.wasm";
-    let from_build = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(RELATIVE);
+    let from_build = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(RELATIVE);
     std::env::var_os("VIBE_GUEST_DIR")
         .map(|dir| PathBuf::from(dir).join("planner.wasm"))
         .into_iter()

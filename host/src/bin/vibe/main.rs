@@ -313,7 +313,9 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
     let limits = Limits::default()
         .timeout(Duration::from_millis(args.timeout_ms))
         .memory_mb(args.memory_mb);
-    let mut request = Request::new(args.mission, input).grants(grants).limits(limits);
+    let mut request = Request::new(args.mission, input)
+        .grants(grants)
+        .limits(limits);
     request.name = args.name;
     let report = runtime.run(&tool, &request)?;
     match report.outcome {
