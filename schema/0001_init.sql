@@ -37,6 +37,8 @@ CREATE TABLE tool_calls (
     error_message  TEXT
 );
 CREATE INDEX idx_tool_calls_mission ON tool_calls(mission_id, timestamp);
+-- Serves paging by id within a mission (after-id), beside the layout's own.
+CREATE INDEX idx_tool_calls_mission_id ON tool_calls(mission_id, id);
 CREATE INDEX idx_tool_calls_success ON tool_calls(success);
 CREATE INDEX idx_tool_calls_tool_name ON tool_calls(tool_name);
 
@@ -50,6 +52,7 @@ CREATE TABLE decisions (
     context        TEXT CHECK (context IS NULL OR json_valid(context))
 );
 CREATE INDEX idx_decisions_mission ON decisions(mission_id, timestamp);
+CREATE INDEX idx_decisions_mission_id ON decisions(mission_id, id);
 CREATE INDEX idx_decisions_type ON decisions(decision_type);
 CREATE INDEX idx_decisions_agent ON decisions(agent_name);
 

@@ -828,3 +828,26 @@ fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
         6 * 200
     );
 }
+
+#[test]
+fn no_lookup_scans_a_table_an_index_could_serve() {
+    let (_dir, store) = temp_store();
+    let plans = store.query_plans().unwrap();
+    assert!(plans.len() >= 10);
+    for (sql, plan) in &plans {
+        for step in plan {
+            let scan = step.starts_with("SCAN ") && step != "SCAN CONSTANT ROW";
+            // Mission history walks the rowid backwards and stops after LIMIT
+            // rows: a scan in name only.
+            let bounded_rowid_walk =
+                sql.contains("ORDER BY id DESC LIMIT") && step == "SCAN missions";
+            assert!(!scan || bounded_rowid_walk, "{step:?} in the plan of {sql}");
+        }
+        assert!(
+            plan.iter()
+                .any(|s| s.contains("USING") || s.starts_with("SCAN missions")),
+            "no index used by {sql}: {plan:?}"
+        );
+    }
+    eprintln!("{plans:#?}");
+}

@@ -257,6 +257,14 @@ impl Page {
         }
     }
 
+    /// Everything: for whole-history reads, which are not paged.
+    pub(crate) fn all() -> Self {
+        Page {
+            after_id: None,
+            limit: u32::MAX,
+        }
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if self.limit > MAX_PAGE_ROWS {
             return Err(StoreError::LimitExceeded(format!(

@@ -105,6 +105,25 @@ impl SqliteStore {
         Ok([writer, reader])
     }
 
+    /// The plan SQLite chose for every statement that finds rows by a
+    /// condition, as `EXPLAIN QUERY PLAN` reports it: (statement, plan lines).
+    pub fn query_plans(&self) -> Result<Vec<(String, Vec<String>)>> {
+        self.read(|conn| {
+            LOOKUPS
+                .iter()
+                .map(|sql| {
+                    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let mut rows = stmt.raw_query();
+                    let mut plan = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        plan.push(row.get::<_, String>(3)?);
+                    }
+                    Ok((sql.to_string(), plan))
+                })
+                .collect()
+        })
+    }
+
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u32> {
         self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
@@ -116,9 +135,9 @@ impl SqliteStore {
     pub fn create_mission(&self, phase: Phase, metadata: &Value) -> Result<String> {
         let metadata = json_text("metadata", metadata)?;
         let uuid = uuid::Uuid::new_v4().to_string();
-        let created_at = now_timestamp();
         let id = uuid.clone();
         self.write(move |conn| {
+            let created_at = now_timestamp();
             conn.prepare_cached(
                 "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
                  VALUES (?1, ?2, 'pending', ?3, ?4)",
@@ -137,9 +156,7 @@ impl SqliteStore {
         let completed_at = status.is_terminal().then(now_timestamp);
         self.write(move |conn| {
             let changed = conn
-                .prepare_cached(
-                    "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1",
-                )?
+                .prepare_cached(SQL_UPDATE_MISSION_STATUS)?
                 .execute(params![mission, status.as_str(), completed_at])?;
             if changed == 0 {
                 return Err(StoreError::MissionNotFound(mission));
@@ -152,7 +169,7 @@ impl SqliteStore {
     pub fn get_mission(&self, mission: &str) -> Result<Mission> {
         check_mission_id(mission)?;
         self.read(|conn| {
-            conn.prepare_cached(&format!("{MISSION_SELECT} WHERE mission_uuid = ?1"))?
+            conn.prepare_cached(SQL_MISSION_BY_UUID)?
                 .query_row([mission], mission_from_row)
                 .optional()?
                 .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
@@ -163,8 +180,7 @@ impl SqliteStore {
     pub fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
         Page::first(limit).validate()?;
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("{MISSION_SELECT} ORDER BY id DESC LIMIT ?1"))?;
+            let mut stmt = conn.prepare_cached(SQL_MISSION_HISTORY)?;
             let rows = stmt.query_map([limit], mission_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -199,34 +215,24 @@ impl SqliteStore {
 
     /// Every tool call of a mission, oldest first (ties by id).
     pub fn get_tool_history(&self, mission: &str) -> Result<Vec<ToolCall>> {
-        self.tool_history_page(
-            mission,
-            Page {
-                after_id: None,
-                limit: u32::MAX,
-            },
-        )
+        self.tool_calls(mission, Page::all(), Order::Time)
     }
 
-    /// One page of a mission's tool calls, oldest first. A limit above
-    /// [`super::MAX_PAGE_ROWS`] is refused by the paging entry points.
+    /// One page of a mission's tool calls: ids above `page.after_id`, in id
+    /// (commit) order, at most `page.limit` (up to [`super::MAX_PAGE_ROWS`]).
     pub fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
         page.validate()?;
-        self.tool_history_page(mission, page)
+        self.tool_calls(mission, page, Order::Id)
     }
 
-    fn tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
+    fn tool_calls(&self, mission: &str, page: Page, order: Order) -> Result<Vec<ToolCall>> {
         check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, mission_id, tool_name, args, result, timestamp, duration_ms, success,
-                        error_message
-                 FROM tool_calls
-                 WHERE mission_id = :mission AND id > :after
-                 ORDER BY timestamp, id
-                 LIMIT :limit",
-            )?;
+            let mut stmt = conn.prepare_cached(match order {
+                Order::Time => SQL_TOOL_CALLS_BY_TIME,
+                Order::Id => SQL_TOOL_CALLS_BY_ID,
+            })?;
             let rows = stmt.query_map(
                 named_params! {
                     ":mission": mission_id,
@@ -274,9 +280,9 @@ impl SqliteStore {
             rationale.to_owned(),
             agent_name.to_owned(),
         );
-        let timestamp = now_timestamp();
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
+            let timestamp = now_timestamp();
             conn.prepare_cached(
                 "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name, context)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -288,32 +294,24 @@ impl SqliteStore {
 
     /// Every decision of a mission, oldest first (ties by id).
     pub fn get_decisions(&self, mission: &str) -> Result<Vec<Decision>> {
-        self.decisions_page(
-            mission,
-            Page {
-                after_id: None,
-                limit: u32::MAX,
-            },
-        )
+        self.decisions(mission, Page::all(), Order::Time)
     }
 
-    /// One page of a mission's decisions, oldest first.
+    /// One page of a mission's decisions: ids above `page.after_id`, in id
+    /// (commit) order, at most `page.limit`.
     pub fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
         page.validate()?;
-        self.decisions_page(mission, page)
+        self.decisions(mission, page, Order::Id)
     }
 
-    fn decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
+    fn decisions(&self, mission: &str, page: Page, order: Order) -> Result<Vec<Decision>> {
         check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, mission_id, decision_type, rationale, timestamp, agent_name, context
-                 FROM decisions
-                 WHERE mission_id = :mission AND id > :after
-                 ORDER BY timestamp, id
-                 LIMIT :limit",
-            )?;
+            let mut stmt = conn.prepare_cached(match order {
+                Order::Time => SQL_DECISIONS_BY_TIME,
+                Order::Id => SQL_DECISIONS_BY_ID,
+            })?;
             let rows = stmt.query_map(
                 named_params! {
                     ":mission": mission_id,
@@ -385,14 +383,11 @@ impl SqliteStore {
         let now = now_timestamp();
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
-            conn.prepare_cached(
-                "SELECT value FROM agent_memory
-                 WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
-            )?
-            .query_row(params![mission_id, key, now], |row| json_column(row, 0))
-            .optional()
-            .map(|found| found.map(|v| v.unwrap_or(Value::Null)))
-            .map_err(StoreError::from)
+            conn.prepare_cached(SQL_MEMORY_GET)?
+                .query_row(params![mission_id, key, now], |row| json_column(row, 0))
+                .optional()
+                .map(|found| found.map(|v| v.unwrap_or(Value::Null)))
+                .map_err(StoreError::from)
         })
     }
 
@@ -405,12 +400,9 @@ impl SqliteStore {
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
             let live: bool = conn
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM agent_memory WHERE mission_id = ?1 AND key = ?2
-                                    AND (expires_at IS NULL OR expires_at > ?3))",
-                )?
+                .prepare_cached(SQL_MEMORY_LIVE)?
                 .query_row(params![mission_id, key, now], |row| row.get(0))?;
-            conn.prepare_cached("DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2")?
+            conn.prepare_cached(SQL_MEMORY_DELETE)?
                 .execute(params![mission_id, key])?;
             Ok(live)
         })
@@ -461,11 +453,7 @@ impl SqliteStore {
         let completed_at = now_timestamp();
         self.write(move |conn| {
             let changed = conn
-                .prepare_cached(
-                    "UPDATE playbook_runs
-                     SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
-                     WHERE id = ?1 AND completed_at IS NULL",
-                )?
+                .prepare_cached(SQL_COMPLETE_PLAYBOOK_RUN)?
                 .execute(params![
                     run_id,
                     completed_at,
@@ -487,11 +475,7 @@ impl SqliteStore {
         check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, mission_id, playbook_name, phase, started_at, completed_at, success,
-                        metrics, error_message
-                 FROM playbook_runs WHERE mission_id = ?1 ORDER BY started_at, id",
-            )?;
+            let mut stmt = conn.prepare_cached(SQL_PLAYBOOK_RUNS)?;
             let rows = stmt.query_map([mission_id], |row| {
                 Ok(PlaybookRun {
                     id: row.get(0)?,
@@ -585,8 +569,79 @@ impl ConnectionSettings {
     }
 }
 
-const MISSION_SELECT: &str =
-    "SELECT id, mission_uuid, phase, status, created_at, completed_at, metadata FROM missions";
+// ---- queries -----------------------------------------------------------------
+//
+// Every statement that looks rows up, in one place, so a test can check each
+// plan with EXPLAIN QUERY PLAN (see `SqliteStore::query_plans`).
+
+macro_rules! mission_select {
+    () => {
+        "SELECT id, mission_uuid, phase, status, created_at, completed_at, metadata FROM missions"
+    };
+}
+macro_rules! tool_calls_select {
+    () => {
+        "SELECT id, mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message
+         FROM tool_calls WHERE mission_id = :mission AND id > :after "
+    };
+}
+macro_rules! decisions_select {
+    () => {
+        "SELECT id, mission_id, decision_type, rationale, timestamp, agent_name, context
+         FROM decisions WHERE mission_id = :mission AND id > :after "
+    };
+}
+
+const SQL_MISSION_BY_UUID: &str = concat!(mission_select!(), " WHERE mission_uuid = ?1");
+const SQL_MISSION_HISTORY: &str = concat!(mission_select!(), " ORDER BY id DESC LIMIT ?1");
+const SQL_MISSION_ROW_ID: &str = "SELECT id FROM missions WHERE mission_uuid = ?1";
+const SQL_UPDATE_MISSION_STATUS: &str =
+    "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1";
+const SQL_TOOL_CALLS_BY_TIME: &str =
+    concat!(tool_calls_select!(), "ORDER BY timestamp, id LIMIT :limit");
+const SQL_TOOL_CALLS_BY_ID: &str = concat!(tool_calls_select!(), "ORDER BY id LIMIT :limit");
+const SQL_DECISIONS_BY_TIME: &str =
+    concat!(decisions_select!(), "ORDER BY timestamp, id LIMIT :limit");
+const SQL_DECISIONS_BY_ID: &str = concat!(decisions_select!(), "ORDER BY id LIMIT :limit");
+const SQL_MEMORY_GET: &str = "SELECT value FROM agent_memory
+     WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)";
+const SQL_MEMORY_LIVE: &str = "SELECT EXISTS (SELECT 1 FROM agent_memory
+     WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3))";
+const SQL_MEMORY_DELETE: &str = "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2";
+const SQL_COMPLETE_PLAYBOOK_RUN: &str = "UPDATE playbook_runs
+     SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
+     WHERE id = ?1 AND completed_at IS NULL";
+const SQL_PLAYBOOK_RUNS: &str =
+    "SELECT id, mission_id, playbook_name, phase, started_at, completed_at,
+            success, metrics, error_message
+     FROM playbook_runs WHERE mission_id = ?1 ORDER BY started_at, id";
+
+/// Every statement that finds rows by a condition.
+const LOOKUPS: &[&str] = &[
+    SQL_MISSION_BY_UUID,
+    SQL_MISSION_HISTORY,
+    SQL_MISSION_ROW_ID,
+    SQL_UPDATE_MISSION_STATUS,
+    SQL_TOOL_CALLS_BY_TIME,
+    SQL_TOOL_CALLS_BY_ID,
+    SQL_DECISIONS_BY_TIME,
+    SQL_DECISIONS_BY_ID,
+    SQL_MEMORY_GET,
+    SQL_MEMORY_LIVE,
+    SQL_MEMORY_DELETE,
+    SQL_COMPLETE_PLAYBOOK_RUN,
+    SQL_PLAYBOOK_RUNS,
+];
+
+/// How history is ordered. Whole histories read oldest first by timestamp
+/// (ties by id), which also orders rows other programs wrote; pages follow
+/// ids, so `after_id` paging never skips or repeats a row. vibe-store stamps
+/// rows while holding the write lock, so for its own rows both orders agree.
+#[derive(Clone, Copy)]
+enum Order {
+    Time,
+    Id,
+}
 
 fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
     Ok(Mission {
@@ -626,7 +681,7 @@ fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Value>> {
 }
 
 fn mission_row_id(conn: &Connection, mission: &str) -> Result<i64> {
-    conn.prepare_cached("SELECT id FROM missions WHERE mission_uuid = ?1")?
+    conn.prepare_cached(SQL_MISSION_ROW_ID)?
         .query_row([mission], |row| row.get(0))
         .optional()?
         .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
@@ -637,7 +692,6 @@ struct ToolCallRow {
     tool_name: String,
     args: String,
     result: Option<String>,
-    timestamp: String,
     duration_ms: Option<i64>,
     success: bool,
     error_message: Option<String>,
@@ -655,7 +709,6 @@ impl ToolCallRow {
                 .as_ref()
                 .map(|r| json_text("result", r))
                 .transpose()?,
-            timestamp: now_timestamp(),
             duration_ms: call.duration_ms,
             success: call.success,
             error_message: call.error_message.clone(),
@@ -673,7 +726,7 @@ impl ToolCallRow {
             self.tool_name,
             self.args,
             self.result,
-            self.timestamp,
+            now_timestamp(),
             self.duration_ms,
             self.success,
             self.error_message,
