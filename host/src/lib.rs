@@ -5,6 +5,7 @@
 //! WebAssembly components, which reach the store only through the `wit/`
 //! contract and only within the grants the host gives them.
 
+pub mod bench;
 pub mod sandbox;
 pub mod store;
 

@@ -7,6 +7,8 @@
 
 mod backend;
 mod error;
+#[doc(hidden)]
+pub mod floor;
 mod model;
 mod open;
 mod sqlite;

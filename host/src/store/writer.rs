@@ -1,18 +1,20 @@
 //! Group commit: the single write connection, shared by every thread.
 //!
-//! A writer queues its work and then takes the connection. Whoever holds the
-//! connection runs every queued write in one transaction, each under its own
-//! savepoint, and commits once: one fsync for the whole batch. Writers whose
-//! work was done by someone else find their result waiting when they get the
-//! connection, and return at once. No caller returns before the commit that
-//! holds its row has finished, so nothing is acknowledged that a crash could
-//! lose; under contention, N waiting writers cost one fsync instead of N.
+//! A writer queues its work. If no other writer is committing, it becomes the
+//! leader: it takes everything queued, runs it in one transaction (each write
+//! under its own savepoint) and commits once: one fsync for the whole batch.
+//! Writers that queued while a leader was busy sleep on a condition variable;
+//! when the leader finishes it wakes them all at once, and each either finds
+//! its result waiting or becomes the next leader for what queued meanwhile.
+//! No caller returns before the commit that holds its row has finished, so
+//! nothing is acknowledged that a crash could lose; under contention, N
+//! waiting writers cost one fsync instead of N.
 //!
-//! One writer alone pays nothing extra: it finds only its own work queued,
-//! and commits it directly.
+//! One writer alone pays nothing extra: it finds no leader, queues only its
+//! own work, and commits it on its own thread.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
 
@@ -23,7 +25,15 @@ const MAX_BATCH: usize = 512;
 
 pub(crate) struct Writer {
     conn: Mutex<Connection>,
-    queue: Mutex<Vec<Box<dyn Job>>>,
+    state: Mutex<Queue>,
+    /// Signalled when a leader has finished a batch.
+    batch_done: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Box<dyn Job>>,
+    leader_active: bool,
 }
 
 trait Job: Send {
@@ -80,7 +90,8 @@ impl Writer {
     pub(crate) fn new(conn: Connection) -> Self {
         Writer {
             conn: Mutex::new(conn),
-            queue: Mutex::new(Vec::new()),
+            state: Mutex::new(Queue::default()),
+            batch_done: Condvar::new(),
         }
     }
 
@@ -93,30 +104,42 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let slot: Slot<T> = Arc::new(Mutex::new(None));
-        lock(&self.queue).push(Box::new(Write {
+        let mut state = lock(&self.state);
+        state.waiting.push(Box::new(Write {
             work: Some(work),
             outcome: None,
             slot: slot.clone(),
         }));
-        let conn = lock(&self.conn);
-        if let Some(done) = lock(&slot).take() {
-            return done;
-        }
         loop {
-            let batch: Vec<Box<dyn Job>> = {
-                let mut queue = lock(&self.queue);
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
-            };
-            commit_batch(&conn, batch);
             if let Some(done) = lock(&slot).take() {
                 return done;
             }
+            state = if state.leader_active {
+                self.batch_done
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner)
+            } else {
+                self.lead_one_batch(state)
+            };
         }
     }
 
+    /// Takes what is queued (up to [`MAX_BATCH`]), commits it with the state
+    /// unlocked so others can keep queueing, and wakes every waiter.
+    fn lead_one_batch<'a>(&'a self, mut state: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        state.leader_active = true;
+        let n = state.waiting.len().min(MAX_BATCH);
+        let batch: Vec<Box<dyn Job>> = state.waiting.drain(..n).collect();
+        drop(state);
+        commit_batch(&lock(&self.conn), batch);
+        let mut state = lock(&self.state);
+        state.leader_active = false;
+        self.batch_done.notify_all();
+        state
+    }
+
     /// Runs `f` with the write connection outside any transaction (for
-    /// maintenance such as checkpoints). Queued writes wait.
+    /// maintenance such as migrations). Queued writes wait.
     pub(crate) fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         f(&lock(&self.conn))
     }

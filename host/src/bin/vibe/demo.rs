@@ -13,7 +13,7 @@ const GOAL: &str = "add rate limiting to the public API";
 pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     let component = match component {
         Some(path) => path,
-        None => find_planner().ok_or_else(|| Failure {
+        None => find_guest("planner").ok_or_else(|| Failure {
             message:
                 "the example planner component is not built; run `./x demo` (or `./x guests`) first"
                     .into(),
@@ -62,16 +62,20 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     }
 }
 
-/// The planner `./x guests` builds: beside the working directory's checkout,
-/// or the checkout this binary was built from.
-fn find_planner() -> Option<PathBuf> {
-    const RELATIVE: &str = "guest/target/wasm32-wasip2/release/planner.wasm";
-    let from_build = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(RELATIVE);
+/// A guest component `./x guests` builds: in `VIBE_GUEST_DIR`, beside the
+/// working directory's checkout, or in the checkout this binary was built
+/// from.
+pub fn find_guest(name: &str) -> Option<PathBuf> {
+    const BUILT: &str = "guest/target/wasm32-wasip2/release";
+    let file = format!("{name}.wasm");
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     std::env::var_os("VIBE_GUEST_DIR")
-        .map(|dir| PathBuf::from(dir).join("planner.wasm"))
+        .map(|dir| PathBuf::from(dir).join(&file))
         .into_iter()
-        .chain([PathBuf::from(RELATIVE), from_build])
+        .chain([
+            Path::new(BUILT).join(&file),
+            checkout.join(BUILT).join(&file),
+        ])
         .find(|path| path.is_file())
+        .map(|path| path.canonicalize().unwrap_or(path))
 }

@@ -61,6 +61,22 @@ enum Command {
     /// Create a mission, run the example planner tool on it in the sandbox,
     /// and print the mission with its tool calls and decisions.
     Demo(DemoArgs),
+    /// Measure the store and the sandbox on this machine (use a release
+    /// build: `./x bench`). Uses a scratch directory, not --db.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// The trivial echo component (default: the one `./x guests` builds).
+    #[arg(long)]
+    echo: Option<PathBuf>,
+    /// Tool calls in the scale row.
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_calls: u64,
+    /// Missions in the scale row.
+    #[arg(long, default_value_t = 10_000)]
+    scale_missions: u64,
 }
 
 #[derive(Args)]
@@ -239,6 +255,9 @@ fn open(cli: &Cli) -> Result<SqliteStore, Failure> {
 }
 
 fn run(cli: Cli) -> CliResult {
+    if let Command::Bench(args) = &cli.command {
+        return bench(args);
+    }
     let store = open(&cli)?;
     match cli.command {
         Command::Init => {
@@ -277,6 +296,7 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Run(args) => run_tool(&store, args)?,
         Command::Demo(args) => demo::run(&store, args.component)?,
+        Command::Bench(_) => unreachable!("handled before the store is opened"),
         Command::Tools(args) => {
             let calls = store.get_tool_history(&args.uuid)?;
             if args.json {
@@ -350,6 +370,32 @@ fn cache_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
     Some(base.join("vibe-store").join("components"))
+}
+
+fn bench(args: &BenchArgs) -> CliResult {
+    let other = |e: &dyn std::fmt::Display| Failure {
+        message: e.to_string(),
+        code: 1,
+    };
+    let echo = match &args.echo {
+        Some(path) => path.clone(),
+        None => demo::find_guest("echo").ok_or_else(|| Failure {
+            message: "the echo component is not built; run `./x bench`".into(),
+            code: 1,
+        })?,
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("vibe-bench-")
+        .tempdir_in(std::env::current_dir().map_err(|e| other(&e))?)
+        .map_err(|e| other(&e))?;
+    let config = vibe_store::bench::BenchConfig {
+        dir: scratch.path().to_owned(),
+        echo_component: echo,
+        vibe_binary: std::env::current_exe().map_err(|e| other(&e))?,
+        scale_calls: args.scale_calls,
+        scale_missions: args.scale_missions,
+    };
+    vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }
 
 fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {

@@ -1,0 +1,415 @@
+//! `vibe bench`: where the store and the sandbox stand against the limits of
+//! this machine, measured side by side in one run.
+//!
+//! Absolute times on shared machines mean little; the ratios between rows
+//! measured in the same run hold. Every row prints its median and, where it
+//! has one, its ratio to the floor it is compared with.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::sandbox::{Request, Runtime, RuntimeConfig};
+use crate::store::floor::RawInserter;
+use crate::store::{Durability, NewToolCall, OpenOptions, Phase, SqliteStore};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// A scratch directory for the databases (removed by the caller).
+    pub dir: PathBuf,
+    /// The trivial `echo` tool component.
+    pub echo_component: PathBuf,
+    /// The `vibe` binary, for the cold-process row.
+    pub vibe_binary: PathBuf,
+    /// Tool calls in the scale row (1,000,000 by default).
+    pub scale_calls: u64,
+    /// Missions in the scale row (10,000 by default).
+    pub scale_missions: u64,
+}
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Runs every row and prints the table to `out` as it goes.
+pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
+    writeln!(
+        out,
+        "vibe-store benchmark: medians, ratios measured side by side in this run"
+    )?;
+    writeln!(out, "scratch directory: {}", config.dir.display())?;
+    let fsync = fsync_latency(&config.dir, 200)?;
+    writeln!(
+        out,
+        "disk fsync: median {} -> {:.0} durable commits/s at most, one at a time\n",
+        fmt(fsync),
+        per_sec(fsync)
+    )?;
+    writeln!(
+        out,
+        "{:<3} {:<52} {:<8} {:>11} {:>11}  {}",
+        "#", "row", "mode", "median/op", "ops/s", "ratio"
+    )?;
+
+    let mut bench = Bench {
+        config,
+        out,
+        db_seq: 0,
+    };
+    for durability in [Durability::Normal, Durability::Full] {
+        bench.write_path_rows(durability)?;
+    }
+    bench.concurrency_rows()?;
+    bench.sandbox_rows()?;
+    bench.scale_rows()?;
+    Ok(())
+}
+
+struct Bench<'a> {
+    config: &'a BenchConfig,
+    out: &'a mut dyn Write,
+    db_seq: u32,
+}
+
+impl Bench<'_> {
+    fn fresh_store(&mut self, durability: Durability) -> BenchResult<SqliteStore> {
+        self.db_seq += 1;
+        let path = self.config.dir.join(format!("bench-{}.db", self.db_seq));
+        Ok(SqliteStore::open_with(
+            path,
+            OpenOptions::default().durability(durability),
+        )?)
+    }
+
+    fn row(
+        &mut self,
+        n: &str,
+        name: &str,
+        mode: &str,
+        median: Duration,
+        ratio: Option<(f64, &str)>,
+    ) -> BenchResult<()> {
+        let ratio = ratio.map_or(String::new(), |(r, of)| format!("{r:.2}x {of}"));
+        writeln!(
+            self.out,
+            "{n:<3} {name:<52} {mode:<8} {:>11} {:>11.0}  {ratio}",
+            fmt(median),
+            per_sec(median)
+        )?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Rows 1 to 4 in one durability mode.
+    fn write_path_rows(&mut self, durability: Durability) -> BenchResult<()> {
+        let mode = mode_name(durability);
+        let n = match durability {
+            Durability::Normal => 3000,
+            Durability::Full => 300,
+        };
+        let store = self.fresh_store(durability)?;
+        let mission = store.create_mission(Phase::Coding, &json!({}))?;
+        let mission_row = store.get_mission(&mission)?.id;
+
+        // Rows 1, 2 and 3 alternate on the same file, so all three see the
+        // same disk, the same WAL and the same page cache: the floor is every
+        // raw insert made between them.
+        let mut raw = RawInserter::new(store.path(), store.options(), mission_row)?;
+        let (mut floor, mut native, mut guest) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            floor.push(raw.insert_one()?);
+            let call = NewToolCall::success("native", json!({ "i": i }));
+            let start = Instant::now();
+            store.log_tool_call(&mission, &call)?;
+            native.push(start.elapsed());
+        }
+        let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
+        let echo = runtime.load(&self.config.echo_component)?;
+        let per_run = 100u32;
+        for _ in 0..(n as u32 / per_run).max(3) {
+            let report = runtime.run(
+                &echo,
+                &Request::new(mission.clone(), json!({ "log": per_run })),
+            )?;
+            report.outcome.map_err(|f| f.message)?;
+            guest.push(report.duration / per_run);
+            for _ in 0..per_run {
+                floor.push(raw.insert_one()?);
+            }
+        }
+        let (floor, native, guest) = (median(floor), median(native), median(guest));
+        self.row(
+            "1",
+            "raw rusqlite INSERT, one transaction per row",
+            mode,
+            floor,
+            Some((1.0, "floor")),
+        )?;
+        self.row(
+            "2",
+            "SqliteStore::log_tool_call",
+            mode,
+            native,
+            Some((ratio(native, floor), "of floor")),
+        )?;
+        self.row(
+            "3",
+            "log-tool-call from inside a guest (full path)",
+            mode,
+            guest,
+            Some((ratio(guest, floor), "of floor")),
+        )?;
+
+        let batch_size = 100;
+        let batch = median(
+            (0..(n / batch_size).max(3))
+                .map(|b| {
+                    let calls: Vec<NewToolCall> = (0..batch_size)
+                        .map(|i| NewToolCall::success("batched", json!({ "b": b, "i": i })))
+                        .collect();
+                    let start = Instant::now();
+                    store.log_tool_calls(&mission, &calls)?;
+                    Ok(start.elapsed() / batch_size as u32)
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "4",
+            "log_tool_calls, 100 per transaction (per call)",
+            mode,
+            batch,
+            Some((ratio(batch, floor), "of floor")),
+        )?;
+        Ok(())
+    }
+
+    /// Row 5: threads logging durably at once, total calls per second.
+    fn concurrency_rows(&mut self) -> BenchResult<()> {
+        let mut single = None;
+        for threads in [1usize, 4, 8, 16] {
+            let store = self.fresh_store(Durability::Full)?;
+            let mission = Arc::new(store.create_mission(Phase::Coding, &json!({}))?);
+            let stop = Arc::new(AtomicBool::new(false));
+            let done = Arc::new(AtomicU64::new(0));
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (store, mission, stop, done) =
+                        (store.clone(), mission.clone(), stop.clone(), done.clone());
+                    std::thread::spawn(move || {
+                        let mut i = 0u64;
+                        while !stop.load(Ordering::Relaxed) {
+                            let call =
+                                NewToolCall::success("concurrent", json!({ "t": t, "i": i }));
+                            store.log_tool_call(&mission, &call).expect("durable write");
+                            done.fetch_add(1, Ordering::Relaxed);
+                            i += 1;
+                        }
+                    })
+                })
+                .collect();
+            let window = Duration::from_millis(1500);
+            std::thread::sleep(window);
+            stop.store(true, Ordering::Relaxed);
+            for w in workers {
+                w.join().map_err(|_| "writer thread panicked")?;
+            }
+            let total = done.load(Ordering::Relaxed).max(1);
+            let per_op = window / total as u32;
+            let base = *single.get_or_insert(per_op);
+            self.row(
+                "5",
+                &format!("{threads:>2} threads logging at once (total throughput)"),
+                "full",
+                per_op,
+                Some((ratio(base, per_op), "of 1 thread")),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Row 6: per-invocation instantiate-and-run, and a cold `vibe run`.
+    fn sandbox_rows(&mut self) -> BenchResult<()> {
+        let store = self.fresh_store(Durability::Normal)?;
+        let mission = store.create_mission(Phase::Coding, &json!({}))?;
+        let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
+        let echo = runtime.load(&self.config.echo_component)?;
+        let request = Request::new(mission.clone(), json!({}));
+        for _ in 0..20 {
+            runtime.run(&echo, &request)?;
+        }
+        let invoke = median(
+            (0..500)
+                .map(|_| Ok(runtime.run(&echo, &request)?.duration))
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "6",
+            "instantiate + run a trivial tool (per invocation)",
+            "-",
+            invoke,
+            None,
+        )?;
+
+        let cache = self.config.dir.join("component-cache");
+        let cold_run = || -> BenchResult<Duration> {
+            let start = Instant::now();
+            let status = std::process::Command::new(&self.config.vibe_binary)
+                .arg("--db")
+                .arg(store.path())
+                .arg("--durability")
+                .arg("normal")
+                .arg("run")
+                .arg(&self.config.echo_component)
+                .args(["--mission", &mission])
+                .env("VIBE_CACHE_DIR", &cache)
+                .stdout(std::process::Stdio::null())
+                .status()?;
+            if !status.success() {
+                return Err("vibe run failed".into());
+            }
+            Ok(start.elapsed())
+        };
+        let first = cold_run()?;
+        self.row(
+            "6",
+            "cold `vibe run`, first time (compiles, fills cache)",
+            "-",
+            first,
+            None,
+        )?;
+        let cold = median(
+            (0..20)
+                .map(|_| cold_run())
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "6",
+            "cold `vibe run` process, component cached on disk",
+            "-",
+            cold,
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// Row 7: a large database.
+    fn scale_rows(&mut self) -> BenchResult<()> {
+        let (calls, missions) = (self.config.scale_calls, self.config.scale_missions.max(1));
+        let per_mission = (calls / missions).max(1);
+        let store = self.fresh_store(Durability::Normal)?;
+        let start = Instant::now();
+        let mut ids = Vec::with_capacity(missions as usize);
+        for m in 0..missions {
+            let mission = store.create_mission(Phase::ALL[(m % 5) as usize], &json!({ "m": m }))?;
+            let batch: Vec<NewToolCall> = (0..per_mission)
+                .map(|i| NewToolCall {
+                    result: Some(json!({ "ok": true, "lines": i % 40 })),
+                    duration_ms: Some((i % 500) as i64),
+                    ..NewToolCall::success(
+                        ["grep", "cargo", "edit", "read"][(i % 4) as usize],
+                        json!({ "path": format!("src/file_{i}.rs"), "i": i }),
+                    )
+                })
+                .collect();
+            store.log_tool_calls(&mission, &batch)?;
+            ids.push(mission);
+        }
+        let built = start.elapsed();
+        writeln!(
+            self.out,
+            "    (built {} tool calls over {missions} missions in {:.1} s)",
+            per_mission * missions,
+            built.as_secs_f64()
+        )?;
+
+        let history = median(
+            (0..300)
+                .map(|k| {
+                    let mission = &ids[(k * 7919) % ids.len()];
+                    let start = Instant::now();
+                    let calls = store.get_tool_history(mission)?;
+                    assert_eq!(calls.len() as u64, per_mission);
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "7",
+            &format!("get_tool_history of one mission ({per_mission} calls)"),
+            "-",
+            history,
+            None,
+        )?;
+        let recent = median(
+            (0..300)
+                .map(|_| {
+                    let start = Instant::now();
+                    store.get_mission_history(10)?;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row("7", "get_mission_history(10)", "-", recent, None)?;
+        let path = store.path().to_owned();
+        drop(store); // the last connection checkpoints the WAL into the file
+        let bytes = std::fs::metadata(&path)?.len();
+        writeln!(
+            self.out,
+            "7   bytes on disk per tool call: {:.0} ({} bytes for {} calls)",
+            bytes as f64 / (per_mission * missions) as f64,
+            bytes,
+            per_mission * missions
+        )?;
+        Ok(())
+    }
+}
+
+/// Median latency of writing 4 KiB and `fdatasync`ing it, `n` times.
+fn fsync_latency(dir: &Path, n: usize) -> std::io::Result<Duration> {
+    use std::io::{Seek, SeekFrom};
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path)?;
+    let block = [0x5Au8; 4096];
+    let mut latencies = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&block)?;
+        file.sync_data()?;
+        latencies.push(start.elapsed());
+    }
+    std::fs::remove_file(&path)?;
+    Ok(median(latencies))
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(1e-12)
+}
+
+fn per_sec(d: Duration) -> f64 {
+    1.0 / d.as_secs_f64().max(1e-12)
+}
+
+fn mode_name(durability: Durability) -> &'static str {
+    match durability {
+        Durability::Full => "full",
+        Durability::Normal => "normal",
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.1} us")
+    } else {
+        format!("{:.2} ms", us / 1000.0)
+    }
+}
