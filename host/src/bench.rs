@@ -50,8 +50,8 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     )?;
     writeln!(
         out,
-        "{:<3} {:<52} {:<8} {:>11} {:>11}  {}",
-        "#", "row", "mode", "median/op", "ops/s", "ratio"
+        "{:<3} {:<52} {:<8} {:>11} {:>11}  ratio",
+        "#", "row", "mode", "median/op", "ops/s"
     )?;
 
     let mut bench = Bench {
