@@ -9,11 +9,12 @@
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::store::{self, parse_json, MissionStore, Page};
+use crate::store::{self, parse_json, with_deadline, MissionStore, Page};
 
 use super::policy::{Grants, Limits};
 
@@ -86,7 +87,15 @@ pub(crate) struct Invocation {
     limits: Limits,
     /// Missions this invocation created; it may write to them.
     created: HashSet<String>,
+    /// When the invocation's time is up, host calls included.
+    deadline: Instant,
 }
+
+/// A host call ran into (or started after) the invocation's deadline: the
+/// invocation ends as timed out.
+#[derive(Debug, thiserror::Error)]
+#[error("the invocation's time ran out during a store call")]
+pub(crate) struct DeadlineExceeded;
 
 impl Invocation {
     pub(crate) fn new(
@@ -99,16 +108,23 @@ impl Invocation {
             store,
             mission,
             grants,
+            deadline: Instant::now() + limits.timeout,
             limits,
             created: HashSet::new(),
         }
     }
 
-    /// Runs one host call. A panic in the host's implementation becomes
+    /// Runs one host call within the invocation's deadline: reads still
+    /// running at the deadline are interrupted, and a call that ends past it
+    /// ends the invocation. A panic in the host's implementation becomes
     /// `internal` for the guest instead of taking the host process down.
     fn guarded<T>(&mut self, call: impl FnOnce(&mut Self) -> Result<T, WitError>) -> Reply<T> {
-        Ok(
-            catch_unwind(AssertUnwindSafe(|| call(self))).unwrap_or_else(|panic| {
+        if Instant::now() >= self.deadline {
+            return Err(wasmtime::Error::new(DeadlineExceeded));
+        }
+        let deadline = self.deadline;
+        let reply = with_deadline(deadline, || catch_unwind(AssertUnwindSafe(|| call(self))))
+            .unwrap_or_else(|panic| {
                 let what = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
@@ -116,8 +132,11 @@ impl Invocation {
                     .unwrap_or_else(|| "unknown panic".into());
                 tracing::error!(%what, "host call panicked");
                 Err(WitError::Internal(format!("the host failed: {what}")))
-            }),
-        )
+            });
+        if Instant::now() >= deadline {
+            return Err(wasmtime::Error::new(DeadlineExceeded));
+        }
+        Ok(reply)
     }
 
     fn may_write(&self, mission: &str) -> Result<(), WitError> {

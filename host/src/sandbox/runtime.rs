@@ -26,7 +26,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::store::{self, MissionStore, NewToolCall, StoreError, MAX_TEXT_BYTES};
 
-use super::host::{AgentTool, AgentToolPre, Invocation, MemoryCap, State};
+use super::host::{AgentTool, AgentToolPre, DeadlineExceeded, Invocation, MemoryCap, State};
 use super::policy::{Grants, Limits};
 
 /// How often the engine's epoch advances: the resolution of timeouts.
@@ -402,7 +402,15 @@ impl Runtime {
 
 fn classify_trap(error: &wasmtime::Error, memory_hit: bool, limits: Limits) -> ToolFailure {
     let trap = error.downcast_ref::<Trap>().copied();
+    let out_of_time = error.downcast_ref::<DeadlineExceeded>().is_some();
     let (kind, message) = match trap {
+        _ if out_of_time => (
+            FailureKind::Timeout,
+            format!(
+                "timed out: the tool's store calls ran past its limit of {} ms",
+                limits.timeout.as_millis()
+            ),
+        ),
         Some(Trap::Interrupt) => (
             FailureKind::Timeout,
             format!(

@@ -6,6 +6,7 @@
 //! wrong in words a caller can act on.
 
 mod backend;
+mod deadline;
 mod error;
 #[doc(hidden)]
 pub mod floor;
@@ -15,6 +16,7 @@ mod sqlite;
 mod writer;
 
 pub use backend::MissionStore;
+pub use deadline::with_deadline;
 pub use error::{Result, StoreError};
 pub use model::{
     now_timestamp, parse_json, Decision, Mission, MissionStatus, NewToolCall, Page, Phase,

@@ -514,7 +514,12 @@ impl SqliteStore {
             .pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => connect(&self.inner.path, &self.inner.options)?,
+            None => {
+                let conn = connect(&self.inner.path, &self.inner.options)?;
+                // Checked every 1,000 virtual-machine steps: a few microseconds.
+                conn.progress_handler(1000, Some(super::deadline::expired));
+                conn
+            }
         };
         let outcome = (|| {
             conn.execute_batch("BEGIN")?;

@@ -1,0 +1,321 @@
+//! Resource abuse and host failures: guests that hammer the store, many
+//! invocations at once, a store that panics or stalls. The host must stay
+//! up and responsive, and every run must be accounted for.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{component_cache, count, guest, temp_store};
+use serde_json::{json, Value};
+use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::store::{self, MissionStore, Page};
+use vibe_store::{
+    Decision, Mission, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError, ToolCall,
+};
+
+fn runtime_for(store: impl MissionStore, max_concurrent: u32) -> Runtime {
+    let config = RuntimeConfig {
+        max_concurrent,
+        cache_dir: Some(component_cache()),
+        ..RuntimeConfig::default()
+    };
+    Runtime::new(store, config).unwrap()
+}
+
+#[test]
+fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let runtime = runtime_for(store.clone(), 4);
+    let limits = Limits::default().timeout(Duration::from_millis(400));
+    let report = runtime
+        .run(
+            &runtime.load(guest("flood-writes")).unwrap(),
+            &Request::new(m.clone(), json!({})).limits(limits),
+        )
+        .unwrap();
+    let failure = report.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+    assert!(
+        report.duration < Duration::from_secs(3),
+        "stopped near its deadline: {:?}",
+        report.duration
+    );
+    let flood = count(
+        store.path(),
+        "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'flood'",
+    );
+    assert!(flood > 0);
+    // Every flood row is a contiguous prefix 0..n: nothing half-written.
+    let max_i = count(
+        store.path(),
+        "SELECT MAX(json_extract(args, '$.i')) FROM tool_calls WHERE tool_name = 'flood'",
+    );
+    assert_eq!(max_i + 1, flood);
+    let own = store.get_tool_history(&m).unwrap().pop().unwrap();
+    assert_eq!(
+        (own.tool_name.as_str(), own.success),
+        ("flood-writes", false)
+    );
+    eprintln!("flood-writes logged {flood} calls in {:?}", report.duration);
+}
+
+#[test]
+fn a_guest_paging_through_history_forever_is_stopped_on_time() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let calls: Vec<NewToolCall> = (0..3000)
+        .map(|i| NewToolCall::success("seed", json!({ "i": i })))
+        .collect();
+    store.log_tool_calls(&m, &calls).unwrap();
+    let runtime = runtime_for(store.clone(), 4);
+    let limits = Limits::default().timeout(Duration::from_millis(400));
+    let report = runtime
+        .run(
+            &runtime.load(guest("flood-reads")).unwrap(),
+            &Request::new(m.clone(), json!({})).limits(limits),
+        )
+        .unwrap();
+    assert_eq!(report.outcome.unwrap_err().kind, FailureKind::Timeout);
+    assert!(
+        report.duration < Duration::from_secs(3),
+        "{:?}",
+        report.duration
+    );
+    assert_eq!(
+        store.get_tool_history(&m).unwrap().len(),
+        3001,
+        "reads wrote nothing but the run's row"
+    );
+}
+
+#[test]
+fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
+    let (_dir, store) = temp_store();
+    let runtime = runtime_for(store.clone(), 16);
+    let echo = runtime.load(guest("echo")).unwrap();
+    let spin = runtime.load(guest("spin")).unwrap();
+    let missions: Vec<String> = (0..100)
+        .map(|_| store.create_mission(Phase::Coding, &json!({})).unwrap())
+        .collect();
+    let rss_before = resident_kib();
+    let started = Instant::now();
+    let handles: Vec<_> = missions
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (runtime, tool, m) = (
+                runtime.clone(),
+                if i % 10 == 0 {
+                    spin.clone()
+                } else {
+                    echo.clone()
+                },
+                m.clone(),
+            );
+            std::thread::spawn(move || {
+                let limits = Limits::default().timeout(Duration::from_millis(300));
+                runtime
+                    .run(&tool, &Request::new(m, json!({ "log": 10 })).limits(limits))
+                    .unwrap()
+            })
+        })
+        .collect();
+    // While they run, a plain store read answers.
+    let probe = Instant::now();
+    assert!(store.get_mission(&missions[0]).is_ok());
+    let probe = probe.elapsed();
+    let reports: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("no panics"))
+        .collect();
+    let elapsed = started.elapsed();
+    for (i, report) in reports.iter().enumerate() {
+        if i % 10 == 0 {
+            assert_eq!(
+                report.outcome.as_ref().unwrap_err().kind,
+                FailureKind::Timeout
+            );
+        } else {
+            assert!(report.outcome.is_ok(), "{:?}", report.outcome);
+        }
+    }
+    for (i, m) in missions.iter().enumerate() {
+        let expected = if i % 10 == 0 { 1 } else { 11 };
+        assert_eq!(
+            store.get_tool_history(m).unwrap().len(),
+            expected,
+            "mission {i}"
+        );
+    }
+    let growth = resident_kib().saturating_sub(rss_before);
+    eprintln!("100 invocations in {elapsed:?}; store read during them took {probe:?}; RSS grew {growth} KiB");
+    assert!(
+        growth < 512 * 1024,
+        "memory stays bounded: grew {growth} KiB"
+    );
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A store whose `log_tool_call` panics or stalls, to stand for a bug or a
+/// slow backend; everything else is the real store.
+struct Faulty {
+    inner: SqliteStore,
+    stall: Option<Duration>,
+}
+
+impl MissionStore for Faulty {
+    fn create_mission(&self, phase: Phase, metadata: &Value) -> store::Result<String> {
+        self.inner.create_mission(phase, metadata)
+    }
+    fn update_mission_status(&self, mission: &str, status: MissionStatus) -> store::Result<()> {
+        self.inner.update_mission_status(mission, status)
+    }
+    fn get_mission(&self, mission: &str) -> store::Result<Mission> {
+        self.inner.get_mission(mission)
+    }
+    fn get_mission_history(&self, limit: u32) -> store::Result<Vec<Mission>> {
+        self.inner.get_mission_history(limit)
+    }
+    fn log_tool_call(&self, mission: &str, call: &NewToolCall) -> store::Result<i64> {
+        if call.tool_name == "echo.bench" {
+            match self.stall {
+                Some(stall) => std::thread::sleep(stall),
+                None => panic!("bug in the store backend"),
+            }
+        }
+        self.inner.log_tool_call(mission, call)
+    }
+    fn record_decision(
+        &self,
+        m: &str,
+        t: &str,
+        r: &str,
+        a: &str,
+        c: Option<&Value>,
+    ) -> store::Result<i64> {
+        self.inner.record_decision(m, t, r, a, c)
+    }
+    fn get_tool_history_page(&self, mission: &str, page: Page) -> store::Result<Vec<ToolCall>> {
+        self.inner.get_tool_history_page(mission, page)
+    }
+    fn get_decisions_page(&self, mission: &str, page: Page) -> store::Result<Vec<Decision>> {
+        self.inner.get_decisions_page(mission, page)
+    }
+    fn set_memory(&self, m: &str, k: &str, v: &Value, ttl: Option<u32>) -> store::Result<()> {
+        self.inner.set_memory(m, k, v, ttl)
+    }
+    fn get_memory(&self, mission: &str, key: &str) -> store::Result<Option<Value>> {
+        self.inner.get_memory(mission, key)
+    }
+    fn delete_memory(&self, mission: &str, key: &str) -> store::Result<bool> {
+        self.inner.delete_memory(mission, key)
+    }
+}
+
+#[test]
+fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let runtime = runtime_for(
+        Faulty {
+            inner: store.clone(),
+            stall: None,
+        },
+        4,
+    );
+    let echo = runtime.load(guest("echo")).unwrap();
+    let report = runtime
+        .run(&echo, &Request::new(m.clone(), json!({ "log": 1 })))
+        .unwrap();
+    let failure = report.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::ToolError);
+    assert!(
+        failure.message.contains("Internal")
+            && failure.message.contains("bug in the store backend"),
+        "{}",
+        failure.message
+    );
+    let own = store.get_tool_history(&m).unwrap().pop().unwrap();
+    assert!(!own.success, "the run is logged as failed");
+    // The same runtime keeps serving.
+    let ok = runtime
+        .run(&echo, &Request::new(m, json!({ "fine": true })))
+        .unwrap();
+    assert_eq!(ok.outcome.unwrap(), json!({ "fine": true }));
+}
+
+#[test]
+fn time_spent_inside_store_calls_counts_against_the_timeout() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let runtime = runtime_for(
+        Faulty {
+            inner: store.clone(),
+            stall: Some(Duration::from_millis(150)),
+        },
+        4,
+    );
+    let echo = runtime.load(guest("echo")).unwrap();
+    // Ten stalled calls need 1.5 s; the budget is 400 ms.
+    let limits = Limits::default().timeout(Duration::from_millis(400));
+    let report = runtime
+        .run(
+            &echo,
+            &Request::new(m.clone(), json!({ "log": 10 })).limits(limits),
+        )
+        .unwrap();
+    let failure = report.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+    assert!(
+        report.duration < Duration::from_millis(1000),
+        "{:?}",
+        report.duration
+    );
+    let logged = store
+        .get_tool_history(&m)
+        .unwrap()
+        .iter()
+        .filter(|c| c.tool_name == "echo.bench")
+        .count();
+    assert!(logged < 10, "stopped before finishing: {logged}");
+}
+
+#[test]
+fn a_read_running_past_its_deadline_is_interrupted() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let calls: Vec<NewToolCall> = (0..2000)
+        .map(|i| NewToolCall::success("seed", json!({ "i": i })))
+        .collect();
+    store.log_tool_calls(&m, &calls).unwrap();
+    let expired = Instant::now();
+    let err = store::with_deadline(expired, || store.get_tool_history(&m)).unwrap_err();
+    assert!(matches!(err, StoreError::Interrupted), "{err:?}");
+    let ok = store::with_deadline(Instant::now() + Duration::from_secs(60), || {
+        store.get_tool_history(&m)
+    });
+    assert_eq!(ok.unwrap().len(), 2000);
+    // Outside any deadline, and on the same pooled connection, reads work.
+    assert_eq!(store.get_tool_history(&m).unwrap().len(), 2000);
+}
+
+// Compile-time: what embedders share between threads is Send + Sync.
+const _: fn() = || {
+    fn is<T: Send + Sync>() {}
+    is::<SqliteStore>();
+    is::<Runtime>();
+    is::<Arc<vibe_store::sandbox::Tool>>();
+};
