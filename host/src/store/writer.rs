@@ -2,17 +2,18 @@
 //!
 //! A writer queues its work. If no other writer is committing, it becomes the
 //! leader: it takes everything queued, runs it in one transaction (each write
-//! under its own savepoint) and commits once: one fsync for the whole batch.
-//! Writers that queued while a leader was busy sleep on a condition variable;
-//! when the leader finishes it wakes them all at once, and each either finds
-//! its result waiting or becomes the next leader for what queued meanwhile.
-//! No caller returns before the commit that holds its row has finished, so
-//! nothing is acknowledged that a crash could lose; under contention, N
-//! waiting writers cost one fsync instead of N.
+//! under its own savepoint) and commits once, so one fsync covers the whole
+//! batch. Writers that queued while a leader was busy sleep, each on its own
+//! slot, and are woken exactly once: either with their result, or to lead
+//! the next batch (what queued while the last one committed). No caller
+//! returns before the commit that holds its row has finished, so nothing is
+//! acknowledged that a crash could lose; under contention, N waiting writers
+//! cost one fsync instead of N.
 //!
 //! One writer alone pays nothing extra: it finds no leader, queues only its
 //! own work, and commits it on its own thread.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -25,30 +26,78 @@ const MAX_BATCH: usize = 512;
 
 pub(crate) struct Writer {
     conn: Mutex<Connection>,
-    state: Mutex<Queue>,
-    /// Signalled when a leader has finished a batch.
-    batch_done: Condvar,
+    queue: Mutex<Queue>,
 }
 
 #[derive(Default)]
 struct Queue {
-    waiting: Vec<Box<dyn Job>>,
+    waiting: VecDeque<Box<dyn Job>>,
     leader_active: bool,
 }
 
 trait Job: Send {
     /// Runs the write inside the open transaction; its error if it failed.
     fn run(&mut self, conn: &Connection) -> Result<()>;
-    /// Hands over the outcome once the commit is known.
+    /// Hands over the outcome once the commit is known, waking the caller.
     fn finish(self: Box<Self>, commit: &Result<()>);
+    /// Wakes the caller to lead the next batch.
+    fn promote(&self);
 }
 
-type Slot<T> = Arc<Mutex<Option<Result<T>>>>;
+/// Where a waiting caller sleeps until its write is done or it must lead.
+struct Slot<T> {
+    state: Mutex<SlotState<T>>,
+    wake: Condvar,
+}
+
+enum SlotState<T> {
+    Queued,
+    Lead,
+    Done(Result<T>),
+    Taken,
+}
+
+impl<T> Slot<T> {
+    fn set(&self, state: SlotState<T>) {
+        *lock(&self.state) = state;
+        self.wake.notify_one();
+    }
+
+    /// Sleeps until done (`Some`) or asked to lead (`None`).
+    fn wait(&self) -> Option<Result<T>> {
+        let mut state = lock(&self.state);
+        loop {
+            match std::mem::replace(&mut *state, SlotState::Taken) {
+                SlotState::Done(outcome) => return Some(outcome),
+                SlotState::Lead => {
+                    *state = SlotState::Queued;
+                    return None;
+                }
+                queued => *state = queued,
+            }
+            state = self
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn take_done(&self) -> Option<Result<T>> {
+        let mut state = lock(&self.state);
+        match std::mem::replace(&mut *state, SlotState::Taken) {
+            SlotState::Done(outcome) => Some(outcome),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+}
 
 struct Write<T, F> {
     work: Option<F>,
     outcome: Option<Result<T>>,
-    slot: Slot<T>,
+    slot: Arc<Slot<T>>,
 }
 
 impl<T, F> Job for Write<T, F>
@@ -82,7 +131,11 @@ where
             (Err(_), Some(Err(own))) => Err(own),
             (Ok(()), None) => Err(StoreError::Internal("write was never run".into())),
         };
-        *lock(&self.slot) = Some(outcome);
+        self.slot.set(SlotState::Done(outcome));
+    }
+
+    fn promote(&self) {
+        self.slot.set(SlotState::Lead);
     }
 }
 
@@ -90,8 +143,7 @@ impl Writer {
     pub(crate) fn new(conn: Connection) -> Self {
         Writer {
             conn: Mutex::new(conn),
-            state: Mutex::new(Queue::default()),
-            batch_done: Condvar::new(),
+            queue: Mutex::new(Queue::default()),
         }
     }
 
@@ -103,39 +155,42 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let slot: Slot<T> = Arc::new(Mutex::new(None));
-        let mut state = lock(&self.state);
-        state.waiting.push(Box::new(Write {
-            work: Some(work),
-            outcome: None,
-            slot: slot.clone(),
-        }));
-        loop {
-            if let Some(done) = lock(&slot).take() {
+        let slot = Arc::new(Slot {
+            state: Mutex::new(SlotState::Queued),
+            wake: Condvar::new(),
+        });
+        let lead_now = {
+            let mut queue = lock(&self.queue);
+            queue.waiting.push_back(Box::new(Write {
+                work: Some(work),
+                outcome: None,
+                slot: slot.clone(),
+            }));
+            !std::mem::replace(&mut queue.leader_active, true)
+        };
+        if !lead_now {
+            if let Some(done) = slot.wait() {
                 return done;
             }
-            state = if state.leader_active {
-                self.batch_done
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner)
-            } else {
-                self.lead_one_batch(state)
-            };
         }
-    }
-
-    /// Takes what is queued (up to [`MAX_BATCH`]), commits it with the state
-    /// unlocked so others can keep queueing, and wakes every waiter.
-    fn lead_one_batch<'a>(&'a self, mut state: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
-        state.leader_active = true;
-        let n = state.waiting.len().min(MAX_BATCH);
-        let batch: Vec<Box<dyn Job>> = state.waiting.drain(..n).collect();
-        drop(state);
-        commit_batch(&lock(&self.conn), batch);
-        let mut state = lock(&self.state);
-        state.leader_active = false;
-        self.batch_done.notify_all();
-        state
+        // Leading: commit batches until our own write is among the committed,
+        // then pass the lead to the first writer still waiting, if any.
+        loop {
+            let batch: Vec<Box<dyn Job>> = {
+                let mut queue = lock(&self.queue);
+                let n = queue.waiting.len().min(MAX_BATCH);
+                queue.waiting.drain(..n).collect()
+            };
+            commit_batch(&lock(&self.conn), batch);
+            if let Some(done) = slot.take_done() {
+                let mut queue = lock(&self.queue);
+                match queue.waiting.front() {
+                    Some(next) => next.promote(),
+                    None => queue.leader_active = false,
+                }
+                return done;
+            }
+        }
     }
 
     /// Runs `f` with the write connection outside any transaction (for
@@ -156,29 +211,37 @@ fn commit_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
 }
 
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    // Cached statements: these run once or twice per write, and parsing them
+    // each time would cost as much as the insert itself.
+    let exec = |sql: &str| -> Result<()> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    exec("BEGIN IMMEDIATE")?;
     if let [only] = batch {
         // Alone, a failed write simply rolls the transaction back.
         if only.run(conn).is_err() {
             if !conn.is_autocommit() {
-                conn.execute_batch("ROLLBACK")?;
+                exec("ROLLBACK")?;
             }
             return Ok(());
         }
     } else {
         for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT write")?;
+            exec("SAVEPOINT write")?;
             match job.run(conn) {
-                Ok(()) => conn.execute_batch("RELEASE write")?,
+                Ok(()) => exec("RELEASE write")?,
                 // Some failures (disk full, I/O) make SQLite abandon the whole
                 // transaction: then every write in the batch fails with it.
                 Err(e) if conn.is_autocommit() => return Err(e),
-                Err(_) => conn.execute_batch("ROLLBACK TO write; RELEASE write")?,
+                Err(_) => {
+                    exec("ROLLBACK TO write")?;
+                    exec("RELEASE write")?;
+                }
             }
         }
     }
-    conn.execute_batch("COMMIT")?;
-    Ok(())
+    exec("COMMIT")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
