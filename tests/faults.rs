@@ -62,12 +62,16 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let mut acknowledged = 0usize;
     let mut rounds_with_writes = 0;
     for round in 0..KILLS {
+        // Alternate durability, and one or four writer threads (four make
+        // the group commit batch acknowledgements).
         let durability = if round % 2 == 0 { "full" } else { "normal" };
+        let threads = if round % 4 < 2 { "1" } else { "4" };
         let mut child = Command::new(example_bin("stress_writer"))
             .arg(&path)
             .arg(&mission)
             .arg("0")
             .arg(durability)
+            .arg(threads)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -799,6 +799,38 @@ fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
 }
 
 #[test]
+fn concurrent_durable_writers_share_commits() {
+    let (_dir, store) = temp_store();
+    assert_eq!(store.options().durability, Durability::Full);
+    let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());
+    let before = store.write_stats();
+    let handles: Vec<_> = (0..16)
+        .map(|t| {
+            let (store, m) = (store.clone(), m.clone());
+            thread::spawn(move || {
+                for i in 0..100 {
+                    store
+                        .log_tool_call(&m, &NewToolCall::success("g", json!([t, i])))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let after = store.write_stats();
+    let (writes, commits) = (after.writes - before.writes, after.commits - before.commits);
+    assert_eq!(writes, 1600);
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 1600);
+    assert!(
+        commits < writes / 2,
+        "{commits} commits for {writes} writes: no batching"
+    );
+    eprintln!("16 writers: {writes} writes in {commits} commits");
+}
+
+#[test]
 fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
     let (_dir, store) = temp_store();
     let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());

@@ -25,3 +25,4 @@ pub use model::{
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH};
+pub use writer::WriteStats;

@@ -17,7 +17,7 @@ use super::model::{
     Mission, MissionStatus, NewToolCall, Page, Phase, PlaybookRun, ToolCall,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
-use super::writer::Writer;
+use super::writer::{WriteStats, Writer};
 
 /// Where `open_default` puts the database, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".vibe/state/vibe_agency.db";
@@ -122,6 +122,13 @@ impl SqliteStore {
                 })
                 .collect()
         })
+    }
+
+    /// Writes committed so far by this store, and the transactions that
+    /// held them: under concurrent writers, fewer transactions than writes
+    /// is group commit at work.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writer.stats()
     }
 
     /// The schema version recorded in the file.

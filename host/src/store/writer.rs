@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
@@ -27,6 +28,15 @@ const MAX_BATCH: usize = 512;
 pub(crate) struct Writer {
     conn: Mutex<Connection>,
     queue: Mutex<Queue>,
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// How many writes this store has committed, and in how many transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    pub writes: u64,
+    pub commits: u64,
 }
 
 #[derive(Default)]
@@ -144,6 +154,8 @@ impl Writer {
         Writer {
             conn: Mutex::new(conn),
             queue: Mutex::new(Queue::default()),
+            commits: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         }
     }
 
@@ -181,6 +193,8 @@ impl Writer {
                 let n = queue.waiting.len().min(MAX_BATCH);
                 queue.waiting.drain(..n).collect()
             };
+            self.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.commits.fetch_add(1, Ordering::Relaxed);
             commit_batch(&lock(&self.conn), batch);
             if let Some(done) = slot.take_done() {
                 let mut queue = lock(&self.queue);
@@ -190,6 +204,13 @@ impl Writer {
                 }
                 return done;
             }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats {
+            writes: self.writes.load(Ordering::Relaxed),
+            commits: self.commits.load(Ordering::Relaxed),
         }
     }
 
