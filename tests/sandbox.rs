@@ -655,3 +655,32 @@ fn vibe_demo_shows_a_mission_with_tool_calls_and_decisions() {
     assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 5);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM decisions"), 1);
 }
+
+#[test]
+fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let report = s.run("chatty", Request::new(m.clone(), json!({})));
+    let output = report.outcome.expect("printing too much is not a failure");
+    let printed = output["printed"].as_u64().unwrap() as usize;
+    assert!(printed > 200 * 1024);
+    assert_eq!(report.stdout.len(), Limits::default().max_output_bytes, "stdout kept up to the cap");
+    assert!(report.stdout.starts_with("chatty: all work"));
+    assert_eq!(report.stderr, "chatty: done talking\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let mission = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let out = vibe(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("run")
+        .arg(guest("chatty"))
+        .args(["--mission", &mission])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout, format!("{{\"printed\":{printed}}}\n"), "only the tool's JSON on stdout");
+}

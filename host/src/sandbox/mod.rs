@@ -6,6 +6,7 @@
 //! within its [`Limits`]. They get no files, no environment, no network.
 
 mod host;
+mod output;
 mod policy;
 mod runtime;
 

@@ -21,12 +21,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::store::{self, MissionStore, NewToolCall, StoreError, MAX_TEXT_BYTES};
 
 use super::host::{AgentTool, AgentToolPre, DeadlineExceeded, Invocation, MemoryCap, State};
+use super::output::CappedOutput;
 use super::policy::{Grants, Limits};
 
 /// How often the engine's epoch advances: the resolution of timeouts.
@@ -163,7 +163,8 @@ pub struct RunReport {
     /// The id of the invocation's own row in `tool_calls`.
     pub call_id: i64,
     pub duration: Duration,
-    /// What the guest wrote to stdout and stderr (capped).
+    /// What the guest wrote to stdout and stderr, up to
+    /// [`Limits::max_output_bytes`] each; the rest is dropped.
     pub stdout: String,
     pub stderr: String,
 }
@@ -309,10 +310,18 @@ impl Runtime {
         let started = Instant::now();
         let (ran, stdout, stderr) = self.instantiate_and_run(tool, request, &input);
         let duration = started.elapsed();
-        let stdout = String::from_utf8_lossy(&stdout.contents()).into_owned();
-        let stderr = String::from_utf8_lossy(&stderr.contents()).into_owned();
+        let (stdout, stdout_dropped) = stdout.contents();
+        let (stderr, stderr_dropped) = stderr.contents();
         if !stdout.is_empty() || !stderr.is_empty() {
-            tracing::info!(target: "vibe::guest", tool = %audit.tool_name, %stdout, %stderr, "guest output");
+            tracing::info!(
+                target: "vibe::guest",
+                tool = %audit.tool_name,
+                %stdout,
+                %stderr,
+                stdout_dropped,
+                stderr_dropped,
+                "guest output"
+            );
         }
 
         let outcome = ran.and_then(|text| {
@@ -344,14 +353,10 @@ impl Runtime {
         tool: &Tool,
         request: &Request,
         input: &String,
-    ) -> (
-        Result<String, ToolFailure>,
-        MemoryOutputPipe,
-        MemoryOutputPipe,
-    ) {
+    ) -> (Result<String, ToolFailure>, CappedOutput, CappedOutput) {
         let limits = request.limits;
-        let stdout = MemoryOutputPipe::new(limits.max_output_bytes);
-        let stderr = MemoryOutputPipe::new(limits.max_output_bytes);
+        let stdout = CappedOutput::new(limits.max_output_bytes);
+        let stderr = CappedOutput::new(limits.max_output_bytes);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
