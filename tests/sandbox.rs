@@ -664,7 +664,11 @@ fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
     let output = report.outcome.expect("printing too much is not a failure");
     let printed = output["printed"].as_u64().unwrap() as usize;
     assert!(printed > 200 * 1024);
-    assert_eq!(report.stdout.len(), Limits::default().max_output_bytes, "stdout kept up to the cap");
+    assert_eq!(
+        report.stdout.len(),
+        Limits::default().max_output_bytes,
+        "stdout kept up to the cap"
+    );
     assert!(report.stdout.starts_with("chatty: all work"));
     assert_eq!(report.stderr, "chatty: done talking\n");
 
@@ -682,5 +686,64 @@ fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
         .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout, format!("{{\"printed\":{printed}}}\n"), "only the tool's JSON on stdout");
+    assert_eq!(
+        stdout,
+        format!("{{\"printed\":{printed}}}\n"),
+        "only the tool's JSON on stdout"
+    );
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk_by_content_and_engine() {
+    let (_dir, store) = temp_store();
+    let cache = tempfile::tempdir().unwrap();
+    let config = || RuntimeConfig {
+        cache_dir: Some(cache.path().to_owned()),
+        ..RuntimeConfig::default()
+    };
+    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let first = Runtime::new(store.clone(), config()).unwrap();
+    let tool = first.load(guest("echo")).unwrap();
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let name = entries[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        name.starts_with(tool.digest()) && name.ends_with(".cwasm"),
+        "keyed by content: {name}"
+    );
+    let compiled = std::fs::read(&entries[0]).unwrap();
+
+    // A second runtime (another process, in effect) uses the cached artifact.
+    let second = Runtime::new(store.clone(), config()).unwrap();
+    let out = second
+        .run(
+            &second.load(guest("echo")).unwrap(),
+            &Request::new(m.clone(), json!(1)),
+        )
+        .unwrap();
+    assert_eq!(out.outcome.unwrap(), json!(1));
+    assert_eq!(
+        std::fs::read(&entries[0]).unwrap(),
+        compiled,
+        "not recompiled"
+    );
+
+    // A damaged cache entry is ignored and replaced, never trusted.
+    std::fs::write(&entries[0], b"not a compiled component").unwrap();
+    let third = Runtime::new(store.clone(), config()).unwrap();
+    let out = third
+        .run(
+            &third.load(guest("echo")).unwrap(),
+            &Request::new(m, json!(2)),
+        )
+        .unwrap();
+    assert_eq!(out.outcome.unwrap(), json!(2));
+    assert_eq!(
+        std::fs::read(&entries[0]).unwrap(),
+        compiled,
+        "rewritten from the component"
+    );
 }

@@ -273,12 +273,14 @@ impl Runtime {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let file = dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish()));
-        if file.exists() {
+        if let Ok(cached) = std::fs::read(&file) {
+            // Read into memory rather than mapped: a mapped file truncated by
+            // someone else would crash this process with SIGBUS.
             // SAFETY: the cache holds only artifacts this code serialised with
-            // an engine of the same compatibility hash; wasmtime checks the
-            // header again. Whoever can write the cache directory can run
+            // an engine of the same compatibility hash, and wasmtime checks
+            // the header again. Whoever can write the cache directory can run
             // native code in the host, as with wasmtime's own cache.
-            match unsafe { Component::deserialize_file(engine, &file) } {
+            match unsafe { Component::deserialize(engine, &cached) } {
                 Ok(component) => return Ok(component),
                 Err(e) => {
                     tracing::warn!(file = %file.display(), "ignoring unusable cached component: {e:#}")
