@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{count, example_bin, guest, temp_db, vibe};
+use common::{assert_acknowledged_present, count, example_bin, guest, temp_db, vibe};
 use serde_json::json;
 use vibe_store::store::OpenOptions;
 use vibe_store::{NewToolCall, Phase, SqliteStore, StoreError};
@@ -89,16 +89,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
 
         // The next open needs no manual step, and everything acknowledged is there.
         let store = SqliteStore::open(&path).expect("the file opens after a kill");
-        assert_eq!(integrity(&path), "ok", "round {round}");
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for id in &ids {
-            let found: i64 = conn
-                .query_row("SELECT COUNT(*) FROM tool_calls WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            assert_eq!(found, 1, "round {round}: acknowledged id {id} lost");
-        }
+        assert_acknowledged_present(&path, &ids, &format!("round {round}"));
         store
             .log_tool_call(&mission, &NewToolCall::success("after-kill", json!(round)))
             .unwrap();

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{count, example_bin, temp_db, vibe};
+use common::{assert_acknowledged_present, count, example_bin, temp_db, vibe};
 use serde_json::json;
 use vibe_store::{Phase, SqliteStore, StoreError};
 
@@ -226,17 +226,5 @@ fn four_processes_writing_one_file_lose_nothing() {
         ),
         50
     );
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    for id in &acknowledged {
-        let found: i64 = conn
-            .query_row("SELECT COUNT(*) FROM tool_calls WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(found, 1, "acknowledged id {id} is in the file");
-    }
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    assert_acknowledged_present(&path, &acknowledged, "four processes");
 }

@@ -70,3 +70,20 @@ pub fn example_bin(name: &str) -> PathBuf {
     assert!(path.is_file(), "helper {} not built", path.display());
     path
 }
+
+/// Asserts every acknowledged id is a row of `tool_calls`, and the file is
+/// intact.
+pub fn assert_acknowledged_present(path: &Path, ids: &[i64], context: &str) {
+    let conn = rusqlite::Connection::open(path).expect("raw connection");
+    let mut stmt = conn
+        .prepare("SELECT COUNT(*) FROM tool_calls WHERE id = ?1")
+        .unwrap();
+    for id in ids {
+        let found: i64 = stmt.query_row([id], |r| r.get(0)).unwrap();
+        assert_eq!(found, 1, "{context}: acknowledged id {id} lost");
+    }
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok", "{context}");
+}

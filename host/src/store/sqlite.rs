@@ -233,33 +233,46 @@ impl SqliteStore {
     }
 
     fn tool_calls(&self, mission: &str, page: Page, order: Order) -> Result<Vec<ToolCall>> {
+        let sql = match order {
+            Order::Time => SQL_TOOL_CALLS_BY_TIME,
+            Order::Id => SQL_TOOL_CALLS_BY_ID,
+        };
+        self.history(mission, page, sql, |row| {
+            Ok(ToolCall {
+                id: row.get(0)?,
+                mission_id: row.get(1)?,
+                mission_uuid: mission.to_owned(),
+                tool_name: row.get(2)?,
+                args: json_column(row, 3)?.unwrap_or(Value::Null),
+                result: json_column(row, 4)?,
+                timestamp: row.get(5)?,
+                duration_ms: row.get(6)?,
+                success: row.get::<_, i64>(7)? != 0,
+                error_message: row.get(8)?,
+            })
+        })
+    }
+
+    /// Runs one of the per-mission history queries: rows of `mission` with an
+    /// id above `page.after_id`, at most `page.limit`.
+    fn history<T>(
+        &self,
+        mission: &str,
+        page: Page,
+        sql: &str,
+        row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
         check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(match order {
-                Order::Time => SQL_TOOL_CALLS_BY_TIME,
-                Order::Id => SQL_TOOL_CALLS_BY_ID,
-            })?;
+            let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt.query_map(
                 named_params! {
                     ":mission": mission_id,
                     ":after": page.after_id.unwrap_or(i64::MIN),
                     ":limit": i64::from(page.limit),
                 },
-                |row| {
-                    Ok(ToolCall {
-                        id: row.get(0)?,
-                        mission_id: row.get(1)?,
-                        mission_uuid: mission.to_owned(),
-                        tool_name: row.get(2)?,
-                        args: json_column(row, 3)?.unwrap_or(Value::Null),
-                        result: json_column(row, 4)?,
-                        timestamp: row.get(5)?,
-                        duration_ms: row.get(6)?,
-                        success: row.get::<_, i64>(7)? != 0,
-                        error_message: row.get(8)?,
-                    })
-                },
+                row,
             )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -312,33 +325,21 @@ impl SqliteStore {
     }
 
     fn decisions(&self, mission: &str, page: Page, order: Order) -> Result<Vec<Decision>> {
-        check_mission_id(mission)?;
-        self.read(|conn| {
-            let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(match order {
-                Order::Time => SQL_DECISIONS_BY_TIME,
-                Order::Id => SQL_DECISIONS_BY_ID,
-            })?;
-            let rows = stmt.query_map(
-                named_params! {
-                    ":mission": mission_id,
-                    ":after": page.after_id.unwrap_or(i64::MIN),
-                    ":limit": i64::from(page.limit),
-                },
-                |row| {
-                    Ok(Decision {
-                        id: row.get(0)?,
-                        mission_id: row.get(1)?,
-                        mission_uuid: mission.to_owned(),
-                        decision_type: row.get(2)?,
-                        rationale: row.get(3)?,
-                        timestamp: row.get(4)?,
-                        agent_name: row.get(5)?,
-                        context: json_column(row, 6)?,
-                    })
-                },
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let sql = match order {
+            Order::Time => SQL_DECISIONS_BY_TIME,
+            Order::Id => SQL_DECISIONS_BY_ID,
+        };
+        self.history(mission, page, sql, |row| {
+            Ok(Decision {
+                id: row.get(0)?,
+                mission_id: row.get(1)?,
+                mission_uuid: mission.to_owned(),
+                decision_type: row.get(2)?,
+                rationale: row.get(3)?,
+                timestamp: row.get(4)?,
+                agent_name: row.get(5)?,
+                context: json_column(row, 6)?,
+            })
         })
     }
 
