@@ -279,8 +279,9 @@ fn time_spent_inside_store_calls_counts_against_the_timeout() {
         .unwrap();
     let failure = report.outcome.unwrap_err();
     assert_eq!(failure.kind, FailureKind::Timeout, "{}", failure.message);
+    // Finishing all ten would take 1.5 s; the run ended well before that.
     assert!(
-        report.duration < Duration::from_millis(1000),
+        report.duration < Duration::from_millis(1400),
         "{:?}",
         report.duration
     );
