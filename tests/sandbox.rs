@@ -747,3 +747,47 @@ fn compiled_components_are_cached_on_disk_by_content_and_engine() {
         "rewritten from the component"
     );
 }
+
+#[test]
+fn per_invocation_page_and_json_limits_can_only_tighten() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    // The oversize fixture asks for a 2 MiB value and a huge page; with
+    // tighter limits the small page it would otherwise get is refused too.
+    let tight = Limits::default().max_page_rows(10).max_json_bytes(100);
+    assert_eq!(tight.max_page_rows, 10);
+    assert_eq!(
+        Limits::default().max_page_rows(1_000_000).max_page_rows,
+        1000,
+        "never above the store's cap"
+    );
+    let report = s.run(
+        "flood-reads",
+        Request::new(m.clone(), json!({})).limits(tight),
+    );
+    let (kind, message) = failure(&report);
+    assert_eq!(kind, FailureKind::ToolError);
+    assert!(
+        message.contains("above the host's cap of 10 rows"),
+        "{message}"
+    );
+
+    let big_input = json!({ "pad": "x".repeat(200) });
+    let err = s
+        .runtime
+        .run(
+            &s.tool("echo"),
+            &Request::new(m.clone(), big_input).limits(tight),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("limit is 100 bytes"), "{err}");
+    let report = s.run(
+        "echo",
+        Request::new(m.clone(), json!({ "log": 1 })).limits(tight),
+    );
+    assert!(
+        report.outcome.is_ok(),
+        "small values pass: {:?}",
+        report.outcome
+    );
+}

@@ -14,7 +14,7 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::store::{self, parse_json, with_deadline, MissionStore, Page};
+use crate::store::{self, with_deadline, MissionStore, Page};
 
 use super::policy::{Grants, Limits};
 
@@ -177,7 +177,7 @@ impl Invocation {
                 "creating missions needs the create-missions grant".into(),
             ));
         }
-        let metadata = parse_json("metadata", metadata)?;
+        let metadata = self.limits.parse_json("metadata", metadata)?;
         let id = self.store.create_mission(phase.into(), &metadata)?;
         self.created.insert(id.clone());
         Ok(id)
@@ -206,7 +206,7 @@ impl Invocation {
 
     fn log_tool_call_impl(&mut self, mission: &str, call: WitNewToolCall) -> Result<i64, WitError> {
         self.may_write(mission)?;
-        let call = call.into_store()?;
+        let call = call.into_store(&self.limits)?;
         Ok(self.store.log_tool_call(mission, &call)?)
     }
 
@@ -219,7 +219,9 @@ impl Invocation {
         context: Option<&str>,
     ) -> Result<i64, WitError> {
         self.may_write(mission)?;
-        let context = context.map(|c| parse_json("context", c)).transpose()?;
+        let context = context
+            .map(|c| self.limits.parse_json("context", c))
+            .transpose()?;
         Ok(self.store.record_decision(
             mission,
             decision_type,
@@ -261,7 +263,7 @@ impl Invocation {
         ttl_seconds: Option<u32>,
     ) -> Result<(), WitError> {
         self.may_write(mission)?;
-        let value = parse_json("memory value", value)?;
+        let value = self.limits.parse_json("memory value", value)?;
         Ok(self.store.set_memory(mission, key, &value, ttl_seconds)?)
     }
 
@@ -458,7 +460,7 @@ impl From<store::Decision> for WitDecision {
 }
 
 impl WitNewToolCall {
-    fn into_store(self) -> Result<store::NewToolCall, store::StoreError> {
+    fn into_store(self, limits: &Limits) -> Result<store::NewToolCall, store::StoreError> {
         let duration_ms = self
             .duration_ms
             .map(|d| {
@@ -468,8 +470,11 @@ impl WitNewToolCall {
             })
             .transpose()?;
         Ok(store::NewToolCall {
-            args: parse_json("args", &self.args)?,
-            result: self.result.map(|r| parse_json("result", &r)).transpose()?,
+            args: limits.parse_json("args", &self.args)?,
+            result: self
+                .result
+                .map(|r| limits.parse_json("result", &r))
+                .transpose()?,
             tool_name: self.tool_name,
             success: self.success,
             duration_ms,

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::store::MAX_PAGE_ROWS;
+use serde_json::Value;
+
+use crate::store::{self, StoreError, MAX_JSON_BYTES, MAX_PAGE_ROWS};
 
 /// Extra permissions beyond the default. By default a tool may read and
 /// write only the mission it was invoked for (and missions it created, if it
@@ -43,8 +45,11 @@ pub struct Limits {
     pub timeout: Duration,
     /// Linear memory of the component, in bytes.
     pub memory_bytes: usize,
-    /// Rows per history page a guest may ask for.
+    /// Rows per history page a guest may ask for (at most the store's cap).
     pub max_page_rows: u32,
+    /// Bytes of any one JSON value crossing the boundary, the tool's input
+    /// and output included (at most the store's limit).
+    pub max_json_bytes: usize,
     /// Bytes of stdout and of stderr kept from the guest (for the host's log).
     pub max_output_bytes: usize,
 }
@@ -55,6 +60,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             memory_bytes: 64 * 1024 * 1024,
             max_page_rows: MAX_PAGE_ROWS,
+            max_json_bytes: MAX_JSON_BYTES,
             max_output_bytes: 64 * 1024,
         }
     }
@@ -74,5 +80,23 @@ impl Limits {
     pub fn max_page_rows(mut self, rows: u32) -> Self {
         self.max_page_rows = rows.min(MAX_PAGE_ROWS);
         self
+    }
+
+    pub fn max_json_bytes(mut self, bytes: usize) -> Self {
+        self.max_json_bytes = bytes.min(MAX_JSON_BYTES);
+        self
+    }
+
+    /// Parses JSON text that crosses the boundary, within this invocation's
+    /// size limit and then the store's rules.
+    pub(crate) fn parse_json(&self, field: &str, text: &str) -> store::Result<Value> {
+        if text.len() > self.max_json_bytes {
+            return Err(StoreError::LimitExceeded(format!(
+                "{field} is {} bytes; this invocation's limit is {} bytes",
+                text.len(),
+                self.max_json_bytes
+            )));
+        }
+        store::parse_json(field, text)
     }
 }

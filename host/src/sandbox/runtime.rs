@@ -23,7 +23,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::store::{self, MissionStore, NewToolCall, StoreError, MAX_TEXT_BYTES};
+use crate::store::{MissionStore, NewToolCall, StoreError, MAX_TEXT_BYTES};
 
 use super::host::{AgentTool, AgentToolPre, DeadlineExceeded, Invocation, MemoryCap, State};
 use super::output::CappedOutput;
@@ -307,6 +307,7 @@ impl Runtime {
         audit.validate()?;
         store.get_mission(&request.mission)?;
         let input = request.input.to_string();
+        request.limits.parse_json("input", &input)?;
 
         let _slot = self.inner.slots.acquire();
         let started = Instant::now();
@@ -327,10 +328,13 @@ impl Runtime {
         }
 
         let outcome = ran.and_then(|text| {
-            store::parse_json("tool output", &text).map_err(|e| ToolFailure {
-                kind: FailureKind::InvalidOutput,
-                message: e.to_string(),
-            })
+            request
+                .limits
+                .parse_json("tool output", &text)
+                .map_err(|e| ToolFailure {
+                    kind: FailureKind::InvalidOutput,
+                    message: e.to_string(),
+                })
         });
         audit.duration_ms = Some(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
         match &outcome {

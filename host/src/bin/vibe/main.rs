@@ -100,6 +100,12 @@ struct RunArgs {
     /// Linear memory limit.
     #[arg(long, default_value_t = 64)]
     memory_mb: usize,
+    /// Rows per history page the tool may ask for (at most 1000).
+    #[arg(long, default_value_t = vibe_store::store::MAX_PAGE_ROWS)]
+    max_page_rows: u32,
+    /// Bytes of any one JSON value crossing the boundary (at most 1 MiB).
+    #[arg(long, default_value_t = vibe_store::store::MAX_JSON_BYTES)]
+    max_json_bytes: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -332,7 +338,9 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
     }
     let limits = Limits::default()
         .timeout(Duration::from_millis(args.timeout_ms))
-        .memory_mb(args.memory_mb);
+        .memory_mb(args.memory_mb)
+        .max_page_rows(args.max_page_rows)
+        .max_json_bytes(args.max_json_bytes);
     let mut request = Request::new(args.mission, input)
         .grants(grants)
         .limits(limits);
