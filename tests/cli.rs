@@ -370,3 +370,55 @@ fn help_names_every_command() {
         assert!(help.contains(command), "{command} missing from --help");
     }
 }
+
+#[test]
+fn bench_runs_every_row_on_a_small_scale() {
+    // Not a speed test (speed is the benchmark's to report): this checks
+    // that `vibe bench` still runs end to end and prints every row.
+    let dir = tempfile::tempdir().unwrap();
+    let out = vibe(dir.path())
+        .args([
+            "bench",
+            "--scale-calls",
+            "500",
+            "--scale-missions",
+            "5",
+            "--window-ms",
+            "100",
+            "--ops",
+            "300",
+            "--echo",
+        ])
+        .arg(common::guest("echo"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "disk fsync",
+        "raw rusqlite INSERT",
+        "SqliteStore::log_tool_call",
+        "from inside a guest",
+        "100 per transaction",
+        "16 threads logging at once",
+        "CPU ceiling",
+        "instantiate + run",
+        "cold `vibe run` process",
+        "get_tool_history of one mission (100 calls)",
+        "get_mission_history(10)",
+        "bytes on disk per tool call",
+    ] {
+        assert!(stdout.contains(row), "row {row:?} missing:\n{stdout}");
+    }
+    assert_eq!(
+        stdout.matches("x floor").count(),
+        2,
+        "one floor per durability mode"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "the scratch directory is removed");
+}

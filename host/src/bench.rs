@@ -30,6 +30,11 @@ pub struct BenchConfig {
     pub scale_calls: u64,
     /// Missions in the scale row (10,000 by default).
     pub scale_missions: u64,
+    /// How long each concurrency row runs (1.5 s by default).
+    pub window: Duration,
+    /// Operations per write-path row in normal durability (3,000 by
+    /// default; a tenth of that in full durability).
+    pub ops: usize,
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -107,8 +112,8 @@ impl Bench<'_> {
     fn write_path_rows(&mut self, durability: Durability) -> BenchResult<()> {
         let mode = mode_name(durability);
         let n = match durability {
-            Durability::Normal => 3000,
-            Durability::Full => 300,
+            Durability::Normal => self.config.ops,
+            Durability::Full => (self.config.ops / 10).max(1),
         };
         let store = self.fresh_store(durability)?;
         let mission = store.create_mission(Phase::Coding, &json!({}))?;
@@ -249,7 +254,7 @@ impl Bench<'_> {
                 })
             })
             .collect();
-        let window = Duration::from_millis(1500);
+        let window = self.config.window;
         std::thread::sleep(window);
         stop.store(true, Ordering::Relaxed);
         for w in workers {

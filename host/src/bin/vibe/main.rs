@@ -77,6 +77,12 @@ struct BenchArgs {
     /// Missions in the scale row.
     #[arg(long, default_value_t = 10_000)]
     scale_missions: u64,
+    /// How long each concurrency row runs.
+    #[arg(long, default_value_t = 1500)]
+    window_ms: u64,
+    /// Calls per write-path row (normal durability; a tenth in full).
+    #[arg(long, default_value_t = 3000)]
+    ops: usize,
 }
 
 #[derive(Args)]
@@ -402,6 +408,8 @@ fn bench(args: &BenchArgs) -> CliResult {
         vibe_binary: std::env::current_exe().map_err(|e| other(&e))?,
         scale_calls: args.scale_calls,
         scale_missions: args.scale_missions,
+        window: Duration::from_millis(args.window_ms),
+        ops: args.ops,
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }
