@@ -177,11 +177,13 @@ impl NewToolCall {
 
     /// Checks the call against the store's rules without writing anything.
     pub fn validate(&self) -> Result<()> {
+        self.to_json_texts().map(drop)
+    }
+
+    /// Checks the call and returns its `args` and `result` as the JSON text
+    /// stored in the database (serialised once, for both purposes).
+    pub(crate) fn to_json_texts(&self) -> Result<(String, Option<String>)> {
         check_name("tool name", &self.tool_name)?;
-        check_json("args", &self.args)?;
-        if let Some(result) = &self.result {
-            check_json("result", result)?;
-        }
         if let Some(ms) = self.duration_ms {
             if ms < 0 {
                 return Err(StoreError::invalid(format!(
@@ -192,7 +194,13 @@ impl NewToolCall {
         if let Some(message) = &self.error_message {
             check_text("error message", message)?;
         }
-        Ok(())
+        let args = json_text("args", &self.args)?;
+        let result = self
+            .result
+            .as_ref()
+            .map(|r| json_text("result", r))
+            .transpose()?;
+        Ok((args, result))
     }
 }
 
@@ -298,10 +306,6 @@ pub(crate) fn json_text(field: &str, value: &Value) -> Result<String> {
         return Err(too_large(field, text.len()));
     }
     Ok(text)
-}
-
-pub(crate) fn check_json(field: &str, value: &Value) -> Result<()> {
-    json_text(field, value).map(drop)
 }
 
 fn too_large(field: &str, len: usize) -> StoreError {

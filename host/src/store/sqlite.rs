@@ -713,15 +713,11 @@ struct ToolCallRow {
 impl ToolCallRow {
     fn new(mission: &str, call: &NewToolCall) -> Result<Self> {
         check_mission_id(mission)?;
-        call.validate()?;
+        let (args, result) = call.to_json_texts()?;
         Ok(ToolCallRow {
             tool_name: call.tool_name.clone(),
-            args: json_text("args", &call.args)?,
-            result: call
-                .result
-                .as_ref()
-                .map(|r| json_text("result", r))
-                .transpose()?,
+            args,
+            result,
             duration_ms: call.duration_ms,
             success: call.success,
             error_message: call.error_message.clone(),
