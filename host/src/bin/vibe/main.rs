@@ -89,6 +89,7 @@ struct BenchArgs {
 struct RunArgs {
     /// The component file (.wasm).
     component: PathBuf,
+    /// The mission the tool runs for (the only one it may write to).
     #[arg(long)]
     mission: String,
     /// The tool's input, as JSON.
@@ -159,7 +160,9 @@ enum MissionCommand {
 
 #[derive(Args)]
 struct LogArgs {
+    /// The mission's UUID.
     uuid: String,
+    /// The tool's name.
     #[arg(long)]
     tool: String,
     /// The call's arguments, as JSON.
@@ -177,6 +180,7 @@ struct LogArgs {
 
 #[derive(Args)]
 struct DecideArgs {
+    /// The mission's UUID.
     uuid: String,
     #[arg(long = "type")]
     decision_type: String,
@@ -191,7 +195,9 @@ struct DecideArgs {
 
 #[derive(Args)]
 struct ListArgs {
+    /// The mission's UUID.
     uuid: String,
+    /// Print one JSON array, with the schema's column names.
     #[arg(long)]
     json: bool,
 }
