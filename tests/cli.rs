@@ -356,7 +356,15 @@ fn durability_flag_and_environment_are_accepted() {
 #[test]
 fn help_names_every_command() {
     let out = vibe(Path::new(".")).arg("--help").output().unwrap();
+    assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
+    let listed: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     for command in [
         "init",
         "mission",
@@ -366,8 +374,12 @@ fn help_names_every_command() {
         "decisions",
         "run",
         "demo",
+        "bench",
     ] {
-        assert!(help.contains(command), "{command} missing from --help");
+        assert!(
+            listed.contains(&command),
+            "{command} missing from the commands in --help: {listed:?}"
+        );
     }
 }
 

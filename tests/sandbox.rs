@@ -512,6 +512,21 @@ fn a_component_compiles_once_per_content() {
     assert!(Arc::ptr_eq(&a, &b));
     assert_eq!(a.digest().len(), 64);
     assert_eq!(a.name(), "echo");
+    // The same bytes under another name share the digest and record the
+    // new name in the audit trail.
+    let renamed = s
+        .runtime
+        .load_bytes("renamed", &std::fs::read(guest("echo")).unwrap())
+        .unwrap();
+    assert_eq!((renamed.name(), renamed.digest()), ("renamed", a.digest()));
+    let m = s.mission();
+    s.runtime
+        .run(&renamed, &Request::new(m.clone(), json!({})))
+        .unwrap();
+    assert_eq!(
+        s.store.get_tool_history(&m).unwrap()[0].tool_name,
+        "renamed"
+    );
 }
 
 // ---- vibe run ----------------------------------------------------------------

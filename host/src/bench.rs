@@ -364,7 +364,11 @@ impl Bench<'_> {
                     let mission = &ids[(k * 7919) % ids.len()];
                     let start = Instant::now();
                     let calls = store.get_tool_history(mission)?;
-                    assert_eq!(calls.len() as u64, per_mission);
+                    if calls.len() as u64 != per_mission {
+                        return Err(
+                            format!("expected {per_mission} calls, read {}", calls.len()).into(),
+                        );
+                    }
                     Ok(start.elapsed())
                 })
                 .collect::<BenchResult<Vec<_>>>()?,

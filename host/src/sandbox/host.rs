@@ -125,13 +125,9 @@ impl Invocation {
         let deadline = self.deadline;
         let reply = with_deadline(deadline, || catch_unwind(AssertUnwindSafe(|| call(self))))
             .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                tracing::error!(%what, "host call panicked");
-                Err(WitError::Internal(format!("the host failed: {what}")))
+                let error = store::StoreError::from_panic("a store call", panic);
+                tracing::error!(%error, "host call panicked");
+                Err(error.into())
             });
         if Instant::now() >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
@@ -139,8 +135,13 @@ impl Invocation {
         Ok(reply)
     }
 
+    /// The invoked mission, or one this invocation created.
+    fn owns(&self, mission: &str) -> bool {
+        mission == self.mission || self.created.contains(mission)
+    }
+
     fn may_write(&self, mission: &str) -> Result<(), WitError> {
-        if mission == self.mission || self.created.contains(mission) {
+        if self.owns(mission) {
             Ok(())
         } else {
             Err(WitError::AccessDenied(format!(
@@ -151,7 +152,7 @@ impl Invocation {
     }
 
     fn may_read(&self, mission: &str) -> Result<(), WitError> {
-        if self.grants.read_all_missions || self.may_write(mission).is_ok() {
+        if self.grants.read_all_missions || self.owns(mission) {
             Ok(())
         } else {
             Err(WitError::AccessDenied(format!(

@@ -12,5 +12,5 @@ mod runtime;
 
 pub use policy::{Grants, Limits};
 pub use runtime::{
-    FailureKind, LoadError, Request, RunError, RunReport, Runtime, RuntimeConfig, Tool, ToolFailure,
+    FailureKind, LoadError, Request, RunReport, Runtime, RuntimeConfig, Tool, ToolFailure,
 };

@@ -90,6 +90,12 @@ impl Limits {
     /// Parses JSON text that crosses the boundary, within this invocation's
     /// size limit and then the store's rules.
     pub(crate) fn parse_json(&self, field: &str, text: &str) -> store::Result<Value> {
+        self.check_json_size(field, text)?;
+        store::parse_json(field, text)
+    }
+
+    /// Refuses JSON text larger than this invocation allows.
+    pub(crate) fn check_json_size(&self, field: &str, text: &str) -> store::Result<()> {
         if text.len() > self.max_json_bytes {
             return Err(StoreError::LimitExceeded(format!(
                 "{field} is {} bytes; this invocation's limit is {} bytes",
@@ -97,6 +103,6 @@ impl Limits {
                 self.max_json_bytes
             )));
         }
-        store::parse_json(field, text)
+        Ok(())
     }
 }

@@ -63,15 +63,6 @@ pub struct LoadError {
     pub reason: String,
 }
 
-/// Why an invocation did not run, or ran but could not be recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The mission does not exist, the input or name is invalid, or the
-    /// audit row could not be written.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// A compiled tool, ready to be instantiated any number of times.
 pub struct Tool {
     name: String,
@@ -88,6 +79,19 @@ impl Tool {
     /// SHA-256 of the component's bytes, hex.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// This tool under `name`: itself if the name matches, else a new handle
+    /// sharing the compiled code.
+    fn named(self: &Arc<Self>, name: &str) -> Arc<Tool> {
+        if self.name == name {
+            return self.clone();
+        }
+        Arc::new(Tool {
+            name: name.to_owned(),
+            digest: self.digest.clone(),
+            pre: self.pre.clone(),
+        })
     }
 }
 
@@ -180,6 +184,7 @@ struct Inner {
     linker: Linker<State>,
     store: Arc<dyn MissionStore>,
     config: RuntimeConfig,
+    /// Compiled tools by content digest.
     tools: Mutex<HashMap<String, Arc<Tool>>>,
     slots: Slots,
 }
@@ -235,9 +240,8 @@ impl Runtime {
     /// Loads a component from memory; compiled once per content.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<Tool>, LoadError> {
         let digest = hex(&Sha256::digest(bytes));
-        let key = format!("{name}\0{digest}");
-        if let Some(tool) = lock(&self.inner.tools).get(&key) {
-            return Ok(tool.clone());
+        if let Some(tool) = lock(&self.inner.tools).get(&digest) {
+            return Ok(tool.named(name));
         }
         let failed = |reason: String| LoadError {
             source_name: name.to_owned(),
@@ -258,10 +262,10 @@ impl Runtime {
             })?;
         let tool = Arc::new(Tool {
             name: name.to_owned(),
-            digest,
+            digest: digest.clone(),
             pre,
         });
-        lock(&self.inner.tools).insert(key, tool.clone());
+        lock(&self.inner.tools).insert(digest, tool.clone());
         Ok(tool)
     }
 
@@ -298,7 +302,7 @@ impl Runtime {
     /// mission's `tool_calls`. Returns `Err` only if nothing ran (unknown
     /// mission, invalid name or input) or the record could not be written;
     /// a tool that fails in any way is an `Ok` report with a failed outcome.
-    pub fn run(&self, tool: &Tool, request: &Request) -> Result<RunReport, RunError> {
+    pub fn run(&self, tool: &Tool, request: &Request) -> Result<RunReport, StoreError> {
         let store = &self.inner.store;
         let name = request.name.clone().unwrap_or_else(|| tool.name.clone());
         // Everything that could stop the audit row from being written is
@@ -307,7 +311,7 @@ impl Runtime {
         audit.validate()?;
         store.get_mission(&request.mission)?;
         let input = request.input.to_string();
-        request.limits.parse_json("input", &input)?;
+        request.limits.check_json_size("input", &input)?;
 
         let _slot = self.inner.slots.acquire();
         let started = Instant::now();
@@ -354,6 +358,12 @@ impl Runtime {
         })
     }
 
+    /// The linear-memory cap for an invocation: its own limit, within the
+    /// runtime's.
+    fn memory_cap(&self, limits: &Limits) -> usize {
+        limits.memory_bytes.min(self.inner.config.max_memory_bytes)
+    }
+
     fn instantiate_and_run(
         &self,
         tool: &Tool,
@@ -380,7 +390,7 @@ impl Runtime {
             wasi,
             table: Default::default(),
             memory: MemoryCap {
-                max_bytes: limits.memory_bytes.min(self.inner.config.max_memory_bytes),
+                max_bytes: self.memory_cap(&limits),
                 hit: false,
             },
         };
@@ -405,13 +415,23 @@ impl Runtime {
                 kind: FailureKind::ToolError,
                 message: format!("tool error: {message}"),
             }),
-            Err(error) => Err(classify_trap(&error, wasm_store.data().memory.hit, limits)),
+            Err(error) => {
+                let memory = &wasm_store.data().memory;
+                let memory_hit = memory.hit.then_some(memory.max_bytes);
+                Err(classify_trap(&error, memory_hit, limits))
+            }
         };
         (outcome, stdout, stderr)
     }
 }
 
-fn classify_trap(error: &wasmtime::Error, memory_hit: bool, limits: Limits) -> ToolFailure {
+/// Names how a trapped invocation failed; `memory_hit` is the memory cap in
+/// force if the guest ran into it.
+fn classify_trap(
+    error: &wasmtime::Error,
+    memory_hit: Option<usize>,
+    limits: Limits,
+) -> ToolFailure {
     let trap = error.downcast_ref::<Trap>().copied();
     let out_of_time = error.downcast_ref::<DeadlineExceeded>().is_some();
     let (kind, message) = match trap {
@@ -433,11 +453,11 @@ fn classify_trap(error: &wasmtime::Error, memory_hit: bool, limits: Limits) -> T
             FailureKind::StackOverflow,
             "stack overflow: the tool exhausted its call stack".to_owned(),
         ),
-        _ if memory_hit => (
+        _ if memory_hit.is_some() => (
             FailureKind::MemoryLimit,
             format!(
                 "memory limit: the tool asked for more than {} MiB of linear memory",
-                limits.memory_bytes / (1024 * 1024)
+                memory_hit.unwrap_or_default() / (1024 * 1024)
             ),
         ),
         Some(trap) => (FailureKind::Trap, format!("trapped: {trap}")),

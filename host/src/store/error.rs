@@ -70,6 +70,17 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl StoreError {
+    /// The error for a panic caught while `doing` something: a bug in
+    /// vibe-store or in a backend, reported as [`StoreError::Internal`].
+    pub fn from_panic(doing: &str, payload: Box<dyn std::any::Any + Send>) -> Self {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        StoreError::Internal(format!("{doing} panicked: {what}"))
+    }
+
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         StoreError::InvalidInput(reason.into())
     }

@@ -17,7 +17,7 @@ use super::model::{
     Mission, MissionStatus, NewToolCall, Page, Phase, PlaybookRun, ToolCall,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
-use super::writer::{WriteStats, Writer};
+use super::writer::{exec_cached, WriteStats, Writer};
 
 /// Where `open_default` puts the database, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".vibe/state/vibe_agency.db";
@@ -530,9 +530,9 @@ impl SqliteStore {
             }
         };
         let outcome = (|| {
-            conn.execute_batch("BEGIN")?;
+            exec_cached(&conn, "BEGIN")?;
             let outcome = f(&conn);
-            conn.execute_batch("COMMIT")?;
+            exec_cached(&conn, "COMMIT")?;
             outcome
         })();
         if !conn.is_autocommit() {

@@ -118,14 +118,8 @@ where
     fn run(&mut self, conn: &Connection) -> Result<()> {
         let work = self.work.take().expect("a write runs once");
         // A bug in one write must not take down the process or its batch.
-        let outcome = catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(StoreError::Internal(format!("write panicked: {what}")))
-        });
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|panic| Err(StoreError::from_panic("a write", panic)));
         let status = match &outcome {
             Ok(_) => Ok(()),
             Err(e) => Err(e.clone()),
@@ -231,13 +225,16 @@ fn commit_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
     }
 }
 
+/// Runs a parameterless statement through the connection's statement cache.
+/// Transaction control runs once or twice per write and per read; parsing it
+/// each time would cost as much as a small insert.
+pub(super) fn exec_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
-    // Cached statements: these run once or twice per write, and parsing them
-    // each time would cost as much as the insert itself.
-    let exec = |sql: &str| -> Result<()> {
-        conn.prepare_cached(sql)?.execute([])?;
-        Ok(())
-    };
+    let exec = |sql: &str| exec_cached(conn, sql);
     exec("BEGIN IMMEDIATE")?;
     if let [only] = batch {
         // Alone, a failed write simply rolls the transaction back.

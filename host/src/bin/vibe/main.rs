@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
-use vibe_store::sandbox::{Grants, Limits, LoadError, Request, RunError, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{Grants, Limits, LoadError, Request, Runtime, RuntimeConfig};
 use vibe_store::store::parse_json;
 use vibe_store::{
     Durability, MissionStatus, NewToolCall, OpenOptions, Phase, SqliteStore, StoreError,
@@ -233,14 +233,6 @@ impl From<LoadError> for Failure {
         Failure {
             message: err.to_string(),
             code: 4,
-        }
-    }
-}
-
-impl From<RunError> for Failure {
-    fn from(err: RunError) -> Self {
-        match err {
-            RunError::Store(e) => e.into(),
         }
     }
 }
