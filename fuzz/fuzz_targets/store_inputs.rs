@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use vibe_store::store::OpenOptions;
 use vibe_store::{Durability, Phase, SqliteStore};
 
-#[path = "../../tests/common/fuzz_inputs.rs"]
+#[path = "../../tests/all/common/fuzz_inputs.rs"]
 mod fuzz_inputs;
 
 struct Target {

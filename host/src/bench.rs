@@ -15,7 +15,9 @@ use serde_json::json;
 
 use crate::sandbox::{Request, Runtime, RuntimeConfig};
 use crate::store::floor::RawInserter;
-use crate::store::{Durability, NewToolCall, OpenOptions, Phase, SqliteStore};
+use crate::store::{
+    Durability, Json, NewToolCall, OpenOptions, Page, Phase, SqliteStore, MAX_JSON_BYTES,
+};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -70,6 +72,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     bench.concurrency_rows()?;
     bench.sandbox_rows()?;
     bench.scale_rows()?;
+    bench.large_page_rows()?;
     Ok(())
 }
 
@@ -116,7 +119,7 @@ impl Bench<'_> {
             Durability::Full => (self.config.ops / 10).max(1),
         };
         let store = self.fresh_store(durability)?;
-        let mission = store.create_mission(Phase::Coding, &json!({}))?;
+        let mission = store.create_mission(Phase::Coding, json!({}))?;
         let mission_row = store.get_mission(&mission)?.id;
 
         // Rows 1, 2 and 3 take turns on the same file, a block of `BLOCK`
@@ -236,7 +239,7 @@ impl Bench<'_> {
         durability: Durability,
     ) -> BenchResult<Duration> {
         let store = self.fresh_store(durability)?;
-        let mission = Arc::new(store.create_mission(Phase::Coding, &json!({}))?);
+        let mission = Arc::new(store.create_mission(Phase::Coding, json!({}))?);
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU64::new(0));
         let workers: Vec<_> = (0..threads)
@@ -266,7 +269,7 @@ impl Bench<'_> {
     /// Row 6: per-invocation instantiate-and-run, and a cold `vibe run`.
     fn sandbox_rows(&mut self) -> BenchResult<()> {
         let store = self.fresh_store(Durability::Normal)?;
-        let mission = store.create_mission(Phase::Coding, &json!({}))?;
+        let mission = store.create_mission(Phase::Coding, json!({}))?;
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let echo = runtime.load(&self.config.echo_component)?;
         let request = Request::new(mission.clone(), json!({}));
@@ -336,10 +339,10 @@ impl Bench<'_> {
         let start = Instant::now();
         let mut ids = Vec::with_capacity(missions as usize);
         for m in 0..missions {
-            let mission = store.create_mission(Phase::ALL[(m % 5) as usize], &json!({ "m": m }))?;
+            let mission = store.create_mission(Phase::ALL[(m % 5) as usize], json!({ "m": m }))?;
             let batch: Vec<NewToolCall> = (0..per_mission)
                 .map(|i| NewToolCall {
-                    result: Some(json!({ "ok": true, "lines": i % 40 })),
+                    result: Some(json!({ "ok": true, "lines": i % 40 }).into()),
                     duration_ms: Some((i % 500) as i64),
                     ..NewToolCall::success(
                         ["grep", "cargo", "edit", "read"][(i % 4) as usize],
@@ -402,6 +405,70 @@ impl Bench<'_> {
         )?;
         Ok(())
     }
+}
+
+impl Bench<'_> {
+    /// Row 8: paging through rows of the largest size the store accepts,
+    /// with the default page budget; bytes of row text per second and the
+    /// process's peak resident memory while doing it.
+    fn large_page_rows(&mut self) -> BenchResult<()> {
+        const ROWS: usize = 30;
+        let store = self.fresh_store(Durability::Normal)?;
+        let mission = store.create_mission(Phase::Testing, json!({}))?;
+        let mut zeros = String::with_capacity(MAX_JSON_BYTES);
+        zeros.push('[');
+        zeros.push_str(&"0,".repeat(524_286));
+        zeros.push_str("0]");
+        let args = Json::parse("args", zeros)?;
+        for _ in 0..ROWS {
+            store.log_tool_call(&mission, &NewToolCall::success("large", args.clone()))?;
+        }
+        drop(args);
+        let baseline = peak_rss_reset();
+        let mut times = Vec::new();
+        let mut bytes = 0usize;
+        for _ in 0..10 {
+            let (start, mut after, mut read) = (Instant::now(), None, 0usize);
+            loop {
+                let page = store.get_tool_history_page(&mission, Page::after(after, 1000))?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.id);
+                read += page.iter().map(|c| c.args.len()).sum::<usize>();
+            }
+            times.push(start.elapsed());
+            bytes = read;
+        }
+        let peak = peak_rss_kib();
+        let per_pass = median(times);
+        writeln!(
+            self.out,
+            "8   page through {ROWS} rows of 1 MiB (default budget): {} per pass, {:.0} MiB/s of row text; \
+             peak RSS {} MiB ({} MiB before)",
+            fmt(per_pass),
+            bytes as f64 / per_pass.as_secs_f64() / (1024.0 * 1024.0),
+            peak.map_or("?".into(), |k| (k / 1024).to_string()),
+            baseline.map_or("?".into(), |k| (k / 1024).to_string()),
+        )?;
+        Ok(())
+    }
+}
+
+/// Resets the process's peak-RSS mark (Linux `clear_refs`), returning the
+/// current resident size in KiB, where the system tells.
+fn peak_rss_reset() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_kib("VmRSS:")
+}
+
+/// The process's peak resident size in KiB since the last reset.
+fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Median latency of writing 4 KiB and `fdatasync`ing it, `n` times.

@@ -8,8 +8,9 @@
 pub mod bench;
 pub mod sandbox;
 pub mod store;
+pub mod terminal;
 
 pub use store::{
-    Decision, Durability, Mission, MissionStatus, NewToolCall, OpenOptions, Page, Phase,
+    Decision, Durability, Json, Mission, MissionStatus, NewToolCall, OpenOptions, Page, Phase,
     SqliteStore, StoreError, ToolCall,
 };

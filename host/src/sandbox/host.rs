@@ -81,6 +81,8 @@ impl wasmtime::ResourceLimiter for MemoryCap {
 /// The host side of one invocation: the store, the mission it was invoked
 /// for, and what it may touch beyond that.
 pub(crate) struct Invocation {
+    /// The store, as seen through this invocation: every row written through
+    /// it records the invocation's row id (provenance).
     store: Arc<dyn MissionStore>,
     mission: String,
     grants: Grants,
@@ -118,17 +120,34 @@ impl Invocation {
     /// running at the deadline are interrupted, and a call that ends past it
     /// ends the invocation. A panic in the host's implementation becomes
     /// `internal` for the guest instead of taking the host process down.
-    fn guarded<T>(&mut self, call: impl FnOnce(&mut Self) -> Result<T, WitError>) -> Reply<T> {
+    /// Each call is traced (`VIBE_LOG=vibe::host=debug`).
+    fn guarded<T>(
+        &mut self,
+        name: &'static str,
+        call: impl FnOnce(&mut Self) -> Result<T, WitError>,
+    ) -> Reply<T> {
         if Instant::now() >= self.deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
+        let started = Instant::now();
         let deadline = self.deadline;
         let reply = with_deadline(deadline, || catch_unwind(AssertUnwindSafe(|| call(self))))
             .unwrap_or_else(|panic| {
                 let error = store::StoreError::from_panic("a store call", panic);
-                tracing::error!(%error, "host call panicked");
+                tracing::error!(target: "vibe::host", %error, "host call panicked");
                 Err(error.into())
             });
+        tracing::debug!(
+            target: "vibe::host",
+            call = name,
+            mission = %self.mission,
+            micros = started.elapsed().as_micros() as u64,
+            outcome = match &reply {
+                Ok(_) => "ok",
+                Err(e) => e.name(),
+            },
+            "host call"
+        );
         if Instant::now() >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
@@ -162,6 +181,7 @@ impl Invocation {
         }
     }
 
+    /// A page within this invocation's row cap and byte budget.
     fn page(&self, after_id: Option<i64>, limit: u32) -> Result<Page, WitError> {
         if limit > self.limits.max_page_rows {
             return Err(WitError::LimitExceeded(format!(
@@ -169,17 +189,21 @@ impl Invocation {
                 self.limits.max_page_rows
             )));
         }
-        Ok(Page { after_id, limit })
+        Ok(Page::after(after_id, limit).max_bytes(self.limits.page_bytes()))
     }
 
-    fn create_mission_impl(&mut self, phase: WitPhase, metadata: &str) -> Result<String, WitError> {
+    fn create_mission_impl(
+        &mut self,
+        phase: WitPhase,
+        metadata: String,
+    ) -> Result<String, WitError> {
         if !self.grants.create_missions {
             return Err(WitError::AccessDenied(
                 "creating missions needs the create-missions grant".into(),
             ));
         }
-        let metadata = self.limits.parse_json("metadata", metadata)?;
-        let id = self.store.create_mission(phase.into(), &metadata)?;
+        let metadata = self.limits.json("metadata", metadata)?;
+        let id = self.store.create_mission(phase.into(), metadata)?;
         self.created.insert(id.clone());
         Ok(id)
     }
@@ -208,7 +232,7 @@ impl Invocation {
     fn log_tool_call_impl(&mut self, mission: &str, call: WitNewToolCall) -> Result<i64, WitError> {
         self.may_write(mission)?;
         let call = call.into_store(&self.limits)?;
-        Ok(self.store.log_tool_call(mission, &call)?)
+        Ok(self.store.log_tool_call(mission, call)?)
     }
 
     fn record_decision_impl(
@@ -217,19 +241,15 @@ impl Invocation {
         decision_type: &str,
         rationale: &str,
         agent_name: &str,
-        context: Option<&str>,
+        context: Option<String>,
     ) -> Result<i64, WitError> {
         self.may_write(mission)?;
         let context = context
-            .map(|c| self.limits.parse_json("context", c))
+            .map(|c| self.limits.json("context", c))
             .transpose()?;
-        Ok(self.store.record_decision(
-            mission,
-            decision_type,
-            rationale,
-            agent_name,
-            context.as_ref(),
-        )?)
+        Ok(self
+            .store
+            .record_decision(mission, decision_type, rationale, agent_name, context)?)
     }
 
     fn get_tool_history_impl(
@@ -260,18 +280,18 @@ impl Invocation {
         &mut self,
         mission: &str,
         key: &str,
-        value: &str,
+        value: String,
         ttl_seconds: Option<u32>,
     ) -> Result<(), WitError> {
         self.may_write(mission)?;
-        let value = self.limits.parse_json("memory value", value)?;
-        Ok(self.store.set_memory(mission, key, &value, ttl_seconds)?)
+        let value = self.limits.json("memory value", value)?;
+        Ok(self.store.set_memory(mission, key, value, ttl_seconds)?)
     }
 
     fn memory_get_impl(&mut self, mission: &str, key: &str) -> Result<Option<String>, WitError> {
         self.may_read(mission)?;
         let value = self.store.get_memory(mission, key)?;
-        Ok(value.map(|v| v.to_string()))
+        Ok(value.map(store::Json::into_string))
     }
 
     fn memory_delete_impl(&mut self, mission: &str, key: &str) -> Result<bool, WitError> {
@@ -284,22 +304,24 @@ impl vibe::store::types::Host for Invocation {}
 
 impl vibe::store::missions::Host for Invocation {
     fn create_mission(&mut self, phase: WitPhase, metadata: String) -> Reply<String> {
-        self.guarded(|h| h.create_mission_impl(phase, &metadata))
+        self.guarded("create-mission", |h| h.create_mission_impl(phase, metadata))
     }
     fn update_mission_status(&mut self, id: String, status: WitStatus) -> Reply<()> {
-        self.guarded(|h| h.update_mission_status_impl(&id, status))
+        self.guarded("update-mission-status", |h| {
+            h.update_mission_status_impl(&id, status)
+        })
     }
     fn get_mission(&mut self, id: String) -> Reply<WitMission> {
-        self.guarded(|h| h.get_mission_impl(&id))
+        self.guarded("get-mission", |h| h.get_mission_impl(&id))
     }
     fn get_mission_history(&mut self, limit: u32) -> Reply<Vec<WitMission>> {
-        self.guarded(|h| h.get_mission_history_impl(limit))
+        self.guarded("get-mission-history", |h| h.get_mission_history_impl(limit))
     }
 }
 
 impl vibe::store::audit::Host for Invocation {
     fn log_tool_call(&mut self, mission: String, call: WitNewToolCall) -> Reply<i64> {
-        self.guarded(|h| h.log_tool_call_impl(&mission, call))
+        self.guarded("log-tool-call", |h| h.log_tool_call_impl(&mission, call))
     }
     fn record_decision(
         &mut self,
@@ -309,14 +331,8 @@ impl vibe::store::audit::Host for Invocation {
         agent_name: String,
         context: Option<String>,
     ) -> Reply<i64> {
-        self.guarded(|h| {
-            h.record_decision_impl(
-                &mission,
-                &decision_type,
-                &rationale,
-                &agent_name,
-                context.as_deref(),
-            )
+        self.guarded("record-decision", |h| {
+            h.record_decision_impl(&mission, &decision_type, &rationale, &agent_name, context)
         })
     }
     fn get_tool_history(
@@ -325,7 +341,9 @@ impl vibe::store::audit::Host for Invocation {
         after_id: Option<i64>,
         limit: u32,
     ) -> Reply<Vec<WitToolCall>> {
-        self.guarded(|h| h.get_tool_history_impl(&mission, after_id, limit))
+        self.guarded("get-tool-history", |h| {
+            h.get_tool_history_impl(&mission, after_id, limit)
+        })
     }
     fn get_decisions(
         &mut self,
@@ -333,7 +351,9 @@ impl vibe::store::audit::Host for Invocation {
         after_id: Option<i64>,
         limit: u32,
     ) -> Reply<Vec<WitDecision>> {
-        self.guarded(|h| h.get_decisions_impl(&mission, after_id, limit))
+        self.guarded("get-decisions", |h| {
+            h.get_decisions_impl(&mission, after_id, limit)
+        })
     }
 }
 
@@ -345,17 +365,32 @@ impl vibe::store::memory::Host for Invocation {
         value: String,
         ttl_seconds: Option<u32>,
     ) -> Reply<()> {
-        self.guarded(|h| h.memory_set_impl(&mission, &key, &value, ttl_seconds))
+        self.guarded("memory.set", |h| {
+            h.memory_set_impl(&mission, &key, value, ttl_seconds)
+        })
     }
     fn get(&mut self, mission: String, key: String) -> Reply<Option<String>> {
-        self.guarded(|h| h.memory_get_impl(&mission, &key))
+        self.guarded("memory.get", |h| h.memory_get_impl(&mission, &key))
     }
     fn delete(&mut self, mission: String, key: String) -> Reply<bool> {
-        self.guarded(|h| h.memory_delete_impl(&mission, &key))
+        self.guarded("memory.delete", |h| h.memory_delete_impl(&mission, &key))
     }
 }
 
 // ---- conversions between WIT and store types --------------------------------
+
+impl WitError {
+    /// The variant's name, for traces.
+    fn name(&self) -> &'static str {
+        match self {
+            WitError::MissionNotFound(_) => "mission-not-found",
+            WitError::InvalidInput(_) => "invalid-input",
+            WitError::AccessDenied(_) => "access-denied",
+            WitError::LimitExceeded(_) => "limit-exceeded",
+            WitError::Internal(_) => "internal",
+        }
+    }
+}
 
 impl From<store::StoreError> for WitError {
     fn from(err: store::StoreError) -> Self {
@@ -423,7 +458,9 @@ impl From<store::Mission> for WitMission {
             status: m.status.into(),
             created_at: m.created_at,
             completed_at: m.completed_at,
-            metadata: m.metadata.to_string(),
+            metadata: m
+                .metadata
+                .map_or_else(|| "null".to_owned(), store::Json::into_string),
         }
     }
 }
@@ -434,8 +471,8 @@ impl From<store::ToolCall> for WitToolCall {
             id: c.id,
             mission: c.mission_uuid,
             tool_name: c.tool_name,
-            args: c.args.to_string(),
-            result: c.result.map(|r| r.to_string()),
+            args: c.args.into_string(),
+            result: c.result.map(store::Json::into_string),
             timestamp: c.timestamp,
             // Another program may have stored a negative duration; it has no
             // u64 form, so it reads as absent.
@@ -455,7 +492,7 @@ impl From<store::Decision> for WitDecision {
             rationale: d.rationale.unwrap_or_default(),
             agent_name: d.agent_name.unwrap_or_default(),
             timestamp: d.timestamp,
-            context: d.context.map(|c| c.to_string()),
+            context: d.context.map(store::Json::into_string),
         }
     }
 }
@@ -471,11 +508,8 @@ impl WitNewToolCall {
             })
             .transpose()?;
         Ok(store::NewToolCall {
-            args: limits.parse_json("args", &self.args)?,
-            result: self
-                .result
-                .map(|r| limits.parse_json("result", &r))
-                .transpose()?,
+            args: limits.json("args", self.args)?,
+            result: self.result.map(|r| limits.json("result", r)).transpose()?,
             tool_name: self.tool_name,
             success: self.success,
             duration_ms,

@@ -4,13 +4,26 @@
 //! `wit/`. They reach the store only through [`crate::store::MissionStore`],
 //! only within the [`Grants`] the host fixed for the invocation, and only
 //! within its [`Limits`]. They get no files, no environment, no network.
+//!
+//! - `load`: reading and checking a component before it is compiled;
+//! - `cache`: the on-disk cache of compiled components, and whom it trusts;
+//! - `engine`: the shared engine, its pooling allocator and epoch ticker;
+//! - `host`: the store's interfaces as the guest calls them;
+//! - `failure`: how an invocation failed, decided in one place;
+//! - `runtime`: loading, running, and the invocation's row.
 
+mod cache;
+mod engine;
+mod failure;
 mod host;
+mod load;
 mod output;
 mod policy;
 mod runtime;
+mod slots;
 
-pub use policy::{Grants, Limits};
-pub use runtime::{
-    FailureKind, LoadError, Request, RunReport, Runtime, RuntimeConfig, Tool, ToolFailure,
-};
+pub use cache::DEFAULT_CACHE_MAX_BYTES;
+pub use failure::{FailureKind, ToolFailure};
+pub use load::{LoadError, DEFAULT_MAX_COMPONENT_BYTES};
+pub use policy::{Grants, Limits, PAGE_BYTES_PER_JSON_LIMIT};
+pub use runtime::{Request, RunReport, Runtime, RuntimeConfig, Tool};

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use crate::store::{Json, StoreError, MAX_JSON_BYTES, MAX_PAGE_ROWS};
 
-use crate::store::{self, StoreError, MAX_JSON_BYTES, MAX_PAGE_ROWS};
+/// A history page's byte budget, as a multiple of the invocation's JSON
+/// limit, unless set explicitly ([`Limits::max_page_bytes`]).
+pub const PAGE_BYTES_PER_JSON_LIMIT: usize = 4;
 
 /// Extra permissions beyond the default. By default a tool may read and
 /// write only the mission it was invoked for (and missions it created, if it
@@ -50,6 +52,9 @@ pub struct Limits {
     /// Bytes of any one JSON value crossing the boundary, the tool's input
     /// and output included (at most the store's limit).
     pub max_json_bytes: usize,
+    /// Bytes of row text one history page returned to the tool may hold;
+    /// `None`: [`PAGE_BYTES_PER_JSON_LIMIT`] times `max_json_bytes`.
+    pub max_page_bytes: Option<usize>,
     /// Bytes of stdout and of stderr kept from the guest (for the host's log).
     pub max_output_bytes: usize,
 }
@@ -61,6 +66,7 @@ impl Default for Limits {
             memory_bytes: 64 * 1024 * 1024,
             max_page_rows: MAX_PAGE_ROWS,
             max_json_bytes: MAX_JSON_BYTES,
+            max_page_bytes: None,
             max_output_bytes: 64 * 1024,
         }
     }
@@ -87,22 +93,23 @@ impl Limits {
         self
     }
 
-    /// Parses JSON text that crosses the boundary, within this invocation's
-    /// size limit and then the store's rules.
-    pub(crate) fn parse_json(&self, field: &str, text: &str) -> store::Result<Value> {
-        self.check_json_size(field, text)?;
-        store::parse_json(field, text)
+    /// A byte budget for each history page the tool reads.
+    pub fn max_page_bytes(mut self, bytes: usize) -> Self {
+        self.max_page_bytes = Some(bytes);
+        self
     }
 
-    /// Refuses JSON text larger than this invocation allows.
-    pub(crate) fn check_json_size(&self, field: &str, text: &str) -> store::Result<()> {
-        if text.len() > self.max_json_bytes {
-            return Err(StoreError::LimitExceeded(format!(
-                "{field} is {} bytes; this invocation's limit is {} bytes",
-                text.len(),
-                self.max_json_bytes
-            )));
-        }
-        Ok(())
+    /// The byte budget in force for a history page.
+    pub fn page_bytes(&self) -> usize {
+        self.max_page_bytes.unwrap_or(
+            self.max_json_bytes
+                .saturating_mul(PAGE_BYTES_PER_JSON_LIMIT),
+        )
+    }
+
+    /// Checks JSON text that crosses the boundary, within this invocation's
+    /// size limit, and keeps it as given.
+    pub(crate) fn json(&self, field: &str, text: String) -> Result<Json, StoreError> {
+        Json::parse_within(field, text, self.max_json_bytes)
     }
 }

@@ -1,36 +1,45 @@
 //! [`Runtime`]: runs agent tools (WebAssembly components) against a store.
 //!
-//! One `Engine` for the process; each component compiled once per content
-//! (and cached on disk, keyed by content and engine); a fresh `Store` and
-//! instance for every invocation, carved from a pooling allocator with
-//! copy-on-write memory images, so starting a tool costs microseconds.
+//! One `Engine` for the process; each component checked, then compiled once
+//! per content (and cached on disk, keyed by content and engine); a fresh
+//! `Store` and instance for every invocation, carved from a pooling
+//! allocator with copy-on-write memory images, so starting a tool costs
+//! microseconds.
 //!
 //! The guest sees WASI with nothing in it (no directories, no environment, no
 //! arguments, no network) plus the store interfaces of `wit/`, filtered by
-//! its grants. Every invocation is recorded as one row in `tool_calls` of its
-//! mission, whatever way it ends.
+//! its grants. Every invocation is one row in `tool_calls` of its mission:
+//! written before the tool starts (outcome `running`) and completed with how
+//! it ended, whatever way that was; rows the tool writes carry that row's id.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use crate::store::{MissionStore, NewToolCall, StoreError, MAX_TEXT_BYTES};
+use crate::store::{
+    ComponentInfo, InvocationEnd, InvocationStart, Json, MissionStore, Outcome, StoreError,
+};
+use crate::terminal::visible_line;
 
-use super::host::{AgentTool, AgentToolPre, DeadlineExceeded, Invocation, MemoryCap, State};
+use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
+use super::engine;
+use super::failure::{classify, FailureKind, ToolFailure};
+use super::host::{AgentToolPre, Invocation, MemoryCap, State};
+use super::load::{
+    check_component, name_from_path, read_file, sha256_hex, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
+};
 use super::output::CappedOutput;
 use super::policy::{Grants, Limits};
-
-/// How often the engine's epoch advances: the resolution of timeouts.
-const EPOCH_TICK: Duration = Duration::from_millis(5);
+use super::slots::Slots;
 
 /// How a [`Runtime`] is set up.
 #[derive(Debug, Clone)]
@@ -39,10 +48,15 @@ pub struct RuntimeConfig {
     /// allocator reserves this many instance slots up front.
     pub max_concurrent: u32,
     /// Where compiled components are cached between processes; `None` keeps
-    /// them in memory only.
+    /// them in memory only. Created 0700; not used if another user owns it
+    /// or group or others can write it.
     pub cache_dir: Option<PathBuf>,
+    /// The cache's size budget; least recently used entries go first.
+    pub cache_max_bytes: u64,
     /// The largest linear memory any invocation may be given, in bytes.
     pub max_memory_bytes: usize,
+    /// The largest component file loaded, in bytes.
+    pub max_component_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -50,23 +64,17 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             max_concurrent: 64,
             cache_dir: None,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             max_memory_bytes: 1 << 30,
+            max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
         }
     }
-}
-
-/// Why a tool could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot load tool {source_name}: {reason}")]
-pub struct LoadError {
-    pub source_name: String,
-    pub reason: String,
 }
 
 /// A compiled tool, ready to be instantiated any number of times.
 pub struct Tool {
     name: String,
-    digest: String,
+    component: ComponentInfo,
     pre: AgentToolPre<State>,
 }
 
@@ -78,7 +86,12 @@ impl Tool {
 
     /// SHA-256 of the component's bytes, hex.
     pub fn digest(&self) -> &str {
-        &self.digest
+        &self.component.sha256
+    }
+
+    /// Digest and size of the component, as invocation rows record them.
+    pub fn component(&self) -> &ComponentInfo {
+        &self.component
     }
 
     /// This tool under `name`: itself if the name matches, else a new handle
@@ -89,7 +102,7 @@ impl Tool {
         }
         Arc::new(Tool {
             name: name.to_owned(),
-            digest: self.digest.clone(),
+            component: self.component.clone(),
             pre: self.pre.clone(),
         })
     }
@@ -99,7 +112,7 @@ impl Tool {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub mission: String,
-    pub input: Value,
+    pub input: Json,
     /// Name recorded in the audit trail; the tool's own name if `None`.
     pub name: Option<String>,
     pub grants: Grants,
@@ -108,10 +121,10 @@ pub struct Request {
 
 impl Request {
     /// Default grants and limits, the tool's own name.
-    pub fn new(mission: impl Into<String>, input: Value) -> Self {
+    pub fn new(mission: impl Into<String>, input: impl Into<Json>) -> Self {
         Request {
             mission: mission.into(),
-            input,
+            input: input.into(),
             name: None,
             grants: Grants::none(),
             limits: Limits::default(),
@@ -134,36 +147,11 @@ impl Request {
     }
 }
 
-/// How an invocation that ran ended badly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The tool returned `Err`.
-    ToolError,
-    /// The tool ran past its time limit.
-    Timeout,
-    /// The tool asked for more memory than its limit.
-    MemoryLimit,
-    /// The tool exhausted its stack.
-    StackOverflow,
-    /// The tool trapped (panicked, hit `unreachable`, ...).
-    Trap,
-    /// The tool returned text that is not JSON, or too much of it.
-    InvalidOutput,
-}
-
-/// An invocation's failure, as recorded in the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ToolFailure {
-    pub kind: FailureKind,
-    pub message: String,
-}
-
 /// What an invocation did.
 #[derive(Debug)]
 pub struct RunReport {
-    /// The tool's JSON output, or how it failed.
-    pub outcome: Result<Value, ToolFailure>,
+    /// The tool's JSON output, or how it failed: what its row records.
+    pub outcome: Result<Json, ToolFailure>,
     /// The id of the invocation's own row in `tool_calls`.
     pub call_id: i64,
     pub duration: Duration,
@@ -184,6 +172,7 @@ struct Inner {
     linker: Linker<State>,
     store: Arc<dyn MissionStore>,
     config: RuntimeConfig,
+    cache: Option<ComponentCache>,
     /// Compiled tools by content digest.
     tools: Mutex<HashMap<String, Arc<Tool>>>,
     slots: Slots,
@@ -199,156 +188,184 @@ impl Runtime {
         store: Arc<dyn MissionStore>,
         config: RuntimeConfig,
     ) -> Result<Self, LoadError> {
-        let setup = |reason: wasmtime::Error| LoadError {
-            source_name: "(runtime setup)".into(),
-            reason: format!("{reason:#}"),
+        let setup = |e: wasmtime::Error| {
+            LoadError::new(
+                "the WebAssembly engine",
+                format!("could not be set up: {e:#}"),
+            )
         };
-        let engine = Engine::new(&engine_config(&config)).map_err(setup)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(setup)?;
-        AgentTool::add_to_linker::<State, HasSelf<Invocation>>(&mut linker, |state| {
-            &mut state.host
-        })
-        .map_err(setup)?;
-        spawn_epoch_ticker(&engine);
+        let engine =
+            engine::engine(config.max_concurrent, config.max_memory_bytes).map_err(setup)?;
+        let linker = engine::linker(&engine).map_err(setup)?;
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .and_then(|dir| ComponentCache::open(dir, config.cache_max_bytes));
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
                 linker,
                 store,
                 slots: Slots::new(config.max_concurrent as usize),
+                cache,
                 config,
                 tools: Mutex::new(HashMap::new()),
             }),
         })
     }
 
-    /// Loads a component file; compiled once per content.
+    /// Loads a component file (a regular file, at most the configured size);
+    /// checked, then compiled once per content.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Arc<Tool>, LoadError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| LoadError {
-            source_name: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().replace('_', "-"))
-            .unwrap_or_else(|| "tool".into());
-        self.load_bytes(&name, &bytes)
+        let bytes = read_file(path, self.inner.config.max_component_bytes)?;
+        self.load_named(&path.display().to_string(), &name_from_path(path), &bytes)
     }
 
-    /// Loads a component from memory; compiled once per content.
+    /// Loads a component from memory; checked, then compiled once per
+    /// content.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<Tool>, LoadError> {
-        let digest = hex(&Sha256::digest(bytes));
-        if let Some(tool) = lock(&self.inner.tools).get(&digest) {
+        self.load_named(name, name, bytes)
+    }
+
+    fn load_named(&self, source: &str, name: &str, bytes: &[u8]) -> Result<Arc<Tool>, LoadError> {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let component = ComponentInfo {
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+        };
+        if let Some(tool) = lock(&self.inner.tools).get(&component.sha256) {
             return Ok(tool.named(name));
         }
-        let failed = |reason: String| LoadError {
-            source_name: name.to_owned(),
-            reason,
-        };
-        let component = self
+        let failed = |reason: String| LoadError::new(source, reason).with_component(&component);
+        check_component(bytes).map_err(failed)?;
+        let compiled = self
             .compile(bytes, &digest)
-            .map_err(|e| failed(format!("{e:#}")))?;
+            .map_err(|e| failed(format!("could not be compiled: {e:#}")))?;
         let pre = self
             .inner
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(&compiled)
             .and_then(AgentToolPre::new)
             .map_err(|e| {
                 failed(format!(
-                    "it does not fit the vibe:store agent-tool world: {e:#}"
+                    "does not fit the vibe:store agent-tool world: {e:#}"
                 ))
             })?;
         let tool = Arc::new(Tool {
             name: name.to_owned(),
-            digest: digest.clone(),
+            component: component.clone(),
             pre,
         });
-        lock(&self.inner.tools).insert(digest, tool.clone());
+        lock(&self.inner.tools).insert(component.sha256, tool.clone());
         Ok(tool)
     }
 
-    fn compile(&self, bytes: &[u8], digest: &str) -> wasmtime::Result<Component> {
+    fn compile(&self, bytes: &[u8], digest: &[u8; 32]) -> wasmtime::Result<Component> {
         let engine = &self.inner.engine;
-        let Some(dir) = &self.inner.config.cache_dir else {
+        let Some(cache) = &self.inner.cache else {
             return Component::new(engine, bytes);
         };
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let file = dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish()));
-        if let Ok(cached) = std::fs::read(&file) {
+        let key = format!("{}-{:016x}.cwasm", sha256_hex(bytes), hasher.finish());
+        if let Some(artifact) = cache.get(&key, digest) {
             // Read into memory rather than mapped: a mapped file truncated by
             // someone else would crash this process with SIGBUS.
-            // SAFETY: the cache holds only artifacts this code serialised with
-            // an engine of the same compatibility hash, and wasmtime checks
-            // the header again. Whoever can write the cache directory can run
-            // native code in the host, as with wasmtime's own cache.
-            match unsafe { Component::deserialize(engine, &cached) } {
+            // SAFETY: the entry passed the cache's checks (a regular file this
+            // user owns and only this user can write, in a directory likewise,
+            // headed with this component's digest), so this code serialised
+            // it with an engine of the same compatibility hash; wasmtime checks
+            // its header again.
+            match unsafe { Component::deserialize(engine, &artifact) } {
                 Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(file = %file.display(), "ignoring unusable cached component: {e:#}")
-                }
+                Err(e) => tracing::warn!(key, "ignoring unusable cached component: {e:#}"),
             }
         }
         let component = Component::new(engine, bytes)?;
-        if let Err(e) = write_atomically(dir, &file, &component.serialize()?) {
-            tracing::warn!(dir = %dir.display(), "cannot cache compiled component: {e}");
-        }
+        cache.put(&key, digest, &component.serialize()?);
         Ok(component)
     }
 
-    /// Runs `tool` for `request.mission` and records the invocation in the
+    /// Loads the component at `path` and runs it as [`Runtime::run`] does.
+    /// A component that cannot be loaded is recorded too, as a failed
+    /// invocation row on the request's mission (outcome `load_error`, with
+    /// the file's digest when it could be read): an agent asked for a tool
+    /// and it did not run. The report's failure kind is then
+    /// [`FailureKind::LoadError`].
+    pub fn run_file(
+        &self,
+        path: impl AsRef<Path>,
+        request: &Request,
+    ) -> Result<RunReport, StoreError> {
+        let path = path.as_ref();
+        let started = Instant::now();
+        let load = match self.load(path) {
+            Ok(tool) => return self.run(&tool, request),
+            Err(load) => load,
+        };
+        check_input(request)?;
+        let failure = ToolFailure::new(FailureKind::LoadError, load.to_string());
+        let start = InvocationStart {
+            tool_name: request.name.clone().unwrap_or_else(|| name_from_path(path)),
+            input: request.input.clone(),
+            component: load.component.clone(),
+        };
+        let duration = started.elapsed();
+        let end = InvocationEnd {
+            outcome: Outcome::LoadError,
+            result: None,
+            duration_ms: Some(millis(duration)),
+            error_message: Some(failure.message.clone()),
+        };
+        let call_id = self
+            .inner
+            .store
+            .record_invocation(&request.mission, &start, &end)?;
+        Ok(RunReport {
+            outcome: Err(failure),
+            call_id,
+            duration,
+            stdout: String::new(),
+            stderr: String::new(),
+        })
+    }
+
+    /// Runs `tool` for `request.mission`, recorded as one row in the
     /// mission's `tool_calls`. Returns `Err` only if nothing ran (unknown
     /// mission, invalid name or input) or the record could not be written;
-    /// a tool that fails in any way is an `Ok` report with a failed outcome.
+    /// a tool that fails in any way is an `Ok` report with a failed outcome,
+    /// and its row says how it failed.
     pub fn run(&self, tool: &Tool, request: &Request) -> Result<RunReport, StoreError> {
+        check_input(request)?;
         let store = &self.inner.store;
-        let name = request.name.clone().unwrap_or_else(|| tool.name.clone());
-        // Everything that could stop the audit row from being written is
-        // checked before the tool runs.
-        let mut audit = NewToolCall::success(name, request.input.clone());
-        audit.validate()?;
-        store.get_mission(&request.mission)?;
-        let input = request.input.to_string();
-        request.limits.check_json_size("input", &input)?;
-
+        let start = InvocationStart {
+            tool_name: request.name.clone().unwrap_or_else(|| tool.name.clone()),
+            input: request.input.clone(),
+            component: Some(tool.component.clone()),
+        };
         let _slot = self.inner.slots.acquire();
+        // The row exists before the tool runs: rows the tool writes name it,
+        // and a host that dies mid-run leaves it saying so.
+        let call_id = store.begin_invocation(&request.mission, &start)?;
+        let limits = &request.limits;
+        let stdout = CappedOutput::new(limits.max_output_bytes);
+        let stderr = CappedOutput::new(limits.max_output_bytes);
         let started = Instant::now();
-        let (ran, stdout, stderr) = self.instantiate_and_run(tool, request, &input);
-        let duration = started.elapsed();
-        let (stdout, stdout_dropped) = stdout.contents();
-        let (stderr, stderr_dropped) = stderr.contents();
-        if !stdout.is_empty() || !stderr.is_empty() {
-            tracing::info!(
-                target: "vibe::guest",
-                tool = %audit.tool_name,
-                %stdout,
-                %stderr,
-                stdout_dropped,
-                stderr_dropped,
-                "guest output"
-            );
-        }
-
-        let outcome = ran.and_then(|text| {
-            request
-                .limits
-                .parse_json("tool output", &text)
-                .map_err(|e| ToolFailure {
-                    kind: FailureKind::InvalidOutput,
-                    message: e.to_string(),
-                })
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            self.instantiate_and_run(tool, request, call_id, &stdout, &stderr)
+        }))
+        .unwrap_or_else(|panic| {
+            let error = StoreError::from_panic("running the tool", panic);
+            tracing::error!(%error, "invocation panicked in the host");
+            Err(ToolFailure::new(FailureKind::HostError, error.to_string()))
         });
-        audit.duration_ms = Some(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
-        match &outcome {
-            Ok(output) => audit.result = Some(output.clone()),
-            Err(failure) => {
-                audit.success = false;
-                audit.error_message = Some(clean_message(&failure.message));
-            }
-        }
-        let call_id = store.log_tool_call(&request.mission, &audit)?;
+        let duration = started.elapsed();
+        let outcome = ran.and_then(|text| check_output(text, limits));
+        log_guest_output(&start.tool_name, &stdout, &stderr);
+        let (stdout, _) = stdout.contents();
+        let (stderr, _) = stderr.contents();
+        let outcome = self.end_invocation(call_id, outcome, duration)?;
         Ok(RunReport {
             outcome,
             call_id,
@@ -356,6 +373,39 @@ impl Runtime {
             stdout,
             stderr,
         })
+    }
+
+    /// Completes the invocation's row. Should the store refuse the record
+    /// (it cannot, short of a bug: output and messages were bounded above),
+    /// the row still ends, as a host error saying why.
+    fn end_invocation(
+        &self,
+        call_id: i64,
+        outcome: Result<Json, ToolFailure>,
+        duration: Duration,
+    ) -> Result<Result<Json, ToolFailure>, StoreError> {
+        let store = &self.inner.store;
+        let end = |outcome: &Result<Json, ToolFailure>| InvocationEnd {
+            outcome: match outcome {
+                Ok(_) => Outcome::Ok,
+                Err(failure) => failure.kind.outcome(),
+            },
+            result: outcome.as_ref().ok().cloned(),
+            duration_ms: Some(millis(duration)),
+            error_message: outcome.as_ref().err().map(|f| f.message.clone()),
+        };
+        match store.end_invocation(call_id, &end(&outcome)) {
+            Ok(()) => Ok(outcome),
+            Err(refused @ (StoreError::InvalidInput(_) | StoreError::LimitExceeded(_))) => {
+                let fallback = Err(ToolFailure::new(
+                    FailureKind::HostError,
+                    format!("the store refused this invocation's record: {refused}"),
+                ));
+                store.end_invocation(call_id, &end(&fallback))?;
+                Ok(fallback)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// The linear-memory cap for an invocation: its own limit, within the
@@ -368,11 +418,11 @@ impl Runtime {
         &self,
         tool: &Tool,
         request: &Request,
-        input: &String,
-    ) -> (Result<String, ToolFailure>, CappedOutput, CappedOutput) {
+        call_id: i64,
+        stdout: &CappedOutput,
+        stderr: &CappedOutput,
+    ) -> Result<String, ToolFailure> {
         let limits = request.limits;
-        let stdout = CappedOutput::new(limits.max_output_bytes);
-        let stderr = CappedOutput::new(limits.max_output_bytes);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -382,7 +432,7 @@ impl Runtime {
             .build();
         let state = State {
             host: Invocation::new(
-                self.inner.store.clone(),
+                self.inner.store.within_invocation(call_id),
                 request.mission.clone(),
                 request.grants,
                 limits,
@@ -396,179 +446,86 @@ impl Runtime {
         };
         let mut wasm_store = Store::new(&self.inner.engine, state);
         wasm_store.limiter(|state| &mut state.memory);
-        let ticks = limits
-            .timeout
-            .as_nanos()
-            .div_ceil(EPOCH_TICK.as_nanos())
-            .max(1);
-        wasm_store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        wasm_store.set_epoch_deadline(engine::ticks(limits.timeout));
         wasm_store.epoch_deadline_trap();
 
+        // The bindings take `&String`: one copy of the input per run.
+        let input = request.input.as_str().to_owned();
         let ran = tool.pre.instantiate(&mut wasm_store).and_then(|instance| {
             instance
                 .vibe_store_tool()
-                .call_run(&mut wasm_store, &request.mission, input)
+                .call_run(&mut wasm_store, &request.mission, &input)
         });
-        let outcome = match ran {
+        match ran {
             Ok(Ok(output)) => Ok(output),
-            Ok(Err(message)) => Err(ToolFailure {
-                kind: FailureKind::ToolError,
-                message: format!("tool error: {message}"),
-            }),
+            Ok(Err(message)) => Err(ToolFailure::new(
+                FailureKind::ToolError,
+                format!("tool error: {message}"),
+            )),
             Err(error) => {
                 let memory = &wasm_store.data().memory;
                 let memory_hit = memory.hit.then_some(memory.max_bytes);
-                Err(classify_trap(&error, memory_hit, limits))
+                Err(classify(&error, memory_hit, &limits))
             }
-        };
-        (outcome, stdout, stderr)
-    }
-}
-
-/// Names how a trapped invocation failed; `memory_hit` is the memory cap in
-/// force if the guest ran into it.
-fn classify_trap(
-    error: &wasmtime::Error,
-    memory_hit: Option<usize>,
-    limits: Limits,
-) -> ToolFailure {
-    let trap = error.downcast_ref::<Trap>().copied();
-    let out_of_time = error.downcast_ref::<DeadlineExceeded>().is_some();
-    let (kind, message) = match trap {
-        _ if out_of_time => (
-            FailureKind::Timeout,
-            format!(
-                "timed out: the tool's store calls ran past its limit of {} ms",
-                limits.timeout.as_millis()
-            ),
-        ),
-        Some(Trap::Interrupt) => (
-            FailureKind::Timeout,
-            format!(
-                "timed out: the tool ran past its limit of {} ms",
-                limits.timeout.as_millis()
-            ),
-        ),
-        Some(Trap::StackOverflow) => (
-            FailureKind::StackOverflow,
-            "stack overflow: the tool exhausted its call stack".to_owned(),
-        ),
-        _ if memory_hit.is_some() => (
-            FailureKind::MemoryLimit,
-            format!(
-                "memory limit: the tool asked for more than {} MiB of linear memory",
-                memory_hit.unwrap_or_default() / (1024 * 1024)
-            ),
-        ),
-        Some(trap) => (FailureKind::Trap, format!("trapped: {trap}")),
-        None => (FailureKind::Trap, format!("trapped: {error:#}")),
-    };
-    ToolFailure { kind, message }
-}
-
-/// A failure message fit for the audit trail: bounded, no NUL.
-fn clean_message(message: &str) -> String {
-    let mut clean = message.replace('\0', "\u{FFFD}");
-    if clean.len() > MAX_TEXT_BYTES {
-        let mut cut = MAX_TEXT_BYTES - 3;
-        while !clean.is_char_boundary(cut) {
-            cut -= 1;
         }
-        clean.truncate(cut);
-        clean.push_str("...");
     }
-    clean
 }
 
-fn engine_config(config: &RuntimeConfig) -> Config {
-    let slots = config.max_concurrent.max(1);
-    let mut pool = PoolingAllocationConfig::default();
-    // A Rust component for wasm32-wasip2 has one main module and a few
-    // small shims: a handful of core instances, one or two memories and tables.
-    pool.total_component_instances(slots)
-        .total_core_instances(slots * 8)
-        .max_core_instances_per_component(16)
-        .total_memories(slots * 2)
-        .max_memories_per_component(2)
-        .total_tables(slots * 4)
-        .max_tables_per_component(4)
-        .total_stacks(slots)
-        .max_memory_size(config.max_memory_bytes)
-        .max_component_instance_size(1 << 20)
-        .max_core_instance_size(1 << 20);
-    let mut wasm = Config::new();
-    wasm.wasm_component_model(true)
-        .epoch_interruption(true)
-        .memory_init_cow(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    wasm
+/// The request's input must fit its own JSON limit; checked before anything
+/// runs or is written.
+fn check_input(request: &Request) -> Result<(), StoreError> {
+    let max = request.limits.max_json_bytes;
+    if request.input.len() > max {
+        return Err(StoreError::LimitExceeded(format!(
+            "input is {} bytes, {} over this invocation's limit of {max} bytes",
+            request.input.len(),
+            request.input.len() - max
+        )));
+    }
+    Ok(())
 }
 
-/// Advances the engine's epoch every tick until the engine is dropped.
-fn spawn_epoch_ticker(engine: &Engine) {
-    let weak = engine.weak();
-    std::thread::Builder::new()
-        .name("vibe-epoch".into())
-        .spawn(move || loop {
-            std::thread::sleep(EPOCH_TICK);
-            match weak.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => break,
-            }
-        })
-        .expect("spawn the epoch thread");
+/// The tool's output as the row will hold it: exactly its text, if that is
+/// JSON within the invocation's limit; otherwise a failure saying what is
+/// wrong, with as much of the text as the message can hold.
+fn check_output(text: String, limits: &Limits) -> Result<Json, ToolFailure> {
+    match Json::check("tool output", &text, limits.max_json_bytes) {
+        Ok(()) => Ok(Json::stored(text)),
+        Err(StoreError::InvalidInput(why) | StoreError::LimitExceeded(why)) => Err(
+            ToolFailure::with_excerpt(FailureKind::InvalidOutput, &why, &text),
+        ),
+        Err(other) => Err(ToolFailure::with_excerpt(
+            FailureKind::InvalidOutput,
+            &other.to_string(),
+            &text,
+        )),
+    }
 }
 
-fn write_atomically(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let temp = file.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&temp, bytes)?;
-    std::fs::rename(&temp, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temp);
-    })
+/// Guest output goes to the log (target `vibe::guest`), made safe for a
+/// terminal and kept to one line: a tool must not reach the operator's
+/// screen with escape codes, nor forge log lines of its own.
+fn log_guest_output(tool: &str, stdout: &CappedOutput, stderr: &CappedOutput) {
+    let (out, out_dropped) = stdout.contents();
+    let (err, err_dropped) = stderr.contents();
+    if out.is_empty() && err.is_empty() {
+        return;
+    }
+    tracing::info!(
+        target: "vibe::guest",
+        tool = %visible_line(tool),
+        stdout = %visible_line(&out),
+        stderr = %visible_line(&err),
+        stdout_dropped = out_dropped,
+        stderr_dropped = err_dropped,
+        "guest output"
+    );
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A counting semaphore: at most `max_concurrent` invocations hold a pool
-/// slot; the rest wait instead of failing.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct SlotGuard<'a>(&'a Slots);
-
-impl Slots {
-    fn new(count: usize) -> Self {
-        Slots {
-            free: Mutex::new(count.max(1)),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn acquire(&self) -> SlotGuard<'_> {
-        let mut free = lock(&self.free);
-        while *free == 0 {
-            free = self
-                .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *free -= 1;
-        SlotGuard(self)
-    }
-}
-
-impl Drop for SlotGuard<'_> {
-    fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.freed.notify_one();
-    }
 }

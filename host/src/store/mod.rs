@@ -1,7 +1,7 @@
 //! The mission store: the only code that speaks SQL.
 //!
 //! It knows nothing of WebAssembly. Its types are plain Rust (enums for phase
-//! and status, `serde_json::Value` for JSON), every input is validated here
+//! and status, [`Json`] for JSON text kept as given), every input is validated here
 //! before any SQL runs, and its one error type, [`StoreError`], says what went
 //! wrong in words a caller can act on.
 
@@ -10,6 +10,7 @@ mod deadline;
 mod error;
 #[doc(hidden)]
 pub mod floor;
+mod json;
 mod model;
 mod open;
 mod sqlite;
@@ -18,10 +19,11 @@ mod writer;
 pub use backend::MissionStore;
 pub use deadline::with_deadline;
 pub use error::{Result, StoreError};
+pub use json::{Json, MAX_JSON_BYTES, MAX_JSON_DEPTH};
 pub use model::{
-    now_timestamp, parse_json, Decision, Mission, MissionStatus, NewToolCall, Page, Phase,
-    PlaybookRun, ToolCall, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NAME_BYTES, MAX_PAGE_ROWS,
-    MAX_TEXT_BYTES,
+    now_timestamp, ComponentInfo, Decision, InvocationEnd, InvocationStart, Mission, MissionStatus,
+    NewToolCall, Origin, Outcome, Page, Phase, PlaybookRun, ToolCall, DEFAULT_PAGE_BYTES,
+    MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES,
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH};

@@ -8,14 +8,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::{Result, StoreError};
+use super::json::{Json, MAX_JSON_BYTES};
 
-/// Largest JSON field accepted, in bytes of its serialised text (1 MiB).
-pub const MAX_JSON_BYTES: usize = 1024 * 1024;
-/// Deepest nesting of arrays and objects accepted in a JSON field.
-pub const MAX_JSON_DEPTH: usize = 64;
 /// Largest name accepted (tool names, decision types, agent names, memory
 /// keys, playbook names), in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
@@ -146,16 +142,19 @@ pub struct Mission {
     pub status: MissionStatus,
     pub created_at: String,
     pub completed_at: Option<String>,
-    /// `null` where another program left the column NULL.
-    pub metadata: Value,
+    /// `None` where another program left the column NULL.
+    pub metadata: Option<Json>,
+    /// The invocation row of the tool that created this mission, if a tool
+    /// did (provenance, schema v2).
+    pub invocation_id: Option<i64>,
 }
 
 /// A tool call to be logged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewToolCall {
     pub tool_name: String,
-    pub args: Value,
-    pub result: Option<Value>,
+    pub args: Json,
+    pub result: Option<Json>,
     pub success: bool,
     pub duration_ms: Option<i64>,
     pub error_message: Option<String>,
@@ -164,10 +163,10 @@ pub struct NewToolCall {
 impl NewToolCall {
     /// A successful call with no result or duration yet; fill in the rest
     /// with struct update syntax.
-    pub fn success(tool_name: impl Into<String>, args: Value) -> Self {
+    pub fn success(tool_name: impl Into<String>, args: impl Into<Json>) -> Self {
         NewToolCall {
             tool_name: tool_name.into(),
-            args,
+            args: args.into(),
             result: None,
             success: true,
             duration_ms: None,
@@ -177,51 +176,241 @@ impl NewToolCall {
 
     /// Checks the call against the store's rules without writing anything.
     pub fn validate(&self) -> Result<()> {
-        self.to_json_texts().map(drop)
-    }
-
-    /// Checks the call and returns its `args` and `result` as the JSON text
-    /// stored in the database (serialised once, for both purposes).
-    pub(crate) fn to_json_texts(&self) -> Result<(String, Option<String>)> {
         check_name("tool name", &self.tool_name)?;
-        if let Some(ms) = self.duration_ms {
-            if ms < 0 {
-                return Err(StoreError::invalid(format!(
-                    "duration_ms must not be negative (got {ms})"
-                )));
-            }
-        }
+        check_duration(self.duration_ms)?;
         if let Some(message) = &self.error_message {
             check_text("error message", message)?;
         }
-        let args = json_text("args", &self.args)?;
-        let result = self
-            .result
-            .as_ref()
-            .map(|r| json_text("result", r))
-            .transpose()?;
-        Ok((args, result))
+        self.args.check_limits("args")?;
+        if let Some(result) = &self.result {
+            result.check_limits("result")?;
+        }
+        Ok(())
+    }
+}
+
+fn check_duration(duration_ms: Option<i64>) -> Result<()> {
+    match duration_ms {
+        Some(ms) if ms < 0 => Err(StoreError::invalid(format!(
+            "duration_ms must not be negative (got {ms})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Who wrote a row: the host (or a program embedding the library), or a tool
+/// from inside its sandbox during one invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// The host itself, the `vibe` command line, or an embedding program.
+    #[default]
+    Host,
+    /// A tool, during the invocation whose row has this id.
+    Invocation(i64),
+}
+
+impl Origin {
+    /// The `invocation_id` column's value.
+    pub(crate) fn invocation_id(self) -> Option<i64> {
+        match self {
+            Origin::Host => None,
+            Origin::Invocation(id) => Some(id),
+        }
+    }
+}
+
+/// How an invocation ended, as the `outcome` column of its row says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Started and not (yet) ended: in progress, or the host stopped.
+    Running,
+    /// The tool returned JSON output.
+    Ok,
+    /// The tool returned an error.
+    ToolError,
+    /// The tool ran past its time limit.
+    Timeout,
+    /// The tool asked for more memory than its limit.
+    MemoryLimit,
+    /// The tool exhausted its call stack.
+    StackOverflow,
+    /// The tool trapped (panicked, hit `unreachable`, ...).
+    Trap,
+    /// The tool called WASI `exit` instead of returning.
+    Exit,
+    /// The tool's output was not JSON, or over a limit.
+    InvalidOutput,
+    /// The component could not be loaded; nothing ran.
+    LoadError,
+    /// The host failed while running the tool.
+    HostError,
+    /// The caller cancelled the invocation.
+    Cancelled,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 12] = [
+        Outcome::Running,
+        Outcome::Ok,
+        Outcome::ToolError,
+        Outcome::Timeout,
+        Outcome::MemoryLimit,
+        Outcome::StackOverflow,
+        Outcome::Trap,
+        Outcome::Exit,
+        Outcome::InvalidOutput,
+        Outcome::LoadError,
+        Outcome::HostError,
+        Outcome::Cancelled,
+    ];
+
+    /// The text stored in the `outcome` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Running => "running",
+            Outcome::Ok => "ok",
+            Outcome::ToolError => "tool_error",
+            Outcome::Timeout => "timeout",
+            Outcome::MemoryLimit => "memory_limit",
+            Outcome::StackOverflow => "stack_overflow",
+            Outcome::Trap => "trap",
+            Outcome::Exit => "exit",
+            Outcome::InvalidOutput => "invalid_output",
+            Outcome::LoadError => "load_error",
+            Outcome::HostError => "host_error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == text)
+            .ok_or_else(|| StoreError::invalid(format!("unknown outcome {text:?}")))
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The component an invocation ran, as its row records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentInfo {
+    /// SHA-256 of the component's bytes, 64 lowercase hex digits.
+    pub sha256: String,
+    /// The component's size in bytes.
+    pub size: u64,
+}
+
+/// The start of an invocation: the row the host writes before a tool runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationStart {
+    pub tool_name: String,
+    /// The tool's input, recorded as the row's `args`.
+    pub input: Json,
+    /// The component, when it could be read.
+    pub component: Option<ComponentInfo>,
+}
+
+impl InvocationStart {
+    pub(crate) fn validate(&self) -> Result<()> {
+        check_name("tool name", &self.tool_name)?;
+        self.input.check_limits("input")?;
+        if let Some(component) = &self.component {
+            let hex = component.sha256.len() == 64
+                && component
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex {
+                return Err(StoreError::invalid(
+                    "component sha256 must be 64 lowercase hex digits",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How an invocation ended: what the host writes into its row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationEnd {
+    pub outcome: Outcome,
+    /// The tool's output, when it returned JSON within its limits.
+    pub result: Option<Json>,
+    pub duration_ms: Option<i64>,
+    /// Why it failed; `None` when it succeeded.
+    pub error_message: Option<String>,
+}
+
+impl InvocationEnd {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.outcome == Outcome::Running {
+            return Err(StoreError::invalid("an invocation cannot end as running"));
+        }
+        check_duration(self.duration_ms)?;
+        if let Some(message) = &self.error_message {
+            check_text("error message", message)?;
+        }
+        if let Some(result) = &self.result {
+            result.check_limits("result")?;
+        }
+        Ok(())
     }
 }
 
 /// A logged tool call. Field names are the schema's column names, plus the
-/// mission's uuid.
+/// mission's uuid and the invoking tool's name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {
     pub id: i64,
     pub mission_id: i64,
     pub mission_uuid: String,
     pub tool_name: String,
-    pub args: Value,
-    pub result: Option<Value>,
+    pub args: Json,
+    pub result: Option<Json>,
     pub timestamp: String,
     pub duration_ms: Option<i64>,
     pub success: bool,
     pub error_message: Option<String>,
+    /// Set on rows a tool logged from inside its sandbox: the id of the
+    /// invocation row it was running under.
+    pub invocation_id: Option<i64>,
+    /// The tool name of that invocation row (for `via planner#12`).
+    pub invoked_by: Option<String>,
+    /// Set on invocation rows: SHA-256 of the component that ran.
+    pub component_sha256: Option<String>,
+    /// Set on invocation rows: the component's size in bytes.
+    pub component_size: Option<i64>,
+    /// Set on invocation rows: how the invocation ended.
+    pub outcome: Option<Outcome>,
+}
+
+impl ToolCall {
+    /// Bytes of text this row holds: what a page's byte budget counts.
+    pub(crate) fn text_bytes(&self) -> usize {
+        ROW_OVERHEAD_BYTES
+            + self.mission_uuid.len()
+            + self.tool_name.len()
+            + self.args.len()
+            + self.result.as_ref().map_or(0, Json::len)
+            + self.timestamp.len()
+            + self.error_message.as_ref().map_or(0, String::len)
+            + self.invoked_by.as_ref().map_or(0, String::len)
+            + self.component_sha256.as_ref().map_or(0, String::len)
+    }
 }
 
 /// A recorded decision. Field names are the schema's column names, plus the
-/// mission's uuid.
+/// mission's uuid and the invoking tool's name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
     pub id: i64,
@@ -231,8 +420,30 @@ pub struct Decision {
     pub rationale: Option<String>,
     pub timestamp: String,
     pub agent_name: Option<String>,
-    pub context: Option<Value>,
+    pub context: Option<Json>,
+    /// Set on decisions a tool recorded from inside its sandbox.
+    pub invocation_id: Option<i64>,
+    /// The tool name of that invocation row.
+    pub invoked_by: Option<String>,
 }
+
+impl Decision {
+    /// Bytes of text this row holds: what a page's byte budget counts.
+    pub(crate) fn text_bytes(&self) -> usize {
+        ROW_OVERHEAD_BYTES
+            + self.mission_uuid.len()
+            + self.decision_type.len()
+            + self.rationale.as_ref().map_or(0, String::len)
+            + self.timestamp.len()
+            + self.agent_name.as_ref().map_or(0, String::len)
+            + self.context.as_ref().map_or(0, Json::len)
+            + self.invoked_by.as_ref().map_or(0, String::len)
+    }
+}
+
+/// What a row costs beyond its text (ids, flags, allocation headers), so a
+/// page of many tiny rows is still bounded.
+const ROW_OVERHEAD_BYTES: usize = 128;
 
 /// A playbook run. Field names are the schema's column names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -244,16 +455,25 @@ pub struct PlaybookRun {
     pub started_at: String,
     pub completed_at: Option<String>,
     pub success: Option<bool>,
-    pub metrics: Option<Value>,
+    pub metrics: Option<Json>,
     pub error_message: Option<String>,
 }
 
+/// Bytes of row text a page holds at most unless the caller sets its own
+/// budget: four times the largest JSON field, so any row vibe-store writes
+/// (args and result at 1 MiB each, plus text) fits a page alone.
+pub const DEFAULT_PAGE_BYTES: usize = 4 * MAX_JSON_BYTES;
+
 /// One page of a history query: rows with an id greater than `after_id`,
-/// oldest first, at most `limit` of them.
+/// oldest first, at most `limit` of them and at most `max_bytes` of row
+/// text. A page holds every row that fits: it stops before the first row
+/// that would take it over its byte budget, and if that is the first row
+/// of the page, the read fails with [`StoreError::LimitExceeded`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub after_id: Option<i64>,
     pub limit: u32,
+    pub max_bytes: usize,
 }
 
 impl Page {
@@ -262,15 +482,22 @@ impl Page {
         Page {
             after_id: None,
             limit,
+            max_bytes: DEFAULT_PAGE_BYTES,
         }
     }
 
-    /// Everything: for whole-history reads, which are not paged.
-    pub(crate) fn all() -> Self {
+    /// The page after the row with id `after_id`.
+    pub fn after(after_id: Option<i64>, limit: u32) -> Self {
         Page {
-            after_id: None,
-            limit: u32::MAX,
+            after_id,
+            ..Page::first(limit)
         }
+    }
+
+    /// This page with a byte budget of `max_bytes` of row text.
+    pub fn max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -282,55 +509,6 @@ impl Page {
         }
         Ok(())
     }
-}
-
-/// Parses JSON text from outside (CLI arguments, guest strings), enforcing the
-/// size and depth limits. The error names the field.
-pub fn parse_json(field: &str, text: &str) -> Result<Value> {
-    if text.len() > MAX_JSON_BYTES {
-        return Err(too_large(field, text.len()));
-    }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| StoreError::invalid(format!("{field} is not valid JSON: {e}")))?;
-    check_depth(field, &value)?;
-    Ok(value)
-}
-
-/// Checks a JSON value against the size and depth limits and returns its
-/// serialised text, the form stored in the database.
-pub(crate) fn json_text(field: &str, value: &Value) -> Result<String> {
-    check_depth(field, value)?;
-    let text = serde_json::to_string(value)
-        .map_err(|e| StoreError::invalid(format!("{field} cannot be serialised: {e}")))?;
-    if text.len() > MAX_JSON_BYTES {
-        return Err(too_large(field, text.len()));
-    }
-    Ok(text)
-}
-
-fn too_large(field: &str, len: usize) -> StoreError {
-    StoreError::LimitExceeded(format!(
-        "{field} is {len} bytes; the limit is {MAX_JSON_BYTES} bytes"
-    ))
-}
-
-fn check_depth(field: &str, value: &Value) -> Result<()> {
-    // Iterative, so a hostile value cannot overflow the host's stack here.
-    let mut stack = vec![(value, 1usize)];
-    while let Some((v, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth > MAX_JSON_DEPTH {
-            return Err(StoreError::invalid(format!(
-                "{field} nests deeper than {MAX_JSON_DEPTH} levels"
-            )));
-        }
-        stack.extend(children.map(|c| (c, depth + 1)));
-    }
-    Ok(())
 }
 
 /// Names: non-empty, at most [`MAX_NAME_BYTES`], no control characters.

@@ -50,10 +50,16 @@ pub struct Migration {
 }
 
 /// The migrations compiled into this binary, from `schema/`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../../schema/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../../schema/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../../schema/0002_provenance.sql"),
+    },
+];
 
 /// Tables every vibe-store database has; their absence marks a foreign file.
 const REQUIRED_TABLES: &[&str] = &["missions", "tool_calls", "decisions"];
@@ -113,13 +119,25 @@ pub(crate) fn open_database(path: &Path, options: &OpenOptions) -> Result<Connec
 
 /// Opens one more connection to a database that [`open_database`] vetted.
 pub(crate) fn connect(path: &Path, options: &OpenOptions) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn =
-        Connection::open_with_flags(path, flags).map_err(|e| classify_open_error(path, e))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(literal(path), flags)
+        .map_err(|e| classify_open_error(path, e))?;
     configure(&conn, options).map_err(|e| classify_open_error(path, e))?;
     Ok(conn)
+}
+
+/// `path` as SQLite must be given it to open exactly that file. The bundled
+/// SQLite reads any name that begins with `file:` as a URI (it is built
+/// with `SQLITE_USE_URI`, whatever the open flags say), so `file:x.db` would
+/// open `x.db`, a file the checks here never looked at: such a relative
+/// path is spelled `./file:x.db`, which means the same file to the OS and is
+/// no URI to SQLite.
+fn literal(path: &Path) -> PathBuf {
+    if path.as_os_str().as_encoded_bytes().starts_with(b"file:") {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    }
 }
 
 fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
@@ -192,7 +210,11 @@ fn create_database(path: &Path, options: &OpenOptions) -> Result<()> {
 }
 
 fn build_fresh(temp: &Path, options: &OpenOptions) -> Result<()> {
-    let conn = Connection::open(temp).map_err(|e| classify_open_error(temp, e))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(literal(temp), flags)
+        .map_err(|e| classify_open_error(temp, e))?;
     configure(&conn, options)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     migrate(&conn, options)?;

@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
-use serde_json::Value;
 
+use super::deadline;
 use super::error::{Result, StoreError};
+use super::json::Json;
 use super::model::{
-    check_mission_id, check_name, check_text, format_timestamp, json_text, now_timestamp, Decision,
-    Mission, MissionStatus, NewToolCall, Page, Phase, PlaybookRun, ToolCall,
+    check_mission_id, check_name, check_text, format_timestamp, now_timestamp, Decision,
+    InvocationEnd, InvocationStart, Mission, MissionStatus, NewToolCall, Origin, Outcome, Page,
+    Phase, PlaybookRun, ToolCall,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
 use super::writer::{exec_cached, WriteStats, Writer};
@@ -30,6 +32,8 @@ const MAX_IDLE_READERS: usize = 16;
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// Who this handle's writes are recorded as coming from.
+    origin: Origin,
 }
 
 struct Inner {
@@ -44,6 +48,7 @@ impl std::fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore")
             .field("path", &self.inner.path)
             .field("durability", &self.inner.options.durability)
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +76,23 @@ impl SqliteStore {
                 writer: Writer::new(conn),
                 readers: Mutex::new(Vec::new()),
             }),
+            origin: Origin::Host,
         })
+    }
+
+    /// A handle on the same database whose writes are recorded as made by
+    /// the tool running in the invocation whose row is `invocation`: every
+    /// row it writes carries that id (provenance).
+    pub fn within_invocation(&self, invocation: i64) -> SqliteStore {
+        SqliteStore {
+            inner: self.inner.clone(),
+            origin: Origin::Invocation(invocation),
+        }
+    }
+
+    /// Who this handle's writes are recorded as coming from.
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 
     /// The database file's path.
@@ -139,17 +160,19 @@ impl SqliteStore {
     // ---- missions ----------------------------------------------------------
 
     /// Creates a mission in `pending` status and returns its UUID.
-    pub fn create_mission(&self, phase: Phase, metadata: &Value) -> Result<String> {
-        let metadata = json_text("metadata", metadata)?;
+    pub fn create_mission(&self, phase: Phase, metadata: impl Into<Json>) -> Result<String> {
+        let metadata = metadata.into();
+        metadata.check_limits("metadata")?;
         let uuid = uuid::Uuid::new_v4().to_string();
         let id = uuid.clone();
+        let invocation = self.origin.invocation_id();
         self.write(move |conn| {
             let created_at = now_timestamp();
             conn.prepare_cached(
-                "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
-                 VALUES (?1, ?2, 'pending', ?3, ?4)",
+                "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id)
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
             )?
-            .execute(params![id, phase.as_str(), created_at, metadata])?;
+            .execute(params![id, phase.as_str(), created_at, metadata.as_str(), invocation])?;
             Ok(())
         })?;
         Ok(uuid)
@@ -160,8 +183,8 @@ impl SqliteStore {
     pub fn update_mission_status(&self, mission: &str, status: MissionStatus) -> Result<()> {
         check_mission_id(mission)?;
         let mission = mission.to_owned();
-        let completed_at = status.is_terminal().then(now_timestamp);
         self.write(move |conn| {
+            let completed_at = status.is_terminal().then(now_timestamp);
             let changed = conn
                 .prepare_cached(SQL_UPDATE_MISSION_STATUS)?
                 .execute(params![mission, status.as_str(), completed_at])?;
@@ -197,84 +220,228 @@ impl SqliteStore {
 
     /// Logs one tool call; returns its row id.
     pub fn log_tool_call(&self, mission: &str, call: &NewToolCall) -> Result<i64> {
-        let row = ToolCallRow::new(mission, call)?;
-        let mission = mission.to_owned();
+        self.log_owned_tool_call(mission, call.clone())
+    }
+
+    pub(crate) fn log_owned_tool_call(&self, mission: &str, call: NewToolCall) -> Result<i64> {
+        check_mission_id(mission)?;
+        call.validate()?;
+        let (mission, origin) = (mission.to_owned(), self.origin);
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
-            row.insert(conn, mission_id)
+            insert_tool_call(conn, mission_id, &call, origin)
         })
     }
 
     /// Logs many tool calls of one mission in one transaction: all or none.
     pub fn log_tool_calls(&self, mission: &str, calls: &[NewToolCall]) -> Result<Vec<i64>> {
-        let rows = calls
-            .iter()
-            .map(|call| ToolCallRow::new(mission, call))
-            .collect::<Result<Vec<_>>>()?;
-        let mission = mission.to_owned();
+        check_mission_id(mission)?;
+        for call in calls {
+            call.validate()?;
+        }
+        let (mission, calls, origin) = (mission.to_owned(), calls.to_vec(), self.origin);
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
-            rows.iter()
-                .map(|row| row.insert(conn, mission_id))
+            calls
+                .iter()
+                .map(|call| insert_tool_call(conn, mission_id, call, origin))
                 .collect()
         })
     }
 
-    /// Every tool call of a mission, oldest first (ties by id).
-    pub fn get_tool_history(&self, mission: &str) -> Result<Vec<ToolCall>> {
-        self.tool_calls(mission, Page::all(), Order::Time)
+    /// Records that a tool is about to run for `mission`: writes its
+    /// invocation row (outcome `running`) and returns its id, which rows the
+    /// tool writes will carry ([`SqliteStore::within_invocation`]). Complete
+    /// it with [`SqliteStore::end_invocation`].
+    pub fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> Result<i64> {
+        self.insert_invocation(mission, start, None)
     }
 
-    /// One page of a mission's tool calls: ids above `page.after_id`, in id
-    /// (commit) order, at most `page.limit` (up to [`super::MAX_PAGE_ROWS`]).
-    pub fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
-        page.validate()?;
-        self.tool_calls(mission, page, Order::Id)
-    }
-
-    fn tool_calls(&self, mission: &str, page: Page, order: Order) -> Result<Vec<ToolCall>> {
-        let sql = match order {
-            Order::Time => SQL_TOOL_CALLS_BY_TIME,
-            Order::Id => SQL_TOOL_CALLS_BY_ID,
-        };
-        self.history(mission, page, sql, |row| {
-            Ok(ToolCall {
-                id: row.get(0)?,
-                mission_id: row.get(1)?,
-                mission_uuid: mission.to_owned(),
-                tool_name: row.get(2)?,
-                args: json_column(row, 3)?.unwrap_or(Value::Null),
-                result: json_column(row, 4)?,
-                timestamp: row.get(5)?,
-                duration_ms: row.get(6)?,
-                success: row.get::<_, i64>(7)? != 0,
-                error_message: row.get(8)?,
-            })
+    /// Writes how the invocation whose row is `invocation` ended. Each
+    /// invocation ends once.
+    pub fn end_invocation(&self, invocation: i64, end: &InvocationEnd) -> Result<()> {
+        end.validate()?;
+        let end = end.clone();
+        self.write(move |conn| {
+            let changed = conn.prepare_cached(SQL_END_INVOCATION)?.execute(params![
+                invocation,
+                end.result.as_ref().map(Json::as_str),
+                end.duration_ms,
+                end.outcome == Outcome::Ok,
+                end.error_message,
+                end.outcome.as_str(),
+            ])?;
+            if changed == 0 {
+                return Err(StoreError::invalid(format!(
+                    "invocation {invocation} does not exist or has already ended"
+                )));
+            }
+            Ok(())
         })
     }
 
-    /// Runs one of the per-mission history queries: rows of `mission` with an
-    /// id above `page.after_id`, at most `page.limit`.
-    fn history<T>(
+    /// Writes the row of an invocation that began and ended at once (a
+    /// component that could not be loaded): one row, in one write.
+    pub fn record_invocation(
+        &self,
+        mission: &str,
+        start: &InvocationStart,
+        end: &InvocationEnd,
+    ) -> Result<i64> {
+        end.validate()?;
+        self.insert_invocation(mission, start, Some(end))
+    }
+
+    fn insert_invocation(
+        &self,
+        mission: &str,
+        start: &InvocationStart,
+        end: Option<&InvocationEnd>,
+    ) -> Result<i64> {
+        check_mission_id(mission)?;
+        start.validate()?;
+        let (mission, start, end) = (mission.to_owned(), start.clone(), end.cloned());
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            let (outcome, result, duration_ms, error_message) = match &end {
+                Some(end) => (
+                    end.outcome,
+                    end.result.as_ref().map(Json::as_str),
+                    end.duration_ms,
+                    end.error_message.as_deref(),
+                ),
+                None => (Outcome::Running, None, None, Some(RUNNING_MESSAGE)),
+            };
+            let component = start.component.as_ref();
+            conn.prepare_cached(
+                "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
+                                         duration_ms, success, error_message,
+                                         component_sha256, component_size, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                mission_id,
+                start.tool_name,
+                start.input.as_str(),
+                result,
+                now_timestamp(),
+                duration_ms,
+                outcome == Outcome::Ok,
+                error_message,
+                component.map(|c| c.sha256.as_str()),
+                component.map(|c| i64::try_from(c.size).unwrap_or(i64::MAX)),
+                outcome.as_str(),
+            ])?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    /// Every tool call of a mission, oldest first (ties by id), collected.
+    /// Memory grows with the mission: [`SqliteStore::each_tool_call`]
+    /// streams instead.
+    pub fn get_tool_history(&self, mission: &str) -> Result<Vec<ToolCall>> {
+        let mut calls = Vec::new();
+        self.each_tool_call(mission, |call| {
+            calls.push(call);
+            Ok(())
+        })?;
+        Ok(calls)
+    }
+
+    /// Calls `f` with every tool call of a mission, oldest first (ties by
+    /// id), one row in memory at a time. Stops at the first error `f`
+    /// returns, or when this thread's deadline passes.
+    pub fn each_tool_call(
+        &self,
+        mission: &str,
+        f: impl FnMut(ToolCall) -> Result<()>,
+    ) -> Result<()> {
+        self.each_row(mission, SQL_TOOL_CALLS_BY_TIME, tool_call_from_row, f)
+    }
+
+    /// One page of a mission's tool calls: ids above `page.after_id`, in id
+    /// (commit) order, at most `page.limit` rows (up to
+    /// [`super::MAX_PAGE_ROWS`]) and `page.max_bytes` of row text.
+    pub fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
+        page.validate()?;
+        self.page(
+            mission,
+            page,
+            SQL_TOOL_CALLS_BY_ID,
+            tool_call_from_row,
+            |c| c.text_bytes(),
+        )
+    }
+
+    /// Runs one of the per-mission history queries for one page: rows of
+    /// `mission` with an id above `page.after_id`, at most `page.limit` of
+    /// them and `page.max_bytes` of text, checking this thread's deadline
+    /// between rows as well as inside SQLite.
+    fn page<T>(
         &self,
         mission: &str,
         page: Page,
         sql: &str,
-        row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        mut row: impl FnMut(&Row<'_>, &str) -> rusqlite::Result<T>,
+        bytes: impl Fn(&T) -> usize,
     ) -> Result<Vec<T>> {
         check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
             let mut stmt = conn.prepare_cached(sql)?;
-            let rows = stmt.query_map(
-                named_params! {
-                    ":mission": mission_id,
-                    ":after": page.after_id.unwrap_or(i64::MIN),
-                    ":limit": i64::from(page.limit),
-                },
-                row,
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let mut rows = stmt.query(named_params! {
+                ":mission": mission_id,
+                ":after": page.after_id.unwrap_or(i64::MIN),
+                ":limit": i64::from(page.limit),
+            })?;
+            let (mut out, mut used) = (Vec::new(), 0usize);
+            while let Some(r) = rows.next()? {
+                if deadline::expired() {
+                    return Err(StoreError::Interrupted);
+                }
+                let item = row(r, mission)?;
+                let size = bytes(&item);
+                if used + size > page.max_bytes {
+                    if out.is_empty() {
+                        return Err(StoreError::LimitExceeded(format!(
+                            "row {} alone is {size} bytes, over this page's budget of {} bytes",
+                            r.get::<_, i64>(0)?,
+                            page.max_bytes
+                        )));
+                    }
+                    break;
+                }
+                used += size;
+                out.push(item);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Streams every row of one of the per-mission history queries to `f`.
+    fn each_row<T>(
+        &self,
+        mission: &str,
+        sql: &str,
+        mut row: impl FnMut(&Row<'_>, &str) -> rusqlite::Result<T>,
+        mut f: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        check_mission_id(mission)?;
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            let mut stmt = conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(named_params! {
+                ":mission": mission_id,
+                ":after": i64::MIN,
+                ":limit": i64::MAX,
+            })?;
+            while let Some(r) = rows.next()? {
+                if deadline::expired() {
+                    return Err(StoreError::Interrupted);
+                }
+                f(row(r, mission)?)?;
+            }
+            Ok(())
         })
     }
 
@@ -287,59 +454,71 @@ impl SqliteStore {
         decision_type: &str,
         rationale: &str,
         agent_name: &str,
-        context: Option<&Value>,
+        context: Option<Json>,
     ) -> Result<i64> {
+        if let Some(context) = &context {
+            context.check_limits("context")?;
+        }
         check_mission_id(mission)?;
         check_name("decision type", decision_type)?;
         check_text("rationale", rationale)?;
         check_name("agent name", agent_name)?;
-        let context = context.map(|c| json_text("context", c)).transpose()?;
         let (mission, decision_type, rationale, agent_name) = (
             mission.to_owned(),
             decision_type.to_owned(),
             rationale.to_owned(),
             agent_name.to_owned(),
         );
+        let invocation = self.origin.invocation_id();
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
             let timestamp = now_timestamp();
             conn.prepare_cached(
-                "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name, context)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name,
+                                        context, invocation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![mission_id, decision_type, rationale, timestamp, agent_name, context])?;
+            .execute(params![
+                mission_id,
+                decision_type,
+                rationale,
+                timestamp,
+                agent_name,
+                context.as_ref().map(Json::as_str),
+                invocation
+            ])?;
             Ok(conn.last_insert_rowid())
         })
     }
 
-    /// Every decision of a mission, oldest first (ties by id).
+    /// Every decision of a mission, oldest first (ties by id), collected.
+    /// [`SqliteStore::each_decision`] streams instead.
     pub fn get_decisions(&self, mission: &str) -> Result<Vec<Decision>> {
-        self.decisions(mission, Page::all(), Order::Time)
+        let mut decisions = Vec::new();
+        self.each_decision(mission, |d| {
+            decisions.push(d);
+            Ok(())
+        })?;
+        Ok(decisions)
+    }
+
+    /// Calls `f` with every decision of a mission, oldest first (ties by
+    /// id), one row in memory at a time.
+    pub fn each_decision(
+        &self,
+        mission: &str,
+        f: impl FnMut(Decision) -> Result<()>,
+    ) -> Result<()> {
+        self.each_row(mission, SQL_DECISIONS_BY_TIME, decision_from_row, f)
     }
 
     /// One page of a mission's decisions: ids above `page.after_id`, in id
-    /// (commit) order, at most `page.limit`.
+    /// (commit) order, at most `page.limit` rows and `page.max_bytes` of
+    /// row text.
     pub fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
         page.validate()?;
-        self.decisions(mission, page, Order::Id)
-    }
-
-    fn decisions(&self, mission: &str, page: Page, order: Order) -> Result<Vec<Decision>> {
-        let sql = match order {
-            Order::Time => SQL_DECISIONS_BY_TIME,
-            Order::Id => SQL_DECISIONS_BY_ID,
-        };
-        self.history(mission, page, sql, |row| {
-            Ok(Decision {
-                id: row.get(0)?,
-                mission_id: row.get(1)?,
-                mission_uuid: mission.to_owned(),
-                decision_type: row.get(2)?,
-                rationale: row.get(3)?,
-                timestamp: row.get(4)?,
-                agent_name: row.get(5)?,
-                context: json_column(row, 6)?,
-            })
+        self.page(mission, page, SQL_DECISIONS_BY_ID, decision_from_row, |d| {
+            d.text_bytes()
         })
     }
 
@@ -351,33 +530,37 @@ impl SqliteStore {
         &self,
         mission: &str,
         key: &str,
-        value: &Value,
+        value: impl Into<Json>,
         ttl_seconds: Option<u32>,
     ) -> Result<()> {
+        let value = value.into();
         check_mission_id(mission)?;
         check_name("memory key", key)?;
-        let value = json_text("memory value", value)?;
-        let now = chrono::Utc::now();
-        let timestamp = format_timestamp(now);
-        let expires_at = ttl_seconds
-            .map(|ttl| format_timestamp(now + chrono::Duration::seconds(i64::from(ttl))));
+        value.check_limits("memory value")?;
         let (mission, key) = (mission.to_owned(), key.to_owned());
+        let invocation = self.origin.invocation_id();
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
+            let now = chrono::Utc::now();
+            let expires_at = ttl_seconds
+                .map(|ttl| format_timestamp(now + chrono::Duration::seconds(i64::from(ttl))));
             conn.prepare_cached(
-                "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at,
+                                           invocation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (mission_id, key) DO UPDATE SET
                      value = excluded.value, timestamp = excluded.timestamp,
-                     ttl = excluded.ttl, expires_at = excluded.expires_at",
+                     ttl = excluded.ttl, expires_at = excluded.expires_at,
+                     invocation_id = excluded.invocation_id",
             )?
             .execute(params![
                 mission_id,
                 key,
-                value,
-                timestamp,
+                value.as_str(),
+                format_timestamp(now),
                 ttl_seconds,
-                expires_at
+                expires_at,
+                invocation
             ])?;
             Ok(())
         })
@@ -385,7 +568,7 @@ impl SqliteStore {
 
     /// The value stored under `key`, or `None` if there is none or it has
     /// expired.
-    pub fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Value>> {
+    pub fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Json>> {
         check_mission_id(mission)?;
         check_name("memory key", key)?;
         let now = now_timestamp();
@@ -394,7 +577,7 @@ impl SqliteStore {
             conn.prepare_cached(SQL_MEMORY_GET)?
                 .query_row(params![mission_id, key, now], |row| json_column(row, 0))
                 .optional()
-                .map(|found| found.map(|v| v.unwrap_or(Value::Null)))
+                .map(|found| found.map(|v| v.unwrap_or_else(|| Json::stored("null"))))
                 .map_err(StoreError::from)
         })
     }
@@ -404,9 +587,9 @@ impl SqliteStore {
         check_mission_id(mission)?;
         check_name("memory key", key)?;
         let (mission, key) = (mission.to_owned(), key.to_owned());
-        let now = now_timestamp();
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
+            let now = now_timestamp();
             let live: bool = conn
                 .prepare_cached(SQL_MEMORY_LIVE)?
                 .query_row(params![mission_id, key, now], |row| row.get(0))?;
@@ -428,9 +611,9 @@ impl SqliteStore {
         check_mission_id(mission)?;
         check_name("playbook name", playbook_name)?;
         let (mission, name) = (mission.to_owned(), playbook_name.to_owned());
-        let started_at = now_timestamp();
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
+            let started_at = now_timestamp();
             conn.prepare_cached(
                 "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -450,23 +633,24 @@ impl SqliteStore {
         &self,
         run_id: i64,
         success: bool,
-        metrics: Option<&Value>,
+        metrics: Option<Json>,
         error_message: Option<&str>,
     ) -> Result<()> {
-        let metrics = metrics.map(|m| json_text("metrics", m)).transpose()?;
+        if let Some(metrics) = &metrics {
+            metrics.check_limits("metrics")?;
+        }
         if let Some(message) = error_message {
             check_text("error message", message)?;
         }
         let error_message = error_message.map(str::to_owned);
-        let completed_at = now_timestamp();
         self.write(move |conn| {
             let changed = conn
                 .prepare_cached(SQL_COMPLETE_PLAYBOOK_RUN)?
                 .execute(params![
                     run_id,
-                    completed_at,
+                    now_timestamp(),
                     success,
-                    metrics,
+                    metrics.as_ref().map(Json::as_str),
                     error_message
                 ])?;
             if changed == 0 {
@@ -586,22 +770,33 @@ impl ConnectionSettings {
 //
 // Every statement that looks rows up, in one place, so a test can check each
 // plan with EXPLAIN QUERY PLAN (see `SqliteStore::query_plans`).
+//
+// Whole histories read oldest first by timestamp (ties by id), which also
+// orders rows other programs wrote; pages follow ids, so `after_id` paging
+// never skips or repeats a row. vibe-store stamps rows while holding the
+// write lock, so for its own rows both orders agree.
 
 macro_rules! mission_select {
     () => {
-        "SELECT id, mission_uuid, phase, status, created_at, completed_at, metadata FROM missions"
+        "SELECT id, mission_uuid, phase, status, created_at, completed_at, metadata, invocation_id
+         FROM missions"
     };
 }
 macro_rules! tool_calls_select {
     () => {
-        "SELECT id, mission_id, tool_name, args, result, timestamp, duration_ms, success, error_message
-         FROM tool_calls WHERE mission_id = :mission AND id > :after "
+        "SELECT t.id, t.mission_id, t.tool_name, t.args, t.result, t.timestamp, t.duration_ms,
+                t.success, t.error_message, t.invocation_id, p.tool_name, t.component_sha256,
+                t.component_size, t.outcome
+         FROM tool_calls t LEFT JOIN tool_calls p ON p.id = t.invocation_id
+         WHERE t.mission_id = :mission AND t.id > :after "
     };
 }
 macro_rules! decisions_select {
     () => {
-        "SELECT id, mission_id, decision_type, rationale, timestamp, agent_name, context
-         FROM decisions WHERE mission_id = :mission AND id > :after "
+        "SELECT d.id, d.mission_id, d.decision_type, d.rationale, d.timestamp, d.agent_name,
+                d.context, d.invocation_id, p.tool_name
+         FROM decisions d LEFT JOIN tool_calls p ON p.id = d.invocation_id
+         WHERE d.mission_id = :mission AND d.id > :after "
     };
 }
 
@@ -610,12 +805,19 @@ const SQL_MISSION_HISTORY: &str = concat!(mission_select!(), " ORDER BY id DESC 
 const SQL_MISSION_ROW_ID: &str = "SELECT id FROM missions WHERE mission_uuid = ?1";
 const SQL_UPDATE_MISSION_STATUS: &str =
     "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1";
-const SQL_TOOL_CALLS_BY_TIME: &str =
-    concat!(tool_calls_select!(), "ORDER BY timestamp, id LIMIT :limit");
-const SQL_TOOL_CALLS_BY_ID: &str = concat!(tool_calls_select!(), "ORDER BY id LIMIT :limit");
-const SQL_DECISIONS_BY_TIME: &str =
-    concat!(decisions_select!(), "ORDER BY timestamp, id LIMIT :limit");
-const SQL_DECISIONS_BY_ID: &str = concat!(decisions_select!(), "ORDER BY id LIMIT :limit");
+const SQL_TOOL_CALLS_BY_TIME: &str = concat!(
+    tool_calls_select!(),
+    "ORDER BY t.timestamp, t.id LIMIT :limit"
+);
+const SQL_TOOL_CALLS_BY_ID: &str = concat!(tool_calls_select!(), "ORDER BY t.id LIMIT :limit");
+const SQL_DECISIONS_BY_TIME: &str = concat!(
+    decisions_select!(),
+    "ORDER BY d.timestamp, d.id LIMIT :limit"
+);
+const SQL_DECISIONS_BY_ID: &str = concat!(decisions_select!(), "ORDER BY d.id LIMIT :limit");
+const SQL_END_INVOCATION: &str = "UPDATE tool_calls
+     SET result = ?2, duration_ms = ?3, success = ?4, error_message = ?5, outcome = ?6
+     WHERE id = ?1 AND outcome = 'running'";
 const SQL_MEMORY_GET: &str = "SELECT value FROM agent_memory
      WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)";
 const SQL_MEMORY_LIVE: &str = "SELECT EXISTS (SELECT 1 FROM agent_memory
@@ -644,17 +846,12 @@ const LOOKUPS: &[&str] = &[
     SQL_MEMORY_DELETE,
     SQL_COMPLETE_PLAYBOOK_RUN,
     SQL_PLAYBOOK_RUNS,
+    SQL_END_INVOCATION,
 ];
 
-/// How history is ordered. Whole histories read oldest first by timestamp
-/// (ties by id), which also orders rows other programs wrote; pages follow
-/// ids, so `after_id` paging never skips or repeats a row. vibe-store stamps
-/// rows while holding the write lock, so for its own rows both orders agree.
-#[derive(Clone, Copy)]
-enum Order {
-    Time,
-    Id,
-}
+/// What an invocation row says until the invocation ends.
+const RUNNING_MESSAGE: &str =
+    "not ended: the tool is still running, or the host stopped before it finished";
 
 fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
     Ok(Mission {
@@ -664,7 +861,45 @@ fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
         status: parse_column(row, 3)?,
         created_at: row.get(4)?,
         completed_at: row.get(5)?,
-        metadata: json_column(row, 6)?.unwrap_or(Value::Null),
+        metadata: json_column(row, 6)?,
+        invocation_id: row.get(7)?,
+    })
+}
+
+fn tool_call_from_row(row: &Row<'_>, mission: &str) -> rusqlite::Result<ToolCall> {
+    Ok(ToolCall {
+        id: row.get(0)?,
+        mission_id: row.get(1)?,
+        mission_uuid: mission.to_owned(),
+        tool_name: row.get(2)?,
+        args: json_column(row, 3)?.unwrap_or_else(|| Json::stored("null")),
+        result: json_column(row, 4)?,
+        timestamp: row.get(5)?,
+        duration_ms: row.get(6)?,
+        success: row.get::<_, i64>(7)? != 0,
+        error_message: row.get(8)?,
+        invocation_id: row.get(9)?,
+        invoked_by: row.get(10)?,
+        component_sha256: row.get(11)?,
+        component_size: row.get(12)?,
+        outcome: row
+            .get::<_, Option<String>>(13)?
+            .and_then(|o| o.parse().ok()),
+    })
+}
+
+fn decision_from_row(row: &Row<'_>, mission: &str) -> rusqlite::Result<Decision> {
+    Ok(Decision {
+        id: row.get(0)?,
+        mission_id: row.get(1)?,
+        mission_uuid: mission.to_owned(),
+        decision_type: row.get(2)?,
+        rationale: row.get(3)?,
+        timestamp: row.get(4)?,
+        agent_name: row.get(5)?,
+        context: json_column(row, 6)?,
+        invocation_id: row.get(7)?,
+        invoked_by: row.get(8)?,
     })
 }
 
@@ -678,18 +913,19 @@ fn parse_column<T: std::str::FromStr<Err = StoreError>>(
     })
 }
 
-/// Reads a JSON column leniently: text is parsed as JSON, and numbers that
-/// another program stored with numeric affinity come back as JSON numbers.
-fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Value>> {
-    let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e)
-    };
+/// Reads a JSON column as the text stored, never parsing it: numbers that
+/// another program stored with numeric affinity come back as their JSON
+/// text, and text that is not JSON comes back as it is.
+fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Json>> {
     Ok(match row.get_ref(idx)? {
         ValueRef::Null => None,
-        ValueRef::Integer(i) => Some(Value::from(i)),
-        ValueRef::Real(f) => Some(Value::from(f)),
-        ValueRef::Text(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| bad(Box::new(e)))?),
-        ValueRef::Blob(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| bad(Box::new(e)))?),
+        ValueRef::Integer(i) => Some(Json::stored(i.to_string())),
+        ValueRef::Real(f) => Some(Json::stored(
+            serde_json::Number::from_f64(f).map_or_else(|| f.to_string(), |n| n.to_string()),
+        )),
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+            Some(Json::stored(String::from_utf8_lossy(bytes)))
+        }
     })
 }
 
@@ -700,46 +936,28 @@ fn mission_row_id(conn: &Connection, mission: &str) -> Result<i64> {
         .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
 }
 
-/// A validated tool call, serialised and ready to insert.
-struct ToolCallRow {
-    tool_name: String,
-    args: String,
-    result: Option<String>,
-    duration_ms: Option<i64>,
-    success: bool,
-    error_message: Option<String>,
-}
-
-impl ToolCallRow {
-    fn new(mission: &str, call: &NewToolCall) -> Result<Self> {
-        check_mission_id(mission)?;
-        let (args, result) = call.to_json_texts()?;
-        Ok(ToolCallRow {
-            tool_name: call.tool_name.clone(),
-            args,
-            result,
-            duration_ms: call.duration_ms,
-            success: call.success,
-            error_message: call.error_message.clone(),
-        })
-    }
-
-    fn insert(&self, conn: &Connection, mission_id: i64) -> Result<i64> {
-        conn.prepare_cached(
-            "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
-                                     success, error_message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            mission_id,
-            self.tool_name,
-            self.args,
-            self.result,
-            now_timestamp(),
-            self.duration_ms,
-            self.success,
-            self.error_message,
-        ])?;
-        Ok(conn.last_insert_rowid())
-    }
+/// Inserts a validated tool call, stamped now (under the write lock).
+fn insert_tool_call(
+    conn: &Connection,
+    mission_id: i64,
+    call: &NewToolCall,
+    origin: Origin,
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
+                                 success, error_message, invocation_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        mission_id,
+        call.tool_name,
+        call.args.as_str(),
+        call.result.as_ref().map(Json::as_str),
+        now_timestamp(),
+        call.duration_ms,
+        call.success,
+        call.error_message,
+        origin.invocation_id(),
+    ])?;
+    Ok(conn.last_insert_rowid())
 }

@@ -4,9 +4,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vibe_store::sandbox::Request;
+use vibe_store::terminal::visible;
 use vibe_store::{Phase, SqliteStore};
 
-use crate::{sandbox_runtime, table, CliResult, Failure};
+use vibe_store::sandbox::RuntimeConfig;
+
+use crate::{out, sandbox_runtime, table, CliResult, Failure};
 
 const GOAL: &str = "add rate limiting to the public API";
 
@@ -20,12 +23,14 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
             code: 1,
         })?,
     };
+    // Loaded before the mission exists: a component that cannot be loaded
+    // leaves nothing behind.
+    let runtime = sandbox_runtime(store, RuntimeConfig::default())?;
+    let planner = runtime.load(&component)?;
     let mission = store.create_mission(
         Phase::Planning,
-        &json!({ "goal": GOAL, "source": "vibe demo" }),
+        json!({ "goal": GOAL, "source": "vibe demo" }),
     )?;
-    let runtime = sandbox_runtime(store)?;
-    let planner = runtime.load(&component)?;
     let input = json!({
         "goal": GOAL,
         "steps": [
@@ -37,22 +42,32 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     });
     let report = runtime.run(&planner, &Request::new(mission.clone(), input))?;
 
-    println!("database  {}", store.path().display());
-    println!(
-        "tool      {} (sha256 {})",
+    out(format_args!("database  {}\n", store.path().display()));
+    out(format_args!(
+        "tool      {} (sha256 {})\n",
         component.display(),
         &planner.digest()[..16]
-    );
+    ));
     match &report.outcome {
-        Ok(output) => println!("output    {output}"),
-        Err(failure) => println!("FAILED    {failure}"),
+        Ok(output) => out(format_args!("output    {}\n", visible(output.as_str()))),
+        Err(failure) => out(format_args!("FAILED    {}\n", visible(&failure.message))),
     }
-    println!();
+    out(format_args!("\n"));
     table::print_mission(&store.get_mission(&mission)?);
-    println!("\ntool calls");
-    table::print_tool_calls(&store.get_tool_history(&mission)?);
-    println!("\ndecisions");
-    table::print_decisions(&store.get_decisions(&mission)?);
+    out(format_args!("\ntool calls\n"));
+    let mut calls = table::tool_calls_table();
+    store.each_tool_call(&mission, |call| {
+        calls.push(table::tool_call_row(&call));
+        Ok(())
+    })?;
+    calls.finish();
+    out(format_args!("\ndecisions\n"));
+    let mut decisions = table::decisions_table();
+    store.each_decision(&mission, |decision| {
+        decisions.push(table::decision_row(&decision));
+        Ok(())
+    })?;
+    decisions.finish();
     match report.outcome {
         Ok(_) => Ok(()),
         Err(failure) => Err(Failure {

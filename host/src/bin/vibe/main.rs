@@ -7,16 +7,19 @@
 mod demo;
 mod table;
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
-use vibe_store::sandbox::{Grants, Limits, LoadError, Request, Runtime, RuntimeConfig};
-use vibe_store::store::parse_json;
+use vibe_store::sandbox::{
+    FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
+};
+use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
-    Durability, MissionStatus, NewToolCall, OpenOptions, Phase, SqliteStore, StoreError,
+    Durability, Json, MissionStatus, NewToolCall, OpenOptions, Phase, SqliteStore, StoreError,
 };
 
 #[derive(Parser)]
@@ -113,6 +116,13 @@ struct RunArgs {
     /// Bytes of any one JSON value crossing the boundary (at most 1 MiB).
     #[arg(long, default_value_t = vibe_store::store::MAX_JSON_BYTES)]
     max_json_bytes: usize,
+    /// Bytes of row text one history page returned to the tool may hold
+    /// (default: 4 times --max-json-bytes).
+    #[arg(long)]
+    max_page_bytes: Option<usize>,
+    /// Largest component file loaded, in MiB.
+    #[arg(long, default_value_t = 256)]
+    max_component_mb: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -202,12 +212,28 @@ struct ListArgs {
     json: bool,
 }
 
+/// Writes to stdout. A reader that went away (`vibe tools | head`) ends the
+/// command quietly with status 0: there is no one left to tell.
+pub(crate) fn out(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("vibe: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() -> ExitCode {
+    // Colour only for a person at a terminal who has not asked for none: a
+    // log file or pipe gets plain text.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VIBE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -215,8 +241,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             // One line, whatever the message's source did with whitespace.
+            // Messages carry tool and database text: shown escaped.
             let message: Vec<&str> = failure.message.split_whitespace().collect();
-            eprintln!("vibe: {}", message.join(" "));
+            eprintln!("vibe: {}", visible_line(&message.join(" ")));
             ExitCode::from(failure.code)
         }
     }
@@ -272,55 +299,76 @@ fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Init => {
             let version = store.init_db()?;
-            println!("{}", store.path().display());
-            println!("schema version {version}");
+            out(format_args!("{}\n", store.path().display()));
+            out(format_args!("schema version {version}\n"));
         }
         Command::Mission(command) => mission(&store, command)?,
         Command::Log(args) => {
             let call = NewToolCall {
                 tool_name: args.tool,
-                args: parse_json("--args", &args.args)?,
+                args: Json::parse("--args", args.args)?,
                 result: args
                     .result
-                    .map(|r| parse_json("--result", &r))
+                    .map(|r| Json::parse("--result", r))
                     .transpose()?,
                 success: args.error.is_none(),
                 duration_ms: args.duration_ms,
                 error_message: args.error,
             };
-            println!("{}", store.log_tool_call(&args.uuid, &call)?);
+            out(format_args!(
+                "{}\n",
+                store.log_tool_call(&args.uuid, &call)?
+            ));
         }
         Command::Decide(args) => {
             let context = args
                 .context
-                .map(|c| parse_json("--context", &c))
+                .map(|c| Json::parse("--context", c))
                 .transpose()?;
             let id = store.record_decision(
                 &args.uuid,
                 &args.decision_type,
                 &args.rationale,
                 &args.agent,
-                context.as_ref(),
+                context,
             )?;
-            println!("{id}");
+            out(format_args!("{id}\n"));
         }
         Command::Run(args) => run_tool(&store, args)?,
         Command::Demo(args) => demo::run(&store, args.component)?,
         Command::Bench(_) => unreachable!("handled before the store is opened"),
         Command::Tools(args) => {
-            let calls = store.get_tool_history(&args.uuid)?;
             if args.json {
-                print_json(&calls);
+                let mut list = JsonList::new();
+                store.each_tool_call(&args.uuid, |call| {
+                    list.push(&call);
+                    Ok(())
+                })?;
+                list.finish();
             } else {
-                table::print_tool_calls(&calls);
+                let mut table = table::tool_calls_table();
+                store.each_tool_call(&args.uuid, |call| {
+                    table.push(table::tool_call_row(&call));
+                    Ok(())
+                })?;
+                table.finish();
             }
         }
         Command::Decisions(args) => {
-            let decisions = store.get_decisions(&args.uuid)?;
             if args.json {
-                print_json(&decisions);
+                let mut list = JsonList::new();
+                store.each_decision(&args.uuid, |decision| {
+                    list.push(&decision);
+                    Ok(())
+                })?;
+                list.finish();
             } else {
-                table::print_decisions(&decisions);
+                let mut table = table::decisions_table();
+                store.each_decision(&args.uuid, |decision| {
+                    table.push(table::decision_row(&decision));
+                    Ok(())
+                })?;
+                table.finish();
             }
         }
     }
@@ -328,11 +376,16 @@ fn run(cli: Cli) -> CliResult {
 }
 
 fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
-    let input = parse_json("--input", &args.input)?;
+    let input = Json::parse("--input", args.input)?;
     // An unknown mission exits 3 before the component is even read.
     store.get_mission(&args.mission)?;
-    let runtime = sandbox_runtime(store)?;
-    let tool = runtime.load(&args.component)?;
+    let runtime = sandbox_runtime(
+        store,
+        RuntimeConfig {
+            max_component_bytes: args.max_component_mb.saturating_mul(1024 * 1024),
+            ..RuntimeConfig::default()
+        },
+    )?;
     let mut grants = Grants::none();
     for grant in args.grants {
         match grant {
@@ -340,35 +393,46 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
             GrantArg::ReadAllMissions => grants = grants.with_read_all_missions(),
         }
     }
-    let limits = Limits::default()
+    let mut limits = Limits::default()
         .timeout(Duration::from_millis(args.timeout_ms))
         .memory_mb(args.memory_mb)
         .max_page_rows(args.max_page_rows)
         .max_json_bytes(args.max_json_bytes);
+    if let Some(bytes) = args.max_page_bytes {
+        limits = limits.max_page_bytes(bytes);
+    }
     let mut request = Request::new(args.mission, input)
         .grants(grants)
         .limits(limits);
     request.name = args.name;
-    let report = runtime.run(&tool, &request)?;
+    // A component that cannot be loaded is recorded on the mission too.
+    let report = runtime.run_file(&args.component, &request)?;
     match report.outcome {
         Ok(output) => {
-            println!("{output}");
+            print_json_text(output.as_str());
             Ok(())
         }
         Err(failure) => Err(Failure {
             message: failure.message,
-            code: 5,
+            code: if failure.kind == FailureKind::LoadError {
+                4
+            } else {
+                5
+            },
         }),
     }
 }
 
 /// A sandbox runtime for one CLI process, caching compiled components on
 /// disk so the next process starts fast.
-pub(crate) fn sandbox_runtime(store: &SqliteStore) -> Result<Runtime, Failure> {
+pub(crate) fn sandbox_runtime(
+    store: &SqliteStore,
+    config: RuntimeConfig,
+) -> Result<Runtime, Failure> {
     let config = RuntimeConfig {
         max_concurrent: 4,
         cache_dir: cache_dir(),
-        ..RuntimeConfig::default()
+        ..config
     };
     Ok(Runtime::new(store.clone(), config)?)
 }
@@ -416,8 +480,8 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
     match command {
         MissionCommand::Create { phase, metadata } => {
             let phase: Phase = phase.parse()?;
-            let metadata = parse_json("--metadata", &metadata)?;
-            println!("{}", store.create_mission(phase, &metadata)?);
+            let metadata = Json::parse("--metadata", metadata)?;
+            out(format_args!("{}\n", store.create_mission(phase, metadata)?));
         }
         MissionCommand::Status { uuid, status } => {
             let status: MissionStatus = status.parse()?;
@@ -434,9 +498,17 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
         MissionCommand::List { limit, json } => {
             let missions = store.get_mission_history(limit)?;
             if json {
-                print_json(&missions);
+                let mut list = JsonList::new();
+                for mission in &missions {
+                    list.push(mission);
+                }
+                list.finish();
             } else {
-                table::print_missions(&missions);
+                let mut table = table::missions_table();
+                for mission in &missions {
+                    table.push(table::mission_row(mission));
+                }
+                table.finish();
             }
         }
     }
@@ -444,8 +516,44 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
 }
 
 fn print_json(value: &impl Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("store rows serialise to JSON")
-    );
+    print_json_text(&serde_json::to_string_pretty(value).expect("store rows serialise to JSON"));
+}
+
+/// JSON for stdout: exactly as given when piped; on a terminal, characters
+/// that could steer it are \u-escaped inside strings (the same JSON).
+fn print_json_text(json: &str) {
+    if std::io::stdout().is_terminal() {
+        out(format_args!("{}\n", json_for_terminal(json)));
+    } else {
+        out(format_args!("{json}\n"));
+    }
+}
+
+/// A JSON array printed one element at a time, so a listing of any size
+/// holds one row in memory.
+struct JsonList {
+    first: bool,
+}
+
+impl JsonList {
+    fn new() -> Self {
+        out(format_args!("["));
+        JsonList { first: true }
+    }
+
+    fn push(&mut self, item: &impl Serialize) {
+        let text = serde_json::to_string_pretty(item).expect("store rows serialise to JSON");
+        let indented = text.replace('\n', "\n  ");
+        let separator = if self.first { "\n  " } else { ",\n  " };
+        self.first = false;
+        if std::io::stdout().is_terminal() {
+            out(format_args!("{separator}{}", json_for_terminal(&indented)));
+        } else {
+            out(format_args!("{separator}{indented}"));
+        }
+    }
+
+    fn finish(self) {
+        out(format_args!("{}]\n", if self.first { "" } else { "\n" }));
+    }
 }

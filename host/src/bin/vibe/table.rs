@@ -1,43 +1,82 @@
 //! Human output: aligned tables and key/value blocks.
+//!
+//! Every cell is text from a tool or from the database, so every cell is
+//! passed through [`visible_line`] before it reaches the terminal. Tables
+//! stream: the first rows set the column widths, and rows after them are
+//! printed as they come, so listing a mission of any size holds only a
+//! screenful of rows in memory.
 
-use serde_json::Value;
-use vibe_store::{Decision, Mission, ToolCall};
+use vibe_store::terminal::visible_line;
+use vibe_store::{Decision, Json, Mission, ToolCall};
 
 /// Longest cell printed; longer text is cut with an ellipsis.
 const MAX_CELL: usize = 60;
+/// Rows read before the column widths are fixed.
+const MEASURED_ROWS: usize = 200;
 
-/// Prints rows under a header, each column as wide as its widest cell.
-pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| row.iter().map(|c| clip(c)).collect())
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+/// A table printed as its rows arrive.
+pub struct Table {
+    header: Vec<&'static str>,
+    widths: Vec<usize>,
+    pending: Option<Vec<Vec<String>>>,
+}
+
+impl Table {
+    pub fn new(header: &[&'static str]) -> Self {
+        Table {
+            widths: header.iter().map(|h| h.chars().count()).collect(),
+            header: header.to_vec(),
+            pending: Some(Vec::new()),
         }
     }
-    let line = |row: Vec<&str>| {
+
+    pub fn push(&mut self, row: Vec<String>) {
+        let row: Vec<String> = row.iter().map(|cell| clip(cell)).collect();
+        match &mut self.pending {
+            Some(pending) => {
+                for (w, cell) in self.widths.iter_mut().zip(&row) {
+                    *w = (*w).max(cell.chars().count());
+                }
+                pending.push(row);
+                if pending.len() >= MEASURED_ROWS {
+                    self.flush();
+                }
+            }
+            None => self.line(&row),
+        }
+    }
+
+    /// Prints what is still buffered (the header, if nothing else).
+    pub fn finish(mut self) {
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
+            self.line(&header);
+            for row in &pending {
+                self.line(row);
+            }
+        }
+    }
+
+    fn line(&self, row: &[String]) {
         let padded: Vec<String> = row
             .iter()
-            .zip(&widths)
+            .zip(&self.widths)
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for row in &cells {
-        line(row.iter().map(String::as_str).collect());
+        crate::out(format_args!("{}\n", padded.join("  ").trim_end()));
     }
 }
 
 fn clip(text: &str) -> String {
-    let one_line = text.replace(['\n', '\r', '\t'], " ");
-    if one_line.chars().count() <= MAX_CELL {
-        one_line
+    let safe = visible_line(text);
+    if safe.chars().count() <= MAX_CELL {
+        safe.into_owned()
     } else {
-        let cut: String = one_line.chars().take(MAX_CELL - 1).collect();
+        let cut: String = safe.chars().take(MAX_CELL - 1).collect();
         format!("{cut}…")
     }
 }
@@ -46,33 +85,28 @@ fn or_dash(text: Option<&str>) -> String {
     text.unwrap_or("-").to_owned()
 }
 
-fn json_cell(value: Option<&Value>) -> String {
-    value.map_or_else(|| "-".to_owned(), Value::to_string)
+fn json_cell(value: Option<&Json>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.as_str().to_owned())
 }
 
-pub fn print_missions(missions: &[Mission]) {
-    let rows: Vec<Vec<String>> = missions
-        .iter()
-        .map(|m| {
-            vec![
-                m.mission_uuid.clone(),
-                m.phase.to_string(),
-                m.status.to_string(),
-                m.created_at.clone(),
-                or_dash(m.completed_at.as_deref()),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "MISSION_UUID",
-            "PHASE",
-            "STATUS",
-            "CREATED_AT",
-            "COMPLETED_AT",
-        ],
-        &rows,
-    );
+pub fn missions_table() -> Table {
+    Table::new(&[
+        "MISSION_UUID",
+        "PHASE",
+        "STATUS",
+        "CREATED_AT",
+        "COMPLETED_AT",
+    ])
+}
+
+pub fn mission_row(m: &Mission) -> Vec<String> {
+    vec![
+        m.mission_uuid.clone(),
+        m.phase.to_string(),
+        m.status.to_string(),
+        m.created_at.clone(),
+        or_dash(m.completed_at.as_deref()),
+    ]
 }
 
 pub fn print_mission(mission: &Mission) {
@@ -82,69 +116,90 @@ pub fn print_mission(mission: &Mission) {
         ("status", mission.status.to_string()),
         ("created_at", mission.created_at.clone()),
         ("completed_at", or_dash(mission.completed_at.as_deref())),
-        ("metadata", mission.metadata.to_string()),
+        ("metadata", json_cell(mission.metadata.as_ref())),
+        (
+            "created_by",
+            mission
+                .invocation_id
+                .map_or_else(|| "-".to_owned(), |id| format!("invocation #{id}")),
+        ),
     ];
     for (key, value) in fields {
-        println!("{key:<13} {value}");
+        crate::out(format_args!("{key:<13} {}\n", visible_line(&value)));
     }
 }
 
-pub fn print_tool_calls(calls: &[ToolCall]) {
-    let rows: Vec<Vec<String>> = calls
-        .iter()
-        .map(|c| {
-            vec![
-                c.id.to_string(),
-                c.timestamp.clone(),
-                c.tool_name.clone(),
-                if c.success { "ok" } else { "FAILED" }.to_owned(),
-                c.duration_ms
-                    .map_or_else(|| "-".to_owned(), |d| d.to_string()),
-                c.args.to_string(),
-                match (&c.error_message, &c.result) {
-                    (Some(error), _) => error.clone(),
-                    (None, result) => json_cell(result.as_ref()),
-                },
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "ID",
-            "TIMESTAMP",
-            "TOOL_NAME",
-            "SUCCESS",
-            "MS",
-            "ARGS",
-            "RESULT/ERROR",
-        ],
-        &rows,
-    );
+pub fn tool_calls_table() -> Table {
+    Table::new(&[
+        "ID",
+        "TIMESTAMP",
+        "TOOL_NAME",
+        "SUCCESS",
+        "MS",
+        "ORIGIN",
+        "ARGS",
+        "RESULT/ERROR",
+    ])
 }
 
-pub fn print_decisions(decisions: &[Decision]) {
-    let rows: Vec<Vec<String>> = decisions
-        .iter()
-        .map(|d| {
-            vec![
-                d.id.to_string(),
-                d.timestamp.clone(),
-                d.decision_type.clone(),
-                or_dash(d.agent_name.as_deref()),
-                or_dash(d.rationale.as_deref()),
-                json_cell(d.context.as_ref()),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "ID",
-            "TIMESTAMP",
-            "DECISION_TYPE",
-            "AGENT_NAME",
-            "RATIONALE",
-            "CONTEXT",
-        ],
-        &rows,
-    );
+pub fn tool_call_row(c: &ToolCall) -> Vec<String> {
+    vec![
+        c.id.to_string(),
+        c.timestamp.clone(),
+        c.tool_name.clone(),
+        match c.outcome {
+            Some(outcome) if outcome != vibe_store::store::Outcome::Ok => {
+                format!("FAILED ({outcome})")
+            }
+            _ if c.success => "ok".to_owned(),
+            _ => "FAILED".to_owned(),
+        },
+        c.duration_ms
+            .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+        origin(
+            c.invocation_id,
+            c.invoked_by.as_deref(),
+            c.component_sha256.as_deref(),
+        ),
+        c.args.as_str().to_owned(),
+        match (&c.error_message, &c.result) {
+            (Some(error), _) => error.clone(),
+            (None, result) => json_cell(result.as_ref()),
+        },
+    ]
+}
+
+/// Who wrote a row: `run <sha>` for an invocation row the host wrote,
+/// `via planner#12` for a row a tool wrote during invocation 12, `-` for
+/// rows written from outside any sandbox.
+pub fn origin(invocation: Option<i64>, invoked_by: Option<&str>, sha256: Option<&str>) -> String {
+    match (invocation, sha256) {
+        (Some(id), _) => format!("via {}#{id}", invoked_by.unwrap_or("?")),
+        (None, Some(sha)) => format!("run {}", &sha[..sha.len().min(12)]),
+        (None, None) => "-".to_owned(),
+    }
+}
+
+pub fn decisions_table() -> Table {
+    Table::new(&[
+        "ID",
+        "TIMESTAMP",
+        "DECISION_TYPE",
+        "AGENT_NAME",
+        "ORIGIN",
+        "RATIONALE",
+        "CONTEXT",
+    ])
+}
+
+pub fn decision_row(d: &Decision) -> Vec<String> {
+    vec![
+        d.id.to_string(),
+        d.timestamp.clone(),
+        d.decision_type.clone(),
+        or_dash(d.agent_name.as_deref()),
+        origin(d.invocation_id, d.invoked_by.as_deref(), None),
+        or_dash(d.rationale.as_deref()),
+        json_cell(d.context.as_ref()),
+    ]
 }

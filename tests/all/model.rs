@@ -2,11 +2,9 @@
 //! run against the real store and an in-memory model. After every step the
 //! two agree on what the step returned and on the whole state it touched.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::temp_db;
+use crate::common::{ov, temp_db, v};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::{json, Value};
@@ -111,19 +109,19 @@ fn check(store: &SqliteStore, model: &ModelMission) {
         .get_tool_history(&model.id)
         .unwrap()
         .into_iter()
-        .map(|c| (c.tool_name, c.args, c.success, c.duration_ms))
+        .map(|c| (c.tool_name, v(&c.args), c.success, c.duration_ms))
         .collect();
     assert_eq!(calls, model.calls);
     let decisions: Vec<(String, Option<Value>)> = store
         .get_decisions(&model.id)
         .unwrap()
         .into_iter()
-        .map(|d| (d.decision_type, d.context))
+        .map(|d| (d.decision_type, ov(&d.context)))
         .collect();
     assert_eq!(decisions, model.decisions);
     for key in ["a", "b"] {
         assert_eq!(
-            store.get_memory(&model.id, key).unwrap(),
+            ov(&store.get_memory(&model.id, key).unwrap()),
             model.memory.get(key).cloned(),
             "key {key}"
         );
@@ -143,7 +141,7 @@ fn run_sequence(ops: Vec<Op>) {
         let touched = match op {
             Op::Create(p) => {
                 let id = store
-                    .create_mission(Phase::ALL[p], &json!({ "p": p }))
+                    .create_mission(Phase::ALL[p], json!({ "p": p }))
                     .unwrap();
                 missions.push(ModelMission {
                     id,
@@ -201,7 +199,7 @@ fn run_sequence(ops: Vec<Op>) {
                         kind,
                         "why",
                         "agent",
-                        context.as_ref()
+                        context.as_ref().map(Into::into)
                     )),
                     expected
                 );
@@ -216,7 +214,7 @@ fn run_sequence(ops: Vec<Op>) {
                     Outcome::Ok
                 };
                 assert_eq!(
-                    outcome(store.set_memory(&missions[i].id, key, &json!(value), ttl)),
+                    outcome(store.set_memory(&missions[i].id, key, json!(value), ttl)),
                     expected
                 );
                 if expected == Outcome::Ok {
@@ -251,7 +249,7 @@ fn run_sequence(ops: Vec<Op>) {
     }
     let total: usize = missions.iter().map(|m| m.calls.len()).sum();
     assert_eq!(
-        common::count(&path, "SELECT COUNT(*) FROM tool_calls") as usize,
+        crate::common::count(&path, "SELECT COUNT(*) FROM tool_calls") as usize,
         total
     );
 }

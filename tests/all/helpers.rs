@@ -1,39 +1,48 @@
-//! Test helper: logs tool calls in a loop through the library and prints
-//! each id on its own line as soon as its call has returned (and so was
-//! acknowledged). Used by the multi-process and crash tests.
+//! Helper processes for the multi-process and crash tests: the test binary
+//! itself, started with `VIBE_STRESS_WRITER` set and told to run only the
+//! function below (see `common::stress_writer`). In an ordinary test run the
+//! variable is unset and the function returns at once: it is a program the
+//! other tests drive, not a test of its own.
 //!
-//! Usage: stress_writer DB MISSION COUNT [full|normal] [THREADS]
-//! (COUNT per thread; 0 = forever)
+//! As a helper it logs tool calls in a loop through the library and prints
+//! each id on its own line as soon as its call has returned (and so was
+//! acknowledged). Arguments, tab-separated in the variable:
+//! `DB MISSION COUNT [full|normal] [THREADS]` (COUNT per thread; 0 =
+//! forever). Lines that are not ids (the test harness's own) are ignored by
+//! the reader.
 
 use std::io::Write;
 
 use serde_json::json;
 use vibe_store::{NewToolCall, OpenOptions, SqliteStore};
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, db, mission, count, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: stress_writer DB MISSION COUNT [full|normal] [THREADS]");
-        std::process::exit(2);
+#[test]
+fn stress_writer() {
+    let Ok(args) = std::env::var("VIBE_STRESS_WRITER") else {
+        return;
+    };
+    let args: Vec<&str> = args.split('\t').collect();
+    let [db, mission, count, rest @ ..] = args.as_slice() else {
+        panic!("VIBE_STRESS_WRITER: DB MISSION COUNT [full|normal] [THREADS]");
     };
     let count: u64 = count.parse().expect("COUNT is a number");
     let durability = rest
         .first()
-        .map_or("full", String::as_str)
+        .copied()
+        .unwrap_or("full")
         .parse()
         .expect("durability");
-    let threads: u64 = rest
-        .get(1)
-        .map_or(Ok(1), |t| t.parse())
-        .expect("THREADS is a number");
+    let threads: u64 = rest.get(1).map_or(Ok(1), |t| t.parse()).expect("THREADS");
     let store = SqliteStore::open_with(db, OpenOptions::default().durability(durability))
         .unwrap_or_else(|e| {
             eprintln!("stress_writer: {e}");
             std::process::exit(1);
         });
+    // End whatever line the harness began, so the first id stands alone.
+    println!();
     let writers: Vec<_> = (0..threads)
         .map(|t| {
-            let (store, mission) = (store.clone(), mission.clone());
+            let (store, mission) = (store.clone(), mission.to_string());
             std::thread::spawn(move || write_loop(&store, &mission, count, t))
         })
         .collect();

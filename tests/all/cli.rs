@@ -1,12 +1,10 @@
 //! The `vibe` command line as a user meets it: names, flags, output and
 //! exit codes.
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::{count, temp_db, vibe};
+use crate::common::{count, temp_db, vibe};
 use serde_json::{json, Value};
 
 struct Vibe {
@@ -76,7 +74,7 @@ fn init_prints_path_and_version_and_is_idempotent() {
     let v = Vibe::new();
     let out = v.ok(&["init"]);
     assert!(out.contains(&v.db.display().to_string()), "{out}");
-    assert!(out.contains("schema version 1"), "{out}");
+    assert!(out.contains("schema version 2"), "{out}");
     assert_eq!(v.ok(&["init"]), out);
 }
 
@@ -401,7 +399,7 @@ fn bench_runs_every_row_on_a_small_scale() {
             "300",
             "--echo",
         ])
-        .arg(common::guest("echo"))
+        .arg(crate::common::guest("echo"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

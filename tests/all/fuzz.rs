@@ -1,13 +1,8 @@
 //! A bounded, fixed-seed fuzz run of every outside input the store parses
-//! (see `tests/common/fuzz_inputs.rs`). For longer runs under libFuzzer, see
+//! (see `tests/all/common/fuzz_inputs.rs`). For longer runs under libFuzzer, see
 //! `fuzz/README.md`.
 
-mod common;
-
-#[path = "common/fuzz_inputs.rs"]
-mod fuzz_inputs;
-
-use common::temp_store;
+use crate::common::temp_store;
 use serde_json::json;
 use vibe_store::store::OpenOptions;
 use vibe_store::{Durability, Phase, SqliteStore};
@@ -69,17 +64,17 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 #[test]
 fn fixed_seed_fuzz_of_every_outside_input() {
     const EXECUTIONS: usize = 20_000;
-    let (_dir, path) = common::temp_db();
+    let (_dir, path) = crate::common::temp_db();
     let store =
         SqliteStore::open_with(&path, OpenOptions::default().durability(Durability::Normal))
             .unwrap();
-    let mission = store.create_mission(Phase::Testing, &json!({})).unwrap();
+    let mission = store.create_mission(Phase::Testing, json!({})).unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for n in 0..EXECUTIONS {
         let seed = SEEDS[rng.below(SEEDS.len())].as_bytes();
         let mut data = vec![(n % 8) as u8];
         data.extend(mutate(&mut rng, seed));
-        fuzz_inputs::exercise(&store, &mission, &data);
+        crate::common::fuzz_inputs::exercise(&store, &mission, &data);
     }
     let conn = rusqlite::Connection::open(&path).unwrap();
     let integrity: String = conn
@@ -92,19 +87,19 @@ fn fixed_seed_fuzz_of_every_outside_input() {
 #[test]
 fn oversize_and_deep_inputs_are_refused_not_crashes() {
     let (_dir, store) = temp_store();
-    let mission = store.create_mission(Phase::Testing, &json!({})).unwrap();
+    let mission = store.create_mission(Phase::Testing, json!({})).unwrap();
     let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
     let big = format!("\"{}\"", "x".repeat(2 * 1024 * 1024));
     for text in [deep.as_str(), big.as_str()] {
         let mut data = vec![0u8];
         data.extend(text.as_bytes());
-        fuzz_inputs::exercise(&store, &mission, &data);
-        assert!(vibe_store::store::parse_json("args", text).is_err());
+        crate::common::fuzz_inputs::exercise(&store, &mission, &data);
+        assert!(vibe_store::Json::parse("args", text).is_err());
     }
     let long_name = vec![4u8]
         .into_iter()
         .chain("n".repeat(100_000).bytes())
         .collect::<Vec<_>>();
-    fuzz_inputs::exercise(&store, &mission, &long_name);
+    crate::common::fuzz_inputs::exercise(&store, &mission, &long_name);
     assert!(store.get_tool_history(&mission).unwrap().is_empty());
 }

@@ -2,17 +2,15 @@
 //! invocations at once, a store that panics or stalls. The host must stay
 //! up and responsive, and every run must be accounted for.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{component_cache, count, guest, temp_store};
-use serde_json::{json, Value};
+use crate::common::{component_cache, count, guest, temp_store};
+use serde_json::json;
 use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
-use vibe_store::store::{self, MissionStore, Page};
+use vibe_store::store::{self, InvocationEnd, InvocationStart, MissionStore, Page};
 use vibe_store::{
-    Decision, Mission, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError, ToolCall,
+    Decision, Json, Mission, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError, ToolCall,
 };
 
 fn runtime_for(store: impl MissionStore, max_concurrent: u32) -> Runtime {
@@ -27,7 +25,7 @@ fn runtime_for(store: impl MissionStore, max_concurrent: u32) -> Runtime {
 #[test]
 fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let runtime = runtime_for(store.clone(), 4);
     let limits = Limits::default().timeout(Duration::from_millis(400));
     let report = runtime
@@ -54,7 +52,8 @@ fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
         "SELECT MAX(json_extract(args, '$.i')) FROM tool_calls WHERE tool_name = 'flood'",
     );
     assert_eq!(max_i + 1, flood);
-    let own = store.get_tool_history(&m).unwrap().pop().unwrap();
+    let history = store.get_tool_history(&m).unwrap();
+    let own = history.iter().find(|c| c.id == report.call_id).unwrap();
     assert_eq!(
         (own.tool_name.as_str(), own.success),
         ("flood-writes", false)
@@ -65,7 +64,7 @@ fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
 #[test]
 fn a_guest_paging_through_history_forever_is_stopped_on_time() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let calls: Vec<NewToolCall> = (0..3000)
         .map(|i| NewToolCall::success("seed", json!({ "i": i })))
         .collect();
@@ -98,7 +97,7 @@ fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
     let echo = runtime.load(guest("echo")).unwrap();
     let spin = runtime.load(guest("spin")).unwrap();
     let missions: Vec<String> = (0..100)
-        .map(|_| store.create_mission(Phase::Coding, &json!({})).unwrap())
+        .map(|_| store.create_mission(Phase::Coding, json!({})).unwrap())
         .collect();
     let rss_before = resident_kib();
     let started = Instant::now();
@@ -177,7 +176,27 @@ struct Faulty {
 }
 
 impl MissionStore for Faulty {
-    fn create_mission(&self, phase: Phase, metadata: &Value) -> store::Result<String> {
+    fn within_invocation(&self, invocation: i64) -> Arc<dyn MissionStore> {
+        Arc::new(Faulty {
+            inner: self.inner.within_invocation(invocation),
+            stall: self.stall,
+        })
+    }
+    fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> store::Result<i64> {
+        self.inner.begin_invocation(mission, start)
+    }
+    fn end_invocation(&self, invocation: i64, end: &InvocationEnd) -> store::Result<()> {
+        self.inner.end_invocation(invocation, end)
+    }
+    fn record_invocation(
+        &self,
+        mission: &str,
+        start: &InvocationStart,
+        end: &InvocationEnd,
+    ) -> store::Result<i64> {
+        self.inner.record_invocation(mission, start, end)
+    }
+    fn create_mission(&self, phase: Phase, metadata: Json) -> store::Result<String> {
         self.inner.create_mission(phase, metadata)
     }
     fn update_mission_status(&self, mission: &str, status: MissionStatus) -> store::Result<()> {
@@ -189,14 +208,14 @@ impl MissionStore for Faulty {
     fn get_mission_history(&self, limit: u32) -> store::Result<Vec<Mission>> {
         self.inner.get_mission_history(limit)
     }
-    fn log_tool_call(&self, mission: &str, call: &NewToolCall) -> store::Result<i64> {
+    fn log_tool_call(&self, mission: &str, call: NewToolCall) -> store::Result<i64> {
         if call.tool_name == "echo.bench" {
             match self.stall {
                 Some(stall) => std::thread::sleep(stall),
                 None => panic!("bug in the store backend"),
             }
         }
-        self.inner.log_tool_call(mission, call)
+        self.inner.log_tool_call(mission, &call)
     }
     fn record_decision(
         &self,
@@ -204,7 +223,7 @@ impl MissionStore for Faulty {
         t: &str,
         r: &str,
         a: &str,
-        c: Option<&Value>,
+        c: Option<Json>,
     ) -> store::Result<i64> {
         self.inner.record_decision(m, t, r, a, c)
     }
@@ -214,10 +233,10 @@ impl MissionStore for Faulty {
     fn get_decisions_page(&self, mission: &str, page: Page) -> store::Result<Vec<Decision>> {
         self.inner.get_decisions_page(mission, page)
     }
-    fn set_memory(&self, m: &str, k: &str, v: &Value, ttl: Option<u32>) -> store::Result<()> {
+    fn set_memory(&self, m: &str, k: &str, v: Json, ttl: Option<u32>) -> store::Result<()> {
         self.inner.set_memory(m, k, v, ttl)
     }
-    fn get_memory(&self, mission: &str, key: &str) -> store::Result<Option<Value>> {
+    fn get_memory(&self, mission: &str, key: &str) -> store::Result<Option<Json>> {
         self.inner.get_memory(mission, key)
     }
     fn delete_memory(&self, mission: &str, key: &str) -> store::Result<bool> {
@@ -228,7 +247,7 @@ impl MissionStore for Faulty {
 #[test]
 fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let runtime = runtime_for(
         Faulty {
             inner: store.clone(),
@@ -260,7 +279,7 @@ fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
 #[test]
 fn time_spent_inside_store_calls_counts_against_the_timeout() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let runtime = runtime_for(
         Faulty {
             inner: store.clone(),
@@ -297,7 +316,7 @@ fn time_spent_inside_store_calls_counts_against_the_timeout() {
 #[test]
 fn a_read_running_past_its_deadline_is_interrupted() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let calls: Vec<NewToolCall> = (0..2000)
         .map(|i| NewToolCall::success("seed", json!({ "i": i })))
         .collect();

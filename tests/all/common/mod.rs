@@ -1,11 +1,24 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fuzz_inputs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
 use tempfile::TempDir;
-use vibe_store::SqliteStore;
+use vibe_store::{Json, SqliteStore};
+
+/// The JSON text as a tree, for assertions on its parts.
+pub fn v(json: &Json) -> Value {
+    json.to_value().expect("valid JSON")
+}
+
+/// [`v`] of an optional value.
+pub fn ov(json: &Option<Json>) -> Option<Value> {
+    json.as_ref().map(v)
+}
 
 /// A fresh directory and a database path inside it (not yet created).
 pub fn temp_db() -> (TempDir, PathBuf) {
@@ -58,17 +71,41 @@ pub fn component_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
-/// A path to one of the test helper programs in host/examples/.
-pub fn example_bin(name: &str) -> PathBuf {
+/// The stress writer (`helpers::stress_writer`): this test binary, run as
+/// a helper process that logs `count` calls per thread (0 = forever) and
+/// prints each acknowledged id on its own line.
+pub fn stress_writer(
+    db: &Path,
+    mission: &str,
+    count: u64,
+    durability: &str,
+    threads: u32,
+) -> Command {
     let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("deps dir");
-    let path = deps
-        .parent()
-        .expect("profile dir")
-        .join("examples")
-        .join(name);
-    assert!(path.is_file(), "helper {} not built", path.display());
-    path
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        "helpers::stress_writer",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(
+        "VIBE_STRESS_WRITER",
+        format!(
+            "{}\t{mission}\t{count}\t{durability}\t{threads}",
+            db.display()
+        ),
+    );
+    cmd
+}
+
+/// The ids in a stress writer's output: its lines that are ids (the test
+/// harness prints lines of its own).
+pub fn ids(output: &str) -> Vec<i64> {
+    output
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
 }
 
 /// Asserts every acknowledged id is a row of `tool_calls`, and the file is

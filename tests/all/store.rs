@@ -1,17 +1,15 @@
 //! The mission store through its public Rust API: schema, operations,
 //! validation, durability settings and concurrency.
 
-mod common;
-
 use std::sync::Arc;
 use std::thread;
 
-use common::{count, temp_db, temp_store};
+use crate::common::{count, ov, temp_db, temp_store, v};
 use serde_json::{json, Value};
 use vibe_store::store::{
     Migration, OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS, MIGRATIONS,
 };
-use vibe_store::{Durability, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError};
+use vibe_store::{Durability, Json, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError};
 
 fn is_rfc3339_micros(ts: &str) -> bool {
     ts.len() == 27
@@ -37,7 +35,7 @@ fn open_creates_directories_file_and_schema() {
     assert!(!path.parent().unwrap().exists());
     let store = SqliteStore::open(&path).unwrap();
     assert!(path.is_file());
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     let names = |kind: &str| -> Vec<String> {
         let conn = rusqlite::Connection::open(&path).unwrap();
         let mut stmt = conn
@@ -93,12 +91,12 @@ fn open_creates_directories_file_and_schema() {
 fn init_db_is_idempotent_and_reopening_keeps_data() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let mission = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    assert_eq!(store.init_db().unwrap(), 1);
-    assert_eq!(store.init_db().unwrap(), 1);
+    let mission = store.create_mission(Phase::Coding, json!({})).unwrap();
+    assert_eq!(store.init_db().unwrap(), 2);
+    assert_eq!(store.init_db().unwrap(), 2);
     drop(store);
     let again = SqliteStore::open(&path).unwrap();
-    assert_eq!(again.init_db().unwrap(), 1);
+    assert_eq!(again.init_db().unwrap(), 2);
     assert_eq!(again.get_mission(&mission).unwrap().phase, Phase::Coding);
 }
 
@@ -122,9 +120,9 @@ fn mission_create_read_update() {
     assert_eq!(mission.mission_uuid, id);
     assert_eq!(mission.phase, Phase::Planning);
     assert_eq!(mission.status, MissionStatus::Pending);
-    assert_eq!(mission.metadata, meta);
+    assert_eq!(ov(&mission.metadata), Some(meta));
     assert_eq!(
-        mission.metadata.to_string(),
+        mission.metadata.unwrap().as_str(),
         r#"{"goal":"ship","n":5,"ratio":1.0}"#
     );
     assert!(
@@ -167,7 +165,7 @@ fn mission_history_is_newest_first_and_limited() {
     let ids: Vec<String> = (0..15)
         .map(|i| {
             store
-                .create_mission(Phase::Testing, &json!({ "i": i }))
+                .create_mission(Phase::Testing, json!({ "i": i }))
                 .unwrap()
         })
         .collect();
@@ -211,16 +209,16 @@ fn phases_and_statuses_parse_in_any_case_and_list_valid_values() {
 #[test]
 fn tool_calls_round_trip_success_and_failure() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    let args = vibe_store::store::parse_json("args", r#"{"pattern":"fn main","n":1.50}"#).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let args = Json::parse("args", r#"{"pattern":"fn main","n":1.50}"#).unwrap();
     let ok = NewToolCall {
-        result: Some(json!(5)),
+        result: Some(json!(5).into()),
         duration_ms: Some(12),
         ..NewToolCall::success("grep", args.clone())
     };
     let failed = NewToolCall {
         tool_name: "cargo".into(),
-        args: json!(["build"]),
+        args: json!(["build"]).into(),
         result: None,
         success: false,
         duration_ms: Some(0),
@@ -236,11 +234,11 @@ fn tool_calls_round_trip_success_and_failure() {
     assert_eq!((a.id, a.tool_name.as_str(), a.success), (id1, "grep", true));
     assert_eq!(a.args, args);
     assert_eq!(
-        a.args.to_string(),
+        a.args.as_str(),
         r#"{"pattern":"fn main","n":1.50}"#,
         "numbers keep their text"
     );
-    assert_eq!(a.result, Some(json!(5)));
+    assert_eq!(ov(&a.result), Some(json!(5)));
     assert_eq!(a.duration_ms, Some(12));
     assert_eq!(a.error_message, None);
     assert_eq!(a.mission_uuid, m);
@@ -265,7 +263,7 @@ fn tool_calls_round_trip_success_and_failure() {
 #[test]
 fn decisions_round_trip_oldest_first() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Planning, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Planning, json!({})).unwrap();
     let ids: Vec<i64> = (0..5)
         .map(|i| {
             store
@@ -274,7 +272,7 @@ fn decisions_round_trip_oldest_first() {
                     "choose",
                     &format!("because {i}"),
                     "planner",
-                    Some(&json!({ "i": i })),
+                    Some(json!({ "i": i }).into()),
                 )
                 .unwrap()
         })
@@ -290,7 +288,7 @@ fn decisions_round_trip_oldest_first() {
     );
     assert_eq!(decisions[2].rationale.as_deref(), Some("because 2"));
     assert_eq!(decisions[2].agent_name.as_deref(), Some("planner"));
-    assert_eq!(decisions[2].context, Some(json!({ "i": 2 })));
+    assert_eq!(ov(&decisions[2].context), Some(json!({ "i": 2 })));
     assert_eq!(decisions[5].context, None);
     assert!(decisions
         .windows(2)
@@ -300,8 +298,8 @@ fn decisions_round_trip_oldest_first() {
 #[test]
 fn history_pages_follow_after_id() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    let other = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let other = store.create_mission(Phase::Coding, json!({})).unwrap();
     for i in 0..25 {
         store
             .log_tool_call(&m, &NewToolCall::success("t", json!(i)))
@@ -314,20 +312,14 @@ fn history_pages_follow_after_id() {
     let mut after = None;
     loop {
         let page = store
-            .get_tool_history_page(
-                &m,
-                Page {
-                    after_id: after,
-                    limit: 10,
-                },
-            )
+            .get_tool_history_page(&m, Page::after(after, 10))
             .unwrap();
         if page.is_empty() {
             break;
         }
         assert!(page.len() <= 10);
         after = page.last().map(|c| c.id);
-        seen.extend(page.into_iter().map(|c| c.args));
+        seen.extend(page.into_iter().map(|c| v(&c.args)));
     }
     assert_eq!(seen, (0..25).map(|i| json!(i)).collect::<Vec<_>>());
     assert!(matches!(
@@ -339,7 +331,7 @@ fn history_pages_follow_after_id() {
 #[test]
 fn batched_tool_calls_commit_all_or_nothing() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let calls: Vec<NewToolCall> = (0..100)
         .map(|i| NewToolCall::success("batch", json!(i)))
         .collect();
@@ -374,7 +366,7 @@ fn unknown_mission_is_not_found_everywhere() {
     not_found(store.record_decision(&ghost, "d", "r", "a", None).map(drop));
     not_found(store.get_tool_history(&ghost).map(drop));
     not_found(store.get_decisions(&ghost).map(drop));
-    not_found(store.set_memory(&ghost, "k", &json!(1), None));
+    not_found(store.set_memory(&ghost, "k", json!(1), None));
     not_found(store.get_memory(&ghost, "k").map(drop));
     not_found(store.delete_memory(&ghost, "k").map(drop));
     not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
@@ -389,7 +381,7 @@ fn unknown_mission_is_not_found_everywhere() {
 #[test]
 fn invalid_input_gets_a_clear_error_and_writes_nothing() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let before = all_rows(&store);
     let call = |f: fn(&mut NewToolCall)| {
         let mut c = NewToolCall::success("tool", json!({}));
@@ -418,8 +410,10 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         call(|c| c.error_message = Some("nul\0inside".into())),
         "NUL",
     );
-    too_large(call(|c| c.args = json!("x".repeat(MAX_JSON_BYTES))));
-    too_large(call(|c| c.result = Some(json!("x".repeat(MAX_JSON_BYTES)))));
+    too_large(call(|c| c.args = json!("x".repeat(MAX_JSON_BYTES)).into()));
+    too_large(call(|c| {
+        c.result = Some(json!("x".repeat(MAX_JSON_BYTES)).into())
+    }));
     too_large(call(|c| c.tool_name = "t".repeat(1000)));
     let mut deep = json!(1);
     for _ in 0..=MAX_JSON_DEPTH {
@@ -441,22 +435,19 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         "agent name",
     );
     invalid(
-        store.set_memory(&m, "", &json!(1), None).unwrap_err(),
+        store.set_memory(&m, "", json!(1), None).unwrap_err(),
         "memory key",
     );
     too_large(
         store
-            .create_mission(Phase::Coding, &json!("x".repeat(MAX_JSON_BYTES)))
+            .create_mission(Phase::Coding, json!("x".repeat(MAX_JSON_BYTES)))
             .unwrap_err(),
     );
     invalid(
-        vibe_store::store::parse_json("--args", "{nope").unwrap_err(),
+        Json::parse("--args", "{nope").unwrap_err(),
         "--args is not valid JSON",
     );
-    invalid(
-        vibe_store::store::parse_json("--args", "").unwrap_err(),
-        "not valid JSON",
-    );
+    invalid(Json::parse("--args", "").unwrap_err(), "not valid JSON");
     assert_eq!(all_rows(&store), before, "rejected input wrote nothing");
 
     // Just under the limits is accepted.
@@ -467,13 +458,13 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
     store
         .log_tool_call(&m, &NewToolCall::success("t", fits.clone()))
         .unwrap();
-    assert_eq!(store.get_tool_history(&m).unwrap()[0].args, fits);
+    assert_eq!(v(&store.get_tool_history(&m).unwrap()[0].args), fits);
 }
 
 #[test]
 fn unicode_and_escapes_round_trip_exactly() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
     let text = "naïve — 日本語 🚀 \u{200B} \"quoted\" \\ back\nline\ttab \u{0000} nul-in-json";
     let args = json!({ "s": text, "big": 12345678901234567890123u128.to_string() });
     let args = {
@@ -486,18 +477,24 @@ fn unicode_and_escapes_round_trip_exactly() {
         .log_tool_call(&m, &NewToolCall::success("ユニコード-tool", args.clone()))
         .unwrap();
     store
-        .record_decision(&m, "choix", "parce que… ✓", "agent-ü", Some(&args))
+        .record_decision(
+            &m,
+            "choix",
+            "parce que… ✓",
+            "agent-ü",
+            Some(args.clone().into()),
+        )
         .unwrap();
     let call = &store.get_tool_history(&m).unwrap()[0];
     assert_eq!(call.tool_name, "ユニコード-tool");
-    assert_eq!(call.args, args);
+    assert_eq!(v(&call.args), args);
     assert_eq!(
-        call.args["huge"].to_string(),
+        v(&call.args)["huge"].to_string(),
         "123456789012345678901234567890"
     );
     let decision = &store.get_decisions(&m).unwrap()[0];
     assert_eq!(decision.rationale.as_deref(), Some("parce que… ✓"));
-    assert_eq!(decision.context.as_ref(), Some(&args));
+    assert_eq!(ov(&decision.context), Some(args));
 }
 
 // ---- agent memory and playbooks --------------------------------------------
@@ -505,17 +502,21 @@ fn unicode_and_escapes_round_trip_exactly() {
 #[test]
 fn memory_set_get_overwrite_delete_and_expire() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    let other = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let other = store.create_mission(Phase::Coding, json!({})).unwrap();
     assert_eq!(store.get_memory(&m, "k").unwrap(), None);
-    store.set_memory(&m, "k", &json!({ "v": 1 }), None).unwrap();
-    store
-        .set_memory(&other, "k", &json!("other"), None)
-        .unwrap();
-    assert_eq!(store.get_memory(&m, "k").unwrap(), Some(json!({ "v": 1 })));
-    store.set_memory(&m, "k", &json!([2]), Some(3600)).unwrap();
-    assert_eq!(store.get_memory(&m, "k").unwrap(), Some(json!([2])));
-    assert_eq!(store.get_memory(&other, "k").unwrap(), Some(json!("other")));
+    store.set_memory(&m, "k", json!({ "v": 1 }), None).unwrap();
+    store.set_memory(&other, "k", json!("other"), None).unwrap();
+    assert_eq!(
+        ov(&store.get_memory(&m, "k").unwrap()),
+        Some(json!({ "v": 1 }))
+    );
+    store.set_memory(&m, "k", json!([2]), Some(3600)).unwrap();
+    assert_eq!(ov(&store.get_memory(&m, "k").unwrap()), Some(json!([2])));
+    assert_eq!(
+        ov(&store.get_memory(&other, "k").unwrap()),
+        Some(json!("other"))
+    );
     assert_eq!(
         count(store.path(), "SELECT COUNT(*) FROM agent_memory"),
         2,
@@ -524,7 +525,7 @@ fn memory_set_get_overwrite_delete_and_expire() {
 
     // A TTL of zero expires at once: never returned, and deleting it reports
     // that nothing live was there.
-    store.set_memory(&m, "gone", &json!(true), Some(0)).unwrap();
+    store.set_memory(&m, "gone", json!(true), Some(0)).unwrap();
     assert_eq!(store.get_memory(&m, "gone").unwrap(), None);
     assert!(!store.delete_memory(&m, "gone").unwrap());
 
@@ -532,18 +533,21 @@ fn memory_set_get_overwrite_delete_and_expire() {
     assert!(!store.delete_memory(&m, "k").unwrap());
     assert_eq!(store.get_memory(&m, "k").unwrap(), None);
     store.set_memory(&m, "null", &Value::Null, None).unwrap();
-    assert_eq!(store.get_memory(&m, "null").unwrap(), Some(Value::Null));
+    assert_eq!(
+        ov(&store.get_memory(&m, "null").unwrap()),
+        Some(Value::Null)
+    );
 }
 
 #[test]
 fn playbook_runs_start_and_complete_once() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Deployment, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Deployment, json!({})).unwrap();
     let run = store
         .start_playbook_run(&m, "deploy", Some(Phase::Deployment))
         .unwrap();
     store
-        .complete_playbook_run(run, true, Some(&json!({ "hosts": 3 })), None)
+        .complete_playbook_run(run, true, Some(json!({ "hosts": 3 }).into()), None)
         .unwrap();
     assert!(matches!(
         store.complete_playbook_run(run, false, None, Some("again")),
@@ -556,7 +560,7 @@ fn playbook_runs_start_and_complete_once() {
     let runs = store.get_playbook_runs(&m).unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].success, Some(true));
-    assert_eq!(runs[0].metrics, Some(json!({ "hosts": 3 })));
+    assert_eq!(ov(&runs[0].metrics), Some(json!({ "hosts": 3 })));
     assert_eq!(runs[0].phase.as_deref(), Some("DEPLOYMENT"));
     assert_eq!(runs[1].error_message.as_deref(), Some("timeout"));
     let total: i64 = count(
@@ -569,8 +573,8 @@ fn playbook_runs_start_and_complete_once() {
 #[test]
 fn views_summarise_missions_and_tools() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
-    let done = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let done = store.create_mission(Phase::Coding, json!({})).unwrap();
     store
         .update_mission_status(&done, MissionStatus::Completed)
         .unwrap();
@@ -618,7 +622,7 @@ fn rows_written_by_other_programs_read_back() {
     )
     .unwrap();
     let mission = store.get_mission("legacy-1").unwrap();
-    assert_eq!(mission.metadata, Value::Null);
+    assert_eq!(mission.metadata, None);
     assert_eq!(mission.created_at, "2025-01-02T03:04:05Z");
     assert_eq!(mission.completed_at.as_deref(), Some("2025-01-02 03:05:00"));
     let calls = store.get_tool_history("legacy-1").unwrap();
@@ -660,47 +664,47 @@ fn rows_written_by_other_programs_read_back() {
 // ---- migrations ------------------------------------------------------------
 
 #[test]
-fn a_v2_migration_applies_once_and_old_binaries_refuse_the_file() {
+fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
     let (_dir, path) = temp_db();
-    let v1 = SqliteStore::open(&path).unwrap();
-    let mission = v1
-        .create_mission(Phase::Coding, &json!({ "kept": true }))
+    let current = SqliteStore::open(&path).unwrap();
+    let mission = current
+        .create_mission(Phase::Coding, json!({ "kept": true }))
         .unwrap();
-    drop(v1);
+    drop(current);
 
     let mut migrations = MIGRATIONS.to_vec();
     migrations.push(Migration {
-        version: 2,
+        version: 3,
         sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
               ALTER TABLE missions ADD COLUMN owner TEXT;",
     });
-    let v2_options = OpenOptions {
+    let next_options = OpenOptions {
         migrations,
         ..OpenOptions::default()
     };
-    let v2 = SqliteStore::open_with(&path, v2_options.clone()).unwrap();
-    assert_eq!(v2.schema_version().unwrap(), 2);
+    let next = SqliteStore::open_with(&path, next_options.clone()).unwrap();
+    assert_eq!(next.schema_version().unwrap(), 3);
     assert_eq!(
-        v2.get_mission(&mission).unwrap().metadata,
-        json!({ "kept": true })
+        ov(&next.get_mission(&mission).unwrap().metadata),
+        Some(json!({ "kept": true }))
     );
-    assert_eq!(v2.init_db().unwrap(), 2);
-    drop(v2);
+    assert_eq!(next.init_db().unwrap(), 3);
+    drop(next);
     assert_eq!(
-        SqliteStore::open_with(&path, v2_options)
+        SqliteStore::open_with(&path, next_options)
             .unwrap()
             .schema_version()
             .unwrap(),
-        2
+        3
     );
     assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_tags"), 0);
 
-    // This binary knows only v1: the v2 file is refused, byte for byte untouched.
+    // This binary knows only v2: the v3 file is refused, byte for byte untouched.
     let before = std::fs::read(&path).unwrap();
     let err = SqliteStore::open(&path).unwrap_err();
     match &err {
         StoreError::UnusableFile { reason, .. } => {
-            assert!(reason.contains("schema version is 2"), "{reason}")
+            assert!(reason.contains("schema version is 3"), "{reason}")
         }
         other => panic!("expected UnusableFile, got {other:?}"),
     }
@@ -714,7 +718,7 @@ fn a_failing_migration_rolls_back_with_its_version() {
     SqliteStore::open(&path).unwrap();
     let mut migrations = MIGRATIONS.to_vec();
     migrations.push(Migration {
-        version: 2,
+        version: 3,
         sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
     });
     let result = SqliteStore::open_with(
@@ -726,7 +730,7 @@ fn a_failing_migration_rolls_back_with_its_version() {
     );
     assert!(result.is_err());
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     assert_eq!(
         count(
             &path,
@@ -744,7 +748,7 @@ fn durability_setting_reaches_every_connection() {
         let (_dir, path) = temp_db();
         let store =
             SqliteStore::open_with(&path, OpenOptions::default().durability(durability)).unwrap();
-        let m = store.create_mission(Phase::Coding, &json!({})).unwrap();
+        let m = store.create_mission(Phase::Coding, json!({})).unwrap();
         store
             .log_tool_call(&m, &NewToolCall::success("t", json!({})))
             .unwrap();
@@ -763,7 +767,7 @@ fn durability_setting_reaches_every_connection() {
 #[test]
 fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
     let (_dir, store) = temp_store();
-    let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());
+    let m = Arc::new(store.create_mission(Phase::Coding, json!({})).unwrap());
     let handles: Vec<_> = (0..8)
         .map(|t| {
             let (store, m) = (store.clone(), m.clone());
@@ -802,7 +806,7 @@ fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
 fn concurrent_durable_writers_share_commits() {
     let (_dir, store) = temp_store();
     assert_eq!(store.options().durability, Durability::Full);
-    let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());
+    let m = Arc::new(store.create_mission(Phase::Coding, json!({})).unwrap());
     let before = store.write_stats();
     let handles: Vec<_> = (0..16)
         .map(|t| {
@@ -833,7 +837,7 @@ fn concurrent_durable_writers_share_commits() {
 #[test]
 fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
     let (_dir, store) = temp_store();
-    let m = Arc::new(store.create_mission(Phase::Coding, &json!({})).unwrap());
+    let m = Arc::new(store.create_mission(Phase::Coding, json!({})).unwrap());
     let ghost = Arc::new(uuid::Uuid::new_v4().to_string());
     let handles: Vec<_> = (0..8)
         .map(|t| {

@@ -1,12 +1,10 @@
 //! The database file under stress: several processes at once, and files this
 //! program must refuse without touching them.
 
-mod common;
-
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{assert_acknowledged_present, count, example_bin, temp_db, vibe};
+use crate::common::{assert_acknowledged_present, count, ids, stress_writer, temp_db, vibe};
 use serde_json::json;
 use vibe_store::{Phase, SqliteStore, StoreError};
 
@@ -58,7 +56,7 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
         let store = SqliteStore::open(&good).unwrap();
         for _ in 0..50 {
             store
-                .create_mission(Phase::Coding, &json!({ "pad": "x".repeat(2000) }))
+                .create_mission(Phase::Coding, json!({ "pad": "x".repeat(2000) }))
                 .unwrap();
         }
     }
@@ -134,7 +132,7 @@ fn racing_first_opens_all_see_one_complete_database() {
                 let path = path.clone();
                 std::thread::spawn(move || {
                     let store = SqliteStore::open(&path)?;
-                    store.create_mission(Phase::Coding, &json!({}))
+                    store.create_mission(Phase::Coding, json!({}))
                 })
             })
             .collect();
@@ -149,16 +147,13 @@ fn racing_first_opens_all_see_one_complete_database() {
 fn four_processes_writing_one_file_lose_nothing() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let mission = store.create_mission(Phase::Coding, &json!({})).unwrap();
+    let mission = store.create_mission(Phase::Coding, json!({})).unwrap();
     const PER_PROCESS: usize = 300;
 
     // Four library writers and two CLI writers at once, with a reader polling.
     let writers: Vec<_> = (0..4)
         .map(|_| {
-            Command::new(example_bin("stress_writer"))
-                .arg(&path)
-                .arg(&mission)
-                .arg(PER_PROCESS.to_string())
+            stress_writer(&path, &mission, PER_PROCESS as u64, "full", 1)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -201,11 +196,7 @@ fn four_processes_writing_one_file_lose_nothing() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "writer failed: {stderr}");
         assert!(!stderr.contains("locked"), "{stderr}");
-        let ids: Vec<i64> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| l.parse().unwrap())
-            .collect();
+        let ids = ids(&String::from_utf8(out.stdout).unwrap());
         assert_eq!(ids.len(), PER_PROCESS);
         acknowledged.extend(ids);
     }

@@ -1,14 +1,12 @@
 //! Fault tests: processes killed at random moments, a full disk, read-only
 //! files. Each is bounded in count and time and asserts what survived.
 
-mod common;
-
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{assert_acknowledged_present, count, example_bin, guest, temp_db, vibe};
+use crate::common::{assert_acknowledged_present, count, guest, ids, stress_writer, temp_db, vibe};
 use serde_json::json;
 use vibe_store::store::OpenOptions;
 use vibe_store::{NewToolCall, Phase, SqliteStore, StoreError};
@@ -56,7 +54,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let (_dir, path) = temp_db();
     let mission = SqliteStore::open(&path)
         .unwrap()
-        .create_mission(Phase::Coding, &json!({}))
+        .create_mission(Phase::Coding, json!({}))
         .unwrap();
     let mut rng = Rng(0x5EED_0001);
     let mut acknowledged = 0usize;
@@ -65,13 +63,8 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         // Alternate durability, and one or four writer threads (four make
         // the group commit batch acknowledgements).
         let durability = if round % 2 == 0 { "full" } else { "normal" };
-        let threads = if round % 4 < 2 { "1" } else { "4" };
-        let mut child = Command::new(example_bin("stress_writer"))
-            .arg(&path)
-            .arg(&mission)
-            .arg("0")
-            .arg(durability)
-            .arg(threads)
+        let threads = if round % 4 < 2 { 1 } else { 4 };
+        let mut child = stress_writer(&path, &mission, 0, durability, threads)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -80,12 +73,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         std::thread::sleep(Duration::from_millis(rng.between(20, 250)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let ids: Vec<i64> = lines
-            .join()
-            .unwrap()
-            .iter()
-            .map(|l| l.parse().unwrap())
-            .collect();
+        let ids = ids(&lines.join().unwrap().join("\n"));
 
         // The next open needs no manual step, and everything acknowledged is there.
         let store = SqliteStore::open(&path).expect("the file opens after a kill");
@@ -109,7 +97,7 @@ fn killing_the_host_mid_guest_run_leaves_a_consistent_prefix() {
     let (dir, path) = temp_db();
     let mission = SqliteStore::open(&path)
         .unwrap()
-        .create_mission(Phase::Coding, &json!({}))
+        .create_mission(Phase::Coding, json!({}))
         .unwrap();
     let echo = guest("echo");
     // Compile once so the kills land in the guest's store calls, not in compilation.
@@ -161,6 +149,25 @@ fn killing_the_host_mid_guest_run_leaves_a_consistent_prefix() {
             (0..is.len() as i64).collect::<Vec<_>>(),
             "round {round}: a hole in the audit trail"
         );
+        // The killed invocation's own row is there, saying it never ended,
+        // and every row it wrote names it.
+        let running: Vec<i64> = conn
+            .prepare("SELECT id FROM tool_calls WHERE outcome = 'running' AND id > ?1")
+            .unwrap()
+            .query_map([logged_before], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(running.len(), 1, "round {round}: the killed run's row");
+        let unattributed: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'echo.bench' AND id > ?1
+                 AND invocation_id IS NOT ?2",
+                [logged_before, running[0]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unattributed, 0, "round {round}");
         logged_before = conn
             .query_row("SELECT MAX(id) FROM tool_calls", [], |r| r.get(0))
             .unwrap();
@@ -172,7 +179,7 @@ fn a_full_disk_fails_writes_clearly_and_the_file_recovers() {
     let (_dir, path) = temp_db();
     let mission = SqliteStore::open(&path)
         .unwrap()
-        .create_mission(Phase::Coding, &json!({}))
+        .create_mission(Phase::Coding, json!({}))
         .unwrap();
     let pages_now = count(&path, "PRAGMA page_count") as u32;
     let small = OpenOptions {

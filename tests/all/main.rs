@@ -1,0 +1,16 @@
+//! The integration tests of vibe-store, linked into one binary (as wasmtime
+//! links its own) so the suite links wasmtime once. Each module tests one
+//! face of the product through its public entry points: the library API,
+//! the `vibe` binary, real components.
+
+mod abuse;
+mod cli;
+mod common;
+mod faults;
+mod files;
+mod fuzz;
+mod helpers;
+mod model;
+mod sandbox;
+mod store;
+mod trust;

@@ -1,0 +1,883 @@
+//! The trust promises, tried as a hostile tool author would: every
+//! invocation is bounded in time and memory, leaves exactly one row that
+//! says what ran, cannot pass its own rows off as the host's, cannot reach
+//! the operator's terminal with escape codes, and cannot get the host to run
+//! native code it did not compile. One test (or more) per finding of the
+//! security review; the hostile guests are in `guest/hostile/`.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::store::{with_deadline, Outcome, Page, MAX_JSON_BYTES, MAX_TEXT_BYTES};
+use vibe_store::{Json, NewToolCall, Phase, SqliteStore, StoreError};
+
+use crate::common::{count, guest, temp_db, temp_store, vibe};
+use crate::sandbox::{failure, Sandbox};
+
+/// Runs `cmd` to completion under GNU time (`/usr/bin/time`, Debian's
+/// `time` package) and returns its output with its peak resident memory in
+/// KiB. GNU time forks the command from its own small process, so the peak
+/// is the command's alone (a child spawned straight from this test binary
+/// would inherit the test process's high-water mark). Killed, with the test
+/// failed, if it runs past `limit`.
+fn run_measured(cmd: &mut Command, limit: Duration) -> (std::process::Output, i64) {
+    use std::os::unix::process::CommandExt;
+    let time = Path::new("/usr/bin/time");
+    assert!(
+        time.is_file(),
+        "measuring peak memory needs GNU time: apt-get install time"
+    );
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let mut timed = Command::new(time);
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .process_group(0);
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => timed.env(key, value),
+            None => timed.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let mut child = timed
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        out.read_to_end(&mut buf).map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        err.read_to_end(&mut buf).map(|_| buf)
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // SAFETY: the group is the child's own (process_group(0)).
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            panic!("{cmd:?} hung past {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    };
+    let peak = std::fs::read_to_string(report.path()).unwrap();
+    let peak = peak
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time reported {peak:?}"));
+    (output, peak)
+}
+
+fn invocation_rows(path: &Path, mission: &str) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*) FROM tool_calls t JOIN missions m ON m.id = t.mission_id
+         WHERE m.mission_uuid = ?1 AND t.outcome IS NOT NULL",
+        [mission],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+// ---- 1. reads bounded in bytes and time -------------------------------------
+
+#[test]
+fn a_page_of_huge_rows_is_bounded_in_bytes_and_paging_reaches_every_row() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    for _ in 0..3 {
+        let fill = s.run("page-bomb", Request::new(m.clone(), json!("fill")));
+        assert_eq!(
+            fill.outcome.unwrap(),
+            json!({ "logged": 10, "args_bytes": 1_048_575 })
+        );
+    }
+    // 30 rows of 1 MiB: the default budget (4 x the 1 MiB JSON limit) holds
+    // the first invocation's own small row and three of them, so one page
+    // returns those four and the tool pages on.
+    let read = s.run("page-bomb", Request::new(m.clone(), json!("read")));
+    assert_eq!(
+        read.outcome.unwrap(),
+        json!({ "rows": 4, "args_bytes": "\"fill\"".len() + 3 * 1_048_575 })
+    );
+    let all = s.run("page-bomb", Request::new(m.clone(), json!("page-all")));
+    let seen = all.outcome.unwrap().to_value().unwrap();
+    let rows = s.rows("SELECT COUNT(*) FROM tool_calls");
+    assert_eq!(seen["rows"], json!(rows), "paging reached every row");
+    assert!(seen["pages"].as_u64().unwrap() >= 10, "{seen}");
+
+    // A tighter budget: a page stops before the row that would overflow
+    // it, and a row that alone exceeds it is limit-exceeded, never a
+    // silently empty page.
+    let tight = Limits::default().max_page_bytes(1024 * 1024);
+    let read = s.run(
+        "page-bomb",
+        Request::new(m.clone(), json!("read")).limits(tight),
+    );
+    assert_eq!(
+        read.outcome.unwrap(),
+        json!({ "rows": 1, "args_bytes": "\"fill\"".len() })
+    );
+    let refused = s.run(
+        "page-bomb",
+        Request::new(m.clone(), json!("page-all")).limits(tight),
+    );
+    let (kind, message) = failure(&refused);
+    assert_eq!(kind, FailureKind::ToolError);
+    assert!(
+        message.contains("LimitExceeded") && message.contains("budget"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_page_bomb_run_by_vibe_stays_small_and_listings_stream() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let small = store.create_mission(Phase::Testing, json!({})).unwrap();
+    let big = store.create_mission(Phase::Testing, json!({})).unwrap();
+    let run = |mission: &str, input: &str, timeout: &str| {
+        let mut cmd = vibe(dir.path());
+        cmd.arg("--db")
+            .arg(&path)
+            .arg("run")
+            .arg(guest("page-bomb"))
+            .args([
+                "--mission",
+                mission,
+                "--input",
+                input,
+                "--timeout-ms",
+                timeout,
+            ]);
+        run_measured(&mut cmd, Duration::from_secs(120))
+    };
+    let (out, _) = run(&small, "\"fill\"", "60000");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..3 {
+        let (out, _) = run(&big, "\"fill\"", "60000");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The review's repro: one page of everything, with a 500 ms timeout.
+    let started = Instant::now();
+    let (out, peak_kib) = run(&big, "\"read\"", "500");
+    let took = started.elapsed();
+    eprintln!("page-bomb read: {took:?}, peak RSS {} MiB", peak_kib / 1024);
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(5));
+    assert!(
+        peak_kib < 300 * 1024,
+        "host peak RSS {} MiB for one page read",
+        peak_kib / 1024
+    );
+
+    // Listing a mission holds one row at a time: 30 MiB of rows cost no
+    // more than 10 MiB of them.
+    for args in [&["tools"][..], &["tools", "--json"][..]] {
+        let peak = |mission: &str| {
+            let mut cmd = vibe(dir.path());
+            cmd.arg("--db").arg(&path).args(args).arg(mission);
+            let (out, peak) = run_measured(&mut cmd, Duration::from_secs(120));
+            assert!(out.status.success());
+            assert!(out.stdout.len() > 1000);
+            peak
+        };
+        let (small_kib, big_kib) = (peak(&small), peak(&big));
+        eprintln!("vibe {args:?}: 10 MiB of rows {small_kib} KiB, 30 MiB {big_kib} KiB");
+        assert!(
+            big_kib < small_kib + 8 * 1024,
+            "vibe {args:?} grew from {small_kib} KiB to {big_kib} KiB with the mission"
+        );
+    }
+}
+
+#[test]
+fn reads_check_the_deadline_between_rows() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    for i in 0..5 {
+        store
+            .log_tool_call(&m, &NewToolCall::success("t", json!(i)))
+            .unwrap();
+    }
+    let mut seen = 0;
+    let outcome = with_deadline(Instant::now() + Duration::from_millis(50), || {
+        store.each_tool_call(&m, |_| {
+            seen += 1;
+            // The first row takes past the deadline; no second row follows.
+            std::thread::sleep(Duration::from_millis(80));
+            Ok(())
+        })
+    });
+    assert!(
+        matches!(outcome, Err(StoreError::Interrupted)),
+        "{outcome:?}"
+    );
+    assert_eq!(seen, 1);
+    let page = with_deadline(Instant::now() - Duration::from_millis(1), || {
+        store.get_tool_history_page(&m, Page::first(10))
+    });
+    assert!(matches!(page, Err(StoreError::Interrupted)), "{page:?}");
+}
+
+// ---- 2. one row per invocation, in every outcome ------------------------------
+
+#[test]
+fn every_outcome_leaves_exactly_one_invocation_row() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let short = Limits::default().timeout(Duration::from_millis(300));
+    let cases: Vec<(&str, Request, Outcome)> = vec![
+        (
+            "echo",
+            Request::new(m.clone(), json!({ "a": 1 })),
+            Outcome::Ok,
+        ),
+        (
+            "edge-output",
+            Request::new(m.clone(), json!("exponents")),
+            Outcome::Ok,
+        ),
+        (
+            "edge-output",
+            Request::new(m.clone(), json!("big-number")),
+            Outcome::Ok,
+        ),
+        (
+            "edge-output",
+            Request::new(m.clone(), json!("over")),
+            Outcome::InvalidOutput,
+        ),
+        (
+            "edge-output",
+            Request::new(m.clone(), json!("huge-error")),
+            Outcome::ToolError,
+        ),
+        (
+            "bad-output",
+            Request::new(m.clone(), json!("x")),
+            Outcome::InvalidOutput,
+        ),
+        (
+            "bad-output",
+            Request::new(m.clone(), json!("big")),
+            Outcome::InvalidOutput,
+        ),
+        (
+            "spin",
+            Request::new(m.clone(), json!({})).limits(short),
+            Outcome::Timeout,
+        ),
+        (
+            "alloc-bomb",
+            Request::new(m.clone(), json!({})),
+            Outcome::MemoryLimit,
+        ),
+        (
+            "recurse",
+            Request::new(m.clone(), json!({})),
+            Outcome::StackOverflow,
+        ),
+        (
+            "trap-after-writes",
+            Request::new(m.clone(), json!({})),
+            Outcome::Trap,
+        ),
+        ("exits", Request::new(m.clone(), json!(0)), Outcome::Exit),
+        ("exits", Request::new(m.clone(), json!(1)), Outcome::Exit),
+    ];
+    let total = cases.len() as i64;
+    for (tool, request, expected) in cases {
+        let report = s.run(tool, request);
+        let row = s
+            .store
+            .get_tool_history(&m)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.id == report.call_id)
+            .expect("the invocation's row");
+        assert_eq!(row.outcome, Some(expected), "{tool}: {row:?}");
+        assert_eq!(row.success, expected == Outcome::Ok, "{tool}");
+        assert!(row.duration_ms.is_some(), "{tool}");
+        assert_eq!(row.component_sha256.as_deref(), Some(s.tool(tool).digest()));
+        if let Some(message) = &row.error_message {
+            assert!(message.len() <= MAX_TEXT_BYTES, "{tool}");
+            assert!(!message.contains('\0'));
+        }
+    }
+    assert_eq!(invocation_rows(s.store.path(), &m), total);
+    assert_eq!(
+        s.rows("SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'"),
+        0
+    );
+}
+
+#[test]
+fn output_is_stored_exactly_as_the_tool_returned_it() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    // 1,048,573 bytes of `1e1`: under the limit as written. Re-serialised
+    // as `1e+1` it would grow past it and lose the row.
+    let report = s.run("edge-output", Request::new(m.clone(), json!("exponents")));
+    let output = report.outcome.unwrap();
+    assert_eq!(output.len(), 1_048_573);
+    assert!(output.as_str().starts_with("[1e1,1e1,"));
+    let report = s.run("edge-output", Request::new(m.clone(), json!("big-number")));
+    assert_eq!(
+        report.outcome.unwrap().as_str(),
+        r#"{"n":1e400,"b":2,"a":1}"#
+    );
+    let conn = rusqlite::Connection::open(s.store.path()).unwrap();
+    let stored: String = conn
+        .query_row(
+            "SELECT result FROM tool_calls WHERE id = ?1",
+            [report.call_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        stored, r#"{"n":1e400,"b":2,"a":1}"#,
+        "byte for byte in the file"
+    );
+
+    // The same holds for every JSON field written through the library.
+    let args = Json::parse("args", r#"{ "z": 1E+2, "a": [1e1, 0.10] }"#).unwrap();
+    let id = s
+        .store
+        .log_tool_call(&m, &NewToolCall::success("exact", args.clone()))
+        .unwrap();
+    let row = s.store.get_tool_history(&m).unwrap();
+    let row = row.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(row.args.as_str(), args.as_str());
+}
+
+#[test]
+fn oversize_output_and_errors_are_recorded_cut_and_say_by_how_much() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let over = s.run("edge-output", Request::new(m.clone(), json!("over")));
+    let (kind, message) = failure(&over);
+    assert_eq!(kind, FailureKind::InvalidOutput);
+    assert!(
+        message.contains(&format!(
+            "{} bytes, 1 over the limit of {MAX_JSON_BYTES} bytes",
+            MAX_JSON_BYTES + 1
+        )),
+        "{}",
+        &message[..200]
+    );
+    assert!(message.contains("yyyy"), "the text is kept, cut");
+    assert!(message.len() <= MAX_TEXT_BYTES);
+
+    let error = s.run("edge-output", Request::new(m.clone(), json!("huge-error")));
+    let (kind, message) = failure(&error);
+    assert_eq!(kind, FailureKind::ToolError);
+    assert!(message.starts_with("tool error: beginéé"));
+    assert!(message.len() <= MAX_TEXT_BYTES);
+    let total = "tool error: begin".len() + 2 * 512 * 1024 + "end".len();
+    assert!(
+        message.ends_with(&format!("[cut: the message was {total} bytes]")),
+        "{}",
+        &message[message.len() - 80..]
+    );
+    // The stored row says the same.
+    s.assert_logged_failure(&m, &error, "edge-output", "[cut: the message was");
+}
+
+#[test]
+fn a_tool_that_calls_exit_is_recorded_as_exiting_with_its_status() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    for status in [0, 1] {
+        let report = s.run("exits", Request::new(m.clone(), json!(status)));
+        let (kind, message) = failure(&report);
+        assert_eq!(kind, FailureKind::Exit);
+        assert_eq!(
+            message,
+            format!("exited with status {status} without returning output")
+        );
+        s.assert_logged_failure(&m, &report, "exits", &format!("status {status}"));
+    }
+}
+
+#[test]
+fn a_name_derived_from_any_file_name_still_leaves_a_row() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("bell\u{7}\u{1b}[2Jname.wasm");
+    std::fs::copy(guest("echo"), &odd).unwrap();
+    let report = s
+        .runtime
+        .run_file(&odd, &Request::new(m.clone(), json!({})))
+        .unwrap();
+    assert!(report.outcome.is_ok());
+    let row = s.store.get_tool_history(&m).unwrap().pop().unwrap();
+    assert_eq!(row.tool_name, "bell??[2Jname");
+    let blank = dir.path().join("   .wasm");
+    std::fs::copy(guest("echo"), &blank).unwrap();
+    let report = s
+        .runtime
+        .run_file(&blank, &Request::new(m.clone(), json!({})))
+        .unwrap();
+    assert!(report.outcome.is_ok());
+    let row = s.store.get_tool_history(&m).unwrap().pop().unwrap();
+    assert_eq!(row.tool_name, "tool");
+}
+
+// ---- 3. provenance ------------------------------------------------------------
+
+#[test]
+fn rows_a_tool_writes_name_its_invocation_and_cannot_pass_for_the_hosts() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let grants = vibe_store::sandbox::Grants::none().with_create_missions();
+    let report = s.run("forger", Request::new(m.clone(), json!({})).grants(grants));
+    let out = report.outcome.unwrap().to_value().unwrap();
+    let invocation = report.call_id;
+
+    let calls = s.store.get_tool_history(&m).unwrap();
+    let own = calls.iter().find(|c| c.id == invocation).unwrap();
+    let bytes = std::fs::read(guest("forger")).unwrap();
+    assert_eq!(own.component_size, Some(bytes.len() as i64));
+    assert_eq!(
+        own.component_sha256.as_deref(),
+        Some(s.tool("forger").digest())
+    );
+    assert_eq!(own.invocation_id, None);
+
+    let forged = calls.iter().find(|c| c.id == out["call"]).unwrap();
+    assert_eq!(forged.tool_name, "planner");
+    assert!(forged.success);
+    assert_eq!(forged.invocation_id, Some(invocation));
+    assert_eq!(forged.invoked_by.as_deref(), Some("forger"));
+    assert_eq!(
+        forged.component_sha256, None,
+        "only the host records components"
+    );
+    assert_eq!(forged.outcome, None);
+
+    let decision = &s.store.get_decisions(&m).unwrap()[0];
+    assert_eq!(decision.agent_name.as_deref(), Some("human-reviewer"));
+    assert_eq!(decision.invocation_id, Some(invocation));
+    let created = out["created"].as_str().unwrap();
+    assert_eq!(
+        s.store.get_mission(created).unwrap().invocation_id,
+        Some(invocation)
+    );
+    assert_eq!(
+        s.rows(&format!(
+            "SELECT COUNT(*) FROM agent_memory WHERE key = 'approved' AND invocation_id = {invocation}"
+        )),
+        1
+    );
+    // Rows written from outside any sandbox carry no provenance.
+    let host = s
+        .store
+        .log_tool_call(&m, &NewToolCall::success("planner", json!({})))
+        .unwrap();
+    let rows = s.store.get_tool_history(&m).unwrap();
+    let host = rows.iter().find(|c| c.id == host).unwrap();
+    assert_eq!(
+        (host.invocation_id, host.component_sha256.as_deref()),
+        (None, None)
+    );
+
+    // The command line shows it.
+    let tools = vibe(s.dir.path())
+        .arg("--db")
+        .arg(s.store.path())
+        .args(["tools", &m])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(tools.stdout).unwrap();
+    assert!(
+        table.contains(&format!("via forger#{invocation}")),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("run {}", &s.tool("forger").digest()[..12])),
+        "{table}"
+    );
+    let decisions = vibe(s.dir.path())
+        .arg("--db")
+        .arg(s.store.path())
+        .args(["decisions", &m, "--json"])
+        .output()
+        .unwrap();
+    let decisions: Value = serde_json::from_slice(&decisions.stdout).unwrap();
+    assert_eq!(decisions[0]["invocation_id"], json!(invocation));
+    assert_eq!(decisions[0]["invoked_by"], json!("forger"));
+}
+
+#[test]
+fn a_v1_file_upgrades_in_place_and_v1_writers_keep_working() {
+    // A v1 file as an older vibe-store (or another ARCH-001 program) left it.
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(vibe_store::store::MIGRATIONS[0].sql)
+        .unwrap();
+    conn.execute_batch(
+        "PRAGMA user_version = 1;
+         INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
+         VALUES ('v1-mission', 'CODING', 'pending', '2026-01-01T00:00:00Z', '{\"v\":1}');
+         INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES (1, 'old', '[1]', '2026-01-01T00:00:01Z', 1);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let old = store.get_tool_history("v1-mission").unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!((old[0].invocation_id, old[0].outcome), (None, None));
+    assert_eq!(old[0].args.as_str(), "[1]");
+    // Another program writing v1-style rows (no provenance columns) still can.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES (1, 'v1-writer', '{}', '2026-01-01T00:00:02Z', 1)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(store.get_tool_history("v1-mission").unwrap().len(), 2);
+    store
+        .log_tool_call("v1-mission", &NewToolCall::success("new", json!({})))
+        .unwrap();
+    assert_eq!(store.get_tool_history("v1-mission").unwrap().len(), 3);
+}
+
+// ---- 4. terminal safety --------------------------------------------------------
+
+#[test]
+fn text_from_tools_reaches_the_terminal_escaped_and_json_stays_exact() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let run = |input: &str| {
+        vibe(dir.path())
+            .arg("--db")
+            .arg(&path)
+            .env("VIBE_LOG", "vibe::guest=info")
+            .arg("run")
+            .arg(guest("escapes"))
+            .args(["--mission", &m, "--input", input])
+            .output()
+            .unwrap()
+    };
+    let raw = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes).to_string();
+        let bad: Vec<char> = text
+            .chars()
+            .filter(
+                |c| matches!(c, '\u{1b}' | '\u{7}' | '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}'),
+            )
+            .collect();
+        (text, bad)
+    };
+    let failed = run("\"err\"");
+    assert_eq!(failed.status.code(), Some(5));
+    let (stderr, bad) = raw(&failed.stderr);
+    assert!(
+        bad.is_empty(),
+        "raw control characters on stderr: {bad:?}\n{stderr}"
+    );
+    assert!(stderr.contains("failed \\x1b]0;pwned\\x07"), "{stderr}");
+    assert!(
+        stderr.contains("stdout \\x1b]0;pwned"),
+        "guest stdout in the log: {stderr}"
+    );
+    assert!(stderr.contains("\\u{202e}"), "{stderr}");
+
+    // Piped, the output is exactly what the tool returned.
+    let ok = run("\"ok\"");
+    assert!(ok.status.success());
+    assert_eq!(
+        String::from_utf8(ok.stdout).unwrap(),
+        "{\"text\":\"out \u{9b}31m \u{202e}txt.exe \u{7f}\"}\n"
+    );
+
+    for list in ["tools", "decisions"] {
+        let table = vibe(dir.path())
+            .arg("--db")
+            .arg(&path)
+            .args([list, &m])
+            .output()
+            .unwrap();
+        assert!(table.status.success());
+        let (text, bad) = raw(&table.stdout);
+        assert!(bad.is_empty(), "vibe {list}: {bad:?}\n{text}");
+        assert!(text.contains("\\x1b]0;pwned\\x07"), "{text}");
+        let json = vibe(dir.path())
+            .arg("--db")
+            .arg(&path)
+            .args([list, &m, "--json"])
+            .output()
+            .unwrap();
+        let rows: Value = serde_json::from_slice(&json.stdout).unwrap();
+        let texts = rows.to_string();
+        assert!(
+            texts.contains("\\u001b]0;pwned\\u0007"),
+            "exact in --json: {texts}"
+        );
+    }
+}
+
+// ---- 5. the compiled-component cache -------------------------------------------
+
+#[test]
+fn the_component_cache_is_private_and_runs_only_what_it_compiled() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let cache = dir.path().join("private-cache");
+    let run = |tool: &str| {
+        vibe(dir.path())
+            .env("VIBE_CACHE_DIR", &cache)
+            .arg("--db")
+            .arg(&path)
+            .arg("run")
+            .arg(guest(tool))
+            .args(["--mission", &m, "--input", r#"{"echo":"me"}"#])
+            .output()
+            .unwrap()
+    };
+    assert!(run("echo").status.success());
+    assert!(run("planner").status.success());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&cache), 0o700);
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 2);
+    for entry in &entries {
+        assert_eq!(mode(entry), 0o600, "{}", entry.display());
+    }
+
+    // Swap echo's artifact for the planner's: echo must still run as echo.
+    let digest = vibe_store::sandbox::Runtime::new(store.clone(), RuntimeConfig::default())
+        .unwrap()
+        .load(guest("echo"))
+        .unwrap()
+        .digest()
+        .to_owned();
+    let (echo_entry, planner_entry): (Vec<_>, Vec<_>) = entries.iter().partition(|p| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(&digest)
+    });
+    std::fs::copy(planner_entry[0], echo_entry[0]).unwrap();
+    let swapped = run("echo");
+    assert!(swapped.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&swapped.stdout).trim(),
+        r#"{"echo":"me"}"#
+    );
+    assert!(
+        String::from_utf8_lossy(&swapped.stderr).contains("not compiled from this component"),
+        "{}",
+        String::from_utf8_lossy(&swapped.stderr)
+    );
+
+    // A cache others can write is not used at all (one warning).
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let loose = run("echo");
+    assert!(loose.status.success());
+    let stderr = String::from_utf8_lossy(&loose.stderr);
+    assert_eq!(
+        stderr.matches("not using the component cache").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("writable by group or others"), "{stderr}");
+}
+
+// ---- 6. loading: bounded, checked before compiling, recorded --------------------
+
+/// A component that declares `functions` empty functions in a core module
+/// and exports nothing: it cannot fit the tool world, and compiling it would
+/// take seconds and gigabytes.
+fn many_functions(functions: u32) -> Vec<u8> {
+    fn leb(mut n: u32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len() as u32, out);
+        out.extend_from_slice(body);
+    }
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[1, 0x60, 0, 0], &mut module); // one type: () -> ()
+    let mut funcs = Vec::new();
+    leb(functions, &mut funcs);
+    funcs.extend(std::iter::repeat_n(0u8, functions as usize));
+    section(3, &funcs, &mut module);
+    let mut code = Vec::new();
+    leb(functions, &mut code);
+    for _ in 0..functions {
+        code.extend_from_slice(&[2, 0, 0x0b]); // size 2: no locals, end
+    }
+    section(10, &code, &mut module);
+    let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+    section(1, &module, &mut component); // a core module section
+    component
+}
+
+#[test]
+fn loading_is_bounded_checked_before_compiling_and_recorded() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let cache = dir.path().join("cache");
+    let run = |component: &Path, extra: &[&str]| {
+        let mut cmd = vibe(dir.path());
+        cmd.env("VIBE_CACHE_DIR", &cache)
+            .arg("--db")
+            .arg(&path)
+            .arg("run")
+            .arg(component)
+            .args(["--mission", &m])
+            .args(extra);
+        run_measured(&mut cmd, Duration::from_secs(60)).0
+    };
+    let notes = dir.path().join("notes.wasm");
+    std::fs::write(&notes, "just some notes\n").unwrap();
+    let fifo = dir.path().join("pipe.wasm");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let bomb = dir.path().join("bomb.wasm");
+    std::fs::write(&bomb, many_functions(200_000)).unwrap();
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+
+    let echo = guest("echo");
+    let cases: Vec<(&Path, &[&str], &str, bool)> = vec![
+        (&notes, &[], "notes.wasm is not a WebAssembly component (no \\0asm header)", true),
+        (&fifo, &[], "pipe.wasm is not a regular file (it is a FIFO)", false),
+        (Path::new("/dev/zero"), &[], "/dev/zero is not a regular file (it is a character device)", false),
+        (&bomb, &[], "bomb.wasm does not fit the vibe:store agent-tool world: it does not export vibe:store/tool@0.1.0", true),
+        (&core, &[], "core.wasm is a core WebAssembly module, not a component", true),
+        (&echo, &["--max-component-mb", "0"], "over the component size limit of 0 bytes", false),
+        (Path::new("/no/such/tool.wasm"), &[], "/no/such/tool.wasm cannot be read", false),
+    ];
+    for (i, (component, extra, message, hashed)) in cases.iter().enumerate() {
+        let out = run(component, extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}: {stderr}",
+            component.display()
+        );
+        assert!(stderr.contains(message), "{stderr}");
+        // Recorded on the mission: the agent asked for a tool; it did not run.
+        let calls = store.get_tool_history(&m).unwrap();
+        assert_eq!(calls.len(), i + 1);
+        let row = calls.last().unwrap();
+        assert_eq!(row.outcome, Some(Outcome::LoadError));
+        assert!(row.error_message.as_deref().unwrap().contains(message));
+        assert_eq!(
+            row.component_sha256.is_some(),
+            *hashed,
+            "{}",
+            component.display()
+        );
+        if *hashed {
+            let bytes = std::fs::read(component).unwrap();
+            assert_eq!(row.component_size, Some(bytes.len() as i64));
+        }
+    }
+    // Nothing was compiled, so nothing was cached.
+    let cached = std::fs::read_dir(&cache).map_or(0, |d| d.count());
+    assert_eq!(cached, 0);
+}
+
+// ---- 7. the path given is the file opened -------------------------------------
+
+#[test]
+fn a_db_path_that_looks_like_a_uri_is_a_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.db"), b"").unwrap();
+    let init = vibe(dir.path())
+        .args(["--db", "file:x.db", "init"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(dir.path().join("file:x.db").is_file());
+    assert_eq!(std::fs::metadata(dir.path().join("x.db")).unwrap().len(), 0);
+    let refused = vibe(dir.path())
+        .args(["--db", "x.db", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("empty"));
+    assert_eq!(std::fs::metadata(dir.path().join("x.db")).unwrap().len(), 0);
+    assert_eq!(
+        count(
+            &dir.path().join("file:x.db"),
+            "SELECT COUNT(*) FROM missions"
+        ),
+        0
+    );
+}
+
+#[test]
+fn a_runtime_without_a_cache_still_loads_and_runs() {
+    let (_dir, store) = temp_store();
+    let runtime = Runtime::new(store.clone(), RuntimeConfig::default()).unwrap();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let report = runtime
+        .run_file(
+            guest("echo"),
+            &Request::new(m, Json::parse("input", "[1e1]").unwrap()),
+        )
+        .unwrap();
+    assert_eq!(report.outcome.unwrap().as_str(), "[1e1]");
+}
