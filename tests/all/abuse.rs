@@ -173,13 +173,17 @@ fn resident_kib() -> u64 {
 struct Faulty {
     inner: SqliteStore,
     stall: Option<Duration>,
+    /// Panic while the host sets the invocation up, outside any store call.
+    panic_in_host: bool,
 }
 
 impl MissionStore for Faulty {
     fn within_invocation(&self, invocation: i64) -> Arc<dyn MissionStore> {
+        assert!(!self.panic_in_host, "bug in the host's invocation set-up");
         Arc::new(Faulty {
             inner: self.inner.within_invocation(invocation),
             stall: self.stall,
+            panic_in_host: false,
         })
     }
     fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> store::Result<i64> {
@@ -252,6 +256,7 @@ fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
         Faulty {
             inner: store.clone(),
             stall: None,
+            panic_in_host: false,
         },
         4,
     );
@@ -277,6 +282,35 @@ fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
 }
 
 #[test]
+fn a_host_panic_mid_invocation_still_ends_its_row() {
+    let (_dir, store) = temp_store();
+    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let runtime = runtime_for(
+        Faulty {
+            inner: store.clone(),
+            stall: None,
+            panic_in_host: true,
+        },
+        4,
+    );
+    let echo = runtime.load(guest("echo")).unwrap();
+    let report = runtime
+        .run(&echo, &Request::new(m.clone(), json!({})))
+        .expect("the run is recorded");
+    let failure = report.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::HostError);
+    assert!(
+        failure.message.contains("invocation set-up"),
+        "{}",
+        failure.message
+    );
+    let rows = store.get_tool_history(&m).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, report.call_id);
+    assert_eq!(rows[0].outcome, Some(store::Outcome::HostError));
+}
+
+#[test]
 fn time_spent_inside_store_calls_counts_against_the_timeout() {
     let (_dir, store) = temp_store();
     let m = store.create_mission(Phase::Coding, json!({})).unwrap();
@@ -284,6 +318,7 @@ fn time_spent_inside_store_calls_counts_against_the_timeout() {
         Faulty {
             inner: store.clone(),
             stall: Some(Duration::from_millis(150)),
+            panic_in_host: false,
         },
         4,
     );
