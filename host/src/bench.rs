@@ -16,7 +16,8 @@ use serde_json::json;
 use crate::sandbox::{Request, Runtime, RuntimeConfig};
 use crate::store::floor::RawInserter;
 use crate::store::{
-    Durability, Json, NewToolCall, OpenOptions, Page, Phase, SqliteStore, MAX_JSON_BYTES,
+    Durability, Json, MissionStore, NewToolCall, OpenOptions, Page, Phase, SqliteStore,
+    MAX_JSON_BYTES,
 };
 
 /// What to run.
@@ -113,13 +114,13 @@ impl Bench<'_> {
 
     /// Rows 1 to 4 in one durability mode.
     fn write_path_rows(&mut self, durability: Durability) -> BenchResult<()> {
-        let mode = mode_name(durability);
+        let mode = durability.as_str();
         let n = match durability {
             Durability::Normal => self.config.ops,
             Durability::Full => (self.config.ops / 10).max(1),
         };
         let store = self.fresh_store(durability)?;
-        let mission = store.create_mission(Phase::Coding, json!({}))?;
+        let mission = store.create_mission(Phase::Coding, json!({}).into())?;
         let mission_row = store.get_mission(&mission)?.id;
 
         // Rows 1, 2 and 3 take turns on the same file, a block of `BLOCK`
@@ -141,8 +142,7 @@ impl Bench<'_> {
 
             let start = Instant::now();
             for i in 0..BLOCK {
-                store
-                    .log_tool_call(&mission, &NewToolCall::success("native", json!({ "i": i })))?;
+                store.log_tool_call(&mission, NewToolCall::success("native", json!({ "i": i })))?;
             }
             native.push(start.elapsed() / BLOCK);
 
@@ -184,7 +184,7 @@ impl Bench<'_> {
                         .map(|i| NewToolCall::success("batched", json!({ "b": b, "i": i })))
                         .collect();
                     let start = Instant::now();
-                    store.log_tool_calls(&mission, &calls)?;
+                    store.log_tool_calls(&mission, calls)?;
                     Ok(start.elapsed() / batch_size as u32)
                 })
                 .collect::<BenchResult<Vec<_>>>()?,
@@ -224,7 +224,7 @@ impl Bench<'_> {
             self.row(
                 "5",
                 &name,
-                mode_name(durability),
+                durability.as_str(),
                 per_op,
                 Some((ratio(base, per_op), "of 1 thread")),
             )?;
@@ -239,7 +239,7 @@ impl Bench<'_> {
         durability: Durability,
     ) -> BenchResult<Duration> {
         let store = self.fresh_store(durability)?;
-        let mission = Arc::new(store.create_mission(Phase::Coding, json!({}))?);
+        let mission = Arc::new(store.create_mission(Phase::Coding, json!({}).into())?);
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU64::new(0));
         let workers: Vec<_> = (0..threads)
@@ -250,7 +250,7 @@ impl Bench<'_> {
                     let mut i = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         let call = NewToolCall::success("concurrent", json!({ "t": t, "i": i }));
-                        store.log_tool_call(&mission, &call).expect("durable write");
+                        store.log_tool_call(&mission, call).expect("durable write");
                         done.fetch_add(1, Ordering::Relaxed);
                         i += 1;
                     }
@@ -269,7 +269,7 @@ impl Bench<'_> {
     /// Row 6: per-invocation instantiate-and-run, and a cold `vibe run`.
     fn sandbox_rows(&mut self) -> BenchResult<()> {
         let store = self.fresh_store(Durability::Normal)?;
-        let mission = store.create_mission(Phase::Coding, json!({}))?;
+        let mission = store.create_mission(Phase::Coding, json!({}).into())?;
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let echo = runtime.load(&self.config.echo_component)?;
         let request = Request::new(mission.clone(), json!({}));
@@ -299,7 +299,7 @@ impl Bench<'_> {
                 .arg("normal")
                 .arg("run")
                 .arg(&self.config.echo_component)
-                .args(["--mission", &mission])
+                .args(["--mission", mission.as_str()])
                 .env("VIBE_CACHE_DIR", &cache)
                 .stdout(std::process::Stdio::null())
                 .status()?;
@@ -339,7 +339,8 @@ impl Bench<'_> {
         let start = Instant::now();
         let mut ids = Vec::with_capacity(missions as usize);
         for m in 0..missions {
-            let mission = store.create_mission(Phase::ALL[(m % 5) as usize], json!({ "m": m }))?;
+            let mission =
+                store.create_mission(Phase::ALL[(m % 5) as usize], json!({ "m": m }).into())?;
             let batch: Vec<NewToolCall> = (0..per_mission)
                 .map(|i| NewToolCall {
                     result: Some(json!({ "ok": true, "lines": i % 40 }).into()),
@@ -350,7 +351,7 @@ impl Bench<'_> {
                     )
                 })
                 .collect();
-            store.log_tool_calls(&mission, &batch)?;
+            store.log_tool_calls(&mission, batch)?;
             ids.push(mission);
         }
         let built = start.elapsed();
@@ -414,14 +415,14 @@ impl Bench<'_> {
     fn large_page_rows(&mut self) -> BenchResult<()> {
         const ROWS: usize = 30;
         let store = self.fresh_store(Durability::Normal)?;
-        let mission = store.create_mission(Phase::Testing, json!({}))?;
+        let mission = store.create_mission(Phase::Testing, json!({}).into())?;
         let mut zeros = String::with_capacity(MAX_JSON_BYTES);
         zeros.push('[');
         zeros.push_str(&"0,".repeat(524_286));
         zeros.push_str("0]");
         let args = Json::parse("args", zeros)?;
         for _ in 0..ROWS {
-            store.log_tool_call(&mission, &NewToolCall::success("large", args.clone()))?;
+            store.log_tool_call(&mission, NewToolCall::success("large", args.clone()))?;
         }
         drop(args);
         let baseline = peak_rss_reset();
@@ -432,7 +433,7 @@ impl Bench<'_> {
             loop {
                 let page = store.get_tool_history_page(&mission, Page::after(after, 1000))?;
                 let Some(last) = page.last() else { break };
-                after = Some(last.id);
+                after = Some(last.id.get());
                 read += page.iter().map(|c| c.args.len()).sum::<usize>();
             }
             times.push(start.elapsed());
@@ -500,13 +501,6 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 
 fn per_sec(d: Duration) -> f64 {
     1.0 / d.as_secs_f64().max(1e-12)
-}
-
-fn mode_name(durability: Durability) -> &'static str {
-    match durability {
-        Durability::Full => "full",
-        Durability::Normal => "normal",
-    }
 }
 
 fn fmt(d: Duration) -> String {

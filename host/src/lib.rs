@@ -1,16 +1,57 @@
 //! vibe-store: the persistence layer and sandbox host for AI-agent missions.
 //!
-//! [`store`] records missions, tool calls, decisions, agent memory and
-//! playbook runs in one SQLite file. [`sandbox`] runs agent tools compiled to
-//! WebAssembly components, which reach the store only through the `wit/`
-//! contract and only within the grants the host gives them.
+//! Every mission an agent works on, every tool call it makes and every
+//! decision it takes is recorded in one SQLite file ([`SqliteStore`], whose
+//! operations are the [`MissionStore`] trait). Agent tools are WebAssembly
+//! components that reach that store only through the `wit/` contract, only
+//! within the grants the host gives them, bounded in time and memory, and
+//! every invocation is a row of the audit trail ([`sandbox::Runtime`]).
+//!
+//! ```no_run
+//! use serde_json::json;
+//! use vibe_store::sandbox::{Request, Runtime, RuntimeConfig};
+//! use vibe_store::{MissionStore, Phase, SqliteStore};
+//!
+//! fn main() -> Result<(), vibe_store::Error> {
+//!     let store = SqliteStore::open_default()?;
+//!     let mission = store.create_mission(Phase::Planning, json!({ "goal": "x" }).into())?;
+//!     let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
+//!     let tool = runtime.load("planner.wasm")?;
+//!     let report = runtime.run(&tool, &Request::new(mission, json!({})))?;
+//!     println!("{:?}", report.outcome);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Modules:
+//! - [`store`]: the store, its types and its rules (the only code that
+//!   speaks SQL);
+//! - [`sandbox`]: the wasmtime host (the only code that knows WebAssembly);
+//! - [`terminal`]: making text from tools and the database safe to print;
+//! - [`Error`]: one error for everything above.
+//!
+//! Blocking: the store and the runtime block the calling thread (on SQLite,
+//! on a tool's run). From async code, call them through
+//! `tokio::task::spawn_blocking`; `examples/async_agent.rs` shows how, and
+//! `vibe bench` measures what it costs.
+#![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod bench;
+mod error;
 pub mod sandbox;
 pub mod store;
 pub mod terminal;
 
+pub use error::{Error, ErrorKind};
 pub use store::{
-    Decision, Durability, Json, Mission, MissionStatus, NewToolCall, OpenOptions, Page, Phase,
-    SqliteStore, StoreError, ToolCall,
+    Decision, DecisionId, Durability, Json, Mission, MissionId, MissionStatus, MissionStore,
+    NewToolCall, OpenOptions, Page, Phase, SqliteStore, StoreError, ToolCall, ToolCallId,
 };
+
+/// The README's examples, compiled as doctests so they cannot drift from
+/// the API they show.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -8,26 +8,30 @@ use std::time::{Duration, Instant};
 use crate::common::{component_cache, count, guest, temp_store};
 use serde_json::json;
 use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
-use vibe_store::store::{self, InvocationEnd, InvocationStart, MissionStore, Page};
+use vibe_store::store::{self, InvocationEnd, InvocationStart, MissionStore, Page, PlaybookRun};
 use vibe_store::{
-    Decision, Json, Mission, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError, ToolCall,
+    Decision, DecisionId, Json, Mission, MissionId, MissionStatus, NewToolCall, Phase, SqliteStore,
+    StoreError, ToolCall, ToolCallId,
 };
 
 fn runtime_for(store: impl MissionStore, max_concurrent: u32) -> Runtime {
-    let config = RuntimeConfig {
-        max_concurrent,
-        cache_dir: Some(component_cache()),
-        ..RuntimeConfig::default()
-    };
+    let config = RuntimeConfig::default()
+        .max_concurrent(max_concurrent)
+        .unwrap()
+        .cache_dir(component_cache());
     Runtime::new(store, config).unwrap()
 }
 
 #[test]
 fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let runtime = runtime_for(store.clone(), 4);
-    let limits = Limits::default().timeout(Duration::from_millis(400));
+    let limits = Limits::default()
+        .timeout(Duration::from_millis(400))
+        .unwrap();
     let report = runtime
         .run(
             &runtime.load(guest("flood-writes")).unwrap(),
@@ -64,13 +68,17 @@ fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
 #[test]
 fn a_guest_paging_through_history_forever_is_stopped_on_time() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let calls: Vec<NewToolCall> = (0..3000)
         .map(|i| NewToolCall::success("seed", json!({ "i": i })))
         .collect();
-    store.log_tool_calls(&m, &calls).unwrap();
+    store.log_tool_calls(&m, calls).unwrap();
     let runtime = runtime_for(store.clone(), 4);
-    let limits = Limits::default().timeout(Duration::from_millis(400));
+    let limits = Limits::default()
+        .timeout(Duration::from_millis(400))
+        .unwrap();
     let report = runtime
         .run(
             &runtime.load(guest("flood-reads")).unwrap(),
@@ -96,8 +104,12 @@ fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
     let runtime = runtime_for(store.clone(), 16);
     let echo = runtime.load(guest("echo")).unwrap();
     let spin = runtime.load(guest("spin")).unwrap();
-    let missions: Vec<String> = (0..100)
-        .map(|_| store.create_mission(Phase::Coding, json!({})).unwrap())
+    let missions: Vec<MissionId> = (0..100)
+        .map(|_| {
+            store
+                .create_mission(Phase::Coding, json!({}).into())
+                .unwrap()
+        })
         .collect();
     let rss_before = resident_kib();
     let started = Instant::now();
@@ -115,7 +127,9 @@ fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
                 m.clone(),
             );
             std::thread::spawn(move || {
-                let limits = Limits::default().timeout(Duration::from_millis(300));
+                let limits = Limits::default()
+                    .timeout(Duration::from_millis(300))
+                    .unwrap();
                 runtime
                     .run(&tool, &Request::new(m, json!({ "log": 10 })).limits(limits))
                     .unwrap()
@@ -171,14 +185,14 @@ fn resident_kib() -> u64 {
 /// A store whose `log_tool_call` panics or stalls, to stand for a bug or a
 /// slow backend; everything else is the real store.
 struct Faulty {
-    inner: SqliteStore,
+    inner: Arc<dyn MissionStore>,
     stall: Option<Duration>,
     /// Panic while the host sets the invocation up, outside any store call.
     panic_in_host: bool,
 }
 
 impl MissionStore for Faulty {
-    fn within_invocation(&self, invocation: i64) -> Arc<dyn MissionStore> {
+    fn within_invocation(&self, invocation: ToolCallId) -> Arc<dyn MissionStore> {
         assert!(!self.panic_in_host, "bug in the host's invocation set-up");
         Arc::new(Faulty {
             inner: self.inner.within_invocation(invocation),
@@ -186,75 +200,122 @@ impl MissionStore for Faulty {
             panic_in_host: false,
         })
     }
-    fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> store::Result<i64> {
-        self.inner.begin_invocation(mission, start)
+    fn begin_invocation(
+        &self,
+        m: &MissionId,
+        start: &InvocationStart,
+    ) -> store::Result<ToolCallId> {
+        self.inner.begin_invocation(m, start)
     }
-    fn end_invocation(&self, invocation: i64, end: &InvocationEnd) -> store::Result<()> {
+    fn end_invocation(&self, invocation: ToolCallId, end: &InvocationEnd) -> store::Result<()> {
         self.inner.end_invocation(invocation, end)
     }
     fn record_invocation(
         &self,
-        mission: &str,
+        m: &MissionId,
         start: &InvocationStart,
         end: &InvocationEnd,
-    ) -> store::Result<i64> {
-        self.inner.record_invocation(mission, start, end)
+    ) -> store::Result<ToolCallId> {
+        self.inner.record_invocation(m, start, end)
     }
-    fn create_mission(&self, phase: Phase, metadata: Json) -> store::Result<String> {
+    fn create_mission(&self, phase: Phase, metadata: Json) -> store::Result<MissionId> {
         self.inner.create_mission(phase, metadata)
     }
-    fn update_mission_status(&self, mission: &str, status: MissionStatus) -> store::Result<()> {
-        self.inner.update_mission_status(mission, status)
+    fn update_mission_status(&self, m: &MissionId, status: MissionStatus) -> store::Result<()> {
+        self.inner.update_mission_status(m, status)
     }
-    fn get_mission(&self, mission: &str) -> store::Result<Mission> {
-        self.inner.get_mission(mission)
+    fn get_mission(&self, m: &MissionId) -> store::Result<Mission> {
+        self.inner.get_mission(m)
     }
     fn get_mission_history(&self, limit: u32) -> store::Result<Vec<Mission>> {
         self.inner.get_mission_history(limit)
     }
-    fn log_tool_call(&self, mission: &str, call: NewToolCall) -> store::Result<i64> {
+    fn log_tool_call(&self, m: &MissionId, call: NewToolCall) -> store::Result<ToolCallId> {
         if call.tool_name == "echo.bench" {
             match self.stall {
                 Some(stall) => std::thread::sleep(stall),
                 None => panic!("bug in the store backend"),
             }
         }
-        self.inner.log_tool_call(mission, &call)
+        self.inner.log_tool_call(m, call)
+    }
+    fn log_tool_calls(
+        &self,
+        m: &MissionId,
+        calls: Vec<NewToolCall>,
+    ) -> store::Result<Vec<ToolCallId>> {
+        self.inner.log_tool_calls(m, calls)
+    }
+    fn get_tool_history_page(&self, m: &MissionId, page: Page) -> store::Result<Vec<ToolCall>> {
+        self.inner.get_tool_history_page(m, page)
+    }
+    fn each_tool_call(
+        &self,
+        m: &MissionId,
+        f: &mut dyn FnMut(ToolCall) -> store::Result<()>,
+    ) -> store::Result<()> {
+        self.inner.each_tool_call(m, f)
     }
     fn record_decision(
         &self,
-        m: &str,
+        m: &MissionId,
         t: &str,
         r: &str,
         a: &str,
         c: Option<Json>,
-    ) -> store::Result<i64> {
+    ) -> store::Result<DecisionId> {
         self.inner.record_decision(m, t, r, a, c)
     }
-    fn get_tool_history_page(&self, mission: &str, page: Page) -> store::Result<Vec<ToolCall>> {
-        self.inner.get_tool_history_page(mission, page)
+    fn get_decisions_page(&self, m: &MissionId, page: Page) -> store::Result<Vec<Decision>> {
+        self.inner.get_decisions_page(m, page)
     }
-    fn get_decisions_page(&self, mission: &str, page: Page) -> store::Result<Vec<Decision>> {
-        self.inner.get_decisions_page(mission, page)
+    fn each_decision(
+        &self,
+        m: &MissionId,
+        f: &mut dyn FnMut(Decision) -> store::Result<()>,
+    ) -> store::Result<()> {
+        self.inner.each_decision(m, f)
     }
-    fn set_memory(&self, m: &str, k: &str, v: Json, ttl: Option<u32>) -> store::Result<()> {
+    fn set_memory(&self, m: &MissionId, k: &str, v: Json, ttl: Option<u32>) -> store::Result<()> {
         self.inner.set_memory(m, k, v, ttl)
     }
-    fn get_memory(&self, mission: &str, key: &str) -> store::Result<Option<Json>> {
-        self.inner.get_memory(mission, key)
+    fn get_memory(&self, m: &MissionId, key: &str) -> store::Result<Option<Json>> {
+        self.inner.get_memory(m, key)
     }
-    fn delete_memory(&self, mission: &str, key: &str) -> store::Result<bool> {
-        self.inner.delete_memory(mission, key)
+    fn delete_memory(&self, m: &MissionId, key: &str) -> store::Result<bool> {
+        self.inner.delete_memory(m, key)
+    }
+    fn start_playbook_run(
+        &self,
+        m: &MissionId,
+        name: &str,
+        p: Option<Phase>,
+    ) -> store::Result<i64> {
+        self.inner.start_playbook_run(m, name, p)
+    }
+    fn complete_playbook_run(
+        &self,
+        run: i64,
+        ok: bool,
+        metrics: Option<Json>,
+        error: Option<&str>,
+    ) -> store::Result<()> {
+        self.inner.complete_playbook_run(run, ok, metrics, error)
+    }
+    fn get_playbook_runs(&self, m: &MissionId) -> store::Result<Vec<PlaybookRun>> {
+        self.inner.get_playbook_runs(m)
     }
 }
 
 #[test]
 fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let runtime = runtime_for(
         Faulty {
-            inner: store.clone(),
+            inner: Arc::new(store.clone()),
             stall: None,
             panic_in_host: false,
         },
@@ -284,10 +345,12 @@ fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
 #[test]
 fn a_host_panic_mid_invocation_still_ends_its_row() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let runtime = runtime_for(
         Faulty {
-            inner: store.clone(),
+            inner: Arc::new(store.clone()),
             stall: None,
             panic_in_host: true,
         },
@@ -313,10 +376,12 @@ fn a_host_panic_mid_invocation_still_ends_its_row() {
 #[test]
 fn time_spent_inside_store_calls_counts_against_the_timeout() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let runtime = runtime_for(
         Faulty {
-            inner: store.clone(),
+            inner: Arc::new(store.clone()),
             stall: Some(Duration::from_millis(150)),
             panic_in_host: false,
         },
@@ -324,7 +389,9 @@ fn time_spent_inside_store_calls_counts_against_the_timeout() {
     );
     let echo = runtime.load(guest("echo")).unwrap();
     // Ten stalled calls need 1.5 s; the budget is 400 ms.
-    let limits = Limits::default().timeout(Duration::from_millis(400));
+    let limits = Limits::default()
+        .timeout(Duration::from_millis(400))
+        .unwrap();
     let report = runtime
         .run(
             &echo,
@@ -351,11 +418,13 @@ fn time_spent_inside_store_calls_counts_against_the_timeout() {
 #[test]
 fn a_read_running_past_its_deadline_is_interrupted() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let calls: Vec<NewToolCall> = (0..2000)
         .map(|i| NewToolCall::success("seed", json!({ "i": i })))
         .collect();
-    store.log_tool_calls(&m, &calls).unwrap();
+    store.log_tool_calls(&m, calls).unwrap();
     let expired = Instant::now();
     let err = store::with_deadline(expired, || store.get_tool_history(&m)).unwrap_err();
     assert!(matches!(err, StoreError::Interrupted), "{err:?}");

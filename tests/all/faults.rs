@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::{assert_acknowledged_present, count, guest, ids, stress_writer, temp_db, vibe};
 use serde_json::json;
 use vibe_store::store::OpenOptions;
-use vibe_store::{NewToolCall, Phase, SqliteStore, StoreError};
+use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore, StoreError};
 
 /// xorshift64*: a fixed-seed generator, so a failure replays.
 struct Rng(u64);
@@ -54,7 +54,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let (_dir, path) = temp_db();
     let mission = SqliteStore::open(&path)
         .unwrap()
-        .create_mission(Phase::Coding, json!({}))
+        .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     let mut rng = Rng(0x5EED_0001);
     let mut acknowledged = 0usize;
@@ -79,7 +79,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         let store = SqliteStore::open(&path).expect("the file opens after a kill");
         assert_acknowledged_present(&path, &ids, &format!("round {round}"));
         store
-            .log_tool_call(&mission, &NewToolCall::success("after-kill", json!(round)))
+            .log_tool_call(&mission, NewToolCall::success("after-kill", json!(round)))
             .unwrap();
         acknowledged += ids.len();
         rounds_with_writes += usize::from(!ids.is_empty());
@@ -97,7 +97,7 @@ fn killing_the_host_mid_guest_run_leaves_a_consistent_prefix() {
     let (dir, path) = temp_db();
     let mission = SqliteStore::open(&path)
         .unwrap()
-        .create_mission(Phase::Coding, json!({}))
+        .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     let echo = guest("echo");
     // Compile once so the kills land in the guest's store calls, not in compilation.
@@ -179,7 +179,7 @@ fn a_full_disk_fails_writes_clearly_and_the_file_recovers() {
     let (_dir, path) = temp_db();
     let mission = SqliteStore::open(&path)
         .unwrap()
-        .create_mission(Phase::Coding, json!({}))
+        .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     let pages_now = count(&path, "PRAGMA page_count") as u32;
     let small = OpenOptions {
@@ -193,7 +193,7 @@ fn a_full_disk_fails_writes_clearly_and_the_file_recovers() {
             "fill",
             json!({ "pad": "y".repeat(3000), "n": acknowledged.len() }),
         );
-        match store.log_tool_call(&mission, &call) {
+        match store.log_tool_call(&mission, call) {
             Ok(id) => acknowledged.push(id),
             Err(e) => break e,
         }
@@ -210,7 +210,7 @@ fn a_full_disk_fails_writes_clearly_and_the_file_recovers() {
     assert!(matches!(
         store.log_tool_call(
             &mission,
-            &NewToolCall::success("fill", json!({ "pad": "z".repeat(3000) }))
+            NewToolCall::success("fill", json!({ "pad": "z".repeat(3000) }))
         ),
         Err(StoreError::StorageFull)
     ));
@@ -220,7 +220,7 @@ fn a_full_disk_fails_writes_clearly_and_the_file_recovers() {
     // Room returns: the same file takes writes again.
     let store = SqliteStore::open(&path).unwrap();
     store
-        .log_tool_call(&mission, &NewToolCall::success("after", json!({})))
+        .log_tool_call(&mission, NewToolCall::success("after", json!({})))
         .unwrap();
     assert_eq!(
         store.get_tool_history(&mission).unwrap().len(),

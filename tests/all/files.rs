@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use crate::common::{assert_acknowledged_present, count, ids, stress_writer, temp_db, vibe};
 use serde_json::json;
-use vibe_store::{Phase, SqliteStore, StoreError};
+use vibe_store::{MissionStore, Phase, SqliteStore, StoreError};
 
 fn assert_refused_untouched(path: &Path, needle: &str) {
     let before = std::fs::read(path).unwrap();
@@ -56,7 +56,7 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
         let store = SqliteStore::open(&good).unwrap();
         for _ in 0..50 {
             store
-                .create_mission(Phase::Coding, json!({ "pad": "x".repeat(2000) }))
+                .create_mission(Phase::Coding, json!({ "pad": "x".repeat(2000) }).into())
                 .unwrap();
         }
     }
@@ -132,7 +132,7 @@ fn racing_first_opens_all_see_one_complete_database() {
                 let path = path.clone();
                 std::thread::spawn(move || {
                     let store = SqliteStore::open(&path)?;
-                    store.create_mission(Phase::Coding, json!({}))
+                    store.create_mission(Phase::Coding, json!({}).into())
                 })
             })
             .collect();
@@ -147,7 +147,9 @@ fn racing_first_opens_all_see_one_complete_database() {
 fn four_processes_writing_one_file_lose_nothing() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let mission = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     const PER_PROCESS: usize = 300;
 
     // Four library writers and two CLI writers at once, with a reader polling.

@@ -5,7 +5,7 @@
 use crate::common::temp_store;
 use serde_json::json;
 use vibe_store::store::OpenOptions;
-use vibe_store::{Durability, Phase, SqliteStore};
+use vibe_store::{Durability, MissionStore, Phase, SqliteStore};
 
 /// Inputs worth mutating: edge cases of every field kind.
 const SEEDS: &[&str] = &[
@@ -68,7 +68,9 @@ fn fixed_seed_fuzz_of_every_outside_input() {
     let store =
         SqliteStore::open_with(&path, OpenOptions::default().durability(Durability::Normal))
             .unwrap();
-    let mission = store.create_mission(Phase::Testing, json!({})).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for n in 0..EXECUTIONS {
         let seed = SEEDS[rng.below(SEEDS.len())].as_bytes();
@@ -87,7 +89,9 @@ fn fixed_seed_fuzz_of_every_outside_input() {
 #[test]
 fn oversize_and_deep_inputs_are_refused_not_crashes() {
     let (_dir, store) = temp_store();
-    let mission = store.create_mission(Phase::Testing, json!({})).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
     let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
     let big = format!("\"{}\"", "x".repeat(2 * 1024 * 1024));
     for text in [deep.as_str(), big.as_str()] {

@@ -14,7 +14,7 @@
 use std::io::Write;
 
 use serde_json::json;
-use vibe_store::{NewToolCall, OpenOptions, SqliteStore};
+use vibe_store::{MissionId, MissionStore, NewToolCall, OpenOptions, SqliteStore};
 
 #[test]
 fn stress_writer() {
@@ -25,6 +25,7 @@ fn stress_writer() {
     let [db, mission, count, rest @ ..] = args.as_slice() else {
         panic!("VIBE_STRESS_WRITER: DB MISSION COUNT [full|normal] [THREADS]");
     };
+    let mission: MissionId = mission.parse().expect("MISSION is a mission id");
     let count: u64 = count.parse().expect("COUNT is a number");
     let durability = rest
         .first()
@@ -42,7 +43,7 @@ fn stress_writer() {
     println!();
     let writers: Vec<_> = (0..threads)
         .map(|t| {
-            let (store, mission) = (store.clone(), mission.to_string());
+            let (store, mission) = (store.clone(), mission.clone());
             std::thread::spawn(move || write_loop(&store, &mission, count, t))
         })
         .collect();
@@ -51,12 +52,12 @@ fn stress_writer() {
     }
 }
 
-fn write_loop(store: &SqliteStore, mission: &str, count: u64, thread: u64) {
+fn write_loop(store: &SqliteStore, mission: &MissionId, count: u64, thread: u64) {
     let pid = std::process::id();
     let mut i = 0u64;
     while count == 0 || i < count {
         let call = NewToolCall::success("stress", json!({ "pid": pid, "t": thread, "i": i }));
-        match store.log_tool_call(mission, &call) {
+        match store.log_tool_call(mission, call) {
             Ok(id) => {
                 // One write per line, so a kill cannot interleave two ids.
                 let mut out = std::io::stdout().lock();

@@ -6,6 +6,7 @@
 mod abuse;
 mod cli;
 mod common;
+mod embedding;
 mod faults;
 mod files;
 mod fuzz;

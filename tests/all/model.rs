@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::{json, Value};
 use vibe_store::store::OpenOptions;
-use vibe_store::{Durability, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError};
+use vibe_store::{
+    Durability, MissionId, MissionStatus, MissionStore, NewToolCall, Phase, SqliteStore, StoreError,
+};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -77,9 +79,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 struct ModelMission {
-    id: String,
+    id: MissionId,
     status: Option<MissionStatus>,
     calls: Vec<(String, Value, bool, Option<i64>)>,
     decisions: Vec<(String, Option<Value>)>,
@@ -141,12 +143,14 @@ fn run_sequence(ops: Vec<Op>) {
         let touched = match op {
             Op::Create(p) => {
                 let id = store
-                    .create_mission(Phase::ALL[p], json!({ "p": p }))
+                    .create_mission(Phase::ALL[p], json!({ "p": p }).into())
                     .unwrap();
                 missions.push(ModelMission {
                     id,
                     status: Some(MissionStatus::Pending),
-                    ..Default::default()
+                    calls: Vec::new(),
+                    decisions: Vec::new(),
+                    memory: BTreeMap::new(),
                 });
                 Some(missions.len() - 1)
             }
@@ -174,7 +178,7 @@ fn run_sequence(ops: Vec<Op>) {
                     Outcome::Ok
                 };
                 assert_eq!(
-                    outcome(store.log_tool_call(&missions[i].id, &call)),
+                    outcome(store.log_tool_call(&missions[i].id, call)),
                     expected
                 );
                 if expected == Outcome::Ok {
@@ -214,7 +218,7 @@ fn run_sequence(ops: Vec<Op>) {
                     Outcome::Ok
                 };
                 assert_eq!(
-                    outcome(store.set_memory(&missions[i].id, key, json!(value), ttl)),
+                    outcome(store.set_memory(&missions[i].id, key, json!(value).into(), ttl)),
                     expected
                 );
                 if expected == Outcome::Ok {
@@ -231,10 +235,10 @@ fn run_sequence(ops: Vec<Op>) {
                 assert_eq!(store.delete_memory(&missions[i].id, key).unwrap(), was_live);
             }),
             Op::Ghost => {
-                let ghost = uuid::Uuid::new_v4().to_string();
+                let ghost = MissionId::new_v4();
                 let call = NewToolCall::success("ghost", json!({}));
                 assert_eq!(
-                    outcome(store.log_tool_call(&ghost, &call)),
+                    outcome(store.log_tool_call(&ghost, call)),
                     Outcome::NotFound
                 );
                 None

@@ -11,7 +11,7 @@ use vibe_store::sandbox::{
     FailureKind, Grants, Limits, Request, RunReport, Runtime, RuntimeConfig, Tool,
 };
 use vibe_store::store::Outcome;
-use vibe_store::{MissionStatus, Phase, SqliteStore};
+use vibe_store::{MissionId, MissionStatus, MissionStore, Phase, SqliteStore};
 
 /// A store in a temp dir and a runtime on it; shared with `trust`.
 pub struct Sandbox {
@@ -23,10 +23,7 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new() -> Self {
         let (dir, store) = temp_store();
-        let config = RuntimeConfig {
-            cache_dir: Some(component_cache()),
-            ..RuntimeConfig::default()
-        };
+        let config = RuntimeConfig::default().cache_dir(component_cache());
         let runtime = Runtime::new(store.clone(), config).expect("runtime");
         Sandbox {
             dir,
@@ -39,9 +36,9 @@ impl Sandbox {
         self.runtime.load(guest(name)).expect("guest loads")
     }
 
-    pub fn mission(&self) -> String {
+    pub fn mission(&self) -> MissionId {
         self.store
-            .create_mission(Phase::Coding, json!({ "goal": "test" }))
+            .create_mission(Phase::Coding, json!({ "goal": "test" }).into())
             .unwrap()
     }
 
@@ -58,7 +55,7 @@ impl Sandbox {
     /// The invocation's own audit row: failed, with this error text.
     pub fn assert_logged_failure(
         &self,
-        mission: &str,
+        mission: &MissionId,
         report: &RunReport,
         tool: &str,
         needle: &str,
@@ -160,7 +157,7 @@ fn planner_defaults_its_goal_from_mission_metadata() {
     let s = Sandbox::new();
     let m = s
         .store
-        .create_mission(Phase::Planning, json!({ "goal": "from metadata" }))
+        .create_mission(Phase::Planning, json!({ "goal": "from metadata" }).into())
         .unwrap();
     let out = v(&s
         .run("planner", Request::new(m, json!({})))
@@ -234,7 +231,9 @@ fn a_guest_cannot_open_sockets_or_resolve_names() {
 fn a_guest_that_loops_forever_is_stopped_by_its_timeout() {
     let s = Sandbox::new();
     let m = s.mission();
-    let limits = Limits::default().timeout(Duration::from_millis(300));
+    let limits = Limits::default()
+        .timeout(Duration::from_millis(300))
+        .unwrap();
     let report = s.run("spin", Request::new(m.clone(), json!({})).limits(limits));
     let (kind, message) = failure(&report);
     assert_eq!(kind, FailureKind::Timeout);
@@ -248,7 +247,7 @@ fn a_guest_that_loops_forever_is_stopped_by_its_timeout() {
 fn a_guest_that_allocates_without_bound_hits_its_memory_limit() {
     let s = Sandbox::new();
     let m = s.mission();
-    let limits = Limits::default().memory_mb(16);
+    let limits = Limits::default().memory_mb(16).unwrap();
     let report = s.run(
         "alloc-bomb",
         Request::new(m.clone(), json!({})).limits(limits),
@@ -302,7 +301,7 @@ fn a_guest_cannot_touch_a_mission_it_was_not_granted() {
     let own = s.mission();
     let target = s.mission();
     s.store
-        .set_memory(&target, "k", json!("theirs"), None)
+        .set_memory(&target, "k", json!("theirs").into(), None)
         .unwrap();
     let before = s.rows("SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions) + (SELECT COUNT(*) FROM agent_memory)");
 
@@ -479,7 +478,7 @@ fn files_that_are_not_components_are_clear_errors() {
 #[test]
 fn an_unknown_mission_runs_nothing_and_writes_nothing() {
     let s = Sandbox::new();
-    let ghost = uuid::Uuid::new_v4().to_string();
+    let ghost = MissionId::new_v4();
     let err = s
         .runtime
         .run(
@@ -487,7 +486,7 @@ fn an_unknown_mission_runs_nothing_and_writes_nothing() {
             &Request::new(ghost.clone(), json!({ "log": 5 })),
         )
         .unwrap_err();
-    assert!(err.to_string().contains(&ghost));
+    assert!(err.to_string().contains(ghost.as_str()));
     assert_eq!(s.rows("SELECT COUNT(*) FROM tool_calls"), 0);
 }
 
@@ -495,7 +494,7 @@ fn an_unknown_mission_runs_nothing_and_writes_nothing() {
 fn eight_threads_running_tools_on_one_runtime_lose_nothing() {
     let s = Sandbox::new();
     let echo = s.tool("echo");
-    let missions: Vec<String> = (0..8).map(|_| s.mission()).collect();
+    let missions: Vec<MissionId> = (0..8).map(|_| s.mission()).collect();
     let handles: Vec<_> = missions
         .iter()
         .cloned()
@@ -553,7 +552,9 @@ fn vibe_run_prints_output_alone_and_uses_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
     let store = SqliteStore::open(&db).unwrap();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let run = |args: &[&str]| {
         vibe(dir.path())
             .arg("--db")
@@ -604,7 +605,7 @@ fn vibe_run_prints_output_alone_and_uses_exit_codes() {
     assert_eq!(failed.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("8 MiB"));
 
-    let ghost = uuid::Uuid::new_v4().to_string();
+    let ghost = MissionId::new_v4();
     let missing = run(&[echo, "--mission", &ghost]);
     assert_eq!(missing.status.code(), Some(3));
     let missing_and_no_file = run(&["/no/such.wasm", "--mission", &ghost]);
@@ -699,7 +700,7 @@ fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
     assert!(printed > 200 * 1024);
     assert_eq!(
         report.stdout.len(),
-        Limits::default().max_output_bytes,
+        Limits::default().output_bytes(),
         "stdout kept up to the cap"
     );
     assert!(report.stdout.starts_with("chatty: all work"));
@@ -708,7 +709,9 @@ fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("v.db");
     let store = SqliteStore::open(&db).unwrap();
-    let mission = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let out = vibe(dir.path())
         .arg("--db")
         .arg(&db)
@@ -730,11 +733,10 @@ fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
 fn compiled_components_are_cached_on_disk_by_content_and_engine() {
     let (_dir, store) = temp_store();
     let cache = tempfile::tempdir().unwrap();
-    let config = || RuntimeConfig {
-        cache_dir: Some(cache.path().to_owned()),
-        ..RuntimeConfig::default()
-    };
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let config = || RuntimeConfig::default().cache_dir(cache.path());
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let first = Runtime::new(store.clone(), config()).unwrap();
     let tool = first.load(guest("echo")).unwrap();
     let entries: Vec<_> = std::fs::read_dir(cache.path())
@@ -787,12 +789,15 @@ fn per_invocation_page_and_json_limits_can_only_tighten() {
     let m = s.mission();
     // The oversize fixture asks for a 2 MiB value and a huge page; with
     // tighter limits the small page it would otherwise get is refused too.
-    let tight = Limits::default().max_page_rows(10).max_json_bytes(100);
-    assert_eq!(tight.max_page_rows, 10);
-    assert_eq!(
-        Limits::default().max_page_rows(1_000_000).max_page_rows,
-        1000,
-        "never above the store's cap"
+    let tight = Limits::default()
+        .max_page_rows(10)
+        .unwrap()
+        .max_json_bytes(100)
+        .unwrap();
+    assert_eq!(tight.page_rows(), 10);
+    assert!(
+        Limits::default().max_page_rows(1_000_000).is_err(),
+        "never above the store's cap: refused, not silently lowered"
     );
     let report = s.run(
         "flood-reads",

@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 use vibe_store::store::{
     Migration, OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS, MIGRATIONS,
 };
-use vibe_store::{Durability, Json, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError};
+use vibe_store::{
+    DecisionId, Durability, Json, MissionId, MissionStatus, MissionStore, NewToolCall, Phase,
+    SqliteStore, StoreError,
+};
 
 fn is_rfc3339_micros(ts: &str) -> bool {
     ts.len() == 27
@@ -91,7 +94,9 @@ fn open_creates_directories_file_and_schema() {
 fn init_db_is_idempotent_and_reopening_keeps_data() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let mission = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     assert_eq!(store.init_db().unwrap(), 2);
     assert_eq!(store.init_db().unwrap(), 2);
     drop(store);
@@ -112,7 +117,9 @@ fn empty_database_has_empty_history() {
 fn mission_create_read_update() {
     let (_dir, store) = temp_store();
     let meta = json!({ "goal": "ship", "n": 5, "ratio": 1.0 });
-    let id = store.create_mission(Phase::Planning, &meta).unwrap();
+    let id = store
+        .create_mission(Phase::Planning, (&meta).into())
+        .unwrap();
     let parsed = uuid::Uuid::parse_str(&id).expect("mission id is a UUID");
     assert_eq!(parsed.get_version_num(), 4);
 
@@ -125,11 +132,15 @@ fn mission_create_read_update() {
         mission.metadata.unwrap().as_str(),
         r#"{"goal":"ship","n":5,"ratio":1.0}"#
     );
-    assert!(
-        is_rfc3339_micros(&mission.created_at),
-        "{}",
-        mission.created_at
-    );
+    // Stored as fixed-width RFC 3339 with microseconds, whatever the API type.
+    let stored = |sql: &str| -> String {
+        rusqlite::Connection::open(store.path())
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let created_text = stored("SELECT created_at FROM missions");
+    assert!(is_rfc3339_micros(&created_text), "{created_text}");
     assert_eq!(mission.completed_at, None);
 
     store
@@ -142,7 +153,9 @@ fn mission_create_read_update() {
     let done = store.get_mission(&id).unwrap();
     assert_eq!(done.status, MissionStatus::Completed);
     let completed_at = done.completed_at.expect("completed_at is set");
-    assert!(is_rfc3339_micros(&completed_at));
+    assert!(is_rfc3339_micros(&stored(
+        "SELECT completed_at FROM missions"
+    )));
     assert!(completed_at >= done.created_at);
 
     store
@@ -162,17 +175,17 @@ fn mission_create_read_update() {
 #[test]
 fn mission_history_is_newest_first_and_limited() {
     let (_dir, store) = temp_store();
-    let ids: Vec<String> = (0..15)
+    let ids: Vec<MissionId> = (0..15)
         .map(|i| {
             store
-                .create_mission(Phase::Testing, json!({ "i": i }))
+                .create_mission(Phase::Testing, json!({ "i": i }).into())
                 .unwrap()
         })
         .collect();
     let history = store.get_mission_history(10).unwrap();
     assert_eq!(history.len(), 10);
-    let expected: Vec<&String> = ids.iter().rev().take(10).collect();
-    let got: Vec<&String> = history.iter().map(|m| &m.mission_uuid).collect();
+    let expected: Vec<&MissionId> = ids.iter().rev().take(10).collect();
+    let got: Vec<&MissionId> = history.iter().map(|m| &m.mission_uuid).collect();
     assert_eq!(got, expected);
     assert_eq!(store.get_mission_history(100).unwrap().len(), 15);
     assert!(store.get_mission_history(0).unwrap().is_empty());
@@ -209,7 +222,9 @@ fn phases_and_statuses_parse_in_any_case_and_list_valid_values() {
 #[test]
 fn tool_calls_round_trip_success_and_failure() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let args = Json::parse("args", r#"{"pattern":"fn main","n":1.50}"#).unwrap();
     let ok = NewToolCall {
         result: Some(json!(5).into()),
@@ -224,8 +239,8 @@ fn tool_calls_round_trip_success_and_failure() {
         duration_ms: Some(0),
         error_message: Some("exit status 101".into()),
     };
-    let id1 = store.log_tool_call(&m, &ok).unwrap();
-    let id2 = store.log_tool_call(&m, &failed).unwrap();
+    let id1 = store.log_tool_call(&m, ok).unwrap();
+    let id2 = store.log_tool_call(&m, failed).unwrap();
     assert!(id2 > id1);
 
     let history = store.get_tool_history(&m).unwrap();
@@ -242,7 +257,13 @@ fn tool_calls_round_trip_success_and_failure() {
     assert_eq!(a.duration_ms, Some(12));
     assert_eq!(a.error_message, None);
     assert_eq!(a.mission_uuid, m);
-    assert!(is_rfc3339_micros(&a.timestamp));
+    assert!(is_rfc3339_micros(
+        &rusqlite::Connection::open(store.path())
+            .unwrap()
+            .query_row("SELECT MIN(timestamp) FROM tool_calls", [], |r| r
+                .get::<_, String>(0))
+            .unwrap()
+    ));
     assert_eq!(
         (b.success, b.error_message.as_deref()),
         (false, Some("exit status 101"))
@@ -263,8 +284,10 @@ fn tool_calls_round_trip_success_and_failure() {
 #[test]
 fn decisions_round_trip_oldest_first() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Planning, json!({})).unwrap();
-    let ids: Vec<i64> = (0..5)
+    let m = store
+        .create_mission(Phase::Planning, json!({}).into())
+        .unwrap();
+    let ids: Vec<DecisionId> = (0..5)
         .map(|i| {
             store
                 .record_decision(
@@ -292,20 +315,24 @@ fn decisions_round_trip_oldest_first() {
     assert_eq!(decisions[5].context, None);
     assert!(decisions
         .windows(2)
-        .all(|w| (w[0].timestamp.as_str(), w[0].id) < (w[1].timestamp.as_str(), w[1].id)));
+        .all(|w| (w[0].timestamp, w[0].id) < (w[1].timestamp, w[1].id)));
 }
 
 #[test]
 fn history_pages_follow_after_id() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
-    let other = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let other = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     for i in 0..25 {
         store
-            .log_tool_call(&m, &NewToolCall::success("t", json!(i)))
+            .log_tool_call(&m, NewToolCall::success("t", json!(i)))
             .unwrap();
         store
-            .log_tool_call(&other, &NewToolCall::success("u", json!(i)))
+            .log_tool_call(&other, NewToolCall::success("u", json!(i)))
             .unwrap();
     }
     let mut seen = Vec::new();
@@ -318,7 +345,7 @@ fn history_pages_follow_after_id() {
             break;
         }
         assert!(page.len() <= 10);
-        after = page.last().map(|c| c.id);
+        after = page.last().map(|c| c.id.get());
         seen.extend(page.into_iter().map(|c| v(&c.args)));
     }
     assert_eq!(seen, (0..25).map(|i| json!(i)).collect::<Vec<_>>());
@@ -331,16 +358,18 @@ fn history_pages_follow_after_id() {
 #[test]
 fn batched_tool_calls_commit_all_or_nothing() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let calls: Vec<NewToolCall> = (0..100)
         .map(|i| NewToolCall::success("batch", json!(i)))
         .collect();
-    let ids = store.log_tool_calls(&m, &calls).unwrap();
+    let ids = store.log_tool_calls(&m, calls.clone()).unwrap();
     assert_eq!(ids.len(), 100);
     let mut bad = calls.clone();
     bad[50].duration_ms = Some(-1);
     assert!(matches!(
-        store.log_tool_calls(&m, &bad),
+        store.log_tool_calls(&m, bad),
         Err(StoreError::InvalidInput(_))
     ));
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 100);
@@ -351,29 +380,29 @@ fn batched_tool_calls_commit_all_or_nothing() {
 #[test]
 fn unknown_mission_is_not_found_everywhere() {
     let (_dir, store) = temp_store();
-    let ghost = uuid::Uuid::new_v4().to_string();
+    let ghost = MissionId::new_v4();
     let not_found = |r: Result<(), StoreError>| match r {
-        Err(StoreError::MissionNotFound(id)) => assert_eq!(id, ghost),
+        Err(StoreError::MissionNotFound(id)) => assert_eq!(id, ghost.as_str()),
         other => panic!("expected MissionNotFound, got {other:?}"),
     };
     not_found(store.get_mission(&ghost).map(drop));
     not_found(store.update_mission_status(&ghost, MissionStatus::Completed));
     not_found(
         store
-            .log_tool_call(&ghost, &NewToolCall::success("t", json!({})))
+            .log_tool_call(&ghost, NewToolCall::success("t", json!({})))
             .map(drop),
     );
     not_found(store.record_decision(&ghost, "d", "r", "a", None).map(drop));
     not_found(store.get_tool_history(&ghost).map(drop));
     not_found(store.get_decisions(&ghost).map(drop));
-    not_found(store.set_memory(&ghost, "k", json!(1), None));
+    not_found(store.set_memory(&ghost, "k", json!(1).into(), None));
     not_found(store.get_memory(&ghost, "k").map(drop));
     not_found(store.delete_memory(&ghost, "k").map(drop));
     not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
     assert_eq!(all_rows(&store), 0);
     let message = store.get_mission(&ghost).unwrap_err().to_string();
     assert!(
-        message.contains(&ghost) && message.contains("vibe mission list"),
+        message.contains(ghost.as_str()) && message.contains("vibe mission list"),
         "{message}"
     );
 }
@@ -381,12 +410,14 @@ fn unknown_mission_is_not_found_everywhere() {
 #[test]
 fn invalid_input_gets_a_clear_error_and_writes_nothing() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let before = all_rows(&store);
     let call = |f: fn(&mut NewToolCall)| {
         let mut c = NewToolCall::success("tool", json!({}));
         f(&mut c);
-        store.log_tool_call(&m, &c).unwrap_err()
+        store.log_tool_call(&m, c).unwrap_err()
     };
     let invalid = |e: StoreError, needle: &str| match e {
         StoreError::InvalidInput(why) => {
@@ -422,7 +453,7 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
     let deep_clone = deep.clone();
     invalid(
         store
-            .log_tool_call(&m, &NewToolCall::success("t", deep_clone))
+            .log_tool_call(&m, NewToolCall::success("t", deep_clone))
             .unwrap_err(),
         "nests deeper",
     );
@@ -435,12 +466,12 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         "agent name",
     );
     invalid(
-        store.set_memory(&m, "", json!(1), None).unwrap_err(),
+        store.set_memory(&m, "", json!(1).into(), None).unwrap_err(),
         "memory key",
     );
     too_large(
         store
-            .create_mission(Phase::Coding, json!("x".repeat(MAX_JSON_BYTES)))
+            .create_mission(Phase::Coding, json!("x".repeat(MAX_JSON_BYTES)).into())
             .unwrap_err(),
     );
     invalid(
@@ -456,7 +487,7 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         fits = json!([fits]);
     }
     store
-        .log_tool_call(&m, &NewToolCall::success("t", fits.clone()))
+        .log_tool_call(&m, NewToolCall::success("t", fits.clone()))
         .unwrap();
     assert_eq!(v(&store.get_tool_history(&m).unwrap()[0].args), fits);
 }
@@ -464,7 +495,9 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
 #[test]
 fn unicode_and_escapes_round_trip_exactly() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let text = "naïve — 日本語 🚀 \u{200B} \"quoted\" \\ back\nline\ttab \u{0000} nul-in-json";
     let args = json!({ "s": text, "big": 12345678901234567890123u128.to_string() });
     let args = {
@@ -474,7 +507,7 @@ fn unicode_and_escapes_round_trip_exactly() {
         a
     };
     store
-        .log_tool_call(&m, &NewToolCall::success("ユニコード-tool", args.clone()))
+        .log_tool_call(&m, NewToolCall::success("ユニコード-tool", args.clone()))
         .unwrap();
     store
         .record_decision(
@@ -502,16 +535,26 @@ fn unicode_and_escapes_round_trip_exactly() {
 #[test]
 fn memory_set_get_overwrite_delete_and_expire() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
-    let other = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let other = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     assert_eq!(store.get_memory(&m, "k").unwrap(), None);
-    store.set_memory(&m, "k", json!({ "v": 1 }), None).unwrap();
-    store.set_memory(&other, "k", json!("other"), None).unwrap();
+    store
+        .set_memory(&m, "k", json!({ "v": 1 }).into(), None)
+        .unwrap();
+    store
+        .set_memory(&other, "k", json!("other").into(), None)
+        .unwrap();
     assert_eq!(
         ov(&store.get_memory(&m, "k").unwrap()),
         Some(json!({ "v": 1 }))
     );
-    store.set_memory(&m, "k", json!([2]), Some(3600)).unwrap();
+    store
+        .set_memory(&m, "k", json!([2]).into(), Some(3600))
+        .unwrap();
     assert_eq!(ov(&store.get_memory(&m, "k").unwrap()), Some(json!([2])));
     assert_eq!(
         ov(&store.get_memory(&other, "k").unwrap()),
@@ -525,14 +568,18 @@ fn memory_set_get_overwrite_delete_and_expire() {
 
     // A TTL of zero expires at once: never returned, and deleting it reports
     // that nothing live was there.
-    store.set_memory(&m, "gone", json!(true), Some(0)).unwrap();
+    store
+        .set_memory(&m, "gone", json!(true).into(), Some(0))
+        .unwrap();
     assert_eq!(store.get_memory(&m, "gone").unwrap(), None);
     assert!(!store.delete_memory(&m, "gone").unwrap());
 
     assert!(store.delete_memory(&m, "k").unwrap());
     assert!(!store.delete_memory(&m, "k").unwrap());
     assert_eq!(store.get_memory(&m, "k").unwrap(), None);
-    store.set_memory(&m, "null", &Value::Null, None).unwrap();
+    store
+        .set_memory(&m, "null", (Value::Null).into(), None)
+        .unwrap();
     assert_eq!(
         ov(&store.get_memory(&m, "null").unwrap()),
         Some(Value::Null)
@@ -542,7 +589,9 @@ fn memory_set_get_overwrite_delete_and_expire() {
 #[test]
 fn playbook_runs_start_and_complete_once() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Deployment, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Deployment, json!({}).into())
+        .unwrap();
     let run = store
         .start_playbook_run(&m, "deploy", Some(Phase::Deployment))
         .unwrap();
@@ -573,8 +622,12 @@ fn playbook_runs_start_and_complete_once() {
 #[test]
 fn views_summarise_missions_and_tools() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
-    let done = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let done = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     store
         .update_mission_status(&done, MissionStatus::Completed)
         .unwrap();
@@ -584,7 +637,7 @@ fn views_summarise_missions_and_tools() {
             duration_ms: Some(ms),
             ..NewToolCall::success("grep", json!({}))
         };
-        store.log_tool_call(&m, &call).unwrap();
+        store.log_tool_call(&m, call).unwrap();
     }
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     let (total, ok, avg, max): (i64, i64, f64, i64) = conn
@@ -621,16 +674,19 @@ fn rows_written_by_other_programs_read_back() {
          VALUES ((SELECT id FROM missions WHERE mission_uuid = 'legacy-1'), 'x', NULL, '2025-01-02', NULL, NULL);",
     )
     .unwrap();
-    let mission = store.get_mission("legacy-1").unwrap();
+    let legacy = MissionId::parse("legacy-1").unwrap();
+    let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let mission = store.get_mission(&legacy).unwrap();
     assert_eq!(mission.metadata, None);
-    assert_eq!(mission.created_at, "2025-01-02T03:04:05Z");
-    assert_eq!(mission.completed_at.as_deref(), Some("2025-01-02 03:05:00"));
-    let calls = store.get_tool_history("legacy-1").unwrap();
+    assert_eq!(mission.created_at, at("2025-01-02T03:04:05Z"));
+    assert_eq!(mission.completed_at, Some(at("2025-01-02T03:05:00Z")));
+    let calls = store.get_tool_history(&legacy).unwrap();
     assert_eq!(
-        (calls[0].timestamp.as_str(), calls[0].duration_ms),
-        ("2025-01-02T03:04:06", None)
+        (calls[0].timestamp, calls[0].duration_ms),
+        (at("2025-01-02T03:04:06Z"), None)
     );
-    let decisions = store.get_decisions("legacy-1").unwrap();
+    let decisions = store.get_decisions(&legacy).unwrap();
+    assert_eq!(decisions[0].timestamp, at("2025-01-02T00:00:00Z"));
     assert_eq!(
         (
             decisions[0].rationale.as_ref(),
@@ -668,7 +724,7 @@ fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
     let (_dir, path) = temp_db();
     let current = SqliteStore::open(&path).unwrap();
     let mission = current
-        .create_mission(Phase::Coding, json!({ "kept": true }))
+        .create_mission(Phase::Coding, json!({ "kept": true }).into())
         .unwrap();
     drop(current);
 
@@ -748,9 +804,11 @@ fn durability_setting_reaches_every_connection() {
         let (_dir, path) = temp_db();
         let store =
             SqliteStore::open_with(&path, OpenOptions::default().durability(durability)).unwrap();
-        let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+        let m = store
+            .create_mission(Phase::Coding, json!({}).into())
+            .unwrap();
         store
-            .log_tool_call(&m, &NewToolCall::success("t", json!({})))
+            .log_tool_call(&m, NewToolCall::success("t", json!({})))
             .unwrap();
         assert_eq!(store.options().durability, durability);
         for settings in store.connection_settings().unwrap() {
@@ -767,7 +825,11 @@ fn durability_setting_reaches_every_connection() {
 #[test]
 fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
     let (_dir, store) = temp_store();
-    let m = Arc::new(store.create_mission(Phase::Coding, json!({})).unwrap());
+    let m = Arc::new(
+        store
+            .create_mission(Phase::Coding, json!({}).into())
+            .unwrap(),
+    );
     let handles: Vec<_> = (0..8)
         .map(|t| {
             let (store, m) = (store.clone(), m.clone());
@@ -776,9 +838,10 @@ fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
                     .map(|i| {
                         store.log_tool_call(
                             &m,
-                            &NewToolCall::success("load", json!({ "t": t, "i": i })),
+                            NewToolCall::success("load", json!({ "t": t, "i": i })),
                         )
                     })
+                    .map(|id| id.map(i64::from))
                     .collect::<Result<Vec<i64>, StoreError>>()
             })
         })
@@ -806,7 +869,11 @@ fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
 fn concurrent_durable_writers_share_commits() {
     let (_dir, store) = temp_store();
     assert_eq!(store.options().durability, Durability::Full);
-    let m = Arc::new(store.create_mission(Phase::Coding, json!({})).unwrap());
+    let m = Arc::new(
+        store
+            .create_mission(Phase::Coding, json!({}).into())
+            .unwrap(),
+    );
     let before = store.write_stats();
     let handles: Vec<_> = (0..16)
         .map(|t| {
@@ -814,7 +881,7 @@ fn concurrent_durable_writers_share_commits() {
             thread::spawn(move || {
                 for i in 0..100 {
                     store
-                        .log_tool_call(&m, &NewToolCall::success("g", json!([t, i])))
+                        .log_tool_call(&m, NewToolCall::success("g", json!([t, i])))
                         .unwrap();
                 }
             })
@@ -837,8 +904,12 @@ fn concurrent_durable_writers_share_commits() {
 #[test]
 fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
     let (_dir, store) = temp_store();
-    let m = Arc::new(store.create_mission(Phase::Coding, json!({})).unwrap());
-    let ghost = Arc::new(uuid::Uuid::new_v4().to_string());
+    let m = Arc::new(
+        store
+            .create_mission(Phase::Coding, json!({}).into())
+            .unwrap(),
+    );
+    let ghost = Arc::new(MissionId::new_v4());
     let handles: Vec<_> = (0..8)
         .map(|t| {
             let (store, m, ghost) = (store.clone(), m.clone(), ghost.clone());
@@ -847,7 +918,7 @@ fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
                 for i in 0..200 {
                     // Every fourth thread writes to a mission that does not exist.
                     let target = if t % 4 == 0 { &ghost } else { &m };
-                    match store.log_tool_call(target, &NewToolCall::success("mix", json!(i))) {
+                    match store.log_tool_call(target, NewToolCall::success("mix", json!(i))) {
                         Ok(_) => ok += 1,
                         Err(StoreError::MissionNotFound(_)) => assert_eq!(t % 4, 0),
                         Err(e) => panic!("unexpected {e}"),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::store::{with_deadline, Outcome, Page, MAX_JSON_BYTES, MAX_TEXT_BYTES};
-use vibe_store::{Json, NewToolCall, Phase, SqliteStore, StoreError};
+use vibe_store::{Json, MissionId, MissionStore, NewToolCall, Phase, SqliteStore, StoreError};
 
 use crate::common::{count, guest, temp_db, temp_store, vibe};
 use crate::sandbox::{failure, Sandbox};
@@ -132,7 +132,7 @@ fn a_page_of_huge_rows_is_bounded_in_bytes_and_paging_reaches_every_row() {
     // A tighter budget: a page stops before the row that would overflow
     // it, and a row that alone exceeds it is limit-exceeded, never a
     // silently empty page.
-    let tight = Limits::default().max_page_bytes(1024 * 1024);
+    let tight = Limits::default().max_page_bytes(1024 * 1024).unwrap();
     let read = s.run(
         "page-bomb",
         Request::new(m.clone(), json!("read")).limits(tight),
@@ -157,8 +157,12 @@ fn a_page_of_huge_rows_is_bounded_in_bytes_and_paging_reaches_every_row() {
 fn the_page_bomb_run_by_vibe_stays_small_and_listings_stream() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let small = store.create_mission(Phase::Testing, json!({})).unwrap();
-    let big = store.create_mission(Phase::Testing, json!({})).unwrap();
+    let small = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let big = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
     let run = |mission: &str, input: &str, timeout: &str| {
         let mut cmd = vibe(dir.path());
         cmd.arg("--db")
@@ -224,15 +228,17 @@ fn the_page_bomb_run_by_vibe_stays_small_and_listings_stream() {
 #[test]
 fn reads_check_the_deadline_between_rows() {
     let (_dir, store) = temp_store();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     for i in 0..5 {
         store
-            .log_tool_call(&m, &NewToolCall::success("t", json!(i)))
+            .log_tool_call(&m, NewToolCall::success("t", json!(i)))
             .unwrap();
     }
     let mut seen = 0;
     let outcome = with_deadline(Instant::now() + Duration::from_millis(50), || {
-        store.each_tool_call(&m, |_| {
+        store.each_tool_call(&m, &mut |_| {
             seen += 1;
             // The first row takes past the deadline; no second row follows.
             std::thread::sleep(Duration::from_millis(80));
@@ -256,7 +262,9 @@ fn reads_check_the_deadline_between_rows() {
 fn every_outcome_leaves_exactly_one_invocation_row() {
     let s = Sandbox::new();
     let m = s.mission();
-    let short = Limits::default().timeout(Duration::from_millis(300));
+    let short = Limits::default()
+        .timeout(Duration::from_millis(300))
+        .unwrap();
     let cases: Vec<(&str, Request, Outcome)> = vec![
         (
             "echo",
@@ -361,7 +369,7 @@ fn output_is_stored_exactly_as_the_tool_returned_it() {
     let stored: String = conn
         .query_row(
             "SELECT result FROM tool_calls WHERE id = ?1",
-            [report.call_id],
+            [report.call_id.get()],
             |r| r.get(0),
         )
         .unwrap();
@@ -374,7 +382,7 @@ fn output_is_stored_exactly_as_the_tool_returned_it() {
     let args = Json::parse("args", r#"{ "z": 1E+2, "a": [1e1, 0.10] }"#).unwrap();
     let id = s
         .store
-        .log_tool_call(&m, &NewToolCall::success("exact", args.clone()))
+        .log_tool_call(&m, NewToolCall::success("exact", args.clone()))
         .unwrap();
     let row = s.store.get_tool_history(&m).unwrap();
     let row = row.iter().find(|c| c.id == id).unwrap();
@@ -476,7 +484,10 @@ fn rows_a_tool_writes_name_its_invocation_and_cannot_pass_for_the_hosts() {
     );
     assert_eq!(own.invocation_id, None);
 
-    let forged = calls.iter().find(|c| c.id == out["call"]).unwrap();
+    let forged = calls
+        .iter()
+        .find(|c| json!(c.id.get()) == out["call"])
+        .unwrap();
     assert_eq!(forged.tool_name, "planner");
     assert!(forged.success);
     assert_eq!(forged.invocation_id, Some(invocation));
@@ -492,7 +503,10 @@ fn rows_a_tool_writes_name_its_invocation_and_cannot_pass_for_the_hosts() {
     assert_eq!(decision.invocation_id, Some(invocation));
     let created = out["created"].as_str().unwrap();
     assert_eq!(
-        s.store.get_mission(created).unwrap().invocation_id,
+        s.store
+            .get_mission(&created.parse().unwrap())
+            .unwrap()
+            .invocation_id,
         Some(invocation)
     );
     assert_eq!(
@@ -504,7 +518,7 @@ fn rows_a_tool_writes_name_its_invocation_and_cannot_pass_for_the_hosts() {
     // Rows written from outside any sandbox carry no provenance.
     let host = s
         .store
-        .log_tool_call(&m, &NewToolCall::success("planner", json!({})))
+        .log_tool_call(&m, NewToolCall::success("planner", json!({})))
         .unwrap();
     let rows = s.store.get_tool_history(&m).unwrap();
     let host = rows.iter().find(|c| c.id == host).unwrap();
@@ -560,7 +574,8 @@ fn a_v1_file_upgrades_in_place_and_v1_writers_keep_working() {
 
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), 2);
-    let old = store.get_tool_history("v1-mission").unwrap();
+    let v1: MissionId = "v1-mission".parse().unwrap();
+    let old = store.get_tool_history(&v1).unwrap();
     assert_eq!(old.len(), 1);
     assert_eq!((old[0].invocation_id, old[0].outcome), (None, None));
     assert_eq!(old[0].args.as_str(), "[1]");
@@ -572,11 +587,11 @@ fn a_v1_file_upgrades_in_place_and_v1_writers_keep_working() {
         [],
     )
     .unwrap();
-    assert_eq!(store.get_tool_history("v1-mission").unwrap().len(), 2);
+    assert_eq!(store.get_tool_history(&v1).unwrap().len(), 2);
     store
-        .log_tool_call("v1-mission", &NewToolCall::success("new", json!({})))
+        .log_tool_call(&v1, NewToolCall::success("new", json!({})))
         .unwrap();
-    assert_eq!(store.get_tool_history("v1-mission").unwrap().len(), 3);
+    assert_eq!(store.get_tool_history(&v1).unwrap().len(), 3);
 }
 
 // ---- 4. terminal safety --------------------------------------------------------
@@ -585,7 +600,9 @@ fn a_v1_file_upgrades_in_place_and_v1_writers_keep_working() {
 fn text_from_tools_reaches_the_terminal_escaped_and_json_stays_exact() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let run = |input: &str| {
         vibe(dir.path())
             .arg("--db")
@@ -661,7 +678,9 @@ fn text_from_tools_reaches_the_terminal_escaped_and_json_stays_exact() {
 fn the_component_cache_is_private_and_runs_only_what_it_compiled() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let cache = dir.path().join("private-cache");
     let run = |tool: &str| {
         vibe(dir.path())
@@ -769,7 +788,9 @@ fn many_functions(functions: u32) -> Vec<u8> {
 fn loading_is_bounded_checked_before_compiling_and_recorded() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let cache = dir.path().join("cache");
     let run = |component: &Path, extra: &[&str]| {
         let mut cmd = vibe(dir.path());
@@ -793,14 +814,15 @@ fn loading_is_bounded_checked_before_compiling_and_recorded() {
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
 
-    let echo = guest("echo");
+    let big = dir.path().join("big.wasm");
+    std::fs::write(&big, vec![0u8; 2 * 1024 * 1024]).unwrap();
     let cases: Vec<(&Path, &[&str], &str, bool)> = vec![
         (&notes, &[], "notes.wasm is not a WebAssembly component (no \\0asm header)", true),
         (&fifo, &[], "pipe.wasm is not a regular file (it is a FIFO)", false),
         (Path::new("/dev/zero"), &[], "/dev/zero is not a regular file (it is a character device)", false),
         (&bomb, &[], "bomb.wasm does not fit the vibe:store agent-tool world: it does not export vibe:store/tool@0.1.0", true),
         (&core, &[], "core.wasm is a core WebAssembly module, not a component", true),
-        (&echo, &["--max-component-mb", "0"], "over the component size limit of 0 bytes", false),
+        (&big, &["--max-component-mb", "1"], "big.wasm is 2097152 bytes, over the component size limit of 1048576 bytes", false),
         (Path::new("/no/such/tool.wasm"), &[], "/no/such/tool.wasm cannot be read", false),
     ];
     for (i, (component, extra, message, hashed)) in cases.iter().enumerate() {
@@ -872,7 +894,9 @@ fn a_db_path_that_looks_like_a_uri_is_a_file_name() {
 fn a_runtime_without_a_cache_still_loads_and_runs() {
     let (_dir, store) = temp_store();
     let runtime = Runtime::new(store.clone(), RuntimeConfig::default()).unwrap();
-    let m = store.create_mission(Phase::Coding, json!({})).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
     let report = runtime
         .run_file(
             guest("echo"),

@@ -61,6 +61,7 @@ impl fmt::Display for FailureKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ToolFailure {
+    /// How it failed.
     pub kind: FailureKind,
     /// One message, at most the store's free-text limit, no NUL.
     pub message: String,
@@ -135,7 +136,7 @@ pub(crate) fn classify(
             format!("exited with status {} without returning output", exit.0),
         );
     }
-    let timeout_ms = limits.timeout.as_millis();
+    let timeout_ms = limits.timeout_duration().as_millis();
     if error.downcast_ref::<DeadlineExceeded>().is_some() {
         return ToolFailure::new(
             FailureKind::Timeout,
@@ -169,7 +170,9 @@ mod tests {
     use super::*;
 
     fn limits() -> Limits {
-        Limits::default().timeout(std::time::Duration::from_millis(250))
+        Limits::default()
+            .timeout(std::time::Duration::from_millis(250))
+            .unwrap()
     }
 
     #[test]

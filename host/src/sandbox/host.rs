@@ -6,7 +6,6 @@
 //! validation is the store's. Conversions between WIT and store types are
 //! gathered at the bottom of the file.
 
-use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,13 +13,13 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::store::{self, with_deadline, MissionStore, Page};
+use crate::store::{self, with_deadline, MissionId, MissionStore, Page};
 
-use super::policy::{Grants, Limits};
+use super::policy::{Denied, Limits, Scope};
 
 wasmtime::component::bindgen!({
     world: "agent-tool",
-    path: "../wit",
+    path: "wit",
     imports: { default: trappable },
 });
 
@@ -78,17 +77,14 @@ impl wasmtime::ResourceLimiter for MemoryCap {
     }
 }
 
-/// The host side of one invocation: the store, the mission it was invoked
-/// for, and what it may touch beyond that.
+/// The host side of one invocation: the store as seen through it, what it
+/// may touch, and its limits and deadline.
 pub(crate) struct Invocation {
     /// The store, as seen through this invocation: every row written through
     /// it records the invocation's row id (provenance).
     store: Arc<dyn MissionStore>,
-    mission: String,
-    grants: Grants,
+    scope: Scope,
     limits: Limits,
-    /// Missions this invocation created; it may write to them.
-    created: HashSet<String>,
     /// When the invocation's time is up, host calls included.
     deadline: Instant,
 }
@@ -100,19 +96,12 @@ pub(crate) struct Invocation {
 pub(crate) struct DeadlineExceeded;
 
 impl Invocation {
-    pub(crate) fn new(
-        store: Arc<dyn MissionStore>,
-        mission: String,
-        grants: Grants,
-        limits: Limits,
-    ) -> Self {
+    pub(crate) fn new(store: Arc<dyn MissionStore>, scope: Scope, limits: Limits) -> Self {
         Invocation {
             store,
-            mission,
-            grants,
-            deadline: Instant::now() + limits.timeout,
+            scope,
+            deadline: Instant::now() + limits.timeout_duration(),
             limits,
-            created: HashSet::new(),
         }
     }
 
@@ -140,7 +129,7 @@ impl Invocation {
         tracing::debug!(
             target: "vibe::host",
             call = name,
-            mission = %self.mission,
+            mission = %self.scope.mission(),
             micros = started.elapsed().as_micros() as u64,
             outcome = match &reply {
                 Ok(_) => "ok",
@@ -154,39 +143,12 @@ impl Invocation {
         Ok(reply)
     }
 
-    /// The invoked mission, or one this invocation created.
-    fn owns(&self, mission: &str) -> bool {
-        mission == self.mission || self.created.contains(mission)
-    }
-
-    fn may_write(&self, mission: &str) -> Result<(), WitError> {
-        if self.owns(mission) {
-            Ok(())
-        } else {
-            Err(WitError::AccessDenied(format!(
-                "this invocation may write only to mission {}; mission {mission} is not granted",
-                self.mission
-            )))
-        }
-    }
-
-    fn may_read(&self, mission: &str) -> Result<(), WitError> {
-        if self.grants.read_all_missions || self.owns(mission) {
-            Ok(())
-        } else {
-            Err(WitError::AccessDenied(format!(
-                "this invocation may read only mission {}; reading mission {mission} needs the read-all-missions grant",
-                self.mission
-            )))
-        }
-    }
-
     /// A page within this invocation's row cap and byte budget.
     fn page(&self, after_id: Option<i64>, limit: u32) -> Result<Page, WitError> {
-        if limit > self.limits.max_page_rows {
+        if limit > self.limits.page_rows() {
             return Err(WitError::LimitExceeded(format!(
                 "page limit {limit} is above the host's cap of {} rows",
-                self.limits.max_page_rows
+                self.limits.page_rows()
             )));
         }
         Ok(Page::after(after_id, limit).max_bytes(self.limits.page_bytes()))
@@ -197,42 +159,37 @@ impl Invocation {
         phase: WitPhase,
         metadata: String,
     ) -> Result<String, WitError> {
-        if !self.grants.create_missions {
-            return Err(WitError::AccessDenied(
-                "creating missions needs the create-missions grant".into(),
-            ));
-        }
+        self.scope.check_create()?;
         let metadata = self.limits.json("metadata", metadata)?;
         let id = self.store.create_mission(phase.into(), metadata)?;
-        self.created.insert(id.clone());
-        Ok(id)
+        self.scope.created(id.clone());
+        Ok(id.into())
     }
 
     fn update_mission_status_impl(&mut self, id: &str, status: WitStatus) -> Result<(), WitError> {
-        self.may_write(id)?;
-        Ok(self.store.update_mission_status(id, status.into())?)
+        let id = mission_id(id)?;
+        self.scope.check_write(&id)?;
+        Ok(self.store.update_mission_status(&id, status.into())?)
     }
 
     fn get_mission_impl(&mut self, id: &str) -> Result<WitMission, WitError> {
-        self.may_read(id)?;
-        Ok(self.store.get_mission(id)?.into())
+        let id = mission_id(id)?;
+        self.scope.check_read(&id)?;
+        Ok(self.store.get_mission(&id)?.into())
     }
 
     fn get_mission_history_impl(&mut self, limit: u32) -> Result<Vec<WitMission>, WitError> {
-        if !self.grants.read_all_missions {
-            return Err(WitError::AccessDenied(
-                "listing missions needs the read-all-missions grant".into(),
-            ));
-        }
+        self.scope.check_list()?;
         self.page(None, limit)?;
         let missions = self.store.get_mission_history(limit)?;
         Ok(missions.into_iter().map(Into::into).collect())
     }
 
     fn log_tool_call_impl(&mut self, mission: &str, call: WitNewToolCall) -> Result<i64, WitError> {
-        self.may_write(mission)?;
+        let mission = mission_id(mission)?;
+        self.scope.check_write(&mission)?;
         let call = call.into_store(&self.limits)?;
-        Ok(self.store.log_tool_call(mission, call)?)
+        Ok(self.store.log_tool_call(&mission, call)?.get())
     }
 
     fn record_decision_impl(
@@ -243,13 +200,15 @@ impl Invocation {
         agent_name: &str,
         context: Option<String>,
     ) -> Result<i64, WitError> {
-        self.may_write(mission)?;
+        let mission = mission_id(mission)?;
+        self.scope.check_write(&mission)?;
         let context = context
             .map(|c| self.limits.json("context", c))
             .transpose()?;
-        Ok(self
-            .store
-            .record_decision(mission, decision_type, rationale, agent_name, context)?)
+        let id =
+            self.store
+                .record_decision(&mission, decision_type, rationale, agent_name, context)?;
+        Ok(id.get())
     }
 
     fn get_tool_history_impl(
@@ -258,9 +217,10 @@ impl Invocation {
         after_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<WitToolCall>, WitError> {
-        self.may_read(mission)?;
+        let mission = mission_id(mission)?;
+        self.scope.check_read(&mission)?;
         let page = self.page(after_id, limit)?;
-        let calls = self.store.get_tool_history_page(mission, page)?;
+        let calls = self.store.get_tool_history_page(&mission, page)?;
         Ok(calls.into_iter().map(Into::into).collect())
     }
 
@@ -270,9 +230,10 @@ impl Invocation {
         after_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<WitDecision>, WitError> {
-        self.may_read(mission)?;
+        let mission = mission_id(mission)?;
+        self.scope.check_read(&mission)?;
         let page = self.page(after_id, limit)?;
-        let decisions = self.store.get_decisions_page(mission, page)?;
+        let decisions = self.store.get_decisions_page(&mission, page)?;
         Ok(decisions.into_iter().map(Into::into).collect())
     }
 
@@ -283,21 +244,29 @@ impl Invocation {
         value: String,
         ttl_seconds: Option<u32>,
     ) -> Result<(), WitError> {
-        self.may_write(mission)?;
+        let mission = mission_id(mission)?;
+        self.scope.check_write(&mission)?;
         let value = self.limits.json("memory value", value)?;
-        Ok(self.store.set_memory(mission, key, value, ttl_seconds)?)
+        Ok(self.store.set_memory(&mission, key, value, ttl_seconds)?)
     }
 
     fn memory_get_impl(&mut self, mission: &str, key: &str) -> Result<Option<String>, WitError> {
-        self.may_read(mission)?;
-        let value = self.store.get_memory(mission, key)?;
+        let mission = mission_id(mission)?;
+        self.scope.check_read(&mission)?;
+        let value = self.store.get_memory(&mission, key)?;
         Ok(value.map(store::Json::into_string))
     }
 
     fn memory_delete_impl(&mut self, mission: &str, key: &str) -> Result<bool, WitError> {
-        self.may_write(mission)?;
-        Ok(self.store.delete_memory(mission, key)?)
+        let mission = mission_id(mission)?;
+        self.scope.check_write(&mission)?;
+        Ok(self.store.delete_memory(&mission, key)?)
     }
+}
+
+/// A mission id from the guest, parsed as every id from outside is.
+fn mission_id(text: &str) -> Result<MissionId, WitError> {
+    Ok(MissionId::parse(text)?)
 }
 
 impl vibe::store::types::Host for Invocation {}
@@ -379,6 +348,12 @@ impl vibe::store::memory::Host for Invocation {
 
 // ---- conversions between WIT and store types --------------------------------
 
+impl From<Denied> for WitError {
+    fn from(denied: Denied) -> Self {
+        WitError::AccessDenied(denied.0)
+    }
+}
+
 impl WitError {
     /// The variant's name, for traces.
     fn name(&self) -> &'static str {
@@ -453,11 +428,11 @@ impl From<store::MissionStatus> for WitStatus {
 impl From<store::Mission> for WitMission {
     fn from(m: store::Mission) -> Self {
         WitMission {
-            id: m.mission_uuid,
+            id: m.mission_uuid.into(),
             phase: m.phase.into(),
             status: m.status.into(),
-            created_at: m.created_at,
-            completed_at: m.completed_at,
+            created_at: store::format_timestamp(m.created_at),
+            completed_at: m.completed_at.map(store::format_timestamp),
             metadata: m
                 .metadata
                 .map_or_else(|| "null".to_owned(), store::Json::into_string),
@@ -468,12 +443,12 @@ impl From<store::Mission> for WitMission {
 impl From<store::ToolCall> for WitToolCall {
     fn from(c: store::ToolCall) -> Self {
         WitToolCall {
-            id: c.id,
-            mission: c.mission_uuid,
+            id: c.id.get(),
+            mission: c.mission_uuid.into(),
             tool_name: c.tool_name,
             args: c.args.into_string(),
             result: c.result.map(store::Json::into_string),
-            timestamp: c.timestamp,
+            timestamp: store::format_timestamp(c.timestamp),
             // Another program may have stored a negative duration; it has no
             // u64 form, so it reads as absent.
             duration_ms: c.duration_ms.and_then(|d| u64::try_from(d).ok()),
@@ -486,12 +461,12 @@ impl From<store::ToolCall> for WitToolCall {
 impl From<store::Decision> for WitDecision {
     fn from(d: store::Decision) -> Self {
         WitDecision {
-            id: d.id,
-            mission: d.mission_uuid,
+            id: d.id.get(),
+            mission: d.mission_uuid.into(),
             decision_type: d.decision_type,
             rationale: d.rationale.unwrap_or_default(),
             agent_name: d.agent_name.unwrap_or_default(),
-            timestamp: d.timestamp,
+            timestamp: store::format_timestamp(d.timestamp),
             context: d.context.map(store::Json::into_string),
         }
     }

@@ -26,8 +26,10 @@ use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::store::{
-    ComponentInfo, InvocationEnd, InvocationStart, Json, MissionStore, Outcome, StoreError,
+    ComponentInfo, InvocationEnd, InvocationStart, Json, MissionId, MissionStore, Outcome,
+    StoreError, ToolCallId,
 };
+
 use crate::terminal::visible_line;
 
 use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
@@ -38,28 +40,32 @@ use super::load::{
     check_component, name_from_path, read_file, sha256_hex, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
 };
 use super::output::CappedOutput;
-use super::policy::{Grants, Limits};
+use super::policy::{Grants, Limits, Scope};
 use super::slots::Slots;
 
-/// How a [`Runtime`] is set up.
+/// How a [`Runtime`] is set up. Built from the default with checked
+/// setters:
+///
+/// ```
+/// use vibe_store::sandbox::RuntimeConfig;
+///
+/// let config = RuntimeConfig::default().max_concurrent(8)?.max_memory_mb(256)?;
+/// assert_eq!(config.concurrency(), 8);
+/// assert!(RuntimeConfig::default().max_concurrent(0).is_err());
+/// # Ok::<(), vibe_store::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// Invocations running at once; more wait for a free slot. The pooling
-    /// allocator reserves this many instance slots up front.
-    pub max_concurrent: u32,
-    /// Where compiled components are cached between processes; `None` keeps
-    /// them in memory only. Created 0700; not used if another user owns it
-    /// or group or others can write it.
-    pub cache_dir: Option<PathBuf>,
-    /// The cache's size budget; least recently used entries go first.
-    pub cache_max_bytes: u64,
-    /// The largest linear memory any invocation may be given, in bytes.
-    pub max_memory_bytes: usize,
-    /// The largest component file loaded, in bytes.
-    pub max_component_bytes: u64,
+    max_concurrent: u32,
+    cache_dir: Option<PathBuf>,
+    cache_max_bytes: u64,
+    max_memory_bytes: usize,
+    max_component_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
+    /// 64 invocations at once, no disk cache, 1 GiB of linear memory at most
+    /// per invocation, components of at most 256 MiB.
     fn default() -> Self {
         RuntimeConfig {
             max_concurrent: 64,
@@ -68,6 +74,63 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 1 << 30,
             max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
         }
+    }
+}
+
+fn range_error(what: &str, value: u64, low: u64, high: u64) -> StoreError {
+    StoreError::invalid(format!(
+        "{what} {value} is out of range; it must be {low} to {high}"
+    ))
+}
+
+impl RuntimeConfig {
+    /// Invocations running at once (1 to 1,024); more wait for a free slot.
+    /// The pooling allocator reserves this many instance slots up front.
+    pub fn max_concurrent(mut self, slots: u32) -> Result<Self, StoreError> {
+        if !(1..=1024).contains(&slots) {
+            return Err(range_error("max_concurrent", slots.into(), 1, 1024));
+        }
+        self.max_concurrent = slots;
+        Ok(self)
+    }
+
+    /// Where compiled components are cached between processes. Created
+    /// 0700; not used if another user owns it or group or others can write
+    /// it.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// The cache's size budget in bytes; least recently used entries go
+    /// first.
+    pub fn cache_max_bytes(mut self, bytes: u64) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// The largest linear memory any invocation may be given, in MiB (1 to
+    /// 4096): the pool reserves this much address space per slot.
+    pub fn max_memory_mb(mut self, megabytes: usize) -> Result<Self, StoreError> {
+        if !(1..=4096).contains(&megabytes) {
+            return Err(range_error("max_memory_mb", megabytes as u64, 1, 4096));
+        }
+        self.max_memory_bytes = megabytes * 1024 * 1024;
+        Ok(self)
+    }
+
+    /// The largest component file loaded, in bytes (at least 1).
+    pub fn max_component_bytes(mut self, bytes: u64) -> Result<Self, StoreError> {
+        if bytes == 0 {
+            return Err(range_error("max_component_bytes", 0, 1, u64::MAX));
+        }
+        self.max_component_bytes = bytes;
+        Ok(self)
+    }
+
+    /// Invocations running at once.
+    pub fn concurrency(&self) -> u32 {
+        self.max_concurrent
     }
 }
 
@@ -108,22 +171,22 @@ impl Tool {
     }
 }
 
-/// What to run a tool with.
+/// What to run a tool with: the mission, the input, and (by default none)
+/// grants and (by default [`Limits::default`]) limits.
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub mission: String,
-    pub input: Json,
-    /// Name recorded in the audit trail; the tool's own name if `None`.
-    pub name: Option<String>,
-    pub grants: Grants,
-    pub limits: Limits,
+    mission: MissionId,
+    input: Json,
+    name: Option<String>,
+    grants: Grants,
+    limits: Limits,
 }
 
 impl Request {
     /// Default grants and limits, the tool's own name.
-    pub fn new(mission: impl Into<String>, input: impl Into<Json>) -> Self {
+    pub fn new(mission: MissionId, input: impl Into<Json>) -> Self {
         Request {
-            mission: mission.into(),
+            mission,
             input: input.into(),
             name: None,
             grants: Grants::none(),
@@ -131,19 +194,32 @@ impl Request {
         }
     }
 
+    /// The name recorded in the audit trail (default: the tool's own).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
+    /// What the tool may touch beyond its mission.
     pub fn grants(mut self, grants: Grants) -> Self {
         self.grants = grants;
         self
     }
 
+    /// How much it may use.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// The mission the tool runs for.
+    pub fn mission(&self) -> &MissionId {
+        &self.mission
+    }
+
+    /// The tool's input.
+    pub fn input(&self) -> &Json {
+        &self.input
     }
 }
 
@@ -153,15 +229,41 @@ pub struct RunReport {
     /// The tool's JSON output, or how it failed: what its row records.
     pub outcome: Result<Json, ToolFailure>,
     /// The id of the invocation's own row in `tool_calls`.
-    pub call_id: i64,
+    pub call_id: ToolCallId,
+    /// How long the tool ran.
     pub duration: Duration,
     /// What the guest wrote to stdout and stderr, up to
     /// [`Limits::max_output_bytes`] each; the rest is dropped.
     pub stdout: String,
+    /// What the guest wrote to stderr, up to the same cap.
     pub stderr: String,
 }
 
 /// Runs agent tools. Cheap to clone, safe to share between threads.
+///
+/// ```
+/// use std::time::Duration;
+/// use serde_json::json;
+/// use vibe_store::sandbox::{Grants, Limits, Request, Runtime, RuntimeConfig};
+/// use vibe_store::{MissionStore, Phase, SqliteStore};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let echo_wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+/// #     .join("../guest/target/wasm32-wasip2/release/echo.wasm");
+/// let store = SqliteStore::open(dir.path().join("vibe_agency.db"))?;
+/// let mission = store.create_mission(Phase::Coding, json!({}).into())?;
+/// let runtime = Runtime::new(store.clone(), RuntimeConfig::default().max_concurrent(4)?)?;
+/// let echo = runtime.load(&echo_wasm)?;
+/// let request = Request::new(mission.clone(), json!({ "hello": "tool" }))
+///     .grants(Grants::none())
+///     .limits(Limits::default().timeout(Duration::from_secs(2))?.memory_mb(32)?);
+/// let report = runtime.run(&echo, &request)?;
+/// assert_eq!(report.outcome.unwrap().as_str(), r#"{"hello":"tool"}"#);
+/// // The invocation is one row of the mission's trail, naming the component.
+/// let row = &store.get_tool_history(&mission)?[0];
+/// assert_eq!((row.id, row.component_sha256.as_deref()), (report.call_id, Some(echo.digest())));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<Inner>,
@@ -179,21 +281,18 @@ struct Inner {
 }
 
 impl Runtime {
-    /// A runtime whose tools reach `store`.
-    pub fn new(store: impl MissionStore, config: RuntimeConfig) -> Result<Self, LoadError> {
+    /// A runtime whose tools reach `store`. Fails only if the engine cannot
+    /// be set up (as when the machine cannot reserve the pool's memory).
+    pub fn new(store: impl MissionStore, config: RuntimeConfig) -> Result<Self, crate::Error> {
         Self::with_store(Arc::new(store), config)
     }
 
+    /// A runtime on a shared store handle.
     pub fn with_store(
         store: Arc<dyn MissionStore>,
         config: RuntimeConfig,
-    ) -> Result<Self, LoadError> {
-        let setup = |e: wasmtime::Error| {
-            LoadError::new(
-                "the WebAssembly engine",
-                format!("could not be set up: {e:#}"),
-            )
-        };
+    ) -> Result<Self, crate::Error> {
+        let setup = |e: wasmtime::Error| crate::Error::Engine(format!("{e:#}"));
         let engine =
             engine::engine(config.max_concurrent, config.max_memory_bytes).map_err(setup)?;
         let linker = engine::linker(&engine).map_err(setup)?;
@@ -338,6 +437,7 @@ impl Runtime {
     /// and its row says how it failed.
     pub fn run(&self, tool: &Tool, request: &Request) -> Result<RunReport, StoreError> {
         check_input(request)?;
+        self.check_memory(request)?;
         let store = &self.inner.store;
         let start = InvocationStart {
             tool_name: request.name.clone().unwrap_or_else(|| tool.name.clone()),
@@ -349,8 +449,8 @@ impl Runtime {
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;
         let limits = &request.limits;
-        let stdout = CappedOutput::new(limits.max_output_bytes);
-        let stderr = CappedOutput::new(limits.max_output_bytes);
+        let stdout = CappedOutput::new(limits.output_bytes());
+        let stderr = CappedOutput::new(limits.output_bytes());
         let started = Instant::now();
         let ran = catch_unwind(AssertUnwindSafe(|| {
             self.instantiate_and_run(tool, request, call_id, &stdout, &stderr)
@@ -380,7 +480,7 @@ impl Runtime {
     /// the row still ends, as a host error saying why.
     fn end_invocation(
         &self,
-        call_id: i64,
+        call_id: ToolCallId,
         outcome: Result<Json, ToolFailure>,
         duration: Duration,
     ) -> Result<Result<Json, ToolFailure>, StoreError> {
@@ -408,17 +508,11 @@ impl Runtime {
         }
     }
 
-    /// The linear-memory cap for an invocation: its own limit, within the
-    /// runtime's.
-    fn memory_cap(&self, limits: &Limits) -> usize {
-        limits.memory_bytes.min(self.inner.config.max_memory_bytes)
-    }
-
     fn instantiate_and_run(
         &self,
         tool: &Tool,
         request: &Request,
-        call_id: i64,
+        call_id: ToolCallId,
         stdout: &CappedOutput,
         stderr: &CappedOutput,
     ) -> Result<String, ToolFailure> {
@@ -433,28 +527,30 @@ impl Runtime {
         let state = State {
             host: Invocation::new(
                 self.inner.store.within_invocation(call_id),
-                request.mission.clone(),
-                request.grants,
+                Scope::new(request.mission.clone(), request.grants),
                 limits,
             ),
             wasi,
             table: Default::default(),
             memory: MemoryCap {
-                max_bytes: self.memory_cap(&limits),
+                max_bytes: limits.memory_bytes(),
                 hit: false,
             },
         };
         let mut wasm_store = Store::new(&self.inner.engine, state);
         wasm_store.limiter(|state| &mut state.memory);
-        wasm_store.set_epoch_deadline(engine::ticks(limits.timeout));
+        wasm_store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
         wasm_store.epoch_deadline_trap();
 
         // The bindings take `&String`: one copy of the input per run.
-        let input = request.input.as_str().to_owned();
+        let (mission, input) = (
+            request.mission.to_string(),
+            request.input.as_str().to_owned(),
+        );
         let ran = tool.pre.instantiate(&mut wasm_store).and_then(|instance| {
             instance
                 .vibe_store_tool()
-                .call_run(&mut wasm_store, &request.mission, &input)
+                .call_run(&mut wasm_store, &mission, &input)
         });
         match ran {
             Ok(Ok(output)) => Ok(output),
@@ -471,10 +567,29 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// A request may not ask for more memory than the runtime reserves per
+    /// slot: refused before anything runs, never silently lowered.
+    fn check_memory(&self, request: &Request) -> Result<(), StoreError> {
+        let (asked, most) = (
+            request.limits.memory_bytes(),
+            self.inner.config.max_memory_bytes,
+        );
+        if asked > most {
+            return Err(StoreError::LimitExceeded(format!(
+                "the request's memory limit of {} MiB is above this runtime's maximum of {} MiB",
+                asked >> 20,
+                most >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The request's input must fit its own JSON limit; checked before anything
 /// runs or is written.
 fn check_input(request: &Request) -> Result<(), StoreError> {
-    let max = request.limits.max_json_bytes;
+    let max = request.limits.json_bytes();
     if request.input.len() > max {
         return Err(StoreError::LimitExceeded(format!(
             "input is {} bytes, {} over this invocation's limit of {max} bytes",
@@ -489,7 +604,7 @@ fn check_input(request: &Request) -> Result<(), StoreError> {
 /// JSON within the invocation's limit; otherwise a failure saying what is
 /// wrong, with as much of the text as the message can hold.
 fn check_output(text: String, limits: &Limits) -> Result<Json, ToolFailure> {
-    match Json::check("tool output", &text, limits.max_json_bytes) {
+    match Json::check("tool output", &text, limits.json_bytes()) {
         Ok(()) => Ok(Json::stored(text)),
         Err(StoreError::InvalidInput(why) | StoreError::LimitExceeded(why)) => Err(
             ToolFailure::with_excerpt(FailureKind::InvalidOutput, &why, &text),

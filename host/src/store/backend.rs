@@ -1,130 +1,196 @@
-//! [`MissionStore`]: the operations the sandbox needs, as a trait.
+//! [`MissionStore`]: the store's operations, as a trait.
 //!
-//! The sandbox holds an `Arc<dyn MissionStore>` and nothing else of the
-//! store, so a second backend (for deployments that outgrow one machine) can
-//! be added without touching the sandbox. [`SqliteStore`] is the one backend
-//! today; its inherent methods are the same operations.
+//! This is the store's API: [`SqliteStore`](super::SqliteStore) implements
+//! it, the sandbox holds an `Arc<dyn MissionStore>` and nothing else of the
+//! store, and an embedder can write code that works with any backend. Every
+//! implementation validates input exactly as `SqliteStore` does (the rules
+//! live in `model.rs` and `json.rs`, once).
+//!
+//! Values cross by value (`Json`, `NewToolCall`): callers build them for one
+//! call, so nothing is copied on the way to the database.
 
 use std::sync::Arc;
 
 use super::error::Result;
+use super::ids::{DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
     Decision, InvocationEnd, InvocationStart, Mission, MissionStatus, NewToolCall, Page, Phase,
-    ToolCall,
+    PlaybookRun, ToolCall,
 };
-use super::sqlite::SqliteStore;
 
-/// The store operations a sandboxed tool can reach, each validated by the
-/// backend exactly as [`SqliteStore`] validates them, plus the invocation
-/// rows the sandbox writes around each run.
+/// The mission store: missions, their audit trail (tool calls and
+/// decisions), agent memory and playbook runs.
 ///
-/// Values cross by value: the sandbox builds them for one call, so nothing
-/// is copied on the way to the backend.
+/// ```
+/// use serde_json::json;
+/// use vibe_store::{MissionStore, NewToolCall, Page, Phase, SqliteStore};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("vibe_agency.db");
+/// let store = SqliteStore::open(&path)?;
+/// let mission = store.create_mission(Phase::Planning, json!({ "goal": "ship" }).into())?;
+/// let call = NewToolCall {
+///     result: Some(json!({ "matches": 3 }).into()),
+///     duration_ms: Some(12),
+///     ..NewToolCall::success("grep", json!({ "pattern": "fn main" }))
+/// };
+/// let id = store.log_tool_call(&mission, call)?;
+/// let page = store.get_tool_history_page(&mission, Page::first(100))?;
+/// assert_eq!(page[0].id, id);
+/// assert_eq!(page[0].args.as_str(), r#"{"pattern":"fn main"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait MissionStore: Send + Sync + 'static {
+    // ---- provenance ------------------------------------------------------
+
     /// A handle on the same store whose writes are recorded as made by the
-    /// tool running in `invocation` (provenance).
-    fn within_invocation(&self, invocation: i64) -> Arc<dyn MissionStore>;
-    /// Writes an invocation's row before the tool runs; returns its id.
-    fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> Result<i64>;
-    /// Writes how an invocation ended into its row.
-    fn end_invocation(&self, invocation: i64, end: &InvocationEnd) -> Result<()>;
-    /// Writes the row of an invocation that began and ended at once.
+    /// tool running in `invocation`: every row it writes carries that id.
+    fn within_invocation(&self, invocation: ToolCallId) -> Arc<dyn MissionStore>;
+
+    /// Writes an invocation's row (outcome `running`) before the tool runs;
+    /// returns its id.
+    fn begin_invocation(&self, mission: &MissionId, start: &InvocationStart) -> Result<ToolCallId>;
+
+    /// Writes how an invocation ended into its row. Each invocation ends
+    /// once.
+    fn end_invocation(&self, invocation: ToolCallId, end: &InvocationEnd) -> Result<()>;
+
+    /// Writes the row of an invocation that began and ended at once (a
+    /// component that could not be loaded), in one write.
     fn record_invocation(
         &self,
-        mission: &str,
+        mission: &MissionId,
         start: &InvocationStart,
         end: &InvocationEnd,
-    ) -> Result<i64>;
+    ) -> Result<ToolCallId>;
 
-    fn create_mission(&self, phase: Phase, metadata: Json) -> Result<String>;
-    fn update_mission_status(&self, mission: &str, status: MissionStatus) -> Result<()>;
-    fn get_mission(&self, mission: &str) -> Result<Mission>;
+    // ---- missions --------------------------------------------------------
+
+    /// Creates a mission in `pending` status and returns its id (a UUID v4).
+    fn create_mission(&self, phase: Phase, metadata: Json) -> Result<MissionId>;
+
+    /// Sets a mission's status. Moving to `completed` or `failed` stamps
+    /// `completed_at`; moving back to an open status clears it.
+    fn update_mission_status(&self, mission: &MissionId, status: MissionStatus) -> Result<()>;
+
+    /// One mission.
+    fn get_mission(&self, mission: &MissionId) -> Result<Mission>;
+
+    /// The `limit` most recent missions (at most
+    /// [`MAX_PAGE_ROWS`](super::MAX_PAGE_ROWS)), newest first.
     fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>>;
-    fn log_tool_call(&self, mission: &str, call: NewToolCall) -> Result<i64>;
+
+    // ---- tool calls ------------------------------------------------------
+
+    /// Logs one tool call; returns its id.
+    fn log_tool_call(&self, mission: &MissionId, call: NewToolCall) -> Result<ToolCallId>;
+
+    /// Logs tool calls of one mission in one transaction: all or none.
+    fn log_tool_calls(
+        &self,
+        mission: &MissionId,
+        calls: Vec<NewToolCall>,
+    ) -> Result<Vec<ToolCallId>>;
+
+    /// One page of a mission's tool calls: ids above `page.after_id`, in id
+    /// (commit) order, at most `page.limit` rows and `page.max_bytes` of row
+    /// text.
+    fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>>;
+
+    /// Calls `f` with every tool call of a mission, oldest first (ties by
+    /// id), one row in memory at a time. Stops at the first error `f`
+    /// returns, or when this thread's deadline passes.
+    fn each_tool_call(
+        &self,
+        mission: &MissionId,
+        f: &mut dyn FnMut(ToolCall) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Every tool call of a mission, oldest first, collected: memory grows
+    /// with the mission ([`MissionStore::each_tool_call`] streams).
+    fn get_tool_history(&self, mission: &MissionId) -> Result<Vec<ToolCall>> {
+        let mut calls = Vec::new();
+        self.each_tool_call(mission, &mut |call| {
+            calls.push(call);
+            Ok(())
+        })?;
+        Ok(calls)
+    }
+
+    // ---- decisions -------------------------------------------------------
+
+    /// Records a decision; returns its id.
     fn record_decision(
         &self,
-        mission: &str,
+        mission: &MissionId,
         decision_type: &str,
         rationale: &str,
         agent_name: &str,
         context: Option<Json>,
-    ) -> Result<i64>;
-    fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>>;
-    fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>>;
+    ) -> Result<DecisionId>;
+
+    /// One page of a mission's decisions, as
+    /// [`MissionStore::get_tool_history_page`].
+    fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>>;
+
+    /// Calls `f` with every decision of a mission, oldest first, one row in
+    /// memory at a time.
+    fn each_decision(
+        &self,
+        mission: &MissionId,
+        f: &mut dyn FnMut(Decision) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Every decision of a mission, oldest first, collected.
+    fn get_decisions(&self, mission: &MissionId) -> Result<Vec<Decision>> {
+        let mut decisions = Vec::new();
+        self.each_decision(mission, &mut |decision| {
+            decisions.push(decision);
+            Ok(())
+        })?;
+        Ok(decisions)
+    }
+
+    // ---- agent memory ----------------------------------------------------
+
+    /// Stores `value` under `key` for a mission, replacing any earlier
+    /// value. With a `ttl_seconds`, the entry expires that many seconds from
+    /// now.
     fn set_memory(
         &self,
-        mission: &str,
+        mission: &MissionId,
         key: &str,
         value: Json,
         ttl_seconds: Option<u32>,
     ) -> Result<()>;
-    fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Json>>;
-    fn delete_memory(&self, mission: &str, key: &str) -> Result<bool>;
-}
 
-impl MissionStore for SqliteStore {
-    fn within_invocation(&self, invocation: i64) -> Arc<dyn MissionStore> {
-        Arc::new(SqliteStore::within_invocation(self, invocation))
-    }
-    fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> Result<i64> {
-        SqliteStore::begin_invocation(self, mission, start)
-    }
-    fn end_invocation(&self, invocation: i64, end: &InvocationEnd) -> Result<()> {
-        SqliteStore::end_invocation(self, invocation, end)
-    }
-    fn record_invocation(
+    /// The value stored under `key`, or `None` if there is none or it has
+    /// expired.
+    fn get_memory(&self, mission: &MissionId, key: &str) -> Result<Option<Json>>;
+
+    /// Deletes `key`; true if a live (unexpired) entry was there.
+    fn delete_memory(&self, mission: &MissionId, key: &str) -> Result<bool>;
+
+    // ---- playbook runs ---------------------------------------------------
+
+    /// Records the start of a playbook run; returns its id.
+    fn start_playbook_run(
         &self,
-        mission: &str,
-        start: &InvocationStart,
-        end: &InvocationEnd,
-    ) -> Result<i64> {
-        SqliteStore::record_invocation(self, mission, start, end)
-    }
-    fn create_mission(&self, phase: Phase, metadata: Json) -> Result<String> {
-        SqliteStore::create_mission(self, phase, metadata)
-    }
-    fn update_mission_status(&self, mission: &str, status: MissionStatus) -> Result<()> {
-        SqliteStore::update_mission_status(self, mission, status)
-    }
-    fn get_mission(&self, mission: &str) -> Result<Mission> {
-        SqliteStore::get_mission(self, mission)
-    }
-    fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
-        SqliteStore::get_mission_history(self, limit)
-    }
-    fn log_tool_call(&self, mission: &str, call: NewToolCall) -> Result<i64> {
-        SqliteStore::log_owned_tool_call(self, mission, call)
-    }
-    fn record_decision(
+        mission: &MissionId,
+        playbook_name: &str,
+        phase: Option<Phase>,
+    ) -> Result<i64>;
+
+    /// Records the end of a playbook run. A run completes once.
+    fn complete_playbook_run(
         &self,
-        mission: &str,
-        decision_type: &str,
-        rationale: &str,
-        agent_name: &str,
-        context: Option<Json>,
-    ) -> Result<i64> {
-        SqliteStore::record_decision(self, mission, decision_type, rationale, agent_name, context)
-    }
-    fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
-        SqliteStore::get_tool_history_page(self, mission, page)
-    }
-    fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
-        SqliteStore::get_decisions_page(self, mission, page)
-    }
-    fn set_memory(
-        &self,
-        mission: &str,
-        key: &str,
-        value: Json,
-        ttl_seconds: Option<u32>,
-    ) -> Result<()> {
-        SqliteStore::set_memory(self, mission, key, value, ttl_seconds)
-    }
-    fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Json>> {
-        SqliteStore::get_memory(self, mission, key)
-    }
-    fn delete_memory(&self, mission: &str, key: &str) -> Result<bool> {
-        SqliteStore::delete_memory(self, mission, key)
-    }
+        run_id: i64,
+        success: bool,
+        metrics: Option<Json>,
+        error_message: Option<&str>,
+    ) -> Result<()>;
+
+    /// Every playbook run of a mission, oldest first.
+    fn get_playbook_runs(&self, mission: &MissionId) -> Result<Vec<PlaybookRun>>;
 }

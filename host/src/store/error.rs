@@ -26,16 +26,31 @@ pub enum StoreError {
     /// (not SQLite, damaged, a foreign schema, or a newer schema version).
     /// The file has not been modified.
     #[error("cannot use {path}: {reason}; the file was left untouched")]
-    UnusableFile { path: PathBuf, reason: String },
+    UnusableFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// The file or its directory cannot be written.
     #[error("cannot write {path}: {reason}")]
-    ReadOnly { path: PathBuf, reason: String },
+    ReadOnly {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system or SQLite said.
+        reason: String,
+    },
 
     /// The disk (or the configured page limit) is full. Nothing of the failed
     /// write was kept; the file stays consistent and usable once room returns.
     #[error("database or disk is full; the write was not recorded")]
     StorageFull,
+
+    /// Another process held the database's write lock for longer than the
+    /// busy timeout; nothing was written.
+    #[error("the database is locked by another process; nothing was written")]
+    Busy,
 
     /// The operation was interrupted because its deadline passed.
     #[error("interrupted: the operation ran past its deadline")]
@@ -45,15 +60,17 @@ pub enum StoreError {
     #[error("internal error: {0}")]
     Internal(String),
 
-    /// Any other SQLite or I/O failure.
+    /// Any other SQLite failure.
     #[error("database error: {0}")]
-    Database(Arc<rusqlite::Error>),
+    Database(#[source] Arc<rusqlite::Error>),
 
     /// Could not create the database's directory or inspect the file.
     #[error("i/o error on {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
         #[source]
+        /// What the operating system said.
         source: Arc<std::io::Error>,
     },
 }
@@ -64,6 +81,7 @@ impl From<rusqlite::Error> for StoreError {
         match err.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::StorageFull,
             Some(ErrorCode::OperationInterrupted) => StoreError::Interrupted,
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy,
             _ => StoreError::Database(Arc::new(err)),
         }
     }

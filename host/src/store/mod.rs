@@ -8,8 +8,9 @@
 mod backend;
 mod deadline;
 mod error;
-#[doc(hidden)]
-pub mod floor;
+#[cfg(feature = "cli")]
+pub(crate) mod floor;
+mod ids;
 mod json;
 mod model;
 mod open;
@@ -19,6 +20,8 @@ mod writer;
 pub use backend::MissionStore;
 pub use deadline::with_deadline;
 pub use error::{Result, StoreError};
+pub use ids::format_timestamp;
+pub use ids::{DecisionId, MissionId, ToolCallId};
 pub use json::{Json, MAX_JSON_BYTES, MAX_JSON_DEPTH};
 pub use model::{
     now_timestamp, ComponentInfo, Decision, InvocationEnd, InvocationStart, Mission, MissionStatus,

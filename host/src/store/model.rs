@@ -9,7 +9,13 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+
 use super::error::{Result, StoreError};
+use super::ids::{
+    format_timestamp, serialize_optional_timestamp, serialize_timestamp, DecisionId, MissionId,
+    ToolCallId,
+};
 use super::json::{Json, MAX_JSON_BYTES};
 
 /// Largest name accepted (tool names, decision types, agent names, memory
@@ -24,14 +30,20 @@ pub const MAX_PAGE_ROWS: u32 = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Phase {
+    /// Deciding what to do.
     Planning,
+    /// Writing code.
     Coding,
+    /// Testing it.
     Testing,
+    /// Shipping it.
     Deployment,
+    /// Keeping it running.
     Maintenance,
 }
 
 impl Phase {
+    /// Every phase, in the order a mission moves through them.
     pub const ALL: [Phase; 5] = [
         Phase::Planning,
         Phase::Coding,
@@ -79,13 +91,18 @@ impl fmt::Display for Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MissionStatus {
+    /// Created, not started.
     Pending,
+    /// Being worked on.
     InProgress,
+    /// Done.
     Completed,
+    /// Given up or failed.
     Failed,
 }
 
 impl MissionStatus {
+    /// Every status.
     pub const ALL: [MissionStatus; 4] = [
         MissionStatus::Pending,
         MissionStatus::InProgress,
@@ -136,27 +153,41 @@ impl fmt::Display for MissionStatus {
 /// A mission as stored. Field names are the schema's column names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mission {
+    /// The row id (internal to this database; `mission_uuid` is the id).
     pub id: i64,
-    pub mission_uuid: String,
+    /// The mission's id.
+    pub mission_uuid: MissionId,
+    /// Its phase.
     pub phase: Phase,
+    /// Where it stands.
     pub status: MissionStatus,
-    pub created_at: String,
-    pub completed_at: Option<String>,
+    /// When it was created.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// When it moved to `completed` or `failed`.
+    #[serde(serialize_with = "serialize_optional_timestamp")]
+    pub completed_at: Option<DateTime<Utc>>,
     /// `None` where another program left the column NULL.
     pub metadata: Option<Json>,
     /// The invocation row of the tool that created this mission, if a tool
     /// did (provenance, schema v2).
-    pub invocation_id: Option<i64>,
+    pub invocation_id: Option<ToolCallId>,
 }
 
 /// A tool call to be logged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewToolCall {
+    /// The tool called (non-empty, at most 256 bytes, no control characters).
     pub tool_name: String,
+    /// Its arguments.
     pub args: Json,
+    /// What it returned, if anything.
     pub result: Option<Json>,
+    /// Whether it succeeded.
     pub success: bool,
+    /// How long it took (not negative).
     pub duration_ms: Option<i64>,
+    /// Why it failed (at most 64 KiB, no NUL).
     pub error_message: Option<String>,
 }
 
@@ -206,7 +237,7 @@ pub enum Origin {
     #[default]
     Host,
     /// A tool, during the invocation whose row has this id.
-    Invocation(i64),
+    Invocation(ToolCallId),
 }
 
 impl Origin {
@@ -214,7 +245,7 @@ impl Origin {
     pub(crate) fn invocation_id(self) -> Option<i64> {
         match self {
             Origin::Host => None,
-            Origin::Invocation(id) => Some(id),
+            Origin::Invocation(id) => Some(id.get()),
         }
     }
 }
@@ -250,6 +281,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome.
     pub const ALL: [Outcome; 12] = [
         Outcome::Running,
         Outcome::Ok,
@@ -313,6 +345,7 @@ pub struct ComponentInfo {
 /// The start of an invocation: the row the host writes before a tool runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvocationStart {
+    /// The name recorded for the tool.
     pub tool_name: String,
     /// The tool's input, recorded as the row's `args`.
     pub input: Json,
@@ -343,9 +376,11 @@ impl InvocationStart {
 /// How an invocation ended: what the host writes into its row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvocationEnd {
+    /// How it ended (never `Running`).
     pub outcome: Outcome,
     /// The tool's output, when it returned JSON within its limits.
     pub result: Option<Json>,
+    /// How long it ran.
     pub duration_ms: Option<i64>,
     /// Why it failed; `None` when it succeeded.
     pub error_message: Option<String>,
@@ -371,19 +406,30 @@ impl InvocationEnd {
 /// mission's uuid and the invoking tool's name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCall {
-    pub id: i64,
+    /// The row's id.
+    pub id: ToolCallId,
+    /// The mission's row id.
     pub mission_id: i64,
-    pub mission_uuid: String,
+    /// The mission's id.
+    pub mission_uuid: MissionId,
+    /// The tool called.
     pub tool_name: String,
+    /// Its arguments (for an invocation row: the tool's input).
     pub args: Json,
+    /// What it returned (for an invocation row: the tool's output).
     pub result: Option<Json>,
-    pub timestamp: String,
+    /// When the row was written (for an invocation row: when it started).
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub timestamp: DateTime<Utc>,
+    /// How long it took.
     pub duration_ms: Option<i64>,
+    /// Whether it succeeded.
     pub success: bool,
+    /// Why it failed.
     pub error_message: Option<String>,
     /// Set on rows a tool logged from inside its sandbox: the id of the
     /// invocation row it was running under.
-    pub invocation_id: Option<i64>,
+    pub invocation_id: Option<ToolCallId>,
     /// The tool name of that invocation row (for `via planner#12`).
     pub invoked_by: Option<String>,
     /// Set on invocation rows: SHA-256 of the component that ran.
@@ -398,11 +444,11 @@ impl ToolCall {
     /// Bytes of text this row holds: what a page's byte budget counts.
     pub(crate) fn text_bytes(&self) -> usize {
         ROW_OVERHEAD_BYTES
-            + self.mission_uuid.len()
+            + self.mission_uuid.as_str().len()
             + self.tool_name.len()
             + self.args.len()
             + self.result.as_ref().map_or(0, Json::len)
-            + self.timestamp.len()
+            + TIMESTAMP_BYTES
             + self.error_message.as_ref().map_or(0, String::len)
             + self.invoked_by.as_ref().map_or(0, String::len)
             + self.component_sha256.as_ref().map_or(0, String::len)
@@ -413,16 +459,25 @@ impl ToolCall {
 /// mission's uuid and the invoking tool's name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
-    pub id: i64,
+    /// The row's id.
+    pub id: DecisionId,
+    /// The mission's row id.
     pub mission_id: i64,
-    pub mission_uuid: String,
+    /// The mission's id.
+    pub mission_uuid: MissionId,
+    /// What kind of decision.
     pub decision_type: String,
+    /// Why it was taken (NULL where another program left it so).
     pub rationale: Option<String>,
-    pub timestamp: String,
+    /// When the decision was recorded.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub timestamp: DateTime<Utc>,
+    /// Who took it.
     pub agent_name: Option<String>,
+    /// What it was taken in view of.
     pub context: Option<Json>,
     /// Set on decisions a tool recorded from inside its sandbox.
-    pub invocation_id: Option<i64>,
+    pub invocation_id: Option<ToolCallId>,
     /// The tool name of that invocation row.
     pub invoked_by: Option<String>,
 }
@@ -431,10 +486,10 @@ impl Decision {
     /// Bytes of text this row holds: what a page's byte budget counts.
     pub(crate) fn text_bytes(&self) -> usize {
         ROW_OVERHEAD_BYTES
-            + self.mission_uuid.len()
+            + self.mission_uuid.as_str().len()
             + self.decision_type.len()
             + self.rationale.as_ref().map_or(0, String::len)
-            + self.timestamp.len()
+            + TIMESTAMP_BYTES
             + self.agent_name.as_ref().map_or(0, String::len)
             + self.context.as_ref().map_or(0, Json::len)
             + self.invoked_by.as_ref().map_or(0, String::len)
@@ -444,18 +499,31 @@ impl Decision {
 /// What a row costs beyond its text (ids, flags, allocation headers), so a
 /// page of many tiny rows is still bounded.
 const ROW_OVERHEAD_BYTES: usize = 128;
+/// A timestamp's text as the guest receives it.
+const TIMESTAMP_BYTES: usize = 27;
 
 /// A playbook run. Field names are the schema's column names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlaybookRun {
+    /// The row's id.
     pub id: i64,
+    /// The mission's row id.
     pub mission_id: i64,
+    /// Which playbook.
     pub playbook_name: String,
+    /// The phase it ran in, as stored.
     pub phase: Option<String>,
-    pub started_at: String,
-    pub completed_at: Option<String>,
+    /// When the run started.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub started_at: DateTime<Utc>,
+    /// When it completed.
+    #[serde(serialize_with = "serialize_optional_timestamp")]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Whether it succeeded, once completed.
     pub success: Option<bool>,
+    /// What it measured.
     pub metrics: Option<Json>,
+    /// Why it failed.
     pub error_message: Option<String>,
 }
 
@@ -471,8 +539,11 @@ pub const DEFAULT_PAGE_BYTES: usize = 4 * MAX_JSON_BYTES;
 /// of the page, the read fails with [`StoreError::LimitExceeded`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
+    /// Rows with ids above this one (none: from the first).
     pub after_id: Option<i64>,
+    /// At most this many rows (up to [`MAX_PAGE_ROWS`]).
     pub limit: u32,
+    /// At most this many bytes of row text (see the type's docs).
     pub max_bytes: usize,
 }
 
@@ -547,23 +618,8 @@ pub(crate) fn check_text(field: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Mission ids: whatever text identifies a mission in the file (vibe-store
-/// writes UUID v4; other programs may write other text), bounded.
-pub(crate) fn check_mission_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > MAX_NAME_BYTES || id.contains('\0') {
-        return Err(StoreError::invalid(format!(
-            "{id:?} is not a mission id (expected a UUID)"
-        )));
-    }
-    Ok(())
-}
-
 /// The current time as the store writes it: RFC 3339 UTC with microseconds,
 /// fixed width, so text order is time order.
 pub fn now_timestamp() -> String {
-    format_timestamp(chrono::Utc::now())
-}
-
-pub(crate) fn format_timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    format_timestamp(Utc::now())
 }

@@ -27,17 +27,46 @@ pub enum Durability {
     Normal,
 }
 
+impl Durability {
+    /// Every durability, strongest first.
+    pub const ALL: [Durability; 2] = [Durability::Full, Durability::Normal];
+
+    /// Its name (`full`, `normal`), as the CLI and `VIBE_DURABILITY` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Full => "full",
+            Durability::Normal => "normal",
+        }
+    }
+
+    /// The `PRAGMA synchronous` value it runs with.
+    pub(crate) fn synchronous(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
 impl std::str::FromStr for Durability {
     type Err = StoreError;
 
+    /// Accepts any letter case.
     fn from_str(text: &str) -> Result<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "full" => Ok(Durability::Full),
-            "normal" => Ok(Durability::Normal),
-            _ => Err(StoreError::invalid(format!(
-                "unknown durability {text:?}; valid values: full, normal"
-            ))),
-        }
+        Durability::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                StoreError::invalid(format!(
+                    "unknown durability {text:?}; valid values: full, normal"
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -45,7 +74,9 @@ impl std::str::FromStr for Durability {
 /// bump of `PRAGMA user_version` to `version`.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
+    /// The `user_version` it brings the file to.
     pub version: u32,
+    /// The statements, run in one transaction.
     pub sql: &'static str,
 }
 
@@ -53,11 +84,11 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-        sql: include_str!("../../../schema/0001_init.sql"),
+        sql: include_str!("../../schema/0001_init.sql"),
     },
     Migration {
         version: 2,
-        sql: include_str!("../../../schema/0002_provenance.sql"),
+        sql: include_str!("../../schema/0002_provenance.sql"),
     },
 ];
 
@@ -67,6 +98,7 @@ const REQUIRED_TABLES: &[&str] = &["missions", "tool_calls", "decisions"];
 /// How to open a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
+    /// How hard each acknowledged write is pushed to disk.
     pub durability: Durability,
     /// How long a write waits for another process's write lock.
     pub busy_timeout: Duration,
@@ -91,6 +123,7 @@ impl Default for OpenOptions {
 }
 
 impl OpenOptions {
+    /// These options with another durability.
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -143,11 +176,7 @@ fn literal(path: &Path) -> PathBuf {
 fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
     conn.busy_timeout(options.busy_timeout)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    let synchronous = match options.durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "synchronous", options.durability.synchronous())?;
     if let Some(pages) = options.max_page_count {
         conn.pragma_update_and_check(None, "max_page_count", pages, |row| row.get::<_, i64>(0))?;
     }

@@ -10,13 +10,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::types::ValueRef;
 use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 
+use chrono::{DateTime, Utc};
+
+use super::backend::MissionStore;
 use super::deadline;
 use super::error::{Result, StoreError};
+use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
-    check_mission_id, check_name, check_text, format_timestamp, now_timestamp, Decision,
-    InvocationEnd, InvocationStart, Mission, MissionStatus, NewToolCall, Origin, Outcome, Page,
-    Phase, PlaybookRun, ToolCall,
+    check_name, check_text, now_timestamp, Decision, InvocationEnd, InvocationStart, Mission,
+    MissionStatus, NewToolCall, Origin, Outcome, Page, Phase, PlaybookRun, ToolCall,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
 use super::writer::{exec_cached, WriteStats, Writer};
@@ -27,7 +30,8 @@ pub const DEFAULT_DB_PATH: &str = ".vibe/state/vibe_agency.db";
 /// Most idle read connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 
-/// The mission store. Cheap to clone and safe to share between threads: all
+/// The mission store on one SQLite file. Its operations are those of
+/// [`MissionStore`]. Cheap to clone and safe to share between threads: all
 /// clones use the same connections.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -78,16 +82,6 @@ impl SqliteStore {
             }),
             origin: Origin::Host,
         })
-    }
-
-    /// A handle on the same database whose writes are recorded as made by
-    /// the tool running in the invocation whose row is `invocation`: every
-    /// row it writes carries that id (provenance).
-    pub fn within_invocation(&self, invocation: i64) -> SqliteStore {
-        SqliteStore {
-            inner: self.inner.clone(),
-            origin: Origin::Invocation(invocation),
-        }
     }
 
     /// Who this handle's writes are recorded as coming from.
@@ -156,115 +150,28 @@ impl SqliteStore {
     pub fn schema_version(&self) -> Result<u32> {
         self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
     }
+}
 
-    // ---- missions ----------------------------------------------------------
+impl MissionStore for SqliteStore {
+    // ---- provenance ----------------------------------------------------------
 
-    /// Creates a mission in `pending` status and returns its UUID.
-    pub fn create_mission(&self, phase: Phase, metadata: impl Into<Json>) -> Result<String> {
-        let metadata = metadata.into();
-        metadata.check_limits("metadata")?;
-        let uuid = uuid::Uuid::new_v4().to_string();
-        let id = uuid.clone();
-        let invocation = self.origin.invocation_id();
-        self.write(move |conn| {
-            let created_at = now_timestamp();
-            conn.prepare_cached(
-                "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id)
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
-            )?
-            .execute(params![id, phase.as_str(), created_at, metadata.as_str(), invocation])?;
-            Ok(())
-        })?;
-        Ok(uuid)
-    }
-
-    /// Sets a mission's status. Moving to `completed` or `failed` stamps
-    /// `completed_at`; moving back to an open status clears it.
-    pub fn update_mission_status(&self, mission: &str, status: MissionStatus) -> Result<()> {
-        check_mission_id(mission)?;
-        let mission = mission.to_owned();
-        self.write(move |conn| {
-            let completed_at = status.is_terminal().then(now_timestamp);
-            let changed = conn
-                .prepare_cached(SQL_UPDATE_MISSION_STATUS)?
-                .execute(params![mission, status.as_str(), completed_at])?;
-            if changed == 0 {
-                return Err(StoreError::MissionNotFound(mission));
-            }
-            Ok(())
+    fn within_invocation(&self, invocation: ToolCallId) -> Arc<dyn MissionStore> {
+        Arc::new(SqliteStore {
+            inner: self.inner.clone(),
+            origin: Origin::Invocation(invocation),
         })
     }
 
-    /// One mission by its UUID.
-    pub fn get_mission(&self, mission: &str) -> Result<Mission> {
-        check_mission_id(mission)?;
-        self.read(|conn| {
-            conn.prepare_cached(SQL_MISSION_BY_UUID)?
-                .query_row([mission], mission_from_row)
-                .optional()?
-                .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
-        })
-    }
-
-    /// The `limit` most recent missions, newest first.
-    pub fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
-        Page::first(limit).validate()?;
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(SQL_MISSION_HISTORY)?;
-            let rows = stmt.query_map([limit], mission_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    // ---- tool calls --------------------------------------------------------
-
-    /// Logs one tool call; returns its row id.
-    pub fn log_tool_call(&self, mission: &str, call: &NewToolCall) -> Result<i64> {
-        self.log_owned_tool_call(mission, call.clone())
-    }
-
-    pub(crate) fn log_owned_tool_call(&self, mission: &str, call: NewToolCall) -> Result<i64> {
-        check_mission_id(mission)?;
-        call.validate()?;
-        let (mission, origin) = (mission.to_owned(), self.origin);
-        self.write(move |conn| {
-            let mission_id = mission_row_id(conn, &mission)?;
-            insert_tool_call(conn, mission_id, &call, origin)
-        })
-    }
-
-    /// Logs many tool calls of one mission in one transaction: all or none.
-    pub fn log_tool_calls(&self, mission: &str, calls: &[NewToolCall]) -> Result<Vec<i64>> {
-        check_mission_id(mission)?;
-        for call in calls {
-            call.validate()?;
-        }
-        let (mission, calls, origin) = (mission.to_owned(), calls.to_vec(), self.origin);
-        self.write(move |conn| {
-            let mission_id = mission_row_id(conn, &mission)?;
-            calls
-                .iter()
-                .map(|call| insert_tool_call(conn, mission_id, call, origin))
-                .collect()
-        })
-    }
-
-    /// Records that a tool is about to run for `mission`: writes its
-    /// invocation row (outcome `running`) and returns its id, which rows the
-    /// tool writes will carry ([`SqliteStore::within_invocation`]). Complete
-    /// it with [`SqliteStore::end_invocation`].
-    pub fn begin_invocation(&self, mission: &str, start: &InvocationStart) -> Result<i64> {
+    fn begin_invocation(&self, mission: &MissionId, start: &InvocationStart) -> Result<ToolCallId> {
         self.insert_invocation(mission, start, None)
     }
 
-    /// Writes how the invocation whose row is `invocation` ended. Each
-    /// invocation ends once.
-    pub fn end_invocation(&self, invocation: i64, end: &InvocationEnd) -> Result<()> {
+    fn end_invocation(&self, invocation: ToolCallId, end: &InvocationEnd) -> Result<()> {
         end.validate()?;
         let end = end.clone();
         self.write(move |conn| {
             let changed = conn.prepare_cached(SQL_END_INVOCATION)?.execute(params![
-                invocation,
+                invocation.get(),
                 end.result.as_ref().map(Json::as_str),
                 end.duration_ms,
                 end.outcome == Outcome::Ok,
@@ -280,27 +187,336 @@ impl SqliteStore {
         })
     }
 
-    /// Writes the row of an invocation that began and ended at once (a
-    /// component that could not be loaded): one row, in one write.
-    pub fn record_invocation(
+    fn record_invocation(
         &self,
-        mission: &str,
+        mission: &MissionId,
         start: &InvocationStart,
         end: &InvocationEnd,
-    ) -> Result<i64> {
+    ) -> Result<ToolCallId> {
         end.validate()?;
         self.insert_invocation(mission, start, Some(end))
     }
 
+    // ---- missions ------------------------------------------------------------
+
+    fn create_mission(&self, phase: Phase, metadata: Json) -> Result<MissionId> {
+        metadata.check_limits("metadata")?;
+        let id = MissionId::new_v4();
+        let uuid = id.clone();
+        let invocation = self.origin.invocation_id();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id)
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                uuid.as_str(),
+                phase.as_str(),
+                now_timestamp(),
+                metadata.as_str(),
+                invocation
+            ])?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    fn update_mission_status(&self, mission: &MissionId, status: MissionStatus) -> Result<()> {
+        let mission = mission.clone();
+        self.write(move |conn| {
+            let completed_at = status.is_terminal().then(now_timestamp);
+            let changed = conn
+                .prepare_cached(SQL_UPDATE_MISSION_STATUS)?
+                .execute(params![mission.as_str(), status.as_str(), completed_at])?;
+            if changed == 0 {
+                return Err(StoreError::MissionNotFound(mission.into()));
+            }
+            Ok(())
+        })
+    }
+
+    fn get_mission(&self, mission: &MissionId) -> Result<Mission> {
+        self.read(|conn| {
+            conn.prepare_cached(SQL_MISSION_BY_UUID)?
+                .query_row([mission.as_str()], mission_from_row)
+                .optional()?
+                .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
+        })
+    }
+
+    fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
+        Page::first(limit).validate()?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(SQL_MISSION_HISTORY)?;
+            let rows = stmt.query_map([limit], mission_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    // ---- tool calls ----------------------------------------------------------
+
+    fn log_tool_call(&self, mission: &MissionId, call: NewToolCall) -> Result<ToolCallId> {
+        call.validate()?;
+        let (mission, origin) = (mission.clone(), self.origin);
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            insert_tool_call(conn, mission_id, &call, origin)
+        })
+    }
+
+    fn log_tool_calls(
+        &self,
+        mission: &MissionId,
+        calls: Vec<NewToolCall>,
+    ) -> Result<Vec<ToolCallId>> {
+        for call in &calls {
+            call.validate()?;
+        }
+        let (mission, origin) = (mission.clone(), self.origin);
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            calls
+                .iter()
+                .map(|call| insert_tool_call(conn, mission_id, call, origin))
+                .collect()
+        })
+    }
+
+    fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>> {
+        page.validate()?;
+        self.page(
+            mission,
+            page,
+            SQL_TOOL_CALLS_BY_ID,
+            tool_call_from_row,
+            |c| c.text_bytes(),
+        )
+    }
+
+    fn each_tool_call(
+        &self,
+        mission: &MissionId,
+        f: &mut dyn FnMut(ToolCall) -> Result<()>,
+    ) -> Result<()> {
+        self.each_row(mission, SQL_TOOL_CALLS_BY_TIME, tool_call_from_row, f)
+    }
+
+    // ---- decisions -----------------------------------------------------------
+
+    fn record_decision(
+        &self,
+        mission: &MissionId,
+        decision_type: &str,
+        rationale: &str,
+        agent_name: &str,
+        context: Option<Json>,
+    ) -> Result<DecisionId> {
+        if let Some(context) = &context {
+            context.check_limits("context")?;
+        }
+        check_name("decision type", decision_type)?;
+        check_text("rationale", rationale)?;
+        check_name("agent name", agent_name)?;
+        let (mission, decision_type, rationale, agent_name) = (
+            mission.clone(),
+            decision_type.to_owned(),
+            rationale.to_owned(),
+            agent_name.to_owned(),
+        );
+        let invocation = self.origin.invocation_id();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            conn.prepare_cached(
+                "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name,
+                                        context, invocation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                mission_id,
+                decision_type,
+                rationale,
+                now_timestamp(),
+                agent_name,
+                context.as_ref().map(Json::as_str),
+                invocation
+            ])?;
+            Ok(DecisionId::from(conn.last_insert_rowid()))
+        })
+    }
+
+    fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>> {
+        page.validate()?;
+        self.page(mission, page, SQL_DECISIONS_BY_ID, decision_from_row, |d| {
+            d.text_bytes()
+        })
+    }
+
+    fn each_decision(
+        &self,
+        mission: &MissionId,
+        f: &mut dyn FnMut(Decision) -> Result<()>,
+    ) -> Result<()> {
+        self.each_row(mission, SQL_DECISIONS_BY_TIME, decision_from_row, f)
+    }
+
+    // ---- agent memory --------------------------------------------------------
+
+    fn set_memory(
+        &self,
+        mission: &MissionId,
+        key: &str,
+        value: Json,
+        ttl_seconds: Option<u32>,
+    ) -> Result<()> {
+        check_name("memory key", key)?;
+        value.check_limits("memory value")?;
+        let (mission, key) = (mission.clone(), key.to_owned());
+        let invocation = self.origin.invocation_id();
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            let now = Utc::now();
+            let expires_at = ttl_seconds
+                .map(|ttl| format_timestamp(now + chrono::Duration::seconds(i64::from(ttl))));
+            conn.prepare_cached(
+                "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at,
+                                           invocation_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (mission_id, key) DO UPDATE SET
+                     value = excluded.value, timestamp = excluded.timestamp,
+                     ttl = excluded.ttl, expires_at = excluded.expires_at,
+                     invocation_id = excluded.invocation_id",
+            )?
+            .execute(params![
+                mission_id,
+                key,
+                value.as_str(),
+                format_timestamp(now),
+                ttl_seconds,
+                expires_at,
+                invocation
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn get_memory(&self, mission: &MissionId, key: &str) -> Result<Option<Json>> {
+        check_name("memory key", key)?;
+        let now = now_timestamp();
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            conn.prepare_cached(SQL_MEMORY_GET)?
+                .query_row(params![mission_id, key, now], |row| json_column(row, 0))
+                .optional()
+                .map(|found| found.map(|v| v.unwrap_or_else(|| Json::stored("null"))))
+                .map_err(StoreError::from)
+        })
+    }
+
+    fn delete_memory(&self, mission: &MissionId, key: &str) -> Result<bool> {
+        check_name("memory key", key)?;
+        let (mission, key) = (mission.clone(), key.to_owned());
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            let now = now_timestamp();
+            let live: bool = conn
+                .prepare_cached(SQL_MEMORY_LIVE)?
+                .query_row(params![mission_id, key, now], |row| row.get(0))?;
+            conn.prepare_cached(SQL_MEMORY_DELETE)?
+                .execute(params![mission_id, key])?;
+            Ok(live)
+        })
+    }
+
+    // ---- playbook runs -------------------------------------------------------
+
+    fn start_playbook_run(
+        &self,
+        mission: &MissionId,
+        playbook_name: &str,
+        phase: Option<Phase>,
+    ) -> Result<i64> {
+        check_name("playbook name", playbook_name)?;
+        let (mission, name) = (mission.clone(), playbook_name.to_owned());
+        self.write(move |conn| {
+            let mission_id = mission_row_id(conn, &mission)?;
+            conn.prepare_cached(
+                "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                mission_id,
+                name,
+                phase.map(Phase::as_str),
+                now_timestamp()
+            ])?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn complete_playbook_run(
+        &self,
+        run_id: i64,
+        success: bool,
+        metrics: Option<Json>,
+        error_message: Option<&str>,
+    ) -> Result<()> {
+        if let Some(metrics) = &metrics {
+            metrics.check_limits("metrics")?;
+        }
+        if let Some(message) = error_message {
+            check_text("error message", message)?;
+        }
+        let error_message = error_message.map(str::to_owned);
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached(SQL_COMPLETE_PLAYBOOK_RUN)?
+                .execute(params![
+                    run_id,
+                    now_timestamp(),
+                    success,
+                    metrics.as_ref().map(Json::as_str),
+                    error_message
+                ])?;
+            if changed == 0 {
+                return Err(StoreError::invalid(format!(
+                    "playbook run {run_id} does not exist or has already completed"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    fn get_playbook_runs(&self, mission: &MissionId) -> Result<Vec<PlaybookRun>> {
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            let mut stmt = conn.prepare_cached(SQL_PLAYBOOK_RUNS)?;
+            let rows = stmt.query_map([mission_id], |row| {
+                Ok(PlaybookRun {
+                    id: row.get(0)?,
+                    mission_id: row.get(1)?,
+                    playbook_name: row.get(2)?,
+                    phase: row.get(3)?,
+                    started_at: timestamp_column(row, 4)?,
+                    completed_at: optional_timestamp_column(row, 5)?,
+                    success: row.get::<_, Option<i64>>(6)?.map(|s| s != 0),
+                    metrics: json_column(row, 7)?,
+                    error_message: row.get(8)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}
+
+impl SqliteStore {
     fn insert_invocation(
         &self,
-        mission: &str,
+        mission: &MissionId,
         start: &InvocationStart,
         end: Option<&InvocationEnd>,
-    ) -> Result<i64> {
-        check_mission_id(mission)?;
+    ) -> Result<ToolCallId> {
         start.validate()?;
-        let (mission, start, end) = (mission.to_owned(), start.clone(), end.cloned());
+        let (mission, start, end) = (mission.clone(), start.clone(), end.cloned());
         self.write(move |conn| {
             let mission_id = mission_row_id(conn, &mission)?;
             let (outcome, result, duration_ms, error_message) = match &end {
@@ -332,45 +548,8 @@ impl SqliteStore {
                 component.map(|c| i64::try_from(c.size).unwrap_or(i64::MAX)),
                 outcome.as_str(),
             ])?;
-            Ok(conn.last_insert_rowid())
+            Ok(ToolCallId::from(conn.last_insert_rowid()))
         })
-    }
-
-    /// Every tool call of a mission, oldest first (ties by id), collected.
-    /// Memory grows with the mission: [`SqliteStore::each_tool_call`]
-    /// streams instead.
-    pub fn get_tool_history(&self, mission: &str) -> Result<Vec<ToolCall>> {
-        let mut calls = Vec::new();
-        self.each_tool_call(mission, |call| {
-            calls.push(call);
-            Ok(())
-        })?;
-        Ok(calls)
-    }
-
-    /// Calls `f` with every tool call of a mission, oldest first (ties by
-    /// id), one row in memory at a time. Stops at the first error `f`
-    /// returns, or when this thread's deadline passes.
-    pub fn each_tool_call(
-        &self,
-        mission: &str,
-        f: impl FnMut(ToolCall) -> Result<()>,
-    ) -> Result<()> {
-        self.each_row(mission, SQL_TOOL_CALLS_BY_TIME, tool_call_from_row, f)
-    }
-
-    /// One page of a mission's tool calls: ids above `page.after_id`, in id
-    /// (commit) order, at most `page.limit` rows (up to
-    /// [`super::MAX_PAGE_ROWS`]) and `page.max_bytes` of row text.
-    pub fn get_tool_history_page(&self, mission: &str, page: Page) -> Result<Vec<ToolCall>> {
-        page.validate()?;
-        self.page(
-            mission,
-            page,
-            SQL_TOOL_CALLS_BY_ID,
-            tool_call_from_row,
-            |c| c.text_bytes(),
-        )
     }
 
     /// Runs one of the per-mission history queries for one page: rows of
@@ -379,13 +558,12 @@ impl SqliteStore {
     /// between rows as well as inside SQLite.
     fn page<T>(
         &self,
-        mission: &str,
+        mission: &MissionId,
         page: Page,
         sql: &str,
-        mut row: impl FnMut(&Row<'_>, &str) -> rusqlite::Result<T>,
+        mut row: impl FnMut(&Row<'_>, &MissionId) -> rusqlite::Result<T>,
         bytes: impl Fn(&T) -> usize,
     ) -> Result<Vec<T>> {
-        check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
             let mut stmt = conn.prepare_cached(sql)?;
@@ -421,12 +599,11 @@ impl SqliteStore {
     /// Streams every row of one of the per-mission history queries to `f`.
     fn each_row<T>(
         &self,
-        mission: &str,
+        mission: &MissionId,
         sql: &str,
-        mut row: impl FnMut(&Row<'_>, &str) -> rusqlite::Result<T>,
-        mut f: impl FnMut(T) -> Result<()>,
+        mut row: impl FnMut(&Row<'_>, &MissionId) -> rusqlite::Result<T>,
+        f: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
-        check_mission_id(mission)?;
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
             let mut stmt = conn.prepare_cached(sql)?;
@@ -445,247 +622,7 @@ impl SqliteStore {
         })
     }
 
-    // ---- decisions ---------------------------------------------------------
-
-    /// Records a decision; returns its row id.
-    pub fn record_decision(
-        &self,
-        mission: &str,
-        decision_type: &str,
-        rationale: &str,
-        agent_name: &str,
-        context: Option<Json>,
-    ) -> Result<i64> {
-        if let Some(context) = &context {
-            context.check_limits("context")?;
-        }
-        check_mission_id(mission)?;
-        check_name("decision type", decision_type)?;
-        check_text("rationale", rationale)?;
-        check_name("agent name", agent_name)?;
-        let (mission, decision_type, rationale, agent_name) = (
-            mission.to_owned(),
-            decision_type.to_owned(),
-            rationale.to_owned(),
-            agent_name.to_owned(),
-        );
-        let invocation = self.origin.invocation_id();
-        self.write(move |conn| {
-            let mission_id = mission_row_id(conn, &mission)?;
-            let timestamp = now_timestamp();
-            conn.prepare_cached(
-                "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name,
-                                        context, invocation_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                mission_id,
-                decision_type,
-                rationale,
-                timestamp,
-                agent_name,
-                context.as_ref().map(Json::as_str),
-                invocation
-            ])?;
-            Ok(conn.last_insert_rowid())
-        })
-    }
-
-    /// Every decision of a mission, oldest first (ties by id), collected.
-    /// [`SqliteStore::each_decision`] streams instead.
-    pub fn get_decisions(&self, mission: &str) -> Result<Vec<Decision>> {
-        let mut decisions = Vec::new();
-        self.each_decision(mission, |d| {
-            decisions.push(d);
-            Ok(())
-        })?;
-        Ok(decisions)
-    }
-
-    /// Calls `f` with every decision of a mission, oldest first (ties by
-    /// id), one row in memory at a time.
-    pub fn each_decision(
-        &self,
-        mission: &str,
-        f: impl FnMut(Decision) -> Result<()>,
-    ) -> Result<()> {
-        self.each_row(mission, SQL_DECISIONS_BY_TIME, decision_from_row, f)
-    }
-
-    /// One page of a mission's decisions: ids above `page.after_id`, in id
-    /// (commit) order, at most `page.limit` rows and `page.max_bytes` of
-    /// row text.
-    pub fn get_decisions_page(&self, mission: &str, page: Page) -> Result<Vec<Decision>> {
-        page.validate()?;
-        self.page(mission, page, SQL_DECISIONS_BY_ID, decision_from_row, |d| {
-            d.text_bytes()
-        })
-    }
-
-    // ---- agent memory ------------------------------------------------------
-
-    /// Stores `value` under `key` for a mission, replacing any earlier value.
-    /// With a `ttl_seconds`, the entry expires that many seconds from now.
-    pub fn set_memory(
-        &self,
-        mission: &str,
-        key: &str,
-        value: impl Into<Json>,
-        ttl_seconds: Option<u32>,
-    ) -> Result<()> {
-        let value = value.into();
-        check_mission_id(mission)?;
-        check_name("memory key", key)?;
-        value.check_limits("memory value")?;
-        let (mission, key) = (mission.to_owned(), key.to_owned());
-        let invocation = self.origin.invocation_id();
-        self.write(move |conn| {
-            let mission_id = mission_row_id(conn, &mission)?;
-            let now = chrono::Utc::now();
-            let expires_at = ttl_seconds
-                .map(|ttl| format_timestamp(now + chrono::Duration::seconds(i64::from(ttl))));
-            conn.prepare_cached(
-                "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at,
-                                           invocation_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (mission_id, key) DO UPDATE SET
-                     value = excluded.value, timestamp = excluded.timestamp,
-                     ttl = excluded.ttl, expires_at = excluded.expires_at,
-                     invocation_id = excluded.invocation_id",
-            )?
-            .execute(params![
-                mission_id,
-                key,
-                value.as_str(),
-                format_timestamp(now),
-                ttl_seconds,
-                expires_at,
-                invocation
-            ])?;
-            Ok(())
-        })
-    }
-
-    /// The value stored under `key`, or `None` if there is none or it has
-    /// expired.
-    pub fn get_memory(&self, mission: &str, key: &str) -> Result<Option<Json>> {
-        check_mission_id(mission)?;
-        check_name("memory key", key)?;
-        let now = now_timestamp();
-        self.read(|conn| {
-            let mission_id = mission_row_id(conn, mission)?;
-            conn.prepare_cached(SQL_MEMORY_GET)?
-                .query_row(params![mission_id, key, now], |row| json_column(row, 0))
-                .optional()
-                .map(|found| found.map(|v| v.unwrap_or_else(|| Json::stored("null"))))
-                .map_err(StoreError::from)
-        })
-    }
-
-    /// Deletes `key`; true if a live (unexpired) entry was there.
-    pub fn delete_memory(&self, mission: &str, key: &str) -> Result<bool> {
-        check_mission_id(mission)?;
-        check_name("memory key", key)?;
-        let (mission, key) = (mission.to_owned(), key.to_owned());
-        self.write(move |conn| {
-            let mission_id = mission_row_id(conn, &mission)?;
-            let now = now_timestamp();
-            let live: bool = conn
-                .prepare_cached(SQL_MEMORY_LIVE)?
-                .query_row(params![mission_id, key, now], |row| row.get(0))?;
-            conn.prepare_cached(SQL_MEMORY_DELETE)?
-                .execute(params![mission_id, key])?;
-            Ok(live)
-        })
-    }
-
-    // ---- playbook runs -----------------------------------------------------
-
-    /// Records the start of a playbook run; returns its id.
-    pub fn start_playbook_run(
-        &self,
-        mission: &str,
-        playbook_name: &str,
-        phase: Option<Phase>,
-    ) -> Result<i64> {
-        check_mission_id(mission)?;
-        check_name("playbook name", playbook_name)?;
-        let (mission, name) = (mission.to_owned(), playbook_name.to_owned());
-        self.write(move |conn| {
-            let mission_id = mission_row_id(conn, &mission)?;
-            let started_at = now_timestamp();
-            conn.prepare_cached(
-                "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                mission_id,
-                name,
-                phase.map(Phase::as_str),
-                started_at
-            ])?;
-            Ok(conn.last_insert_rowid())
-        })
-    }
-
-    /// Records the end of a playbook run. A run completes once.
-    pub fn complete_playbook_run(
-        &self,
-        run_id: i64,
-        success: bool,
-        metrics: Option<Json>,
-        error_message: Option<&str>,
-    ) -> Result<()> {
-        if let Some(metrics) = &metrics {
-            metrics.check_limits("metrics")?;
-        }
-        if let Some(message) = error_message {
-            check_text("error message", message)?;
-        }
-        let error_message = error_message.map(str::to_owned);
-        self.write(move |conn| {
-            let changed = conn
-                .prepare_cached(SQL_COMPLETE_PLAYBOOK_RUN)?
-                .execute(params![
-                    run_id,
-                    now_timestamp(),
-                    success,
-                    metrics.as_ref().map(Json::as_str),
-                    error_message
-                ])?;
-            if changed == 0 {
-                return Err(StoreError::invalid(format!(
-                    "playbook run {run_id} does not exist or has already completed"
-                )));
-            }
-            Ok(())
-        })
-    }
-
-    /// Every playbook run of a mission, oldest first.
-    pub fn get_playbook_runs(&self, mission: &str) -> Result<Vec<PlaybookRun>> {
-        check_mission_id(mission)?;
-        self.read(|conn| {
-            let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(SQL_PLAYBOOK_RUNS)?;
-            let rows = stmt.query_map([mission_id], |row| {
-                Ok(PlaybookRun {
-                    id: row.get(0)?,
-                    mission_id: row.get(1)?,
-                    playbook_name: row.get(2)?,
-                    phase: row.get(3)?,
-                    started_at: row.get(4)?,
-                    completed_at: row.get(5)?,
-                    success: row.get::<_, Option<i64>>(6)?.map(|s| s != 0),
-                    metrics: json_column(row, 7)?,
-                    error_message: row.get(8)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    // ---- plumbing ----------------------------------------------------------
+    // ---- plumbing ------------------------------------------------------------
 
     fn write<T, F>(&self, work: F) -> Result<T>
     where
@@ -737,10 +674,13 @@ impl SqliteStore {
 /// The pragmas a connection runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSettings {
+    /// `PRAGMA journal_mode` (`wal`).
     pub journal_mode: String,
     /// 2 = FULL, 1 = NORMAL.
     pub synchronous: i64,
+    /// `PRAGMA foreign_keys`.
     pub foreign_keys: bool,
+    /// `PRAGMA busy_timeout`, in milliseconds.
     pub busy_timeout_ms: i64,
 }
 
@@ -856,29 +796,29 @@ const RUNNING_MESSAGE: &str =
 fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
     Ok(Mission {
         id: row.get(0)?,
-        mission_uuid: row.get(1)?,
+        mission_uuid: MissionId::stored(row.get(1)?),
         phase: parse_column(row, 2)?,
         status: parse_column(row, 3)?,
-        created_at: row.get(4)?,
-        completed_at: row.get(5)?,
+        created_at: timestamp_column(row, 4)?,
+        completed_at: optional_timestamp_column(row, 5)?,
         metadata: json_column(row, 6)?,
-        invocation_id: row.get(7)?,
+        invocation_id: row.get::<_, Option<i64>>(7)?.map(ToolCallId::from),
     })
 }
 
-fn tool_call_from_row(row: &Row<'_>, mission: &str) -> rusqlite::Result<ToolCall> {
+fn tool_call_from_row(row: &Row<'_>, mission: &MissionId) -> rusqlite::Result<ToolCall> {
     Ok(ToolCall {
-        id: row.get(0)?,
+        id: ToolCallId::from(row.get::<_, i64>(0)?),
         mission_id: row.get(1)?,
-        mission_uuid: mission.to_owned(),
+        mission_uuid: mission.clone(),
         tool_name: row.get(2)?,
         args: json_column(row, 3)?.unwrap_or_else(|| Json::stored("null")),
         result: json_column(row, 4)?,
-        timestamp: row.get(5)?,
+        timestamp: timestamp_column(row, 5)?,
         duration_ms: row.get(6)?,
         success: row.get::<_, i64>(7)? != 0,
         error_message: row.get(8)?,
-        invocation_id: row.get(9)?,
+        invocation_id: row.get::<_, Option<i64>>(9)?.map(ToolCallId::from),
         invoked_by: row.get(10)?,
         component_sha256: row.get(11)?,
         component_size: row.get(12)?,
@@ -888,19 +828,38 @@ fn tool_call_from_row(row: &Row<'_>, mission: &str) -> rusqlite::Result<ToolCall
     })
 }
 
-fn decision_from_row(row: &Row<'_>, mission: &str) -> rusqlite::Result<Decision> {
+fn decision_from_row(row: &Row<'_>, mission: &MissionId) -> rusqlite::Result<Decision> {
     Ok(Decision {
-        id: row.get(0)?,
+        id: DecisionId::from(row.get::<_, i64>(0)?),
         mission_id: row.get(1)?,
-        mission_uuid: mission.to_owned(),
+        mission_uuid: mission.clone(),
         decision_type: row.get(2)?,
         rationale: row.get(3)?,
-        timestamp: row.get(4)?,
+        timestamp: timestamp_column(row, 4)?,
         agent_name: row.get(5)?,
         context: json_column(row, 6)?,
-        invocation_id: row.get(7)?,
+        invocation_id: row.get::<_, Option<i64>>(7)?.map(ToolCallId::from),
         invoked_by: row.get(8)?,
     })
+}
+
+/// Reads a timestamp column in any form [`parse_timestamp`] knows.
+fn timestamp_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(idx)?;
+    parse_timestamp(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            format!("{text:?} is not a timestamp").into(),
+        )
+    })
+}
+
+fn optional_timestamp_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match row.get_ref(idx)? {
+        ValueRef::Null => Ok(None),
+        _ => timestamp_column(row, idx).map(Some),
+    }
 }
 
 fn parse_column<T: std::str::FromStr<Err = StoreError>>(
@@ -929,11 +888,11 @@ fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Json>> {
     })
 }
 
-fn mission_row_id(conn: &Connection, mission: &str) -> Result<i64> {
+fn mission_row_id(conn: &Connection, mission: &MissionId) -> Result<i64> {
     conn.prepare_cached(SQL_MISSION_ROW_ID)?
-        .query_row([mission], |row| row.get(0))
+        .query_row([mission.as_str()], |row| row.get(0))
         .optional()?
-        .ok_or_else(|| StoreError::MissionNotFound(mission.to_owned()))
+        .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
 }
 
 /// Inserts a validated tool call, stamped now (under the write lock).
@@ -942,7 +901,7 @@ fn insert_tool_call(
     mission_id: i64,
     call: &NewToolCall,
     origin: Origin,
-) -> Result<i64> {
+) -> Result<ToolCallId> {
     conn.prepare_cached(
         "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
                                  success, error_message, invocation_id)
@@ -959,5 +918,5 @@ fn insert_tool_call(
         call.error_message,
         origin.invocation_id(),
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(ToolCallId::from(conn.last_insert_rowid()))
 }

@@ -35,7 +35,9 @@ pub(crate) struct Writer {
 /// How many writes this store has committed, and in how many transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteStats {
+    /// Writes committed.
     pub writes: u64,
+    /// Transactions that committed them.
     pub commits: u64,
 }
 

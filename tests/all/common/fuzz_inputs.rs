@@ -9,7 +9,9 @@
 
 use serde_json::Value;
 use vibe_store::store::Durability;
-use vibe_store::{Json, MissionStatus, NewToolCall, Phase, SqliteStore, StoreError};
+use vibe_store::{
+    Json, MissionId, MissionStatus, MissionStore, NewToolCall, Phase, SqliteStore, StoreError,
+};
 
 fn refused(e: &StoreError) -> bool {
     matches!(
@@ -19,7 +21,7 @@ fn refused(e: &StoreError) -> bool {
 }
 
 /// Exercises one input against `store` and `mission` (an existing mission).
-pub fn exercise(store: &SqliteStore, mission: &str, data: &[u8]) {
+pub fn exercise(store: &SqliteStore, mission: &MissionId, data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
@@ -46,8 +48,8 @@ pub fn exercise(store: &SqliteStore, mission: &str, data: &[u8]) {
         }
         4 => tool_name(store, mission, text),
         5 => decision(store, mission, text),
-        6 => match store.get_mission(text) {
-            Ok(found) => assert_eq!(found.mission_uuid, text),
+        6 => match MissionId::parse(text).and_then(|id| store.get_mission(&id)) {
+            Ok(found) => assert_eq!(found.mission_uuid, MissionId::parse(text).unwrap()),
             Err(e) => assert!(
                 matches!(
                     e,
@@ -63,13 +65,13 @@ pub fn exercise(store: &SqliteStore, mission: &str, data: &[u8]) {
 /// JSON the store accepts is stored and read back byte for byte (SQLite's
 /// own `json_valid` check must agree with ours: a disagreement would be a
 /// database error here, not a refusal).
-fn json_field(store: &SqliteStore, mission: &str, text: &str) {
+fn json_field(store: &SqliteStore, mission: &MissionId, text: &str) {
     let value = match Json::parse("args", text) {
         Ok(value) => value,
         Err(e) => return assert!(refused(&e), "{e:?}"),
     };
     assert_eq!(value.as_str(), text, "kept as given");
-    match store.log_tool_call(mission, &NewToolCall::success("fuzz.json", value.clone())) {
+    match store.log_tool_call(mission, NewToolCall::success("fuzz.json", value.clone())) {
         Ok(id) => {
             let stored = store
                 .get_tool_history(mission)
@@ -83,9 +85,9 @@ fn json_field(store: &SqliteStore, mission: &str, text: &str) {
     }
 }
 
-fn tool_name(store: &SqliteStore, mission: &str, text: &str) {
+fn tool_name(store: &SqliteStore, mission: &MissionId, text: &str) {
     let before = store.get_tool_history(mission).unwrap().len();
-    match store.log_tool_call(mission, &NewToolCall::success(text, Value::Null)) {
+    match store.log_tool_call(mission, NewToolCall::success(text, Value::Null)) {
         Ok(id) => {
             let stored = store
                 .get_tool_history(mission)
@@ -106,7 +108,7 @@ fn tool_name(store: &SqliteStore, mission: &str, text: &str) {
     }
 }
 
-fn decision(store: &SqliteStore, mission: &str, text: &str) {
+fn decision(store: &SqliteStore, mission: &MissionId, text: &str) {
     let (kind, rationale) = text.split_once('|').unwrap_or((text, text));
     match store.record_decision(mission, kind, rationale, "fuzz", None) {
         Ok(id) => {
@@ -125,7 +127,7 @@ fn decision(store: &SqliteStore, mission: &str, text: &str) {
     }
 }
 
-fn memory(store: &SqliteStore, mission: &str, text: &str) {
+fn memory(store: &SqliteStore, mission: &MissionId, text: &str) {
     let (key, value) = text.split_once('=').unwrap_or((text, "null"));
     let value = match Json::parse("value", value) {
         Ok(value) => value,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use vibe_store::sandbox::Request;
 use vibe_store::terminal::visible;
-use vibe_store::{Phase, SqliteStore};
+use vibe_store::{MissionStore, Phase, SqliteStore};
 
 use vibe_store::sandbox::RuntimeConfig;
 
@@ -29,7 +29,7 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     let planner = runtime.load(&component)?;
     let mission = store.create_mission(
         Phase::Planning,
-        json!({ "goal": GOAL, "source": "vibe demo" }),
+        json!({ "goal": GOAL, "source": "vibe demo" }).into(),
     )?;
     let input = json!({
         "goal": GOAL,
@@ -56,14 +56,14 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     table::print_mission(&store.get_mission(&mission)?);
     out(format_args!("\ntool calls\n"));
     let mut calls = table::tool_calls_table();
-    store.each_tool_call(&mission, |call| {
+    store.each_tool_call(&mission, &mut |call| {
         calls.push(table::tool_call_row(&call));
         Ok(())
     })?;
     calls.finish();
     out(format_args!("\ndecisions\n"));
     let mut decisions = table::decisions_table();
-    store.each_decision(&mission, |decision| {
+    store.each_decision(&mission, &mut |decision| {
         decisions.push(table::decision_row(&decision));
         Ok(())
     })?;

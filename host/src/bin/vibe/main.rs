@@ -19,7 +19,8 @@ use vibe_store::sandbox::{
 };
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
-    Durability, Json, MissionStatus, NewToolCall, OpenOptions, Phase, SqliteStore, StoreError,
+    Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
+    Phase, SqliteStore, StoreError,
 };
 
 #[derive(Parser)]
@@ -30,17 +31,11 @@ struct Cli {
     db: PathBuf,
 
     /// full: every acknowledged write survives power loss; normal: survives a process crash.
-    #[arg(long, global = true, env = "VIBE_DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
-    durability: DurabilityArg,
+    #[arg(long, global = true, env = "VIBE_DURABILITY", default_value = "full")]
+    durability: Durability,
 
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DurabilityArg {
-    Full,
-    Normal,
 }
 
 #[derive(Subcommand)]
@@ -104,24 +99,24 @@ struct RunArgs {
     /// Extra permissions; repeat for several.
     #[arg(long = "grant", value_enum)]
     grants: Vec<GrantArg>,
-    /// Wall-clock limit for the whole invocation.
-    #[arg(long, default_value_t = 10_000)]
+    /// Wall-clock limit for the whole invocation, in ms (1 to 3600000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     timeout_ms: u64,
-    /// Linear memory limit.
-    #[arg(long, default_value_t = 64)]
-    memory_mb: usize,
-    /// Rows per history page the tool may ask for (at most 1000).
-    #[arg(long, default_value_t = vibe_store::store::MAX_PAGE_ROWS)]
+    /// Linear memory limit, in MiB (1 to 4096).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mb: u64,
+    /// Rows per history page the tool may ask for (1 to 1000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_page_rows: u32,
-    /// Bytes of any one JSON value crossing the boundary (at most 1 MiB).
-    #[arg(long, default_value_t = vibe_store::store::MAX_JSON_BYTES)]
-    max_json_bytes: usize,
+    /// Bytes of any one JSON value crossing the boundary (2 to 1048576).
+    #[arg(long, default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(2..=1_048_576))]
+    max_json_bytes: u64,
     /// Bytes of row text one history page returned to the tool may hold
-    /// (default: 4 times --max-json-bytes).
-    #[arg(long)]
-    max_page_bytes: Option<usize>,
-    /// Largest component file loaded, in MiB.
-    #[arg(long, default_value_t = 256)]
+    /// (1024 to 268435456; default: 4 times --max-json-bytes).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
+    max_page_bytes: Option<u64>,
+    /// Largest component file loaded, in MiB (1 to 4096).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_component_mb: u64,
 }
 
@@ -255,20 +250,11 @@ pub(crate) struct Failure {
     code: u8,
 }
 
-impl From<LoadError> for Failure {
-    fn from(err: LoadError) -> Self {
-        Failure {
-            message: err.to_string(),
-            code: 4,
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Self {
-        let code = match err {
-            StoreError::MissionNotFound(_) => 3,
-            StoreError::InvalidInput(_) | StoreError::LimitExceeded(_) => 4,
+impl From<vibe_store::Error> for Failure {
+    fn from(err: vibe_store::Error) -> Self {
+        let code = match err.kind() {
+            ErrorKind::NotFound => 3,
+            ErrorKind::InvalidInput | ErrorKind::Limit | ErrorKind::Load => 4,
             _ => 1,
         };
         Failure {
@@ -278,16 +264,24 @@ impl From<StoreError> for Failure {
     }
 }
 
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        vibe_store::Error::from(err).into()
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(err: LoadError) -> Self {
+        vibe_store::Error::from(err).into()
+    }
+}
+
 pub(crate) type CliResult = Result<(), Failure>;
 
 fn open(cli: &Cli) -> Result<SqliteStore, Failure> {
-    let durability = match cli.durability {
-        DurabilityArg::Full => Durability::Full,
-        DurabilityArg::Normal => Durability::Normal,
-    };
     Ok(SqliteStore::open_with(
         &cli.db,
-        OpenOptions::default().durability(durability),
+        OpenOptions::default().durability(cli.durability),
     )?)
 }
 
@@ -317,7 +311,7 @@ fn run(cli: Cli) -> CliResult {
             };
             out(format_args!(
                 "{}\n",
-                store.log_tool_call(&args.uuid, &call)?
+                store.log_tool_call(&args.uuid.parse()?, call)?
             ));
         }
         Command::Decide(args) => {
@@ -326,7 +320,7 @@ fn run(cli: Cli) -> CliResult {
                 .map(|c| Json::parse("--context", c))
                 .transpose()?;
             let id = store.record_decision(
-                &args.uuid,
+                &args.uuid.parse()?,
                 &args.decision_type,
                 &args.rationale,
                 &args.agent,
@@ -340,14 +334,14 @@ fn run(cli: Cli) -> CliResult {
         Command::Tools(args) => {
             if args.json {
                 let mut list = JsonList::new();
-                store.each_tool_call(&args.uuid, |call| {
+                store.each_tool_call(&args.uuid.parse()?, &mut |call| {
                     list.push(&call);
                     Ok(())
                 })?;
                 list.finish();
             } else {
                 let mut table = table::tool_calls_table();
-                store.each_tool_call(&args.uuid, |call| {
+                store.each_tool_call(&args.uuid.parse()?, &mut |call| {
                     table.push(table::tool_call_row(&call));
                     Ok(())
                 })?;
@@ -357,14 +351,14 @@ fn run(cli: Cli) -> CliResult {
         Command::Decisions(args) => {
             if args.json {
                 let mut list = JsonList::new();
-                store.each_decision(&args.uuid, |decision| {
+                store.each_decision(&args.uuid.parse()?, &mut |decision| {
                     list.push(&decision);
                     Ok(())
                 })?;
                 list.finish();
             } else {
                 let mut table = table::decisions_table();
-                store.each_decision(&args.uuid, |decision| {
+                store.each_decision(&args.uuid.parse()?, &mut |decision| {
                     table.push(table::decision_row(&decision));
                     Ok(())
                 })?;
@@ -377,14 +371,12 @@ fn run(cli: Cli) -> CliResult {
 
 fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
     let input = Json::parse("--input", args.input)?;
+    let mission: MissionId = args.mission.parse()?;
     // An unknown mission exits 3 before the component is even read.
-    store.get_mission(&args.mission)?;
+    store.get_mission(&mission)?;
     let runtime = sandbox_runtime(
         store,
-        RuntimeConfig {
-            max_component_bytes: args.max_component_mb.saturating_mul(1024 * 1024),
-            ..RuntimeConfig::default()
-        },
+        RuntimeConfig::default().max_component_bytes(args.max_component_mb * 1024 * 1024)?,
     )?;
     let mut grants = Grants::none();
     for grant in args.grants {
@@ -393,18 +385,19 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
             GrantArg::ReadAllMissions => grants = grants.with_read_all_missions(),
         }
     }
+    // clap has checked each flag's range; the library checks them again.
     let mut limits = Limits::default()
-        .timeout(Duration::from_millis(args.timeout_ms))
-        .memory_mb(args.memory_mb)
-        .max_page_rows(args.max_page_rows)
-        .max_json_bytes(args.max_json_bytes);
+        .timeout(Duration::from_millis(args.timeout_ms))?
+        .memory_mb(args.memory_mb as usize)?
+        .max_page_rows(args.max_page_rows)?
+        .max_json_bytes(args.max_json_bytes as usize)?;
     if let Some(bytes) = args.max_page_bytes {
-        limits = limits.max_page_bytes(bytes);
+        limits = limits.max_page_bytes(bytes as usize)?;
     }
-    let mut request = Request::new(args.mission, input)
-        .grants(grants)
-        .limits(limits);
-    request.name = args.name;
+    let mut request = Request::new(mission, input).grants(grants).limits(limits);
+    if let Some(name) = args.name {
+        request = request.name(name);
+    }
     // A component that cannot be loaded is recorded on the mission too.
     let report = runtime.run_file(&args.component, &request)?;
     match report.outcome {
@@ -429,11 +422,10 @@ pub(crate) fn sandbox_runtime(
     store: &SqliteStore,
     config: RuntimeConfig,
 ) -> Result<Runtime, Failure> {
-    let config = RuntimeConfig {
-        max_concurrent: 4,
-        cache_dir: cache_dir(),
-        ..config
-    };
+    let mut config = config.max_concurrent(4)?;
+    if let Some(dir) = cache_dir() {
+        config = config.cache_dir(dir);
+    }
     Ok(Runtime::new(store.clone(), config)?)
 }
 
@@ -485,10 +477,10 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
         }
         MissionCommand::Status { uuid, status } => {
             let status: MissionStatus = status.parse()?;
-            store.update_mission_status(&uuid, status)?;
+            store.update_mission_status(&uuid.parse()?, status)?;
         }
         MissionCommand::Show { uuid, json } => {
-            let mission = store.get_mission(&uuid)?;
+            let mission = store.get_mission(&uuid.parse()?)?;
             if json {
                 print_json(&mission);
             } else {

@@ -6,8 +6,10 @@
 //! printed as they come, so listing a mission of any size holds only a
 //! screenful of rows in memory.
 
+use chrono::{DateTime, Utc};
+use vibe_store::store::format_timestamp;
 use vibe_store::terminal::visible_line;
-use vibe_store::{Decision, Json, Mission, ToolCall};
+use vibe_store::{Decision, Json, Mission, ToolCall, ToolCallId};
 
 /// Longest cell printed; longer text is cut with an ellipsis.
 const MAX_CELL: usize = 60;
@@ -85,6 +87,10 @@ fn or_dash(text: Option<&str>) -> String {
     text.unwrap_or("-").to_owned()
 }
 
+fn time(at: Option<&DateTime<Utc>>) -> String {
+    at.map_or_else(|| "-".to_owned(), |at| format_timestamp(*at))
+}
+
 fn json_cell(value: Option<&Json>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.as_str().to_owned())
 }
@@ -101,21 +107,21 @@ pub fn missions_table() -> Table {
 
 pub fn mission_row(m: &Mission) -> Vec<String> {
     vec![
-        m.mission_uuid.clone(),
+        m.mission_uuid.to_string(),
         m.phase.to_string(),
         m.status.to_string(),
-        m.created_at.clone(),
-        or_dash(m.completed_at.as_deref()),
+        time(Some(&m.created_at)),
+        time(m.completed_at.as_ref()),
     ]
 }
 
 pub fn print_mission(mission: &Mission) {
     let fields = [
-        ("mission_uuid", mission.mission_uuid.clone()),
+        ("mission_uuid", mission.mission_uuid.to_string()),
         ("phase", mission.phase.to_string()),
         ("status", mission.status.to_string()),
-        ("created_at", mission.created_at.clone()),
-        ("completed_at", or_dash(mission.completed_at.as_deref())),
+        ("created_at", time(Some(&mission.created_at))),
+        ("completed_at", time(mission.completed_at.as_ref())),
         ("metadata", json_cell(mission.metadata.as_ref())),
         (
             "created_by",
@@ -145,7 +151,7 @@ pub fn tool_calls_table() -> Table {
 pub fn tool_call_row(c: &ToolCall) -> Vec<String> {
     vec![
         c.id.to_string(),
-        c.timestamp.clone(),
+        time(Some(&c.timestamp)),
         c.tool_name.clone(),
         match c.outcome {
             Some(outcome) if outcome != vibe_store::store::Outcome::Ok => {
@@ -172,7 +178,11 @@ pub fn tool_call_row(c: &ToolCall) -> Vec<String> {
 /// Who wrote a row: `run <sha>` for an invocation row the host wrote,
 /// `via planner#12` for a row a tool wrote during invocation 12, `-` for
 /// rows written from outside any sandbox.
-pub fn origin(invocation: Option<i64>, invoked_by: Option<&str>, sha256: Option<&str>) -> String {
+pub fn origin(
+    invocation: Option<ToolCallId>,
+    invoked_by: Option<&str>,
+    sha256: Option<&str>,
+) -> String {
     match (invocation, sha256) {
         (Some(id), _) => format!("via {}#{id}", invoked_by.unwrap_or("?")),
         (None, Some(sha)) => format!("run {}", &sha[..sha.len().min(12)]),
@@ -195,7 +205,7 @@ pub fn decisions_table() -> Table {
 pub fn decision_row(d: &Decision) -> Vec<String> {
     vec![
         d.id.to_string(),
-        d.timestamp.clone(),
+        time(Some(&d.timestamp)),
         d.decision_type.clone(),
         or_dash(d.agent_name.as_deref()),
         origin(d.invocation_id, d.invoked_by.as_deref(), None),

@@ -1,0 +1,268 @@
+//! Identifiers and times: [`MissionId`], [`ToolCallId`], [`DecisionId`], and
+//! the one text form of a timestamp.
+//!
+//! Each is parsed once, at the edge (the CLI, the WIT boundary, an
+//! embedder), and then passed around as a type: a function that takes a
+//! `&MissionId` cannot be handed a tool name by mistake.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Serialize, Serializer};
+
+use super::error::{Result, StoreError};
+use super::model::MAX_NAME_BYTES;
+
+/// A mission's id, as the `mission_uuid` column holds it.
+///
+/// vibe-store creates UUID v4 ids. Text that is a UUID in any form the
+/// `uuid` crate reads (upper case, without hyphens, braced, `urn:uuid:`) is
+/// normalised to the canonical lowercase hyphenated form, so every spelling
+/// of one id finds one mission. The ARCH-001 layout allows other text, and
+/// other programs write it (`test-001`): such ids are kept as given
+/// (non-empty, at most 256 bytes, no NUL).
+///
+/// ```
+/// use vibe_store::MissionId;
+///
+/// let id: MissionId = "3F2A51C0A4E84D5C9D3B0E1F2A3B4C5D".parse()?;
+/// assert_eq!(id.as_str(), "3f2a51c0-a4e8-4d5c-9d3b-0e1f2a3b4c5d");
+/// assert_eq!(MissionId::parse("test-001")?.as_str(), "test-001");
+/// assert!(MissionId::parse("").is_err());
+/// # Ok::<(), vibe_store::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MissionId(Box<str>);
+
+impl MissionId {
+    /// A new random (v4) id.
+    pub fn new_v4() -> Self {
+        MissionId(uuid::Uuid::new_v4().to_string().into_boxed_str())
+    }
+
+    /// Reads an id from outside: a UUID in any form, normalised, or other
+    /// text kept as given.
+    pub fn parse(text: &str) -> Result<Self> {
+        if let Ok(uuid) = uuid::Uuid::parse_str(text.trim()) {
+            return Ok(MissionId(uuid.to_string().into_boxed_str()));
+        }
+        if text.is_empty() || text.len() > MAX_NAME_BYTES || text.contains('\0') {
+            return Err(StoreError::invalid(format!(
+                "{text:?} is not a mission id (expected a UUID, or other text of 1 to {MAX_NAME_BYTES} bytes without NUL)"
+            )));
+        }
+        Ok(MissionId(text.into()))
+    }
+
+    /// An id read back from the database, kept exactly as stored.
+    pub(crate) fn stored(text: String) -> Self {
+        MissionId(text.into_boxed_str())
+    }
+
+    /// The id's text, as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for MissionId {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        MissionId::parse(text)
+    }
+}
+
+impl fmt::Display for MissionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for MissionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MissionId({})", &self.0)
+    }
+}
+
+/// A mission id is its text: it can be used wherever a `&str` is wanted.
+impl std::ops::Deref for MissionId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for MissionId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for MissionId {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for MissionId {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl From<MissionId> for String {
+    fn from(id: MissionId) -> Self {
+        id.0.into_string()
+    }
+}
+
+impl Serialize for MissionId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+macro_rules! row_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// The row id as the database holds it.
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl PartialEq<i64> for $name {
+            fn eq(&self, other: &i64) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = StoreError;
+
+            fn from_str(text: &str) -> Result<Self> {
+                text.trim().parse().map($name).map_err(|_| {
+                    StoreError::invalid(format!("{text:?} is not a row id (a whole number)"))
+                })
+            }
+        }
+    };
+}
+
+row_id!(
+    /// A row of `tool_calls`: ids grow in commit order within a database.
+    ToolCallId
+);
+row_id!(
+    /// A row of `decisions`: ids grow in commit order within a database.
+    DecisionId
+);
+
+/// Timestamps as the store writes them: RFC 3339 UTC with microseconds,
+/// fixed width (`2026-11-27T01:39:01.123456Z`), so text order is time order.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Reads a timestamp column: vibe-store's own form, any RFC 3339 time, or
+/// the shorter forms other programs write (`2025-01-02 03:04:05`, with or
+/// without fractions or `Z`, or a bare date), read as UTC.
+pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let naive = text.trim_end_matches('Z');
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(naive, format) {
+            return Some(at.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(naive, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|at| at.and_utc())
+}
+
+/// Serialises a timestamp in the store's text form (for `--json`).
+pub(crate) fn serialize_timestamp<S: Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_timestamp(*at))
+}
+
+/// [`serialize_timestamp`] for an optional timestamp.
+pub(crate) fn serialize_optional_timestamp<S: Serializer>(
+    at: &Option<DateTime<Utc>>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serializer.serialize_str(&format_timestamp(*at)),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_a_uuid_is_one_id() {
+        let canonical = "3f2a51c0-a4e8-4d5c-9d3b-0e1f2a3b4c5d";
+        for spelling in [
+            canonical,
+            "3F2A51C0-A4E8-4D5C-9D3B-0E1F2A3B4C5D",
+            "3f2a51c0a4e84d5c9d3b0e1f2a3b4c5d",
+            "{3f2a51c0-a4e8-4d5c-9d3b-0e1f2a3b4c5d}",
+            "urn:uuid:3f2a51c0-a4e8-4d5c-9d3b-0e1f2a3b4c5d",
+        ] {
+            assert_eq!(MissionId::parse(spelling).unwrap().as_str(), canonical);
+        }
+        assert_eq!(MissionId::parse("test-001").unwrap().as_str(), "test-001");
+        assert!(MissionId::parse("").is_err());
+        assert!(MissionId::parse("a\0b").is_err());
+        assert!(MissionId::parse(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn timestamps_read_every_form_and_write_one() {
+        let ours = "2026-11-27T01:39:01.123456Z";
+        let at = parse_timestamp(ours).unwrap();
+        assert_eq!(format_timestamp(at), ours);
+        for (text, expected) in [
+            ("2025-01-02 03:04:05", "2025-01-02T03:04:05.000000Z"),
+            ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05.000000Z"),
+            ("2025-01-02T03:04:05.5+01:00", "2025-01-02T02:04:05.500000Z"),
+            ("2025-01-02", "2025-01-02T00:00:00.000000Z"),
+        ] {
+            assert_eq!(format_timestamp(parse_timestamp(text).unwrap()), expected);
+        }
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+}
