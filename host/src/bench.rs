@@ -74,6 +74,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     bench.sandbox_rows()?;
     bench.scale_rows()?;
     bench.large_page_rows()?;
+    bench.async_rows()?;
     Ok(())
 }
 
@@ -449,6 +450,80 @@ impl Bench<'_> {
             bytes as f64 / per_pass.as_secs_f64() / (1024.0 * 1024.0),
             peak.map_or("?".into(), |k| (k / 1024).to_string()),
             baseline.map_or("?".into(), |k| (k / 1024).to_string()),
+        )?;
+        Ok(())
+    }
+}
+
+impl Bench<'_> {
+    /// Row 9: what calling the blocking store and runtime from async code
+    /// through `spawn_blocking` costs beside calling them directly, one
+    /// call at a time (so the hop's latency is what is measured).
+    fn async_rows(&mut self) -> BenchResult<()> {
+        let store = self.fresh_store(Durability::Normal)?;
+        let mission = store.create_mission(Phase::Coding, json!({}).into())?;
+        let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
+        let echo = runtime.load(&self.config.echo_component)?;
+        let request = Request::new(mission.clone(), json!({}));
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()?;
+        let n = self.config.ops.max(100);
+        let direct_log = median(
+            (0..n)
+                .map(|i| {
+                    let start = Instant::now();
+                    store.log_tool_call(&mission, NewToolCall::success("direct", json!(i)))?;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        let hop_log = median(
+            (0..n)
+                .map(|i| {
+                    let (store, mission) = (store.clone(), mission.clone());
+                    let start = Instant::now();
+                    tokio.block_on(tokio::task::spawn_blocking(move || {
+                        store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
+                    }))??;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row("9", "log_tool_call, called directly", "normal", direct_log, Some((1.0, "direct")))?;
+        self.row(
+            "9",
+            "log_tool_call from async via spawn_blocking",
+            "normal",
+            hop_log,
+            Some((ratio(hop_log, direct_log), "of direct")),
+        )?;
+        let direct_run = median(
+            (0..n / 4)
+                .map(|_| {
+                    let start = Instant::now();
+                    runtime.run(&echo, &request)?;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        let hop_run = median(
+            (0..n / 4)
+                .map(|_| {
+                    let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
+                    let start = Instant::now();
+                    tokio.block_on(tokio::task::spawn_blocking(move || runtime.run(&echo, &request)))??;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row("9", "Runtime::run of echo, called directly", "normal", direct_run, Some((1.0, "direct")))?;
+        self.row(
+            "9",
+            "Runtime::run from async via spawn_blocking",
+            "normal",
+            hop_run,
+            Some((ratio(hop_run, direct_run), "of direct")),
         )?;
         Ok(())
     }

@@ -15,7 +15,7 @@
 
 wit_bindgen::generate!({
     world: "agent-tool",
-    path: "../../wit",
+    path: "wit",
     pub_export_macro: true,
     default_bindings_module: "vibe_tool",
 });
