@@ -483,14 +483,23 @@ impl Bench<'_> {
                 .map(|i| {
                     let (store, mission) = (store.clone(), mission.clone());
                     let start = Instant::now();
-                    tokio.block_on(tokio::task::spawn_blocking(move || {
-                        store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
-                    }))??;
+                    tokio.block_on(async move {
+                        tokio::task::spawn_blocking(move || {
+                            store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
+                        })
+                        .await
+                    })??;
                     Ok(start.elapsed())
                 })
                 .collect::<BenchResult<Vec<_>>>()?,
         );
-        self.row("9", "log_tool_call, called directly", "normal", direct_log, Some((1.0, "direct")))?;
+        self.row(
+            "9",
+            "log_tool_call, called directly",
+            "normal",
+            direct_log,
+            Some((1.0, "direct")),
+        )?;
         self.row(
             "9",
             "log_tool_call from async via spawn_blocking",
@@ -512,12 +521,20 @@ impl Bench<'_> {
                 .map(|_| {
                     let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
                     let start = Instant::now();
-                    tokio.block_on(tokio::task::spawn_blocking(move || runtime.run(&echo, &request)))??;
+                    tokio.block_on(async move {
+                        tokio::task::spawn_blocking(move || runtime.run(&echo, &request)).await
+                    })??;
                     Ok(start.elapsed())
                 })
                 .collect::<BenchResult<Vec<_>>>()?,
         );
-        self.row("9", "Runtime::run of echo, called directly", "normal", direct_run, Some((1.0, "direct")))?;
+        self.row(
+            "9",
+            "Runtime::run of echo, called directly",
+            "normal",
+            direct_run,
+            Some((1.0, "direct")),
+        )?;
         self.row(
             "9",
             "Runtime::run from async via spawn_blocking",

@@ -42,6 +42,7 @@ pub mod bench;
 mod error;
 pub mod sandbox;
 pub mod store;
+mod sync;
 pub mod terminal;
 
 pub use error::{Error, ErrorKind};

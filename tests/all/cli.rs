@@ -421,6 +421,9 @@ fn bench_runs_every_row_on_a_small_scale() {
         "get_tool_history of one mission (100 calls)",
         "get_mission_history(10)",
         "bytes on disk per tool call",
+        "page through 30 rows of 1 MiB",
+        "log_tool_call from async via spawn_blocking",
+        "Runtime::run from async via spawn_blocking",
     ] {
         assert!(stdout.contains(row), "row {row:?} missing:\n{stdout}");
     }

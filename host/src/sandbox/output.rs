@@ -3,10 +3,12 @@
 //! `println!` would panic on one); the host's log says what was cut.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+
+use crate::sync::lock;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
@@ -34,7 +36,7 @@ impl CappedOutput {
     }
 
     fn push(&self, bytes: &[u8]) {
-        let mut captured = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut captured = lock(&self.inner);
         let room = captured.cap.saturating_sub(captured.kept.len());
         let keep = room.min(bytes.len());
         captured.kept.extend_from_slice(&bytes[..keep]);
@@ -43,7 +45,7 @@ impl CappedOutput {
 
     /// What was kept (lossy UTF-8), and how many bytes were dropped.
     pub(crate) fn contents(&self) -> (String, u64) {
-        let captured = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let captured = lock(&self.inner);
         (
             String::from_utf8_lossy(&captured.kept).into_owned(),
             captured.dropped,

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -30,6 +30,7 @@ use crate::store::{
     StoreError, ToolCallId,
 };
 
+use crate::sync::lock;
 use crate::terminal::visible_line;
 
 use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
@@ -639,8 +640,4 @@ fn log_guest_output(tool: &str, stdout: &CappedOutput, stderr: &CappedOutput) {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

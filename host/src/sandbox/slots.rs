@@ -1,7 +1,9 @@
 //! Invocation slots: a counting semaphore over the pooling allocator's
 //! instance slots, so callers beyond the pool's size wait instead of failing.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex};
+
+use crate::sync::{lock, wait};
 
 pub(crate) struct Slots {
     free: Mutex<usize>,
@@ -23,10 +25,7 @@ impl Slots {
     pub(crate) fn acquire(&self) -> SlotGuard<'_> {
         let mut free = lock(&self.free);
         while *free == 0 {
-            free = self
-                .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
+            free = wait(&self.freed, free);
         }
         *free -= 1;
         SlotGuard(self)
@@ -38,9 +37,4 @@ impl Drop for SlotGuard<'_> {
         *lock(&self.0.free) += 1;
         self.0.freed.notify_one();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A count is never left half-updated, so a poisoned lock is still sound.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

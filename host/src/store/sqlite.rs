@@ -5,7 +5,7 @@
 //! connections of their own, so readers never wait on a writer's fsync (WAL).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
@@ -23,6 +23,7 @@ use super::model::{
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
 use super::writer::{exec_cached, WriteStats, Writer};
+use crate::sync::lock;
 
 /// Where `open_default` puts the database, relative to the working directory.
 pub const DEFAULT_DB_PATH: &str = ".vibe/state/vibe_agency.db";
@@ -635,12 +636,7 @@ impl SqliteStore {
     /// Runs `f` on a pooled read connection inside one read transaction, so
     /// a multi-statement read sees one snapshot.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
+        let pooled = lock(&self.inner.readers).pop();
         let conn = match pooled {
             Some(conn) => conn,
             None => {
@@ -659,11 +655,7 @@ impl SqliteStore {
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        let mut idle = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut idle = lock(&self.inner.readers);
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }

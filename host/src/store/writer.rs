@@ -16,11 +16,12 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::Connection;
 
 use super::error::{Result, StoreError};
+use crate::sync::{lock, wait};
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 512;
@@ -87,10 +88,7 @@ impl<T> Slot<T> {
                 }
                 queued => *state = queued,
             }
-            state = self
-                .wake
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = wait(&self.wake, state);
         }
     }
 
@@ -262,11 +260,4 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<()> {
         }
     }
     exec("COMMIT")
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding these locks leaves nothing half-done that a later
-    // holder could trip on: jobs catch their own panics, and SQLite rolls
-    // back an unfinished transaction.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
