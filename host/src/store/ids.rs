@@ -21,7 +21,7 @@ use super::model::MAX_NAME_BYTES;
 /// normalised to the canonical lowercase hyphenated form, so every spelling
 /// of one id finds one mission. The ARCH-001 layout allows other text, and
 /// other programs write it (`test-001`): such ids are kept as given
-/// (non-empty, at most 256 bytes, no NUL).
+/// (non-empty, at most 256 bytes, no NUL). Cheap to clone: the text is shared.
 ///
 /// ```
 /// use vibe_store::MissionId;
@@ -33,19 +33,19 @@ use super::model::MAX_NAME_BYTES;
 /// # Ok::<(), vibe_store::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MissionId(Box<str>);
+pub struct MissionId(std::sync::Arc<str>);
 
 impl MissionId {
     /// A new random (v4) id.
     pub fn new_v4() -> Self {
-        MissionId(uuid::Uuid::new_v4().to_string().into_boxed_str())
+        MissionId(uuid::Uuid::new_v4().to_string().into())
     }
 
     /// Reads an id from outside: a UUID in any form, normalised, or other
     /// text kept as given.
     pub fn parse(text: &str) -> Result<Self> {
         if let Ok(uuid) = uuid::Uuid::parse_str(text.trim()) {
-            return Ok(MissionId(uuid.to_string().into_boxed_str()));
+            return Ok(MissionId(uuid.to_string().into()));
         }
         if text.is_empty() || text.len() > MAX_NAME_BYTES || text.contains('\0') {
             return Err(StoreError::invalid(format!(
@@ -57,7 +57,7 @@ impl MissionId {
 
     /// An id read back from the database, kept exactly as stored.
     pub(crate) fn stored(text: String) -> Self {
-        MissionId(text.into_boxed_str())
+        MissionId(text.into())
     }
 
     /// The id's text, as stored.
@@ -115,7 +115,7 @@ impl PartialEq<&str> for MissionId {
 
 impl From<MissionId> for String {
     fn from(id: MissionId) -> Self {
-        id.0.into_string()
+        id.0.to_string()
     }
 }
 
