@@ -91,13 +91,13 @@ impl StoreError {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::MissionNotFound(_) => ErrorKind::NotFound,
+            StoreError::MissionNotFound(_) | StoreError::NoDatabase { .. } => ErrorKind::NotFound,
             StoreError::InvalidInput(_) => ErrorKind::InvalidInput,
             StoreError::LimitExceeded(_) => ErrorKind::Limit,
             StoreError::UnusableFile { .. } => ErrorKind::UnusableFile,
             StoreError::ReadOnly { .. } => ErrorKind::Denied,
             StoreError::StorageFull => ErrorKind::StorageFull,
-            StoreError::Busy => ErrorKind::Busy,
+            StoreError::Busy { .. } => ErrorKind::Busy,
             StoreError::Interrupted => ErrorKind::Interrupted,
             StoreError::Internal(_) => ErrorKind::Internal,
             StoreError::Database(_) | StoreError::Io { .. } => ErrorKind::Storage,

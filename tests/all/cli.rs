@@ -93,7 +93,7 @@ fn default_database_is_created_under_the_working_directory() {
     let other = dir.path().join("elsewhere.db");
     let out = vibe(dir.path())
         .env("VIBE_DB", &other)
-        .args(["mission", "list"])
+        .args(["mission", "create", "--phase", "coding"])
         .output()
         .unwrap();
     assert!(out.status.success());

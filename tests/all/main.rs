@@ -12,6 +12,7 @@ mod files;
 mod fuzz;
 mod helpers;
 mod model;
+mod operator;
 mod sandbox;
 mod store;
 mod trust;

@@ -33,6 +33,14 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// There is no database at this path, and the operation may not create
+    /// one (a read).
+    #[error("no database at {}; create one with vibe init", path.display())]
+    NoDatabase {
+        /// Where one was looked for.
+        path: PathBuf,
+    },
+
     /// The file or its directory cannot be written.
     #[error("cannot write {path}: {reason}")]
     ReadOnly {
@@ -47,10 +55,13 @@ pub enum StoreError {
     #[error("database or disk is full; the write was not recorded")]
     StorageFull,
 
-    /// Another process held the database's write lock for longer than the
-    /// busy timeout; nothing was written.
-    #[error("the database is locked by another process; nothing was written")]
-    Busy,
+    /// Another process held the database's lock for longer than the busy
+    /// timeout; nothing was written.
+    #[error("database is locked by another process after {} s", fmt_secs(*.waited))]
+    Busy {
+        /// How long this process waited.
+        waited: std::time::Duration,
+    },
 
     /// The operation was interrupted because its deadline passed.
     #[error("interrupted: the operation ran past its deadline")]
@@ -81,7 +92,9 @@ impl From<rusqlite::Error> for StoreError {
         match err.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::StorageFull,
             Some(ErrorCode::OperationInterrupted) => StoreError::Interrupted,
-            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy {
+                waited: std::time::Duration::ZERO,
+            },
             _ => StoreError::Database(Arc::new(err)),
         }
     }
@@ -108,6 +121,16 @@ impl StoreError {
             path: path.into(),
             source: Arc::new(source),
         }
+    }
+}
+
+/// Seconds as a person reads them: `30`, `1.5`.
+fn fmt_secs(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{secs:.0}")
+    } else {
+        format!("{secs:.1}")
     }
 }
 

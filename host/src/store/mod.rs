@@ -6,6 +6,7 @@
 //! wrong in words a caller can act on.
 
 mod backend;
+mod busy;
 mod deadline;
 mod error;
 #[cfg(feature = "cli")]
@@ -18,6 +19,7 @@ mod sqlite;
 mod writer;
 
 pub use backend::MissionStore;
+pub use busy::LockWaitNotice;
 pub use deadline::with_deadline;
 pub use error::{Result, StoreError};
 pub use ids::format_timestamp;

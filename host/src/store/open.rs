@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::busy::{with_wait, LockWaitNotice};
 use super::error::{Result, StoreError};
 
 /// How hard each acknowledged write is pushed to stable storage.
@@ -102,6 +103,17 @@ pub struct OpenOptions {
     pub durability: Durability,
     /// How long a write waits for another process's write lock.
     pub busy_timeout: Duration,
+    /// Called once per wait when another process's lock has been waited on
+    /// for a second (the `vibe` command line says so on stderr).
+    pub lock_wait_notice: Option<LockWaitNotice>,
+    /// Open for reading only: nothing is created, migrated or converted
+    /// (not even to WAL), and every write fails with
+    /// [`StoreError::ReadOnly`]. A file that cannot be written (its mode, its
+    /// directory, a read-only mount) is read this way.
+    pub read_only: bool,
+    /// Create the file (and its directory) when there is none. Off: a
+    /// missing file is [`StoreError::NoDatabase`].
+    pub create: bool,
     /// The schema's migrations, oldest first. Programs that extend the schema
     /// append their own after [`MIGRATIONS`].
     pub migrations: Vec<Migration>,
@@ -115,7 +127,10 @@ impl Default for OpenOptions {
     fn default() -> Self {
         OpenOptions {
             durability: Durability::Full,
-            busy_timeout: Duration::from_secs(30),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            lock_wait_notice: None,
+            read_only: false,
+            create: true,
             migrations: MIGRATIONS.to_vec(),
             max_page_count: None,
         }
@@ -129,20 +144,45 @@ impl OpenOptions {
         self
     }
 
+    /// These options for reading only: no file created, nothing changed.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self.create = false;
+        self
+    }
+
     pub(crate) fn latest_version(&self) -> u32 {
         self.migrations.last().map_or(0, |m| m.version)
     }
 }
 
+/// How long a write waits for another process's lock by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Makes sure a usable database exists at `path` and is migrated, and returns
-/// a configured connection to it.
+/// a configured connection to it. Read-only: checks it and opens it, changing
+/// nothing.
 pub(crate) fn open_database(path: &Path, options: &OpenOptions) -> Result<Connection> {
+    with_wait(path, options.busy_timeout, options.lock_wait_notice, || {
+        open_database_waiting(path, options)
+    })
+}
+
+fn open_database_waiting(path: &Path, options: &OpenOptions) -> Result<Connection> {
     if !path.exists() {
+        if !options.create || options.read_only {
+            return Err(StoreError::NoDatabase {
+                path: path.to_owned(),
+            });
+        }
         create_database(path, options)?;
     }
-    check_file(path)?;
+    check_file(path, options.read_only)?;
     let conn = connect(path, options)?;
     check_schema(path, &conn, options)?;
+    if options.read_only {
+        return Ok(conn);
+    }
     // Only now may the file change: WAL mode is recorded in its header.
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
         .map_err(|e| classify_open_error(path, e))?;
@@ -152,11 +192,57 @@ pub(crate) fn open_database(path: &Path, options: &OpenOptions) -> Result<Connec
 
 /// Opens one more connection to a database that [`open_database`] vetted.
 pub(crate) fn connect(path: &Path, options: &OpenOptions) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(literal(path), flags)
-        .map_err(|e| classify_open_error(path, e))?;
+    let conn = if options.read_only {
+        connect_read_only(path)?
+    } else {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Connection::open_with_flags(literal(path), flags)
+            .map_err(|e| classify_open_error(path, e))?
+    };
     configure(&conn, options).map_err(|e| classify_open_error(path, e))?;
     Ok(conn)
+}
+
+/// A read-only connection. A WAL file whose directory this user cannot
+/// write (so SQLite cannot make its shared-memory file) is opened as
+/// immutable: nobody who could change it is reading through us anyway, and
+/// the alternative is not reading it at all.
+fn connect_read_only(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(literal(path), flags)
+        .map_err(|e| classify_open_error(path, e))?;
+    // Opening is lazy: the first read is where a WAL file without its
+    // shared memory fails.
+    match conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(())) {
+        Ok(()) => Ok(conn),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::CannotOpen) | Some(rusqlite::ErrorCode::ReadOnly)
+            ) =>
+        {
+            let uri = immutable_uri(path).map_err(|e| StoreError::io(path, e))?;
+            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                .map_err(|e| classify_open_error(path, e))
+        }
+        Err(e) => Err(classify_open_error(path, e)),
+    }
+}
+
+/// `file:` URI of `path` with `immutable=1`, every byte outside the
+/// unreserved set percent-encoded.
+fn immutable_uri(path: &Path) -> std::io::Result<String> {
+    let absolute = std::path::absolute(path)?;
+    let mut uri = String::from("file:");
+    for &byte in absolute.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            uri.push(byte as char);
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    Ok(uri)
 }
 
 /// `path` as SQLite must be given it to open exactly that file. The bundled
@@ -174,7 +260,7 @@ fn literal(path: &Path) -> PathBuf {
 }
 
 fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
-    conn.busy_timeout(options.busy_timeout)?;
+    conn.busy_handler(Some(super::busy::handler))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", options.durability.synchronous())?;
     if let Some(pages) = options.max_page_count {
@@ -270,12 +356,12 @@ fn read_only_or_io(path: &Path, err: std::io::Error) -> StoreError {
 /// Reads the first page header of an existing file without SQLite: rejects
 /// empty files, files that are not SQLite, and files shorter than their
 /// header says (truncated), before anything could write to them.
-fn check_file(path: &Path) -> Result<()> {
+fn check_file(path: &Path, read_only: bool) -> Result<()> {
     let meta = fs::metadata(path).map_err(|e| StoreError::io(path, e))?;
     if meta.is_dir() {
         return Err(unusable(path, "it is a directory"));
     }
-    if meta.permissions().readonly() {
+    if !read_only && meta.permissions().readonly() {
         return Err(StoreError::ReadOnly {
             path: path.to_owned(),
             reason: "the file is read-only".into(),
@@ -340,6 +426,14 @@ fn check_schema(path: &Path, conn: &Connection, options: &OpenOptions) -> Result
             path,
             format!(
                 "its schema version is {version}, newer than this vibe-store supports ({latest}); use a newer vibe-store"
+            ),
+        ));
+    }
+    if options.read_only && version < latest {
+        return Err(unusable(
+            path,
+            format!(
+                "its schema version is {version}, older than this vibe-store reads ({latest}); upgrade it with `vibe init` (a write)"
             ),
         ));
     }

@@ -13,6 +13,7 @@ use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 use chrono::{DateTime, Utc};
 
 use super::backend::MissionStore;
+use super::busy::with_wait;
 use super::deadline;
 use super::error::{Result, StoreError};
 use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
@@ -113,12 +114,18 @@ impl SqliteStore {
     /// connection, in that order: what every connection of this store runs
     /// with.
     pub fn connection_settings(&self) -> Result<[ConnectionSettings; 2]> {
+        let timeout =
+            i64::try_from(self.inner.options.busy_timeout.as_millis()).unwrap_or(i64::MAX);
+        let with_timeout = |settings: ConnectionSettings| ConnectionSettings {
+            busy_timeout_ms: timeout,
+            ..settings
+        };
         let writer = self
             .inner
             .writer
             .with_connection(ConnectionSettings::read)?;
         let reader = self.read(ConnectionSettings::read)?;
-        Ok([writer, reader])
+        Ok([with_timeout(writer), with_timeout(reader)])
     }
 
     /// The plan SQLite chose for every statement that finds rows by a
@@ -630,12 +637,42 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.inner.writer.write(work)
+        let options = &self.inner.options;
+        if options.read_only {
+            return Err(StoreError::ReadOnly {
+                path: self.inner.path.clone(),
+                reason: "the store was opened read-only".into(),
+            });
+        }
+        self.waiting(|| self.inner.writer.write(work))
+    }
+
+    /// Runs `f` with lock waits bounded by the store's busy timeout and
+    /// announced through its notice; a wait that ran out says how long it
+    /// lasted.
+    fn waiting<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let options = &self.inner.options;
+        with_wait(
+            &self.inner.path,
+            options.busy_timeout,
+            options.lock_wait_notice,
+            f,
+        )
+        .map_err(|e| match e {
+            StoreError::Busy { .. } => StoreError::Busy {
+                waited: options.busy_timeout,
+            },
+            other => other,
+        })
     }
 
     /// Runs `f` on a pooled read connection inside one read transaction, so
     /// a multi-statement read sees one snapshot.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.waiting(|| self.read_waiting(f))
+    }
+
+    fn read_waiting<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = lock(&self.inner.readers).pop();
         let conn = match pooled {
             Some(conn) => conn,
@@ -672,7 +709,9 @@ pub struct ConnectionSettings {
     pub synchronous: i64,
     /// `PRAGMA foreign_keys`.
     pub foreign_keys: bool,
-    /// `PRAGMA busy_timeout`, in milliseconds.
+    /// How long a statement waits for another process's lock, in
+    /// milliseconds: the store's busy timeout, which its lock-wait handler
+    /// enforces (SQLite's own `PRAGMA busy_timeout` is replaced by it).
     pub busy_timeout_ms: i64,
 }
 
@@ -693,7 +732,7 @@ impl ConnectionSettings {
             journal_mode: conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
             synchronous: int("synchronous")?,
             foreign_keys: int("foreign_keys")? == 1,
-            busy_timeout_ms: int("busy_timeout")?,
+            busy_timeout_ms: 0,
         })
     }
 }

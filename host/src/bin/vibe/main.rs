@@ -17,6 +17,7 @@ use serde::Serialize;
 use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
+use vibe_store::store::Outcome;
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
     Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
@@ -34,6 +35,16 @@ struct Cli {
     #[arg(long, global = true, env = "VIBE_DURABILITY", default_value = "full")]
     durability: Durability,
 
+    /// Open the database for reading only, whatever the command (reading
+    /// commands always do).
+    #[arg(long, global = true)]
+    read_only: bool,
+
+    /// How long a write waits for a lock another process holds, in ms (0 to
+    /// 86400000).
+    #[arg(long, global = true, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
+    busy_timeout_ms: u64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -41,7 +52,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create or upgrade the database; print its path and schema version.
-    Init,
+    Init {
+        /// Print {"path", "schema_version"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create, update and inspect missions.
     #[command(subcommand)]
     Mission(MissionCommand),
@@ -115,6 +130,10 @@ struct RunArgs {
     /// (1024 to 268435456; default: 4 times --max-json-bytes).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
     max_page_bytes: Option<u64>,
+    /// Print {"call_id", "duration_ms", "outcome", "output", "error"} as
+    /// JSON (the exit code still says how the tool ended).
+    #[arg(long)]
+    json: bool,
     /// Largest component file loaded, in MiB (1 to 4096).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_component_mb: u64,
@@ -278,11 +297,37 @@ impl From<LoadError> for Failure {
 
 pub(crate) type CliResult = Result<(), Failure>;
 
+/// Opens the database: for reading only (never creating or changing
+/// anything) when the command only reads or `--read-only` is given.
 fn open(cli: &Cli) -> Result<SqliteStore, Failure> {
-    Ok(SqliteStore::open_with(
-        &cli.db,
-        OpenOptions::default().durability(cli.durability),
-    )?)
+    let mut options = OpenOptions::default().durability(cli.durability);
+    options.busy_timeout = Duration::from_millis(cli.busy_timeout_ms);
+    options.lock_wait_notice = Some(announce_lock_wait);
+    if cli.read_only || cli.command.only_reads() {
+        options = options.read_only();
+    }
+    Ok(SqliteStore::open_with(&cli.db, options)?)
+}
+
+fn announce_lock_wait(path: &std::path::Path) {
+    eprintln!(
+        "waiting for a lock on {} held by another process...",
+        visible_line(&path.display().to_string())
+    );
+}
+
+impl Command {
+    /// Whether the command only reads the database.
+    fn only_reads(&self) -> bool {
+        match self {
+            Command::Tools(_) | Command::Decisions(_) => true,
+            Command::Mission(command) => matches!(
+                command,
+                MissionCommand::Show { .. } | MissionCommand::List { .. }
+            ),
+            _ => false,
+        }
+    }
 }
 
 fn run(cli: Cli) -> CliResult {
@@ -291,10 +336,17 @@ fn run(cli: Cli) -> CliResult {
     }
     let store = open(&cli)?;
     match cli.command {
-        Command::Init => {
+        Command::Init { json } => {
             let version = store.init_db()?;
-            out(format_args!("{}\n", store.path().display()));
-            out(format_args!("schema version {version}\n"));
+            if json {
+                print_json(&serde_json::json!({
+                    "path": store.path(),
+                    "schema_version": version,
+                }));
+            } else {
+                out(format_args!("{}\n", store.path().display()));
+                out(format_args!("schema version {version}\n"));
+            }
         }
         Command::Mission(command) => mission(&store, command)?,
         Command::Log(args) => {
@@ -400,9 +452,33 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
     }
     // A component that cannot be loaded is recorded on the mission too.
     let report = runtime.run_file(&args.component, &request)?;
+    if args.json {
+        /// `vibe run --json`: the invocation as its row records it, the
+        /// output exactly as the tool returned it.
+        #[derive(Serialize)]
+        struct Report<'a> {
+            call_id: vibe_store::ToolCallId,
+            duration_ms: u128,
+            outcome: Outcome,
+            output: Option<&'a Json>,
+            error: Option<&'a str>,
+        }
+        print_json(&Report {
+            call_id: report.call_id,
+            duration_ms: report.duration.as_millis(),
+            outcome: report
+                .outcome
+                .as_ref()
+                .map_or_else(|f| f.kind.outcome(), |_| Outcome::Ok),
+            output: report.outcome.as_ref().ok(),
+            error: report.outcome.as_ref().err().map(|f| f.message.as_str()),
+        });
+    }
     match report.outcome {
         Ok(output) => {
-            print_json_text(output.as_str());
+            if !args.json {
+                print_json_text(output.as_str());
+            }
             Ok(())
         }
         Err(failure) => Err(Failure {
@@ -482,7 +558,7 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
         MissionCommand::Show { uuid, json } => {
             let mission = store.get_mission(&uuid.parse()?)?;
             if json {
-                print_json(&mission);
+                print_json(&Listed::new(&mission));
             } else {
                 table::print_mission(&mission);
             }
@@ -505,6 +581,52 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// A row as `--json` prints it: its columns, and `invalid_json` naming the
+/// JSON columns whose stored text is not strict JSON (another program wrote
+/// `NaN`, say); those columns print as strings of their raw text.
+#[derive(Serialize)]
+struct Listed<'a, T: Serialize> {
+    #[serde(flatten)]
+    row: &'a T,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    invalid_json: Vec<&'static str>,
+}
+
+impl<'a, T: Serialize + JsonColumns> Listed<'a, T> {
+    fn new(row: &'a T) -> Self {
+        let invalid_json = row
+            .json_columns()
+            .into_iter()
+            .filter(|(_, value)| value.is_some_and(|v| !v.is_valid()))
+            .map(|(name, _)| name)
+            .collect();
+        Listed { row, invalid_json }
+    }
+}
+
+/// The JSON columns of a row, by name.
+trait JsonColumns {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)>;
+}
+
+impl JsonColumns for vibe_store::ToolCall {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
+        vec![("args", Some(&self.args)), ("result", self.result.as_ref())]
+    }
+}
+
+impl JsonColumns for vibe_store::Decision {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
+        vec![("context", self.context.as_ref())]
+    }
+}
+
+impl JsonColumns for vibe_store::Mission {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
+        vec![("metadata", self.metadata.as_ref())]
+    }
 }
 
 fn print_json(value: &impl Serialize) {
@@ -533,8 +655,9 @@ impl JsonList {
         JsonList { first: true }
     }
 
-    fn push(&mut self, item: &impl Serialize) {
-        let text = serde_json::to_string_pretty(item).expect("store rows serialise to JSON");
+    fn push(&mut self, item: &(impl Serialize + JsonColumns)) {
+        let text =
+            serde_json::to_string_pretty(&Listed::new(item)).expect("store rows serialise to JSON");
         let indented = text.replace('\n', "\n  ");
         let separator = if self.first { "\n  " } else { ",\n  " };
         self.first = false;
