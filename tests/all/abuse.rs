@@ -249,12 +249,12 @@ impl MissionStore for Faulty {
     fn get_tool_history_page(&self, m: &MissionId, page: Page) -> store::Result<Vec<ToolCall>> {
         self.inner.get_tool_history_page(m, page)
     }
-    fn each_tool_call(
+    fn find_tool_calls(
         &self,
-        m: &MissionId,
+        filter: &store::ToolCallFilter,
         f: &mut dyn FnMut(ToolCall) -> store::Result<()>,
     ) -> store::Result<()> {
-        self.inner.each_tool_call(m, f)
+        self.inner.find_tool_calls(filter, f)
     }
     fn record_decision(
         &self,
@@ -269,12 +269,12 @@ impl MissionStore for Faulty {
     fn get_decisions_page(&self, m: &MissionId, page: Page) -> store::Result<Vec<Decision>> {
         self.inner.get_decisions_page(m, page)
     }
-    fn each_decision(
+    fn find_decisions(
         &self,
-        m: &MissionId,
+        filter: &store::DecisionFilter,
         f: &mut dyn FnMut(Decision) -> store::Result<()>,
     ) -> store::Result<()> {
-        self.inner.each_decision(m, f)
+        self.inner.find_decisions(filter, f)
     }
     fn set_memory(&self, m: &MissionId, k: &str, v: Json, ttl: Option<u32>) -> store::Result<()> {
         self.inner.set_memory(m, k, v, ttl)

@@ -74,7 +74,13 @@ fn init_prints_path_and_version_and_is_idempotent() {
     let v = Vibe::new();
     let out = v.ok(&["init"]);
     assert!(out.contains(&v.db.display().to_string()), "{out}");
-    assert!(out.contains("schema version 2"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "schema version {}",
+            crate::common::latest_schema()
+        )),
+        "{out}"
+    );
     assert_eq!(v.ok(&["init"]), out);
 }
 

@@ -325,7 +325,10 @@ fn init_and_run_speak_json_when_asked() {
         .output()
         .unwrap();
     let init: Value = serde_json::from_slice(&init.stdout).unwrap();
-    assert_eq!(init["schema_version"], json!(2));
+    assert_eq!(
+        init["schema_version"],
+        json!(crate::common::latest_schema())
+    );
     assert_eq!(init["path"], json!(path.display().to_string()));
     let m = SqliteStore::open(&path)
         .unwrap()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use crate::common::{count, ov, temp_db, temp_store, v};
+use crate::common::{count, latest_schema, ov, temp_db, temp_store, v};
 use serde_json::{json, Value};
 use vibe_store::store::{
     Migration, OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS, MIGRATIONS,
@@ -38,7 +38,7 @@ fn open_creates_directories_file_and_schema() {
     assert!(!path.parent().unwrap().exists());
     let store = SqliteStore::open(&path).unwrap();
     assert!(path.is_file());
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), latest_schema());
     let names = |kind: &str| -> Vec<String> {
         let conn = rusqlite::Connection::open(&path).unwrap();
         let mut stmt = conn
@@ -97,11 +97,11 @@ fn init_db_is_idempotent_and_reopening_keeps_data() {
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    assert_eq!(store.init_db().unwrap(), 2);
-    assert_eq!(store.init_db().unwrap(), 2);
+    assert_eq!(store.init_db().unwrap(), latest_schema());
+    assert_eq!(store.init_db().unwrap(), latest_schema());
     drop(store);
     let again = SqliteStore::open(&path).unwrap();
-    assert_eq!(again.init_db().unwrap(), 2);
+    assert_eq!(again.init_db().unwrap(), latest_schema());
     assert_eq!(again.get_mission(&mission).unwrap().phase, Phase::Coding);
 }
 
@@ -730,7 +730,7 @@ fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
 
     let mut migrations = MIGRATIONS.to_vec();
     migrations.push(Migration {
-        version: 3,
+        version: latest_schema() + 1,
         sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
               ALTER TABLE missions ADD COLUMN owner TEXT;",
     });
@@ -739,28 +739,32 @@ fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
         ..OpenOptions::default()
     };
     let next = SqliteStore::open_with(&path, next_options.clone()).unwrap();
-    assert_eq!(next.schema_version().unwrap(), 3);
+    assert_eq!(next.schema_version().unwrap(), latest_schema() + 1);
     assert_eq!(
         ov(&next.get_mission(&mission).unwrap().metadata),
         Some(json!({ "kept": true }))
     );
-    assert_eq!(next.init_db().unwrap(), 3);
+    assert_eq!(next.init_db().unwrap(), latest_schema() + 1);
     drop(next);
     assert_eq!(
         SqliteStore::open_with(&path, next_options)
             .unwrap()
             .schema_version()
             .unwrap(),
-        3
+        latest_schema() + 1
     );
     assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_tags"), 0);
 
-    // This binary knows only v2: the v3 file is refused, byte for byte untouched.
+    // This binary knows only its own version: the newer file is refused,
+    // byte for byte untouched.
     let before = std::fs::read(&path).unwrap();
     let err = SqliteStore::open(&path).unwrap_err();
     match &err {
         StoreError::UnusableFile { reason, .. } => {
-            assert!(reason.contains("schema version is 3"), "{reason}")
+            assert!(
+                reason.contains(&format!("schema version is {}", latest_schema() + 1)),
+                "{reason}"
+            )
         }
         other => panic!("expected UnusableFile, got {other:?}"),
     }
@@ -774,7 +778,7 @@ fn a_failing_migration_rolls_back_with_its_version() {
     SqliteStore::open(&path).unwrap();
     let mut migrations = MIGRATIONS.to_vec();
     migrations.push(Migration {
-        version: 3,
+        version: latest_schema() + 1,
         sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
     });
     let result = SqliteStore::open_with(
@@ -786,7 +790,7 @@ fn a_failing_migration_rolls_back_with_its_version() {
     );
     assert!(result.is_err());
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), latest_schema());
     assert_eq!(
         count(
             &path,

@@ -573,7 +573,10 @@ fn a_v1_file_upgrades_in_place_and_v1_writers_keep_working() {
     drop(conn);
 
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::common::latest_schema()
+    );
     let v1: MissionId = "v1-mission".parse().unwrap();
     let old = store.get_tool_history(&v1).unwrap();
     assert_eq!(old.len(), 1);

@@ -15,8 +15,8 @@ use super::error::Result;
 use super::ids::{DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
-    Decision, InvocationEnd, InvocationStart, Mission, MissionStatus, NewToolCall, Page, Phase,
-    PlaybookRun, ToolCall,
+    Decision, DecisionFilter, InvocationEnd, InvocationStart, Mission, MissionStatus, NewToolCall,
+    Page, Phase, PlaybookRun, ToolCall, ToolCallFilter,
 };
 
 /// The mission store: missions, their audit trail (tool calls and
@@ -98,14 +98,24 @@ pub trait MissionStore: Send + Sync + 'static {
     /// text.
     fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>>;
 
+    /// Calls `f` with every tool call that `filter` selects, oldest first
+    /// (ties by id), one row in memory at a time. Stops at the first error
+    /// `f` returns, or when this thread's deadline passes.
+    fn find_tool_calls(
+        &self,
+        filter: &ToolCallFilter,
+        f: &mut dyn FnMut(ToolCall) -> Result<()>,
+    ) -> Result<()>;
+
     /// Calls `f` with every tool call of a mission, oldest first (ties by
-    /// id), one row in memory at a time. Stops at the first error `f`
-    /// returns, or when this thread's deadline passes.
+    /// id), one row in memory at a time.
     fn each_tool_call(
         &self,
         mission: &MissionId,
         f: &mut dyn FnMut(ToolCall) -> Result<()>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.find_tool_calls(&ToolCallFilter::mission(mission.clone()), f)
+    }
 
     /// Every tool call of a mission, oldest first, collected: memory grows
     /// with the mission ([`MissionStore::each_tool_call`] streams).
@@ -134,13 +144,23 @@ pub trait MissionStore: Send + Sync + 'static {
     /// [`MissionStore::get_tool_history_page`].
     fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>>;
 
+    /// Calls `f` with every decision that `filter` selects, oldest first,
+    /// one row in memory at a time.
+    fn find_decisions(
+        &self,
+        filter: &DecisionFilter,
+        f: &mut dyn FnMut(Decision) -> Result<()>,
+    ) -> Result<()>;
+
     /// Calls `f` with every decision of a mission, oldest first, one row in
     /// memory at a time.
     fn each_decision(
         &self,
         mission: &MissionId,
         f: &mut dyn FnMut(Decision) -> Result<()>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.find_decisions(&DecisionFilter::mission(mission.clone()), f)
+    }
 
     /// Every decision of a mission, oldest first, collected.
     fn get_decisions(&self, mission: &MissionId) -> Result<Vec<Decision>> {

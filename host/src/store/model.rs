@@ -527,6 +527,66 @@ pub struct PlaybookRun {
     pub error_message: Option<String>,
 }
 
+/// Which tool calls [`MissionStore::find_tool_calls`](super::MissionStore::find_tool_calls)
+/// returns: every filter left empty or `None` is off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolCallFilter {
+    /// One mission's rows; `None`: every mission's.
+    pub mission: Option<MissionId>,
+    /// Only these tool names (any of them).
+    pub tools: Vec<String>,
+    /// Only successful (`true`) or failed (`false`) calls.
+    pub success: Option<bool>,
+    /// Only rows stamped at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only rows stamped before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only rows with a greater id (paging).
+    pub after_id: Option<i64>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+}
+
+impl ToolCallFilter {
+    /// Every tool call of one mission.
+    pub fn mission(mission: MissionId) -> Self {
+        ToolCallFilter {
+            mission: Some(mission),
+            ..ToolCallFilter::default()
+        }
+    }
+}
+
+/// Which decisions [`MissionStore::find_decisions`](super::MissionStore::find_decisions)
+/// returns: every filter left empty or `None` is off.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionFilter {
+    /// One mission's rows; `None`: every mission's.
+    pub mission: Option<MissionId>,
+    /// Only these decision types (any of them).
+    pub types: Vec<String>,
+    /// Only decisions by these agents (any of them).
+    pub agents: Vec<String>,
+    /// Only rows stamped at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only rows stamped before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only rows with a greater id (paging).
+    pub after_id: Option<i64>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+}
+
+impl DecisionFilter {
+    /// Every decision of one mission.
+    pub fn mission(mission: MissionId) -> Self {
+        DecisionFilter {
+            mission: Some(mission),
+            ..DecisionFilter::default()
+        }
+    }
+}
+
 /// Bytes of row text a page holds at most unless the caller sets its own
 /// budget: four times the largest JSON field, so any row vibe-store writes
 /// (args and result at 1 MiB each, plus text) fits a page alone.

@@ -91,6 +91,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../../schema/0002_provenance.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../../schema/0003_operator_indexes.sql"),
+    },
 ];
 
 /// Tables every vibe-store database has; their absence marks a foreign file.

@@ -19,8 +19,9 @@ use super::error::{Result, StoreError};
 use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
-    check_name, check_text, now_timestamp, Decision, InvocationEnd, InvocationStart, Mission,
-    MissionStatus, NewToolCall, Origin, Outcome, Page, Phase, PlaybookRun, ToolCall,
+    check_name, check_text, now_timestamp, Decision, DecisionFilter, InvocationEnd,
+    InvocationStart, Mission, MissionStatus, NewToolCall, Origin, Outcome, Page, Phase,
+    PlaybookRun, ToolCall, ToolCallFilter,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
 use super::writer::{exec_cached, WriteStats, Writer};
@@ -301,12 +302,32 @@ impl MissionStore for SqliteStore {
         )
     }
 
-    fn each_tool_call(
+    fn find_tool_calls(
         &self,
-        mission: &MissionId,
+        filter: &ToolCallFilter,
         f: &mut dyn FnMut(ToolCall) -> Result<()>,
     ) -> Result<()> {
-        self.each_row(mission, SQL_TOOL_CALLS_BY_TIME, tool_call_from_row, f)
+        let tools = (!filter.tools.is_empty()).then(|| serde_json::json!(filter.tools).to_string());
+        let (since, until) = (
+            filter.since.map(format_timestamp),
+            filter.until.map(format_timestamp),
+        );
+        let limit = filter.limit.map_or(i64::MAX, i64::from);
+        let after = filter.after_id.unwrap_or(i64::MIN);
+        self.find(
+            filter.mission.as_ref(),
+            (SQL_FIND_TOOL_CALLS_IN_MISSION, SQL_FIND_TOOL_CALLS),
+            &[
+                (":after", &after),
+                (":tools", &tools),
+                (":success", &filter.success),
+                (":since", &since),
+                (":until", &until),
+                (":limit", &limit),
+            ],
+            tool_call_from_row,
+            f,
+        )
     }
 
     // ---- decisions -----------------------------------------------------------
@@ -359,12 +380,34 @@ impl MissionStore for SqliteStore {
         })
     }
 
-    fn each_decision(
+    fn find_decisions(
         &self,
-        mission: &MissionId,
+        filter: &DecisionFilter,
         f: &mut dyn FnMut(Decision) -> Result<()>,
     ) -> Result<()> {
-        self.each_row(mission, SQL_DECISIONS_BY_TIME, decision_from_row, f)
+        let list =
+            |names: &[String]| (!names.is_empty()).then(|| serde_json::json!(names).to_string());
+        let (types, agents) = (list(&filter.types), list(&filter.agents));
+        let (since, until) = (
+            filter.since.map(format_timestamp),
+            filter.until.map(format_timestamp),
+        );
+        let limit = filter.limit.map_or(i64::MAX, i64::from);
+        let after = filter.after_id.unwrap_or(i64::MIN);
+        self.find(
+            filter.mission.as_ref(),
+            (SQL_FIND_DECISIONS_IN_MISSION, SQL_FIND_DECISIONS),
+            &[
+                (":after", &after),
+                (":types", &types),
+                (":agents", &agents),
+                (":since", &since),
+                (":until", &until),
+                (":limit", &limit),
+            ],
+            decision_from_row,
+            f,
+        )
     }
 
     // ---- agent memory --------------------------------------------------------
@@ -569,7 +612,7 @@ impl SqliteStore {
         mission: &MissionId,
         page: Page,
         sql: &str,
-        mut row: impl FnMut(&Row<'_>, &MissionId) -> rusqlite::Result<T>,
+        mut row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
         bytes: impl Fn(&T) -> usize,
     ) -> Result<Vec<T>> {
         self.read(|conn| {
@@ -585,7 +628,7 @@ impl SqliteStore {
                 if deadline::expired() {
                     return Err(StoreError::Interrupted);
                 }
-                let item = row(r, mission)?;
+                let item = row(r)?;
                 let size = bytes(&item);
                 if used + size > page.max_bytes {
                     if out.is_empty() {
@@ -604,27 +647,34 @@ impl SqliteStore {
         })
     }
 
-    /// Streams every row of one of the per-mission history queries to `f`.
-    fn each_row<T>(
+    /// Streams the rows of a filtered query to `f`: in one mission if
+    /// `mission` is given, else across all; `params` binds the filters.
+    fn find<T>(
         &self,
-        mission: &MissionId,
-        sql: &str,
-        mut row: impl FnMut(&Row<'_>, &MissionId) -> rusqlite::Result<T>,
+        mission: Option<&MissionId>,
+        sql: (&str, &str),
+        params: &[(&str, &dyn rusqlite::ToSql)],
+        mut row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
         f: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
         self.read(|conn| {
-            let mission_id = mission_row_id(conn, mission)?;
-            let mut stmt = conn.prepare_cached(sql)?;
-            let mut rows = stmt.query(named_params! {
-                ":mission": mission_id,
-                ":after": i64::MIN,
-                ":limit": i64::MAX,
+            let mission_id = mission.map(|m| mission_row_id(conn, m)).transpose()?;
+            let (in_mission, across) = sql;
+            let mut stmt = conn.prepare_cached(if mission.is_some() {
+                in_mission
+            } else {
+                across
             })?;
+            let mut bound: Vec<(&str, &dyn rusqlite::ToSql)> = params.to_vec();
+            if let Some(id) = &mission_id {
+                bound.push((":mission", id));
+            }
+            let mut rows = stmt.query(bound.as_slice())?;
             while let Some(r) = rows.next()? {
                 if deadline::expired() {
                     return Err(StoreError::Interrupted);
                 }
-                f(row(r, mission)?)?;
+                f(row(r)?)?;
             }
             Ok(())
         })
@@ -753,21 +803,60 @@ macro_rules! mission_select {
          FROM missions"
     };
 }
-macro_rules! tool_calls_select {
+macro_rules! tool_calls_from {
     () => {
         "SELECT t.id, t.mission_id, t.tool_name, t.args, t.result, t.timestamp, t.duration_ms,
                 t.success, t.error_message, t.invocation_id, p.tool_name, t.component_sha256,
-                t.component_size, t.outcome
+                t.component_size, t.outcome, m.mission_uuid
          FROM tool_calls t LEFT JOIN tool_calls p ON p.id = t.invocation_id
-         WHERE t.mission_id = :mission AND t.id > :after "
+              JOIN missions m ON m.id = t.mission_id "
+    };
+}
+macro_rules! tool_calls_select {
+    () => {
+        concat!(
+            tool_calls_from!(),
+            "WHERE t.mission_id = :mission AND t.id > :after "
+        )
+    };
+}
+/// The optional filters of `find_tool_calls`: each is off when its
+/// parameter is NULL.
+macro_rules! tool_calls_filter {
+    () => {
+        "AND t.id > :after
+         AND (:tools IS NULL OR t.tool_name IN (SELECT value FROM json_each(:tools)))
+         AND (:success IS NULL OR t.success = :success)
+         AND (:since IS NULL OR t.timestamp >= :since)
+         AND (:until IS NULL OR t.timestamp < :until)
+         ORDER BY t.timestamp, t.id LIMIT :limit"
+    };
+}
+macro_rules! decisions_from {
+    () => {
+        "SELECT d.id, d.mission_id, d.decision_type, d.rationale, d.timestamp, d.agent_name,
+                d.context, d.invocation_id, p.tool_name, m.mission_uuid
+         FROM decisions d LEFT JOIN tool_calls p ON p.id = d.invocation_id
+              JOIN missions m ON m.id = d.mission_id "
     };
 }
 macro_rules! decisions_select {
     () => {
-        "SELECT d.id, d.mission_id, d.decision_type, d.rationale, d.timestamp, d.agent_name,
-                d.context, d.invocation_id, p.tool_name
-         FROM decisions d LEFT JOIN tool_calls p ON p.id = d.invocation_id
-         WHERE d.mission_id = :mission AND d.id > :after "
+        concat!(
+            decisions_from!(),
+            "WHERE d.mission_id = :mission AND d.id > :after "
+        )
+    };
+}
+/// The optional filters of `find_decisions`.
+macro_rules! decisions_filter {
+    () => {
+        "AND d.id > :after
+         AND (:types IS NULL OR d.decision_type IN (SELECT value FROM json_each(:types)))
+         AND (:agents IS NULL OR d.agent_name IN (SELECT value FROM json_each(:agents)))
+         AND (:since IS NULL OR d.timestamp >= :since)
+         AND (:until IS NULL OR d.timestamp < :until)
+         ORDER BY d.timestamp, d.id LIMIT :limit"
     };
 }
 
@@ -776,15 +865,19 @@ const SQL_MISSION_HISTORY: &str = concat!(mission_select!(), " ORDER BY id DESC 
 const SQL_MISSION_ROW_ID: &str = "SELECT id FROM missions WHERE mission_uuid = ?1";
 const SQL_UPDATE_MISSION_STATUS: &str =
     "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1";
-const SQL_TOOL_CALLS_BY_TIME: &str = concat!(
-    tool_calls_select!(),
-    "ORDER BY t.timestamp, t.id LIMIT :limit"
+const SQL_FIND_TOOL_CALLS_IN_MISSION: &str = concat!(
+    tool_calls_from!(),
+    "WHERE t.mission_id = :mission ",
+    tool_calls_filter!()
 );
+const SQL_FIND_TOOL_CALLS: &str = concat!(tool_calls_from!(), "WHERE 1 ", tool_calls_filter!());
 const SQL_TOOL_CALLS_BY_ID: &str = concat!(tool_calls_select!(), "ORDER BY t.id LIMIT :limit");
-const SQL_DECISIONS_BY_TIME: &str = concat!(
-    decisions_select!(),
-    "ORDER BY d.timestamp, d.id LIMIT :limit"
+const SQL_FIND_DECISIONS_IN_MISSION: &str = concat!(
+    decisions_from!(),
+    "WHERE d.mission_id = :mission ",
+    decisions_filter!()
 );
+const SQL_FIND_DECISIONS: &str = concat!(decisions_from!(), "WHERE 1 ", decisions_filter!());
 const SQL_DECISIONS_BY_ID: &str = concat!(decisions_select!(), "ORDER BY d.id LIMIT :limit");
 const SQL_END_INVOCATION: &str = "UPDATE tool_calls
      SET result = ?2, duration_ms = ?3, success = ?4, error_message = ?5, outcome = ?6
@@ -808,9 +901,11 @@ const LOOKUPS: &[&str] = &[
     SQL_MISSION_HISTORY,
     SQL_MISSION_ROW_ID,
     SQL_UPDATE_MISSION_STATUS,
-    SQL_TOOL_CALLS_BY_TIME,
+    SQL_FIND_TOOL_CALLS_IN_MISSION,
+    SQL_FIND_TOOL_CALLS,
     SQL_TOOL_CALLS_BY_ID,
-    SQL_DECISIONS_BY_TIME,
+    SQL_FIND_DECISIONS_IN_MISSION,
+    SQL_FIND_DECISIONS,
     SQL_DECISIONS_BY_ID,
     SQL_MEMORY_GET,
     SQL_MEMORY_LIVE,
@@ -837,11 +932,11 @@ fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
     })
 }
 
-fn tool_call_from_row(row: &Row<'_>, mission: &MissionId) -> rusqlite::Result<ToolCall> {
+fn tool_call_from_row(row: &Row<'_>) -> rusqlite::Result<ToolCall> {
     Ok(ToolCall {
         id: ToolCallId::from(row.get::<_, i64>(0)?),
         mission_id: row.get(1)?,
-        mission_uuid: mission.clone(),
+        mission_uuid: MissionId::stored(row.get(14)?),
         tool_name: row.get(2)?,
         args: json_column(row, 3)?.unwrap_or_else(|| Json::stored("null")),
         result: json_column(row, 4)?,
@@ -859,11 +954,11 @@ fn tool_call_from_row(row: &Row<'_>, mission: &MissionId) -> rusqlite::Result<To
     })
 }
 
-fn decision_from_row(row: &Row<'_>, mission: &MissionId) -> rusqlite::Result<Decision> {
+fn decision_from_row(row: &Row<'_>) -> rusqlite::Result<Decision> {
     Ok(Decision {
         id: DecisionId::from(row.get::<_, i64>(0)?),
         mission_id: row.get(1)?,
-        mission_uuid: mission.clone(),
+        mission_uuid: MissionId::stored(row.get(9)?),
         decision_type: row.get(2)?,
         rationale: row.get(3)?,
         timestamp: timestamp_column(row, 4)?,

@@ -10,6 +10,11 @@ use serde_json::Value;
 use tempfile::TempDir;
 use vibe_store::{Json, SqliteStore};
 
+/// The schema version this build writes.
+pub fn latest_schema() -> u32 {
+    vibe_store::store::MIGRATIONS.last().unwrap().version
+}
+
 /// The JSON text as a tree, for assertions on its parts.
 pub fn v(json: &Json) -> Value {
     json.to_value().expect("valid JSON")

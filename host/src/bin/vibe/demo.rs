@@ -55,16 +55,16 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     out(format_args!("\n"));
     table::print_mission(&store.get_mission(&mission)?);
     out(format_args!("\ntool calls\n"));
-    let mut calls = table::tool_calls_table();
+    let mut calls = table::tool_calls_table(false);
     store.each_tool_call(&mission, &mut |call| {
-        calls.push(table::tool_call_row(&call));
+        calls.push(table::tool_call_row(&call, false));
         Ok(())
     })?;
     calls.finish();
     out(format_args!("\ndecisions\n"));
-    let mut decisions = table::decisions_table();
+    let mut decisions = table::decisions_table(false);
     store.each_decision(&mission, &mut |decision| {
-        decisions.push(table::decision_row(&decision));
+        decisions.push(table::decision_row(&decision, false));
         Ok(())
     })?;
     decisions.finish();

@@ -12,12 +12,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
-use vibe_store::store::Outcome;
+use vibe_store::store::{DecisionFilter, Outcome, ToolCallFilter};
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
     Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
@@ -64,10 +65,10 @@ enum Command {
     Log(LogArgs),
     /// Record a decision. Prints the new id.
     Decide(DecideArgs),
-    /// List a mission's tool calls, oldest first.
-    Tools(ListArgs),
-    /// List a mission's decisions, oldest first.
-    Decisions(ListArgs),
+    /// List a mission's tool calls (or every mission's), oldest first, with filters.
+    Tools(ToolsArgs),
+    /// List a mission's decisions (or every mission's), oldest first, with filters.
+    Decisions(DecisionsArgs),
     /// Run an agent tool (a WebAssembly component) in the sandbox for a
     /// mission; prints the tool's JSON output alone.
     Run(RunArgs),
@@ -217,13 +218,94 @@ struct DecideArgs {
     context: Option<String>,
 }
 
+/// Which rows a listing shows: one mission's or all, a time window, paging.
 #[derive(Args)]
-struct ListArgs {
-    /// The mission's UUID.
-    uuid: String,
+struct Selection {
+    /// The mission's UUID (or --all-missions).
+    #[arg(required_unless_present = "all_missions")]
+    uuid: Option<String>,
+    /// Search every mission; rows carry their mission's id.
+    #[arg(long, conflicts_with = "uuid")]
+    all_missions: bool,
+    /// At most N rows (1 to 1000000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    limit: Option<u32>,
+    /// Only rows with an id above ID (paging: pass the last id you saw).
+    #[arg(long, value_name = "ID")]
+    after: Option<i64>,
+    /// Only rows at or after TIME: RFC 3339 (2026-11-27T10:00:00Z), a date
+    /// (2026-11-27), or a span back from now (30s, 15m, 2h, 7d, 1w).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<DateTime<Utc>>,
+    /// Only rows before TIME (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<DateTime<Utc>>,
     /// Print one JSON array, with the schema's column names.
     #[arg(long)]
     json: bool,
+}
+
+impl Selection {
+    fn mission(&self) -> Result<Option<MissionId>, Failure> {
+        Ok(self.uuid.as_deref().map(str::parse).transpose()?)
+    }
+}
+
+#[derive(Args)]
+struct ToolsArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// Only calls of this tool; repeat for several.
+    #[arg(long = "tool", value_name = "NAME")]
+    tools: Vec<String>,
+    /// Only failed calls.
+    #[arg(long, conflicts_with = "succeeded")]
+    failed: bool,
+    /// Only successful calls.
+    #[arg(long)]
+    succeeded: bool,
+}
+
+#[derive(Args)]
+struct DecisionsArgs {
+    #[command(flatten)]
+    selection: Selection,
+    /// Only decisions by this agent; repeat for several.
+    #[arg(long = "agent", value_name = "NAME")]
+    agents: Vec<String>,
+    /// Only decisions of this type; repeat for several.
+    #[arg(long = "type", value_name = "TYPE")]
+    types: Vec<String>,
+}
+
+/// A point in time from the command line: RFC 3339, a date, or a span back
+/// from now (`30s`, `15m`, `2h`, `7d`, `1w`).
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let seconds: i64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => 0,
+    };
+    match number.parse::<i64>() {
+        Ok(n) if seconds > 0 && n >= 0 => n
+            .checked_mul(seconds)
+            .and_then(chrono::Duration::try_seconds)
+            .and_then(|span| Utc::now().checked_sub_signed(span))
+            .ok_or_else(|| format!("{text:?} reaches too far back")),
+        _ => Err(format!(
+            "{text:?} is not a time: use RFC 3339 (2026-11-27T10:00:00Z), a date (2026-11-27) or a span such as 30s, 15m, 2h, 7d, 1w"
+        )),
+    }
 }
 
 /// Writes to stdout. A reader that went away (`vibe tools | head`) ends the
@@ -384,34 +466,54 @@ fn run(cli: Cli) -> CliResult {
         Command::Demo(args) => demo::run(&store, args.component)?,
         Command::Bench(_) => unreachable!("handled before the store is opened"),
         Command::Tools(args) => {
-            if args.json {
+            let s = &args.selection;
+            let filter = ToolCallFilter {
+                mission: s.mission()?,
+                tools: args.tools.clone(),
+                success: (args.failed || args.succeeded).then_some(args.succeeded),
+                since: s.since,
+                until: s.until,
+                after_id: s.after,
+                limit: s.limit,
+            };
+            if s.json {
                 let mut list = JsonList::new();
-                store.each_tool_call(&args.uuid.parse()?, &mut |call| {
+                store.find_tool_calls(&filter, &mut |call| {
                     list.push(&call);
                     Ok(())
                 })?;
                 list.finish();
             } else {
-                let mut table = table::tool_calls_table();
-                store.each_tool_call(&args.uuid.parse()?, &mut |call| {
-                    table.push(table::tool_call_row(&call));
+                let mut table = table::tool_calls_table(s.all_missions);
+                store.find_tool_calls(&filter, &mut |call| {
+                    table.push(table::tool_call_row(&call, s.all_missions));
                     Ok(())
                 })?;
                 table.finish();
             }
         }
         Command::Decisions(args) => {
-            if args.json {
+            let s = &args.selection;
+            let filter = DecisionFilter {
+                mission: s.mission()?,
+                types: args.types.clone(),
+                agents: args.agents.clone(),
+                since: s.since,
+                until: s.until,
+                after_id: s.after,
+                limit: s.limit,
+            };
+            if s.json {
                 let mut list = JsonList::new();
-                store.each_decision(&args.uuid.parse()?, &mut |decision| {
+                store.find_decisions(&filter, &mut |decision| {
                     list.push(&decision);
                     Ok(())
                 })?;
                 list.finish();
             } else {
-                let mut table = table::decisions_table();
-                store.each_decision(&args.uuid.parse()?, &mut |decision| {
-                    table.push(table::decision_row(&decision));
+                let mut table = table::decisions_table(s.all_missions);
+                store.find_decisions(&filter, &mut |decision| {
+                    table.push(table::decision_row(&decision, s.all_missions));
                     Ok(())
                 })?;
                 table.finish();

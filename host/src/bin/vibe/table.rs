@@ -135,44 +135,57 @@ pub fn print_mission(mission: &Mission) {
     }
 }
 
-pub fn tool_calls_table() -> Table {
-    Table::new(&[
-        "ID",
-        "TIMESTAMP",
-        "TOOL_NAME",
-        "SUCCESS",
-        "MS",
-        "ORIGIN",
-        "ARGS",
-        "RESULT/ERROR",
-    ])
+/// The tool-call table; with the mission's id as a column when rows come
+/// from several missions.
+pub fn tool_calls_table(with_mission: bool) -> Table {
+    let mission: &[&'static str] = if with_mission { &["MISSION_UUID"] } else { &[] };
+    Table::new(
+        &[
+            mission,
+            &[
+                "ID",
+                "TIMESTAMP",
+                "TOOL_NAME",
+                "SUCCESS",
+                "MS",
+                "ORIGIN",
+                "ARGS",
+                "RESULT/ERROR",
+            ],
+        ]
+        .concat(),
+    )
 }
 
-pub fn tool_call_row(c: &ToolCall) -> Vec<String> {
-    vec![
-        c.id.to_string(),
-        time(Some(&c.timestamp)),
-        c.tool_name.clone(),
-        match c.outcome {
-            Some(outcome) if outcome != vibe_store::store::Outcome::Ok => {
-                format!("FAILED ({outcome})")
-            }
-            _ if c.success => "ok".to_owned(),
-            _ => "FAILED".to_owned(),
-        },
-        c.duration_ms
-            .map_or_else(|| "-".to_owned(), |d| d.to_string()),
-        origin(
-            c.invocation_id,
-            c.invoked_by.as_deref(),
-            c.component_sha256.as_deref(),
-        ),
-        c.args.as_str().to_owned(),
-        match (&c.error_message, &c.result) {
-            (Some(error), _) => error.clone(),
-            (None, result) => json_cell(result.as_ref()),
-        },
-    ]
+pub fn tool_call_row(c: &ToolCall, with_mission: bool) -> Vec<String> {
+    let mission = with_mission.then(|| c.mission_uuid.to_string());
+    mission
+        .into_iter()
+        .chain([
+            c.id.to_string(),
+            time(Some(&c.timestamp)),
+            c.tool_name.clone(),
+            match c.outcome {
+                Some(outcome) if outcome != vibe_store::store::Outcome::Ok => {
+                    format!("FAILED ({outcome})")
+                }
+                _ if c.success => "ok".to_owned(),
+                _ => "FAILED".to_owned(),
+            },
+            c.duration_ms
+                .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+            origin(
+                c.invocation_id,
+                c.invoked_by.as_deref(),
+                c.component_sha256.as_deref(),
+            ),
+            c.args.as_str().to_owned(),
+            match (&c.error_message, &c.result) {
+                (Some(error), _) => error.clone(),
+                (None, result) => json_cell(result.as_ref()),
+            },
+        ])
+        .collect()
 }
 
 /// Who wrote a row: `run <sha>` for an invocation row the host wrote,
@@ -190,26 +203,39 @@ pub fn origin(
     }
 }
 
-pub fn decisions_table() -> Table {
-    Table::new(&[
-        "ID",
-        "TIMESTAMP",
-        "DECISION_TYPE",
-        "AGENT_NAME",
-        "ORIGIN",
-        "RATIONALE",
-        "CONTEXT",
-    ])
+/// The decision table; with the mission's id as a column when rows come
+/// from several missions.
+pub fn decisions_table(with_mission: bool) -> Table {
+    let mission: &[&'static str] = if with_mission { &["MISSION_UUID"] } else { &[] };
+    Table::new(
+        &[
+            mission,
+            &[
+                "ID",
+                "TIMESTAMP",
+                "DECISION_TYPE",
+                "AGENT_NAME",
+                "ORIGIN",
+                "RATIONALE",
+                "CONTEXT",
+            ],
+        ]
+        .concat(),
+    )
 }
 
-pub fn decision_row(d: &Decision) -> Vec<String> {
-    vec![
-        d.id.to_string(),
-        time(Some(&d.timestamp)),
-        d.decision_type.clone(),
-        or_dash(d.agent_name.as_deref()),
-        origin(d.invocation_id, d.invoked_by.as_deref(), None),
-        or_dash(d.rationale.as_deref()),
-        json_cell(d.context.as_ref()),
-    ]
+pub fn decision_row(d: &Decision, with_mission: bool) -> Vec<String> {
+    let mission = with_mission.then(|| d.mission_uuid.to_string());
+    mission
+        .into_iter()
+        .chain([
+            d.id.to_string(),
+            time(Some(&d.timestamp)),
+            d.decision_type.clone(),
+            or_dash(d.agent_name.as_deref()),
+            origin(d.invocation_id, d.invoked_by.as_deref(), None),
+            or_dash(d.rationale.as_deref()),
+            json_cell(d.context.as_ref()),
+        ])
+        .collect()
 }
