@@ -91,7 +91,9 @@ impl StoreError {
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::MissionNotFound(_) | StoreError::NoDatabase { .. } => ErrorKind::NotFound,
+            StoreError::MissionNotFound(_)
+            | StoreError::NotFound(_)
+            | StoreError::NoDatabase { .. } => ErrorKind::NotFound,
             StoreError::InvalidInput(_) => ErrorKind::InvalidInput,
             StoreError::LimitExceeded(_) => ErrorKind::Limit,
             StoreError::UnusableFile { .. } => ErrorKind::UnusableFile,

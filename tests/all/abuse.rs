@@ -227,9 +227,6 @@ impl MissionStore for Faulty {
     fn get_mission(&self, m: &MissionId) -> store::Result<Mission> {
         self.inner.get_mission(m)
     }
-    fn get_mission_history(&self, limit: u32) -> store::Result<Vec<Mission>> {
-        self.inner.get_mission_history(limit)
-    }
     fn log_tool_call(&self, m: &MissionId, call: NewToolCall) -> store::Result<ToolCallId> {
         if call.tool_name == "echo.bench" {
             match self.stall {
@@ -284,6 +281,18 @@ impl MissionStore for Faulty {
     }
     fn delete_memory(&self, m: &MissionId, key: &str) -> store::Result<bool> {
         self.inner.delete_memory(m, key)
+    }
+    fn list_memory(&self, m: &MissionId) -> store::Result<Vec<store::MemoryEntry>> {
+        self.inner.list_memory(m)
+    }
+    fn get_tool_call(&self, id: ToolCallId) -> store::Result<ToolCall> {
+        self.inner.get_tool_call(id)
+    }
+    fn tool_stats(&self, m: Option<&MissionId>) -> store::Result<Vec<store::ToolStats>> {
+        self.inner.tool_stats(m)
+    }
+    fn find_missions(&self, filter: &store::MissionFilter) -> store::Result<Vec<Mission>> {
+        self.inner.find_missions(filter)
     }
     fn start_playbook_run(
         &self,

@@ -15,8 +15,8 @@ use super::error::Result;
 use super::ids::{DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
-    Decision, DecisionFilter, InvocationEnd, InvocationStart, Mission, MissionStatus, NewToolCall,
-    Page, Phase, PlaybookRun, ToolCall, ToolCallFilter,
+    Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
+    MissionStatus, NewToolCall, Page, Phase, PlaybookRun, ToolCall, ToolCallFilter, ToolStats,
 };
 
 /// The mission store: missions, their audit trail (tool calls and
@@ -77,9 +77,15 @@ pub trait MissionStore: Send + Sync + 'static {
     /// One mission.
     fn get_mission(&self, mission: &MissionId) -> Result<Mission>;
 
+    /// The missions `filter` selects, newest first (by creation time, then
+    /// id), at most [`MAX_PAGE_ROWS`](super::MAX_PAGE_ROWS) of them.
+    fn find_missions(&self, filter: &MissionFilter) -> Result<Vec<Mission>>;
+
     /// The `limit` most recent missions (at most
     /// [`MAX_PAGE_ROWS`](super::MAX_PAGE_ROWS)), newest first.
-    fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>>;
+    fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
+        self.find_missions(&MissionFilter::newest(limit))
+    }
 
     // ---- tool calls ------------------------------------------------------
 
@@ -116,6 +122,13 @@ pub trait MissionStore: Send + Sync + 'static {
     ) -> Result<()> {
         self.find_tool_calls(&ToolCallFilter::mission(mission.clone()), f)
     }
+
+    /// One tool call by its id.
+    fn get_tool_call(&self, id: ToolCallId) -> Result<ToolCall>;
+
+    /// Per tool name: calls, failures, duration percentiles, first and last
+    /// call, over one mission or (with `None`) all; most-called first.
+    fn tool_stats(&self, mission: Option<&MissionId>) -> Result<Vec<ToolStats>>;
 
     /// Every tool call of a mission, oldest first, collected: memory grows
     /// with the mission ([`MissionStore::each_tool_call`] streams).
@@ -191,6 +204,9 @@ pub trait MissionStore: Send + Sync + 'static {
 
     /// Deletes `key`; true if a live (unexpired) entry was there.
     fn delete_memory(&self, mission: &MissionId, key: &str) -> Result<bool>;
+
+    /// Every live (unexpired) entry of a mission's memory, by key.
+    fn list_memory(&self, mission: &MissionId) -> Result<Vec<MemoryEntry>>;
 
     // ---- playbook runs ---------------------------------------------------
 

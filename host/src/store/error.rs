@@ -13,6 +13,10 @@ pub enum StoreError {
     #[error("mission {0} not found; list missions with `vibe mission list`")]
     MissionNotFound(String),
 
+    /// No row has this id (a tool call, a decision).
+    #[error("{0} not found")]
+    NotFound(String),
+
     /// The caller's input was rejected before anything was written.
     #[error("invalid input: {0}")]
     InvalidInput(String),

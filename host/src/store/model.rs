@@ -527,6 +527,85 @@ pub struct PlaybookRun {
     pub error_message: Option<String>,
 }
 
+/// One live entry of a mission's agent memory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryEntry {
+    /// The key.
+    pub key: String,
+    /// The value as stored.
+    pub value: Option<Json>,
+    /// When it was last set.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub updated_at: DateTime<Utc>,
+    /// When it expires, if it has a TTL.
+    #[serde(serialize_with = "serialize_optional_timestamp")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The invocation that set it, if a tool did.
+    pub invocation_id: Option<ToolCallId>,
+}
+
+/// How one tool has fared: what `vibe stats` shows, per tool name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolStats {
+    /// The tool.
+    pub tool_name: String,
+    /// Calls logged.
+    pub calls: u64,
+    /// Calls that failed.
+    pub failures: u64,
+    /// `failures / calls`, 0 to 1.
+    pub failure_rate: f64,
+    /// Median duration (nearest rank) of the calls that have one.
+    pub p50_ms: Option<i64>,
+    /// 95th percentile duration (nearest rank).
+    pub p95_ms: Option<i64>,
+    /// Longest duration.
+    pub max_ms: Option<i64>,
+    /// The first call's timestamp.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub first: DateTime<Utc>,
+    /// The last call's timestamp.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub last: DateTime<Utc>,
+}
+
+/// Which missions [`MissionStore::find_missions`](super::MissionStore::find_missions)
+/// returns, newest first (by creation time, then id): every filter left
+/// `None` is off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionFilter {
+    /// Only missions in this status.
+    pub status: Option<MissionStatus>,
+    /// Only missions in this phase.
+    pub phase: Option<Phase>,
+    /// Only missions created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only missions created before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only missions whose metadata text contains this (case-sensitive).
+    pub search: Option<String>,
+    /// Only missions that come after the one with this row id in this
+    /// order (paging: pass the last row id you saw).
+    pub before_id: Option<i64>,
+    /// At most this many (up to [`MAX_PAGE_ROWS`]).
+    pub limit: u32,
+}
+
+impl MissionFilter {
+    /// The `limit` newest missions.
+    pub fn newest(limit: u32) -> Self {
+        MissionFilter {
+            status: None,
+            phase: None,
+            since: None,
+            until: None,
+            search: None,
+            before_id: None,
+            limit,
+        }
+    }
+}
+
 /// Which tool calls [`MissionStore::find_tool_calls`](super::MissionStore::find_tool_calls)
 /// returns: every filter left empty or `None` is off.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -20,8 +20,8 @@ use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolC
 use super::json::Json;
 use super::model::{
     check_name, check_text, now_timestamp, Decision, DecisionFilter, InvocationEnd,
-    InvocationStart, Mission, MissionStatus, NewToolCall, Origin, Outcome, Page, Phase,
-    PlaybookRun, ToolCall, ToolCallFilter,
+    InvocationStart, MemoryEntry, Mission, MissionFilter, MissionStatus, NewToolCall, Origin,
+    Outcome, Page, Phase, PlaybookRun, ToolCall, ToolCallFilter, ToolStats,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
 use super::writer::{exec_cached, WriteStats, Writer};
@@ -253,11 +253,26 @@ impl MissionStore for SqliteStore {
         })
     }
 
-    fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
-        Page::first(limit).validate()?;
+    fn find_missions(&self, filter: &MissionFilter) -> Result<Vec<Mission>> {
+        Page::first(filter.limit).validate()?;
+        let (since, until) = (
+            filter.since.map(format_timestamp),
+            filter.until.map(format_timestamp),
+        );
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(SQL_MISSION_HISTORY)?;
-            let rows = stmt.query_map([limit], mission_from_row)?;
+            let mut stmt = conn.prepare_cached(SQL_FIND_MISSIONS)?;
+            let rows = stmt.query_map(
+                named_params! {
+                    ":status": filter.status.map(MissionStatus::as_str),
+                    ":phase": filter.phase.map(Phase::as_str),
+                    ":since": since,
+                    ":until": until,
+                    ":search": filter.search,
+                    ":before": filter.before_id,
+                    ":limit": filter.limit,
+                },
+                mission_from_row,
+            )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -288,6 +303,37 @@ impl MissionStore for SqliteStore {
                 .iter()
                 .map(|call| insert_tool_call(conn, mission_id, call, origin))
                 .collect()
+        })
+    }
+
+    fn get_tool_call(&self, id: ToolCallId) -> Result<ToolCall> {
+        self.read(|conn| {
+            conn.prepare_cached(SQL_TOOL_CALL_BY_ID)?
+                .query_row([id.get()], tool_call_from_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("tool call {id}")))
+        })
+    }
+
+    fn tool_stats(&self, mission: Option<&MissionId>) -> Result<Vec<ToolStats>> {
+        self.read(|conn| {
+            let mission_id = mission.map(|m| mission_row_id(conn, m)).transpose()?;
+            let mut stmt = conn.prepare_cached(SQL_TOOL_STATS)?;
+            let rows = stmt.query_map([mission_id], |row| {
+                let (calls, failures): (u64, u64) = (row.get(1)?, row.get(2)?);
+                Ok(ToolStats {
+                    tool_name: row.get(0)?,
+                    calls,
+                    failures,
+                    failure_rate: failures as f64 / calls.max(1) as f64,
+                    first: timestamp_column(row, 3)?,
+                    last: timestamp_column(row, 4)?,
+                    p50_ms: row.get(5)?,
+                    p95_ms: row.get(6)?,
+                    max_ms: row.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -475,6 +521,24 @@ impl MissionStore for SqliteStore {
             conn.prepare_cached(SQL_MEMORY_DELETE)?
                 .execute(params![mission_id, key])?;
             Ok(live)
+        })
+    }
+
+    fn list_memory(&self, mission: &MissionId) -> Result<Vec<MemoryEntry>> {
+        let now = now_timestamp();
+        self.read(|conn| {
+            let mission_id = mission_row_id(conn, mission)?;
+            let mut stmt = conn.prepare_cached(SQL_MEMORY_LIST)?;
+            let rows = stmt.query_map(params![mission_id, now], |row| {
+                Ok(MemoryEntry {
+                    key: row.get(0)?,
+                    value: json_column(row, 1)?,
+                    updated_at: timestamp_column(row, 2)?,
+                    expires_at: optional_timestamp_column(row, 3)?,
+                    invocation_id: row.get::<_, Option<i64>>(4)?.map(ToolCallId::from),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 
@@ -861,7 +925,17 @@ macro_rules! decisions_filter {
 }
 
 const SQL_MISSION_BY_UUID: &str = concat!(mission_select!(), " WHERE mission_uuid = ?1");
-const SQL_MISSION_HISTORY: &str = concat!(mission_select!(), " ORDER BY id DESC LIMIT ?1");
+const SQL_FIND_MISSIONS: &str = concat!(
+    mission_select!(),
+    " WHERE (:status IS NULL OR status = :status)
+        AND (:phase IS NULL OR phase = :phase)
+        AND (:since IS NULL OR created_at >= :since)
+        AND (:until IS NULL OR created_at < :until)
+        AND (:search IS NULL OR instr(metadata, :search) > 0)
+        AND (:before IS NULL
+             OR (created_at, id) < (SELECT created_at, id FROM missions WHERE id = :before))
+      ORDER BY created_at DESC, id DESC LIMIT :limit"
+);
 const SQL_MISSION_ROW_ID: &str = "SELECT id FROM missions WHERE mission_uuid = ?1";
 const SQL_UPDATE_MISSION_STATUS: &str =
     "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1";
@@ -886,6 +960,30 @@ const SQL_MEMORY_GET: &str = "SELECT value FROM agent_memory
      WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)";
 const SQL_MEMORY_LIVE: &str = "SELECT EXISTS (SELECT 1 FROM agent_memory
      WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3))";
+const SQL_MEMORY_LIST: &str = "SELECT key, value, timestamp, expires_at, invocation_id
+     FROM agent_memory
+     WHERE mission_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY key";
+const SQL_TOOL_CALL_BY_ID: &str = concat!(tool_calls_from!(), "WHERE t.id = ?1");
+/// Per tool: counts, first and last call, and nearest-rank percentiles of
+/// the durations recorded (rank = ceil(p * n)).
+const SQL_TOOL_STATS: &str = "
+    WITH calls AS (
+        SELECT tool_name, success, duration_ms, timestamp FROM tool_calls
+        WHERE ?1 IS NULL OR mission_id = ?1
+    ),
+    ranked AS (
+        SELECT tool_name, duration_ms,
+               ROW_NUMBER() OVER (PARTITION BY tool_name ORDER BY duration_ms) AS rank,
+               COUNT(*) OVER (PARTITION BY tool_name) AS n
+        FROM calls WHERE duration_ms IS NOT NULL
+    )
+    SELECT c.tool_name, COUNT(*), SUM(c.success = 0), MIN(c.timestamp), MAX(c.timestamp),
+           (SELECT duration_ms FROM ranked r
+            WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100),
+           (SELECT duration_ms FROM ranked r
+            WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100),
+           MAX(c.duration_ms)
+    FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name";
 const SQL_MEMORY_DELETE: &str = "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2";
 const SQL_COMPLETE_PLAYBOOK_RUN: &str = "UPDATE playbook_runs
      SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
@@ -898,7 +996,9 @@ const SQL_PLAYBOOK_RUNS: &str =
 /// Every statement that finds rows by a condition.
 const LOOKUPS: &[&str] = &[
     SQL_MISSION_BY_UUID,
-    SQL_MISSION_HISTORY,
+    SQL_FIND_MISSIONS,
+    SQL_MEMORY_LIST,
+    SQL_TOOL_CALL_BY_ID,
     SQL_MISSION_ROW_ID,
     SQL_UPDATE_MISSION_STATUS,
     SQL_FIND_TOOL_CALLS_IN_MISSION,

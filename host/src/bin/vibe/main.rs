@@ -18,7 +18,7 @@ use serde::Serialize;
 use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
-use vibe_store::store::{DecisionFilter, Outcome, ToolCallFilter};
+use vibe_store::store::{DecisionFilter, MissionFilter, Outcome, ToolCallFilter};
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
     Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
@@ -69,6 +69,33 @@ enum Command {
     Tools(ToolsArgs),
     /// List a mission's decisions (or every mission's), oldest first, with filters.
     Decisions(DecisionsArgs),
+    /// Show one tool call in full.
+    Tool {
+        /// The tool call's id (the ID column of `vibe tools`).
+        id: i64,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per tool: calls, failures, failure rate, p50/p95/max duration, first
+    /// and last call; over one mission, or all.
+    Stats {
+        /// The mission's UUID (default: every mission).
+        uuid: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A mission's agent memory: its live keys (with expiry), or get/delete one.
+    Memory(MemoryArgs),
+    /// A mission's playbook runs, oldest first.
+    Playbooks {
+        /// The mission's UUID.
+        uuid: String,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run an agent tool (a WebAssembly component) in the sandbox for a
     /// mission; prints the tool's JSON output alone.
     Run(RunArgs),
@@ -174,13 +201,8 @@ enum MissionCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List the most recent missions, newest first.
-    List {
-        #[arg(long, default_value_t = 10)]
-        limit: u32,
-        #[arg(long)]
-        json: bool,
-    },
+    /// List missions, newest first (by creation time, then id), with filters.
+    List(MissionListArgs),
 }
 
 #[derive(Args)]
@@ -216,6 +238,66 @@ struct DecideArgs {
     /// Context, as JSON.
     #[arg(long)]
     context: Option<String>,
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct MemoryArgs {
+    #[command(subcommand)]
+    command: Option<MemoryCommand>,
+    /// The mission's UUID: list its live keys.
+    #[arg(required = true)]
+    uuid: Option<String>,
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum MemoryCommand {
+    /// Print one key's value (exit 3 if absent or expired).
+    Get {
+        /// The mission's UUID.
+        uuid: String,
+        /// The key.
+        key: String,
+    },
+    /// Delete one key; prints whether a live entry was there.
+    Delete {
+        /// The mission's UUID.
+        uuid: String,
+        /// The key.
+        key: String,
+    },
+}
+
+#[derive(Args)]
+struct MissionListArgs {
+    /// At most N missions (1 to 1000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    limit: u32,
+    /// Only missions in this status.
+    #[arg(long)]
+    status: Option<MissionStatus>,
+    /// Only missions in this phase.
+    #[arg(long)]
+    phase: Option<Phase>,
+    /// Only missions created at or after TIME (as for `vibe tools`).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<DateTime<Utc>>,
+    /// Only missions created before TIME.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    until: Option<DateTime<Utc>>,
+    /// Only missions whose metadata contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// The next page: missions after the one with this row id (the ID
+    /// column) in this order.
+    #[arg(long, value_name = "ID")]
+    before_id: Option<i64>,
+    /// Print one JSON array, with the schema's column names.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Which rows a listing shows: one mission's or all, a time window, paging.
@@ -402,7 +484,12 @@ impl Command {
     /// Whether the command only reads the database.
     fn only_reads(&self) -> bool {
         match self {
-            Command::Tools(_) | Command::Decisions(_) => true,
+            Command::Tools(_)
+            | Command::Decisions(_)
+            | Command::Tool { .. }
+            | Command::Stats { .. }
+            | Command::Playbooks { .. } => true,
+            Command::Memory(args) => !matches!(args.command, Some(MemoryCommand::Delete { .. })),
             Command::Mission(command) => matches!(
                 command,
                 MissionCommand::Show { .. } | MissionCommand::List { .. }
@@ -489,6 +576,48 @@ fn run(cli: Cli) -> CliResult {
                     table.push(table::tool_call_row(&call, s.all_missions));
                     Ok(())
                 })?;
+                table.finish();
+            }
+        }
+        Command::Tool { id, json } => {
+            let call = store.get_tool_call(id.into())?;
+            if json {
+                print_json(&Listed::new(&call));
+            } else {
+                table::print_tool_call(&call);
+            }
+        }
+        Command::Stats { uuid, json } => {
+            let mission: Option<MissionId> = uuid.as_deref().map(str::parse).transpose()?;
+            let stats = store.tool_stats(mission.as_ref())?;
+            if json {
+                let mut list = JsonList::new();
+                for row in &stats {
+                    list.push(row);
+                }
+                list.finish();
+            } else {
+                let mut table = table::stats_table();
+                for row in &stats {
+                    table.push(table::stats_row(row));
+                }
+                table.finish();
+            }
+        }
+        Command::Memory(args) => memory(&store, args)?,
+        Command::Playbooks { uuid, json } => {
+            let runs = store.get_playbook_runs(&uuid.parse()?)?;
+            if json {
+                let mut list = JsonList::new();
+                for run in &runs {
+                    list.push(run);
+                }
+                list.finish();
+            } else {
+                let mut table = table::playbooks_table();
+                for run in &runs {
+                    table.push(table::playbook_row(run));
+                }
                 table.finish();
             }
         }
@@ -646,6 +775,47 @@ fn bench(args: &BenchArgs) -> CliResult {
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }
 
+fn memory(store: &SqliteStore, args: MemoryArgs) -> CliResult {
+    match args.command {
+        Some(MemoryCommand::Get { uuid, key }) => match store.get_memory(&uuid.parse()?, &key)? {
+            Some(value) => print_json_text(value.as_str()),
+            None => {
+                return Err(Failure {
+                    message: format!("no live key {key:?} in mission {uuid}"),
+                    code: 3,
+                })
+            }
+        },
+        Some(MemoryCommand::Delete { uuid, key }) => {
+            let live = store.delete_memory(&uuid.parse()?, &key)?;
+            out(format_args!(
+                "{}\n",
+                if live { "deleted" } else { "absent" }
+            ));
+        }
+        None => {
+            let uuid = args
+                .uuid
+                .expect("clap requires the mission without a subcommand");
+            let entries = store.list_memory(&uuid.parse()?)?;
+            if args.json {
+                let mut list = JsonList::new();
+                for entry in &entries {
+                    list.push(entry);
+                }
+                list.finish();
+            } else {
+                let mut table = table::memory_table();
+                for entry in &entries {
+                    table.push(table::memory_row(entry));
+                }
+                table.finish();
+            }
+        }
+    }
+    Ok(())
+}
+
 fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
     match command {
         MissionCommand::Create { phase, metadata } => {
@@ -665,9 +835,17 @@ fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
                 table::print_mission(&mission);
             }
         }
-        MissionCommand::List { limit, json } => {
-            let missions = store.get_mission_history(limit)?;
-            if json {
+        MissionCommand::List(args) => {
+            let missions = store.find_missions(&MissionFilter {
+                status: args.status,
+                phase: args.phase,
+                since: args.since,
+                until: args.until,
+                search: args.search,
+                before_id: args.before_id,
+                limit: args.limit,
+            })?;
+            if args.json {
                 let mut list = JsonList::new();
                 for mission in &missions {
                     list.push(mission);
@@ -722,6 +900,24 @@ impl JsonColumns for vibe_store::ToolCall {
 impl JsonColumns for vibe_store::Decision {
     fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
         vec![("context", self.context.as_ref())]
+    }
+}
+
+impl JsonColumns for vibe_store::store::ToolStats {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
+        Vec::new()
+    }
+}
+
+impl JsonColumns for vibe_store::store::MemoryEntry {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
+        vec![("value", self.value.as_ref())]
+    }
+}
+
+impl JsonColumns for vibe_store::store::PlaybookRun {
+    fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
+        vec![("metrics", self.metrics.as_ref())]
     }
 }
 

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use vibe_store::store::format_timestamp;
+use vibe_store::store::{MemoryEntry, PlaybookRun, ToolStats};
 use vibe_store::terminal::visible_line;
 use vibe_store::{Decision, Json, Mission, ToolCall, ToolCallId};
 
@@ -97,22 +98,42 @@ fn json_cell(value: Option<&Json>) -> String {
 
 pub fn missions_table() -> Table {
     Table::new(&[
+        "ID",
         "MISSION_UUID",
         "PHASE",
         "STATUS",
         "CREATED_AT",
         "COMPLETED_AT",
+        "GOAL",
     ])
 }
 
 pub fn mission_row(m: &Mission) -> Vec<String> {
     vec![
+        m.id.to_string(),
         m.mission_uuid.to_string(),
         m.phase.to_string(),
         m.status.to_string(),
         time(Some(&m.created_at)),
         time(m.completed_at.as_ref()),
+        goal(m.metadata.as_ref()),
     ]
+}
+
+/// A mission's metadata in brief: its `goal` if it has one, else the text.
+fn goal(metadata: Option<&Json>) -> String {
+    let Some(metadata) = metadata else {
+        return "-".into();
+    };
+    // Metadata is bounded (1 MiB) and this runs once per listed mission.
+    match metadata.to_value() {
+        Ok(serde_json::Value::Object(map)) => match map.get("goal") {
+            Some(serde_json::Value::String(goal)) => goal.clone(),
+            Some(other) => other.to_string(),
+            None => metadata.as_str().to_owned(),
+        },
+        _ => metadata.as_str().to_owned(),
+    }
 }
 
 pub fn print_mission(mission: &Mission) {
@@ -197,7 +218,7 @@ pub fn origin(
     sha256: Option<&str>,
 ) -> String {
     match (invocation, sha256) {
-        (Some(id), _) => format!("via {}#{id}", invoked_by.unwrap_or("?")),
+        (Some(id), _) => format!("via {}#{id}", invoked_by.unwrap_or("")),
         (None, Some(sha)) => format!("run {}", &sha[..sha.len().min(12)]),
         (None, None) => "-".to_owned(),
     }
@@ -238,4 +259,108 @@ pub fn decision_row(d: &Decision, with_mission: bool) -> Vec<String> {
             json_cell(d.context.as_ref()),
         ])
         .collect()
+}
+
+/// One tool call in full, a field a line.
+pub fn print_tool_call(c: &ToolCall) {
+    let fields = [
+        ("id", c.id.to_string()),
+        ("mission_uuid", c.mission_uuid.to_string()),
+        ("timestamp", time(Some(&c.timestamp))),
+        ("tool_name", c.tool_name.clone()),
+        ("success", c.success.to_string()),
+        (
+            "outcome",
+            c.outcome.map_or_else(|| "-".into(), |o| o.to_string()),
+        ),
+        (
+            "duration_ms",
+            c.duration_ms.map_or_else(|| "-".into(), |d| d.to_string()),
+        ),
+        (
+            "origin",
+            origin(
+                c.invocation_id,
+                c.invoked_by.as_deref(),
+                c.component_sha256.as_deref(),
+            ),
+        ),
+        ("component", or_dash(c.component_sha256.as_deref())),
+        ("args", c.args.as_str().to_owned()),
+        ("result", json_cell(c.result.as_ref())),
+        ("error_message", or_dash(c.error_message.as_deref())),
+    ];
+    for (key, value) in fields {
+        crate::out(format_args!("{key:<13} {}\n", visible_line(&value)));
+    }
+}
+
+pub fn stats_table() -> Table {
+    Table::new(&[
+        "TOOL_NAME",
+        "CALLS",
+        "FAILURES",
+        "FAIL_RATE",
+        "P50_MS",
+        "P95_MS",
+        "MAX_MS",
+        "FIRST",
+        "LAST",
+    ])
+}
+
+pub fn stats_row(s: &ToolStats) -> Vec<String> {
+    let ms = |v: Option<i64>| v.map_or_else(|| "-".into(), |v| v.to_string());
+    vec![
+        s.tool_name.clone(),
+        s.calls.to_string(),
+        s.failures.to_string(),
+        format!("{:.1}%", s.failure_rate * 100.0),
+        ms(s.p50_ms),
+        ms(s.p95_ms),
+        ms(s.max_ms),
+        time(Some(&s.first)),
+        time(Some(&s.last)),
+    ]
+}
+
+pub fn memory_table() -> Table {
+    Table::new(&["KEY", "VALUE", "UPDATED_AT", "EXPIRES_AT", "ORIGIN"])
+}
+
+pub fn memory_row(m: &MemoryEntry) -> Vec<String> {
+    vec![
+        m.key.clone(),
+        json_cell(m.value.as_ref()),
+        time(Some(&m.updated_at)),
+        time(m.expires_at.as_ref()),
+        origin(m.invocation_id, None, None),
+    ]
+}
+
+pub fn playbooks_table() -> Table {
+    Table::new(&[
+        "ID",
+        "PLAYBOOK",
+        "PHASE",
+        "STARTED_AT",
+        "COMPLETED_AT",
+        "SUCCESS",
+        "METRICS",
+        "ERROR",
+    ])
+}
+
+pub fn playbook_row(p: &PlaybookRun) -> Vec<String> {
+    vec![
+        p.id.to_string(),
+        p.playbook_name.clone(),
+        or_dash(p.phase.as_deref()),
+        time(Some(&p.started_at)),
+        time(p.completed_at.as_ref()),
+        p.success
+            .map_or_else(|| "-".into(), |s| if s { "ok" } else { "FAILED" }.into()),
+        json_cell(p.metrics.as_ref()),
+        or_dash(p.error_message.as_deref()),
+    ]
 }
