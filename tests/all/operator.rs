@@ -377,3 +377,271 @@ fn a_demo_whose_component_is_missing_writes_nothing() {
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
 }
+
+/// A store with two missions and a known trail, for the finding tests.
+fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let a = store
+        .create_mission(Phase::Coding, json!({ "goal": "ship the parser" }).into())
+        .unwrap();
+    let b = store
+        .create_mission(Phase::Testing, json!({ "goal": "test it" }).into())
+        .unwrap();
+    for (mission, tool, ms, ok) in [
+        (&a, "grep", 5, true),
+        (&a, "cargo", 100, false),
+        (&a, "grep", 10, true),
+        (&a, "grep", 20, true),
+        (&a, "grep", 40, true),
+        (&b, "grep", 7, true),
+    ] {
+        store
+            .log_tool_call(
+                mission,
+                NewToolCall {
+                    duration_ms: Some(ms),
+                    success: ok,
+                    error_message: (!ok).then(|| "boom".to_owned()),
+                    ..NewToolCall::success(tool, json!({ "tool": tool }))
+                },
+            )
+            .unwrap();
+    }
+    store
+        .record_decision(&a, "plan", "because", "planner", None)
+        .unwrap();
+    store
+        .record_decision(&b, "review", "looks fine", "critic", None)
+        .unwrap();
+    store
+        .set_memory(&a, "progress", json!({ "step": 2 }).into(), Some(3600))
+        .unwrap();
+    store
+        .set_memory(&a, "gone", json!(1).into(), Some(0))
+        .unwrap();
+    let run = store.start_playbook_run(&a, "deploy", None).unwrap();
+    store
+        .complete_playbook_run(run, true, Some(json!({ "hosts": 3 }).into()), None)
+        .unwrap();
+    (dir, path, a.to_string(), b.to_string())
+}
+
+fn json_of(dir: &Path, path: &Path, args: &[&str]) -> Value {
+    let out = vibe(dir).arg("--db").arg(path).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn ids(rows: &Value) -> Vec<i64> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn tools_and_decisions_filter_by_name_outcome_time_and_page() {
+    let (dir, path, a, b) = trail();
+    let d = dir.path();
+    let q = |args: &[&str]| json_of(d, &path, &[args, &["--json"]].concat());
+    assert_eq!(ids(&q(&["tools", &a])), [1, 2, 3, 4, 5]);
+    assert_eq!(ids(&q(&["tools", &a, "--tool", "cargo"])), [2]);
+    assert_eq!(
+        ids(&q(&["tools", &a, "--tool", "cargo", "--tool", "grep"])).len(),
+        5
+    );
+    assert_eq!(ids(&q(&["tools", &a, "--failed"])), [2]);
+    assert_eq!(
+        ids(&q(&["tools", &a, "--succeeded", "--limit", "2"])),
+        [1, 3]
+    );
+    assert_eq!(ids(&q(&["tools", &a, "--after", "3"])), [4, 5]);
+    assert_eq!(ids(&q(&["tools", &a, "--since", "1h"])).len(), 5);
+    assert_eq!(ids(&q(&["tools", &a, "--until", "2000-01-01"])).len(), 0);
+    assert_eq!(
+        ids(&q(&["tools", &a, "--since", "2099-01-01T00:00:00Z"])).len(),
+        0
+    );
+    let across = q(&["tools", "--all-missions", "--tool", "grep"]);
+    assert_eq!(ids(&across), [1, 3, 4, 5, 6]);
+    assert_eq!(across[4]["mission_uuid"], json!(b));
+    assert_eq!(
+        ids(&q(&["decisions", "--all-missions", "--agent", "critic"])),
+        [2]
+    );
+    assert_eq!(ids(&q(&["decisions", &a, "--type", "plan"])), [1]);
+    assert_eq!(ids(&q(&["decisions", &a, "--type", "review"])).len(), 0);
+    // A table across missions names each row's mission.
+    let table = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["tools", "--all-missions"])
+        .output()
+        .unwrap();
+    let table = text(&table.stdout);
+    assert!(table.starts_with("MISSION_UUID"), "{table}");
+    assert!(table.contains(&b), "{table}");
+    // Bad times and conflicting flags are usage errors.
+    for bad in [
+        vec!["tools", &a, "--since", "yesterday"],
+        vec!["tools", &a, "--failed", "--succeeded"],
+        vec!["tools"],
+    ] {
+        let out = vibe(d).arg("--db").arg(&path).args(&bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
+
+#[test]
+fn missions_list_newest_first_by_creation_time_with_filters_and_paging() {
+    let (dir, path, a, b) = trail();
+    let d = dir.path();
+    // Another program's mission, created "earlier" though written last.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
+             VALUES ('legacy-1', 'CODING', 'completed', '2025-01-02T03:04:05Z', '{\"goal\":\"old\"}')",
+            [],
+        )
+        .unwrap();
+    let uuids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["mission_uuid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = json_of(d, &path, &["mission", "list", "--json"]);
+    assert_eq!(uuids(&all), [b.clone(), a.clone(), "legacy-1".into()]);
+    let q = |args: &[&str]| {
+        uuids(&json_of(
+            d,
+            &path,
+            &[&["mission", "list", "--json"], args].concat(),
+        ))
+    };
+    assert_eq!(q(&["--phase", "testing"]), [b.clone()]);
+    assert_eq!(q(&["--status", "completed"]), ["legacy-1"]);
+    assert_eq!(q(&["--search", "parser"]), [a.clone()]);
+    assert_eq!(q(&["--since", "1d"]), [b.clone(), a.clone()]);
+    assert_eq!(q(&["--until", "2026-01-01"]), ["legacy-1"]);
+    // Paging: one at a time, each page after the last row's id.
+    let mut seen = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let mut args = vec!["mission", "list", "--json", "--limit", "1"];
+        if let Some(id) = &before {
+            args.extend(["--before-id", id]);
+        }
+        let page = json_of(d, &path, &args);
+        let Some(row) = page.as_array().unwrap().first() else {
+            break;
+        };
+        seen.push(row["mission_uuid"].as_str().unwrap().to_owned());
+        before = Some(row["id"].to_string());
+    }
+    assert_eq!(seen, uuids(&all));
+    // The table shows the goal.
+    let table = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["mission", "list"])
+        .output()
+        .unwrap();
+    let table = text(&table.stdout);
+    assert!(
+        table.contains("ship the parser") && table.contains("GOAL"),
+        "{table}"
+    );
+    let over = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["mission", "list", "--limit", "5000"])
+        .output()
+        .unwrap();
+    assert_eq!(over.status.code(), Some(2));
+}
+
+#[test]
+fn stats_memory_playbooks_and_one_tool_call_in_full() {
+    let (dir, path, a, _b) = trail();
+    let d = dir.path();
+    let stats = json_of(d, &path, &["stats", &a, "--json"]);
+    assert_eq!(stats[0]["tool_name"], json!("grep"));
+    assert_eq!(stats[0]["calls"], json!(4));
+    assert_eq!(stats[0]["failures"], json!(0));
+    // Durations 5, 10, 20, 40: nearest-rank p50 is 10, p95 is 40.
+    assert_eq!(
+        (stats[0]["p50_ms"].clone(), stats[0]["p95_ms"].clone()),
+        (json!(10), json!(40))
+    );
+    assert_eq!(stats[1]["tool_name"], json!("cargo"));
+    assert_eq!(stats[1]["failure_rate"], json!(1.0));
+    let everything = json_of(d, &path, &["stats", "--json"]);
+    assert_eq!(
+        everything[0]["calls"],
+        json!(5),
+        "grep across both missions"
+    );
+
+    let memory = json_of(d, &path, &["memory", &a, "--json"]);
+    assert_eq!(
+        memory.as_array().unwrap().len(),
+        1,
+        "the expired key is not listed"
+    );
+    assert_eq!(memory[0]["key"], json!("progress"));
+    assert!(memory[0]["expires_at"].is_string());
+    let get = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["memory", "get", &a, "progress"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&get.stdout), "{\"step\":2}\n");
+    let gone = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["memory", "get", &a, "gone"])
+        .output()
+        .unwrap();
+    assert_eq!(gone.status.code(), Some(3));
+    let delete = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["memory", "delete", &a, "progress"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&delete.stdout), "deleted\n");
+    assert_eq!(json_of(d, &path, &["memory", &a, "--json"]), json!([]));
+
+    let runs = json_of(d, &path, &["playbooks", &a, "--json"]);
+    assert_eq!(runs[0]["playbook_name"], json!("deploy"));
+    assert_eq!(runs[0]["metrics"], json!({ "hosts": 3 }));
+
+    let call = json_of(d, &path, &["tool", "2", "--json"]);
+    assert_eq!(call["tool_name"], json!("cargo"));
+    assert_eq!(call["error_message"], json!("boom"));
+    let full = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["tool", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&full.stdout).contains("error_message boom"),
+        "{}",
+        text(&full.stdout)
+    );
+    let missing = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["tool", "999"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(text(&missing.stderr).contains("tool call 999 not found"));
+}
