@@ -523,9 +523,9 @@ fn missions_list_newest_first_by_creation_time_with_filters_and_paging() {
             &[&["mission", "list", "--json"], args].concat(),
         ))
     };
-    assert_eq!(q(&["--phase", "testing"]), [b.clone()]);
+    assert_eq!(q(&["--phase", "testing"]), vec![b.clone()]);
     assert_eq!(q(&["--status", "completed"]), ["legacy-1"]);
-    assert_eq!(q(&["--search", "parser"]), [a.clone()]);
+    assert_eq!(q(&["--search", "parser"]), vec![a.clone()]);
     assert_eq!(q(&["--since", "1d"]), [b.clone(), a.clone()]);
     assert_eq!(q(&["--until", "2026-01-01"]), ["legacy-1"]);
     // Paging: one at a time, each page after the last row's id.
