@@ -362,11 +362,18 @@ fn help_names_every_command() {
     let out = vibe(Path::new(".")).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
+    // Commands are grouped under headings by what a user wants to do; the
+    // options follow the groups.
+    let groups: Vec<&str> = help
+        .lines()
+        .take_while(|l| !l.starts_with("Options:"))
+        .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+        .collect();
+    assert!(groups.len() >= 3, "{help}");
     let listed: Vec<&str> = help
         .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
+        .take_while(|l| !l.starts_with("Options:"))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     for command in [
@@ -375,7 +382,11 @@ fn help_names_every_command() {
         "log",
         "decide",
         "tools",
+        "tool",
         "decisions",
+        "stats",
+        "memory",
+        "playbooks",
         "run",
         "demo",
         "bench",
@@ -384,6 +395,14 @@ fn help_names_every_command() {
             listed.contains(&command),
             "{command} missing from the commands in --help: {listed:?}"
         );
+    }
+    // Every listed name is a command clap knows (the list cannot drift).
+    for command in listed {
+        let out = vibe(Path::new("."))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "`vibe {command} --help` failed");
     }
 }
 

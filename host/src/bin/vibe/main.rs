@@ -25,8 +25,41 @@ use vibe_store::{
     Phase, SqliteStore, StoreError,
 };
 
+/// `vibe --help`: the commands grouped by what a user wants to do.
+const HELP: &str = "\
+{about}
+
+{usage-heading} {usage}
+
+Record a mission:
+  init        Create or upgrade the database; print its path and schema version
+  mission     Create missions, set their status, show and list them
+  log         Log a tool call (a failed one with --error); prints its id
+  decide      Record a decision; prints its id
+
+Inspect the trail:
+  tools       A mission's tool calls (or every mission's), with filters
+  tool        One tool call in full
+  decisions   A mission's decisions (or every mission's), with filters
+  stats       Per tool: calls, failures, p50/p95/max duration
+  memory      A mission's agent memory: list keys, get or delete one
+  playbooks   A mission's playbook runs
+
+Run tools in the sandbox:
+  run         Run a tool (a WebAssembly component) for a mission
+  demo        Create a mission and run the example planner on it
+
+Measure:
+  bench       The store and the sandbox on this machine, side by side
+
+Options:
+{options}
+
+Run `vibe COMMAND --help` for a command's own options.
+";
+
 #[derive(Parser)]
-#[command(name = "vibe", version, about = "Run and inspect AI-agent missions")]
+#[command(name = "vibe", version, about = "Run and inspect AI-agent missions", help_template = HELP)]
 struct Cli {
     /// The database file.
     #[arg(long, global = true, env = "VIBE_DB", default_value = vibe_store::store::DEFAULT_DB_PATH)]
