@@ -645,3 +645,62 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
     assert_eq!(missing.status.code(), Some(3));
     assert!(text(&missing.stderr).contains("tool call 999 not found"));
 }
+
+#[test]
+fn follow_prints_rows_as_other_processes_commit_them() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let (dir, path, a, _b) = trail();
+    for json in [false, true] {
+        let mut cmd = vibe(dir.path());
+        cmd.arg("--db").arg(&path).args(["tools", &a, "--follow"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if lines_tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let next = || {
+            lines
+                .recv_timeout(Duration::from_secs(20))
+                .expect("follow printed nothing within 20 s")
+        };
+        // The rows already there (and, for the table, its header).
+        let existing = count(
+            &path,
+            "SELECT COUNT(*) FROM tool_calls WHERE mission_id = 1",
+        );
+        for _ in 0..(existing as usize + usize::from(!json)) {
+            next();
+        }
+        // Another process commits a row: it appears.
+        let tool = if json { "late-json" } else { "late-table" };
+        let logged = vibe(dir.path())
+            .arg("--db")
+            .arg(&path)
+            .args(["log", &a, "--tool", tool, "--args", "{}"])
+            .output()
+            .unwrap();
+        assert!(logged.status.success());
+        let line = next();
+        assert!(line.contains(tool), "{line}");
+        if json {
+            let row: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(row["tool_name"], json!(tool));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

@@ -48,6 +48,9 @@ struct Inner {
     options: OpenOptions,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// One connection kept for `data_version`, whose value is per
+    /// connection.
+    watcher: Mutex<Option<Connection>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -82,6 +85,7 @@ impl SqliteStore {
                 options,
                 writer: Writer::new(conn),
                 readers: Mutex::new(Vec::new()),
+                watcher: Mutex::new(None),
             }),
             origin: Origin::Host,
         })
@@ -158,6 +162,19 @@ impl SqliteStore {
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u32> {
         self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
+    }
+
+    /// A number that changes whenever a transaction is committed to the
+    /// file by any connection but the one asking (this store's writer,
+    /// another process): `PRAGMA data_version`. Polling it is how a reader
+    /// follows the trail live without reading rows when nothing changed.
+    pub fn data_version(&self) -> Result<i64> {
+        let mut watcher = lock(&self.inner.watcher);
+        if watcher.is_none() {
+            *watcher = Some(connect(&self.inner.path, &self.inner.options)?);
+        }
+        let conn = watcher.as_ref().expect("set above");
+        Ok(conn.pragma_query_value(None, "data_version", |row| row.get(0))?)
     }
 }
 

@@ -355,10 +355,18 @@ struct Selection {
     /// Only rows before TIME (same forms as --since).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     until: Option<DateTime<Utc>>,
-    /// Print one JSON array, with the schema's column names.
+    /// Print one JSON array, with the schema's column names (with
+    /// --follow: one JSON object a line).
     #[arg(long)]
     json: bool,
+    /// Keep printing rows as they are committed, by this or any other
+    /// process, until interrupted (like `tail -f`).
+    #[arg(long)]
+    follow: bool,
 }
+
+/// How often `--follow` asks whether anything was committed.
+const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
 impl Selection {
     fn mission(&self) -> Result<Option<MissionId>, Failure> {
@@ -587,7 +595,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Bench(_) => unreachable!("handled before the store is opened"),
         Command::Tools(args) => {
             let s = &args.selection;
-            let filter = ToolCallFilter {
+            let mut filter = ToolCallFilter {
                 mission: s.mission()?,
                 tools: args.tools.clone(),
                 success: (args.failed || args.succeeded).then_some(args.succeeded),
@@ -596,7 +604,26 @@ fn run(cli: Cli) -> CliResult {
                 after_id: s.after,
                 limit: s.limit,
             };
-            if s.json {
+            if s.follow {
+                let mut table = table::tool_calls_table(s.all_missions);
+                follow(&store, |after| {
+                    filter.after_id = after.or(filter.after_id);
+                    let mut last = None;
+                    store.find_tool_calls(&filter, &mut |call| {
+                        last = Some(call.id.get());
+                        if s.json {
+                            print_json_line(&Listed::new(&call));
+                        } else {
+                            table.push(table::tool_call_row(&call, s.all_missions));
+                        }
+                        Ok(())
+                    })?;
+                    if !s.json {
+                        table.flush();
+                    }
+                    Ok(last)
+                })?;
+            } else if s.json {
                 let mut list = JsonList::new();
                 store.find_tool_calls(&filter, &mut |call| {
                     list.push(&call);
@@ -656,7 +683,7 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Decisions(args) => {
             let s = &args.selection;
-            let filter = DecisionFilter {
+            let mut filter = DecisionFilter {
                 mission: s.mission()?,
                 types: args.types.clone(),
                 agents: args.agents.clone(),
@@ -665,7 +692,26 @@ fn run(cli: Cli) -> CliResult {
                 after_id: s.after,
                 limit: s.limit,
             };
-            if s.json {
+            if s.follow {
+                let mut table = table::decisions_table(s.all_missions);
+                follow(&store, |after| {
+                    filter.after_id = after.or(filter.after_id);
+                    let mut last = None;
+                    store.find_decisions(&filter, &mut |decision| {
+                        last = Some(decision.id.get());
+                        if s.json {
+                            print_json_line(&Listed::new(&decision));
+                        } else {
+                            table.push(table::decision_row(&decision, s.all_missions));
+                        }
+                        Ok(())
+                    })?;
+                    if !s.json {
+                        table.flush();
+                    }
+                    Ok(last)
+                })?;
+            } else if s.json {
                 let mut list = JsonList::new();
                 store.find_decisions(&filter, &mut |decision| {
                     list.push(&decision);
@@ -957,6 +1003,36 @@ impl JsonColumns for vibe_store::store::PlaybookRun {
 impl JsonColumns for vibe_store::Mission {
     fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
         vec![("metadata", self.metadata.as_ref())]
+    }
+}
+
+/// Prints what `print_rows(None)` finds, then, each time another
+/// connection commits, what `print_rows(Some(last id printed))` finds; until
+/// the process is interrupted. Idle, it asks SQLite one cheap question every
+/// [`FOLLOW_POLL`].
+fn follow(
+    store: &SqliteStore,
+    mut print_rows: impl FnMut(Option<i64>) -> Result<Option<i64>, StoreError>,
+) -> CliResult {
+    let mut seen = store.data_version()?;
+    let mut last = print_rows(None)?;
+    loop {
+        std::thread::sleep(FOLLOW_POLL);
+        let now = store.data_version()?;
+        if now != seen {
+            seen = now;
+            last = print_rows(last)?.or(last);
+        }
+    }
+}
+
+/// One JSON value on one line (for streams such as `--follow --json`).
+fn print_json_line(value: &impl Serialize) {
+    let text = serde_json::to_string(value).expect("store rows serialise to JSON");
+    if std::io::stdout().is_terminal() {
+        out(format_args!("{}\n", json_for_terminal(&text)));
+    } else {
+        out(format_args!("{text}\n"));
     }
 }
 

@@ -54,7 +54,9 @@ impl Table {
         self.flush();
     }
 
-    fn flush(&mut self) {
+    /// Prints what is buffered now and every later row as it comes (for
+    /// `--follow`); the widths are those of the rows seen so far.
+    pub fn flush(&mut self) {
         if let Some(pending) = self.pending.take() {
             let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
             self.line(&header);
