@@ -294,6 +294,14 @@ impl MissionStore for Faulty {
     fn find_missions(&self, filter: &store::MissionFilter) -> store::Result<Vec<Mission>> {
         self.inner.find_missions(filter)
     }
+    fn prune(
+        &self,
+        filter: &store::PruneFilter,
+        dry_run: bool,
+        report: &mut dyn FnMut(&store::PrunedMission),
+    ) -> store::Result<u64> {
+        self.inner.prune(filter, dry_run, report)
+    }
     fn start_playbook_run(
         &self,
         m: &MissionId,

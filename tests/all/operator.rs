@@ -704,3 +704,164 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         child.wait().unwrap();
     }
 }
+
+#[test]
+fn backup_copies_a_consistent_checked_database_while_writers_write() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    store
+        .log_tool_calls(
+            &m,
+            (0..500)
+                .map(|i| NewToolCall::success("before", json!(i)))
+                .collect(),
+        )
+        .unwrap();
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let (store, m, writing) = (store.clone(), m.clone(), writing.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                store
+                    .log_tool_call(&m, NewToolCall::success("during", json!(n)))
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let copy = dir.path().join("copy.db");
+    let out = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let during = writer.join().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("integrity ok"));
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let copied = count(&copy, "SELECT COUNT(*) FROM tool_calls");
+    assert!(copied >= 500, "{copied}");
+    assert!(copied <= 500 + during, "{copied} of {}", 500 + during);
+    // One snapshot: the copied ids are exactly the first `copied` ids.
+    assert_eq!(count(&copy, "SELECT MAX(id) FROM tool_calls"), copied);
+
+    let again = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("exists"));
+    assert_eq!(
+        count(&copy, "SELECT COUNT(*) FROM tool_calls"),
+        copied,
+        "left alone"
+    );
+}
+
+#[test]
+fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let mission = |status| {
+        let m = store
+            .create_mission(Phase::Coding, json!({}).into())
+            .unwrap();
+        store
+            .log_tool_calls(
+                &m,
+                (0..3000)
+                    .map(|i| NewToolCall::success("t", json!(i)))
+                    .collect(),
+            )
+            .unwrap();
+        store.record_decision(&m, "d", "r", "a", None).unwrap();
+        store.set_memory(&m, "k", json!(1).into(), None).unwrap();
+        store.start_playbook_run(&m, "p", None).unwrap();
+        store.update_mission_status(&m, status).unwrap();
+        m
+    };
+    use vibe_store::MissionStatus::*;
+    let (old_done, old_open, new_done) = (mission(Completed), mission(InProgress), mission(Failed));
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE missions SET created_at = '2025-06-01T00:00:00.000000Z' WHERE mission_uuid IN (?1, ?2)",
+            [old_done.as_str(), old_open.as_str()],
+        )
+        .unwrap();
+    drop(store);
+    let prune = |args: &[&str]| {
+        let out = vibe(dir.path())
+            .arg("--db")
+            .arg(&path)
+            .args([&["prune", "--before", "2026-01-01"], args].concat())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let dry = prune(&["--dry-run"]);
+    assert!(
+        dry.contains(&format!("would delete mission {old_done}")),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("3000 tool calls, 1 decisions, 1 memory entries, 1 playbook runs"),
+        "{dry}"
+    );
+    assert!(
+        !dry.contains(&*old_open) && !dry.contains(&*new_done),
+        "{dry}"
+    );
+    assert_eq!(
+        count(&path, "SELECT COUNT(*) FROM missions"),
+        3,
+        "a dry run deletes nothing"
+    );
+
+    let done = prune(&["--vacuum"]);
+    assert!(
+        done.contains(&format!("deleted mission {old_done}")),
+        "{done}"
+    );
+    assert!(
+        done.contains("deleted 1 missions") && done.contains("vacuumed"),
+        "{done}"
+    );
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 2);
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls"), 6000);
+    for table in ["decisions", "agent_memory", "playbook_runs"] {
+        assert_eq!(
+            count(&path, &format!("SELECT COUNT(*) FROM {table}")),
+            2,
+            "{table}"
+        );
+    }
+    // Open missions go only when named.
+    let open = prune(&["--status", "in_progress"]);
+    assert!(
+        open.contains(&format!("deleted mission {old_open}")),
+        "{open}"
+    );
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 1);
+    let integrity: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+}

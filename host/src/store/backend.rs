@@ -16,7 +16,8 @@ use super::ids::{DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
     Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
-    MissionStatus, NewToolCall, Page, Phase, PlaybookRun, ToolCall, ToolCallFilter, ToolStats,
+    MissionStatus, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall,
+    ToolCallFilter, ToolStats,
 };
 
 /// The mission store: missions, their audit trail (tool calls and
@@ -207,6 +208,20 @@ pub trait MissionStore: Send + Sync + 'static {
 
     /// Every live (unexpired) entry of a mission's memory, by key.
     fn list_memory(&self, mission: &MissionId) -> Result<Vec<MemoryEntry>>;
+
+    // ---- keeping ----------------------------------------------------------
+
+    /// Deletes whole missions `filter` selects, with every row of theirs,
+    /// oldest first, in batches that each hold the write lock for about
+    /// [`PRUNE_BATCH`](super::PRUNE_BATCH) at most; calls `report` with each
+    /// mission once it is gone (or, `dry_run`, with each that would go, and
+    /// deletes nothing). Returns how many missions.
+    fn prune(
+        &self,
+        filter: &PruneFilter,
+        dry_run: bool,
+        report: &mut dyn FnMut(&PrunedMission),
+    ) -> Result<u64>;
 
     // ---- playbook runs ---------------------------------------------------
 

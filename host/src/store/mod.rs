@@ -28,9 +28,9 @@ pub use json::{Json, MAX_JSON_BYTES, MAX_JSON_DEPTH};
 pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
     MemoryEntry, Mission, MissionFilter, MissionStatus, NewToolCall, Origin, Outcome, Page, Phase,
-    PlaybookRun, ToolCall, ToolCallFilter, ToolStats, DEFAULT_PAGE_BYTES, MAX_NAME_BYTES,
-    MAX_PAGE_ROWS, MAX_TEXT_BYTES,
+    PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
+    DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES,
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
-pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH};
+pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
 pub use writer::WriteStats;

@@ -527,6 +527,36 @@ pub struct PlaybookRun {
     pub error_message: Option<String>,
 }
 
+/// Which missions [`MissionStore::prune`](super::MissionStore::prune)
+/// deletes: whole missions created before a time, in the given statuses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PruneFilter {
+    /// Only missions created before this time.
+    pub before: DateTime<Utc>,
+    /// Only missions in one of these statuses.
+    pub statuses: Vec<MissionStatus>,
+}
+
+/// A mission prune deleted (or, dry, would delete), with its rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrunedMission {
+    /// The mission.
+    pub mission_uuid: MissionId,
+    /// When it was created.
+    #[serde(serialize_with = "serialize_timestamp")]
+    pub created_at: DateTime<Utc>,
+    /// Its status.
+    pub status: MissionStatus,
+    /// Its tool calls.
+    pub tool_calls: u64,
+    /// Its decisions.
+    pub decisions: u64,
+    /// Its memory entries.
+    pub memory: u64,
+    /// Its playbook runs.
+    pub playbook_runs: u64,
+}
+
 /// One live entry of a mission's agent memory.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemoryEntry {

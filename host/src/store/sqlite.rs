@@ -21,7 +21,8 @@ use super::json::Json;
 use super::model::{
     check_name, check_text, now_timestamp, Decision, DecisionFilter, InvocationEnd,
     InvocationStart, MemoryEntry, Mission, MissionFilter, MissionStatus, NewToolCall, Origin,
-    Outcome, Page, Phase, PlaybookRun, ToolCall, ToolCallFilter, ToolStats,
+    Outcome, Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter,
+    ToolStats,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
 use super::writer::{exec_cached, WriteStats, Writer};
@@ -162,6 +163,65 @@ impl SqliteStore {
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u32> {
         self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
+    }
+
+    /// Copies the database to `dest` (a new file) while writers keep
+    /// writing: SQLite's online backup, from one read snapshot, so the copy
+    /// is consistent as of one moment. The copy is checked with `PRAGMA
+    /// integrity_check` before it is moved into place; returns its size in
+    /// bytes. Nothing is left at `dest` if anything fails.
+    pub fn backup_to(&self, dest: &Path) -> Result<u64> {
+        if dest.exists() {
+            return Err(StoreError::invalid(format!(
+                "{} exists; back up to a new file",
+                dest.display()
+            )));
+        }
+        let dir = match dest.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let name = dest
+            .file_name()
+            .ok_or_else(|| StoreError::invalid(format!("{} is not a file path", dest.display())))?;
+        let temp = dir.join(format!(
+            ".{}.backup-{}",
+            name.to_string_lossy(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let copied = self.read(|src| {
+            let mut out = Connection::open_with_flags(
+                &temp,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| StoreError::io(&temp, std::io::Error::other(e)))?;
+            {
+                // One step of every page: one snapshot of the source.
+                let backup = rusqlite::backup::Backup::new(src, &mut out)?;
+                backup.step(-1)?;
+            }
+            let check: String = out.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(StoreError::Internal(format!(
+                    "the backup failed its integrity check: {check}"
+                )));
+            }
+            out.close().map_err(|(_, e)| StoreError::from(e))?;
+            Ok(())
+        });
+        let moved = copied.and_then(|()| {
+            std::fs::File::open(&temp)
+                .and_then(|f| f.sync_all())
+                .and_then(|()| std::fs::hard_link(&temp, dest))
+                .map_err(|e| StoreError::io(dest, e))
+        });
+        let _ = std::fs::remove_file(&temp);
+        moved?;
+        std::fs::metadata(dest)
+            .map(|m| m.len())
+            .map_err(|e| StoreError::io(dest, e))
     }
 
     /// A number that changes whenever a transaction is committed to the
@@ -559,6 +619,45 @@ impl MissionStore for SqliteStore {
         })
     }
 
+    // ---- keeping ---------------------------------------------------------------
+
+    fn prune(
+        &self,
+        filter: &PruneFilter,
+        dry_run: bool,
+        report: &mut dyn FnMut(&PrunedMission),
+    ) -> Result<u64> {
+        let statuses = serde_json::json!(filter
+            .statuses
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>())
+        .to_string();
+        let before = format_timestamp(filter.before);
+        let candidates: Vec<PrunedMission> = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(SQL_PRUNE_CANDIDATES)?;
+            let rows = stmt.query_map(params![before, statuses], |row| {
+                Ok(PrunedMission {
+                    mission_uuid: MissionId::stored(row.get(0)?),
+                    created_at: timestamp_column(row, 1)?,
+                    status: parse_column(row, 2)?,
+                    tool_calls: row.get(3)?,
+                    decisions: row.get(4)?,
+                    memory: row.get(5)?,
+                    playbook_runs: row.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        for mission in &candidates {
+            if !dry_run {
+                while !self.prune_step(&mission.mission_uuid)? {}
+            }
+            report(mission);
+        }
+        Ok(candidates.len() as u64)
+    }
+
     // ---- playbook runs -------------------------------------------------------
 
     fn start_playbook_run(
@@ -640,7 +739,51 @@ impl MissionStore for SqliteStore {
     }
 }
 
+/// How long one prune batch may hold the write lock, about.
+pub const PRUNE_BATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl SqliteStore {
+    /// One batch of deleting `mission`: its rows a chunk at a time until
+    /// [`PRUNE_BATCH`] has passed, then the mission itself once it has none.
+    /// True when the mission is gone.
+    fn prune_step(&self, mission: &MissionId) -> Result<bool> {
+        let mission = mission.clone();
+        self.write(move |conn| {
+            let started = std::time::Instant::now();
+            let mission_id = match mission_row_id(conn, &mission) {
+                Ok(id) => id,
+                Err(StoreError::MissionNotFound(_)) => return Ok(true),
+                Err(e) => return Err(e),
+            };
+            for sql in SQL_PRUNE_CHILDREN {
+                while conn.prepare_cached(sql)?.execute([mission_id])? > 0 {
+                    if started.elapsed() >= PRUNE_BATCH {
+                        return Ok(false);
+                    }
+                }
+            }
+            conn.prepare_cached("DELETE FROM missions WHERE id = ?1")?
+                .execute([mission_id])?;
+            Ok(true)
+        })
+    }
+
+    /// Rebuilds the file to return the space deleted rows left free (`VACUUM`;
+    /// holds the write lock for as long as it takes). Returns the file's
+    /// size before and after, in bytes.
+    pub fn vacuum(&self) -> Result<(u64, u64)> {
+        let size = || {
+            std::fs::metadata(&self.inner.path)
+                .map(|m| m.len())
+                .map_err(|e| StoreError::io(&self.inner.path, e))
+        };
+        let before = size()?;
+        self.inner
+            .writer
+            .with_connection(|conn| conn.execute_batch("VACUUM"))?;
+        Ok((before, size()?))
+    }
+
     fn insert_invocation(
         &self,
         mission: &MissionId,
@@ -1001,6 +1144,26 @@ const SQL_TOOL_STATS: &str = "
             WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100),
            MAX(c.duration_ms)
     FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name";
+const SQL_PRUNE_CANDIDATES: &str = "
+    SELECT m.mission_uuid, m.created_at, m.status,
+           (SELECT COUNT(*) FROM tool_calls WHERE mission_id = m.id),
+           (SELECT COUNT(*) FROM decisions WHERE mission_id = m.id),
+           (SELECT COUNT(*) FROM agent_memory WHERE mission_id = m.id),
+           (SELECT COUNT(*) FROM playbook_runs WHERE mission_id = m.id)
+    FROM missions m
+    WHERE m.created_at < ?1 AND m.status IN (SELECT value FROM json_each(?2))
+    ORDER BY m.created_at, m.id";
+/// A chunk of one mission's rows, table by table, newest first.
+const SQL_PRUNE_CHILDREN: [&str; 4] = [
+    "DELETE FROM tool_calls WHERE id IN
+         (SELECT id FROM tool_calls WHERE mission_id = ?1 ORDER BY id DESC LIMIT 2000)",
+    "DELETE FROM decisions WHERE id IN
+         (SELECT id FROM decisions WHERE mission_id = ?1 ORDER BY id DESC LIMIT 2000)",
+    "DELETE FROM agent_memory WHERE id IN
+         (SELECT id FROM agent_memory WHERE mission_id = ?1 LIMIT 2000)",
+    "DELETE FROM playbook_runs WHERE id IN
+         (SELECT id FROM playbook_runs WHERE mission_id = ?1 LIMIT 2000)",
+];
 const SQL_MEMORY_DELETE: &str = "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2";
 const SQL_COMPLETE_PLAYBOOK_RUN: &str = "UPDATE playbook_runs
      SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5

@@ -18,7 +18,7 @@ use serde::Serialize;
 use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
-use vibe_store::store::{DecisionFilter, MissionFilter, Outcome, ToolCallFilter};
+use vibe_store::store::{DecisionFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter};
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
     Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
@@ -44,6 +44,10 @@ Inspect the trail:
   stats       Per tool: calls, failures, p50/p95/max duration
   memory      A mission's agent memory: list keys, get or delete one
   playbooks   A mission's playbook runs
+
+Keep and hand over:
+  backup      Copy the database while writers keep writing, checked
+  prune       Delete old missions in short batches
 
 Run tools in the sandbox:
   run         Run a tool (a WebAssembly component) for a mission
@@ -121,6 +125,18 @@ enum Command {
     },
     /// A mission's agent memory: its live keys (with expiry), or get/delete one.
     Memory(MemoryArgs),
+    /// Copy the database to a new file while writers keep writing; the copy
+    /// is checked with integrity_check before success is reported.
+    Backup {
+        /// The new file.
+        path: PathBuf,
+        /// Print {"path", "bytes", "integrity"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete whole missions (and their rows) created before a time, in
+    /// batches that hold the write lock about 100 ms each; prints each.
+    Prune(PruneArgs),
     /// A mission's playbook runs, oldest first.
     Playbooks {
         /// The mission's UUID.
@@ -271,6 +287,29 @@ struct DecideArgs {
     /// Context, as JSON.
     #[arg(long)]
     context: Option<String>,
+}
+
+#[derive(Args)]
+struct PruneArgs {
+    /// Missions created before TIME (RFC 3339, a date, or a span back from
+    /// now such as 30d).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    before: DateTime<Utc>,
+    /// Only missions in these statuses (default: completed,failed; missions
+    /// still open are kept unless named here).
+    #[arg(long, value_delimiter = ',', default_value = "completed,failed")]
+    status: Vec<MissionStatus>,
+    /// Print what would be deleted; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Then rebuild the file to return the freed space (VACUUM: holds the
+    /// write lock while it runs). Without it the space is reused by later
+    /// writes.
+    #[arg(long, conflicts_with = "dry_run")]
+    vacuum: bool,
+    /// Print one JSON object a pruned mission.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -529,7 +568,9 @@ impl Command {
             | Command::Decisions(_)
             | Command::Tool { .. }
             | Command::Stats { .. }
-            | Command::Playbooks { .. } => true,
+            | Command::Playbooks { .. }
+            | Command::Backup { .. } => true,
+            Command::Prune(args) => args.dry_run,
             Command::Memory(args) => !matches!(args.command, Some(MemoryCommand::Delete { .. })),
             Command::Mission(command) => matches!(
                 command,
@@ -665,6 +706,22 @@ fn run(cli: Cli) -> CliResult {
             }
         }
         Command::Memory(args) => memory(&store, args)?,
+        Command::Backup { path, json } => {
+            let bytes = store.backup_to(&path)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "path": path,
+                    "bytes": bytes,
+                    "integrity": "ok",
+                }));
+            } else {
+                out(format_args!(
+                    "backed up to {} ({bytes} bytes, integrity ok)\n",
+                    visible_line(&path.display().to_string())
+                ));
+            }
+        }
+        Command::Prune(args) => prune(&store, args)?,
         Command::Playbooks { uuid, json } => {
             let runs = store.get_playbook_runs(&uuid.parse()?)?;
             if json {
@@ -852,6 +909,44 @@ fn bench(args: &BenchArgs) -> CliResult {
         ops: args.ops,
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
+}
+
+fn prune(store: &SqliteStore, args: PruneArgs) -> CliResult {
+    let filter = PruneFilter {
+        before: args.before,
+        statuses: args.status,
+    };
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    let count = store.prune(&filter, args.dry_run, &mut |m| {
+        if args.json {
+            print_json_line(m);
+        } else {
+            out(format_args!(
+                "{verb} mission {} ({}, created {}): {} tool calls, {} decisions, {} memory entries, {} playbook runs\n",
+                m.mission_uuid,
+                m.status,
+                vibe_store::store::format_timestamp(m.created_at),
+                m.tool_calls,
+                m.decisions,
+                m.memory,
+                m.playbook_runs
+            ));
+        }
+    })?;
+    if !args.json {
+        out(format_args!("{verb} {count} missions\n"));
+    }
+    if args.vacuum {
+        let (before, after) = store.vacuum()?;
+        if !args.json {
+            out(format_args!("vacuumed: {before} bytes -> {after} bytes\n"));
+        }
+    }
+    Ok(())
 }
 
 fn memory(store: &SqliteStore, args: MemoryArgs) -> CliResult {
