@@ -127,4 +127,63 @@ mod tests {
         assert_eq!(source.to_string(), "disk");
         assert_eq!(error.kind(), ErrorKind::Storage);
     }
+
+    #[test]
+    fn every_store_error_has_a_kind_a_caller_can_act_on() {
+        use std::time::Duration;
+        let cases = [
+            (StoreError::MissionNotFound("m".into()), ErrorKind::NotFound),
+            (
+                StoreError::NotFound("tool call 9".into()),
+                ErrorKind::NotFound,
+            ),
+            (
+                StoreError::NoDatabase { path: "/x".into() },
+                ErrorKind::NotFound,
+            ),
+            (
+                StoreError::InvalidInput("x".into()),
+                ErrorKind::InvalidInput,
+            ),
+            (StoreError::LimitExceeded("x".into()), ErrorKind::Limit),
+            (
+                StoreError::UnusableFile {
+                    path: "/x".into(),
+                    reason: "r".into(),
+                },
+                ErrorKind::UnusableFile,
+            ),
+            (
+                StoreError::ReadOnly {
+                    path: "/x".into(),
+                    reason: "r".into(),
+                },
+                ErrorKind::Denied,
+            ),
+            (StoreError::StorageFull, ErrorKind::StorageFull),
+            (
+                StoreError::Busy {
+                    waited: Duration::from_millis(1500),
+                },
+                ErrorKind::Busy,
+            ),
+            (StoreError::Interrupted, ErrorKind::Interrupted),
+            (StoreError::Internal("bug".into()), ErrorKind::Internal),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(Error::from(error.clone()).kind(), kind, "{error}");
+        }
+        assert_eq!(
+            StoreError::Busy {
+                waited: Duration::from_secs(30)
+            }
+            .to_string(),
+            "database is locked by another process after 30 s"
+        );
+        assert_eq!(
+            Error::from(LoadError::new("x.wasm", "is bad")).kind(),
+            ErrorKind::Load
+        );
+        assert_eq!(Error::Engine("no".into()).kind(), ErrorKind::Engine);
+    }
 }

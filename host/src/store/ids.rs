@@ -266,3 +266,51 @@ mod tests {
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 }
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_print_and_compare_as_their_text() {
+        let id = MissionId::parse("test-001").unwrap();
+        assert_eq!(id.to_string(), "test-001");
+        assert_eq!(format!("{id:?}"), "MissionId(test-001)");
+        assert_eq!(&*id, "test-001");
+        assert_eq!(id.as_ref() as &str, "test-001");
+        assert!(id == "test-001" && id == *"test-001");
+        assert_eq!(String::from(id.clone()), "test-001");
+        assert_eq!(serde_json::to_string(&id).unwrap(), r#""test-001""#);
+        assert_eq!("test-001".parse::<MissionId>().unwrap(), id);
+
+        let call: ToolCallId = " 42 ".parse().unwrap();
+        assert_eq!((call.get(), i64::from(call)), (42, 42));
+        assert!(call == 42 && call.to_string() == "42");
+        assert_eq!(serde_json::to_string(&call).unwrap(), "42");
+        assert!("x".parse::<DecisionId>().is_err());
+        assert_eq!(DecisionId::from(7).get(), 7);
+    }
+
+    #[test]
+    fn timestamps_serialise_in_the_stored_form() {
+        #[derive(Serialize)]
+        struct Row {
+            #[serde(serialize_with = "serialize_timestamp")]
+            at: DateTime<Utc>,
+            #[serde(serialize_with = "serialize_optional_timestamp")]
+            done: Option<DateTime<Utc>>,
+            #[serde(serialize_with = "serialize_optional_timestamp")]
+            never: Option<DateTime<Utc>>,
+        }
+        let at = parse_timestamp("2026-11-27T01:39:01.5Z").unwrap();
+        let row = Row {
+            at,
+            done: Some(at),
+            never: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&row).unwrap(),
+            r#"{"at":"2026-11-27T01:39:01.500000Z","done":"2026-11-27T01:39:01.500000Z","never":null}"#
+        );
+    }
+}

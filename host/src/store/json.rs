@@ -194,3 +194,63 @@ fn check_depth(field: &str, text: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn text_is_kept_exactly_and_checked_once() {
+        let text = r#"{ "b": 1e1, "a": [1E+2, 0.10], "n": 1e400 }"#;
+        let parsed = Json::parse("args", text).unwrap();
+        assert_eq!(parsed.as_str(), text);
+        assert_eq!(parsed.to_string(), text);
+        assert_eq!(format!("{parsed:?}"), format!("Json({text})"));
+        assert_eq!(parsed.len(), text.len());
+        assert!(!parsed.is_empty() && parsed.is_valid());
+        assert_eq!(parsed.clone().into_string(), text);
+        assert!(Json::parse("args", "[1, 2").is_err());
+        assert!(Json::parse("args", "").is_err());
+        assert!(Json::parse_within("args", "[1,2,3]", 3).is_err());
+    }
+
+    #[test]
+    fn depth_and_size_are_checked_on_the_bytes() {
+        let deep = format!(
+            "{}1{}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert!(Json::parse("x", deep.as_str()).is_ok());
+        let deeper = format!("[{deep}]");
+        let err = Json::parse("x", deeper.as_str()).unwrap_err();
+        assert!(err.to_string().contains("nests deeper"), "{err}");
+        // Brackets inside strings do not count.
+        let quoted = format!("\"{}\\\"{}\"", "[".repeat(100), "{".repeat(100));
+        assert!(Json::parse("x", quoted.as_str()).is_ok());
+        let big = Json::from(json!("x".repeat(MAX_JSON_BYTES)));
+        let err = big.check_limits("args").unwrap_err();
+        assert!(
+            err.to_string().contains("1048578 bytes, 2 over the limit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_convert_and_compare_and_bad_stored_text_serialises_as_a_string() {
+        let from_value = Json::from(json!({ "k": [1, "two"] }));
+        assert_eq!(from_value.as_str(), r#"{"k":[1,"two"]}"#);
+        assert_eq!(from_value, json!({ "k": [1, "two"] }));
+        assert_eq!(Json::from(&from_value), from_value);
+        let stored = Json::stored("NaN");
+        assert!(!stored.is_valid());
+        assert!(stored.to_value().is_err());
+        assert_ne!(stored, json!(null));
+        assert_eq!(serde_json::to_string(&stored).unwrap(), r#""NaN""#);
+        assert_eq!(
+            serde_json::to_string(&from_value).unwrap(),
+            from_value.as_str()
+        );
+    }
+}
