@@ -865,3 +865,57 @@ fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
         .unwrap();
     assert_eq!(integrity, "ok");
 }
+
+#[test]
+fn tables_fit_the_terminal_by_display_width_and_cut_no_character() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({ "goal": "漢字".repeat(40) }).into())
+        .unwrap();
+    store
+        .log_tool_call(
+            &m,
+            NewToolCall::success("検索ツール", json!({ "q": "漢字".repeat(50) })),
+        )
+        .unwrap();
+    for (list, columns) in [(vec!["tools", &*m], 70), (vec!["mission", "list"], 90)] {
+        let out = vibe(dir.path())
+            .arg("--db")
+            .arg(&path)
+            .args(&list)
+            .env("COLUMNS", columns.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let table = String::from_utf8(out.stdout).expect("valid UTF-8: no character cut");
+        for line in table.lines() {
+            let width: usize = line
+                .chars()
+                .map(|c| {
+                    if ('\u{3000}'..='\u{9fff}').contains(&c)
+                        || ('\u{30a0}'..='\u{30ff}').contains(&c)
+                    {
+                        2
+                    } else {
+                        1
+                    }
+                })
+                .sum();
+            assert!(width <= columns, "{width} > {columns}: {line}");
+        }
+        assert!(table.contains('…'), "long cells are cut: {table}");
+    }
+    // Piped without COLUMNS, cells keep up to 60 columns each.
+    let out = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .args(["tools", &m])
+        .env_remove("COLUMNS")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .any(|l| l.chars().count() > 90));
+}

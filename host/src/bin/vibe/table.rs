@@ -4,18 +4,28 @@
 //! passed through [`visible_line`] before it reaches the terminal. Tables
 //! stream: the first rows set the column widths, and rows after them are
 //! printed as they come, so listing a mission of any size holds only a
-//! screenful of rows in memory.
+//! screenful of rows in memory. Widths are display widths (a wide CJK
+//! character counts two columns), and a table fits the terminal (its width,
+//! or `COLUMNS`): the widest columns give way first, and a cell is cut at a
+//! character boundary with an ellipsis, never mid-character.
+
+use std::io::IsTerminal;
 
 use chrono::{DateTime, Utc};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use vibe_store::store::format_timestamp;
 use vibe_store::store::{MemoryEntry, PlaybookRun, ToolStats};
 use vibe_store::terminal::visible_line;
 use vibe_store::{Decision, Json, Mission, ToolCall, ToolCallId};
 
-/// Longest cell printed; longer text is cut with an ellipsis.
+/// Widest a cell is printed; longer text is cut with an ellipsis.
 const MAX_CELL: usize = 60;
+/// Narrowest a column is squeezed to when fitting the terminal.
+const MIN_CELL: usize = 6;
 /// Rows read before the column widths are fixed.
 const MEASURED_ROWS: usize = 200;
+/// Space between columns.
+const GAP: &str = "  ";
 
 /// A table printed as its rows arrive.
 pub struct Table {
@@ -27,18 +37,21 @@ pub struct Table {
 impl Table {
     pub fn new(header: &[&'static str]) -> Self {
         Table {
-            widths: header.iter().map(|h| h.chars().count()).collect(),
+            widths: header.iter().map(|h| h.width()).collect(),
             header: header.to_vec(),
             pending: Some(Vec::new()),
         }
     }
 
     pub fn push(&mut self, row: Vec<String>) {
-        let row: Vec<String> = row.iter().map(|cell| clip(cell)).collect();
+        let row: Vec<String> = row
+            .iter()
+            .map(|cell| clip(&visible_line(cell), MAX_CELL))
+            .collect();
         match &mut self.pending {
             Some(pending) => {
                 for (w, cell) in self.widths.iter_mut().zip(&row) {
-                    *w = (*w).max(cell.chars().count());
+                    *w = (*w).max(cell.width());
                 }
                 pending.push(row);
                 if pending.len() >= MEASURED_ROWS {
@@ -55,9 +68,13 @@ impl Table {
     }
 
     /// Prints what is buffered now and every later row as it comes (for
-    /// `--follow`); the widths are those of the rows seen so far.
+    /// `--follow`); the widths are those of the rows seen so far, fitted to
+    /// the terminal.
     pub fn flush(&mut self) {
         if let Some(pending) = self.pending.take() {
+            if let Some(columns) = terminal_columns() {
+                fit(&mut self.widths, columns);
+            }
             let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
             self.line(&header);
             for row in &pending {
@@ -67,23 +84,73 @@ impl Table {
     }
 
     fn line(&self, row: &[String]) {
-        let padded: Vec<String> = row
-            .iter()
-            .zip(&self.widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        crate::out(format_args!("{}\n", padded.join("  ").trim_end()));
+        let mut text = String::new();
+        for (i, (cell, &w)) in row.iter().zip(&self.widths).enumerate() {
+            if i > 0 {
+                text.push_str(GAP);
+            }
+            let cell = clip(cell, w);
+            let pad = w.saturating_sub(cell.width());
+            text.push_str(&cell);
+            text.extend(std::iter::repeat_n(' ', pad));
+        }
+        crate::out(format_args!("{}\n", text.trim_end()));
     }
 }
 
-fn clip(text: &str) -> String {
-    let safe = visible_line(text);
-    if safe.chars().count() <= MAX_CELL {
-        safe.into_owned()
-    } else {
-        let cut: String = safe.chars().take(MAX_CELL - 1).collect();
-        format!("{cut}…")
+/// The width to fit: `COLUMNS` if set, else the terminal's when stdout is
+/// one; `None` (no fitting) when piped.
+fn terminal_columns() -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+    {
+        return Some(columns);
     }
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize for a terminal descriptor; the
+    // struct is plain data.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+/// Narrows the widest columns, one column at a time, until the table fits
+/// `columns` (or every column is at [`MIN_CELL`]).
+fn fit(widths: &mut [usize], columns: usize) {
+    let total = |w: &[usize]| w.iter().sum::<usize>() + GAP.len() * w.len().saturating_sub(1);
+    while total(widths) > columns {
+        let Some(widest) = widths
+            .iter_mut()
+            .filter(|w| **w > MIN_CELL)
+            .max_by_key(|w| **w)
+        else {
+            break;
+        };
+        *widest -= 1;
+    }
+}
+
+/// `text` in at most `width` display columns: whole, or cut at a character
+/// boundary with an ellipsis.
+fn clip(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
 }
 
 fn or_dash(text: Option<&str>) -> String {
