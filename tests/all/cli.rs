@@ -156,7 +156,7 @@ fn mission_create_prints_the_uuid_alone_and_show_list_status_work() {
     let table = v.ok(&["mission", "list"]);
     let header = table.lines().next().unwrap();
     assert!(
-        header.starts_with("MISSION_UUID") && header.contains("STATUS"),
+        header.starts_with("ID") && header.contains("MISSION_UUID") && header.contains("STATUS"),
         "{table}"
     );
     // Columns line up: every row's second column starts where the header's does.

@@ -332,10 +332,7 @@ impl MissionStore for SqliteStore {
 
     fn find_missions(&self, filter: &MissionFilter) -> Result<Vec<Mission>> {
         Page::first(filter.limit).validate()?;
-        let (since, until) = (
-            filter.since.map(format_timestamp),
-            filter.until.map(format_timestamp),
-        );
+        let (since, until) = time_window(filter.since, filter.until);
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(SQL_FIND_MISSIONS)?;
             let rows = stmt.query_map(
@@ -431,10 +428,7 @@ impl MissionStore for SqliteStore {
         f: &mut dyn FnMut(ToolCall) -> Result<()>,
     ) -> Result<()> {
         let tools = (!filter.tools.is_empty()).then(|| serde_json::json!(filter.tools).to_string());
-        let (since, until) = (
-            filter.since.map(format_timestamp),
-            filter.until.map(format_timestamp),
-        );
+        let (since, until) = time_window(filter.since, filter.until);
         let limit = filter.limit.map_or(i64::MAX, i64::from);
         let after = filter.after_id.unwrap_or(i64::MIN);
         self.find(
@@ -511,10 +505,7 @@ impl MissionStore for SqliteStore {
         let list =
             |names: &[String]| (!names.is_empty()).then(|| serde_json::json!(names).to_string());
         let (types, agents) = (list(&filter.types), list(&filter.agents));
-        let (since, until) = (
-            filter.since.map(format_timestamp),
-            filter.until.map(format_timestamp),
-        );
+        let (since, until) = time_window(filter.since, filter.until);
         let limit = filter.limit.map_or(i64::MAX, i64::from);
         let after = filter.after_id.unwrap_or(i64::MIN);
         self.find(
@@ -737,6 +728,16 @@ impl MissionStore for SqliteStore {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
+}
+
+/// A time filter as the bounds of a range on a timestamp column, so the
+/// planner can search its index: an open end is a bound every stored
+/// timestamp passes (they all start with a digit).
+fn time_window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> (String, String) {
+    (
+        since.map_or_else(String::new, format_timestamp),
+        until.map_or_else(|| "~".to_owned(), format_timestamp),
+    )
 }
 
 /// How long one prune batch may hold the write lock, about.
@@ -1051,8 +1052,7 @@ macro_rules! tool_calls_filter {
         "AND t.id > :after
          AND (:tools IS NULL OR t.tool_name IN (SELECT value FROM json_each(:tools)))
          AND (:success IS NULL OR t.success = :success)
-         AND (:since IS NULL OR t.timestamp >= :since)
-         AND (:until IS NULL OR t.timestamp < :until)
+         AND t.timestamp >= :since AND t.timestamp < :until
          ORDER BY t.timestamp, t.id LIMIT :limit"
     };
 }
@@ -1078,8 +1078,7 @@ macro_rules! decisions_filter {
         "AND d.id > :after
          AND (:types IS NULL OR d.decision_type IN (SELECT value FROM json_each(:types)))
          AND (:agents IS NULL OR d.agent_name IN (SELECT value FROM json_each(:agents)))
-         AND (:since IS NULL OR d.timestamp >= :since)
-         AND (:until IS NULL OR d.timestamp < :until)
+         AND d.timestamp >= :since AND d.timestamp < :until
          ORDER BY d.timestamp, d.id LIMIT :limit"
     };
 }
@@ -1089,8 +1088,7 @@ const SQL_FIND_MISSIONS: &str = concat!(
     mission_select!(),
     " WHERE (:status IS NULL OR status = :status)
         AND (:phase IS NULL OR phase = :phase)
-        AND (:since IS NULL OR created_at >= :since)
-        AND (:until IS NULL OR created_at < :until)
+        AND created_at >= :since AND created_at < :until
         AND (:search IS NULL OR instr(metadata, :search) > 0)
         AND (:before IS NULL
              OR (created_at, id) < (SELECT created_at, id FROM missions WHERE id = :before))

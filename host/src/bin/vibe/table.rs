@@ -32,6 +32,9 @@ pub struct Table {
     header: Vec<&'static str>,
     widths: Vec<usize>,
     pending: Option<Vec<Vec<String>>>,
+    /// Whether the widths were fitted to a terminal: then every cell is cut
+    /// to its column; otherwise a later, longer cell may push its line.
+    fitted: bool,
 }
 
 impl Table {
@@ -40,6 +43,7 @@ impl Table {
             widths: header.iter().map(|h| h.width()).collect(),
             header: header.to_vec(),
             pending: Some(Vec::new()),
+            fitted: false,
         }
     }
 
@@ -74,6 +78,7 @@ impl Table {
         if let Some(pending) = self.pending.take() {
             if let Some(columns) = terminal_columns() {
                 fit(&mut self.widths, columns);
+                self.fitted = true;
             }
             let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
             self.line(&header);
@@ -89,7 +94,11 @@ impl Table {
             if i > 0 {
                 text.push_str(GAP);
             }
-            let cell = clip(cell, w);
+            let cell = if self.fitted {
+                clip(cell, w)
+            } else {
+                cell.clone()
+            };
             let pad = w.saturating_sub(cell.width());
             text.push_str(&cell);
             text.extend(std::iter::repeat_n(' ', pad));
