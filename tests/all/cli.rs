@@ -387,6 +387,8 @@ fn help_names_every_command() {
         "stats",
         "memory",
         "playbooks",
+        "export",
+        "import",
         "backup",
         "prune",
         "run",

@@ -919,3 +919,100 @@ fn tables_fit_the_terminal_by_display_width_and_cut_no_character() {
         .lines()
         .any(|l| l.chars().count() > 90));
 }
+
+#[test]
+fn an_export_imported_elsewhere_exports_byte_for_byte_the_same() {
+    let (dir, path, a, _b) = trail();
+    // A tool's invocation with its rows, and a row another program wrote
+    // with a short timestamp and text strict JSON refuses.
+    let ran = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .arg("run")
+        .arg(guest("forger"))
+        .args(["--mission", &a])
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "ignore_check_constraints", true)
+            .unwrap();
+        conn.execute(
+            "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, success)
+             VALUES (1, 'py', 'NaN', '{ \"spaced\" : 1e1 }', '2025-01-02 03:04:05', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    let export = |db: &Path, to: &Path| {
+        let out = vibe(dir.path())
+            .arg("--db")
+            .arg(db)
+            .args(["export", "-o"])
+            .arg(to)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::read(to).unwrap()
+    };
+    let first = export(&path, &dir.path().join("a.jsonl"));
+    assert_eq!(
+        first.iter().filter(|&&b| b == b'\n').count(),
+        2,
+        "a line a mission"
+    );
+    let other = dir.path().join("other.db");
+    let import = || {
+        let out = vibe(dir.path())
+            .arg("--db")
+            .arg(&other)
+            .arg("import")
+            .arg(dir.path().join("a.jsonl"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(import(), "imported 2 missions; 0 already present\n");
+    assert_eq!(import(), "imported 0 missions; 2 already present\n");
+    let second = export(&other, &dir.path().join("b.jsonl"));
+    assert_eq!(text(&first), text(&second), "byte for byte");
+    // Stored text kept exactly, provenance kept as positions.
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    let (args, result, at): (String, String, String) = conn
+        .query_row(
+            "SELECT args, result, timestamp FROM tool_calls WHERE tool_name = 'py'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (args.as_str(), result.as_str(), at.as_str()),
+        ("NaN", "{ \"spaced\" : 1e1 }", "2025-01-02 03:04:05")
+    );
+    let forged: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM tool_calls c JOIN tool_calls p ON p.id = c.invocation_id
+             WHERE c.tool_name = 'planner' AND p.tool_name = 'forger'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(forged, 1);
+    // A line that is not an export is refused with its line number.
+    std::fs::write(dir.path().join("bad.jsonl"), "{\"mission\": 1}\n").unwrap();
+    let bad = vibe(dir.path())
+        .arg("--db")
+        .arg(&other)
+        .arg("import")
+        .arg(dir.path().join("bad.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(
+        text(&bad.stderr).contains("line 1"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -16,6 +16,7 @@ mod json;
 mod model;
 mod open;
 mod sqlite;
+mod transfer;
 mod writer;
 
 pub use backend::MissionStore;
@@ -33,4 +34,5 @@ pub use model::{
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
+pub use transfer::ExportFilter;
 pub use writer::WriteStats;

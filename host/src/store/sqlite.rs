@@ -907,7 +907,7 @@ impl SqliteStore {
 
     // ---- plumbing ------------------------------------------------------------
 
-    fn write<T, F>(&self, work: F) -> Result<T>
+    pub(super) fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -943,7 +943,7 @@ impl SqliteStore {
 
     /// Runs `f` on a pooled read connection inside one read transaction, so
     /// a multi-statement read sees one snapshot.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.waiting(|| self.read_waiting(f))
     }
 
@@ -1279,7 +1279,7 @@ fn parse_column<T: std::str::FromStr<Err = StoreError>>(
 /// Reads a JSON column as the text stored, never parsing it: numbers that
 /// another program stored with numeric affinity come back as their JSON
 /// text, and text that is not JSON comes back as it is.
-fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Json>> {
+pub(super) fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Json>> {
     Ok(match row.get_ref(idx)? {
         ValueRef::Null => None,
         ValueRef::Integer(i) => Some(Json::stored(i.to_string())),
@@ -1292,7 +1292,7 @@ fn json_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Json>> {
     })
 }
 
-fn mission_row_id(conn: &Connection, mission: &MissionId) -> Result<i64> {
+pub(super) fn mission_row_id(conn: &Connection, mission: &MissionId) -> Result<i64> {
     conn.prepare_cached(SQL_MISSION_ROW_ID)?
         .query_row([mission.as_str()], |row| row.get(0))
         .optional()?

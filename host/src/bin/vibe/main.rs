@@ -18,7 +18,9 @@ use serde::Serialize;
 use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
-use vibe_store::store::{DecisionFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter};
+use vibe_store::store::{
+    DecisionFilter, ExportFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter,
+};
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
     Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
@@ -46,6 +48,8 @@ Inspect the trail:
   playbooks   A mission's playbook runs
 
 Keep and hand over:
+  export      Missions with all their rows, exactly as stored (JSON lines)
+  import      Restore an export (twice changes nothing)
   backup      Copy the database while writers keep writing, checked
   prune       Delete old missions in short batches
 
@@ -133,6 +137,15 @@ enum Command {
         /// Print {"path", "bytes", "integrity"} as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Write missions with all their rows, exactly as stored, one JSON line
+    /// each.
+    Export(ExportArgs),
+    /// Restore an export into this database (missions already here are
+    /// left alone, so importing twice changes nothing).
+    Import {
+        /// The file `vibe export` wrote (`-` for stdin).
+        file: PathBuf,
     },
     /// Delete whole missions (and their rows) created before a time, in
     /// batches that hold the write lock about 100 ms each; prints each.
@@ -287,6 +300,27 @@ struct DecideArgs {
     /// Context, as JSON.
     #[arg(long)]
     context: Option<String>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// These missions (default: all).
+    uuids: Vec<String>,
+    /// Only missions created at or after TIME.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    since: Option<DateTime<Utc>>,
+    /// jsonl: one mission a line, exactly as stored.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    format: ExportFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// One mission a line: its rows as stored.
+    Jsonl,
 }
 
 #[derive(Args)]
@@ -569,7 +603,8 @@ impl Command {
             | Command::Tool { .. }
             | Command::Stats { .. }
             | Command::Playbooks { .. }
-            | Command::Backup { .. } => true,
+            | Command::Backup { .. }
+            | Command::Export(_) => true,
             Command::Prune(args) => args.dry_run,
             Command::Memory(args) => !matches!(args.command, Some(MemoryCommand::Delete { .. })),
             Command::Mission(command) => matches!(
@@ -722,6 +757,8 @@ fn run(cli: Cli) -> CliResult {
             }
         }
         Command::Prune(args) => prune(&store, args)?,
+        Command::Export(args) => export(&store, args)?,
+        Command::Import { file } => import(&store, &file)?,
         Command::Playbooks { uuid, json } => {
             let runs = store.get_playbook_runs(&uuid.parse()?)?;
             if json {
@@ -909,6 +946,80 @@ fn bench(args: &BenchArgs) -> CliResult {
         ops: args.ops,
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
+}
+
+fn export(store: &SqliteStore, args: ExportArgs) -> CliResult {
+    let ExportFormat::Jsonl = args.format;
+    let filter = ExportFilter {
+        missions: args
+            .uuids
+            .iter()
+            .map(|u| u.parse())
+            .collect::<Result<_, _>>()?,
+        since: args.since,
+    };
+    let io = |path: &std::path::Path, e: std::io::Error| Failure {
+        message: format!("cannot write {}: {e}", path.display()),
+        code: 1,
+    };
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| io(path, e))?;
+            let mut file = std::io::BufWriter::new(file);
+            let mut failed = None;
+            store.export_jsonl(&filter, &mut |_, line| {
+                if let Err(e) = writeln!(file, "{line}") {
+                    failed.get_or_insert(e);
+                }
+                Ok(())
+            })?;
+            if let Some(e) = failed {
+                return Err(io(path, e));
+            }
+            file.flush().map_err(|e| io(path, e))?;
+        }
+        None => store.export_jsonl(&filter, &mut |_, line| {
+            out(format_args!("{line}\n"));
+            Ok(())
+        })?,
+    }
+    Ok(())
+}
+
+fn import(store: &SqliteStore, file: &std::path::Path) -> CliResult {
+    use std::io::BufRead;
+    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let opened = std::fs::File::open(file).map_err(|e| Failure {
+            message: format!("cannot read {}: {e}", file.display()),
+            code: 1,
+        })?;
+        Box::new(std::io::BufReader::new(opened))
+    };
+    let (mut imported, mut present) = (0u64, 0u64);
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| Failure {
+            message: format!("cannot read {}: {e}", file.display()),
+            code: 1,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (_, new) = store.import_jsonl(&line).map_err(|e| Failure {
+            message: format!("line {}: {e}", n + 1),
+            code: 4,
+        })?;
+        if new {
+            imported += 1;
+        } else {
+            present += 1;
+        }
+    }
+    out(format_args!(
+        "imported {imported} missions; {present} already present\n"
+    ));
+    Ok(())
 }
 
 fn prune(store: &SqliteStore, args: PruneArgs) -> CliResult {
