@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::sandbox::{Request, Runtime, RuntimeConfig};
 use crate::store::floor::RawInserter;
 use crate::store::{
-    Durability, Json, MissionStore, NewToolCall, OpenOptions, Page, Phase, SqliteStore,
+    Durability, Json, MissionId, MissionStore, NewToolCall, OpenOptions, Page, Phase, SqliteStore,
     MAX_JSON_BYTES,
 };
 
@@ -395,6 +395,7 @@ impl Bench<'_> {
                 .collect::<BenchResult<Vec<_>>>()?,
         );
         self.row("7", "get_mission_history(10)", "-", recent, None)?;
+        self.operator_rows(&store, &ids)?;
         let path = store.path().to_owned();
         drop(store); // the last connection checkpoints the WAL into the file
         let bytes = std::fs::metadata(&path)?.len();
@@ -456,6 +457,115 @@ impl Bench<'_> {
 }
 
 impl Bench<'_> {
+    /// Row 10: what an operator's commands cost on the large database:
+    /// filtered queries, export throughput, and how long `--follow` takes to
+    /// show a committed row.
+    fn operator_rows(&mut self, store: &SqliteStore, missions: &[MissionId]) -> BenchResult<()> {
+        use crate::store::{ExportFilter, ToolCallFilter};
+        let in_mission = median(
+            (0..300)
+                .map(|k| {
+                    let filter = ToolCallFilter {
+                        tools: vec!["grep".into()],
+                        ..ToolCallFilter::mission(missions[(k * 7919) % missions.len()].clone())
+                    };
+                    let start = Instant::now();
+                    store.find_tool_calls(&filter, &mut |_| Ok(()))?;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "10",
+            "filtered: one mission's calls of one tool",
+            "-",
+            in_mission,
+            None,
+        )?;
+        let across = median(
+            (0..50)
+                .map(|_| {
+                    let filter = ToolCallFilter {
+                        tools: vec!["cargo".into()],
+                        since: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+                        limit: Some(100),
+                        ..ToolCallFilter::default()
+                    };
+                    let start = Instant::now();
+                    store.find_tool_calls(&filter, &mut |_| Ok(()))?;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "10",
+            "filtered: all missions, one tool, last hour, 100 rows",
+            "-",
+            across,
+            None,
+        )?;
+        let some: Vec<MissionId> = missions.iter().take(1000).cloned().collect();
+        let (mut rows, mut bytes) = (0u64, 0usize);
+        let start = Instant::now();
+        store.export_jsonl(
+            &ExportFilter {
+                missions: some,
+                since: None,
+            },
+            &mut |_, line| {
+                bytes += line.len() + 1;
+                rows += 1;
+                Ok(())
+            },
+        )?;
+        let took = start.elapsed();
+        let calls = rows * (self.config.scale_calls / self.config.scale_missions.max(1));
+        writeln!(
+            self.out,
+            "10  export jsonl: {rows} missions ({calls} tool calls, {bytes} bytes) in {}: {:.0} rows/s",
+            fmt(took),
+            calls as f64 / took.as_secs_f64()
+        )?;
+        // Commit to printed: a `vibe tools --follow` process and a row
+        // logged here; how long until the process prints it.
+        let mission = store.create_mission(Phase::Testing, json!({}).into())?;
+        let mut child = std::process::Command::new(&self.config.vibe_binary)
+            .arg("--db")
+            .arg(store.path())
+            .args(["tools", mission.as_str(), "--follow", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send((Instant::now(), line.is_ok())).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let mut latencies = Vec::new();
+        for i in 0..10 {
+            let start = Instant::now();
+            store.log_tool_call(&mission, NewToolCall::success("follow", json!(i)))?;
+            let (printed, _) = lines.recv_timeout(Duration::from_secs(10))?;
+            latencies.push(printed - start);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        self.row(
+            "10",
+            "`vibe tools --follow`: commit to printed",
+            "-",
+            median(latencies),
+            None,
+        )?;
+        Ok(())
+    }
+
     /// Row 9: what calling the blocking store and runtime from async code
     /// through `spawn_blocking` costs beside calling them directly, one
     /// call at a time (so the hop's latency is what is measured).

@@ -453,6 +453,10 @@ fn bench_runs_every_row_on_a_small_scale() {
         "page through 30 rows of 1 MiB",
         "log_tool_call from async via spawn_blocking",
         "Runtime::run from async via spawn_blocking",
+        "filtered: one mission's calls of one tool",
+        "filtered: all missions, one tool",
+        "export jsonl",
+        "commit to printed",
     ] {
         assert!(stdout.contains(row), "row {row:?} missing:\n{stdout}");
     }
