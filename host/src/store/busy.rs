@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Called once per wait, when a lock held by another process has been
-/// waited on for [`NOTICE_AFTER`].
+/// waited on for a second.
 pub type LockWaitNotice = fn(&Path);
 
 /// How long a wait lasts before the notice.
