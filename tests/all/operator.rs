@@ -587,6 +587,17 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
         "grep across both missions"
     );
 
+    let table = vibe(d)
+        .arg("--db")
+        .arg(&path)
+        .args(["memory", &a])
+        .output()
+        .unwrap();
+    assert!(
+        text(&table.stdout).contains("progress"),
+        "{}",
+        text(&table.stdout)
+    );
     let memory = json_of(d, &path, &["memory", &a, "--json"]);
     assert_eq!(
         memory.as_array().unwrap().len(),
@@ -622,6 +633,21 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
     assert_eq!(runs[0]["playbook_name"], json!("deploy"));
     assert_eq!(runs[0]["metrics"], json!({ "hosts": 3 }));
 
+    // The same, as tables a person reads.
+    for (args, needle) in [
+        (vec!["stats", &*a], "FAIL_RATE"),
+        (vec!["stats"], "grep"),
+        (vec!["playbooks", &*a], "deploy"),
+        (vec!["decisions", &*a], "because"),
+    ] {
+        let out = vibe(d).arg("--db").arg(&path).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stdout).contains(needle),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+    }
     let call = json_of(d, &path, &["tool", "2", "--json"]);
     assert_eq!(call["tool_name"], json!("cargo"));
     assert_eq!(call["error_message"], json!("boom"));
@@ -703,6 +729,52 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+    // Decisions follow the same way.
+    let mut child = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .args(["decisions", "--all-missions", "--follow", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines_tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("follow printed nothing within 20 s")
+    };
+    for _ in 0..2 {
+        next();
+    }
+    let decided = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .args([
+            "decide",
+            &a,
+            "--type",
+            "late",
+            "--rationale",
+            "r",
+            "--agent",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(decided.status.success());
+    let line = next();
+    assert!(line.contains("\"late\""), "{line}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]
@@ -757,6 +829,17 @@ fn backup_copies_a_consistent_checked_database_while_writers_write() {
     // One snapshot: the copied ids are exactly the first `copied` ids.
     assert_eq!(count(&copy, "SELECT MAX(id) FROM tool_calls"), copied);
 
+    let second = dir.path().join("second.db");
+    let json_out = vibe(dir.path())
+        .arg("--db")
+        .arg(&path)
+        .args(["backup", "--json"])
+        .arg(&second)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(report["integrity"], json!("ok"));
+    assert!(report["bytes"].as_u64().unwrap() > 0);
     let again = vibe(dir.path())
         .arg("--db")
         .arg(&path)
@@ -834,6 +917,10 @@ fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
         "a dry run deletes nothing"
     );
 
+    let json_dry: Value =
+        serde_json::from_str(prune(&["--dry-run", "--json"]).lines().next().unwrap()).unwrap();
+    assert_eq!(json_dry["mission_uuid"], json!(old_done.as_str()));
+    assert_eq!(json_dry["tool_calls"], json!(3000));
     let done = prune(&["--vacuum"]);
     assert!(
         done.contains(&format!("deleted mission {old_done}")),
