@@ -23,8 +23,8 @@ use vibe_store::store::{
 };
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{
-    Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall, OpenOptions,
-    Phase, SqliteStore, StoreError,
+    Decision, Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall,
+    OpenOptions, Phase, SqliteStore, StoreError, ToolCall,
 };
 
 /// `vibe --help`: the commands grouped by what a user wants to do.
@@ -680,40 +680,15 @@ fn run(cli: Cli) -> CliResult {
                 after_id: s.after,
                 limit: s.limit,
             };
-            if s.follow {
-                let mut table = table::tool_calls_table(s.all_missions);
-                follow(&store, |after| {
-                    filter.after_id = after.or(filter.after_id);
-                    let mut last = None;
-                    store.find_tool_calls(&filter, &mut |call| {
-                        last = Some(call.id.get());
-                        if s.json {
-                            print_json_line(&Listed::new(&call));
-                        } else {
-                            table.push(table::tool_call_row(&call, s.all_missions));
-                        }
-                        Ok(())
-                    })?;
-                    if !s.json {
-                        table.flush();
-                    }
-                    Ok(last)
-                })?;
-            } else if s.json {
-                let mut list = JsonList::new();
-                store.find_tool_calls(&filter, &mut |call| {
-                    list.push(&call);
-                    Ok(())
-                })?;
-                list.finish();
-            } else {
-                let mut table = table::tool_calls_table(s.all_missions);
-                store.find_tool_calls(&filter, &mut |call| {
-                    table.push(table::tool_call_row(&call, s.all_missions));
-                    Ok(())
-                })?;
-                table.finish();
-            }
+            let listing = Listing {
+                table: table::tool_calls_table(s.all_missions),
+                row: table::tool_call_row,
+                id: |call: &ToolCall| call.id.get(),
+            };
+            listing.print(&store, s, |after, f| {
+                filter.after_id = after.or(filter.after_id);
+                store.find_tool_calls(&filter, f)
+            })?;
         }
         Command::Tool { id, json } => {
             let call = store.get_tool_call(id.into())?;
@@ -786,40 +761,15 @@ fn run(cli: Cli) -> CliResult {
                 after_id: s.after,
                 limit: s.limit,
             };
-            if s.follow {
-                let mut table = table::decisions_table(s.all_missions);
-                follow(&store, |after| {
-                    filter.after_id = after.or(filter.after_id);
-                    let mut last = None;
-                    store.find_decisions(&filter, &mut |decision| {
-                        last = Some(decision.id.get());
-                        if s.json {
-                            print_json_line(&Listed::new(&decision));
-                        } else {
-                            table.push(table::decision_row(&decision, s.all_missions));
-                        }
-                        Ok(())
-                    })?;
-                    if !s.json {
-                        table.flush();
-                    }
-                    Ok(last)
-                })?;
-            } else if s.json {
-                let mut list = JsonList::new();
-                store.find_decisions(&filter, &mut |decision| {
-                    list.push(&decision);
-                    Ok(())
-                })?;
-                list.finish();
-            } else {
-                let mut table = table::decisions_table(s.all_missions);
-                store.find_decisions(&filter, &mut |decision| {
-                    table.push(table::decision_row(&decision, s.all_missions));
-                    Ok(())
-                })?;
-                table.finish();
-            }
+            let listing = Listing {
+                table: table::decisions_table(s.all_missions),
+                row: table::decision_row,
+                id: |decision: &Decision| decision.id.get(),
+            };
+            listing.print(&store, s, |after, f| {
+                filter.after_id = after.or(filter.after_id);
+                store.find_decisions(&filter, f)
+            })?;
         }
     }
     Ok(())
@@ -1209,6 +1159,63 @@ impl JsonColumns for vibe_store::store::PlaybookRun {
 impl JsonColumns for vibe_store::Mission {
     fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
         vec![("metadata", self.metadata.as_ref())]
+    }
+}
+
+/// How one kind of row is listed: its table, a row's cells, a row's id.
+struct Listing<T> {
+    table: table::Table,
+    row: fn(&T, bool) -> Vec<String>,
+    id: fn(&T) -> i64,
+}
+
+impl<T: Serialize + JsonColumns> Listing<T> {
+    /// Prints the rows `find` gives (called with the id to resume after,
+    /// and the function to hand each row to) as a table or as JSON, once or,
+    /// with `--follow`, as they are committed.
+    fn print(
+        mut self,
+        store: &SqliteStore,
+        s: &Selection,
+        mut find: impl FnMut(
+            Option<i64>,
+            &mut dyn FnMut(T) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError>,
+    ) -> CliResult {
+        let with_mission = s.all_missions;
+        if s.follow {
+            return follow(store, |after| {
+                let mut last = None;
+                find(after, &mut |row| {
+                    last = Some((self.id)(&row));
+                    if s.json {
+                        print_json_line(&Listed::new(&row));
+                    } else {
+                        self.table.push((self.row)(&row, with_mission));
+                    }
+                    Ok(())
+                })?;
+                if !s.json {
+                    self.table.flush();
+                }
+                Ok(last)
+            });
+        }
+        if s.json {
+            let mut list = JsonList::new();
+            find(None, &mut |row| {
+                list.push(&row);
+                Ok(())
+            })?;
+            list.finish();
+        } else {
+            find(None, &mut |row| {
+                self.table.push((self.row)(&row, with_mission));
+                Ok(())
+            })?;
+            self.table.finish();
+        }
+        Ok(())
     }
 }
 
