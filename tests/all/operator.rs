@@ -672,11 +672,48 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
     assert!(text(&missing.stderr).contains("tool call 999 not found"));
 }
 
+/// A `--follow` process and its lines: each awaited at most 20 s, so a
+/// follow that prints nothing fails the test instead of hanging it.
+struct Following {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Following {
+    fn start(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Following { child, lines }
+    }
+
+    fn next(&self) -> String {
+        self.lines
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("follow printed nothing within 20 s")
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn follow_prints_rows_as_other_processes_commit_them() {
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     let (dir, path, a, _b) = trail();
     for json in [false, true] {
         let mut cmd = vibe(dir.path());
@@ -684,32 +721,14 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         if json {
             cmd.arg("--json");
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (lines_tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if lines_tx.send(line.unwrap()).is_err() {
-                    break;
-                }
-            }
-        });
-        let next = || {
-            lines
-                .recv_timeout(Duration::from_secs(20))
-                .expect("follow printed nothing within 20 s")
-        };
+        let following = Following::start(&mut cmd);
         // The rows already there (and, for the table, its header).
         let existing = count(
             &path,
             "SELECT COUNT(*) FROM tool_calls WHERE mission_id = 1",
         );
         for _ in 0..(existing as usize + usize::from(!json)) {
-            next();
+            following.next();
         }
         // Another process commits a row: it appears.
         let tool = if json { "late-json" } else { "late-table" };
@@ -720,40 +739,22 @@ fn follow_prints_rows_as_other_processes_commit_them() {
             .output()
             .unwrap();
         assert!(logged.status.success());
-        let line = next();
+        let line = following.next();
         assert!(line.contains(tool), "{line}");
         if json {
             let row: Value = serde_json::from_str(&line).unwrap();
             assert_eq!(row["tool_name"], json!(tool));
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
     }
     // Decisions follow the same way.
-    let mut child = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
-        .args(["decisions", "--all-missions", "--follow", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if lines_tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || {
-        lines
-            .recv_timeout(Duration::from_secs(20))
-            .expect("follow printed nothing within 20 s")
-    };
+    let following = Following::start(vibe(dir.path()).arg("--db").arg(&path).args([
+        "decisions",
+        "--all-missions",
+        "--follow",
+        "--json",
+    ]));
     for _ in 0..2 {
-        next();
+        following.next();
     }
     let decided = vibe(dir.path())
         .arg("--db")
@@ -771,10 +772,8 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         .output()
         .unwrap();
     assert!(decided.status.success());
-    let line = next();
+    let line = following.next();
     assert!(line.contains("\"late\""), "{line}");
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[test]
