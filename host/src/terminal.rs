@@ -37,32 +37,22 @@ fn escape(c: char, out: &mut String) {
 /// `text` with every control, DEL and bidi character shown as an escape,
 /// except tab and newline. Borrowed when there is nothing to escape.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe(c) {
-            escape(c, &mut out);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    escape_where(text, is_unsafe)
 }
 
 /// `text` on one line: [`visible`], with tab, newline and carriage return
 /// escaped too.
 pub fn visible_line(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| is_unsafe(c) || matches!(c, '\t' | '\n'))
-    {
+    escape_where(text, |c| is_unsafe(c) || matches!(c, '\t' | '\n'))
+}
+
+fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_unsafe(c) || matches!(c, '\t' | '\n') {
+        if unsafe_char(c) {
             escape(c, &mut out);
         } else {
             out.push(c);

@@ -197,6 +197,18 @@ struct Faulty {
     panic_in_host: bool,
 }
 
+impl Faulty {
+    /// A runtime of 4 slots on `store`, through a Faulty wrapper.
+    fn runtime(store: &SqliteStore, stall: Option<Duration>, panic_in_host: bool) -> Runtime {
+        let faulty = Faulty {
+            inner: Arc::new(store.clone()),
+            stall,
+            panic_in_host,
+        };
+        runtime_for(faulty, 4)
+    }
+}
+
 impl MissionStore for Faulty {
     fn within_invocation(&self, invocation: ToolCallId) -> Arc<dyn MissionStore> {
         assert!(!self.panic_in_host, "bug in the host's invocation set-up");
@@ -336,14 +348,7 @@ fn a_panic_in_the_hosts_store_call_is_internal_for_the_guest_not_a_crash() {
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    let runtime = runtime_for(
-        Faulty {
-            inner: Arc::new(store.clone()),
-            stall: None,
-            panic_in_host: false,
-        },
-        4,
-    );
+    let runtime = Faulty::runtime(&store, None, false);
     let echo = runtime.load(guest("echo")).unwrap();
     let report = runtime
         .run(&echo, &Request::new(m.clone(), json!({ "log": 1 })))
@@ -371,14 +376,7 @@ fn a_host_panic_mid_invocation_still_ends_its_row() {
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    let runtime = runtime_for(
-        Faulty {
-            inner: Arc::new(store.clone()),
-            stall: None,
-            panic_in_host: true,
-        },
-        4,
-    );
+    let runtime = Faulty::runtime(&store, None, true);
     let echo = runtime.load(guest("echo")).unwrap();
     let report = runtime
         .run(&echo, &Request::new(m.clone(), json!({})))
@@ -402,14 +400,7 @@ fn time_spent_inside_store_calls_counts_against_the_timeout() {
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    let runtime = runtime_for(
-        Faulty {
-            inner: Arc::new(store.clone()),
-            stall: Some(Duration::from_millis(150)),
-            panic_in_host: false,
-        },
-        4,
-    );
+    let runtime = Faulty::runtime(&store, Some(Duration::from_millis(150)), false);
     let echo = runtime.load(guest("echo")).unwrap();
     // Ten stalled calls need 1.5 s; the budget is 400 ms.
     let limits = Limits::default()

@@ -6,7 +6,9 @@ use std::process::{Child, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::common::{assert_acknowledged_present, count, guest, ids, stress_writer, temp_db, vibe};
+use crate::common::{
+    assert_acknowledged_present, count, guest, ids, stress_writer, temp_db, vibe_db,
+};
 use serde_json::json;
 use vibe_store::store::OpenOptions;
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore, StoreError};
@@ -101,9 +103,7 @@ fn killing_the_host_mid_guest_run_leaves_a_consistent_prefix() {
         .unwrap();
     let echo = guest("echo");
     // Compile once so the kills land in the guest's store calls, not in compilation.
-    let warm = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let warm = vibe_db(dir.path(), &path)
         .arg("run")
         .arg(&echo)
         .args(["--mission", &mission])
@@ -113,9 +113,7 @@ fn killing_the_host_mid_guest_run_leaves_a_consistent_prefix() {
     let mut rng = Rng(0x5EED_0002);
     let mut logged_before = 0;
     for round in 0..8 {
-        let mut child = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let mut child = vibe_db(dir.path(), &path)
             .arg("run")
             .arg(&echo)
             .args(["--mission", &mission, "--input", r#"{"log":100000}"#])
@@ -239,12 +237,7 @@ fn read_only_files_and_locations_are_clear_errors() {
     assert!(matches!(err, StoreError::ReadOnly { .. }), "{err:?}");
     assert!(err.to_string().contains("read-only"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    let out = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
-        .arg("init")
-        .output()
-        .unwrap();
+    let out = vibe_db(dir.path(), &path).arg("init").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
 

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
-use crate::common::{count, guest, temp_db, vibe};
+use crate::common::{count, db_with_mission, guest, temp_db, vibe, vibe_db};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -123,14 +123,7 @@ fn a_read_never_converts_a_rollback_journal_file_and_read_only_forbids_writes() 
     drop(conn);
     assert_eq!(journal_bytes(&path), [1, 1]);
 
-    let run = |args: &[&str]| {
-        vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| vibe_db(dir.path(), &path).args(args).output().unwrap();
     assert!(run(&["tools", &m]).status.success());
     assert!(run(&["mission", "list"]).status.success());
     assert_eq!(journal_bytes(&path), [1, 1], "reads left the journal alone");
@@ -156,16 +149,10 @@ fn a_read_never_converts_a_rollback_journal_file_and_read_only_forbids_writes() 
 
 #[test]
 fn a_write_waiting_on_another_process_says_so_and_gives_up_at_its_timeout() {
-    let (dir, path) = temp_db();
-    let m = SqliteStore::open(&path)
-        .unwrap()
-        .create_mission(Phase::Coding, json!({}).into())
-        .unwrap();
+    let (dir, path, m) = db_with_mission();
     let holder = rusqlite::Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let out = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let out = vibe_db(dir.path(), &path)
         .args([
             "--busy-timeout-ms",
             "1500",
@@ -252,12 +239,7 @@ fn rows_other_programs_wrote_with_json_strict_parsers_refuse_never_fail_a_listin
     assert!(python.status.success(), "{}", text(&python.stderr));
 
     let run = |args: &[&str]| {
-        let out = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = vibe_db(dir.path(), &path).args(args).output().unwrap();
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -284,11 +266,7 @@ fn rows_other_programs_wrote_with_json_strict_parsers_refuse_never_fail_a_listin
 
 #[test]
 fn numbers_out_of_range_are_usage_errors_that_name_the_range() {
-    let (dir, path) = temp_db();
-    let m = SqliteStore::open(&path)
-        .unwrap()
-        .create_mission(Phase::Coding, json!({}).into())
-        .unwrap();
+    let (dir, path, m) = db_with_mission();
     let echo = guest("echo");
     for (flag, value, range) in [
         ("--max-page-rows", "5000", "1..=1000"),
@@ -297,9 +275,7 @@ fn numbers_out_of_range_are_usage_errors_that_name_the_range() {
         ("--timeout-ms", "0", "1..=3600000"),
         ("--max-page-bytes", "10", "1024..=268435456"),
     ] {
-        let out = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let out = vibe_db(dir.path(), &path)
             .arg("run")
             .arg(&echo)
             .args(["--mission", &m, flag, value])
@@ -318,9 +294,7 @@ fn numbers_out_of_range_are_usage_errors_that_name_the_range() {
 #[test]
 fn init_and_run_speak_json_when_asked() {
     let (dir, path) = temp_db();
-    let init = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let init = vibe_db(dir.path(), &path)
         .args(["init", "--json"])
         .output()
         .unwrap();
@@ -335,9 +309,7 @@ fn init_and_run_speak_json_when_asked() {
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     let run = |component: &Path, input: &str| {
-        vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        vibe_db(dir.path(), &path)
             .arg("run")
             .arg(component)
             .args(["--mission", &m, "--input", input, "--json"])
@@ -368,9 +340,7 @@ fn init_and_run_speak_json_when_asked() {
 fn a_demo_whose_component_is_missing_writes_nothing() {
     let (dir, path) = temp_db();
     SqliteStore::open(&path).unwrap();
-    let out = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let out = vibe_db(dir.path(), &path)
         .args(["demo", "--component", "/missing.wasm"])
         .output()
         .unwrap();
@@ -474,9 +444,7 @@ fn tools_and_decisions_filter_by_name_outcome_time_and_page() {
     assert_eq!(ids(&q(&["decisions", &a, "--type", "plan"])), [1]);
     assert_eq!(ids(&q(&["decisions", &a, "--type", "review"])).len(), 0);
     // A table across missions names each row's mission.
-    let table = vibe(d)
-        .arg("--db")
-        .arg(&path)
+    let table = vibe_db(d, &path)
         .args(["tools", "--all-missions"])
         .output()
         .unwrap();
@@ -489,7 +457,7 @@ fn tools_and_decisions_filter_by_name_outcome_time_and_page() {
         vec!["tools", &a, "--failed", "--succeeded"],
         vec!["tools"],
     ] {
-        let out = vibe(d).arg("--db").arg(&path).args(&bad).output().unwrap();
+        let out = vibe_db(d, &path).args(&bad).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
@@ -545,9 +513,7 @@ fn missions_list_newest_first_by_creation_time_with_filters_and_paging() {
     }
     assert_eq!(seen, uuids(&all));
     // The table shows the goal.
-    let table = vibe(d)
-        .arg("--db")
-        .arg(&path)
+    let table = vibe_db(d, &path)
         .args(["mission", "list"])
         .output()
         .unwrap();
@@ -556,9 +522,7 @@ fn missions_list_newest_first_by_creation_time_with_filters_and_paging() {
         table.contains("ship the parser") && table.contains("GOAL"),
         "{table}"
     );
-    let over = vibe(d)
-        .arg("--db")
-        .arg(&path)
+    let over = vibe_db(d, &path)
         .args(["mission", "list", "--limit", "5000"])
         .output()
         .unwrap();
@@ -587,12 +551,7 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
         "grep across both missions"
     );
 
-    let table = vibe(d)
-        .arg("--db")
-        .arg(&path)
-        .args(["memory", &a])
-        .output()
-        .unwrap();
+    let table = vibe_db(d, &path).args(["memory", &a]).output().unwrap();
     assert!(
         text(&table.stdout).contains("progress"),
         "{}",
@@ -606,23 +565,17 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
     );
     assert_eq!(memory[0]["key"], json!("progress"));
     assert!(memory[0]["expires_at"].is_string());
-    let get = vibe(d)
-        .arg("--db")
-        .arg(&path)
+    let get = vibe_db(d, &path)
         .args(["memory", "get", &a, "progress"])
         .output()
         .unwrap();
     assert_eq!(text(&get.stdout), "{\"step\":2}\n");
-    let gone = vibe(d)
-        .arg("--db")
-        .arg(&path)
+    let gone = vibe_db(d, &path)
         .args(["memory", "get", &a, "gone"])
         .output()
         .unwrap();
     assert_eq!(gone.status.code(), Some(3));
-    let delete = vibe(d)
-        .arg("--db")
-        .arg(&path)
+    let delete = vibe_db(d, &path)
         .args(["memory", "delete", &a, "progress"])
         .output()
         .unwrap();
@@ -640,7 +593,7 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
         (vec!["playbooks", &*a], "deploy"),
         (vec!["decisions", &*a], "because"),
     ] {
-        let out = vibe(d).arg("--db").arg(&path).args(&args).output().unwrap();
+        let out = vibe_db(d, &path).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
         assert!(
             text(&out.stdout).contains(needle),
@@ -651,23 +604,13 @@ fn stats_memory_playbooks_and_one_tool_call_in_full() {
     let call = json_of(d, &path, &["tool", "2", "--json"]);
     assert_eq!(call["tool_name"], json!("cargo"));
     assert_eq!(call["error_message"], json!("boom"));
-    let full = vibe(d)
-        .arg("--db")
-        .arg(&path)
-        .args(["tool", "2"])
-        .output()
-        .unwrap();
+    let full = vibe_db(d, &path).args(["tool", "2"]).output().unwrap();
     assert!(
         text(&full.stdout).contains("error_message boom"),
         "{}",
         text(&full.stdout)
     );
-    let missing = vibe(d)
-        .arg("--db")
-        .arg(&path)
-        .args(["tool", "999"])
-        .output()
-        .unwrap();
+    let missing = vibe_db(d, &path).args(["tool", "999"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(3));
     assert!(text(&missing.stderr).contains("tool call 999 not found"));
 }
@@ -732,9 +675,7 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         }
         // Another process commits a row: it appears.
         let tool = if json { "late-json" } else { "late-table" };
-        let logged = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let logged = vibe_db(dir.path(), &path)
             .args(["log", &a, "--tool", tool, "--args", "{}"])
             .output()
             .unwrap();
@@ -747,7 +688,7 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         }
     }
     // Decisions follow the same way.
-    let following = Following::start(vibe(dir.path()).arg("--db").arg(&path).args([
+    let following = Following::start(vibe_db(dir.path(), &path).args([
         "decisions",
         "--all-missions",
         "--follow",
@@ -756,9 +697,7 @@ fn follow_prints_rows_as_other_processes_commit_them() {
     for _ in 0..2 {
         following.next();
     }
-    let decided = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let decided = vibe_db(dir.path(), &path)
         .args([
             "decide",
             &a,
@@ -806,9 +745,7 @@ fn backup_copies_a_consistent_checked_database_while_writers_write() {
         })
     };
     let copy = dir.path().join("copy.db");
-    let out = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let out = vibe_db(dir.path(), &path)
         .arg("backup")
         .arg(&copy)
         .output()
@@ -829,9 +766,7 @@ fn backup_copies_a_consistent_checked_database_while_writers_write() {
     assert_eq!(count(&copy, "SELECT MAX(id) FROM tool_calls"), copied);
 
     let second = dir.path().join("second.db");
-    let json_out = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let json_out = vibe_db(dir.path(), &path)
         .args(["backup", "--json"])
         .arg(&second)
         .output()
@@ -839,9 +774,7 @@ fn backup_copies_a_consistent_checked_database_while_writers_write() {
     let report: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(report["integrity"], json!("ok"));
     assert!(report["bytes"].as_u64().unwrap() > 0);
-    let again = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let again = vibe_db(dir.path(), &path)
         .arg("backup")
         .arg(&copy)
         .output()
@@ -888,9 +821,7 @@ fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
         .unwrap();
     drop(store);
     let prune = |args: &[&str]| {
-        let out = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let out = vibe_db(dir.path(), &path)
             .args([&["prune", "--before", "2026-01-01"], args].concat())
             .output()
             .unwrap();
@@ -966,9 +897,7 @@ fn tables_fit_the_terminal_by_display_width_and_cut_no_character() {
         )
         .unwrap();
     for (list, columns) in [(vec!["tools", &*m], 70), (vec!["mission", "list"], 90)] {
-        let out = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let out = vibe_db(dir.path(), &path)
             .args(&list)
             .env("COLUMNS", columns.to_string())
             .output()
@@ -993,9 +922,7 @@ fn tables_fit_the_terminal_by_display_width_and_cut_no_character() {
         assert!(table.contains('…'), "long cells are cut: {table}");
     }
     // Piped without COLUMNS, cells keep up to 60 columns each.
-    let out = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let out = vibe_db(dir.path(), &path)
         .args(["tools", &m])
         .env_remove("COLUMNS")
         .output()
@@ -1011,9 +938,7 @@ fn an_export_imported_elsewhere_exports_byte_for_byte_the_same() {
     let (dir, path, a, _b) = trail();
     // A tool's invocation with its rows, and a row another program wrote
     // with a short timestamp and text strict JSON refuses.
-    let ran = vibe(dir.path())
-        .arg("--db")
-        .arg(&path)
+    let ran = vibe_db(dir.path(), &path)
         .arg("run")
         .arg(guest("forger"))
         .args(["--mission", &a])

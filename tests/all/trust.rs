@@ -16,7 +16,7 @@ use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::store::{with_deadline, Outcome, Page, MAX_JSON_BYTES, MAX_TEXT_BYTES};
 use vibe_store::{Json, MissionId, MissionStore, NewToolCall, Phase, SqliteStore, StoreError};
 
-use crate::common::{count, guest, temp_db, temp_store, vibe};
+use crate::common::{count, guest, temp_db, temp_store, vibe, vibe_db};
 use crate::sandbox::{failure, Sandbox};
 
 /// Runs `cmd` to completion under GNU time (`/usr/bin/time`, Debian's
@@ -607,9 +607,7 @@ fn text_from_tools_reaches_the_terminal_escaped_and_json_stays_exact() {
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     let run = |input: &str| {
-        vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        vibe_db(dir.path(), &path)
             .env("VIBE_LOG", "vibe::guest=info")
             .arg("run")
             .arg(guest("escapes"))
@@ -650,9 +648,7 @@ fn text_from_tools_reaches_the_terminal_escaped_and_json_stays_exact() {
     );
 
     for list in ["tools", "decisions"] {
-        let table = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let table = vibe_db(dir.path(), &path)
             .args([list, &m])
             .output()
             .unwrap();
@@ -660,9 +656,7 @@ fn text_from_tools_reaches_the_terminal_escaped_and_json_stays_exact() {
         let (text, bad) = raw(&table.stdout);
         assert!(bad.is_empty(), "vibe {list}: {bad:?}\n{text}");
         assert!(text.contains("\\x1b]0;pwned\\x07"), "{text}");
-        let json = vibe(dir.path())
-            .arg("--db")
-            .arg(&path)
+        let json = vibe_db(dir.path(), &path)
             .args([list, &m, "--json"])
             .output()
             .unwrap();

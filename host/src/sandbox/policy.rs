@@ -9,11 +9,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::store::{MissionId, StoreError, MAX_JSON_BYTES, MAX_PAGE_ROWS};
-
-/// A history page's byte budget, as a multiple of the invocation's JSON
-/// limit, unless set explicitly ([`Limits::max_page_bytes`]).
-pub const PAGE_BYTES_PER_JSON_LIMIT: usize = 4;
+use crate::store::{
+    MissionId, StoreError, MAX_JSON_BYTES, MAX_PAGE_ROWS, PAGE_BYTES_PER_JSON_LIMIT,
+};
 
 /// Extra permissions beyond the default. By default a tool may read and
 /// write only the mission it was invoked for (and missions it created, if it

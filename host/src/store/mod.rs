@@ -30,7 +30,7 @@ pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
     MemoryEntry, Mission, MissionFilter, MissionStatus, NewToolCall, Origin, Outcome, Page, Phase,
     PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
-    DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES,
+    DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES, PAGE_BYTES_PER_JSON_LIMIT,
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};

@@ -699,7 +699,11 @@ impl DecisionFilter {
 /// Bytes of row text a page holds at most unless the caller sets its own
 /// budget: four times the largest JSON field, so any row vibe-store writes
 /// (args and result at 1 MiB each, plus text) fits a page alone.
-pub const DEFAULT_PAGE_BYTES: usize = 4 * MAX_JSON_BYTES;
+pub const DEFAULT_PAGE_BYTES: usize = PAGE_BYTES_PER_JSON_LIMIT * MAX_JSON_BYTES;
+
+/// A page's default byte budget as a multiple of the JSON limit in force
+/// (the store's, or an invocation's tighter one).
+pub const PAGE_BYTES_PER_JSON_LIMIT: usize = 4;
 
 /// One page of a history query: rows with an id greater than `after_id`,
 /// oldest first, at most `limit` of them and at most `max_bytes` of row

@@ -70,6 +70,24 @@ pub fn vibe(dir: &Path) -> Command {
     cmd
 }
 
+/// The `vibe` binary on the database at `db`.
+pub fn vibe_db(dir: &Path, db: &Path) -> Command {
+    let mut cmd = vibe(dir);
+    cmd.arg("--db").arg(db);
+    cmd
+}
+
+/// A fresh database in a temp dir with one mission (phase CODING).
+pub fn db_with_mission() -> (TempDir, PathBuf, vibe_store::MissionId) {
+    use vibe_store::MissionStore;
+    let (dir, path) = temp_db();
+    let mission = SqliteStore::open(&path)
+        .expect("open a fresh store")
+        .create_mission(vibe_store::Phase::Coding, serde_json::json!({}).into())
+        .expect("create a mission");
+    (dir, path, mission)
+}
+
 /// A component cache shared by the test runs, so each component compiles
 /// once per test session rather than once per test.
 pub fn component_cache() -> PathBuf {
@@ -91,6 +109,7 @@ pub fn stress_writer(
     cmd.args([
         "--exact",
         "helpers::stress_writer",
+        "--ignored",
         "--nocapture",
         "--test-threads=1",
     ])
