@@ -56,6 +56,7 @@ fn open_creates_directories_file_and_schema() {
             "decisions",
             "missions",
             "playbook_runs",
+            "row_chain",
             "tool_calls"
         ]
     );

@@ -7,6 +7,7 @@
 
 mod backend;
 mod busy;
+mod chain;
 mod deadline;
 mod error;
 #[cfg(feature = "cli")]
@@ -15,12 +16,14 @@ mod ids;
 mod json;
 mod model;
 mod open;
+mod otlp;
 mod sqlite;
 mod transfer;
 mod writer;
 
 pub use backend::MissionStore;
 pub use busy::LockWaitNotice;
+pub use chain::{ChainReport, ChainRow, OrphanChain};
 pub use deadline::with_deadline;
 pub use error::{Result, StoreError};
 pub use ids::format_timestamp;

@@ -95,6 +95,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../../schema/0003_operator_indexes.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../../schema/0004_chain.sql"),
+    },
 ];
 
 /// Tables every vibe-store database has; their absence marks a foreign file.

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use super::backend::MissionStore;
 use super::busy::with_wait;
+use super::chain::{self, ChainReport, ChainTable, OrphanChain};
 use super::deadline;
 use super::error::{Result, StoreError};
 use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
@@ -269,7 +270,10 @@ impl MissionStore for SqliteStore {
                     "invocation {invocation} does not exist or has already ended"
                 )));
             }
-            Ok(())
+            let mission_id: i64 = conn
+                .prepare_cached("SELECT mission_id FROM tool_calls WHERE id = ?1")?
+                .query_row([invocation.get()], |r| r.get(0))?;
+            chain::append(conn, mission_id, ChainTable::ToolCalls, invocation.get())
         })
     }
 
@@ -302,7 +306,8 @@ impl MissionStore for SqliteStore {
                 metadata.as_str(),
                 invocation
             ])?;
-            Ok(())
+            let row = conn.last_insert_rowid();
+            chain::append(conn, row, ChainTable::Missions, row)
         })?;
         Ok(id)
     }
@@ -311,13 +316,10 @@ impl MissionStore for SqliteStore {
         let mission = mission.clone();
         self.write(move |conn| {
             let completed_at = status.is_terminal().then(now_timestamp);
-            let changed = conn
-                .prepare_cached(SQL_UPDATE_MISSION_STATUS)?
-                .execute(params![mission.as_str(), status.as_str(), completed_at])?;
-            if changed == 0 {
-                return Err(StoreError::MissionNotFound(mission.into()));
-            }
-            Ok(())
+            let row = mission_row_id(conn, &mission)?;
+            conn.prepare_cached(SQL_UPDATE_MISSION_STATUS)?
+                .execute(params![row, status.as_str(), completed_at])?;
+            chain::append(conn, row, ChainTable::Missions, row)
         })
     }
 
@@ -486,7 +488,9 @@ impl MissionStore for SqliteStore {
                 context.as_ref().map(Json::as_str),
                 invocation
             ])?;
-            Ok(DecisionId::from(conn.last_insert_rowid()))
+            let id = conn.last_insert_rowid();
+            chain::append(conn, mission_id, ChainTable::Decisions, id)?;
+            Ok(DecisionId::from(id))
         })
     }
 
@@ -549,9 +553,10 @@ impl MissionStore for SqliteStore {
                  ON CONFLICT (mission_id, key) DO UPDATE SET
                      value = excluded.value, timestamp = excluded.timestamp,
                      ttl = excluded.ttl, expires_at = excluded.expires_at,
-                     invocation_id = excluded.invocation_id",
+                     invocation_id = excluded.invocation_id
+                 RETURNING id",
             )?
-            .execute(params![
+            .query_row(params![
                 mission_id,
                 key,
                 value.as_str(),
@@ -559,8 +564,9 @@ impl MissionStore for SqliteStore {
                 ttl_seconds,
                 expires_at,
                 invocation
-            ])?;
-            Ok(())
+            ], |r| r.get::<_, i64>(0))
+            .map_err(StoreError::from)
+            .and_then(|id| chain::append(conn, mission_id, ChainTable::Memory, id))
         })
     }
 
@@ -586,8 +592,13 @@ impl MissionStore for SqliteStore {
             let live: bool = conn
                 .prepare_cached(SQL_MEMORY_LIVE)?
                 .query_row(params![mission_id, key, now], |row| row.get(0))?;
-            conn.prepare_cached(SQL_MEMORY_DELETE)?
-                .execute(params![mission_id, key])?;
+            let deleted: Option<Option<i64>> = conn
+                .prepare_cached(SQL_MEMORY_DELETE)?
+                .query_row(params![mission_id, key], |row| row.get(0))
+                .optional()?;
+            if let Some(Some(row_seq)) = deleted {
+                chain::append_deletion(conn, mission_id, ChainTable::Memory, row_seq)?;
+            }
             Ok(live)
         })
     }
@@ -671,7 +682,9 @@ impl MissionStore for SqliteStore {
                 phase.map(Phase::as_str),
                 now_timestamp()
             ])?;
-            Ok(conn.last_insert_rowid())
+            let id = conn.last_insert_rowid();
+            chain::append(conn, mission_id, ChainTable::PlaybookRuns, id)?;
+            Ok(id)
         })
     }
 
@@ -704,7 +717,10 @@ impl MissionStore for SqliteStore {
                     "playbook run {run_id} does not exist or has already completed"
                 )));
             }
-            Ok(())
+            let mission_id: i64 = conn
+                .prepare_cached("SELECT mission_id FROM playbook_runs WHERE id = ?1")?
+                .query_row([run_id], |r| r.get(0))?;
+            chain::append(conn, mission_id, ChainTable::PlaybookRuns, run_id)
         })
     }
 
@@ -769,6 +785,46 @@ impl SqliteStore {
         })
     }
 
+    /// Recomputes `mission`'s hash chain and checks its rows against it
+    /// (`vibe verify`): what was edited, deleted, inserted out of chain, and
+    /// how many rows carry no hash at all.
+    pub fn verify_chain(&self, mission: &MissionId) -> Result<ChainReport> {
+        self.read(|conn| {
+            let row = mission_row_id(conn, mission)?;
+            chain::verify(conn, row, mission.clone())
+        })
+    }
+
+    /// [`verify_chain`](Self::verify_chain) for every mission, oldest
+    /// first, one at a time.
+    pub fn verify_chains(&self, f: &mut dyn FnMut(ChainReport) -> Result<()>) -> Result<()> {
+        let missions: Vec<(i64, String)> = self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT id, mission_uuid FROM missions ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        for (row, uuid) in missions {
+            f(self.read(|conn| chain::verify(conn, row, MissionId::stored(uuid)))?)?;
+        }
+        Ok(())
+    }
+
+    /// Chains whose mission row is gone: missions deleted behind
+    /// vibe-store's back (`prune` deletes a mission's chain with it).
+    pub fn orphan_chains(&self) -> Result<Vec<OrphanChain>> {
+        self.read(chain::orphans)
+    }
+
+    /// The hash of entry `seq` (from 1) of `mission`'s chain, if it has one:
+    /// compared with a chain head kept elsewhere, it proves the chain up to
+    /// that entry is the one that head was taken from.
+    pub fn chain_entry(&self, mission: &MissionId, seq: i64) -> Result<Option<String>> {
+        self.read(|conn| {
+            let row = mission_row_id(conn, mission)?;
+            chain::entry_at(conn, row, seq)
+        })
+    }
+
     /// Rebuilds the file to return the space deleted rows left free (`VACUUM`;
     /// holds the write lock for as long as it takes). Returns the file's
     /// size before and after, in bytes.
@@ -824,7 +880,9 @@ impl SqliteStore {
                 component.map(|c| i64::try_from(c.size).unwrap_or(i64::MAX)),
                 outcome.as_str(),
             ])?;
-            Ok(ToolCallId::from(conn.last_insert_rowid()))
+            let id = conn.last_insert_rowid();
+            chain::append(conn, mission_id, ChainTable::ToolCalls, id)?;
+            Ok(ToolCallId::from(id))
         })
     }
 
@@ -1096,7 +1154,7 @@ const SQL_FIND_MISSIONS: &str = concat!(
 );
 const SQL_MISSION_ROW_ID: &str = "SELECT id FROM missions WHERE mission_uuid = ?1";
 const SQL_UPDATE_MISSION_STATUS: &str =
-    "UPDATE missions SET status = ?2, completed_at = ?3 WHERE mission_uuid = ?1";
+    "UPDATE missions SET status = ?2, completed_at = ?3 WHERE id = ?1";
 const SQL_FIND_TOOL_CALLS_IN_MISSION: &str = concat!(
     tool_calls_from!(),
     "WHERE t.mission_id = :mission ",
@@ -1152,7 +1210,7 @@ const SQL_PRUNE_CANDIDATES: &str = "
     WHERE m.created_at < ?1 AND m.status IN (SELECT value FROM json_each(?2))
     ORDER BY m.created_at, m.id";
 /// A chunk of one mission's rows, table by table, newest first.
-const SQL_PRUNE_CHILDREN: [&str; 4] = [
+const SQL_PRUNE_CHILDREN: [&str; 5] = [
     "DELETE FROM tool_calls WHERE id IN
          (SELECT id FROM tool_calls WHERE mission_id = ?1 ORDER BY id DESC LIMIT 2000)",
     "DELETE FROM decisions WHERE id IN
@@ -1161,8 +1219,11 @@ const SQL_PRUNE_CHILDREN: [&str; 4] = [
          (SELECT id FROM agent_memory WHERE mission_id = ?1 LIMIT 2000)",
     "DELETE FROM playbook_runs WHERE id IN
          (SELECT id FROM playbook_runs WHERE mission_id = ?1 LIMIT 2000)",
+    "DELETE FROM row_chain WHERE mission_id = ?1 AND seq IN
+         (SELECT seq FROM row_chain WHERE mission_id = ?1 ORDER BY seq DESC LIMIT 2000)",
 ];
-const SQL_MEMORY_DELETE: &str = "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2";
+const SQL_MEMORY_DELETE: &str =
+    "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2 RETURNING chain_seq";
 const SQL_COMPLETE_PLAYBOOK_RUN: &str = "UPDATE playbook_runs
      SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
      WHERE id = ?1 AND completed_at IS NULL";
@@ -1191,6 +1252,7 @@ const LOOKUPS: &[&str] = &[
     SQL_COMPLETE_PLAYBOOK_RUN,
     SQL_PLAYBOOK_RUNS,
     SQL_END_INVOCATION,
+    chain::SQL_HEAD,
 ];
 
 /// What an invocation row says until the invocation ends.
@@ -1322,5 +1384,7 @@ fn insert_tool_call(
         call.error_message,
         origin.invocation_id(),
     ])?;
-    Ok(ToolCallId::from(conn.last_insert_rowid()))
+    let id = conn.last_insert_rowid();
+    chain::append(conn, mission_id, ChainTable::ToolCalls, id)?;
+    Ok(ToolCallId::from(id))
 }

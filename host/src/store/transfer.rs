@@ -8,14 +8,19 @@
 //! position of that invocation's row among its mission's tool calls, and a
 //! mission a tool created names the creating mission and position. So an
 //! export imported into another database and exported again is the same,
-//! byte for byte. Text another program stored in a JSON column that is not
+//! byte for byte. Each line ends with the mission's hash chain, entry by
+//! entry as stored, and its head (`{"length": N, "hash": ...}`): the rows'
+//! `chain_seq` and `chain_hash` travel with them, and since a row's digest
+//! names no id, the imported copy verifies exactly as the original does, and
+//! a head kept with an export proves later that the original's first N
+//! entries are unchanged. Text another program stored in a JSON column that is not
 //! strict JSON is exported as a JSON string, named in the row's
 //! `invalid_json`, and imported back as the same text.
 
 use std::collections::HashMap;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::value::RawValue;
 
 use super::error::{Result, StoreError};
@@ -45,6 +50,8 @@ const MISSIONS: Table = Table {
         "created_at",
         "completed_at",
         "metadata",
+        "chain_seq",
+        "chain_hash",
     ],
     json: &["metadata"],
     order: "id",
@@ -66,6 +73,8 @@ const CHILDREN: [Table; 4] = [
             "component_sha256",
             "component_size",
             "outcome",
+            "chain_seq",
+            "chain_hash",
         ],
         json: &["args", "result"],
         order: "id",
@@ -80,6 +89,8 @@ const CHILDREN: [Table; 4] = [
             "timestamp",
             "agent_name",
             "context",
+            "chain_seq",
+            "chain_hash",
         ],
         json: &["context"],
         order: "id",
@@ -88,7 +99,15 @@ const CHILDREN: [Table; 4] = [
     Table {
         name: "agent_memory",
         key: "memory",
-        columns: &["key", "value", "timestamp", "ttl", "expires_at"],
+        columns: &[
+            "key",
+            "value",
+            "timestamp",
+            "ttl",
+            "expires_at",
+            "chain_seq",
+            "chain_hash",
+        ],
         json: &["value"],
         order: "key",
         provenance: true,
@@ -104,6 +123,8 @@ const CHILDREN: [Table; 4] = [
             "success",
             "metrics",
             "error_message",
+            "chain_seq",
+            "chain_hash",
         ],
         json: &["metrics"],
         order: "id",
@@ -122,12 +143,42 @@ pub struct ExportFilter {
 
 impl SqliteStore {
     /// Calls `f` with each mission `filter` selects, oldest first, as one
-    /// line of JSON (no newline), one mission in memory at a time.
+    /// line of JSON (no newline) and the rows it holds, one mission in
+    /// memory at a time.
     pub fn export_jsonl(
         &self,
         filter: &ExportFilter,
-        f: &mut dyn FnMut(&MissionId, String) -> Result<()>,
+        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
     ) -> Result<()> {
+        for (row_id, uuid) in self.export_selection(filter)? {
+            let (line, rows) = self.read(|conn| export_mission(conn, row_id))?;
+            f(&MissionId::stored(uuid), line, rows)?;
+        }
+        Ok(())
+    }
+
+    /// The rows an export holds: what `filter` selects, counted in one
+    /// read (for progress and ETA).
+    pub fn export_size(&self, filter: &ExportFilter) -> Result<u64> {
+        let missions = self.export_selection(filter)?;
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT 1 + (SELECT COUNT(*) FROM tool_calls WHERE mission_id = ?1)
+                          + (SELECT COUNT(*) FROM decisions WHERE mission_id = ?1)
+                          + (SELECT COUNT(*) FROM agent_memory WHERE mission_id = ?1)
+                          + (SELECT COUNT(*) FROM playbook_runs WHERE mission_id = ?1)",
+            )?;
+            let mut total = 0u64;
+            for (row_id, _) in &missions {
+                total += stmt.query_row([row_id], |r| r.get::<_, i64>(0))? as u64;
+            }
+            Ok(total)
+        })
+    }
+
+    /// The missions (row id, uuid) `filter` selects, oldest first; an
+    /// asked-for mission that is not here is an error.
+    pub(super) fn export_selection(&self, filter: &ExportFilter) -> Result<Vec<(i64, String)>> {
         let since = filter
             .since
             .map_or_else(String::new, super::ids::format_timestamp);
@@ -155,11 +206,7 @@ impl SqliteStore {
                 return Err(StoreError::MissionNotFound(id.to_string()));
             }
         }
-        for (row_id, uuid) in ids {
-            let line = self.read(|conn| export_mission(conn, row_id))?;
-            f(&MissionId::stored(uuid), line)?;
-        }
-        Ok(())
+        Ok(ids)
     }
 
     /// Imports one exported line: the mission and its rows in one
@@ -191,12 +238,24 @@ impl SqliteStore {
                 list.iter().map(|raw| parse_row(raw)).collect()
             })
             .collect::<Result<_>>()?;
+        let created_by = optional::<Option<CreatedBy>>(&export, "created_by")?.flatten();
+        let chain: Vec<ChainEntry> = optional(&export, "chain")?.unwrap_or_default();
         let id = uuid.clone();
         let imported = self.write(move |conn| {
             if mission_row_id(conn, &id).is_ok() {
                 return Ok(false);
             }
-            insert(conn, &MISSIONS, &mission, None, &[])?;
+            let creator = match &created_by {
+                Some(by) => conn
+                    .prepare_cached(
+                        "SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id
+                         WHERE m.mission_uuid = ?1 ORDER BY t.id LIMIT 1 OFFSET ?2",
+                    )?
+                    .query_row(rusqlite::params![by.mission, by.invocation], |r| r.get(0))
+                    .optional()?,
+                None => None,
+            };
+            insert(conn, &MISSIONS, &mission, None, &[("invocation_id", creator)])?;
             let mission_id = conn.last_insert_rowid();
             let mut calls: Vec<i64> = Vec::new();
             for (table, rows) in CHILDREN.iter().zip(&children) {
@@ -226,9 +285,39 @@ impl SqliteStore {
                     }
                 }
             }
+            for (seq, table, row_seq, digest, hash) in &chain {
+                conn.prepare_cached(
+                    "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(rusqlite::params![mission_id, seq, table, row_seq, digest, hash])?;
+            }
             Ok(true)
         })?;
         Ok((uuid, imported))
+    }
+}
+
+/// The invocation that created an exported mission.
+#[derive(serde::Deserialize)]
+struct CreatedBy {
+    mission: String,
+    invocation: i64,
+}
+
+/// One exported chain entry: seq, table, row's position, digest, hash.
+type ChainEntry = (i64, String, i64, Option<String>, String);
+
+/// An optional part of an exported line (exports from before it was added
+/// have none).
+fn optional<T: serde::de::DeserializeOwned>(
+    export: &HashMap<String, Box<RawValue>>,
+    key: &str,
+) -> Result<Option<T>> {
+    match export.get(key) {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|e| StoreError::invalid(format!("{key}: {e}"))),
     }
 }
 
@@ -316,8 +405,9 @@ fn insert(
     Ok(())
 }
 
-/// One mission and its rows as a line of JSON.
-fn export_mission(conn: &Connection, mission_id: i64) -> Result<String> {
+/// One mission and its rows as a line of JSON; and how many rows it holds.
+fn export_mission(conn: &Connection, mission_id: i64) -> Result<(String, u64)> {
+    let mut count = 1u64;
     let mut line = String::from("{");
     line.push_str(&format!("\"{}\":", MISSIONS.key));
     let mut missions = rows(conn, &MISSIONS, "id", mission_id, &[])?;
@@ -339,11 +429,68 @@ fn export_mission(conn: &Connection, mission_id: i64) -> Result<String> {
             &[]
         };
         let rows = rows(conn, table, "mission_id", mission_id, provenance)?;
+        count += rows.len() as u64;
         line.push_str(&rows.join(","));
         line.push(']');
     }
+    line.push_str(",\"created_by\":");
+    line.push_str(&created_by(conn, mission_id)?);
+    export_chain(conn, mission_id, &mut line)?;
     line.push('}');
-    Ok(line)
+    Ok((line, count))
+}
+
+/// The invocation that created the mission, if a tool did: its mission and
+/// its position among that mission's tool calls.
+fn created_by(conn: &Connection, mission_id: i64) -> Result<String> {
+    let found: Option<(String, i64)> = conn
+        .prepare_cached(
+            "SELECT im.mission_uuid,
+                    (SELECT COUNT(*) FROM tool_calls e WHERE e.mission_id = i.mission_id
+                                                       AND e.id < i.id)
+             FROM missions m JOIN tool_calls i ON i.id = m.invocation_id
+                             JOIN missions im ON im.id = i.mission_id
+             WHERE m.id = ?1",
+        )?
+        .query_row([mission_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match found {
+        Some((uuid, position)) => {
+            serde_json::json!({ "mission": uuid, "invocation": position }).to_string()
+        }
+        None => "null".into(),
+    })
+}
+
+/// The mission's chain, entry by entry as stored, then its head.
+fn export_chain(conn: &Connection, mission_id: i64, line: &mut String) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, row_table, row_seq, row_digest, hash FROM row_chain
+         WHERE mission_id = ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([mission_id])?;
+    line.push_str(",\"chain\":[");
+    let mut head: Option<(i64, String)> = None;
+    while let Some(r) = rows.next()? {
+        let entry = (
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+        );
+        if head.is_some() {
+            line.push(',');
+        }
+        line.push_str(&serde_json::to_string(&entry).expect("an entry"));
+        head = Some((entry.0, entry.4));
+    }
+    line.push_str("],\"chain_head\":");
+    line.push_str(&match head {
+        Some((length, hash)) => serde_json::json!({ "length": length, "hash": hash }).to_string(),
+        None => serde_json::json!({ "length": 0, "hash": null }).to_string(),
+    });
+    Ok(())
 }
 
 /// The rows of `table` whose `by` column is `id`, each a JSON object.

@@ -6,6 +6,7 @@
 
 mod demo;
 mod table;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -52,6 +53,7 @@ Keep and hand over:
   import      Restore an export (twice changes nothing)
   backup      Copy the database while writers keep writing, checked
   prune       Delete old missions in short batches
+  verify      Check missions' hash chains: edited, deleted, inserted rows
 
 Run tools in the sandbox:
   run         Run a tool (a WebAssembly component) for a mission
@@ -150,6 +152,10 @@ enum Command {
     /// Delete whole missions (and their rows) created before a time, in
     /// batches that hold the write lock about 100 ms each; prints each.
     Prune(PruneArgs),
+    /// Recompute missions' hash chains and report rows edited, deleted,
+    /// inserted out of chain, and unchained (written by other programs).
+    /// Exit status 0: intact; 5: tampering found.
+    Verify(verify::VerifyArgs),
     /// A mission's playbook runs, oldest first.
     Playbooks {
         /// The mission's UUID.
@@ -309,7 +315,8 @@ struct ExportArgs {
     /// Only missions created at or after TIME.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     since: Option<DateTime<Utc>>,
-    /// jsonl: one mission a line, exactly as stored.
+    /// jsonl: one mission a line, exactly as stored; otlp: OpenTelemetry
+    /// traces (OTLP/JSON).
     #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
     format: ExportFormat,
     /// Write to FILE instead of stdout.
@@ -319,8 +326,11 @@ struct ExportArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
-    /// One mission a line: its rows as stored.
+    /// One mission a line: its rows as stored, with its hash chain.
     Jsonl,
+    /// One OTLP/JSON ExportTraceServiceRequest a line: a mission is a
+    /// trace, each tool call an execute_tool span (GenAI conventions).
+    Otlp,
 }
 
 #[derive(Args)]
@@ -535,7 +545,9 @@ fn main() -> ExitCode {
             // One line, whatever the message's source did with whitespace.
             // Messages carry tool and database text: shown escaped.
             let message: Vec<&str> = failure.message.split_whitespace().collect();
-            eprintln!("vibe: {}", visible_line(&message.join(" ")));
+            if !message.is_empty() {
+                eprintln!("vibe: {}", visible_line(&message.join(" ")));
+            }
             ExitCode::from(failure.code)
         }
     }
@@ -545,6 +557,20 @@ fn main() -> ExitCode {
 pub(crate) struct Failure {
     message: String,
     code: u8,
+}
+
+impl Failure {
+    pub(crate) fn new(message: impl Into<String>, code: u8) -> Self {
+        Failure {
+            message: message.into(),
+            code,
+        }
+    }
+
+    /// An exit status alone: the command already said why on stdout.
+    pub(crate) fn quiet(code: u8) -> Self {
+        Failure::new(String::new(), code)
+    }
 }
 
 impl From<vibe_store::Error> for Failure {
@@ -604,7 +630,8 @@ impl Command {
             | Command::Stats { .. }
             | Command::Playbooks { .. }
             | Command::Backup { .. }
-            | Command::Export(_) => true,
+            | Command::Export(_)
+            | Command::Verify(_) => true,
             Command::Prune(args) => args.dry_run,
             Command::Memory(args) => !matches!(args.command, Some(MemoryCommand::Delete { .. })),
             Command::Mission(command) => matches!(
@@ -734,6 +761,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Prune(args) => prune(&store, args)?,
         Command::Export(args) => export(&store, args)?,
         Command::Import { file } => import(&store, &file)?,
+        Command::Verify(args) => verify::verify(&store, args)?,
         Command::Playbooks { uuid, json } => {
             let runs = store.get_playbook_runs(&uuid.parse()?)?;
             if json {
@@ -899,7 +927,6 @@ fn bench(args: &BenchArgs) -> CliResult {
 }
 
 fn export(store: &SqliteStore, args: ExportArgs) -> CliResult {
-    let ExportFormat::Jsonl = args.format;
     let filter = ExportFilter {
         missions: args
             .uuids
@@ -908,32 +935,107 @@ fn export(store: &SqliteStore, args: ExportArgs) -> CliResult {
             .collect::<Result<_, _>>()?,
         since: args.since,
     };
-    let io = |path: &std::path::Path, e: std::io::Error| Failure {
-        message: format!("cannot write {}: {e}", path.display()),
-        code: 1,
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        Failure::new(format!("cannot write {}: {e}", path.display()), 1)
     };
-    match &args.output {
-        Some(path) => {
-            let file = std::fs::File::create(path).map_err(|e| io(path, e))?;
-            let mut file = std::io::BufWriter::new(file);
-            let mut failed = None;
-            store.export_jsonl(&filter, &mut |_, line| {
-                if let Err(e) = writeln!(file, "{line}") {
-                    failed.get_or_insert(e);
-                }
-                Ok(())
-            })?;
-            if let Some(e) = failed {
-                return Err(io(path, e));
+    // Progress for a person watching: only when stderr is a terminal.
+    let mut progress = std::io::stderr()
+        .is_terminal()
+        .then(|| store.export_size(&filter).map(Progress::new))
+        .transpose()?;
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| io(path, e))?,
+        )),
+        None => Box::new(Stdout),
+    };
+    let mut failed = None;
+    let mut emit = |line: String, rows: u64| {
+        if failed.is_none() {
+            if let Err(e) = writeln!(sink, "{line}") {
+                failed = Some(e);
             }
-            file.flush().map_err(|e| io(path, e))?;
         }
-        None => store.export_jsonl(&filter, &mut |_, line| {
-            out(format_args!("{line}\n"));
-            Ok(())
-        })?,
+        if let Some(progress) = progress.as_mut() {
+            progress.advance(rows);
+        }
+        Ok(())
+    };
+    match args.format {
+        ExportFormat::Jsonl => store.export_jsonl(&filter, &mut |_, line, rows| emit(line, rows))?,
+        ExportFormat::Otlp => store.export_otlp(&filter, &mut |_, line, rows| emit(line, rows))?,
     }
-    Ok(())
+    let flushed = match failed {
+        Some(e) => Err(e),
+        None => sink.flush(),
+    };
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    let target = args.output.as_deref().unwrap_or(std::path::Path::new("stdout"));
+    flushed.map_err(|e| io(target, e))
+}
+
+/// stdout through [`out`]: a reader that went away ends the command quietly.
+struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        out(format_args!("{}", String::from_utf8_lossy(buf)));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rows exported so far, their rate and the time left, redrawn on one
+/// stderr line at most five times a second.
+struct Progress {
+    total: u64,
+    done: u64,
+    started: std::time::Instant,
+    drawn: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            total,
+            done: 0,
+            started: std::time::Instant::now(),
+            drawn: None,
+        }
+    }
+
+    fn advance(&mut self, rows: u64) {
+        self.done += rows;
+        if self.drawn.is_none_or(|at| at.elapsed() >= Duration::from_millis(200)) {
+            self.draw();
+            self.drawn = Some(std::time::Instant::now());
+        }
+    }
+
+    fn draw(&self) {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+        let rate = self.done as f64 / secs;
+        let left = self.total.saturating_sub(self.done) as f64 / rate.max(1e-9);
+        eprint!(
+            "\r\x1b[2Kexported {}/{} rows, {:.0} rows/s, ETA {:.0}s",
+            self.done, self.total, rate, left
+        );
+    }
+
+    fn finish(self) {
+        self.draw();
+        eprintln!();
+    }
 }
 
 fn import(store: &SqliteStore, file: &std::path::Path) -> CliResult {

@@ -1,0 +1,288 @@
+//! `vibe verify`: recompute missions' hash chains, and compare them with the
+//! chain heads an export kept.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use vibe_store::store::{ChainReport, MissionId, SqliteStore, StoreError};
+use vibe_store::terminal::visible_line;
+
+use crate::{out, print_json_line, CliResult, Failure};
+
+/// Exit status when a chain shows tampering (every check ran).
+pub(crate) const TAMPERED: u8 = 5;
+
+#[derive(Args)]
+pub(crate) struct VerifyArgs {
+    /// These missions (default: every mission, and chains whose mission is
+    /// gone).
+    uuids: Vec<String>,
+    /// Also compare each mission's chain with the head this export (`vibe
+    /// export` output) recorded: proves nothing it covered was changed
+    /// since, even by someone who rewrote the chain.
+    #[arg(long, value_name = "EXPORT.jsonl")]
+    against: Option<PathBuf>,
+    /// One JSON object per mission.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A chain head an export recorded.
+#[derive(Debug, Clone, Serialize)]
+struct Head {
+    length: i64,
+    hash: Option<String>,
+}
+
+/// How a mission's chain compares with a recorded head.
+#[derive(Serialize)]
+struct Against {
+    length: i64,
+    hash: Option<String>,
+    /// Whether the chain's entry at `length` has that hash.
+    matches: bool,
+    /// What is there instead (null: the chain is shorter).
+    found: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Verdict<'a> {
+    #[serde(flatten)]
+    report: &'a ChainReport,
+    intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    against: Option<Against>,
+}
+
+pub(crate) fn verify(store: &SqliteStore, args: VerifyArgs) -> CliResult {
+    let mut wanted: Vec<MissionId> = args
+        .uuids
+        .iter()
+        .map(|u| u.parse())
+        .collect::<Result<_, _>>()?;
+    let heads = match &args.against {
+        Some(path) => {
+            let heads = read_heads(path)?;
+            if wanted.is_empty() {
+                wanted = heads.iter().map(|(id, _)| id.clone()).collect();
+            }
+            heads.into_iter().collect()
+        }
+        None => HashMap::new(),
+    };
+    let mut tally = Tally::default();
+    let check = |tally: &mut Tally, report: ChainReport| -> Result<(), Failure> {
+        let against = heads
+            .get(&report.mission)
+            .map(|head| compare(store, &report, head))
+            .transpose()?;
+        tally.count(&report, against.as_ref());
+        show(&report, against, args.json);
+        Ok(())
+    };
+    if wanted.is_empty() {
+        let mut failed = None;
+        store.verify_chains(&mut |report| {
+            if let Err(e) = check(&mut tally, report) {
+                failed.get_or_insert(e);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for orphan in store.orphan_chains()? {
+            tally.tampered += 1;
+            if args.json {
+                print_json_line(&serde_json::json!({ "orphan_chain": orphan, "intact": false }));
+            } else {
+                out(format_args!(
+                    "mission row #{}: DELETED: its chain of {} entries remains, the mission and its rows are gone\n",
+                    orphan.mission_row, orphan.entries
+                ));
+            }
+        }
+    } else {
+        for mission in &wanted {
+            match store.verify_chain(mission) {
+                Ok(report) => check(&mut tally, report)?,
+                // A mission the export holds and the database does not.
+                Err(StoreError::MissionNotFound(_)) if heads.contains_key(mission) => {
+                    tally.tampered += 1;
+                    if args.json {
+                        print_json_line(&serde_json::json!({
+                            "mission": mission, "intact": false, "missing": true,
+                        }));
+                    } else {
+                        out(format_args!(
+                            "mission {mission}: DELETED: the export holds it, the database does not\n"
+                        ));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    if !args.json {
+        out(format_args!("{}\n", tally.summary()));
+    }
+    if tally.tampered > 0 {
+        return Err(Failure::quiet(TAMPERED));
+    }
+    Ok(())
+}
+
+/// Compares the chain with a recorded head.
+fn compare(store: &SqliteStore, report: &ChainReport, head: &Head) -> Result<Against, Failure> {
+    let found = if head.length == 0 {
+        None
+    } else {
+        store.chain_entry(&report.mission, head.length)?
+    };
+    Ok(Against {
+        length: head.length,
+        hash: head.hash.clone(),
+        matches: found == head.hash,
+        found,
+    })
+}
+
+#[derive(Default)]
+struct Tally {
+    missions: u64,
+    intact: u64,
+    tampered: u64,
+    unchained: u64,
+}
+
+impl Tally {
+    fn count(&mut self, report: &ChainReport, against: Option<&Against>) {
+        self.missions += 1;
+        self.unchained += report.unchained;
+        if report.intact() && against.is_none_or(|a| a.matches) {
+            self.intact += 1;
+        } else {
+            self.tampered += 1;
+        }
+    }
+
+    fn summary(&self) -> String {
+        let mut line = format!(
+            "verified {} missions: {} intact, {} tampered",
+            self.missions, self.intact, self.tampered
+        );
+        if self.unchained > 0 {
+            line.push_str(&format!(
+                "; {} rows unchained (written by other programs: not covered)",
+                self.unchained
+            ));
+        }
+        line
+    }
+}
+
+fn show(report: &ChainReport, against: Option<Against>, json: bool) {
+    let intact = report.intact() && against.as_ref().is_none_or(|a| a.matches);
+    if json {
+        print_json_line(&Verdict {
+            report,
+            intact,
+            against,
+        });
+        return;
+    }
+    let head = match &report.head {
+        Some(hash) => format!("head {}", &hash[..hash.len().min(16)]),
+        None => "no chain".into(),
+    };
+    let mut line = format!(
+        "mission {}: {}: {} rows checked, {} entries, {head}",
+        report.mission,
+        if intact { "intact" } else { "TAMPERED" },
+        report.checked,
+        report.length
+    );
+    if report.unchained > 0 {
+        line.push_str(&format!(", {} unchained", report.unchained));
+    }
+    out(format_args!("{}\n", visible_line(&line)));
+    for (what, rows) in [
+        ("edited", &report.edited),
+        ("deleted", &report.deleted),
+        ("out of chain", &report.out_of_chain),
+    ] {
+        for row in rows {
+            out(format_args!("  {what}: {row}\n"));
+        }
+    }
+    if let Some(a) = against {
+        let recorded = a.hash.as_deref().unwrap_or("none");
+        if a.matches {
+            out(format_args!(
+                "  matches the export's head at entry {} ({})\n",
+                a.length,
+                &recorded[..recorded.len().min(16)]
+            ));
+        } else {
+            match a.found {
+                Some(found) => out(format_args!(
+                    "  REWRITTEN: entry {} is {found}, the export recorded {recorded}\n",
+                    a.length
+                )),
+                None => out(format_args!(
+                    "  TRUNCATED: the chain has {} entries, the export recorded {}\n",
+                    report.length, a.length
+                )),
+            }
+        }
+    }
+}
+
+/// Each mission's chain head from an export file, in file order.
+fn read_heads(path: &Path) -> Result<Vec<(MissionId, Head)>, Failure> {
+    let unreadable = |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()), 1);
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut heads = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(unreadable)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |what: &str| Failure::new(format!("{} line {}: {what}", path.display(), n + 1), 4);
+        let parts: HashMap<String, Box<RawValue>> =
+            serde_json::from_str(&line).map_err(|_| bad("not an exported mission"))?;
+        #[derive(serde::Deserialize)]
+        struct Mission {
+            mission_uuid: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct RecordedHead {
+            length: i64,
+            hash: Option<String>,
+        }
+        let mission: Mission = parts
+            .get("mission")
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .ok_or_else(|| bad("no mission_uuid"))?;
+        let head: RecordedHead = parts
+            .get("chain_head")
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .ok_or_else(|| bad("no chain_head (exported before chains existed?)"))?;
+        let id: MissionId = mission
+            .mission_uuid
+            .parse()
+            .map_err(|_| bad("mission_uuid is not a UUID"))?;
+        heads.push((
+            id,
+            Head {
+                length: head.length,
+                hash: head.hash,
+            },
+        ));
+    }
+    Ok(heads)
+}

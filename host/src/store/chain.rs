@@ -1,0 +1,551 @@
+//! Tamper evidence: every row vibe-store writes, chained per mission.
+//!
+//! Each write vibe-store makes to a mission's rows (the mission itself, its
+//! tool calls, decisions, memory and playbook runs) appends one entry to the
+//! mission's ledger, `row_chain`, in the same transaction as the write:
+//!
+//! ```text
+//! digest = SHA-256("vibe-row/1\0" table "\0" content)      the row after the write
+//! hash   = SHA-256("vibe-chain/1\0" prev seq table "\0" row_seq digest?)
+//! ```
+//!
+//! `content` is every column of the row except its ids and chain columns,
+//! each value tagged with its type (`n`, `i` + 8 bytes, `r` + 8 bytes, `t` or
+//! `b` + 8-byte length + bytes); the invocation a row belongs to is named by
+//! that invocation's mission uuid and chain position, not by its id, so the
+//! digest is the same in every file the row is copied to. `prev` is the
+//! previous entry's hash (32 zero bytes for the first), `seq` the entry's
+//! position (from 1), `row_seq` the row's own position (the entry that first
+//! wrote it), and `digest?` is `1` + the digest, or `0` when the write deleted
+//! the row. Integers are 8 bytes, big-endian.
+//!
+//! [`verify`] recomputes every entry and every row's digest and reports what
+//! does not match. What that proves, and what not, is in
+//! `docs/guarantees.md`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::error::{Result, StoreError};
+use super::ids::MissionId;
+
+/// A SHA-256 hash.
+type Hash = [u8; 32];
+
+/// A table whose rows are chained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum ChainTable {
+    Missions,
+    ToolCalls,
+    Decisions,
+    Memory,
+    PlaybookRuns,
+}
+
+impl ChainTable {
+    const ALL: [ChainTable; 5] = [
+        ChainTable::Missions,
+        ChainTable::ToolCalls,
+        ChainTable::Decisions,
+        ChainTable::Memory,
+        ChainTable::PlaybookRuns,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ChainTable::Missions => "missions",
+            ChainTable::ToolCalls => "tool_calls",
+            ChainTable::Decisions => "decisions",
+            ChainTable::Memory => "agent_memory",
+            ChainTable::PlaybookRuns => "playbook_runs",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The columns the digest covers, in order. `i` is the invocation row a
+    /// row belongs to, `im` that invocation's mission.
+    fn content(self) -> &'static str {
+        match self {
+            ChainTable::Missions => {
+                "t.mission_uuid, t.phase, t.status, t.created_at, t.completed_at, t.metadata,
+                 im.mission_uuid, i.chain_seq"
+            }
+            ChainTable::ToolCalls => {
+                "t.tool_name, t.args, t.result, t.timestamp, t.duration_ms, t.success,
+                 t.error_message, t.component_sha256, t.component_size, t.outcome,
+                 im.mission_uuid, i.chain_seq"
+            }
+            ChainTable::Decisions => {
+                "t.decision_type, t.rationale, t.timestamp, t.agent_name, t.context,
+                 im.mission_uuid, i.chain_seq"
+            }
+            ChainTable::Memory => {
+                "t.key, t.value, t.timestamp, t.ttl, t.expires_at, im.mission_uuid, i.chain_seq"
+            }
+            ChainTable::PlaybookRuns => {
+                "t.playbook_name, t.phase, t.started_at, t.completed_at, t.success, t.metrics,
+                 t.error_message, NULL, NULL"
+            }
+        }
+    }
+
+    /// How many values [`content`](Self::content) selects.
+    fn width(self) -> usize {
+        match self {
+            ChainTable::Missions => 8,
+            ChainTable::ToolCalls => 12,
+            ChainTable::Decisions => 7,
+            ChainTable::Memory => 7,
+            ChainTable::PlaybookRuns => 9,
+        }
+    }
+
+    /// Selects the content, then `id, chain_seq, chain_hash`, of the rows
+    /// whose `by` column is `?1`.
+    fn select(self, by: &str) -> String {
+        let join = if self == ChainTable::PlaybookRuns {
+            ""
+        } else {
+            "LEFT JOIN tool_calls i ON i.id = t.invocation_id
+             LEFT JOIN missions im ON im.id = i.mission_id"
+        };
+        // Names come from this module's constants, never from input.
+        format!(
+            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM {} t {join} WHERE t.{by} = ?1",
+            self.content(),
+            self.name()
+        )
+    }
+
+    /// The column holding a row's mission.
+    fn mission_column(self) -> &'static str {
+        match self {
+            ChainTable::Missions => "id",
+            _ => "mission_id",
+        }
+    }
+}
+
+/// The digest of a row's content: the first `table.width()` columns of
+/// `row`, as [`ChainTable::select`] selects them.
+fn digest_row(table: ChainTable, row: &Row<'_>) -> rusqlite::Result<Hash> {
+    let mut h = Sha256::new();
+    h.update(b"vibe-row/1\0");
+    h.update(table.name().as_bytes());
+    h.update(b"\0");
+    for i in 0..table.width() {
+        match row.get_ref(i)? {
+            ValueRef::Null => h.update(b"n"),
+            ValueRef::Integer(v) => {
+                h.update(b"i");
+                h.update(v.to_be_bytes());
+            }
+            ValueRef::Real(v) => {
+                h.update(b"r");
+                h.update(v.to_bits().to_be_bytes());
+            }
+            ValueRef::Text(bytes) => {
+                h.update(b"t");
+                h.update((bytes.len() as u64).to_be_bytes());
+                h.update(bytes);
+            }
+            ValueRef::Blob(bytes) => {
+                h.update(b"b");
+                h.update((bytes.len() as u64).to_be_bytes());
+                h.update(bytes);
+            }
+        }
+    }
+    Ok(h.finalize().into())
+}
+
+/// The hash of one ledger entry.
+fn entry_hash(prev: &Hash, seq: i64, table: ChainTable, row_seq: i64, digest: Option<&Hash>) -> Hash {
+    let mut h = Sha256::new();
+    h.update(b"vibe-chain/1\0");
+    h.update(prev);
+    h.update(seq.to_be_bytes());
+    h.update(table.name().as_bytes());
+    h.update(b"\0");
+    h.update(row_seq.to_be_bytes());
+    match digest {
+        Some(digest) => {
+            h.update([1]);
+            h.update(digest);
+        }
+        None => h.update([0]),
+    }
+    h.finalize().into()
+}
+
+/// The hash that comes before a chain's first entry.
+const GENESIS: Hash = [0; 32];
+
+pub(crate) fn hex(hash: &Hash) -> String {
+    use fmt::Write;
+    hash.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn unhex(text: &str) -> Option<Hash> {
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The mission's last entry (served by the primary key).
+pub(super) const SQL_HEAD: &str =
+    "SELECT seq, hash FROM row_chain WHERE mission_id = ?1 ORDER BY seq DESC LIMIT 1";
+const SQL_APPEND: &str = "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// The mission's last entry: its position and hash (0 and the genesis hash
+/// for a chain not yet begun).
+fn head(conn: &Connection, mission_id: i64) -> Result<(i64, Hash)> {
+    let found: Option<(i64, String)> = conn
+        .prepare_cached(SQL_HEAD)?
+        .query_row([mission_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match found {
+        None => Ok((0, GENESIS)),
+        Some((seq, hash)) => match unhex(&hash) {
+            Some(hash) => Ok((seq, hash)),
+            // Someone wrote a malformed hash into the ledger: a write must
+            // not chain onto it, and must say why.
+            None => Err(StoreError::invalid(format!(
+                "the chain of mission row {mission_id} ends in a malformed hash; run vibe verify"
+            ))),
+        },
+    }
+}
+
+/// Chains the row `row_id` of `table`, just inserted or updated inside the
+/// current transaction, onto its mission's ledger. `mission_id` is the
+/// mission's row id.
+pub(super) fn append(conn: &Connection, mission_id: i64, table: ChainTable, row_id: i64) -> Result<()> {
+    let (last, prev) = head(conn, mission_id)?;
+    let seq = last + 1;
+    let (digest, row_seq) = conn
+        .prepare_cached(&table.select("id"))?
+        .query_row([row_id], |r| {
+            Ok((digest_row(table, r)?, r.get::<_, Option<i64>>(table.width() + 1)?))
+        })?;
+    // A row's position is that of the entry that first chained it.
+    let row_seq = row_seq.unwrap_or(seq);
+    let hash = hex(&entry_hash(&prev, seq, table, row_seq, Some(&digest)));
+    conn.prepare_cached(&format!(
+        "UPDATE {} SET chain_seq = ?2, chain_hash = ?3 WHERE id = ?1",
+        table.name()
+    ))?
+    .execute(params![row_id, row_seq, hash])?;
+    conn.prepare_cached(SQL_APPEND)?.execute(params![
+        mission_id,
+        seq,
+        table.name(),
+        row_seq,
+        hex(&digest),
+        hash
+    ])?;
+    Ok(())
+}
+
+/// Records that the chained row at `row_seq` of `table` was deleted.
+pub(super) fn append_deletion(
+    conn: &Connection,
+    mission_id: i64,
+    table: ChainTable,
+    row_seq: i64,
+) -> Result<()> {
+    let (last, prev) = head(conn, mission_id)?;
+    let seq = last + 1;
+    let hash = hex(&entry_hash(&prev, seq, table, row_seq, None));
+    conn.prepare_cached(SQL_APPEND)?.execute(params![
+        mission_id,
+        seq,
+        table.name(),
+        row_seq,
+        Option::<String>::None,
+        hash
+    ])?;
+    Ok(())
+}
+
+/// One row `vibe verify` found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainRow {
+    /// Its table (`row_chain` for an entry of the ledger itself).
+    pub table: String,
+    /// Its id in this file, when the row is here.
+    pub id: Option<i64>,
+    /// Its position in the mission's chain.
+    pub position: Option<i64>,
+}
+
+impl fmt::Display for ChainRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.table.as_str(), self.id, self.position) {
+            ("row_chain", _, Some(seq)) => write!(f, "chain entry {seq}"),
+            (table, Some(id), Some(seq)) => write!(f, "{table} #{id} (chain position {seq})"),
+            (table, Some(id), None) => write!(f, "{table} #{id}"),
+            (table, None, Some(seq)) => write!(f, "{table} at chain position {seq}"),
+            (table, None, None) => write!(f, "{table}"),
+        }
+    }
+}
+
+/// What [`verify`] found for one mission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    /// The mission.
+    pub mission: MissionId,
+    /// Entries in its chain.
+    pub length: i64,
+    /// The hash of its last entry: what a copy kept elsewhere compares.
+    pub head: Option<String>,
+    /// Chained rows whose content was checked.
+    pub checked: u64,
+    /// Rows without a hash: written by other programs (or by vibe-store
+    /// before schema v4). Not evidence of tampering.
+    pub unchained: u64,
+    /// Rows whose content (or hash) no longer matches their entry.
+    pub edited: Vec<ChainRow>,
+    /// Rows the chain holds that are gone, and ledger entries that are gone.
+    pub deleted: Vec<ChainRow>,
+    /// Rows carrying chain columns the chain does not vouch for (copied in
+    /// from elsewhere, or given a position the chain never had), and ledger
+    /// entries whose hash does not follow from the entries before them.
+    pub out_of_chain: Vec<ChainRow>,
+}
+
+impl ChainReport {
+    /// Whether nothing was edited, deleted or inserted out of chain.
+    pub fn intact(&self) -> bool {
+        self.edited.is_empty() && self.deleted.is_empty() && self.out_of_chain.is_empty()
+    }
+}
+
+/// A chain whose mission row is gone: the mission was deleted behind
+/// vibe-store's back (`vibe prune` deletes chains with their missions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrphanChain {
+    /// The deleted mission's row id.
+    pub mission_row: i64,
+    /// Entries its chain holds.
+    pub entries: i64,
+}
+
+/// The latest state the ledger records for one row.
+struct Latest {
+    seq: i64,
+    digest: Option<Hash>,
+    hash: String,
+}
+
+/// Recomputes one mission's chain and checks its rows against it. Holds 100
+/// bytes or so per chained row of the mission.
+pub(super) fn verify(conn: &Connection, mission_id: i64, mission: MissionId) -> Result<ChainReport> {
+    let mut report = ChainReport {
+        mission,
+        length: 0,
+        head: None,
+        checked: 0,
+        unchained: 0,
+        edited: Vec::new(),
+        deleted: Vec::new(),
+        out_of_chain: Vec::new(),
+    };
+    let entry = |seq| ChainRow {
+        table: "row_chain".into(),
+        id: None,
+        position: Some(seq),
+    };
+    // The ledger, entry by entry.
+    let mut latest: HashMap<(ChainTable, i64), Latest> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, row_table, row_seq, row_digest, hash FROM row_chain
+             WHERE mission_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([mission_id])?;
+        let (mut expected, mut prev) = (1i64, GENESIS);
+        while let Some(r) = rows.next()? {
+            if super::deadline::expired() {
+                return Err(StoreError::Interrupted);
+            }
+            let seq: i64 = r.get(0)?;
+            let table: String = r.get(1)?;
+            let row_seq: i64 = r.get(2)?;
+            let digest: Option<String> = r.get(3)?;
+            let hash: String = r.get(4)?;
+            if seq > expected {
+                report.deleted.extend((expected..seq).map(entry));
+            }
+            expected = seq + 1;
+            report.length = seq;
+            report.head = Some(hash.clone());
+            let table = ChainTable::from_name(&table);
+            let digest_bytes = digest.as_deref().map(unhex);
+            let computed = match (table, digest_bytes) {
+                (Some(table), Some(Some(d))) => {
+                    Some(entry_hash(&prev, seq, table, row_seq, Some(&d)))
+                }
+                (Some(table), None) => Some(entry_hash(&prev, seq, table, row_seq, None)),
+                _ => None,
+            };
+            if computed.map(|c| hex(&c)) != Some(hash.clone()) {
+                report.out_of_chain.push(entry(seq));
+            }
+            // The next entry must follow from this one as stored: a single
+            // altered entry is reported once, not with every entry after it.
+            prev = unhex(&hash).unwrap_or(GENESIS);
+            if let Some(table) = table {
+                latest.insert(
+                    (table, row_seq),
+                    Latest {
+                        seq,
+                        digest: digest_bytes.flatten(),
+                        hash,
+                    },
+                );
+            }
+        }
+    }
+    // The rows, table by table.
+    let mut seen: HashSet<(ChainTable, i64)> = HashSet::new();
+    for table in ChainTable::ALL {
+        let mut stmt = conn.prepare_cached(&table.select(table.mission_column()))?;
+        let mut rows = stmt.query([mission_id])?;
+        while let Some(r) = rows.next()? {
+            if super::deadline::expired() {
+                return Err(StoreError::Interrupted);
+            }
+            let id: i64 = r.get(table.width())?;
+            let row_seq: Option<i64> = r.get(table.width() + 1)?;
+            let row_hash: Option<String> = r.get(table.width() + 2)?;
+            let found = |position| ChainRow {
+                table: table.name().into(),
+                id: Some(id),
+                position,
+            };
+            let Some(row_seq) = row_seq else {
+                if row_hash.is_some() {
+                    report.out_of_chain.push(found(None));
+                } else {
+                    report.unchained += 1;
+                }
+                continue;
+            };
+            report.checked += 1;
+            let vouched = latest.get(&(table, row_seq));
+            match vouched {
+                Some(Latest {
+                    digest: Some(digest),
+                    hash,
+                    ..
+                }) if seen.insert((table, row_seq)) => {
+                    if digest_row(table, r)? != *digest || row_hash.as_deref() != Some(hash) {
+                        report.edited.push(found(Some(row_seq)));
+                    }
+                }
+                _ => report.out_of_chain.push(found(Some(row_seq))),
+            }
+        }
+    }
+    // What the chain holds and the tables do not.
+    let mut gone: Vec<(i64, ChainTable, i64)> = latest
+        .iter()
+        .filter(|(key, l)| l.digest.is_some() && !seen.contains(key))
+        .map(|((table, row_seq), l)| (l.seq, *table, *row_seq))
+        .collect();
+    gone.sort_unstable();
+    report
+        .deleted
+        .extend(gone.into_iter().map(|(_, table, row_seq)| ChainRow {
+            table: table.name().into(),
+            id: None,
+            position: Some(row_seq),
+        }));
+    Ok(report)
+}
+
+/// Chains whose mission row is gone.
+pub(super) fn orphans(conn: &Connection) -> Result<Vec<OrphanChain>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT mission_id, COUNT(*) FROM row_chain
+         WHERE mission_id NOT IN (SELECT id FROM missions)
+         GROUP BY mission_id ORDER BY mission_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OrphanChain {
+            mission_row: r.get(0)?,
+            entries: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The hash of entry `seq` of a mission's chain, if it has one.
+pub(super) fn entry_at(conn: &Connection, mission_id: i64, seq: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT hash FROM row_chain WHERE mission_id = ?1 AND seq = ?2")?
+        .query_row(params![mission_id, seq], |r| r.get(0))
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_malformed_text() {
+        let hash: Hash = Sha256::digest(b"x").into();
+        assert_eq!(unhex(&hex(&hash)), Some(hash));
+        assert_eq!(unhex("00"), None);
+        assert_eq!(unhex(&"zz".repeat(32)), None);
+        assert_eq!(unhex(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn an_entry_hash_covers_every_field() {
+        let d: Hash = Sha256::digest(b"row").into();
+        let base = entry_hash(&GENESIS, 1, ChainTable::ToolCalls, 1, Some(&d));
+        let other: Hash = Sha256::digest(b"other").into();
+        for changed in [
+            entry_hash(&other, 1, ChainTable::ToolCalls, 1, Some(&d)),
+            entry_hash(&GENESIS, 2, ChainTable::ToolCalls, 1, Some(&d)),
+            entry_hash(&GENESIS, 1, ChainTable::Decisions, 1, Some(&d)),
+            entry_hash(&GENESIS, 1, ChainTable::ToolCalls, 2, Some(&d)),
+            entry_hash(&GENESIS, 1, ChainTable::ToolCalls, 1, Some(&other)),
+            entry_hash(&GENESIS, 1, ChainTable::ToolCalls, 1, None),
+        ] {
+            assert_ne!(changed, base);
+        }
+    }
+
+    #[test]
+    fn every_table_selects_its_declared_width() {
+        let conn = Connection::open_in_memory().unwrap();
+        for m in super::super::open::MIGRATIONS {
+            conn.execute_batch(m.sql).unwrap();
+        }
+        for table in ChainTable::ALL {
+            let stmt = conn.prepare(&table.select("id")).unwrap();
+            assert_eq!(stmt.column_count(), table.width() + 3, "{}", table.name());
+        }
+    }
+}

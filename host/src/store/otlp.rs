@@ -1,0 +1,274 @@
+//! `vibe export --format otlp`: missions as OpenTelemetry traces.
+//!
+//! Each mission is one OTLP/JSON `ExportTraceServiceRequest` on one line
+//! (the form the OpenTelemetry Collector's `otlpjsonfile` receiver reads),
+//! following the GenAI semantic conventions:
+//!
+//! - the mission is the trace (its uuid is the trace id) and its root span,
+//!   `mission`, from its creation to its completion (or its last row);
+//! - every tool call is an `execute_tool {tool name}` span with
+//!   `gen_ai.operation.name`, `gen_ai.tool.name`, `gen_ai.tool.call.id`
+//!   (the row's id), its arguments and result as `gen_ai.tool.call.arguments`
+//!   / `gen_ai.tool.call.result`, and on failure `error.type` (the outcome,
+//!   or `tool_error`) with an error status. A row a tool logged is a child
+//!   span of the invocation that ran it; others are children of the root;
+//! - every decision is a `gen_ai.decision` span event on the invocation that
+//!   recorded it, or on the root;
+//! - every playbook run is a `playbook {name}` span under the root.
+//!
+//! Agent memory is state, not an event, and is not exported. Times are the
+//! stored timestamps; a tool call's span lasts its `duration_ms`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::error::Result;
+use super::ids::{parse_timestamp, MissionId};
+use super::sqlite::SqliteStore;
+use super::transfer::ExportFilter;
+
+/// OTLP span kind INTERNAL.
+const KIND_INTERNAL: i64 = 1;
+/// OTLP status code ERROR.
+const STATUS_ERROR: i64 = 2;
+
+impl SqliteStore {
+    /// Calls `f` with each mission `filter` selects, oldest first, as one
+    /// OTLP/JSON `ExportTraceServiceRequest` (no newline), one mission in
+    /// memory at a time. Also returns the rows each line held, for progress.
+    pub fn export_otlp(
+        &self,
+        filter: &ExportFilter,
+        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
+    ) -> Result<()> {
+        for (row_id, uuid) in self.export_selection(filter)? {
+            let (line, rows) = self.read(|conn| trace(conn, row_id, &uuid))?;
+            f(&MissionId::stored(uuid), line, rows)?;
+        }
+        Ok(())
+    }
+}
+
+/// A span id: 8 bytes of SHA-256 over what the span is, as hex.
+fn span_id(mission: &str, what: &str, id: i64) -> String {
+    let digest = Sha256::digest(format!("{mission}/{what}/{id}"));
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn nanos(at: DateTime<Utc>) -> String {
+    at.timestamp_nanos_opt().unwrap_or(0).max(0).to_string()
+}
+
+fn attr(key: &str, value: Value) -> Value {
+    let value = match value {
+        Value::Bool(b) => json!({ "boolValue": b }),
+        Value::Number(n) if n.is_i64() => json!({ "intValue": n.to_string() }),
+        Value::Number(n) => json!({ "doubleValue": n.as_f64() }),
+        Value::String(s) => json!({ "stringValue": s }),
+        other => json!({ "stringValue": other.to_string() }),
+    };
+    json!({ "key": key, "value": value })
+}
+
+/// Attributes from (key, value) pairs, leaving out absent values.
+fn attrs(pairs: Vec<(&str, Option<Value>)>) -> Value {
+    Value::Array(
+        pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| attr(k, v)))
+            .collect(),
+    )
+}
+
+/// One mission as a trace; and how many rows it held.
+fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)> {
+    let trace_id = uuid.replace('-', "").to_ascii_lowercase();
+    let root = span_id(uuid, "mission", mission_id);
+    let (phase, status, created, completed, metadata): (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = conn
+        .prepare_cached(
+            "SELECT phase, status, created_at, completed_at, metadata FROM missions WHERE id = ?1",
+        )?
+        .query_row([mission_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+    let start = parse_timestamp(&created).unwrap_or_default();
+    let at = |text: &str| parse_timestamp(text).unwrap_or(start);
+    let mut last = start;
+    let mut rows = 1u64;
+
+    // Decisions first: each becomes an event of the span it belongs to.
+    let mut events: BTreeMap<Option<i64>, Vec<Value>> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, decision_type, rationale, timestamp, agent_name, context, invocation_id
+             FROM decisions WHERE mission_id = ?1 ORDER BY id",
+        )?;
+        let mut found = stmt.query([mission_id])?;
+        while let Some(r) = found.next()? {
+            rows += 1;
+            let time = at(&r.get::<_, String>(3)?);
+            last = last.max(time);
+            let event = json!({
+                "timeUnixNano": nanos(time),
+                "name": "gen_ai.decision",
+                "attributes": attrs(vec![
+                    ("vibe.decision.id", Some(json!(r.get::<_, i64>(0)?))),
+                    ("vibe.decision.type", Some(json!(r.get::<_, String>(1)?))),
+                    ("vibe.decision.rationale", r.get::<_, Option<String>>(2)?.map(Value::from)),
+                    ("gen_ai.agent.name", r.get::<_, Option<String>>(4)?.map(Value::from)),
+                    ("vibe.decision.context", r.get::<_, Option<String>>(5)?.map(Value::from)),
+                ]),
+            });
+            events
+                .entry(r.get::<_, Option<i64>>(6)?)
+                .or_default()
+                .push(event);
+        }
+    }
+
+    let mut spans: Vec<Value> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.id, t.tool_name, t.args, t.result, t.timestamp, t.duration_ms, t.success,
+                    t.error_message, t.outcome, t.component_sha256, t.invocation_id,
+                    i.mission_id = t.mission_id
+             FROM tool_calls t LEFT JOIN tool_calls i ON i.id = t.invocation_id
+             WHERE t.mission_id = ?1 ORDER BY t.id",
+        )?;
+        let mut found = stmt.query([mission_id])?;
+        while let Some(r) = found.next()? {
+            rows += 1;
+            let id: i64 = r.get(0)?;
+            let name: String = r.get(1)?;
+            let begin = at(&r.get::<_, String>(4)?);
+            let duration: Option<i64> = r.get(5)?;
+            let end = begin + chrono::Duration::milliseconds(duration.unwrap_or(0).max(0));
+            last = last.max(end);
+            let success: bool = r.get(6)?;
+            let error: Option<String> = r.get(7)?;
+            let outcome: Option<String> = r.get(8)?;
+            let invocation: Option<i64> = r.get(10)?;
+            let same_mission: Option<bool> = r.get(11)?;
+            let parent = match invocation {
+                Some(inv) if same_mission == Some(true) => span_id(uuid, "tool_call", inv),
+                _ => root.clone(),
+            };
+            let running = outcome.as_deref() == Some("running");
+            let failed = !success && !running;
+            let mut span = json!({
+                "traceId": trace_id,
+                "spanId": span_id(uuid, "tool_call", id),
+                "parentSpanId": parent,
+                "name": format!("execute_tool {name}"),
+                "kind": KIND_INTERNAL,
+                "startTimeUnixNano": nanos(begin),
+                "endTimeUnixNano": nanos(end),
+                "attributes": attrs(vec![
+                    ("gen_ai.operation.name", Some(json!("execute_tool"))),
+                    ("gen_ai.tool.name", Some(json!(name))),
+                    ("gen_ai.tool.call.id", Some(json!(id.to_string()))),
+                    ("gen_ai.tool.call.arguments", Some(json!(r.get::<_, String>(2)?))),
+                    ("gen_ai.tool.call.result", r.get::<_, Option<String>>(3)?.map(Value::from)),
+                    ("error.type", failed.then(|| json!(outcome.clone().unwrap_or_else(|| "tool_error".into())))),
+                    ("vibe.outcome", outcome.clone().map(Value::from)),
+                    ("vibe.component.sha256", r.get::<_, Option<String>>(9)?.map(Value::from)),
+                    ("vibe.duration_ms", duration.map(Value::from)),
+                ]),
+            });
+            if failed {
+                span["status"] = json!({
+                    "code": STATUS_ERROR,
+                    "message": error.unwrap_or_default(),
+                });
+            }
+            if let Some(events) = events.remove(&Some(id)) {
+                span["events"] = Value::Array(events);
+            }
+            spans.push(span);
+        }
+    }
+
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, playbook_name, phase, started_at, completed_at, success, error_message
+             FROM playbook_runs WHERE mission_id = ?1 ORDER BY id",
+        )?;
+        let mut found = stmt.query([mission_id])?;
+        while let Some(r) = found.next()? {
+            rows += 1;
+            let id: i64 = r.get(0)?;
+            let name: String = r.get(1)?;
+            let begin = at(&r.get::<_, String>(3)?);
+            let end = r.get::<_, Option<String>>(4)?.map_or(begin, |t| at(&t));
+            last = last.max(end);
+            let success: Option<bool> = r.get(5)?;
+            let mut span = json!({
+                "traceId": trace_id,
+                "spanId": span_id(uuid, "playbook_run", id),
+                "parentSpanId": root,
+                "name": format!("playbook {name}"),
+                "kind": KIND_INTERNAL,
+                "startTimeUnixNano": nanos(begin),
+                "endTimeUnixNano": nanos(end),
+                "attributes": attrs(vec![
+                    ("vibe.playbook.name", Some(json!(name))),
+                    ("vibe.playbook.phase", r.get::<_, Option<String>>(2)?.map(Value::from)),
+                ]),
+            });
+            if success == Some(false) {
+                span["status"] = json!({
+                    "code": STATUS_ERROR,
+                    "message": r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                });
+            }
+            spans.push(span);
+        }
+    }
+
+    // The root last: it ends at the mission's completion or its last row.
+    let end = completed.as_deref().map_or(last, at).max(start);
+    let mut root_span = json!({
+        "traceId": trace_id,
+        "spanId": root,
+        "name": "mission",
+        "kind": KIND_INTERNAL,
+        "startTimeUnixNano": nanos(start),
+        "endTimeUnixNano": nanos(end),
+        "attributes": attrs(vec![
+            ("gen_ai.conversation.id", Some(json!(uuid))),
+            ("vibe.mission.uuid", Some(json!(uuid))),
+            ("vibe.mission.phase", Some(json!(phase))),
+            ("vibe.mission.status", Some(json!(status))),
+            ("vibe.mission.metadata", metadata.map(Value::from)),
+        ]),
+    });
+    if status == "failed" {
+        root_span["status"] = json!({ "code": STATUS_ERROR, "message": "mission failed" });
+    }
+    // Decisions whose invocation is not among this mission's spans.
+    let orphans: Vec<Value> = events.into_values().flatten().collect();
+    if !orphans.is_empty() {
+        root_span["events"] = Value::Array(orphans);
+    }
+    spans.insert(0, root_span);
+    let request = json!({
+        "resourceSpans": [{
+            "resource": { "attributes": [attr("service.name", json!("vibe-store"))] },
+            "scopeSpans": [{
+                "scope": { "name": "vibe-store", "version": env!("CARGO_PKG_VERSION") },
+                "spans": spans,
+            }],
+        }],
+    });
+    Ok((request.to_string(), rows))
+}
