@@ -7,6 +7,7 @@ mod abuse;
 mod cli;
 mod common;
 mod embedding;
+mod evidence;
 mod faults;
 mod files;
 mod fuzz;

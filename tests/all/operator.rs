@@ -349,7 +349,7 @@ fn a_demo_whose_component_is_missing_writes_nothing() {
 }
 
 /// A store with two missions and a known trail, for the finding tests.
-fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+pub(crate) fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
     let a = store

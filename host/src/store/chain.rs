@@ -168,7 +168,13 @@ fn digest_row(table: ChainTable, row: &Row<'_>) -> rusqlite::Result<Hash> {
 }
 
 /// The hash of one ledger entry.
-fn entry_hash(prev: &Hash, seq: i64, table: ChainTable, row_seq: i64, digest: Option<&Hash>) -> Hash {
+fn entry_hash(
+    prev: &Hash,
+    seq: i64,
+    table: ChainTable,
+    row_seq: i64,
+    digest: Option<&Hash>,
+) -> Hash {
     let mut h = Sha256::new();
     h.update(b"vibe-chain/1\0");
     h.update(prev);
@@ -211,7 +217,8 @@ fn unhex(text: &str) -> Option<Hash> {
 /// The mission's last entry (served by the primary key).
 pub(super) const SQL_HEAD: &str =
     "SELECT seq, hash FROM row_chain WHERE mission_id = ?1 ORDER BY seq DESC LIMIT 1";
-const SQL_APPEND: &str = "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+const SQL_APPEND: &str =
+    "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 /// The mission's last entry: its position and hash (0 and the genesis hash
@@ -237,13 +244,21 @@ fn head(conn: &Connection, mission_id: i64) -> Result<(i64, Hash)> {
 /// Chains the row `row_id` of `table`, just inserted or updated inside the
 /// current transaction, onto its mission's ledger. `mission_id` is the
 /// mission's row id.
-pub(super) fn append(conn: &Connection, mission_id: i64, table: ChainTable, row_id: i64) -> Result<()> {
+pub(super) fn append(
+    conn: &Connection,
+    mission_id: i64,
+    table: ChainTable,
+    row_id: i64,
+) -> Result<()> {
     let (last, prev) = head(conn, mission_id)?;
     let seq = last + 1;
     let (digest, row_seq) = conn
         .prepare_cached(&table.select("id"))?
         .query_row([row_id], |r| {
-            Ok((digest_row(table, r)?, r.get::<_, Option<i64>>(table.width() + 1)?))
+            Ok((
+                digest_row(table, r)?,
+                r.get::<_, Option<i64>>(table.width() + 1)?,
+            ))
         })?;
     // A row's position is that of the entry that first chained it.
     let row_seq = row_seq.unwrap_or(seq);
@@ -358,7 +373,11 @@ struct Latest {
 
 /// Recomputes one mission's chain and checks its rows against it. Holds 100
 /// bytes or so per chained row of the mission.
-pub(super) fn verify(conn: &Connection, mission_id: i64, mission: MissionId) -> Result<ChainReport> {
+pub(super) fn verify(
+    conn: &Connection,
+    mission_id: i64,
+    mission: MissionId,
+) -> Result<ChainReport> {
     let mut report = ChainReport {
         mission,
         length: 0,

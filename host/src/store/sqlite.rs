@@ -556,15 +556,18 @@ impl MissionStore for SqliteStore {
                      invocation_id = excluded.invocation_id
                  RETURNING id",
             )?
-            .query_row(params![
-                mission_id,
-                key,
-                value.as_str(),
-                format_timestamp(now),
-                ttl_seconds,
-                expires_at,
-                invocation
-            ], |r| r.get::<_, i64>(0))
+            .query_row(
+                params![
+                    mission_id,
+                    key,
+                    value.as_str(),
+                    format_timestamp(now),
+                    ttl_seconds,
+                    expires_at,
+                    invocation
+                ],
+                |r| r.get::<_, i64>(0),
+            )
             .map_err(StoreError::from)
             .and_then(|id| chain::append(conn, mission_id, ChainTable::Memory, id))
         })
@@ -799,7 +802,8 @@ impl SqliteStore {
     /// first, one at a time.
     pub fn verify_chains(&self, f: &mut dyn FnMut(ChainReport) -> Result<()>) -> Result<()> {
         let missions: Vec<(i64, String)> = self.read(|conn| {
-            let mut stmt = conn.prepare_cached("SELECT id, mission_uuid FROM missions ORDER BY id")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT id, mission_uuid FROM missions ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })?;

@@ -255,7 +255,13 @@ impl SqliteStore {
                     .optional()?,
                 None => None,
             };
-            insert(conn, &MISSIONS, &mission, None, &[("invocation_id", creator)])?;
+            insert(
+                conn,
+                &MISSIONS,
+                &mission,
+                None,
+                &[("invocation_id", creator)],
+            )?;
             let mission_id = conn.last_insert_rowid();
             let mut calls: Vec<i64> = Vec::new();
             for (table, rows) in CHILDREN.iter().zip(&children) {
@@ -290,7 +296,9 @@ impl SqliteStore {
                     "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(rusqlite::params![mission_id, seq, table, row_seq, digest, hash])?;
+                .execute(rusqlite::params![
+                    mission_id, seq, table, row_seq, digest, hash
+                ])?;
             }
             Ok(true)
         })?;
@@ -316,8 +324,9 @@ fn optional<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>> {
     match export.get(key) {
         None => Ok(None),
-        Some(raw) => serde_json::from_str(raw.get())
-            .map_err(|e| StoreError::invalid(format!("{key}: {e}"))),
+        Some(raw) => {
+            serde_json::from_str(raw.get()).map_err(|e| StoreError::invalid(format!("{key}: {e}")))
+        }
     }
 }
 

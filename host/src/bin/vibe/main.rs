@@ -962,7 +962,9 @@ fn export(store: &SqliteStore, args: ExportArgs) -> CliResult {
         Ok(())
     };
     match args.format {
-        ExportFormat::Jsonl => store.export_jsonl(&filter, &mut |_, line, rows| emit(line, rows))?,
+        ExportFormat::Jsonl => {
+            store.export_jsonl(&filter, &mut |_, line, rows| emit(line, rows))?
+        }
         ExportFormat::Otlp => store.export_otlp(&filter, &mut |_, line, rows| emit(line, rows))?,
     }
     let flushed = match failed {
@@ -972,7 +974,10 @@ fn export(store: &SqliteStore, args: ExportArgs) -> CliResult {
     if let Some(progress) = progress {
         progress.finish();
     }
-    let target = args.output.as_deref().unwrap_or(std::path::Path::new("stdout"));
+    let target = args
+        .output
+        .as_deref()
+        .unwrap_or(std::path::Path::new("stdout"));
     flushed.map_err(|e| io(target, e))
 }
 
@@ -1016,7 +1021,10 @@ impl Progress {
 
     fn advance(&mut self, rows: u64) {
         self.done += rows;
-        if self.drawn.is_none_or(|at| at.elapsed() >= Duration::from_millis(200)) {
+        if self
+            .drawn
+            .is_none_or(|at| at.elapsed() >= Duration::from_millis(200))
+        {
             self.draw();
             self.drawn = Some(std::time::Instant::now());
         }

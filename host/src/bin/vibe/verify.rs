@@ -244,7 +244,8 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) {
 
 /// Each mission's chain head from an export file, in file order.
 fn read_heads(path: &Path) -> Result<Vec<(MissionId, Head)>, Failure> {
-    let unreadable = |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()), 1);
+    let unreadable =
+        |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()), 1);
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut heads = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -252,7 +253,8 @@ fn read_heads(path: &Path) -> Result<Vec<(MissionId, Head)>, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |what: &str| Failure::new(format!("{} line {}: {what}", path.display(), n + 1), 4);
+        let bad =
+            |what: &str| Failure::new(format!("{} line {}: {what}", path.display(), n + 1), 4);
         let parts: HashMap<String, Box<RawValue>> =
             serde_json::from_str(&line).map_err(|_| bad("not an exported mission"))?;
         #[derive(serde::Deserialize)]

@@ -1,0 +1,472 @@
+//! Tamper evidence (`vibe verify`, chain heads in exports) and the
+//! OpenTelemetry export, through the `vibe` binary, against tampering done
+//! as another program would do it: plain SQL on the file.
+
+use std::path::Path;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
+use serde_json::Value;
+
+use crate::common::{count, guest, vibe_db};
+use crate::operator::trail;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `vibe verify ARGS...`: exit code and stdout.
+fn verify(dir: &Path, db: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = vibe_db(dir, db).arg("verify").args(args).output().unwrap();
+    assert!(
+        out.stderr.is_empty() || out.status.code() != Some(0),
+        "{}",
+        text(&out.stderr)
+    );
+    (out.status.code(), text(&out.stdout))
+}
+
+/// Runs statements on the file as another program would: its own
+/// connection, foreign keys off (SQLite's default), no vibe-store code.
+fn tamper(db: &Path, sql: &str) {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+}
+
+fn run_ok(dir: &Path, db: &Path, args: &[&str]) -> String {
+    let out = vibe_db(dir, db).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The trail, with a tool's invocation that writes rows of its own (and
+/// creates a mission), a deleted memory key and a finished mission.
+fn full_trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+    let (dir, path, a, b) = trail();
+    let forger = guest("forger");
+    let forger = forger.to_str().unwrap();
+    run_ok(
+        dir.path(),
+        &path,
+        &["run", forger, "--mission", &a, "--grant", "create-missions"],
+    );
+    run_ok(dir.path(), &path, &["memory", "delete", &a, "gone"]);
+    run_ok(dir.path(), &path, &["mission", "status", &b, "completed"]);
+    (dir, path, a, b)
+}
+
+#[test]
+fn every_row_vibe_store_writes_is_chained_and_verifies_intact() {
+    let (dir, path, a, _b) = full_trail();
+    let tables = [
+        "missions",
+        "tool_calls",
+        "decisions",
+        "agent_memory",
+        "playbook_runs",
+    ];
+    for table in tables {
+        assert_eq!(
+            count(
+                &path,
+                &format!("SELECT COUNT(*) FROM {table} WHERE chain_hash IS NULL")
+            ),
+            0,
+            "{table}: every row vibe-store wrote carries a hash"
+        );
+    }
+    let (code, out) = verify(dir.path(), &path, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.ends_with("verified 3 missions: 3 intact, 0 tampered\n"),
+        "{out}"
+    );
+    // Every row checked, and one entry per write: the rows' own, plus the
+    // invocation's end, the playbook run's completion, and the deleted
+    // memory key's insert and deletion.
+    let (code, out) = verify(dir.path(), &path, &["--json", &a]);
+    assert_eq!(code, Some(0));
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    let rows: i64 = tables
+        .iter()
+        .map(|t| {
+            let by = if *t == "missions" { "id" } else { "mission_id" };
+            count(&path, &format!("SELECT COUNT(*) FROM {t} WHERE {by} = 1"))
+        })
+        .sum();
+    assert_eq!(report["checked"], rows);
+    assert_eq!(report["unchained"], 0);
+    assert_eq!(report["intact"], true);
+    assert_eq!(report["length"], rows + 4);
+    assert_eq!(
+        report["head"],
+        Value::from(
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .query_row(
+                    "SELECT hash FROM row_chain WHERE mission_id = 1 ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| r.get::<_, String>(0)
+                )
+                .unwrap()
+        )
+    );
+}
+
+#[test]
+fn verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_ones() {
+    let (dir, path, a, b) = full_trail();
+    tamper(
+        &path,
+        "UPDATE tool_calls SET result = '[2]' WHERE id = 1;
+         DELETE FROM decisions WHERE id = 1;
+         INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success, chain_seq, chain_hash)
+             SELECT mission_id, tool_name, args, timestamp, success, chain_seq, chain_hash
+             FROM tool_calls WHERE id = 3;
+         INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+             VALUES (2, 'py', '{}', '2026-01-01 10:00:00', 1);",
+    );
+    let (code, out) = verify(dir.path(), &path, &[]);
+    assert_eq!(code, Some(5), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let block_a: Vec<&str> = lines
+        .iter()
+        .skip_while(|l| !l.starts_with(&format!("mission {a}")))
+        .take(4)
+        .copied()
+        .collect();
+    assert!(block_a[0].contains(": TAMPERED:"), "{out}");
+    assert_eq!(
+        block_a[1], "  edited: tool_calls #1 (chain position 2)",
+        "{out}"
+    );
+    assert!(
+        block_a[2].starts_with("  deleted: decisions at chain position "),
+        "{out}"
+    );
+    assert!(
+        block_a[3].starts_with("  out of chain: tool_calls #"),
+        "{out}"
+    );
+    // A row another program wrote is not tampering: b stays intact.
+    let line_b = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("mission {b}")))
+        .unwrap();
+    assert!(
+        line_b.contains(": intact:") && line_b.ends_with(", 1 unchained"),
+        "{out}"
+    );
+    assert!(out.ends_with("verified 3 missions: 2 intact, 1 tampered; 1 rows unchained (written by other programs: not covered)\n"), "{out}");
+    // The same, as JSON for scripts.
+    let (code, out) = verify(dir.path(), &path, &["--json", &a]);
+    assert_eq!(code, Some(5));
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["edited"][0]["id"], 1);
+    assert_eq!(report["deleted"][0]["table"], "decisions");
+    assert_eq!(report["out_of_chain"][0]["table"], "tool_calls");
+    let (code, _) = verify(dir.path(), &path, &[&b]);
+    assert_eq!(code, Some(0), "one mission's tampering is not another's");
+}
+
+#[test]
+fn a_ledger_entry_removed_or_altered_and_a_mission_deleted_outright_are_reported() {
+    let (dir, path, a, b) = full_trail();
+    tamper(
+        &path,
+        "DELETE FROM row_chain WHERE mission_id = 1 AND seq = 3;
+         UPDATE row_chain
+             SET hash = (CASE WHEN substr(hash, 1, 1) = '0' THEN '1' ELSE '0' END) || substr(hash, 2)
+             WHERE mission_id = 2 AND seq = 2;
+         DELETE FROM tool_calls WHERE mission_id = 3;
+         DELETE FROM missions WHERE id = 3;",
+    );
+    let (code, out) = verify(dir.path(), &path, &[]);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains(&format!("mission {a}: TAMPERED")), "{out}");
+    assert!(out.contains("  deleted: chain entry 3\n"), "{out}");
+    assert!(out.contains(&format!("mission {b}: TAMPERED")), "{out}");
+    assert!(out.contains("  out of chain: chain entry 2\n"), "{out}");
+    assert!(
+        out.contains("mission row #3: DELETED: its chain of 1 entries remains"),
+        "the mission the forger created, deleted outright: {out}"
+    );
+}
+
+#[test]
+fn a_chain_head_kept_with_an_export_catches_what_the_chain_alone_cannot() {
+    let (dir, path, a, b) = trail();
+    let export = dir.path().join("kept.jsonl");
+    run_ok(
+        dir.path(),
+        &path,
+        &["export", "-o", export.to_str().unwrap()],
+    );
+    let against = ["--against", export.to_str().unwrap()];
+    let (code, out) = verify(dir.path(), &path, &against);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("matches the export's head").count(), 2, "{out}");
+    // Rows written since the export leave its head where it was.
+    run_ok(
+        dir.path(),
+        &path,
+        &[
+            "decide",
+            &b,
+            "--type",
+            "t",
+            "--rationale",
+            "r",
+            "--agent",
+            "x",
+        ],
+    );
+    // Someone removes a's last writes (its playbook run, started and
+    // completed) with their ledger entries: the chain that remains is
+    // whole, so the chain alone cannot tell...
+    let last: i64 = count(&path, "SELECT MAX(seq) FROM row_chain WHERE mission_id = 1");
+    tamper(
+        &path,
+        &format!(
+            "DELETE FROM row_chain WHERE mission_id = 1 AND seq >= {};
+             DELETE FROM playbook_runs WHERE mission_id = 1;",
+            last - 1
+        ),
+    );
+    let (code, out) = verify(dir.path(), &path, &[&a]);
+    assert_eq!(code, Some(0), "a truncated chain is a whole chain: {out}");
+    // ...the head kept elsewhere can.
+    let (code, out) = verify(dir.path(), &path, &against);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(
+        out.contains(&format!(
+            "  TRUNCATED: the chain has {} entries, the export recorded {last}",
+            last - 2
+        )),
+        "{out}"
+    );
+    assert_eq!(out.matches("matches the export's head").count(), 1, "{out}");
+    // Writing new rows until the chain is as long again rewrites it: still
+    // a valid chain, and still caught.
+    for _ in 0..2 {
+        run_ok(
+            dir.path(),
+            &path,
+            &[
+                "decide",
+                &a,
+                "--type",
+                "t",
+                "--rationale",
+                "r",
+                "--agent",
+                "x",
+            ],
+        );
+    }
+    let (code, _) = verify(dir.path(), &path, &[&a]);
+    assert_eq!(code, Some(0));
+    let (code, out) = verify(dir.path(), &path, &against);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(
+        out.contains(&format!("  REWRITTEN: entry {last} is ")),
+        "{out}"
+    );
+    // A mission the export holds and the database lost, chain and all.
+    tamper(
+        &path,
+        "DELETE FROM tool_calls WHERE mission_id = 2; DELETE FROM decisions WHERE mission_id = 2;
+         DELETE FROM row_chain WHERE mission_id = 2; DELETE FROM missions WHERE id = 2;",
+    );
+    let (code, out) = verify(dir.path(), &path, &against);
+    assert_eq!(code, Some(5));
+    assert!(
+        out.contains(&format!(
+            "mission {b}: DELETED: the export holds it, the database does not"
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_imported_copy_verifies_and_keeps_every_chain_head() {
+    let (dir, path, _a, _b) = full_trail();
+    let export = dir.path().join("a.jsonl");
+    run_ok(
+        dir.path(),
+        &path,
+        &["export", "-o", export.to_str().unwrap()],
+    );
+    let copy = dir.path().join("copy.db");
+    run_ok(dir.path(), &copy, &["import", export.to_str().unwrap()]);
+    let (code, out) = verify(dir.path(), &copy, &["--against", export.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("matches the export's head").count(), 3, "{out}");
+    assert!(
+        out.ends_with("verified 3 missions: 3 intact, 0 tampered\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn prune_takes_a_missions_chain_with_it() {
+    let (dir, path, _a, b) = full_trail();
+    run_ok(
+        dir.path(),
+        &path,
+        &["prune", "--before", "2999-01-01", "--status", "completed"],
+    );
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 2);
+    let (code, out) = verify(dir.path(), &path, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains(&b) && !out.contains("DELETED"), "{out}");
+}
+
+/// A string attribute of a span.
+fn attribute(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+        .map(|v| match v {
+            AnyValue::StringValue(s) => s.clone(),
+            AnyValue::IntValue(i) => i.to_string(),
+            other => format!("{other:?}"),
+        })
+}
+
+#[test]
+fn the_otlp_export_is_one_export_trace_service_request_per_mission_in_genai_terms() {
+    let (dir, path, a, _b) = full_trail();
+    let out = run_ok(dir.path(), &path, &["export", "--format", "otlp", &a]);
+    assert_eq!(out.lines().count(), 1, "a line a mission");
+    let request: ExportTraceServiceRequest =
+        serde_json::from_str(out.trim()).expect("OTLP/JSON the protocol's own types accept");
+    let [resource] = &request.resource_spans[..] else {
+        panic!("one resource: {request:?}")
+    };
+    let spans: Vec<&Span> = resource.scope_spans.iter().flat_map(|s| &s.spans).collect();
+    let uuid = uuid::Uuid::parse_str(&a).unwrap();
+    assert!(
+        spans.iter().all(|s| s.trace_id == uuid.as_bytes()),
+        "the mission is the trace"
+    );
+    // A span per tool call and playbook run, under the mission's root.
+    let calls = count(
+        &path,
+        "SELECT COUNT(*) FROM tool_calls WHERE mission_id = 1",
+    );
+    assert_eq!(spans.len() as i64, 1 + calls + 1);
+    let root = spans.iter().find(|s| s.name == "mission").unwrap();
+    assert!(root.parent_span_id.is_empty());
+    let tools: Vec<&&Span> = spans
+        .iter()
+        .filter(|s| s.name.starts_with("execute_tool "))
+        .collect();
+    assert_eq!(tools.len() as i64, calls);
+    for span in &tools {
+        assert_eq!(
+            attribute(span, "gen_ai.operation.name").as_deref(),
+            Some("execute_tool")
+        );
+        let name = attribute(span, "gen_ai.tool.name").unwrap();
+        assert_eq!(span.name, format!("execute_tool {name}"));
+        assert!(attribute(span, "gen_ai.tool.call.id").is_some());
+        assert!(span.end_time_unix_nano >= span.start_time_unix_nano);
+    }
+    // The failed call carries error.type and an error status.
+    let cargo = tools
+        .iter()
+        .find(|s| s.name == "execute_tool cargo")
+        .unwrap();
+    assert_eq!(
+        attribute(cargo, "error.type").as_deref(),
+        Some("tool_error")
+    );
+    let status = cargo.status.as_ref().unwrap();
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(status.message, "boom");
+    let grep = tools
+        .iter()
+        .find(|s| s.name == "execute_tool grep")
+        .unwrap();
+    assert_eq!(attribute(grep, "error.type"), None);
+    // The row the forger logged is a child of the forger's invocation, and
+    // its decision an event of that invocation; the agent's own decision is
+    // an event of the root.
+    let forger = tools
+        .iter()
+        .find(|s| s.name == "execute_tool forger")
+        .unwrap();
+    assert_eq!(attribute(forger, "vibe.outcome").as_deref(), Some("ok"));
+    let planner = tools
+        .iter()
+        .find(|s| s.name == "execute_tool planner")
+        .unwrap();
+    assert_eq!(planner.parent_span_id, forger.span_id);
+    assert_eq!(grep.parent_span_id, root.span_id);
+    let event_types = |span: &Span| -> Vec<String> {
+        span.events
+            .iter()
+            .map(|e| {
+                assert_eq!(e.name, "gen_ai.decision");
+                e.attributes
+                    .iter()
+                    .find(|kv| kv.key == "vibe.decision.type")
+                    .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                        AnyValue::StringValue(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(event_types(forger), ["approval"]);
+    assert_eq!(event_types(root), ["plan"]);
+    let playbook = spans.iter().find(|s| s.name == "playbook deploy").unwrap();
+    assert_eq!(playbook.parent_span_id, root.span_id);
+}
+
+#[test]
+fn export_shows_progress_to_a_terminal_and_nothing_to_a_pipe() {
+    let (dir, path, _a, _b) = full_trail();
+    let piped = vibe_db(dir.path(), &path)
+        .args(["export", "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    assert_eq!(text(&piped.stderr), "", "no progress into a pipe or a log");
+    // `script` gives the command a terminal (util-linux, part of Debian's
+    // base system).
+    let command = format!(
+        "{} --db {} export -o {}",
+        env!("CARGO_BIN_EXE_vibe"),
+        path.display(),
+        dir.path().join("t.jsonl").display()
+    );
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script(1) from util-linux runs a command on a terminal");
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let screen = text(&shown.stdout);
+    let rows = [
+        "missions",
+        "tool_calls",
+        "decisions",
+        "agent_memory",
+        "playbook_runs",
+    ]
+    .iter()
+    .map(|t| count(&path, &format!("SELECT COUNT(*) FROM {t}")))
+    .sum::<i64>();
+    assert!(
+        screen.contains(&format!("exported {rows}/{rows} rows, "))
+            && screen.contains(" rows/s, ETA "),
+        "{screen:?}"
+    );
+}
