@@ -458,8 +458,8 @@ impl Bench<'_> {
 
 impl Bench<'_> {
     /// Row 10: what an operator's commands cost on the large database:
-    /// filtered queries, export throughput, and how long `--follow` takes to
-    /// show a committed row.
+    /// filtered queries, export and verify throughput, and how long
+    /// `--follow` takes to show a committed row.
     fn operator_rows(&mut self, store: &SqliteStore, missions: &[MissionId]) -> BenchResult<()> {
         use crate::store::{ExportFilter, ToolCallFilter};
         let in_mission = median(
@@ -525,6 +525,23 @@ impl Bench<'_> {
             "10  export jsonl: {missions_out} missions ({rows} rows, {bytes} bytes) in {}: {:.0} rows/s",
             fmt(took),
             rows as f64 / took.as_secs_f64()
+        )?;
+        // Verify: recompute the chains of the same 1,000 missions.
+        let (mut checked, start) = (0u64, Instant::now());
+        for mission in missions.iter().take(1000) {
+            let report = store.verify_chain(mission)?;
+            if !report.intact() {
+                return Err(format!("mission {mission} does not verify: {report:?}").into());
+            }
+            checked += report.checked;
+        }
+        let took = start.elapsed();
+        writeln!(
+            self.out,
+            "10  verify: {} missions ({checked} rows) in {}: {:.0} rows/s",
+            missions.len().min(1000),
+            fmt(took),
+            checked as f64 / took.as_secs_f64()
         )?;
         // Commit to printed: a `vibe tools --follow` process and a row
         // logged here; how long until the process prints it.
