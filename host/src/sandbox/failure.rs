@@ -9,6 +9,11 @@ use wasmtime::Trap;
 use crate::store::{Outcome, MAX_TEXT_BYTES};
 
 use super::host::DeadlineExceeded;
+
+/// The error an invocation is stopped with when its caller cancels it.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("cancelled by the caller")]
+pub(crate) struct Cancelled;
 use super::policy::Limits;
 
 /// How an invocation ended badly.
@@ -32,6 +37,9 @@ pub enum FailureKind {
     LoadError,
     /// The host failed while running the tool (a bug in vibe-store).
     HostError,
+    /// The caller cancelled it while it ran (an MCP client's
+    /// `notifications/cancelled`; [`Request::cancel_flag`](super::Request::cancel_flag)).
+    Cancelled,
 }
 
 impl FailureKind {
@@ -47,6 +55,7 @@ impl FailureKind {
             FailureKind::InvalidOutput => Outcome::InvalidOutput,
             FailureKind::LoadError => Outcome::LoadError,
             FailureKind::HostError => Outcome::HostError,
+            FailureKind::Cancelled => Outcome::Cancelled,
         }
     }
 }
@@ -135,6 +144,9 @@ pub(crate) fn classify(
             FailureKind::Exit,
             format!("exited with status {} without returning output", exit.0),
         );
+    }
+    if error.downcast_ref::<Cancelled>().is_some() {
+        return ToolFailure::new(FailureKind::Cancelled, "cancelled by the caller while it ran");
     }
     let timeout_ms = limits.timeout_duration().as_millis();
     if error.downcast_ref::<DeadlineExceeded>().is_some() {

@@ -23,6 +23,21 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
+/// The `described-tool` world, for its `describe` export alone: its
+/// imports are the interfaces above, linked once for `agent-tool`.
+pub(crate) mod described {
+    wasmtime::component::bindgen!({
+        world: "described-tool",
+        path: "wit",
+        with: {
+            "vibe:store/types": super::vibe::store::types,
+            "vibe:store/missions": super::vibe::store::missions,
+            "vibe:store/audit": super::vibe::store::audit,
+            "vibe:store/memory": super::vibe::store::memory,
+        },
+    });
+}
+
 use vibe::store::types::{
     Decision as WitDecision, Mission as WitMission, MissionStatus as WitStatus,
     NewToolCall as WitNewToolCall, Phase as WitPhase, StoreError as WitError,

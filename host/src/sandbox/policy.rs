@@ -72,7 +72,12 @@ pub(crate) struct Scope {
     mission: MissionId,
     grants: Grants,
     created: HashSet<MissionId>,
+    /// No mission at all (a tool describing itself): everything is refused.
+    sealed: bool,
 }
+
+/// Why a sealed scope refuses.
+const SEALED: &str = "a tool describing itself runs with no mission: store calls are refused";
 
 impl Scope {
     pub(crate) fn new(mission: MissionId, grants: Grants) -> Self {
@@ -80,6 +85,23 @@ impl Scope {
             mission,
             grants,
             created: HashSet::new(),
+            sealed: false,
+        }
+    }
+
+    /// A scope that refuses every store call.
+    pub(crate) fn sealed() -> Self {
+        Scope {
+            sealed: true,
+            ..Scope::new(MissionId::stored(String::new()), Grants::default())
+        }
+    }
+
+    /// Refused outright when sealed.
+    fn unsealed(&self) -> Result<(), Denied> {
+        match self.sealed {
+            true => Err(Denied(SEALED.into())),
+            false => Ok(()),
         }
     }
 
@@ -95,6 +117,7 @@ impl Scope {
 
     /// Writing (logging, deciding, memory, status) to `mission`.
     pub(crate) fn check_write(&self, mission: &MissionId) -> Result<(), Denied> {
+        self.unsealed()?;
         if self.owns(mission) {
             return Ok(());
         }
@@ -106,6 +129,7 @@ impl Scope {
 
     /// Reading `mission` (the mission, its history, its memory).
     pub(crate) fn check_read(&self, mission: &MissionId) -> Result<(), Denied> {
+        self.unsealed()?;
         if self.grants.read_all_missions || self.owns(mission) {
             return Ok(());
         }
@@ -117,6 +141,7 @@ impl Scope {
 
     /// Creating a mission.
     pub(crate) fn check_create(&self) -> Result<(), Denied> {
+        self.unsealed()?;
         if self.grants.create_missions {
             return Ok(());
         }
@@ -127,6 +152,7 @@ impl Scope {
 
     /// Listing missions.
     pub(crate) fn check_list(&self) -> Result<(), Denied> {
+        self.unsealed()?;
         if self.grants.read_all_missions {
             return Ok(());
         }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,8 @@ use crate::terminal::visible_line;
 
 use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
 use super::engine;
-use super::failure::{classify, FailureKind, ToolFailure};
+use super::failure::{classify, Cancelled, FailureKind, ToolFailure};
+use super::host::described::DescribedToolPre;
 use super::host::{AgentToolPre, Invocation, MemoryCap, State};
 use super::load::{
     check_component, name_from_path, read_file, sha256_hex, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
@@ -140,7 +142,28 @@ pub struct Tool {
     name: String,
     component: ComponentInfo,
     pre: AgentToolPre<State>,
+    description: Option<Arc<ToolDescription>>,
 }
+
+/// What a tool says about itself through the contract's optional
+/// `describe` export, read once when it is loaded and checked: a name of 1
+/// to 64 of `A-Z a-z 0-9 _ - .`, a description within the store's text
+/// limit, and JSON Schemas that are JSON objects of `"type": "object"` (the
+/// input's; MCP requires it) within the store's JSON limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolDescription {
+    /// The name agents call it by.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The JSON Schema its input must satisfy.
+    pub input_schema: Json,
+    /// The JSON Schema its output satisfies, if it promises one.
+    pub output_schema: Option<Json>,
+}
+
+/// The export a self-describing tool has.
+const DESCRIBE_EXPORT: &str = "vibe:store/describe@0.1.0";
 
 impl Tool {
     /// The tool's default name in the audit trail (the file's stem).
@@ -158,6 +181,12 @@ impl Tool {
         &self.component
     }
 
+    /// What the tool says about itself, if it exports `describe` and gave
+    /// a description.
+    pub fn description(&self) -> Option<&ToolDescription> {
+        self.description.as_deref()
+    }
+
     /// This tool under `name`: itself if the name matches, else a new handle
     /// sharing the compiled code.
     fn named(self: &Arc<Self>, name: &str) -> Arc<Tool> {
@@ -168,6 +197,7 @@ impl Tool {
             name: name.to_owned(),
             component: self.component.clone(),
             pre: self.pre.clone(),
+            description: self.description.clone(),
         })
     }
 }
@@ -181,6 +211,8 @@ pub struct Request {
     name: Option<String>,
     grants: Grants,
     limits: Limits,
+    cancel: Option<Arc<AtomicBool>>,
+    caller: Option<Json>,
 }
 
 impl Request {
@@ -192,7 +224,24 @@ impl Request {
             name: None,
             grants: Grants::none(),
             limits: Limits::default(),
+            cancel: None,
+            caller: None,
         }
+    }
+
+    /// Stops the tool (outcome `cancelled`) as soon as `flag` is set while
+    /// it runs: checked every epoch tick (5 ms) and between store calls.
+    pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Who asked for the invocation, recorded in its row's `caller` column
+    /// (for `vibe mcp`: the transport, the client's name and version, the
+    /// request id).
+    pub fn caller(mut self, caller: Json) -> Self {
+        self.caller = Some(caller);
+        self
     }
 
     /// The name recorded in the audit trail (default: the tool's own).
@@ -352,13 +401,78 @@ impl Runtime {
                     "does not fit the vibe:store agent-tool world: {e:#}"
                 ))
             })?;
+        let description = match compiled.get_export_index(None, DESCRIBE_EXPORT) {
+            None => None,
+            Some(_) => self
+                .describe(&compiled)
+                .map_err(|e| failed(format!("its describe export failed: {e}")))?
+                .map(Arc::new),
+        };
         let tool = Arc::new(Tool {
             name: name.to_owned(),
             component: component.clone(),
             pre,
+            description,
         });
         lock(&self.inner.tools).insert(component.sha256, tool.clone());
         Ok(tool)
+    }
+
+    /// Calls a component's `describe` export once, sandboxed as a run is
+    /// (default limits, a slot, no store access at all), and checks what
+    /// it says.
+    fn describe(&self, component: &Component) -> Result<Option<ToolDescription>, String> {
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(component)
+            .and_then(DescribedToolPre::new)
+            .map_err(|e| format!("{e:#}"))?;
+        let limits = Limits::default();
+        let _slot = self.inner.slots.acquire();
+        let state = State {
+            host: Invocation::new(self.inner.store.clone(), Scope::sealed(), limits),
+            wasi: WasiCtxBuilder::new().build(),
+            table: Default::default(),
+            memory: MemoryCap {
+                max_bytes: limits.memory_bytes(),
+                hit: false,
+            },
+        };
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
+        store.epoch_deadline_trap();
+        let said = pre
+            .instantiate(&mut store)
+            .and_then(|instance| instance.vibe_store_describe().call_describe(&mut store))
+            .map_err(|e| {
+                let memory = &store.data().memory;
+                classify(&e, memory.hit.then_some(memory.max_bytes), &limits).message
+            })?;
+        said.map(|d| {
+            check_tool_name(&d.name)?;
+            crate::store::check_text("description", &d.description).map_err(|e| e.to_string())?;
+            let schema = |field: &str, text: String| -> Result<Json, String> {
+                let json = Json::parse(field, text).map_err(|e| e.to_string())?;
+                match json.to_value() {
+                    Ok(serde_json::Value::Object(o)) if o.get("type") == Some(&"object".into()) => {
+                        Ok(json)
+                    }
+                    _ => Err(format!("{field} must be a JSON Schema object with \"type\": \"object\"")),
+                }
+            };
+            Ok(ToolDescription {
+                input_schema: schema("input schema", d.input_schema)?,
+                output_schema: d
+                    .output_schema
+                    .map(|s| schema("output schema", s))
+                    .transpose()?,
+                name: d.name,
+                description: d.description,
+            })
+        })
+        .transpose()
     }
 
     fn compile(&self, bytes: &[u8], digest: &[u8; 32]) -> wasmtime::Result<Component> {
@@ -410,6 +524,7 @@ impl Runtime {
             tool_name: request.name.clone().unwrap_or_else(|| name_from_path(path)),
             input: request.input.clone(),
             component: load.component.clone(),
+            caller: request.caller.clone(),
         };
         let duration = started.elapsed();
         let end = InvocationEnd {
@@ -444,6 +559,7 @@ impl Runtime {
             tool_name: request.name.clone().unwrap_or_else(|| tool.name.clone()),
             input: request.input.clone(),
             component: Some(tool.component.clone()),
+            caller: request.caller.clone(),
         };
         let _slot = self.inner.slots.acquire();
         // The row exists before the tool runs: rows the tool writes name it,
@@ -540,8 +656,26 @@ impl Runtime {
         };
         let mut wasm_store = Store::new(&self.inner.engine, state);
         wasm_store.limiter(|state| &mut state.memory);
-        wasm_store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
-        wasm_store.epoch_deadline_trap();
+        match &request.cancel {
+            None => {
+                wasm_store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
+                wasm_store.epoch_deadline_trap();
+            }
+            // Checked every tick: the timeout as usual, and the caller's flag.
+            Some(flag) => {
+                let (flag, deadline) = (flag.clone(), Instant::now() + limits.timeout_duration());
+                wasm_store.set_epoch_deadline(1);
+                wasm_store.epoch_deadline_callback(move |_| {
+                    if flag.load(Ordering::Relaxed) {
+                        return Err(wasmtime::Error::new(Cancelled));
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
+                    }
+                    Ok(wasmtime::UpdateDeadline::Continue(1))
+                });
+            }
+        }
 
         // The bindings take `&String`: one copy of the input per run.
         let (mission, input) = (
@@ -636,6 +770,21 @@ fn log_guest_output(tool: &str, stdout: &CappedOutput, stderr: &CappedOutput) {
         stderr_dropped = err_dropped,
         "guest output"
     );
+}
+
+/// A tool's name as agents call it: 1 to 64 of `A-Z a-z 0-9 _ - .`.
+pub(crate) fn check_tool_name(name: &str) -> Result<(), String> {
+    let fits = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    match fits {
+        true => Ok(()),
+        false => Err(format!(
+            "{:?} is not a tool name: use 1 to 64 of A-Z a-z 0-9 _ - .",
+            visible_line(name)
+        )),
+    }
 }
 
 fn millis(duration: Duration) -> i64 {

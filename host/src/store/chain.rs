@@ -80,7 +80,7 @@ impl ChainTable {
             }
             ChainTable::ToolCalls => {
                 "t.tool_name, t.args, t.result, t.timestamp, t.duration_ms, t.success,
-                 t.error_message, t.component_sha256, t.component_size, t.outcome,
+                 t.error_message, t.component_sha256, t.component_size, t.outcome, t.caller,
                  im.mission_uuid, i.chain_seq"
             }
             ChainTable::Decisions => {
@@ -101,7 +101,7 @@ impl ChainTable {
     fn width(self) -> usize {
         match self {
             ChainTable::Missions => 8,
-            ChainTable::ToolCalls => 12,
+            ChainTable::ToolCalls => 13,
             ChainTable::Decisions => 7,
             ChainTable::Memory => 7,
             ChainTable::PlaybookRuns => 9,

@@ -35,6 +35,7 @@ pub use model::{
     PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
     DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES, PAGE_BYTES_PER_JSON_LIMIT,
 };
+pub(crate) use model::check_text;
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
 pub use transfer::ExportFilter;

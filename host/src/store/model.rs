@@ -351,12 +351,17 @@ pub struct InvocationStart {
     pub input: Json,
     /// The component, when it could be read.
     pub component: Option<ComponentInfo>,
+    /// Who asked for it (JSON), recorded as the row's `caller`.
+    pub caller: Option<Json>,
 }
 
 impl InvocationStart {
     pub(crate) fn validate(&self) -> Result<()> {
         check_name("tool name", &self.tool_name)?;
         self.input.check_limits("input")?;
+        if let Some(caller) = &self.caller {
+            caller.check_limits("caller")?;
+        }
         if let Some(component) = &self.component {
             let hex = component.sha256.len() == 64
                 && component
@@ -438,6 +443,8 @@ pub struct ToolCall {
     pub component_size: Option<i64>,
     /// Set on invocation rows: how the invocation ended.
     pub outcome: Option<Outcome>,
+    /// On an invocation row: who asked for it (JSON), e.g. an MCP client.
+    pub caller: Option<Json>,
 }
 
 impl ToolCall {

@@ -97,7 +97,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
-        sql: include_str!("../../schema/0004_chain.sql"),
+        sql: include_str!("../../schema/0004_chain_and_caller.sql"),
     },
 ];
 

@@ -868,8 +868,8 @@ impl SqliteStore {
             conn.prepare_cached(
                 "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
                                          duration_ms, success, error_message,
-                                         component_sha256, component_size, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                         component_sha256, component_size, outcome, caller)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 mission_id,
@@ -883,6 +883,7 @@ impl SqliteStore {
                 component.map(|c| c.sha256.as_str()),
                 component.map(|c| i64::try_from(c.size).unwrap_or(i64::MAX)),
                 outcome.as_str(),
+                start.caller.as_ref().map(Json::as_str),
             ])?;
             let id = conn.last_insert_rowid();
             chain::append(conn, mission_id, ChainTable::ToolCalls, id)?;
@@ -1094,7 +1095,7 @@ macro_rules! tool_calls_from {
     () => {
         "SELECT t.id, t.mission_id, t.tool_name, t.args, t.result, t.timestamp, t.duration_ms,
                 t.success, t.error_message, t.invocation_id, p.tool_name, t.component_sha256,
-                t.component_size, t.outcome, m.mission_uuid
+                t.component_size, t.outcome, m.mission_uuid, t.caller
          FROM tool_calls t LEFT JOIN tool_calls p ON p.id = t.invocation_id
               JOIN missions m ON m.id = t.mission_id "
     };
@@ -1295,6 +1296,7 @@ fn tool_call_from_row(row: &Row<'_>) -> rusqlite::Result<ToolCall> {
         outcome: row
             .get::<_, Option<String>>(13)?
             .and_then(|o| o.parse().ok()),
+        caller: json_column(row, 15)?,
     })
 }
 

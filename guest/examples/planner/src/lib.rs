@@ -17,6 +17,25 @@ impl vibe_tool::Guest for Planner {
     fn run(mission: String, input: String) -> Result<String, String> {
         plan(&mission, &input).map_err(|e| e.to_string())
     }
+
+    fn describe() -> Option<vibe_tool::Description> {
+        Some(vibe_tool::Description {
+            name: "planner".into(),
+            description: "Plans a mission: records the plan as a decision, logs each step, \
+                          keeps its progress in memory and moves the mission to in_progress."
+                .into(),
+            input_schema: json!({
+                "type": "object",
+                "properties": {
+                    "goal": { "type": "string", "description": "What to plan for (default: the mission's metadata.goal)" },
+                    "steps": { "type": "array", "items": { "type": "string" } },
+                },
+                "additionalProperties": false,
+            })
+            .to_string(),
+            output_schema: Some(json!({ "type": "object" }).to_string()),
+        })
+    }
 }
 
 vibe_tool::export!(Planner);

@@ -1238,7 +1238,11 @@ trait JsonColumns {
 
 impl JsonColumns for vibe_store::ToolCall {
     fn json_columns(&self) -> Vec<(&'static str, Option<&Json>)> {
-        vec![("args", Some(&self.args)), ("result", self.result.as_ref())]
+        vec![
+            ("args", Some(&self.args)),
+            ("result", self.result.as_ref()),
+            ("caller", self.caller.as_ref()),
+        ]
     }
 }
 

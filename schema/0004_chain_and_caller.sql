@@ -1,4 +1,6 @@
--- Schema v4: tamper evidence. Every row vibe-store writes is chained, per
+-- Schema v4: tamper evidence, and who asked for an invocation.
+--
+-- Every row vibe-store writes is chained, per
 -- mission, by SHA-256 (see docs/guarantees.md, "Tamper evidence").
 --
 -- row_chain is the mission's ledger: one entry for every write vibe-store
@@ -38,3 +40,10 @@ ALTER TABLE agent_memory ADD COLUMN chain_seq INTEGER;
 ALTER TABLE agent_memory ADD COLUMN chain_hash TEXT;
 ALTER TABLE playbook_runs ADD COLUMN chain_seq INTEGER;
 ALTER TABLE playbook_runs ADD COLUMN chain_hash TEXT;
+
+-- tool_calls.caller: who asked for an invocation, as JSON, on invocation
+-- rows only. `vibe mcp` records {"transport": "stdio" | "http", "client":
+-- NAME, "client_version": VERSION, "request_id": ID}; NULL for `vibe run`
+-- and for rows not written by the host.
+ALTER TABLE tool_calls ADD COLUMN caller TEXT
+    CHECK (caller IS NULL OR json_valid(caller));
