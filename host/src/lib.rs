@@ -40,6 +40,8 @@
 #[doc(hidden)]
 pub mod bench;
 mod error;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod sandbox;
 pub mod store;
 mod sync;

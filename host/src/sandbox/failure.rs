@@ -146,7 +146,10 @@ pub(crate) fn classify(
         );
     }
     if error.downcast_ref::<Cancelled>().is_some() {
-        return ToolFailure::new(FailureKind::Cancelled, "cancelled by the caller while it ran");
+        return ToolFailure::new(
+            FailureKind::Cancelled,
+            "cancelled by the caller while it ran",
+        );
     }
     let timeout_ms = limits.timeout_duration().as_millis();
     if error.downcast_ref::<DeadlineExceeded>().is_some() {

@@ -459,7 +459,9 @@ impl Runtime {
                     Ok(serde_json::Value::Object(o)) if o.get("type") == Some(&"object".into()) => {
                         Ok(json)
                     }
-                    _ => Err(format!("{field} must be a JSON Schema object with \"type\": \"object\"")),
+                    _ => Err(format!(
+                        "{field} must be a JSON Schema object with \"type\": \"object\""
+                    )),
                 }
             };
             Ok(ToolDescription {

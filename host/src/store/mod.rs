@@ -29,13 +29,13 @@ pub use error::{Result, StoreError};
 pub use ids::format_timestamp;
 pub use ids::{DecisionId, MissionId, ToolCallId};
 pub use json::{Json, MAX_JSON_BYTES, MAX_JSON_DEPTH};
+pub(crate) use model::check_text;
 pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
     MemoryEntry, Mission, MissionFilter, MissionStatus, NewToolCall, Origin, Outcome, Page, Phase,
     PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
     DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES, PAGE_BYTES_PER_JSON_LIMIT,
 };
-pub(crate) use model::check_text;
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
 pub use transfer::ExportFilter;

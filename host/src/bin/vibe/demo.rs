@@ -25,7 +25,7 @@ pub fn run(store: &SqliteStore, component: Option<PathBuf>) -> CliResult {
     };
     // Loaded before the mission exists: a component that cannot be loaded
     // leaves nothing behind.
-    let runtime = sandbox_runtime(store, RuntimeConfig::default())?;
+    let runtime = sandbox_runtime(store, RuntimeConfig::default(), 4)?;
     let planner = runtime.load(&component)?;
     let mission = store.create_mission(
         Phase::Planning,

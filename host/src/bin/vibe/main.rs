@@ -5,6 +5,7 @@
 //! 3 mission not found, 4 invalid input, 5 the tool failed (`vibe run`).
 
 mod demo;
+mod mcp;
 mod table;
 mod verify;
 
@@ -57,6 +58,7 @@ Keep and hand over:
 
 Run tools in the sandbox:
   run         Run a tool (a WebAssembly component) for a mission
+  mcp         Serve tools to agents over MCP (stdio or HTTP), every call audited
   demo        Create a mission and run the example planner on it
 
 Measure:
@@ -167,6 +169,10 @@ enum Command {
     /// Run an agent tool (a WebAssembly component) in the sandbox for a
     /// mission; prints the tool's JSON output alone.
     Run(RunArgs),
+    /// Serve tools (WebAssembly components) to agents over the Model
+    /// Context Protocol, sandboxed, every call a row in the session's
+    /// mission.
+    Mcp(mcp::McpArgs),
     /// Create a mission, run the example planner tool on it in the sandbox,
     /// and print the mission with its tool calls and decisions.
     Demo(DemoArgs),
@@ -533,7 +539,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VIBE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rmcp=error")),
         )
         .with_ansi(colour)
         .with_writer(std::io::stderr)
@@ -694,6 +700,7 @@ fn run(cli: Cli) -> CliResult {
             out(format_args!("{id}\n"));
         }
         Command::Run(args) => run_tool(&store, args)?,
+        Command::Mcp(args) => mcp::mcp(&store, args)?,
         Command::Demo(args) => demo::run(&store, args.component)?,
         Command::Bench(_) => unreachable!("handled before the store is opened"),
         Command::Tools(args) => {
@@ -811,6 +818,7 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
     let runtime = sandbox_runtime(
         store,
         RuntimeConfig::default().max_component_bytes(args.max_component_mb * 1024 * 1024)?,
+        4,
     )?;
     let mut grants = Grants::none();
     for grant in args.grants {
@@ -879,8 +887,9 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
 pub(crate) fn sandbox_runtime(
     store: &SqliteStore,
     config: RuntimeConfig,
+    slots: u32,
 ) -> Result<Runtime, Failure> {
-    let mut config = config.max_concurrent(4)?;
+    let mut config = config.max_concurrent(slots)?;
     if let Some(dir) = cache_dir() {
         config = config.cache_dir(dir);
     }

@@ -1,0 +1,115 @@
+//! `vibe mcp`: serve tools to agents over the Model Context Protocol.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use vibe_store::mcp::{serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions};
+use vibe_store::sandbox::RuntimeConfig;
+use vibe_store::store::{MissionId, Phase, SqliteStore};
+
+use crate::{sandbox_runtime, CliResult, Failure};
+
+#[derive(Args)]
+pub(crate) struct McpArgs {
+    /// Component files, or directories (each *.wasm in them, watched for
+    /// changes).
+    #[arg(required = true, value_name = "COMPONENT.wasm | DIR")]
+    components: Vec<PathBuf>,
+    /// Grants and limits per tool (TOML); default: the deny-by-default
+    /// sandbox of `vibe run`. Fixed at start-up: no MCP method changes it.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Every session works on this mission (default: a new one per session).
+    #[arg(long, value_name = "UUID", conflicts_with = "phase")]
+    mission: Option<String>,
+    /// The phase of the missions sessions create.
+    #[arg(long, default_value = "PLANNING")]
+    phase: String,
+    /// Serve the Streamable HTTP transport at http://ADDR/mcp instead of
+    /// stdio (loopback only unless --allow-remote).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Serve clients on other machines (needs --token-file).
+    #[arg(long, requires = "listen")]
+    allow_remote: bool,
+    /// A file holding the bearer token HTTP clients must present.
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    token_file: Option<PathBuf>,
+    /// Largest message accepted, in bytes (1024 to 268435456).
+    #[arg(long, default_value_t = vibe_store::mcp::DEFAULT_MAX_MESSAGE_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
+    max_message_bytes: u64,
+    /// Calls running or waiting at once; past it a call is refused with a
+    /// JSON-RPC error (1 to 4096).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_pending_calls: u64,
+    /// Invocations running at once (1 to 256).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    slots: u32,
+}
+
+pub(crate) fn mcp(store: &SqliteStore, args: McpArgs) -> CliResult {
+    let policy = match &args.policy {
+        Some(path) => Policy::load(path).map_err(|e| Failure::new(e, 4))?,
+        None => Policy::deny_by_default(),
+    };
+    let mission: Option<MissionId> = args.mission.as_deref().map(str::parse).transpose()?;
+    let phase: Phase = args.phase.parse()?;
+    let token = args
+        .token_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), 1))
+        })
+        .transpose()?;
+    if token.as_deref() == Some("") {
+        return Err(Failure::new("the token file is empty", 4));
+    }
+    let http = args.listen.map(|listen| HttpOptions {
+        listen,
+        allow_remote: args.allow_remote,
+        token,
+    });
+    if let Some(http) = &http {
+        http.check().map_err(|e| Failure::new(e, 2))?;
+    }
+    let max_memory_mb = policy.max_memory_bytes().div_ceil(1 << 20);
+    let runtime = sandbox_runtime(
+        store,
+        RuntimeConfig::default().max_memory_mb(max_memory_mb)?,
+        args.slots,
+    )?;
+    let options = ServerOptions {
+        sources: args.components,
+        policy,
+        mission,
+        phase,
+        max_message_bytes: args.max_message_bytes as usize,
+        max_pending_calls: args.max_pending_calls as usize,
+        store_location: store.path().display().to_string(),
+    };
+    let server = McpServer::new(runtime, Arc::new(store.clone()), options)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the server: {e}"), 1))?;
+    let served = tokio.block_on(async {
+        match http {
+            Some(http) => {
+                serve_http(&server, http, |addr| {
+                    eprintln!("serving MCP at http://{addr}/mcp");
+                })
+                .await
+            }
+            None => {
+                server.watch();
+                serve_stdio(&server).await
+            }
+        }
+    });
+    served.map_err(|e| Failure::new(format!("the MCP server stopped: {e}"), 1))
+}

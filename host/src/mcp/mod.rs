@@ -1,0 +1,359 @@
+//! `vibe mcp`: sandboxed tools served over the Model Context Protocol, every
+//! call a row in the mission's trail.
+//!
+//! The protocol, its lifecycle and both transports are the official Rust
+//! SDK's (`rmcp`); this module adds what makes the server one an operator
+//! can trust:
+//!
+//! - every component given is one tool ([`Catalog`]): named and described
+//!   by the component itself (the contract's optional `describe` export), or
+//!   by its file's name with an input schema of `{"type": "object"}`;
+//! - each session works on one mission, created when the client
+//!   initializes (or the one the operator named), and says which in its
+//!   instructions;
+//! - each `tools/call` is one sandboxed invocation ([`Runtime::run`]) with the
+//!   grants and limits the operator's [`Policy`] gives that tool, recorded
+//!   as one row with the client and request in its `caller` column; a tool
+//!   that fails is a result with `isError`, not a protocol error;
+//! - `notifications/cancelled` stops the invocation (outcome `cancelled`);
+//! - no method changes a grant or a limit: the policy is read once, at
+//!   start-up;
+//! - served directories are watched, and clients told when tools change;
+//! - input is bounded: messages over a size cap and calls past a queue
+//!   bound get JSON-RPC errors, and the server keeps serving.
+
+mod catalog;
+mod http;
+mod policy;
+mod stdio;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
+    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, Peer, RoleServer, ServerHandler};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::sandbox::{Request, Runtime};
+use crate::store::{Json, MissionId, MissionStore, Phase};
+use crate::sync::lock;
+
+pub use catalog::{Catalog, Served};
+pub use http::{serve_http, HttpOptions};
+pub use policy::{Policy, ToolPolicy};
+pub use stdio::serve_stdio;
+
+/// Default cap on one incoming message, in bytes.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+/// How the server is set up: what it serves, under which policy, for which
+/// missions.
+pub struct ServerOptions {
+    /// Component files and directories (each `*.wasm` in it).
+    pub sources: Vec<PathBuf>,
+    /// Grants and limits per tool.
+    pub policy: Policy,
+    /// Every session works on this mission; `None`: a new one per session.
+    pub mission: Option<MissionId>,
+    /// The phase of the missions sessions create.
+    pub phase: Phase,
+    /// Largest incoming message, in bytes.
+    pub max_message_bytes: usize,
+    /// Calls running or waiting at once; past it, calls are refused.
+    pub max_pending_calls: usize,
+    /// Where the store lives, for the instructions (a path or URL).
+    pub store_location: String,
+}
+
+/// The server: shared by every session.
+#[derive(Clone)]
+pub struct McpServer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    runtime: Runtime,
+    store: Arc<dyn MissionStore>,
+    options: ServerOptions,
+    catalog: RwLock<Arc<Catalog>>,
+    /// Sessions to tell when the tools change.
+    peers: std::sync::Mutex<Vec<Peer<RoleServer>>>,
+    /// One permit per call running or waiting; all of them back when every
+    /// call has ended (and so has its row).
+    calls: Arc<Semaphore>,
+}
+
+impl McpServer {
+    /// Loads every component (names colliding, or a component that cannot
+    /// be loaded, are errors naming the files) and checks the mission.
+    pub fn new(
+        runtime: Runtime,
+        store: Arc<dyn MissionStore>,
+        options: ServerOptions,
+    ) -> Result<Self, crate::Error> {
+        if let Some(mission) = &options.mission {
+            store.get_mission(mission)?;
+        }
+        let catalog = Catalog::load(&runtime, &options.sources, &options.policy)?;
+        Ok(McpServer {
+            shared: Arc::new(Shared {
+                calls: Arc::new(Semaphore::new(options.max_pending_calls.max(1))),
+                runtime,
+                store,
+                options,
+                catalog: RwLock::new(Arc::new(catalog)),
+                peers: std::sync::Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The tools served now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.shared.catalog.read().expect("catalog lock").clone()
+    }
+
+    /// A handler for one session over `transport` (`stdio` or `http`).
+    pub(crate) fn session(&self, transport: &'static str) -> Session {
+        Session {
+            shared: self.shared.clone(),
+            transport,
+            mission: Arc::new(OnceLock::new()),
+            client: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Reloads the served components if any file changed; tells every
+    /// session when the set of tools did. Calls in flight finish on the
+    /// version they started with.
+    pub async fn reload_if_changed(&self, seen: &mut catalog::Fingerprint) {
+        let now = catalog::Fingerprint::of(&self.shared.options.sources);
+        if now == *seen {
+            return;
+        }
+        *seen = now;
+        let (runtime, sources, policy) = (
+            self.shared.runtime.clone(),
+            self.shared.options.sources.clone(),
+            self.shared.options.policy.clone(),
+        );
+        let loaded =
+            tokio::task::spawn_blocking(move || Catalog::load_lenient(&runtime, &sources, &policy))
+                .await;
+        let Ok(fresh) = loaded else { return };
+        let changed = {
+            let mut current = self.shared.catalog.write().expect("catalog lock");
+            let changed = !current.same_tools(&fresh);
+            *current = Arc::new(fresh);
+            changed
+        };
+        if changed {
+            tracing::info!("served tools changed; notifying clients");
+            let peers: Vec<Peer<RoleServer>> = lock(&self.shared.peers).clone();
+            let mut alive = Vec::new();
+            for peer in peers {
+                if peer.notify_tool_list_changed().await.is_ok() {
+                    alive.push(peer);
+                }
+            }
+            *lock(&self.shared.peers) = alive;
+        }
+    }
+
+    /// Watches the served files every half second until the process ends.
+    pub fn watch(&self) {
+        let server = self.clone();
+        tokio::spawn(async move {
+            let mut seen = catalog::Fingerprint::of(&server.shared.options.sources);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                server.reload_if_changed(&mut seen).await;
+            }
+        });
+    }
+
+    /// Waits until every call has ended and its row is complete.
+    pub async fn drain(&self) {
+        let all = self.shared.options.max_pending_calls.max(1) as u32;
+        let _ = self.shared.calls.acquire_many(all).await;
+    }
+}
+
+/// One client's session.
+#[derive(Clone)]
+pub(crate) struct Session {
+    shared: Arc<Shared>,
+    transport: &'static str,
+    mission: Arc<OnceLock<MissionId>>,
+    client: Arc<OnceLock<Implementation>>,
+}
+
+impl Session {
+    /// The session's mission: the operator's, or one created for it.
+    fn mission(&self) -> Result<MissionId, McpError> {
+        if let Some(mission) = self.mission.get() {
+            return Ok(mission.clone());
+        }
+        let options = &self.shared.options;
+        let mission = match &options.mission {
+            Some(mission) => mission.clone(),
+            None => {
+                let client = self.client.get();
+                let metadata = json!({
+                    "mcp": {
+                        "transport": self.transport,
+                        "client": client.map(|c| c.name.as_str()),
+                        "client_version": client.map(|c| c.version.as_str()),
+                    }
+                });
+                self.shared
+                    .store
+                    .create_mission(options.phase, Json::from(metadata))
+                    .map_err(|e| McpError::internal_error(e.to_string(), None))?
+            }
+        };
+        Ok(self.mission.get_or_init(|| mission).clone())
+    }
+
+    fn instructions(&self, mission: &MissionId) -> String {
+        format!(
+            "Every tool call in this session runs sandboxed and is recorded in vibe-store \
+             mission {mission} ({}); cite that id to refer to this session's audit trail.",
+            self.shared.options.store_location
+        )
+    }
+}
+
+/// A one-line reason for a failed call.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl ServerHandler for Session {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = InitializeResult::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        );
+        info.server_info = Implementation::new("vibe-store", env!("CARGO_PKG_VERSION"));
+        info.instructions = self.mission.get().map(|m| self.instructions(m));
+        info
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let _ = self.client.set(request.client_info.clone());
+        let mission = self.mission()?;
+        let mut result = self.negotiate_initialize(&request)?;
+        result.instructions = Some(self.instructions(&mission));
+        Ok(result)
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        lock(&self.shared.peers).push(context.peer);
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let catalog = self.shared.catalog.read().expect("catalog lock").clone();
+        Ok(ListToolsResult::with_all_items(
+            catalog.tools().map(|served| served.mcp.clone()).collect(),
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        let catalog = self.shared.catalog.read().expect("catalog lock").clone();
+        catalog.get(name).map(|served| served.mcp.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let catalog = self.shared.catalog.read().expect("catalog lock").clone();
+        let Some(served) = catalog.get(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown tool: {:?}", request.name),
+                None,
+            ));
+        };
+        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        served.check_arguments(&arguments)?;
+        let Ok(permit) = self.shared.calls.clone().try_acquire_owned() else {
+            return Err(McpError::new(
+                ErrorCode(-32000),
+                format!(
+                    "server busy: {} calls are running or waiting; retry later",
+                    self.shared.options.max_pending_calls
+                ),
+                None,
+            ));
+        };
+        let mission = self.mission()?;
+        let client = self.client.get();
+        let caller = json!({
+            "transport": self.transport,
+            "client": client.map(|c| c.name.as_str()),
+            "client_version": client.map(|c| c.version.as_str()),
+            "request_id": serde_json::to_value(&context.id).unwrap_or(Value::Null),
+        });
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let run = Request::new(mission, Json::from(arguments))
+            .name(served.name.clone())
+            .grants(served.policy.grants)
+            .limits(served.policy.limits)
+            .caller(Json::from(caller))
+            .cancel_flag(cancelled.clone());
+        let (runtime, tool) = (self.shared.runtime.clone(), served.tool.clone());
+        let mut job = tokio::task::spawn_blocking(move || {
+            let report = runtime.run(&tool, &run);
+            drop(permit);
+            report
+        });
+        let joined = tokio::select! {
+            joined = &mut job => joined,
+            () = context.ct.cancelled() => {
+                cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                job.await
+            }
+        };
+        let report = joined
+            .map_err(|e| {
+                McpError::internal_error(format!("the call failed in the host: {e}"), None)
+            })?
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let result = match report.outcome {
+            Ok(output) => {
+                let structured = match output.to_value() {
+                    Ok(value @ Value::Object(_)) => Some(value),
+                    _ => None,
+                };
+                let mut result =
+                    CallToolResult::success(vec![ContentBlock::text(output.into_string())]);
+                result.structured_content = structured;
+                result
+            }
+            Err(failure) => CallToolResult::error(vec![ContentBlock::text(one_line(&format!(
+                "{}: {}",
+                failure.kind, failure.message
+            )))]),
+        };
+        Ok(result.into())
+    }
+}
