@@ -12,6 +12,7 @@ mod faults;
 mod files;
 mod fuzz;
 mod helpers;
+mod mcp;
 mod model;
 mod operator;
 mod sandbox;

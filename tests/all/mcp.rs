@@ -1,0 +1,584 @@
+//! `vibe mcp`, driven by the official MCP Python SDK (the client agents
+//! use) and by raw JSON-RPC lines for what no well-behaved client sends;
+//! every call checked against the row it left in the database.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::{count, guest, temp_db, vibe_db};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The project's Python environment, set up by `./x test`.
+fn python() -> PathBuf {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run the tests with `./x test`, which sets up the MCP Python SDK",
+        python.display()
+    );
+    python
+}
+
+/// Runs a scenario of tests/python/mcp_client.py; what the client saw.
+fn client(args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/mcp_client.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(args)
+        .env_remove("VIBE_DB")
+        .env("VIBE_CACHE_DIR", crate::common::component_cache())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        text(&out.stderr),
+        text(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+/// A directory holding copies of the named guests.
+fn served(dir: &Path, names: &[&str]) -> PathBuf {
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for name in names {
+        let from = guest(name);
+        std::fs::copy(&from, tools.join(from.file_name().unwrap())).unwrap();
+    }
+    tools
+}
+
+/// Every invocation row, oldest first: (tool, outcome, caller).
+fn invocations(db: &Path) -> Vec<(String, String, Value)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT tool_name, outcome, caller FROM tool_calls WHERE outcome IS NOT NULL ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            serde_json::from_str(&r.get::<_, Option<String>>(2)?.unwrap_or("null".into())).unwrap(),
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn mission_in(instructions: &Value) -> String {
+    let text = instructions.as_str().unwrap();
+    let at = text.find("mission ").unwrap() + "mission ".len();
+    text[at..at + 36].to_owned()
+}
+
+#[test]
+fn an_agent_on_the_python_sdk_lists_and_calls_tools_and_every_call_is_one_row() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo", "planner", "exits", "spin"]);
+    let vibe = env!("CARGO_BIN_EXE_vibe");
+    let seen = client(&["stdio", vibe, db.to_str().unwrap(), tools.to_str().unwrap()]);
+
+    // The session's mission is named to the client, and is the one the
+    // calls were recorded in.
+    let mission = mission_in(&seen["instructions"]);
+    assert_eq!(seen["server"], "vibe-store");
+    // Tools as they describe themselves, or by their file's name.
+    let listed = &seen["tools"];
+    assert_eq!(listed["echo"]["input"], json!({ "type": "object" }));
+    assert_eq!(listed["echo"]["description"], Value::Null);
+    assert_eq!(
+        listed["planner"]["input"]["properties"]["goal"]["type"],
+        "string"
+    );
+    assert!(listed["planner"]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Plans a mission"));
+    // Output as text and, for an object, as structured content.
+    assert_eq!(seen["echo"]["is_error"], false);
+    assert_eq!(seen["echo"]["structured"]["hello"], "tool");
+    assert_eq!(
+        seen["list_output"]["structured"],
+        json!({ "items": [1, 2] })
+    );
+    // A failing tool is a result marked isError with a one-line reason; bad
+    // arguments and unknown tools are protocol errors.
+    assert_eq!(seen["exits"]["is_error"], true);
+    assert_eq!(
+        seen["exits"]["text"],
+        "exit: exited with status 1 without returning output"
+    );
+    assert_eq!(seen["bad_arguments"]["protocol_error"], -32602);
+    assert!(seen["bad_arguments"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/goal"));
+    assert_eq!(seen["unknown"]["protocol_error"], -32602);
+    assert_eq!(seen["planner"]["is_error"], false);
+    // Eight calls at once all answered; a call the client gave up on was
+    // cancelled, and the session went on.
+    let concurrent = seen["concurrent"].as_array().unwrap();
+    assert_eq!(concurrent.len(), 8);
+    for (i, result) in concurrent.iter().enumerate() {
+        assert_eq!(result["structured"], json!({ "i": i }));
+    }
+    assert_eq!(seen["cancel"], "MCPError");
+    assert_eq!(seen["after"]["structured"], json!({ "still": "here" }));
+
+    // The trail: one row per call that ran (not for refused arguments or
+    // unknown tools), each naming the client and its request.
+    let rows = invocations(&db);
+    let outcomes: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|(t, o, _)| (t.as_str(), o.as_str()))
+        .collect();
+    let mut expected = vec![
+        ("echo", "ok"),
+        ("echo", "ok"),
+        ("exits", "exit"),
+        ("planner", "ok"),
+    ];
+    expected.extend([("echo", "ok"); 8]);
+    expected.extend([("spin", "cancelled"), ("echo", "ok")]);
+    assert_eq!(outcomes, expected);
+    for (_, _, caller) in &rows {
+        assert_eq!(caller["transport"], "stdio");
+        assert_eq!(caller["client"], "vibe-tests");
+        assert_eq!(caller["client_version"], "1.2.3");
+        assert!(caller["request_id"].is_number(), "{caller}");
+    }
+    assert_eq!(
+        count(&db, &format!("SELECT COUNT(*) FROM tool_calls t JOIN missions m ON m.id = t.mission_id WHERE m.mission_uuid = '{mission}' AND t.outcome IS NOT NULL")),
+        rows.len() as i64
+    );
+    // The mission records who it was for.
+    let metadata: Value = serde_json::from_str(
+        &rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(
+                "SELECT metadata FROM missions WHERE mission_uuid = ?1",
+                [&mission],
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        metadata["mcp"],
+        json!({ "transport": "stdio", "client": "vibe-tests", "client_version": "1.2.3" })
+    );
+    // The tool the planner ran wrote rows of its own inside the same trail.
+    assert!(count(&db, "SELECT COUNT(*) FROM decisions") >= 1);
+}
+
+#[test]
+fn replacing_served_components_tells_the_client_which_tools_there_are_now() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let vibe = env!("CARGO_BIN_EXE_vibe");
+    let new = [guest("planner"), guest("agent-tool-0-1")]
+        .map(|p| p.to_str().unwrap().to_owned())
+        .join(",");
+    let seen = client(&[
+        "changes",
+        vibe,
+        db.to_str().unwrap(),
+        tools.to_str().unwrap(),
+        &new,
+    ]);
+    assert_eq!(seen["before"], json!(["echo"]));
+    assert_eq!(seen["notified"], true, "notifications/tools/list_changed");
+    // A component built against the contract before `describe` existed is
+    // served under its file's name.
+    assert_eq!(seen["after"], json!(["agent-tool-0-1", "planner"]));
+}
+
+/// A `vibe mcp` over HTTP, and the address it listens on.
+struct HttpServer(Child, String);
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_server(dir: &Path, db: &Path, args: &[&str]) -> HttpServer {
+    let mut child = vibe_db(dir, db)
+        .arg("mcp")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("serving MCP at ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    HttpServer(child, url)
+}
+
+#[test]
+fn the_http_transport_serves_with_the_token_and_refuses_without_it() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--token-file",
+            token.to_str().unwrap(),
+        ],
+    );
+    let seen = client(&["http", &server.1, "s3cret-token"]);
+    assert_eq!(seen["echo"]["structured"], json!({ "over": "http" }));
+    assert_eq!(seen["without_token"], 401);
+    let rows = invocations(&db);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].2["transport"], "http");
+    assert_eq!(rows[0].2["client"], "vibe-tests");
+    drop(server);
+
+    // Off this machine only when asked, and then only with a token.
+    for (args, says) in [
+        (vec!["--listen", "0.0.0.0:0"], "is not a loopback address"),
+        (
+            vec!["--listen", "0.0.0.0:0", "--allow-remote"],
+            "--allow-remote needs --token-file",
+        ),
+    ] {
+        let out = vibe_db(dir.path(), &db)
+            .arg("mcp")
+            .arg(&tools)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+}
+
+/// A `vibe mcp` on stdio spoken to in raw JSON-RPC lines.
+struct Raw {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Raw {
+    fn start(dir: &Path, db: &Path, args: &[&str]) -> Raw {
+        Raw::start_with(vibe_db(dir, db), args)
+    }
+
+    fn start_with(mut command: Command, args: &[&str]) -> Raw {
+        let mut child = command
+            .arg("mcp")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        let mut raw = Raw {
+            child,
+            stdin,
+            lines,
+        };
+        raw.send(
+            &json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": "raw", "version": "0" } } }),
+        );
+        assert_eq!(raw.next()["id"], "init");
+        raw.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+        raw
+    }
+
+    fn send_line(&mut self, line: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, message: &Value) {
+        self.send_line(message.to_string().as_bytes());
+    }
+
+    fn next(&self) -> Value {
+        self.lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an answer within 30 s")
+    }
+
+    fn call(&mut self, id: i64, tool: &str, arguments: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": tool, "arguments": arguments } }));
+    }
+
+    /// Closes stdin and waits for the server to exit: its stderr and status.
+    fn finish(mut self) -> (String, Option<i32>) {
+        drop(self.stdin.take());
+        let out = self.child.wait_with_output().unwrap();
+        (text(&out.stderr), out.status.code())
+    }
+}
+
+#[test]
+fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    // Before initialize: an error, and the session can still begin.
+    let mut early = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = early.stdin.take().unwrap();
+        writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list"}}"#).unwrap();
+        writeln!(
+            stdin,
+            r#"{{"jsonrpc":"2.0","id":2,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"x","version":"0"}}}}}}"#
+        )
+        .unwrap();
+    }
+    let out = early.wait_with_output().unwrap();
+    let answers: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers[0]["id"], 1);
+    assert!(answers[0]["error"]["code"].is_number(), "{:?}", answers[0]);
+    assert_eq!(answers[1]["id"], 2);
+    assert!(answers[1]["result"]["protocolVersion"].is_string());
+
+    let mut raw = Raw::start(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--max-message-bytes", "4096"],
+    );
+    raw.send_line(b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ");
+    let parse = raw.next();
+    assert_eq!(
+        (parse["id"].clone(), parse["error"]["code"].clone()),
+        (Value::Null, json!(-32700))
+    );
+    // A message over the cap is refused whole, without being held.
+    let big = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "pad": "x".repeat(10_000) } } });
+    raw.send(&big);
+    let refused = raw.next();
+    assert_eq!(refused["error"]["code"], -32600);
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at most 4096 bytes"));
+    raw.send(&json!({ "jsonrpc": "2.0", "id": 3, "method": "no/such/method" }));
+    assert_eq!(raw.next()["error"]["code"], -32601);
+    // And it still serves.
+    raw.call(4, "echo", json!({ "ok": true }));
+    let answer = raw.next();
+    assert_eq!(answer["id"], 4);
+    assert_eq!(answer["result"]["structuredContent"], json!({ "ok": true }));
+    let (stderr, code) = raw.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(invocations(&db).len(), 1, "the refused call ran nothing");
+}
+
+#[test]
+fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .args(["-f", "peak-rss-kib %M", env!("CARGO_BIN_EXE_vibe"), "--db"])
+        .arg(&db)
+        .env("VIBE_CACHE_DIR", crate::common::component_cache());
+    let mut raw = Raw::start_with(
+        command,
+        &[
+            tools.to_str().unwrap(),
+            "--max-pending-calls",
+            "16",
+            "--durability",
+            "normal",
+        ],
+    );
+    for id in 0..1000 {
+        raw.call(id, "echo", json!({ "id": id, "pad": "y".repeat(1000) }));
+    }
+    let (mut ran, mut busy) = (Vec::new(), 0);
+    for _ in 0..1000 {
+        let answer = raw.next();
+        if answer["result"]["isError"] == false {
+            ran.push(answer["id"].as_i64().unwrap());
+        } else {
+            assert_eq!(answer["error"]["code"], -32000, "{answer}");
+            assert!(answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("server busy"));
+            busy += 1;
+        }
+    }
+    assert_eq!(ran.len() + busy, 1000);
+    assert!(!ran.is_empty());
+    // The server still serves, and every call that ran left its row.
+    raw.call(5000, "echo", json!({}));
+    assert_eq!(raw.next()["id"], 5000);
+    let (stderr, code) = raw.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows = invocations(&db);
+    assert_eq!(rows.len(), ran.len() + 1);
+    assert!(rows.iter().all(|(_, outcome, _)| outcome == "ok"));
+    let peak: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .and_then(|k| k.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(peak < 400 * 1024, "peak RSS {peak} KiB for 1,000 calls");
+}
+
+#[test]
+fn the_policy_fixes_grants_and_limits_and_start_up_refuses_what_it_cannot_serve() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["forger", "spin"]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[tools.forger]\ngrants = [\"create-missions\"]\n\n[tools.\"*\"]\ntimeout-ms = 200\n",
+    )
+    .unwrap();
+    for (with_policy, created) in [(false, false), (true, true)] {
+        let mut args = vec![tools.to_str().unwrap()];
+        if with_policy {
+            args.extend(["--policy", policy.to_str().unwrap()]);
+        }
+        let mut raw = Raw::start(dir.path(), &db, &args);
+        raw.call(1, "forger", json!({}));
+        let answer = raw.next();
+        assert_eq!(answer["result"]["isError"], false, "{answer}");
+        assert_eq!(
+            answer["result"]["structuredContent"]["created"].is_string(),
+            created
+        );
+        if with_policy {
+            // The policy's limit, not the default 10 s.
+            raw.call(2, "spin", json!({}));
+            let answer = raw.next();
+            assert_eq!(answer["result"]["isError"], true);
+            let reason = answer["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                reason.starts_with("timeout: ") && reason.contains("200 ms"),
+                "{reason}"
+            );
+        }
+        raw.finish();
+    }
+    // Two components claiming one name, a policy with a typo: refused at
+    // start-up, naming the files.
+    let clash = dir.path().join("clash");
+    std::fs::create_dir(&clash).unwrap();
+    std::fs::copy(guest("echo"), clash.join("echo.wasm")).unwrap();
+    let out = vibe_db(dir.path(), &db)
+        .args([
+            "mcp",
+            clash.to_str().unwrap(),
+            guest("echo").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("clash/echo.wasm and ") && said.contains("are both named \"echo\""),
+        "{said}"
+    );
+    std::fs::write(&policy, "[tools.echo]\ntimeout = 5\n").unwrap();
+    let out = vibe_db(dir.path(), &db)
+        .args([
+            "mcp",
+            clash.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        text(&out.stderr).contains("unknown field `timeout`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_client_that_goes_away_mid_call_leaves_the_calls_row_complete() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["spin"]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.spin]\ntimeout-ms = 300\n").unwrap();
+    let mut raw = Raw::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
+    raw.call(1, "spin", json!({}));
+    std::thread::sleep(Duration::from_millis(100));
+    let (stderr, code) = raw.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows = invocations(&db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "timeout", "ended, not left running");
+}
