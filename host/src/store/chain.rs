@@ -323,7 +323,7 @@ impl fmt::Display for ChainRow {
     }
 }
 
-/// What [`verify`] found for one mission.
+/// What [`SqliteStore::verify_chain`](super::SqliteStore::verify_chain) found for one mission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReport {
     /// The mission.

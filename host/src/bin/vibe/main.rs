@@ -198,6 +198,12 @@ struct BenchArgs {
     /// Calls per write-path row (normal durability; a tenth in full).
     #[arg(long, default_value_t = 3000)]
     ops: usize,
+    /// The Python with the MCP SDK, for the MCP comparison row.
+    #[arg(long, default_value = ".venv/bin/python")]
+    python: PathBuf,
+    /// The Python SDK echo server the MCP row compares with.
+    #[arg(long, default_value = "tests/python/echo_server.py")]
+    python_echo_server: PathBuf,
 }
 
 #[derive(Args)]
@@ -931,6 +937,8 @@ fn bench(args: &BenchArgs) -> CliResult {
         scale_missions: args.scale_missions,
         window: Duration::from_millis(args.window_ms),
         ops: args.ops,
+        python: args.python.clone(),
+        python_echo_server: args.python_echo_server.clone(),
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }

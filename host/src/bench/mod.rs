@@ -5,6 +5,8 @@
 //! measured in the same run hold. Every row prints its median and, where it
 //! has one, its ratio to the floor it is compared with.
 
+mod mcp;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,6 +40,10 @@ pub struct BenchConfig {
     /// Operations per write-path row in normal durability (3,000 by
     /// default; a tenth of that in full durability).
     pub ops: usize,
+    /// The Python interpreter with the MCP SDK (`.venv/bin/python`).
+    pub python: PathBuf,
+    /// The Python SDK echo server the MCP row compares with.
+    pub python_echo_server: PathBuf,
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -75,6 +81,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     bench.scale_rows()?;
     bench.large_page_rows()?;
     bench.async_rows()?;
+    bench.mcp_rows()?;
     Ok(())
 }
 

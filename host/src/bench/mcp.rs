@@ -1,0 +1,252 @@
+//! Row 11: `vibe mcp` round trips, beside `Runtime::run` and beside the
+//! same echo tool served by the official MCP Python SDK, all driven by one
+//! client: this module's, speaking JSON-RPC lines over the server's stdio.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::sandbox::{Request, Runtime, RuntimeConfig};
+use crate::store::{Durability, MissionStore, Phase};
+
+use super::{fmt, median, per_sec, ratio, Bench, BenchResult};
+
+/// Calls per measured pass.
+const CALLS: usize = 1000;
+
+/// A JSON-RPC client on a server process's stdin and stdout.
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start(command: &mut Command) -> BenchResult<Client> {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut client = Client {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+        };
+        let id = client.send(
+            "initialize",
+            json!({ "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": { "name": "vibe-bench", "version": "1" } }),
+        )?;
+        client.answer(id)?;
+        writeln!(
+            client.stdin,
+            "{}",
+            json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })
+        )?;
+        Ok(client)
+    }
+
+    fn send(&mut self, method: &str, params: Value) -> BenchResult<i64> {
+        self.next_id += 1;
+        let message =
+            json!({ "jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params });
+        writeln!(self.stdin, "{message}")?;
+        self.stdin.flush()?;
+        Ok(self.next_id)
+    }
+
+    /// The next response (notifications skipped): its id.
+    fn any_answer(&mut self) -> BenchResult<i64> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.stdout.read_line(&mut line)? == 0 {
+                return Err("the server closed its stdout".into());
+            }
+            let message: Value = serde_json::from_str(&line)?;
+            if let Some(id) = message.get("id").and_then(Value::as_i64) {
+                if message.get("error").is_some() || message["result"]["isError"] == true {
+                    return Err(format!("the call failed: {message}").into());
+                }
+                return Ok(id);
+            }
+        }
+    }
+
+    fn answer(&mut self, id: i64) -> BenchResult<()> {
+        match self.any_answer()? {
+            got if got == id => Ok(()),
+            got => Err(format!("expected the answer to {id}, got {got}").into()),
+        }
+    }
+
+    fn call(&mut self, tool: &str, arguments: &Value) -> BenchResult<i64> {
+        self.send(
+            "tools/call",
+            json!({ "name": tool, "arguments": arguments }),
+        )
+    }
+
+    /// `CALLS` calls one at a time: each round trip.
+    fn sequential(&mut self, tool: &str, arguments: &Value) -> BenchResult<Vec<Duration>> {
+        (0..CALLS)
+            .map(|_| {
+                let start = Instant::now();
+                let id = self.call(tool, arguments)?;
+                self.answer(id)?;
+                Ok(start.elapsed())
+            })
+            .collect()
+    }
+
+    /// `CALLS` calls with `depth` in flight: each round trip.
+    fn in_flight(
+        &mut self,
+        tool: &str,
+        arguments: &Value,
+        depth: usize,
+    ) -> BenchResult<Vec<Duration>> {
+        let mut started: HashMap<i64, Instant> = HashMap::new();
+        let mut times = Vec::with_capacity(CALLS);
+        let mut sent = 0;
+        while times.len() < CALLS {
+            while sent < CALLS && started.len() < depth {
+                let id = self.call(tool, arguments)?;
+                started.insert(id, Instant::now());
+                sent += 1;
+            }
+            let id = self.any_answer()?;
+            let start = started.remove(&id).ok_or("an answer to no call")?;
+            times.push(start.elapsed());
+        }
+        Ok(times)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
+    samples.sort_unstable();
+    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples.get(at).copied().unwrap_or_default()
+}
+
+impl Bench<'_> {
+    /// Row 11: the echo tool over MCP.
+    pub(super) fn mcp_rows(&mut self) -> BenchResult<()> {
+        let echo = &self.config.echo_component;
+        let arguments = json!({ "query": "rate limits", "k": 5 });
+        // The baseline: the same tool run in-process, same durability.
+        let store = self.fresh_store(Durability::Full)?;
+        let mission = store.create_mission(Phase::Coding, json!({}).into())?;
+        let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
+        let tool = runtime.load(echo)?;
+        let request = Request::new(mission, arguments.clone());
+        let direct = median(
+            (0..CALLS / 4)
+                .map(|_| {
+                    let start = Instant::now();
+                    runtime.run(&tool, &request)?;
+                    Ok(start.elapsed())
+                })
+                .collect::<BenchResult<Vec<_>>>()?,
+        );
+        self.row(
+            "11",
+            "Runtime::run of echo (full durability)",
+            "-",
+            direct,
+            None,
+        )?;
+
+        let db = self.config.dir.join("mcp.db");
+        let mut vibe = Client::start(
+            Command::new(&self.config.vibe_binary)
+                .arg("--db")
+                .arg(&db)
+                .arg("mcp")
+                .arg(echo),
+        )?;
+        vibe.sequential("echo", &arguments)?; // warm: compiled, cached
+        let sequential = vibe.sequential("echo", &arguments)?;
+        let in_flight = vibe.in_flight("echo", &arguments, 8)?;
+        drop(vibe);
+        let (seq_p50, seq_p99) = (median(sequential.clone()), percentile(sequential, 0.99));
+        let (par_p50, par_p99) = (median(in_flight.clone()), percentile(in_flight, 0.99));
+        self.row(
+            "11",
+            "vibe mcp: echo round trip over stdio, p50",
+            "1 at once",
+            seq_p50,
+            Some((ratio(seq_p50, direct), "of Runtime::run")),
+        )?;
+        writeln!(
+            self.out,
+            "11  vibe mcp: p99 {}, one at a time; {} p50 / {} p99 with 8 in flight ({:.0} calls/s); \
+             overhead over Runtime::run {} per call",
+            fmt(seq_p99),
+            fmt(par_p50),
+            fmt(par_p99),
+            8.0 * per_sec(par_p50),
+            fmt(seq_p50.saturating_sub(direct)),
+        )?;
+
+        // The same tool, the same client, the official Python SDK's server.
+        let python = &self.config.python;
+        let script = &self.config.python_echo_server;
+        if !python.is_file() || !script.is_file() {
+            writeln!(
+                self.out,
+                "11  Python MCP server: skipped ({} or {} missing; `./x bench` sets them up)",
+                python.display(),
+                script.display()
+            )?;
+            return Ok(());
+        }
+        let py_db = self.config.dir.join("python-mcp.db");
+        let mut py = Client::start(Command::new(python).arg(script).arg(&py_db))?;
+        let py_arguments = json!({ "value": arguments });
+        for _ in 0..50 {
+            let id = py.call("echo", &py_arguments)?;
+            py.answer(id)?;
+        }
+        let py_times = py.sequential("echo", &py_arguments)?;
+        drop(py);
+        let py_p50 = median(py_times);
+        self.row(
+            "11",
+            "Python SDK MCPServer echo + SQLite per call, p50",
+            "1 at once",
+            py_p50,
+            Some((ratio(py_p50, seq_p50), "of vibe mcp")),
+        )?;
+        check_logged(&py_db)?;
+        Ok(())
+    }
+}
+
+/// The Python server really logged its calls (the comparison is honest).
+fn check_logged(db: &Path) -> BenchResult<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    let rows: i64 = conn.query_row("SELECT COUNT(*) FROM tool_calls", [], |r| r.get(0))?;
+    if rows < CALLS as i64 {
+        return Err(
+            format!("the Python server logged {rows} calls, expected at least {CALLS}").into(),
+        );
+    }
+    Ok(())
+}
