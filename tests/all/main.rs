@@ -12,6 +12,7 @@ mod faults;
 mod files;
 mod fuzz;
 mod helpers;
+mod languages;
 mod mcp;
 mod model;
 mod operator;
