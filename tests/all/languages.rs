@@ -1,6 +1,7 @@
-//! Tools in Python are first-class: built by `./x guests` with
-//! componentize-py against the same contract, stopped or refused exactly as
-//! their Rust twins are, and leaving the same rows in the trail.
+//! Tools in Python and JavaScript are first-class: built by `./x guests`
+//! (componentize-py, componentize-js) against the same contract, stopped or
+//! refused exactly as their Rust twins are, and leaving the same rows in
+//! the trail.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -12,14 +13,15 @@ use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
 use crate::common::{guest, temp_db};
 
-/// A Python tool `./x guests` built.
-fn python_tool(name: &str) -> PathBuf {
+/// A Python (`python`) or JavaScript (`js`) tool `./x guests` built.
+fn language_tool(language: &str, name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../guest/target/python")
+        .join("../guest/target")
+        .join(language)
         .join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
-        "{} is missing: run the tests with `./x test`, which builds the Python tools",
+        "{} is missing: run the tests with `./x test`, which builds the tools of every language",
         path.display()
     );
     path
@@ -35,10 +37,19 @@ fn runtime(store: &SqliteStore) -> Runtime {
 
 #[test]
 fn python_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
+    hostile_twins("python");
+}
+
+#[test]
+fn javascript_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
+    hostile_twins("js");
+}
+
+fn hostile_twins(language: &str) {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
     let runtime = runtime(&store);
-    let hostile = runtime.load(python_tool("hostile")).unwrap();
+    let hostile = runtime.load(language_tool(language, "hostile")).unwrap();
     // Nothing may reach this listener, from either language.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -84,14 +95,14 @@ fn python_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
         let mission = store
             .create_mission(Phase::Testing, json!({}).into())
             .unwrap();
-        let mut python_input = json!({ "case": case });
+        let mut case_input = json!({ "case": case });
         if let Value::Object(extra) = &input {
-            python_input.as_object_mut().unwrap().extend(extra.clone());
+            case_input.as_object_mut().unwrap().extend(extra.clone());
         }
-        let python = runtime
+        let other = runtime
             .run(
                 &hostile,
-                &Request::new(mission.clone(), python_input).limits(short),
+                &Request::new(mission.clone(), case_input).limits(short),
             )
             .unwrap();
         let rust = runtime
@@ -100,19 +111,19 @@ fn python_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
                 &Request::new(mission.clone(), input).limits(short),
             )
             .unwrap();
-        let (python, rust) = (python.outcome.unwrap_err(), rust.outcome.unwrap_err());
+        let (other, rust) = (other.outcome.unwrap_err(), rust.outcome.unwrap_err());
         assert_eq!(
-            (case, python.kind),
+            (case, other.kind),
             (case, kind),
-            "Python: {}",
-            python.message
+            "{language}: {}",
+            other.message
         );
         assert_eq!((twin, rust.kind), (twin, kind), "Rust: {}", rust.message);
         if kind == FailureKind::ToolError {
             assert!(
-                python.message.contains("denied"),
+                other.message.contains("denied"),
                 "{case}: {}",
-                python.message
+                other.message
             );
         }
         // One failed row each (and the Rust twin's own writes, if any).
@@ -175,10 +186,11 @@ fn trail(store: &SqliteStore, mission: &vibe_store::MissionId) -> Value {
 }
 
 #[test]
-fn the_reviewer_leaves_the_same_rows_whether_written_in_rust_or_python() {
+fn the_reviewer_leaves_the_same_rows_in_rust_python_and_javascript() {
     let tools = [
         ("rust", guest("reviewer")),
-        ("python", python_tool("reviewer")),
+        ("python", language_tool("python", "reviewer")),
+        ("javascript", language_tool("js", "reviewer")),
     ];
     let mut trails = Vec::new();
     for (language, component) in &tools {
@@ -237,4 +249,8 @@ fn the_reviewer_leaves_the_same_rows_whether_written_in_rust_or_python() {
         trails.push(trail(&store, &mission));
     }
     assert_eq!(trails[0], trails[1], "Rust and Python left different rows");
+    assert_eq!(
+        trails[0], trails[2],
+        "Rust and JavaScript left different rows"
+    );
 }

@@ -46,6 +46,7 @@ pub(crate) fn engine(slots: u32, max_memory_bytes: usize) -> wasmtime::Result<En
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
     AgentTool::add_to_linker::<State, HasSelf<Invocation>>(&mut linker, |state| &mut state.host)?;
     Ok(linker)
 }

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::store::{self, with_deadline, MissionId, MissionStore, Page};
 
@@ -52,6 +53,62 @@ pub(crate) struct State {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) memory: MemoryCap,
+    http: WasiHttpCtx,
+    refuse: RefuseHttp,
+}
+
+impl State {
+    pub(crate) fn new(host: Invocation, wasi: WasiCtx, max_memory_bytes: usize) -> Self {
+        State {
+            host,
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                max_bytes: max_memory_bytes,
+                hit: false,
+            },
+            http: WasiHttpCtx::new(),
+            refuse: RefuseHttp,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.refuse,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+/// `wasi:http` as the sandbox offers it: present, because language runtimes
+/// import it whether a tool uses it or not (JavaScript's StarlingMonkey
+/// does), and refusing every outgoing request with `HttpRequestDenied`. A
+/// tool sees an error it can handle (`fetch` rejects), not a trap, and no
+/// request leaves the host: nothing here can open a connection.
+pub(crate) struct RefuseHttp;
+
+type Outgoing = Box<
+    dyn std::future::Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for RefuseHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Outgoing {
+        tracing::info!(target: "vibe::host", uri = %request.uri(), "refused an outgoing HTTP request");
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
 }
 
 impl WasiView for State {

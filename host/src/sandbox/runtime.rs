@@ -38,7 +38,7 @@ use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
 use super::engine;
 use super::failure::{classify, Cancelled, FailureKind, ToolFailure};
 use super::host::described::DescribedToolPre;
-use super::host::{AgentToolPre, Invocation, MemoryCap, State};
+use super::host::{AgentToolPre, Invocation, State};
 use super::load::{
     check_component, name_from_path, read_file, sha256_hex, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
 };
@@ -430,15 +430,11 @@ impl Runtime {
             .map_err(|e| format!("{e:#}"))?;
         let limits = Limits::default();
         let _slot = self.inner.slots.acquire();
-        let state = State {
-            host: Invocation::new(self.inner.store.clone(), Scope::sealed(), limits),
-            wasi: WasiCtxBuilder::new().build(),
-            table: Default::default(),
-            memory: MemoryCap {
-                max_bytes: limits.memory_bytes(),
-                hit: false,
-            },
-        };
+        let state = State::new(
+            Invocation::new(self.inner.store.clone(), Scope::sealed(), limits),
+            WasiCtxBuilder::new().build(),
+            limits.memory_bytes(),
+        );
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
@@ -643,19 +639,15 @@ impl Runtime {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let state = State {
-            host: Invocation::new(
+        let state = State::new(
+            Invocation::new(
                 self.inner.store.within_invocation(call_id),
                 Scope::new(request.mission.clone(), request.grants),
                 limits,
             ),
             wasi,
-            table: Default::default(),
-            memory: MemoryCap {
-                max_bytes: limits.memory_bytes(),
-                hit: false,
-            },
-        };
+            limits.memory_bytes(),
+        );
         let mut wasm_store = Store::new(&self.inner.engine, state);
         wasm_store.limiter(|state| &mut state.memory);
         match &request.cancel {
@@ -689,14 +681,23 @@ impl Runtime {
                 .vibe_store_tool()
                 .call_run(&mut wasm_store, &mission, &input)
         });
+        let memory = &wasm_store.data().memory;
         match ran {
             Ok(Ok(output)) => Ok(output),
+            // A language runtime that turns a refused allocation into an
+            // exception (JavaScript's does) still ran out of its memory.
+            Ok(Err(message)) if memory.hit => Err(ToolFailure::new(
+                FailureKind::MemoryLimit,
+                format!(
+                    "memory limit: the tool asked for more than {} MiB of linear memory, then failed: {message}",
+                    memory.max_bytes >> 20
+                ),
+            )),
             Ok(Err(message)) => Err(ToolFailure::new(
                 FailureKind::ToolError,
                 format!("tool error: {message}"),
             )),
             Err(error) => {
-                let memory = &wasm_store.data().memory;
                 let memory_hit = memory.hit.then_some(memory.max_bytes);
                 Err(classify(&error, memory_hit, &limits))
             }
