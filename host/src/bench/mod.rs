@@ -5,7 +5,10 @@
 //! measured in the same run hold. Every row prints its median and, where it
 //! has one, its ratio to the floor it is compared with.
 
+mod languages;
 mod mcp;
+
+pub use languages::LanguageTool;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,8 @@ pub struct BenchConfig {
     pub python: PathBuf,
     /// The Python SDK echo server the MCP row compares with.
     pub python_echo_server: PathBuf,
+    /// The same tools in each language, for the language rows.
+    pub language_tools: Vec<LanguageTool>,
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -82,6 +87,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     bench.large_page_rows()?;
     bench.async_rows()?;
     bench.mcp_rows()?;
+    bench.language_rows()?;
     Ok(())
 }
 

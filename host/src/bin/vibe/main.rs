@@ -939,6 +939,22 @@ fn bench(args: &BenchArgs) -> CliResult {
         ops: args.ops,
         python: args.python.clone(),
         python_echo_server: args.python_echo_server.clone(),
+        language_tools: [
+            ("rust", "guest/target/wasm32-wasip2/release"),
+            ("python", "guest/target/python"),
+            ("js", "guest/target/js"),
+        ]
+        .iter()
+        .flat_map(|(language, dir)| {
+            ["echo", "reviewer"].map(|name| {
+                (
+                    language.to_string(),
+                    name.to_string(),
+                    PathBuf::from(dir).join(format!("{name}.wasm")),
+                )
+            })
+        })
+        .collect(),
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }

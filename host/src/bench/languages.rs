@@ -1,0 +1,104 @@
+//! Row 12: the same tools in Rust, Python and JavaScript: component size,
+//! first compile, a cached cold `vibe run`, and per-invocation instantiate
+//! + run on a warm `Runtime`, side by side.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::sandbox::{Request, Runtime, RuntimeConfig};
+use crate::store::{Durability, MissionStore, Phase};
+
+use super::{fmt, median, ratio, Bench, BenchResult};
+
+/// A tool in one language: (language, tool, component file).
+pub type LanguageTool = (String, String, PathBuf);
+
+impl Bench<'_> {
+    pub(super) fn language_rows(&mut self) -> BenchResult<()> {
+        let tools = self.config.language_tools.clone();
+        let mut rust_per_run: Vec<(String, Duration)> = Vec::new();
+        for (language, name, path) in &tools {
+            let label = format!("{language} {name}");
+            let Ok(meta) = std::fs::metadata(path) else {
+                writeln!(
+                    self.out,
+                    "12  {label}: skipped ({} missing; `./x bench` builds it)",
+                    path.display()
+                )?;
+                continue;
+            };
+            let store = self.fresh_store(Durability::Normal)?;
+            let mission = store.create_mission(Phase::Coding, json!({}).into())?;
+            // First compile: a runtime with no cache.
+            let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
+            let start = Instant::now();
+            let tool = runtime.load(path)?;
+            let compile = start.elapsed();
+            // Per invocation, warm.
+            let input = if name == "reviewer" {
+                json!({ "page_size": 50 })
+            } else {
+                json!({ "k": 1 })
+            };
+            let request = Request::new(mission.clone(), input.clone());
+            let runs = if language == "rust" { 300 } else { 60 };
+            let warm = median(
+                (0..runs)
+                    .map(|_| {
+                        let start = Instant::now();
+                        let report = runtime.run(&tool, &request)?;
+                        report.outcome.map_err(|f| format!("{label}: {f}"))?;
+                        Ok(start.elapsed())
+                    })
+                    .collect::<BenchResult<Vec<_>>>()?,
+            );
+            // A cold process with the component cached on disk.
+            let cache = self.config.dir.join(format!("cache-{language}-{name}"));
+            let db = store.path().to_owned();
+            let cold_run = || -> BenchResult<Duration> {
+                let start = Instant::now();
+                let out = Command::new(&self.config.vibe_binary)
+                    .arg("--db")
+                    .arg(&db)
+                    .args(["--durability", "normal", "run"])
+                    .arg(path)
+                    .args(["--mission", mission.as_str(), "--input", &input.to_string()])
+                    .env("VIBE_CACHE_DIR", &cache)
+                    .output()?;
+                if !out.status.success() {
+                    return Err(format!("{label}: {}", String::from_utf8_lossy(&out.stderr)).into());
+                }
+                Ok(start.elapsed())
+            };
+            cold_run()?; // fills the cache
+            let cold = median(
+                (0..5)
+                    .map(|_| cold_run())
+                    .collect::<BenchResult<Vec<_>>>()?,
+            );
+            let versus = match language.as_str() {
+                "rust" => {
+                    rust_per_run.push((name.clone(), warm));
+                    String::new()
+                }
+                _ => rust_per_run
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, rust)| format!("; {:.1}x the Rust {name}", ratio(warm, *rust)))
+                    .unwrap_or_default(),
+            };
+            writeln!(
+                self.out,
+                "12  {label:<18} {:>5.1} MB, first compile {}, cached cold `vibe run` {}, warm run {}{versus}",
+                meta.len() as f64 / 1e6,
+                fmt(compile),
+                fmt(cold),
+                fmt(warm),
+            )?;
+        }
+        Ok(())
+    }
+}
