@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::sandbox::{Request, Runtime, RuntimeConfig};
 use crate::store::{Durability, MissionStore, Phase};
 
-use super::{fmt, median, ratio, Bench, BenchResult};
+use super::{fmt, ratio, sample, timed, Bench, BenchResult};
 
 /// A tool in one language: (language, tool, component file).
 pub type LanguageTool = (String, String, PathBuf);
@@ -45,16 +45,11 @@ impl Bench<'_> {
             };
             let request = Request::new(mission.clone(), input.clone());
             let runs = if language == "rust" { 300 } else { 60 };
-            let warm = median(
-                (0..runs)
-                    .map(|_| {
-                        let start = Instant::now();
-                        let report = runtime.run(&tool, &request)?;
-                        report.outcome.map_err(|f| format!("{label}: {f}"))?;
-                        Ok(start.elapsed())
-                    })
-                    .collect::<BenchResult<Vec<_>>>()?,
-            );
+            let warm = timed(runs, |_| {
+                let report = runtime.run(&tool, &request)?;
+                report.outcome.map_err(|f| format!("{label}: {f}"))?;
+                Ok(())
+            })?;
             // A cold process with the component cached on disk.
             let cache = self.config.dir.join(format!("cache-{language}-{name}"));
             let db = store.path().to_owned();
@@ -74,11 +69,7 @@ impl Bench<'_> {
                 Ok(start.elapsed())
             };
             cold_run()?; // fills the cache
-            let cold = median(
-                (0..5)
-                    .map(|_| cold_run())
-                    .collect::<BenchResult<Vec<_>>>()?,
-            );
+            let cold = sample(5, |_| cold_run())?;
             let versus = match language.as_str() {
                 "rust" => {
                     rust_per_run.push((name.clone(), warm));

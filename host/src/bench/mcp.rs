@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::sandbox::{Request, Runtime, RuntimeConfig};
 use crate::store::{Durability, MissionStore, Phase};
 
-use super::{fmt, median, per_sec, ratio, Bench, BenchResult};
+use super::{fmt, median, per_sec, ratio, timed, Bench, BenchResult};
 
 /// Calls per measured pass.
 const CALLS: usize = 1000;
@@ -156,15 +156,10 @@ impl Bench<'_> {
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let tool = runtime.load(echo)?;
         let request = Request::new(mission, arguments.clone());
-        let direct = median(
-            (0..CALLS / 4)
-                .map(|_| {
-                    let start = Instant::now();
-                    runtime.run(&tool, &request)?;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let direct = timed(CALLS / 4, |_| {
+            runtime.run(&tool, &request)?;
+            Ok(())
+        })?;
         self.row(
             "11",
             "Runtime::run of echo (full durability)",

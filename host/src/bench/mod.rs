@@ -191,18 +191,14 @@ impl Bench<'_> {
         )?;
 
         let batch_size = 100;
-        let batch = median(
-            (0..(n / batch_size).max(3))
-                .map(|b| {
-                    let calls: Vec<NewToolCall> = (0..batch_size)
-                        .map(|i| NewToolCall::success("batched", json!({ "b": b, "i": i })))
-                        .collect();
-                    let start = Instant::now();
-                    store.log_tool_calls(&mission, calls)?;
-                    Ok(start.elapsed() / batch_size as u32)
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let batch = sample((n / batch_size).max(3), |b| {
+            let calls: Vec<NewToolCall> = (0..batch_size)
+                .map(|i| NewToolCall::success("batched", json!({ "b": b, "i": i })))
+                .collect();
+            let start = Instant::now();
+            store.log_tool_calls(&mission, calls)?;
+            Ok(start.elapsed() / batch_size as u32)
+        })?;
         self.row(
             "4",
             "log_tool_calls, 100 per transaction (per call)",
@@ -290,11 +286,7 @@ impl Bench<'_> {
         for _ in 0..20 {
             runtime.run(&echo, &request)?;
         }
-        let invoke = median(
-            (0..500)
-                .map(|_| Ok(runtime.run(&echo, &request)?.duration))
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let invoke = sample(500, |_| Ok(runtime.run(&echo, &request)?.duration))?;
         self.row(
             "6",
             "instantiate + run a trivial tool (per invocation)",
@@ -330,11 +322,7 @@ impl Bench<'_> {
             first,
             None,
         )?;
-        let cold = median(
-            (0..20)
-                .map(|_| cold_run())
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let cold = sample(20, |_| cold_run())?;
         self.row(
             "6",
             "cold `vibe run` process, component cached on disk",
@@ -376,21 +364,15 @@ impl Bench<'_> {
             built.as_secs_f64()
         )?;
 
-        let history = median(
-            (0..300)
-                .map(|k| {
-                    let mission = &ids[(k * 7919) % ids.len()];
-                    let start = Instant::now();
-                    let calls = store.get_tool_history(mission)?;
-                    if calls.len() as u64 != per_mission {
-                        return Err(
-                            format!("expected {per_mission} calls, read {}", calls.len()).into(),
-                        );
-                    }
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let history = sample(300, |k| {
+            let mission = &ids[(k * 7919) % ids.len()];
+            let start = Instant::now();
+            let calls = store.get_tool_history(mission)?;
+            if calls.len() as u64 != per_mission {
+                return Err(format!("expected {per_mission} calls, read {}", calls.len()).into());
+            }
+            Ok(start.elapsed())
+        })?;
         self.row(
             "7",
             &format!("get_tool_history of one mission ({per_mission} calls)"),
@@ -398,15 +380,10 @@ impl Bench<'_> {
             history,
             None,
         )?;
-        let recent = median(
-            (0..300)
-                .map(|_| {
-                    let start = Instant::now();
-                    store.get_mission_history(10)?;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let recent = timed(300, |_| {
+            store.get_mission_history(10)?;
+            Ok(())
+        })?;
         self.row("7", "get_mission_history(10)", "-", recent, None)?;
         self.operator_rows(&store, &ids)?;
         let path = store.path().to_owned();
@@ -475,19 +452,15 @@ impl Bench<'_> {
     /// `--follow` takes to show a committed row.
     fn operator_rows(&mut self, store: &SqliteStore, missions: &[MissionId]) -> BenchResult<()> {
         use crate::store::{ExportFilter, ToolCallFilter};
-        let in_mission = median(
-            (0..300)
-                .map(|k| {
-                    let filter = ToolCallFilter {
-                        tools: vec!["grep".into()],
-                        ..ToolCallFilter::mission(missions[(k * 7919) % missions.len()].clone())
-                    };
-                    let start = Instant::now();
-                    store.find_tool_calls(&filter, &mut |_| Ok(()))?;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let in_mission = sample(300, |k| {
+            let filter = ToolCallFilter {
+                tools: vec!["grep".into()],
+                ..ToolCallFilter::mission(missions[(k * 7919) % missions.len()].clone())
+            };
+            let start = Instant::now();
+            store.find_tool_calls(&filter, &mut |_| Ok(()))?;
+            Ok(start.elapsed())
+        })?;
         self.row(
             "10",
             "filtered: one mission's calls of one tool",
@@ -495,21 +468,17 @@ impl Bench<'_> {
             in_mission,
             None,
         )?;
-        let across = median(
-            (0..50)
-                .map(|_| {
-                    let filter = ToolCallFilter {
-                        tools: vec!["cargo".into()],
-                        since: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
-                        limit: Some(100),
-                        ..ToolCallFilter::default()
-                    };
-                    let start = Instant::now();
-                    store.find_tool_calls(&filter, &mut |_| Ok(()))?;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let across = sample(50, |_| {
+            let filter = ToolCallFilter {
+                tools: vec!["cargo".into()],
+                since: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+                limit: Some(100),
+                ..ToolCallFilter::default()
+            };
+            let start = Instant::now();
+            store.find_tool_calls(&filter, &mut |_| Ok(()))?;
+            Ok(start.elapsed())
+        })?;
         self.row(
             "10",
             "filtered: all missions, one tool, last hour, 100 rows",
@@ -609,30 +578,21 @@ impl Bench<'_> {
             .worker_threads(2)
             .build()?;
         let n = self.config.ops.max(100);
-        let direct_log = median(
-            (0..n)
-                .map(|i| {
-                    let start = Instant::now();
-                    store.log_tool_call(&mission, NewToolCall::success("direct", json!(i)))?;
-                    Ok(start.elapsed())
+        let direct_log = timed(n, |i| {
+            store.log_tool_call(&mission, NewToolCall::success("direct", json!(i)))?;
+            Ok(())
+        })?;
+        let hop_log = sample(n, |i| {
+            let (store, mission) = (store.clone(), mission.clone());
+            let start = Instant::now();
+            tokio.block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
                 })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
-        let hop_log = median(
-            (0..n)
-                .map(|i| {
-                    let (store, mission) = (store.clone(), mission.clone());
-                    let start = Instant::now();
-                    tokio.block_on(async move {
-                        tokio::task::spawn_blocking(move || {
-                            store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
-                        })
-                        .await
-                    })??;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+                .await
+            })??;
+            Ok(start.elapsed())
+        })?;
         self.row(
             "9",
             "log_tool_call, called directly",
@@ -647,27 +607,18 @@ impl Bench<'_> {
             hop_log,
             Some((ratio(hop_log, direct_log), "of direct")),
         )?;
-        let direct_run = median(
-            (0..n / 4)
-                .map(|_| {
-                    let start = Instant::now();
-                    runtime.run(&echo, &request)?;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
-        let hop_run = median(
-            (0..n / 4)
-                .map(|_| {
-                    let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
-                    let start = Instant::now();
-                    tokio.block_on(async move {
-                        tokio::task::spawn_blocking(move || runtime.run(&echo, &request)).await
-                    })??;
-                    Ok(start.elapsed())
-                })
-                .collect::<BenchResult<Vec<_>>>()?,
-        );
+        let direct_run = timed(n / 4, |_| {
+            runtime.run(&echo, &request)?;
+            Ok(())
+        })?;
+        let hop_run = sample(n / 4, |_| {
+            let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
+            let start = Instant::now();
+            tokio.block_on(async move {
+                tokio::task::spawn_blocking(move || runtime.run(&echo, &request)).await
+            })??;
+            Ok(start.elapsed())
+        })?;
         self.row(
             "9",
             "Runtime::run of echo, called directly",
@@ -720,6 +671,20 @@ fn fsync_latency(dir: &Path, n: usize) -> std::io::Result<Duration> {
     }
     std::fs::remove_file(&path)?;
     Ok(median(latencies))
+}
+
+/// The median of `runs` measurements, each what `f` returns for its run.
+fn sample(runs: usize, mut f: impl FnMut(usize) -> BenchResult<Duration>) -> BenchResult<Duration> {
+    Ok(median((0..runs).map(&mut f).collect::<BenchResult<_>>()?))
+}
+
+/// The median time `f` takes, over `runs` runs.
+fn timed(runs: usize, mut f: impl FnMut(usize) -> BenchResult<()>) -> BenchResult<Duration> {
+    sample(runs, |i| {
+        let start = Instant::now();
+        f(i)?;
+        Ok(start.elapsed())
+    })
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
