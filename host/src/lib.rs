@@ -40,6 +40,7 @@
 #[doc(hidden)]
 pub mod bench;
 mod error;
+mod hex;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod sandbox;

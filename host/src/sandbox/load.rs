@@ -7,7 +7,6 @@
 //! component), so every check that can be made by reading the bytes is made
 //! first; the full type check against the world follows compilation.
 
-use std::fmt;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -214,17 +213,6 @@ pub(crate) fn name_from_path(path: &Path) -> String {
         name = "tool".into();
     }
     name
-}
-
-/// SHA-256 of `bytes`, lowercase hex.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut hex, b| {
-            let _ = fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
-            hex
-        })
 }
 
 #[cfg(test)]

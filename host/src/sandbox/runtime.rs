@@ -31,6 +31,7 @@ use crate::store::{
     StoreError, ToolCallId,
 };
 
+use crate::hex::hex;
 use crate::sync::lock;
 use crate::terminal::visible_line;
 
@@ -40,7 +41,7 @@ use super::failure::{classify, Cancelled, FailureKind, ToolFailure};
 use super::host::described::DescribedToolPre;
 use super::host::{AgentToolPre, Invocation, State};
 use super::load::{
-    check_component, name_from_path, read_file, sha256_hex, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
+    check_component, name_from_path, read_file, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
 };
 use super::output::CappedOutput;
 use super::policy::{Grants, Limits, Scope};
@@ -380,7 +381,7 @@ impl Runtime {
     fn load_named(&self, source: &str, name: &str, bytes: &[u8]) -> Result<Arc<Tool>, LoadError> {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let component = ComponentInfo {
-            sha256: sha256_hex(bytes),
+            sha256: hex(&digest),
             size: bytes.len() as u64,
         };
         if let Some(tool) = lock(&self.inner.tools).get(&component.sha256) {
@@ -480,7 +481,7 @@ impl Runtime {
         };
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        let key = format!("{}-{:016x}.cwasm", sha256_hex(bytes), hasher.finish());
+        let key = format!("{}-{:016x}.cwasm", hex(digest), hasher.finish());
         if let Some(artifact) = cache.get(&key, digest) {
             // Read into memory rather than mapped: a mapped file truncated by
             // someone else would crash this process with SIGBUS.

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
+use crate::hex::hex;
 
 /// A SHA-256 hash.
 type Hash = [u8; 32];
@@ -194,14 +195,6 @@ fn entry_hash(
 
 /// The hash that comes before a chain's first entry.
 const GENESIS: Hash = [0; 32];
-
-pub(crate) fn hex(hash: &Hash) -> String {
-    use fmt::Write;
-    hash.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
 
 fn unhex(text: &str) -> Option<Hash> {
     if text.len() != 64 || !text.is_ascii() {

@@ -56,7 +56,7 @@ impl SqliteStore {
 /// A span id: 8 bytes of SHA-256 over what the span is, as hex.
 fn span_id(mission: &str, what: &str, id: i64) -> String {
     let digest = Sha256::digest(format!("{mission}/{what}/{id}"));
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&digest[..8])
 }
 
 fn nanos(at: DateTime<Utc>) -> String {
