@@ -29,7 +29,7 @@ mod stdio;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
@@ -124,8 +124,7 @@ impl McpServer {
         Session {
             shared: self.shared.clone(),
             transport,
-            mission: Arc::new(OnceLock::new()),
-            client: Arc::new(OnceLock::new()),
+            mission: Arc::default(),
         }
     }
 
@@ -190,21 +189,27 @@ impl McpServer {
 pub(crate) struct Session {
     shared: Arc<Shared>,
     transport: &'static str,
-    mission: Arc<OnceLock<MissionId>>,
-    client: Arc<OnceLock<Implementation>>,
+    /// Created once, on first need: held under its lock while it is
+    /// created, so two first calls cannot make two missions.
+    mission: Arc<std::sync::Mutex<Option<MissionId>>>,
+}
+
+/// The client as it named itself in `initialize` (the SDK keeps it).
+fn client_of(peer: &Peer<RoleServer>) -> Option<Implementation> {
+    peer.peer_info().map(|info| info.client_info.clone())
 }
 
 impl Session {
     /// The session's mission: the operator's, or one created for it.
-    fn mission(&self) -> Result<MissionId, McpError> {
-        if let Some(mission) = self.mission.get() {
+    fn mission(&self, client: Option<&Implementation>) -> Result<MissionId, McpError> {
+        let mut held = lock(&self.mission);
+        if let Some(mission) = held.as_ref() {
             return Ok(mission.clone());
         }
         let options = &self.shared.options;
         let mission = match &options.mission {
             Some(mission) => mission.clone(),
             None => {
-                let client = self.client.get();
                 let metadata = json!({
                     "mcp": {
                         "transport": self.transport,
@@ -218,7 +223,8 @@ impl Session {
                     .map_err(|e| McpError::internal_error(e.to_string(), None))?
             }
         };
-        Ok(self.mission.get_or_init(|| mission).clone())
+        *held = Some(mission.clone());
+        Ok(mission)
     }
 
     fn instructions(&self, mission: &MissionId) -> String {
@@ -244,7 +250,7 @@ impl ServerHandler for Session {
                 .build(),
         );
         info.server_info = Implementation::new("vibe-store", env!("CARGO_PKG_VERSION"));
-        info.instructions = self.mission.get().map(|m| self.instructions(m));
+        info.instructions = lock(&self.mission).as_ref().map(|m| self.instructions(m));
         info
     }
 
@@ -254,8 +260,7 @@ impl ServerHandler for Session {
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, McpError> {
         context.peer.set_peer_info(request.clone());
-        let _ = self.client.set(request.client_info.clone());
-        let mission = self.mission()?;
+        let mission = self.mission(Some(&request.client_info))?;
         let mut result = self.negotiate_initialize(&request)?;
         result.instructions = Some(self.instructions(&mission));
         Ok(result)
@@ -305,8 +310,9 @@ impl ServerHandler for Session {
                 None,
             ));
         };
-        let mission = self.mission()?;
-        let client = self.client.get();
+        let client = client_of(&context.peer);
+        let client = client.as_ref();
+        let mission = self.mission(client)?;
         let caller = json!({
             "transport": self.transport,
             "client": client.map(|c| c.name.as_str()),
