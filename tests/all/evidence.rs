@@ -470,3 +470,54 @@ fn export_shows_progress_to_a_terminal_and_nothing_to_a_pipe() {
         "{screen:?}"
     );
 }
+
+#[test]
+fn a_malformed_chain_or_head_is_refused_with_its_line_and_writes_nothing() {
+    let (dir, path, a, _b) = trail();
+    let export = dir.path().join("a.jsonl");
+    run_ok(
+        dir.path(),
+        &path,
+        &["export", "-o", export.to_str().unwrap(), &a],
+    );
+    let line = std::fs::read_to_string(&export).unwrap();
+    // A chain entry whose hash is not a SHA-256: the import of its
+    // mission is refused whole.
+    let mut exported: Value = serde_json::from_str(line.trim()).unwrap();
+    exported["chain"][1][4] = Value::from("feed");
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{exported}\n")).unwrap();
+    let copy = dir.path().join("copy.db");
+    run_ok(dir.path(), &copy, &["init"]);
+    let out = vibe_db(dir.path(), &copy)
+        .arg("import")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 1"),
+        "{}",
+        text(&out.stderr)
+    );
+    for table in ["missions", "tool_calls", "row_chain"] {
+        assert_eq!(
+            count(&copy, &format!("SELECT COUNT(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
+    // A file that is not an export is no set of heads.
+    std::fs::write(&bad, format!("{line}{{\"mission\": 1}}\n")).unwrap();
+    let out = vibe_db(dir.path(), &path)
+        .args(["verify", "--against"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("bad.jsonl line 2: ") && said.contains("not an exported mission"),
+        "{said}"
+    );
+}

@@ -293,6 +293,17 @@ pub(super) fn append_deletion(
     Ok(())
 }
 
+/// A chain's head: how many entries it has and the last one's hash. Kept
+/// with an export (`chain_head`), it proves later that the chain's first
+/// `length` entries are unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChainHead {
+    /// Entries in the chain.
+    pub length: i64,
+    /// The last entry's hash (none for an empty chain).
+    pub hash: Option<String>,
+}
+
 /// One row `vibe verify` found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainRow {

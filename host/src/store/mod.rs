@@ -23,7 +23,7 @@ mod writer;
 
 pub use backend::MissionStore;
 pub use busy::LockWaitNotice;
-pub use chain::{ChainReport, ChainRow, OrphanChain};
+pub use chain::{ChainHead, ChainReport, ChainRow, OrphanChain};
 pub use deadline::with_deadline;
 pub use error::{Result, StoreError};
 pub use ids::format_timestamp;
@@ -38,5 +38,5 @@ pub use model::{
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
-pub use transfer::ExportFilter;
+pub use transfer::{exported_chain_head, ExportFilter};
 pub use writer::WriteStats;

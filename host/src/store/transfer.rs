@@ -23,6 +23,7 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::value::RawValue;
 
+use super::chain::ChainHead;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::json::Json;
@@ -331,6 +332,25 @@ fn optional<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The mission an exported line holds, and the chain head it recorded.
+pub fn exported_chain_head(line: &str) -> Result<(MissionId, ChainHead)> {
+    #[derive(serde::Deserialize)]
+    struct Exported {
+        mission: ExportedMission,
+        chain_head: Option<ChainHead>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ExportedMission {
+        mission_uuid: String,
+    }
+    let exported: Exported = serde_json::from_str(line)
+        .map_err(|e| StoreError::invalid(format!("not an exported mission: {e}")))?;
+    let head = exported.chain_head.ok_or_else(|| {
+        StoreError::invalid("the line has no chain_head (exported before chains existed?)")
+    })?;
+    Ok((MissionId::parse(&exported.mission.mission_uuid)?, head))
+}
+
 fn parse_row(raw: &RawValue) -> Result<HashMap<String, Box<RawValue>>> {
     serde_json::from_str(raw.get()).map_err(|e| StoreError::invalid(format!("a row: {e}")))
 }
@@ -496,10 +516,8 @@ fn export_chain(conn: &Connection, mission_id: i64, line: &mut String) -> Result
         head = Some((entry.0, entry.4));
     }
     line.push_str("],\"chain_head\":");
-    line.push_str(&match head {
-        Some((length, hash)) => serde_json::json!({ "length": length, "hash": hash }).to_string(),
-        None => serde_json::json!({ "length": 0, "hash": null }).to_string(),
-    });
+    let (length, hash) = head.map_or((0, None), |(length, hash)| (length, Some(hash)));
+    line.push_str(&serde_json::to_string(&ChainHead { length, hash }).expect("a head"));
     Ok(())
 }
 

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
-use serde_json::value::RawValue;
-use vibe_store::store::{ChainReport, MissionId, SqliteStore, StoreError};
+use vibe_store::store::{
+    exported_chain_head, ChainHead, ChainReport, MissionId, SqliteStore, StoreError,
+};
 use vibe_store::terminal::visible_line;
 
 use crate::{out, print_json_line, CliResult, Failure};
@@ -29,13 +30,6 @@ pub(crate) struct VerifyArgs {
     /// One JSON object per mission.
     #[arg(long)]
     json: bool,
-}
-
-/// A chain head an export recorded.
-#[derive(Debug, Clone, Serialize)]
-struct Head {
-    length: i64,
-    hash: Option<String>,
 }
 
 /// How a mission's chain compares with a recorded head.
@@ -137,7 +131,11 @@ pub(crate) fn verify(store: &SqliteStore, args: VerifyArgs) -> CliResult {
 }
 
 /// Compares the chain with a recorded head.
-fn compare(store: &SqliteStore, report: &ChainReport, head: &Head) -> Result<Against, Failure> {
+fn compare(
+    store: &SqliteStore,
+    report: &ChainReport,
+    head: &ChainHead,
+) -> Result<Against, Failure> {
     let found = if head.length == 0 {
         None
     } else {
@@ -243,7 +241,7 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) {
 }
 
 /// Each mission's chain head from an export file, in file order.
-fn read_heads(path: &Path) -> Result<Vec<(MissionId, Head)>, Failure> {
+fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
     let unreadable =
         |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()), 1);
     let file = std::fs::File::open(path).map_err(unreadable)?;
@@ -253,38 +251,10 @@ fn read_heads(path: &Path) -> Result<Vec<(MissionId, Head)>, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad =
-            |what: &str| Failure::new(format!("{} line {}: {what}", path.display(), n + 1), 4);
-        let parts: HashMap<String, Box<RawValue>> =
-            serde_json::from_str(&line).map_err(|_| bad("not an exported mission"))?;
-        #[derive(serde::Deserialize)]
-        struct Mission {
-            mission_uuid: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct RecordedHead {
-            length: i64,
-            hash: Option<String>,
-        }
-        let mission: Mission = parts
-            .get("mission")
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .ok_or_else(|| bad("no mission_uuid"))?;
-        let head: RecordedHead = parts
-            .get("chain_head")
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .ok_or_else(|| bad("no chain_head (exported before chains existed?)"))?;
-        let id: MissionId = mission
-            .mission_uuid
-            .parse()
-            .map_err(|_| bad("mission_uuid is not a UUID"))?;
-        heads.push((
-            id,
-            Head {
-                length: head.length,
-                hash: head.hash,
-            },
-        ));
+        heads.push(
+            exported_chain_head(&line)
+                .map_err(|e| Failure::new(format!("{} line {}: {e}", path.display(), n + 1), 4))?,
+        );
     }
     Ok(heads)
 }
