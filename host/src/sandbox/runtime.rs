@@ -431,15 +431,8 @@ impl Runtime {
             .map_err(|e| format!("{e:#}"))?;
         let limits = Limits::default();
         let _slot = self.inner.slots.acquire();
-        let state = State::new(
-            Invocation::new(self.inner.store.clone(), Scope::sealed(), limits),
-            WasiCtxBuilder::new().build(),
-            limits.memory_bytes(),
-        );
-        let mut store = Store::new(&self.inner.engine, state);
-        store.limiter(|state| &mut state.memory);
-        store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
-        store.epoch_deadline_trap();
+        let host = Invocation::new(self.inner.store.clone(), Scope::sealed(), limits);
+        let mut store = self.sandbox(host, WasiCtxBuilder::new(), &limits, None);
         let said = pre
             .instantiate(&mut store)
             .and_then(|instance| instance.vibe_store_describe().call_describe(&mut store))
@@ -633,44 +626,14 @@ impl Runtime {
         stderr: &CappedOutput,
     ) -> Result<String, ToolFailure> {
         let limits = request.limits;
-        let wasi = WasiCtxBuilder::new()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        let state = State::new(
-            Invocation::new(
-                self.inner.store.within_invocation(call_id),
-                Scope::new(request.mission.clone(), request.grants),
-                limits,
-            ),
-            wasi,
-            limits.memory_bytes(),
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        let host = Invocation::new(
+            self.inner.store.within_invocation(call_id),
+            Scope::new(request.mission.clone(), request.grants),
+            limits,
         );
-        let mut wasm_store = Store::new(&self.inner.engine, state);
-        wasm_store.limiter(|state| &mut state.memory);
-        match &request.cancel {
-            None => {
-                wasm_store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
-                wasm_store.epoch_deadline_trap();
-            }
-            // Checked every tick: the timeout as usual, and the caller's flag.
-            Some(flag) => {
-                let (flag, deadline) = (flag.clone(), Instant::now() + limits.timeout_duration());
-                wasm_store.set_epoch_deadline(1);
-                wasm_store.epoch_deadline_callback(move |_| {
-                    if flag.load(Ordering::Relaxed) {
-                        return Err(wasmtime::Error::new(Cancelled));
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
-                    }
-                    Ok(wasmtime::UpdateDeadline::Continue(1))
-                });
-            }
-        }
+        let mut wasm_store = self.sandbox(host, wasi, &limits, request.cancel.as_ref());
 
         // The bindings take `&String`: one copy of the input per run.
         let (mission, input) = (
@@ -707,6 +670,45 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// The `Store` a guest runs in: `host` for its store calls, WASI with no
+    /// network, memory capped and time bounded by `limits`, and stopped
+    /// early if `cancel` is set (checked every epoch tick).
+    fn sandbox(
+        &self,
+        host: Invocation,
+        mut wasi: WasiCtxBuilder,
+        limits: &Limits,
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Store<State> {
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        let state = State::new(host, wasi.build(), limits.memory_bytes());
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|state| &mut state.memory);
+        match cancel {
+            None => {
+                store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
+                store.epoch_deadline_trap();
+            }
+            // Checked every tick: the timeout as usual, and the caller's flag.
+            Some(flag) => {
+                let (flag, deadline) = (flag.clone(), Instant::now() + limits.timeout_duration());
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_callback(move |_| {
+                    if flag.load(Ordering::Relaxed) {
+                        return Err(wasmtime::Error::new(Cancelled));
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
+                    }
+                    Ok(wasmtime::UpdateDeadline::Continue(1))
+                });
+            }
+        }
+        store
+    }
+
     /// A request may not ask for more memory than the runtime reserves per
     /// slot: refused before anything runs, never silently lowered.
     fn check_memory(&self, request: &Request) -> Result<(), StoreError> {
