@@ -46,6 +46,12 @@ pub fn visible_line(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| is_unsafe(c) || matches!(c, '\t' | '\n'))
 }
 
+/// `text` with every run of whitespace (newlines included) made one space:
+/// a message that must stay one line, whatever its source did.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);

@@ -44,6 +44,7 @@ use tokio::sync::Semaphore;
 use crate::sandbox::{Request, Runtime};
 use crate::store::{Json, MissionId, MissionStore, Phase};
 use crate::sync::lock;
+use crate::terminal::one_line;
 
 pub use catalog::{Catalog, Served};
 pub use http::{serve_http, HttpOptions};
@@ -234,11 +235,6 @@ impl Session {
             self.shared.options.store_location
         )
     }
-}
-
-/// A one-line reason for a failed call.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl ServerHandler for Session {

@@ -63,6 +63,11 @@ fn nanos(at: DateTime<Utc>) -> String {
     at.timestamp_nanos_opt().unwrap_or(0).max(0).to_string()
 }
 
+/// An OTLP error status saying why.
+fn error_status(message: String) -> Value {
+    json!({ "code": STATUS_ERROR, "message": message })
+}
+
 fn attr(key: &str, value: Value) -> Value {
     let value = match value {
         Value::Bool(b) => json!({ "boolValue": b }),
@@ -186,10 +191,7 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
                 ]),
             });
             if failed {
-                span["status"] = json!({
-                    "code": STATUS_ERROR,
-                    "message": error.unwrap_or_default(),
-                });
+                span["status"] = error_status(error.unwrap_or_default());
             }
             if let Some(events) = events.remove(&Some(id)) {
                 span["events"] = Value::Array(events);
@@ -226,10 +228,7 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
                 ]),
             });
             if success == Some(false) {
-                span["status"] = json!({
-                    "code": STATUS_ERROR,
-                    "message": r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                });
+                span["status"] = error_status(r.get::<_, Option<String>>(6)?.unwrap_or_default());
             }
             spans.push(span);
         }
@@ -253,7 +252,7 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
         ]),
     });
     if status == "failed" {
-        root_span["status"] = json!({ "code": STATUS_ERROR, "message": "mission failed" });
+        root_span["status"] = error_status("mission failed".into());
     }
     // Decisions whose invocation is not among this mission's spans.
     let orphans: Vec<Value> = events.into_values().flatten().collect();

@@ -23,7 +23,7 @@ use vibe_store::sandbox::{
 use vibe_store::store::{
     DecisionFilter, ExportFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter,
 };
-use vibe_store::terminal::{json_for_terminal, visible_line};
+use vibe_store::terminal::{json_for_terminal, one_line, visible_line};
 use vibe_store::{
     Decision, Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall,
     OpenOptions, Phase, SqliteStore, StoreError, ToolCall,
@@ -556,9 +556,9 @@ fn main() -> ExitCode {
         Err(failure) => {
             // One line, whatever the message's source did with whitespace.
             // Messages carry tool and database text: shown escaped.
-            let message: Vec<&str> = failure.message.split_whitespace().collect();
+            let message = one_line(&failure.message);
             if !message.is_empty() {
-                eprintln!("vibe: {}", visible_line(&message.join(" ")));
+                eprintln!("vibe: {}", visible_line(&message));
             }
             ExitCode::from(failure.code)
         }
