@@ -73,38 +73,46 @@ impl Catalog {
         sources: &[PathBuf],
         policy: &Policy,
     ) -> Result<Self, crate::Error> {
-        let mut catalog = Catalog::default();
-        for path in component_files(sources).map_err(crate::Error::Load)? {
-            let served = load_one(runtime, &path, policy)?;
-            catalog
-                .insert(served)
-                .map_err(|e| crate::Error::Load(LoadError::new(&path.display().to_string(), e)))?;
-        }
-        Ok(catalog)
+        Self::load_each(runtime, sources, policy, &mut Err)
     }
 
     /// As [`load`](Self::load), skipping (with a warning) what cannot be
     /// loaded: a directory being rewritten must not take the server down.
     pub(crate) fn load_lenient(runtime: &Runtime, sources: &[PathBuf], policy: &Policy) -> Self {
+        let mut skip = |e: crate::Error| {
+            tracing::warn!("not serving: {e}");
+            Ok(())
+        };
+        Self::load_each(runtime, sources, policy, &mut skip).unwrap_or_default()
+    }
+
+    /// Loads what `sources` name; `failed` decides whether a failure ends
+    /// the load (`Err`) or is passed over (`Ok`).
+    fn load_each(
+        runtime: &Runtime,
+        sources: &[PathBuf],
+        policy: &Policy,
+        failed: &mut dyn FnMut(crate::Error) -> Result<(), crate::Error>,
+    ) -> Result<Self, crate::Error> {
         let mut catalog = Catalog::default();
         let files = match component_files(sources) {
             Ok(files) => files,
             Err(e) => {
-                tracing::warn!("not reloading tools: {e}");
-                return catalog;
+                failed(crate::Error::Load(e))?;
+                return Ok(catalog);
             }
         };
         for path in files {
-            match load_one(runtime, &path, policy) {
-                Ok(served) => {
-                    if let Err(e) = catalog.insert(served) {
-                        tracing::warn!("{}: {e}", path.display());
-                    }
-                }
-                Err(e) => tracing::warn!("not serving {}: {e}", path.display()),
+            let loaded = load_one(runtime, &path, policy).and_then(|served| {
+                catalog
+                    .insert(served)
+                    .map_err(|e| crate::Error::Load(LoadError::new(&path.display().to_string(), e)))
+            });
+            if let Err(e) = loaded {
+                failed(e)?;
             }
         }
-        catalog
+        Ok(catalog)
     }
 
     fn insert(&mut self, served: Served) -> Result<(), String> {
