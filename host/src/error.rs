@@ -99,10 +99,13 @@ impl StoreError {
             StoreError::UnusableFile { .. } => ErrorKind::UnusableFile,
             StoreError::ReadOnly { .. } => ErrorKind::Denied,
             StoreError::StorageFull => ErrorKind::StorageFull,
-            StoreError::Busy { .. } => ErrorKind::Busy,
+            StoreError::Busy { .. } | StoreError::Conflict(_) => ErrorKind::Busy,
             StoreError::Interrupted => ErrorKind::Interrupted,
             StoreError::Internal(_) => ErrorKind::Internal,
-            StoreError::Database(_) | StoreError::Io { .. } => ErrorKind::Storage,
+            StoreError::Database(_)
+            | StoreError::Io { .. }
+            | StoreError::Unavailable { .. }
+            | StoreError::Server(_) => ErrorKind::Storage,
         }
     }
 }

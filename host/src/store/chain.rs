@@ -26,13 +26,12 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
+use super::sql::{mission_row_id, Sql, SqlStore, Value};
 use crate::hex::hex;
 
 /// A SHA-256 hash.
@@ -135,37 +134,37 @@ impl ChainTable {
     }
 }
 
-/// The digest of a row's content: the first `table.width()` columns of
+/// The digest of a row's content: the first `table.width()` values of
 /// `row`, as [`ChainTable::select`] selects them.
-fn digest_row(table: ChainTable, row: &Row<'_>) -> rusqlite::Result<Hash> {
+fn digest_row(table: ChainTable, row: &[Value]) -> Hash {
     let mut h = Sha256::new();
     h.update(b"vibe-row/1\0");
     h.update(table.name().as_bytes());
     h.update(b"\0");
-    for i in 0..table.width() {
-        match row.get_ref(i)? {
-            ValueRef::Null => h.update(b"n"),
-            ValueRef::Integer(v) => {
+    for value in &row[..table.width()] {
+        match value {
+            Value::Null => h.update(b"n"),
+            Value::Integer(v) => {
                 h.update(b"i");
                 h.update(v.to_be_bytes());
             }
-            ValueRef::Real(v) => {
+            Value::Real(v) => {
                 h.update(b"r");
                 h.update(v.to_bits().to_be_bytes());
             }
-            ValueRef::Text(bytes) => {
+            Value::Text(text) => {
                 h.update(b"t");
-                h.update((bytes.len() as u64).to_be_bytes());
-                h.update(bytes);
+                h.update((text.len() as u64).to_be_bytes());
+                h.update(text.as_bytes());
             }
-            ValueRef::Blob(bytes) => {
+            Value::Blob(bytes) => {
                 h.update(b"b");
                 h.update((bytes.len() as u64).to_be_bytes());
                 h.update(bytes);
             }
         }
     }
-    Ok(h.finalize().into())
+    h.finalize().into()
 }
 
 /// The hash of one ledger entry.
@@ -216,21 +215,21 @@ const SQL_APPEND: &str =
 
 /// The mission's last entry: its position and hash (0 and the genesis hash
 /// for a chain not yet begun).
-fn head(conn: &Connection, mission_id: i64) -> Result<(i64, Hash)> {
-    let found: Option<(i64, String)> = conn
-        .prepare_cached(SQL_HEAD)?
-        .query_row([mission_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    match found {
+fn head(db: &mut dyn Sql, mission_id: i64) -> Result<(i64, Hash)> {
+    let found = db.query_opt(SQL_HEAD, &[mission_id.into()])?;
+    match found.as_deref() {
         None => Ok((0, GENESIS)),
-        Some((seq, hash)) => match unhex(&hash) {
-            Some(hash) => Ok((seq, hash)),
+        Some([Value::Integer(seq), hash]) => match hash.text().and_then(unhex) {
+            Some(hash) => Ok((*seq, hash)),
             // Someone wrote a malformed hash into the ledger: a write must
             // not chain onto it, and must say why.
             None => Err(StoreError::invalid(format!(
                 "the chain of mission row {mission_id} ends in a malformed hash; run vibe verify"
             ))),
         },
+        Some(other) => Err(StoreError::Internal(format!(
+            "the chain's head reads as {other:?}"
+        ))),
     }
 }
 
@@ -238,59 +237,64 @@ fn head(conn: &Connection, mission_id: i64) -> Result<(i64, Hash)> {
 /// current transaction, onto its mission's ledger. `mission_id` is the
 /// mission's row id.
 pub(super) fn append(
-    conn: &Connection,
+    db: &mut dyn Sql,
     mission_id: i64,
     table: ChainTable,
     row_id: i64,
 ) -> Result<()> {
-    let (last, prev) = head(conn, mission_id)?;
+    let (last, prev) = head(db, mission_id)?;
     let seq = last + 1;
-    let (digest, row_seq) = conn
-        .prepare_cached(&table.select("id"))?
-        .query_row([row_id], |r| {
-            Ok((
-                digest_row(table, r)?,
-                r.get::<_, Option<i64>>(table.width() + 1)?,
-            ))
-        })?;
+    let row = db
+        .query_opt(&table.select("id"), &[row_id.into()])?
+        .ok_or_else(|| StoreError::Internal(format!("{} #{row_id} vanished", table.name())))?;
+    let digest = digest_row(table, &row);
     // A row's position is that of the entry that first chained it.
-    let row_seq = row_seq.unwrap_or(seq);
+    let row_seq = row[table.width() + 1].int().unwrap_or(seq);
     let hash = hex(&entry_hash(&prev, seq, table, row_seq, Some(&digest)));
-    conn.prepare_cached(&format!(
-        "UPDATE {} SET chain_seq = ?2, chain_hash = ?3 WHERE id = ?1",
-        table.name()
-    ))?
-    .execute(params![row_id, row_seq, hash])?;
-    conn.prepare_cached(SQL_APPEND)?.execute(params![
-        mission_id,
-        seq,
-        table.name(),
-        row_seq,
-        hex(&digest),
-        hash
-    ])?;
+    db.execute(
+        &format!(
+            "UPDATE {} SET chain_seq = ?2, chain_hash = ?3 WHERE id = ?1",
+            table.name()
+        ),
+        &[row_id.into(), row_seq.into(), hash.as_str().into()],
+    )?;
+    insert_entry(db, mission_id, seq, table, row_seq, Some(hex(&digest)), hash)
+}
+
+fn insert_entry(
+    db: &mut dyn Sql,
+    mission_id: i64,
+    seq: i64,
+    table: ChainTable,
+    row_seq: i64,
+    digest: Option<String>,
+    hash: String,
+) -> Result<()> {
+    db.execute(
+        SQL_APPEND,
+        &[
+            mission_id.into(),
+            seq.into(),
+            table.name().into(),
+            row_seq.into(),
+            digest.into(),
+            hash.into(),
+        ],
+    )?;
     Ok(())
 }
 
 /// Records that the chained row at `row_seq` of `table` was deleted.
 pub(super) fn append_deletion(
-    conn: &Connection,
+    db: &mut dyn Sql,
     mission_id: i64,
     table: ChainTable,
     row_seq: i64,
 ) -> Result<()> {
-    let (last, prev) = head(conn, mission_id)?;
+    let (last, prev) = head(db, mission_id)?;
     let seq = last + 1;
     let hash = hex(&entry_hash(&prev, seq, table, row_seq, None));
-    conn.prepare_cached(SQL_APPEND)?.execute(params![
-        mission_id,
-        seq,
-        table.name(),
-        row_seq,
-        Option::<String>::None,
-        hash
-    ])?;
-    Ok(())
+    insert_entry(db, mission_id, seq, table, row_seq, None, hash)
 }
 
 /// A chain's head: how many entries it has and the last one's hash. Kept
@@ -378,7 +382,7 @@ struct Latest {
 /// Recomputes one mission's chain and checks its rows against it. Holds 100
 /// bytes or so per chained row of the mission.
 pub(super) fn verify(
-    conn: &Connection,
+    db: &mut dyn Sql,
     mission_id: i64,
     mission: MissionId,
 ) -> Result<ChainReport> {
@@ -400,94 +404,92 @@ pub(super) fn verify(
     // The ledger, entry by entry.
     let mut latest: HashMap<(ChainTable, i64), Latest> = HashMap::new();
     {
-        let mut stmt = conn.prepare_cached(
+        let (mut expected, mut prev) = (1i64, GENESIS);
+        db.query(
             "SELECT seq, row_table, row_seq, row_digest, hash FROM row_chain
              WHERE mission_id = ?1 ORDER BY seq",
-        )?;
-        let mut rows = stmt.query([mission_id])?;
-        let (mut expected, mut prev) = (1i64, GENESIS);
-        while let Some(r) = rows.next()? {
-            if super::deadline::expired() {
-                return Err(StoreError::Interrupted);
-            }
-            let seq: i64 = r.get(0)?;
-            let table: String = r.get(1)?;
-            let row_seq: i64 = r.get(2)?;
-            let digest: Option<String> = r.get(3)?;
-            let hash: String = r.get(4)?;
-            if seq > expected {
-                report.deleted.extend((expected..seq).map(entry));
-            }
-            expected = seq + 1;
-            report.length = seq;
-            report.head = Some(hash.clone());
-            let table = ChainTable::from_name(&table);
-            let digest_bytes = digest.as_deref().map(unhex);
-            let computed = match (table, digest_bytes) {
-                (Some(table), Some(Some(d))) => {
-                    Some(entry_hash(&prev, seq, table, row_seq, Some(&d)))
+            &[mission_id.into()],
+            &mut |r| {
+                let (Some(seq), Some(table), Some(row_seq), Some(hash)) =
+                    (r[0].int(), r[1].text(), r[2].int(), r[4].text())
+                else {
+                    return Err(StoreError::Internal(format!("a chain entry reads as {r:?}")));
+                };
+                let digest = r[3].text();
+                if seq > expected {
+                    report.deleted.extend((expected..seq).map(entry));
                 }
-                (Some(table), None) => Some(entry_hash(&prev, seq, table, row_seq, None)),
-                _ => None,
-            };
-            if computed.map(|c| hex(&c)) != Some(hash.clone()) {
-                report.out_of_chain.push(entry(seq));
-            }
-            // The next entry must follow from this one as stored: a single
-            // altered entry is reported once, not with every entry after it.
-            prev = unhex(&hash).unwrap_or(GENESIS);
-            if let Some(table) = table {
-                latest.insert(
-                    (table, row_seq),
-                    Latest {
-                        seq,
-                        digest: digest_bytes.flatten(),
-                        hash,
-                    },
-                );
-            }
-        }
+                expected = seq + 1;
+                report.length = seq;
+                report.head = Some(hash.to_owned());
+                let table = ChainTable::from_name(table);
+                let digest_bytes = digest.map(unhex);
+                let computed = match (table, digest_bytes) {
+                    (Some(table), Some(Some(d))) => {
+                        Some(entry_hash(&prev, seq, table, row_seq, Some(&d)))
+                    }
+                    (Some(table), None) => Some(entry_hash(&prev, seq, table, row_seq, None)),
+                    _ => None,
+                };
+                if computed.map(|c| hex(&c)).as_deref() != Some(hash) {
+                    report.out_of_chain.push(entry(seq));
+                }
+                // The next entry must follow from this one as stored: a single
+                // altered entry is reported once, not with every entry after it.
+                prev = unhex(hash).unwrap_or(GENESIS);
+                if let Some(table) = table {
+                    latest.insert(
+                        (table, row_seq),
+                        Latest {
+                            seq,
+                            digest: digest_bytes.flatten(),
+                            hash: hash.to_owned(),
+                        },
+                    );
+                }
+                Ok(())
+            },
+        )?;
     }
     // The rows, table by table.
     let mut seen: HashSet<(ChainTable, i64)> = HashSet::new();
     for table in ChainTable::ALL {
-        let mut stmt = conn.prepare_cached(&table.select(table.mission_column()))?;
-        let mut rows = stmt.query([mission_id])?;
-        while let Some(r) = rows.next()? {
-            if super::deadline::expired() {
-                return Err(StoreError::Interrupted);
-            }
-            let id: i64 = r.get(table.width())?;
-            let row_seq: Option<i64> = r.get(table.width() + 1)?;
-            let row_hash: Option<String> = r.get(table.width() + 2)?;
-            let found = |position| ChainRow {
-                table: table.name().into(),
-                id: Some(id),
-                position,
-            };
-            let Some(row_seq) = row_seq else {
-                if row_hash.is_some() {
-                    report.out_of_chain.push(found(None));
-                } else {
-                    report.unchained += 1;
-                }
-                continue;
-            };
-            report.checked += 1;
-            let vouched = latest.get(&(table, row_seq));
-            match vouched {
-                Some(Latest {
-                    digest: Some(digest),
-                    hash,
-                    ..
-                }) if seen.insert((table, row_seq)) => {
-                    if digest_row(table, r)? != *digest || row_hash.as_deref() != Some(hash) {
-                        report.edited.push(found(Some(row_seq)));
+        db.query(
+            &table.select(table.mission_column()),
+            &[mission_id.into()],
+            &mut |r| {
+                let id = r[table.width()].int();
+                let row_seq = r[table.width() + 1].int();
+                let row_hash = r[table.width() + 2].text();
+                let found = |position| ChainRow {
+                    table: table.name().into(),
+                    id,
+                    position,
+                };
+                let Some(row_seq) = row_seq else {
+                    if row_hash.is_some() {
+                        report.out_of_chain.push(found(None));
+                    } else {
+                        report.unchained += 1;
                     }
+                    return Ok(());
+                };
+                report.checked += 1;
+                match latest.get(&(table, row_seq)) {
+                    Some(Latest {
+                        digest: Some(digest),
+                        hash,
+                        ..
+                    }) if seen.insert((table, row_seq)) => {
+                        if digest_row(table, r) != *digest || row_hash != Some(hash.as_str()) {
+                            report.edited.push(found(Some(row_seq)));
+                        }
+                    }
+                    _ => report.out_of_chain.push(found(Some(row_seq))),
                 }
-                _ => report.out_of_chain.push(found(Some(row_seq))),
-            }
-        }
+                Ok(())
+            },
+        )?;
     }
     // What the chain holds and the tables do not.
     let mut gone: Vec<(i64, ChainTable, i64)> = latest
@@ -507,27 +509,66 @@ pub(super) fn verify(
 }
 
 /// Chains whose mission row is gone.
-pub(super) fn orphans(conn: &Connection) -> Result<Vec<OrphanChain>> {
-    let mut stmt = conn.prepare_cached(
+pub(super) fn orphans(db: &mut dyn Sql) -> Result<Vec<OrphanChain>> {
+    let rows = db.query_all(
         "SELECT mission_id, COUNT(*) FROM row_chain
          WHERE mission_id NOT IN (SELECT id FROM missions)
          GROUP BY mission_id ORDER BY mission_id",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(OrphanChain {
-            mission_row: r.get(0)?,
-            entries: r.get(1)?,
+    Ok(rows
+        .iter()
+        .map(|r| OrphanChain {
+            mission_row: r[0].int().unwrap_or_default(),
+            entries: r[1].int().unwrap_or_default(),
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }
 
 /// The hash of entry `seq` of a mission's chain, if it has one.
-pub(super) fn entry_at(conn: &Connection, mission_id: i64, seq: i64) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT hash FROM row_chain WHERE mission_id = ?1 AND seq = ?2")?
-        .query_row(params![mission_id, seq], |r| r.get(0))
-        .optional()?)
+pub(super) fn entry_at(db: &mut dyn Sql, mission_id: i64, seq: i64) -> Result<Option<String>> {
+    Ok(db
+        .query_opt(
+            "SELECT hash FROM row_chain WHERE mission_id = ?1 AND seq = ?2",
+            &[mission_id.into(), seq.into()],
+        )?
+        .and_then(|r| r.into_iter().next()?.into_text()))
+}
+
+/// Recomputes `mission`'s chain and checks its rows against it.
+pub(crate) fn verify_mission(store: &impl SqlStore, mission: &MissionId) -> Result<ChainReport> {
+    store.read_sql(|db| {
+        let row = mission_row_id(db, mission)?;
+        verify(db, row, mission.clone())
+    })
+}
+
+/// [`verify_mission`] for every mission, oldest first, one at a time.
+pub(crate) fn verify_every_mission(
+    store: &impl SqlStore,
+    f: &mut dyn FnMut(ChainReport) -> Result<()>,
+) -> Result<()> {
+    let missions = store.read_sql(|db| {
+        db.query_all("SELECT id, mission_uuid FROM missions ORDER BY id", &[])
+    })?;
+    for row in missions {
+        if let [Value::Integer(id), Value::Text(uuid)] = row.as_slice() {
+            f(store.read_sql(|db| verify(db, *id, MissionId::stored(uuid.clone())))?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The hash of entry `seq` of `mission`'s chain, if it has one.
+pub(crate) fn mission_entry(
+    store: &impl SqlStore,
+    mission: &MissionId,
+    seq: i64,
+) -> Result<Option<String>> {
+    store.read_sql(|db| {
+        let row = mission_row_id(db, mission)?;
+        entry_at(db, row, seq)
+    })
 }
 
 #[cfg(test)]
@@ -562,7 +603,7 @@ mod tests {
 
     #[test]
     fn every_table_selects_its_declared_width() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
         for m in super::super::open::MIGRATIONS {
             conn.execute_batch(m.sql).unwrap();
         }

@@ -29,7 +29,7 @@ pub enum StoreError {
     /// The file exists but is not a database this program can use
     /// (not SQLite, damaged, a foreign schema, or a newer schema version).
     /// The file has not been modified.
-    #[error("cannot use {path}: {reason}; the file was left untouched")]
+    #[error("cannot use {}: {reason}; it was left untouched", path.display())]
     UnusableFile {
         /// The file.
         path: PathBuf,
@@ -78,6 +78,26 @@ pub enum StoreError {
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Database(#[source] Arc<rusqlite::Error>),
+
+    /// The database server (PostgreSQL) cannot be reached, or the
+    /// connection to it was lost. `reason` says whether the write was not
+    /// recorded or may have been (a connection lost while committing).
+    #[error("database server {server}: {reason}")]
+    Unavailable {
+        /// The server, as `postgres://user@host:port/db` (never a password).
+        server: String,
+        /// What happened.
+        reason: String,
+    },
+
+    /// A write conflicted with concurrent writers and kept conflicting
+    /// through every retry; nothing was written.
+    #[error("write conflict: {0}; nothing was written")]
+    Conflict(String),
+
+    /// Any other failure the database server (PostgreSQL) reported.
+    #[error("database server error: {0}")]
+    Server(String),
 
     /// Could not create the database's directory or inspect the file.
     #[error("i/o error on {path}: {source}")]

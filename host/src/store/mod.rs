@@ -17,6 +17,10 @@ mod json;
 mod model;
 mod open;
 mod otlp;
+#[cfg(feature = "postgres")]
+mod postgresql;
+mod rows;
+mod sql;
 mod sqlite;
 mod transfer;
 mod writer;
@@ -37,6 +41,8 @@ pub use model::{
     DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES, PAGE_BYTES_PER_JSON_LIMIT,
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
+#[cfg(feature = "postgres")]
+pub use postgresql::{is_postgres_url, PostgresStore, DEFAULT_MAX_CONNECTIONS, POSTGRES_MIGRATIONS};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
 pub use transfer::{exported_chain_head, ExportFilter};
 pub use writer::WriteStats;

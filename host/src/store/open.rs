@@ -129,6 +129,10 @@ pub struct OpenOptions {
     /// writes past it fail with [`StoreError::StorageFull`] exactly as on a
     /// full disk. `None` leaves SQLite's default (effectively unlimited).
     pub max_page_count: Option<u32>,
+    /// PostgreSQL: the most connections the store's pool opens at once
+    /// (calls beyond them wait up to `busy_timeout` for one). SQLite keeps
+    /// one write connection and a few readers, and ignores this.
+    pub max_connections: usize,
 }
 
 impl Default for OpenOptions {
@@ -141,6 +145,7 @@ impl Default for OpenOptions {
             create: true,
             migrations: MIGRATIONS.to_vec(),
             max_page_count: None,
+            max_connections: 10,
         }
     }
 }

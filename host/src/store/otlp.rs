@@ -22,35 +22,42 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::Result;
 use super::ids::{parse_timestamp, MissionId};
-use super::sqlite::SqliteStore;
-use super::transfer::ExportFilter;
+use super::sql::{Sql, SqlStore, Value as Column};
+use super::transfer::{export_selection, ExportFilter};
 
 /// OTLP span kind INTERNAL.
 const KIND_INTERNAL: i64 = 1;
 /// OTLP status code ERROR.
 const STATUS_ERROR: i64 = 2;
 
-impl SqliteStore {
-    /// Calls `f` with each mission `filter` selects, oldest first, as one
-    /// OTLP/JSON `ExportTraceServiceRequest` (no newline), one mission in
-    /// memory at a time. Also returns the rows each line held, for progress.
-    pub fn export_otlp(
-        &self,
-        filter: &ExportFilter,
-        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
-        for (row_id, uuid) in self.export_selection(filter)? {
-            let (line, rows) = self.read(|conn| trace(conn, row_id, &uuid))?;
-            f(&MissionId::stored(uuid), line, rows)?;
-        }
-        Ok(())
+/// Calls `f` with each mission `filter` selects, oldest first, as one
+/// OTLP/JSON `ExportTraceServiceRequest` (no newline), one mission in memory
+/// at a time. Also returns the rows each line held, for progress.
+pub(crate) fn export_otlp(
+    store: &impl SqlStore,
+    filter: &ExportFilter,
+    f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
+) -> Result<()> {
+    for (row_id, uuid) in export_selection(store, filter)? {
+        let (line, rows) = store.read_sql(|db| trace(db, row_id, &uuid))?;
+        f(&MissionId::stored(uuid), line, rows)?;
     }
+    Ok(())
+}
+
+/// A text column's value (empty when NULL).
+fn text(value: &Column) -> String {
+    value.text().unwrap_or_default().to_owned()
+}
+
+/// A nullable text column's value, as a JSON string.
+fn optional_text(value: &Column) -> Option<Value> {
+    value.text().map(Value::from)
 }
 
 /// A span id: 8 bytes of SHA-256 over what the span is, as hex.
@@ -90,22 +97,18 @@ fn attrs(pairs: Vec<(&str, Option<Value>)>) -> Value {
 }
 
 /// One mission as a trace; and how many rows it held.
-fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)> {
+fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)> {
     let trace_id = uuid.replace('-', "").to_ascii_lowercase();
     let root = span_id(uuid, "mission", mission_id);
-    let (phase, status, created, completed, metadata): (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    ) = conn
-        .prepare_cached(
+    let mission = db
+        .query_opt(
             "SELECT phase, status, created_at, completed_at, metadata FROM missions WHERE id = ?1",
+            &[mission_id.into()],
         )?
-        .query_row([mission_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
+        .ok_or_else(|| super::StoreError::MissionNotFound(uuid.to_owned()))?;
+    let (phase, status, created) = (text(&mission[0]), text(&mission[1]), text(&mission[2]));
+    let completed = mission[3].text().map(str::to_owned);
+    let metadata = optional_text(&mission[4]);
     let start = parse_timestamp(&created).unwrap_or_default();
     let at = |text: &str| parse_timestamp(text).unwrap_or(start);
     let mut last = start;
@@ -114,56 +117,55 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
     // Decisions first: each becomes an event of the span it belongs to.
     let mut events: BTreeMap<Option<i64>, Vec<Value>> = BTreeMap::new();
     {
-        let mut stmt = conn.prepare_cached(
+        db.query(
             "SELECT id, decision_type, rationale, timestamp, agent_name, context, invocation_id
              FROM decisions WHERE mission_id = ?1 ORDER BY id",
-        )?;
-        let mut found = stmt.query([mission_id])?;
-        while let Some(r) = found.next()? {
+            &[mission_id.into()],
+            &mut |r| {
             rows += 1;
-            let time = at(&r.get::<_, String>(3)?);
+            let time = at(&text(&r[3]));
             last = last.max(time);
             let event = json!({
                 "timeUnixNano": nanos(time),
                 "name": "gen_ai.decision",
                 "attributes": attrs(vec![
-                    ("vibe.decision.id", Some(json!(r.get::<_, i64>(0)?))),
-                    ("vibe.decision.type", Some(json!(r.get::<_, String>(1)?))),
-                    ("vibe.decision.rationale", r.get::<_, Option<String>>(2)?.map(Value::from)),
-                    ("gen_ai.agent.name", r.get::<_, Option<String>>(4)?.map(Value::from)),
-                    ("vibe.decision.context", r.get::<_, Option<String>>(5)?.map(Value::from)),
+                    ("vibe.decision.id", Some(json!(r[0].int()))),
+                    ("vibe.decision.type", Some(json!(text(&r[1])))),
+                    ("vibe.decision.rationale", optional_text(&r[2])),
+                    ("gen_ai.agent.name", optional_text(&r[4])),
+                    ("vibe.decision.context", optional_text(&r[5])),
                 ]),
             });
             events
-                .entry(r.get::<_, Option<i64>>(6)?)
+                .entry(r[6].int())
                 .or_default()
                 .push(event);
-        }
+            Ok(())
+        })?;
     }
 
     let mut spans: Vec<Value> = Vec::new();
     {
-        let mut stmt = conn.prepare_cached(
+        db.query(
             "SELECT t.id, t.tool_name, t.args, t.result, t.timestamp, t.duration_ms, t.success,
                     t.error_message, t.outcome, t.component_sha256, t.invocation_id,
                     i.mission_id = t.mission_id
              FROM tool_calls t LEFT JOIN tool_calls i ON i.id = t.invocation_id
              WHERE t.mission_id = ?1 ORDER BY t.id",
-        )?;
-        let mut found = stmt.query([mission_id])?;
-        while let Some(r) = found.next()? {
+            &[mission_id.into()],
+            &mut |r| {
             rows += 1;
-            let id: i64 = r.get(0)?;
-            let name: String = r.get(1)?;
-            let begin = at(&r.get::<_, String>(4)?);
-            let duration: Option<i64> = r.get(5)?;
+            let id = r[0].int().unwrap_or_default();
+            let name = text(&r[1]);
+            let begin = at(&text(&r[4]));
+            let duration = r[5].int();
             let end = begin + chrono::Duration::milliseconds(duration.unwrap_or(0).max(0));
             last = last.max(end);
-            let success: bool = r.get(6)?;
-            let error: Option<String> = r.get(7)?;
-            let outcome: Option<String> = r.get(8)?;
-            let invocation: Option<i64> = r.get(10)?;
-            let same_mission: Option<bool> = r.get(11)?;
+            let success = r[6].int().is_some_and(|v| v != 0);
+            let error = r[7].text().map(str::to_owned);
+            let outcome = r[8].text().map(str::to_owned);
+            let invocation = r[10].int();
+            let same_mission = r[11].int().map(|v| v != 0);
             let parent = match invocation {
                 Some(inv) if same_mission == Some(true) => span_id(uuid, "tool_call", inv),
                 _ => root.clone(),
@@ -182,11 +184,11 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
                     ("gen_ai.operation.name", Some(json!("execute_tool"))),
                     ("gen_ai.tool.name", Some(json!(name))),
                     ("gen_ai.tool.call.id", Some(json!(id.to_string()))),
-                    ("gen_ai.tool.call.arguments", Some(json!(r.get::<_, String>(2)?))),
-                    ("gen_ai.tool.call.result", r.get::<_, Option<String>>(3)?.map(Value::from)),
+                    ("gen_ai.tool.call.arguments", Some(json!(text(&r[2])))),
+                    ("gen_ai.tool.call.result", optional_text(&r[3])),
                     ("error.type", failed.then(|| json!(outcome.clone().unwrap_or_else(|| "tool_error".into())))),
                     ("vibe.outcome", outcome.clone().map(Value::from)),
-                    ("vibe.component.sha256", r.get::<_, Option<String>>(9)?.map(Value::from)),
+                    ("vibe.component.sha256", optional_text(&r[9])),
                     ("vibe.duration_ms", duration.map(Value::from)),
                 ]),
             });
@@ -197,23 +199,23 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
                 span["events"] = Value::Array(events);
             }
             spans.push(span);
-        }
+            Ok(())
+        })?;
     }
 
     {
-        let mut stmt = conn.prepare_cached(
+        db.query(
             "SELECT id, playbook_name, phase, started_at, completed_at, success, error_message
              FROM playbook_runs WHERE mission_id = ?1 ORDER BY id",
-        )?;
-        let mut found = stmt.query([mission_id])?;
-        while let Some(r) = found.next()? {
+            &[mission_id.into()],
+            &mut |r| {
             rows += 1;
-            let id: i64 = r.get(0)?;
-            let name: String = r.get(1)?;
-            let begin = at(&r.get::<_, String>(3)?);
-            let end = r.get::<_, Option<String>>(4)?.map_or(begin, |t| at(&t));
+            let id = r[0].int().unwrap_or_default();
+            let name = text(&r[1]);
+            let begin = at(&text(&r[3]));
+            let end = r[4].text().map_or(begin, at);
             last = last.max(end);
-            let success: Option<bool> = r.get(5)?;
+            let success = r[5].int().map(|v| v != 0);
             let mut span = json!({
                 "traceId": trace_id,
                 "spanId": span_id(uuid, "playbook_run", id),
@@ -224,14 +226,15 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
                 "endTimeUnixNano": nanos(end),
                 "attributes": attrs(vec![
                     ("vibe.playbook.name", Some(json!(name))),
-                    ("vibe.playbook.phase", r.get::<_, Option<String>>(2)?.map(Value::from)),
+                    ("vibe.playbook.phase", optional_text(&r[2])),
                 ]),
             });
             if success == Some(false) {
-                span["status"] = error_status(r.get::<_, Option<String>>(6)?.unwrap_or_default());
+                span["status"] = error_status(text(&r[6]));
             }
             spans.push(span);
-        }
+            Ok(())
+        })?;
     }
 
     // The root last: it ends at the mission's completion or its last row.
@@ -248,7 +251,7 @@ fn trace(conn: &Connection, mission_id: i64, uuid: &str) -> Result<(String, u64)
             ("vibe.mission.uuid", Some(json!(uuid))),
             ("vibe.mission.phase", Some(json!(phase))),
             ("vibe.mission.status", Some(json!(status))),
-            ("vibe.mission.metadata", metadata.map(Value::from)),
+            ("vibe.mission.metadata", metadata),
         ]),
     });
     if status == "failed" {

@@ -17,7 +17,7 @@ use super::busy::with_wait;
 use super::chain::{self, ChainReport, ChainTable, OrphanChain};
 use super::deadline;
 use super::error::{Result, StoreError};
-use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
+use super::ids::{format_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
     check_name, check_text, now_timestamp, Decision, DecisionFilter, InvocationEnd,
@@ -26,6 +26,9 @@ use super::model::{
     ToolStats,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
+use super::rows::{self, decisions_from, mission_select, tool_calls_from};
+use super::sql::{Lite, SqlStore};
+use super::transfer::{self, ExportFilter};
 use super::writer::{exec_cached, WriteStats, Writer};
 use crate::sync::lock;
 
@@ -273,7 +276,7 @@ impl MissionStore for SqliteStore {
             let mission_id: i64 = conn
                 .prepare_cached("SELECT mission_id FROM tool_calls WHERE id = ?1")?
                 .query_row([invocation.get()], |r| r.get(0))?;
-            chain::append(conn, mission_id, ChainTable::ToolCalls, invocation.get())
+            chain::append(&mut Lite(conn), mission_id, ChainTable::ToolCalls, invocation.get())
         })
     }
 
@@ -307,7 +310,7 @@ impl MissionStore for SqliteStore {
                 invocation
             ])?;
             let row = conn.last_insert_rowid();
-            chain::append(conn, row, ChainTable::Missions, row)
+            chain::append(&mut Lite(conn), row, ChainTable::Missions, row)
         })?;
         Ok(id)
     }
@@ -319,7 +322,7 @@ impl MissionStore for SqliteStore {
             let row = mission_row_id(conn, &mission)?;
             conn.prepare_cached(SQL_UPDATE_MISSION_STATUS)?
                 .execute(params![row, status.as_str(), completed_at])?;
-            chain::append(conn, row, ChainTable::Missions, row)
+            chain::append(&mut Lite(conn), row, ChainTable::Missions, row)
         })
     }
 
@@ -395,20 +398,7 @@ impl MissionStore for SqliteStore {
         self.read(|conn| {
             let mission_id = mission.map(|m| mission_row_id(conn, m)).transpose()?;
             let mut stmt = conn.prepare_cached(SQL_TOOL_STATS)?;
-            let rows = stmt.query_map([mission_id], |row| {
-                let (calls, failures): (u64, u64) = (row.get(1)?, row.get(2)?);
-                Ok(ToolStats {
-                    tool_name: row.get(0)?,
-                    calls,
-                    failures,
-                    failure_rate: failures as f64 / calls.max(1) as f64,
-                    first: timestamp_column(row, 3)?,
-                    last: timestamp_column(row, 4)?,
-                    p50_ms: row.get(5)?,
-                    p95_ms: row.get(6)?,
-                    max_ms: row.get(7)?,
-                })
-            })?;
+            let rows = stmt.query_map([mission_id], |row| read_row(row, rows::tool_stats))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -489,7 +479,7 @@ impl MissionStore for SqliteStore {
                 invocation
             ])?;
             let id = conn.last_insert_rowid();
-            chain::append(conn, mission_id, ChainTable::Decisions, id)?;
+            chain::append(&mut Lite(conn), mission_id, ChainTable::Decisions, id)?;
             Ok(DecisionId::from(id))
         })
     }
@@ -569,7 +559,7 @@ impl MissionStore for SqliteStore {
                 |r| r.get::<_, i64>(0),
             )
             .map_err(StoreError::from)
-            .and_then(|id| chain::append(conn, mission_id, ChainTable::Memory, id))
+            .and_then(|id| chain::append(&mut Lite(conn), mission_id, ChainTable::Memory, id))
         })
     }
 
@@ -600,7 +590,7 @@ impl MissionStore for SqliteStore {
                 .query_row(params![mission_id, key], |row| row.get(0))
                 .optional()?;
             if let Some(Some(row_seq)) = deleted {
-                chain::append_deletion(conn, mission_id, ChainTable::Memory, row_seq)?;
+                chain::append_deletion(&mut Lite(conn), mission_id, ChainTable::Memory, row_seq)?;
             }
             Ok(live)
         })
@@ -611,15 +601,8 @@ impl MissionStore for SqliteStore {
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
             let mut stmt = conn.prepare_cached(SQL_MEMORY_LIST)?;
-            let rows = stmt.query_map(params![mission_id, now], |row| {
-                Ok(MemoryEntry {
-                    key: row.get(0)?,
-                    value: json_column(row, 1)?,
-                    updated_at: timestamp_column(row, 2)?,
-                    expires_at: optional_timestamp_column(row, 3)?,
-                    invocation_id: row.get::<_, Option<i64>>(4)?.map(ToolCallId::from),
-                })
-            })?;
+            let rows =
+                stmt.query_map(params![mission_id, now], |row| read_row(row, rows::memory_entry))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -641,17 +624,8 @@ impl MissionStore for SqliteStore {
         let before = format_timestamp(filter.before);
         let candidates: Vec<PrunedMission> = self.read(|conn| {
             let mut stmt = conn.prepare_cached(SQL_PRUNE_CANDIDATES)?;
-            let rows = stmt.query_map(params![before, statuses], |row| {
-                Ok(PrunedMission {
-                    mission_uuid: MissionId::stored(row.get(0)?),
-                    created_at: timestamp_column(row, 1)?,
-                    status: parse_column(row, 2)?,
-                    tool_calls: row.get(3)?,
-                    decisions: row.get(4)?,
-                    memory: row.get(5)?,
-                    playbook_runs: row.get(6)?,
-                })
-            })?;
+            let rows =
+                stmt.query_map(params![before, statuses], |row| read_row(row, rows::pruned_mission))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })?;
         for mission in &candidates {
@@ -686,7 +660,7 @@ impl MissionStore for SqliteStore {
                 now_timestamp()
             ])?;
             let id = conn.last_insert_rowid();
-            chain::append(conn, mission_id, ChainTable::PlaybookRuns, id)?;
+            chain::append(&mut Lite(conn), mission_id, ChainTable::PlaybookRuns, id)?;
             Ok(id)
         })
     }
@@ -723,7 +697,7 @@ impl MissionStore for SqliteStore {
             let mission_id: i64 = conn
                 .prepare_cached("SELECT mission_id FROM playbook_runs WHERE id = ?1")?
                 .query_row([run_id], |r| r.get(0))?;
-            chain::append(conn, mission_id, ChainTable::PlaybookRuns, run_id)
+            chain::append(&mut Lite(conn), mission_id, ChainTable::PlaybookRuns, run_id)
         })
     }
 
@@ -731,19 +705,7 @@ impl MissionStore for SqliteStore {
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
             let mut stmt = conn.prepare_cached(SQL_PLAYBOOK_RUNS)?;
-            let rows = stmt.query_map([mission_id], |row| {
-                Ok(PlaybookRun {
-                    id: row.get(0)?,
-                    mission_id: row.get(1)?,
-                    playbook_name: row.get(2)?,
-                    phase: row.get(3)?,
-                    started_at: timestamp_column(row, 4)?,
-                    completed_at: optional_timestamp_column(row, 5)?,
-                    success: row.get::<_, Option<i64>>(6)?.map(|s| s != 0),
-                    metrics: json_column(row, 7)?,
-                    error_message: row.get(8)?,
-                })
-            })?;
+            let rows = stmt.query_map([mission_id], |row| read_row(row, rows::playbook_run))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -792,41 +754,62 @@ impl SqliteStore {
     /// (`vibe verify`): what was edited, deleted, inserted out of chain, and
     /// how many rows carry no hash at all.
     pub fn verify_chain(&self, mission: &MissionId) -> Result<ChainReport> {
-        self.read(|conn| {
-            let row = mission_row_id(conn, mission)?;
-            chain::verify(conn, row, mission.clone())
-        })
+        chain::verify_mission(self, mission)
     }
 
     /// [`verify_chain`](Self::verify_chain) for every mission, oldest
     /// first, one at a time.
     pub fn verify_chains(&self, f: &mut dyn FnMut(ChainReport) -> Result<()>) -> Result<()> {
-        let missions: Vec<(i64, String)> = self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, mission_uuid FROM missions ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })?;
-        for (row, uuid) in missions {
-            f(self.read(|conn| chain::verify(conn, row, MissionId::stored(uuid)))?)?;
-        }
-        Ok(())
+        chain::verify_every_mission(self, f)
     }
 
     /// Chains whose mission row is gone: missions deleted behind
     /// vibe-store's back (`prune` deletes a mission's chain with it).
     pub fn orphan_chains(&self) -> Result<Vec<OrphanChain>> {
-        self.read(chain::orphans)
+        self.read(|conn| chain::orphans(&mut Lite(conn)))
     }
 
     /// The hash of entry `seq` (from 1) of `mission`'s chain, if it has one:
     /// compared with a chain head kept elsewhere, it proves the chain up to
     /// that entry is the one that head was taken from.
     pub fn chain_entry(&self, mission: &MissionId, seq: i64) -> Result<Option<String>> {
-        self.read(|conn| {
-            let row = mission_row_id(conn, mission)?;
-            chain::entry_at(conn, row, seq)
-        })
+        chain::mission_entry(self, mission, seq)
+    }
+
+    /// Calls `f` with each mission `filter` selects, oldest first, as one
+    /// line of JSON (no newline) and the rows it holds, one mission in
+    /// memory at a time.
+    pub fn export_jsonl(
+        &self,
+        filter: &ExportFilter,
+        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
+    ) -> Result<()> {
+        transfer::export_jsonl(self, filter, f)
+    }
+
+    /// Calls `f` with each mission `filter` selects, oldest first, as one
+    /// OTLP/JSON `ExportTraceServiceRequest` (no newline), one mission in
+    /// memory at a time. Also returns the rows each line held, for progress.
+    pub fn export_otlp(
+        &self,
+        filter: &ExportFilter,
+        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
+    ) -> Result<()> {
+        super::otlp::export_otlp(self, filter, f)
+    }
+
+    /// The rows an export holds: what `filter` selects, counted in one
+    /// read (for progress and ETA).
+    pub fn export_size(&self, filter: &ExportFilter) -> Result<u64> {
+        transfer::export_size(self, filter)
+    }
+
+    /// Imports one exported line: the mission and its rows in one
+    /// transaction, keeping uuids, timestamps and JSON text byte for byte.
+    /// A mission already present is left alone (importing twice changes
+    /// nothing): returns its id and whether it was imported.
+    pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
+        transfer::import_jsonl(self, line)
     }
 
     /// Rebuilds the file to return the space deleted rows left free (`VACUUM`;
@@ -886,7 +869,7 @@ impl SqliteStore {
                 start.caller.as_ref().map(Json::as_str),
             ])?;
             let id = conn.last_insert_rowid();
-            chain::append(conn, mission_id, ChainTable::ToolCalls, id)?;
+            chain::append(&mut Lite(conn), mission_id, ChainTable::ToolCalls, id)?;
             Ok(ToolCallId::from(id))
         })
     }
@@ -1038,6 +1021,19 @@ impl SqliteStore {
     }
 }
 
+impl SqlStore for SqliteStore {
+    fn read_sql<T>(&self, mut f: impl FnMut(&mut dyn super::sql::Sql) -> Result<T>) -> Result<T> {
+        self.read(|conn| f(&mut Lite(conn)))
+    }
+
+    fn write_sql<T: Send + 'static>(
+        &self,
+        mut f: impl FnMut(&mut dyn super::sql::Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.write(move |conn| f(&mut Lite(conn)))
+    }
+}
+
 /// The pragmas a connection runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSettings {
@@ -1085,21 +1081,6 @@ impl ConnectionSettings {
 // never skips or repeats a row. vibe-store stamps rows while holding the
 // write lock, so for its own rows both orders agree.
 
-macro_rules! mission_select {
-    () => {
-        "SELECT id, mission_uuid, phase, status, created_at, completed_at, metadata, invocation_id
-         FROM missions"
-    };
-}
-macro_rules! tool_calls_from {
-    () => {
-        "SELECT t.id, t.mission_id, t.tool_name, t.args, t.result, t.timestamp, t.duration_ms,
-                t.success, t.error_message, t.invocation_id, p.tool_name, t.component_sha256,
-                t.component_size, t.outcome, m.mission_uuid, t.caller
-         FROM tool_calls t LEFT JOIN tool_calls p ON p.id = t.invocation_id
-              JOIN missions m ON m.id = t.mission_id "
-    };
-}
 macro_rules! tool_calls_select {
     () => {
         concat!(
@@ -1117,14 +1098,6 @@ macro_rules! tool_calls_filter {
          AND (:success IS NULL OR t.success = :success)
          AND t.timestamp >= :since AND t.timestamp < :until
          ORDER BY t.timestamp, t.id LIMIT :limit"
-    };
-}
-macro_rules! decisions_from {
-    () => {
-        "SELECT d.id, d.mission_id, d.decision_type, d.rationale, d.timestamp, d.agent_name,
-                d.context, d.invocation_id, p.tool_name, m.mission_uuid
-         FROM decisions d LEFT JOIN tool_calls p ON p.id = d.invocation_id
-              JOIN missions m ON m.id = d.mission_id "
     };
 }
 macro_rules! decisions_select {
@@ -1261,87 +1234,36 @@ const LOOKUPS: &[&str] = &[
 ];
 
 /// What an invocation row says until the invocation ends.
-const RUNNING_MESSAGE: &str =
+pub(super) const RUNNING_MESSAGE: &str =
     "not ended: the tool is still running, or the host stopped before it finished";
 
-fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
-    Ok(Mission {
-        id: row.get(0)?,
-        mission_uuid: MissionId::stored(row.get(1)?),
-        phase: parse_column(row, 2)?,
-        status: parse_column(row, 3)?,
-        created_at: timestamp_column(row, 4)?,
-        completed_at: optional_timestamp_column(row, 5)?,
-        metadata: json_column(row, 6)?,
-        invocation_id: row.get::<_, Option<i64>>(7)?.map(ToolCallId::from),
+/// A row's values, as the shared readers of `rows.rs` take them.
+fn values(row: &Row<'_>) -> rusqlite::Result<Vec<super::sql::Value>> {
+    (0..row.as_ref().column_count())
+        .map(|i| row.get_ref(i).map(super::sql::Value::from))
+        .collect()
+}
+
+/// Reads a row with one of `rows.rs`'s readers.
+fn read_row<T>(
+    row: &Row<'_>,
+    read: fn(&[super::sql::Value]) -> Result<T>,
+) -> rusqlite::Result<T> {
+    read(&values(row)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+fn mission_from_row(row: &Row<'_>) -> rusqlite::Result<Mission> {
+    read_row(row, rows::mission)
 }
 
 fn tool_call_from_row(row: &Row<'_>) -> rusqlite::Result<ToolCall> {
-    Ok(ToolCall {
-        id: ToolCallId::from(row.get::<_, i64>(0)?),
-        mission_id: row.get(1)?,
-        mission_uuid: MissionId::stored(row.get(14)?),
-        tool_name: row.get(2)?,
-        args: json_column(row, 3)?.unwrap_or_else(|| Json::stored("null")),
-        result: json_column(row, 4)?,
-        timestamp: timestamp_column(row, 5)?,
-        duration_ms: row.get(6)?,
-        success: row.get::<_, i64>(7)? != 0,
-        error_message: row.get(8)?,
-        invocation_id: row.get::<_, Option<i64>>(9)?.map(ToolCallId::from),
-        invoked_by: row.get(10)?,
-        component_sha256: row.get(11)?,
-        component_size: row.get(12)?,
-        outcome: row
-            .get::<_, Option<String>>(13)?
-            .and_then(|o| o.parse().ok()),
-        caller: json_column(row, 15)?,
-    })
+    read_row(row, rows::tool_call)
 }
 
 fn decision_from_row(row: &Row<'_>) -> rusqlite::Result<Decision> {
-    Ok(Decision {
-        id: DecisionId::from(row.get::<_, i64>(0)?),
-        mission_id: row.get(1)?,
-        mission_uuid: MissionId::stored(row.get(9)?),
-        decision_type: row.get(2)?,
-        rationale: row.get(3)?,
-        timestamp: timestamp_column(row, 4)?,
-        agent_name: row.get(5)?,
-        context: json_column(row, 6)?,
-        invocation_id: row.get::<_, Option<i64>>(7)?.map(ToolCallId::from),
-        invoked_by: row.get(8)?,
-    })
-}
-
-/// Reads a timestamp column in any form [`parse_timestamp`] knows.
-fn timestamp_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let text: String = row.get(idx)?;
-    parse_timestamp(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            idx,
-            rusqlite::types::Type::Text,
-            format!("{text:?} is not a timestamp").into(),
-        )
-    })
-}
-
-fn optional_timestamp_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    match row.get_ref(idx)? {
-        ValueRef::Null => Ok(None),
-        _ => timestamp_column(row, idx).map(Some),
-    }
-}
-
-fn parse_column<T: std::str::FromStr<Err = StoreError>>(
-    row: &Row<'_>,
-    idx: usize,
-) -> rusqlite::Result<T> {
-    let text: String = row.get(idx)?;
-    text.parse().map_err(|e: StoreError| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+    read_row(row, rows::decision)
 }
 
 /// Reads a JSON column as the text stored, never parsing it: numbers that
@@ -1391,6 +1313,6 @@ fn insert_tool_call(
         origin.invocation_id(),
     ])?;
     let id = conn.last_insert_rowid();
-    chain::append(conn, mission_id, ChainTable::ToolCalls, id)?;
+    chain::append(&mut Lite(conn), mission_id, ChainTable::ToolCalls, id)?;
     Ok(ToolCallId::from(id))
 }

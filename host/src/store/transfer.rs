@@ -19,15 +19,13 @@
 
 use std::collections::HashMap;
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::value::RawValue;
 
 use super::chain::ChainHead;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::json::Json;
-use super::sqlite::{mission_row_id, SqliteStore};
+use super::sql::{mission_row, Dialect, Sql, SqlStore, Value};
 
 /// What each table exports: its columns (provenance ids become positions),
 /// which of them hold JSON, and its order.
@@ -143,169 +141,169 @@ pub struct ExportFilter {
     pub since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl SqliteStore {
-    /// Calls `f` with each mission `filter` selects, oldest first, as one
-    /// line of JSON (no newline) and the rows it holds, one mission in
-    /// memory at a time.
-    pub fn export_jsonl(
-        &self,
-        filter: &ExportFilter,
-        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
-        for (row_id, uuid) in self.export_selection(filter)? {
-            let (line, rows) = self.read(|conn| export_mission(conn, row_id))?;
-            f(&MissionId::stored(uuid), line, rows)?;
-        }
-        Ok(())
+/// Calls `f` with each mission `filter` selects, oldest first, as one line
+/// of JSON (no newline) and the rows it holds, one mission in memory at a
+/// time.
+pub(crate) fn export_jsonl(
+    store: &impl SqlStore,
+    filter: &ExportFilter,
+    f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
+) -> Result<()> {
+    for (row_id, uuid) in export_selection(store, filter)? {
+        let (line, rows) = store.read_sql(|db| export_mission(db, row_id))?;
+        f(&MissionId::stored(uuid), line, rows)?;
     }
+    Ok(())
+}
 
-    /// The rows an export holds: what `filter` selects, counted in one
-    /// read (for progress and ETA).
-    pub fn export_size(&self, filter: &ExportFilter) -> Result<u64> {
-        let missions = self.export_selection(filter)?;
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
+/// The rows an export holds: what `filter` selects, counted in one read
+/// (for progress and ETA).
+pub(crate) fn export_size(store: &impl SqlStore, filter: &ExportFilter) -> Result<u64> {
+    let missions = export_selection(store, filter)?;
+    store.read_sql(|db| {
+        let mut total = 0u64;
+        for (row_id, _) in &missions {
+            let count = db.query_opt(
                 "SELECT 1 + (SELECT COUNT(*) FROM tool_calls WHERE mission_id = ?1)
                           + (SELECT COUNT(*) FROM decisions WHERE mission_id = ?1)
                           + (SELECT COUNT(*) FROM agent_memory WHERE mission_id = ?1)
                           + (SELECT COUNT(*) FROM playbook_runs WHERE mission_id = ?1)",
+                &[(*row_id).into()],
             )?;
-            let mut total = 0u64;
-            for (row_id, _) in &missions {
-                total += stmt.query_row([row_id], |r| r.get::<_, i64>(0))? as u64;
-            }
-            Ok(total)
-        })
-    }
-
-    /// The missions (row id, uuid) `filter` selects, oldest first; an
-    /// asked-for mission that is not here is an error.
-    pub(super) fn export_selection(&self, filter: &ExportFilter) -> Result<Vec<(i64, String)>> {
-        let since = filter
-            .since
-            .map_or_else(String::new, super::ids::format_timestamp);
-        let wanted = serde_json::json!(filter
-            .missions
-            .iter()
-            .map(|m| m.as_str())
-            .collect::<Vec<_>>())
-        .to_string();
-        let ids: Vec<(i64, String)> = self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, mission_uuid FROM missions
-                 WHERE created_at >= ?1
-                   AND (json_array_length(?2) = 0
-                        OR mission_uuid IN (SELECT value FROM json_each(?2)))
-                 ORDER BY created_at, id",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![since, wanted], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })?;
-        for id in &filter.missions {
-            if !ids.iter().any(|(_, uuid)| uuid == id.as_str()) {
-                return Err(StoreError::MissionNotFound(id.to_string()));
-            }
+            total += count.and_then(|r| r[0].int()).unwrap_or(0) as u64;
         }
-        Ok(ids)
-    }
+        Ok(total)
+    })
+}
 
-    /// Imports one exported line: the mission and its rows in one
-    /// transaction, keeping uuids, timestamps and JSON text byte for byte.
-    /// A mission already present is left alone (importing twice changes
-    /// nothing): returns its id and whether it was imported.
-    pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        let export: HashMap<String, Box<RawValue>> = serde_json::from_str(line)
-            .map_err(|e| StoreError::invalid(format!("not an exported mission: {e}")))?;
-        let part = |key: &str| -> Result<&RawValue> {
-            export
-                .get(key)
-                .map(|raw| &**raw)
-                .ok_or_else(|| StoreError::invalid(format!("an exported mission has no {key:?}")))
-        };
-        let mission = parse_row(part("mission")?)?;
-        let uuid = match mission.get("mission_uuid").map(|v| v.get()) {
-            Some(text) => MissionId::stored(
-                serde_json::from_str::<String>(text)
-                    .map_err(|_| StoreError::invalid("mission_uuid must be a string"))?,
-            ),
-            None => return Err(StoreError::invalid("the mission has no mission_uuid")),
-        };
-        let children: Vec<Vec<HashMap<String, Box<RawValue>>>> = CHILDREN
-            .iter()
-            .map(|table| {
-                let list: Vec<Box<RawValue>> = serde_json::from_str(part(table.key)?.get())
-                    .map_err(|e| StoreError::invalid(format!("{}: {e}", table.key)))?;
-                list.iter().map(|raw| parse_row(raw)).collect()
-            })
-            .collect::<Result<_>>()?;
-        let created_by = optional::<Option<CreatedBy>>(&export, "created_by")?.flatten();
-        let chain: Vec<ChainEntry> = optional(&export, "chain")?.unwrap_or_default();
-        let id = uuid.clone();
-        let imported = self.write(move |conn| {
-            if mission_row_id(conn, &id).is_ok() {
-                return Ok(false);
-            }
-            let creator = match &created_by {
-                Some(by) => conn
-                    .prepare_cached(
-                        "SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id
-                         WHERE m.mission_uuid = ?1 ORDER BY t.id LIMIT 1 OFFSET ?2",
-                    )?
-                    .query_row(rusqlite::params![by.mission, by.invocation], |r| r.get(0))
-                    .optional()?,
-                None => None,
-            };
-            insert(
-                conn,
-                &MISSIONS,
-                &mission,
-                None,
-                &[("invocation_id", creator)],
-            )?;
-            let mission_id = conn.last_insert_rowid();
-            let mut calls: Vec<i64> = Vec::new();
-            for (table, rows) in CHILDREN.iter().zip(&children) {
-                for row in rows {
-                    let invocation = match row.get("invocation").map(|v| v.get()) {
-                        None | Some("null") => None,
-                        Some(index) => {
-                            let index: usize = index.parse().map_err(|_| {
-                                StoreError::invalid(format!("invocation {index} is not a position"))
-                            })?;
-                            Some(*calls.get(index).ok_or_else(|| {
-                                StoreError::invalid(format!(
-                                    "invocation {index} names no earlier tool call"
-                                ))
-                            })?)
-                        }
-                    };
-                    insert(
-                        conn,
-                        table,
-                        row,
-                        Some(mission_id),
-                        &[("invocation_id", invocation)],
-                    )?;
-                    if table.name == "tool_calls" {
-                        calls.push(conn.last_insert_rowid());
+/// The missions (row id, uuid) `filter` selects, oldest first; an asked-for
+/// mission that is not here is an error.
+pub(crate) fn export_selection(
+    store: &impl SqlStore,
+    filter: &ExportFilter,
+) -> Result<Vec<(i64, String)>> {
+    let since = filter
+        .since
+        .map_or_else(String::new, super::ids::format_timestamp);
+    let wanted: std::collections::HashSet<&str> =
+        filter.missions.iter().map(|m| m.as_str()).collect();
+    let mut ids: Vec<(i64, String)> = Vec::new();
+    store.read_sql(|db| {
+        ids.clear();
+        db.query(
+            "SELECT id, mission_uuid FROM missions WHERE created_at >= ?1
+             ORDER BY created_at, id",
+            &[since.as_str().into()],
+            &mut |r| {
+                if let (Some(id), Some(uuid)) = (r[0].int(), r[1].text()) {
+                    if wanted.is_empty() || wanted.contains(uuid) {
+                        ids.push((id, uuid.to_owned()));
                     }
                 }
-            }
-            for (seq, table, row_seq, digest, hash) in &chain {
-                conn.prepare_cached(
-                    "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(rusqlite::params![
-                    mission_id, seq, table, row_seq, digest, hash
-                ])?;
-            }
-            Ok(true)
-        })?;
-        Ok((uuid, imported))
+                Ok(())
+            },
+        )
+    })?;
+    for id in &filter.missions {
+        if !ids.iter().any(|(_, uuid)| uuid == id.as_str()) {
+            return Err(StoreError::MissionNotFound(id.to_string()));
+        }
     }
+    Ok(ids)
+}
+
+/// Imports one exported line: the mission and its rows in one transaction,
+/// keeping uuids, timestamps and JSON text byte for byte. A mission already
+/// present is left alone (importing twice changes nothing): returns its id
+/// and whether it was imported.
+pub(crate) fn import_jsonl(store: &impl SqlStore, line: &str) -> Result<(MissionId, bool)> {
+    let export: HashMap<String, Box<RawValue>> = serde_json::from_str(line)
+        .map_err(|e| StoreError::invalid(format!("not an exported mission: {e}")))?;
+    let part = |key: &str| -> Result<&RawValue> {
+        export
+            .get(key)
+            .map(|raw| &**raw)
+            .ok_or_else(|| StoreError::invalid(format!("an exported mission has no {key:?}")))
+    };
+    let mission = parse_row(part("mission")?)?;
+    let uuid = match mission.get("mission_uuid").map(|v| v.get()) {
+        Some(text) => MissionId::stored(
+            serde_json::from_str::<String>(text)
+                .map_err(|_| StoreError::invalid("mission_uuid must be a string"))?,
+        ),
+        None => return Err(StoreError::invalid("the mission has no mission_uuid")),
+    };
+    let children: Vec<Vec<HashMap<String, Box<RawValue>>>> = CHILDREN
+        .iter()
+        .map(|table| {
+            let list: Vec<Box<RawValue>> = serde_json::from_str(part(table.key)?.get())
+                .map_err(|e| StoreError::invalid(format!("{}: {e}", table.key)))?;
+            list.iter().map(|raw| parse_row(raw)).collect()
+        })
+        .collect::<Result<_>>()?;
+    let created_by = optional::<Option<CreatedBy>>(&export, "created_by")?.flatten();
+    let chain: Vec<ChainEntry> = optional(&export, "chain")?.unwrap_or_default();
+    let id = uuid.clone();
+    let imported = store.write_sql(move |db| {
+        if mission_row(db, &id)?.is_some() {
+            return Ok(false);
+        }
+        let creator = match &created_by {
+            Some(by) => db
+                .query_opt(
+                    "SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id
+                     WHERE m.mission_uuid = ?1 ORDER BY t.id LIMIT 1 OFFSET ?2",
+                    &[by.mission.as_str().into(), by.invocation.into()],
+                )?
+                .and_then(|r| r[0].int()),
+            None => None,
+        };
+        let mission_id = insert(db, &MISSIONS, &mission, None, &[("invocation_id", creator)])?;
+        let mut calls: Vec<i64> = Vec::new();
+        for (table, rows) in CHILDREN.iter().zip(&children) {
+            for row in rows {
+                let invocation = match row.get("invocation").map(|v| v.get()) {
+                    None | Some("null") => None,
+                    Some(index) => {
+                        let index: usize = index.parse().map_err(|_| {
+                            StoreError::invalid(format!("invocation {index} is not a position"))
+                        })?;
+                        Some(*calls.get(index).ok_or_else(|| {
+                            StoreError::invalid(format!(
+                                "invocation {index} names no earlier tool call"
+                            ))
+                        })?)
+                    }
+                };
+                let id = insert(
+                    db,
+                    table,
+                    row,
+                    Some(mission_id),
+                    &[("invocation_id", invocation)],
+                )?;
+                if table.name == "tool_calls" {
+                    calls.push(id);
+                }
+            }
+        }
+        for (seq, table, row_seq, digest, hash) in &chain {
+            db.execute(
+                "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    mission_id.into(),
+                    (*seq).into(),
+                    table.as_str().into(),
+                    (*row_seq).into(),
+                    digest.clone().into(),
+                    hash.as_str().into(),
+                ],
+            )?;
+        }
+        Ok(true)
+    })?;
+    Ok((uuid, imported))
 }
 
 /// The invocation that created an exported mission.
@@ -356,40 +354,40 @@ fn parse_row(raw: &RawValue) -> Result<HashMap<String, Box<RawValue>>> {
 }
 
 /// Inserts one exported row into `table`: its own columns, plus the
-/// mission's row id and the given provenance.
+/// mission's row id and the given provenance. Returns the new row's id.
 fn insert(
-    conn: &Connection,
+    db: &mut dyn Sql,
     table: &Table,
     row: &HashMap<String, Box<RawValue>>,
     mission_id: Option<i64>,
     extra: &[(&str, Option<i64>)],
-) -> Result<()> {
+) -> Result<i64> {
     let invalid: Vec<String> = match row.get("invalid_json") {
         Some(raw) => serde_json::from_str(raw.get())
             .map_err(|_| StoreError::invalid("invalid_json must list column names"))?,
         None => Vec::new(),
     };
     let mut names: Vec<&str> = Vec::new();
-    let mut values: Vec<SqlValue> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
     for &column in table.columns {
         let Some(raw) = row.get(column) else { continue };
         let value = if raw.get() == "null" {
-            SqlValue::Null
+            Value::Null
         } else if table.json.contains(&column) {
             if invalid.iter().any(|c| c == column) {
-                SqlValue::Text(serde_json::from_str(raw.get()).map_err(|_| {
+                Value::Text(serde_json::from_str(raw.get()).map_err(|_| {
                     StoreError::invalid(format!("{column} is named invalid but is no string"))
                 })?)
             } else {
-                SqlValue::Text(raw.get().to_owned())
+                Value::Text(raw.get().to_owned())
             }
         } else {
             match serde_json::from_str::<serde_json::Value>(raw.get()) {
-                Ok(serde_json::Value::String(s)) => SqlValue::Text(s),
-                Ok(serde_json::Value::Bool(b)) => SqlValue::Integer(i64::from(b)),
+                Ok(serde_json::Value::String(s)) => Value::Text(s),
+                Ok(serde_json::Value::Bool(b)) => Value::Integer(i64::from(b)),
                 Ok(serde_json::Value::Number(n)) => match n.as_i64() {
-                    Some(i) => SqlValue::Integer(i),
-                    None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
+                    Some(i) => Value::Integer(i),
+                    None => Value::Real(n.as_f64().unwrap_or(f64::NAN)),
                 },
                 _ => {
                     return Err(StoreError::invalid(format!(
@@ -404,137 +402,148 @@ fn insert(
     }
     if let Some(id) = mission_id {
         names.push("mission_id");
-        values.push(SqlValue::Integer(id));
+        values.push(Value::Integer(id));
     }
     for (name, value) in extra {
         if let Some(value) = value {
             names.push(name);
-            values.push(SqlValue::Integer(*value));
+            values.push(Value::Integer(*value));
         }
     }
     // Column names come from the constant tables above, never from input.
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT INTO {} ({}) VALUES ({}) RETURNING id",
         table.name,
         names.join(", "),
-        vec!["?"; names.len()].join(", ")
+        (1..=names.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
+    let id = |row: Option<Vec<Value>>| {
+        row.and_then(|r| r[0].int())
+            .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))
+    };
     if invalid.is_empty() {
-        conn.prepare_cached(&sql)?
-            .execute(params_from_iter(values))?;
-        return Ok(());
+        return id(db.query_opt(&sql, &values)?);
     }
     // The source held text its JSON check refuses (another program wrote
-    // it): kept as it was, this one insert past the schema's CHECK.
-    conn.pragma_update(None, "ignore_check_constraints", true)?;
-    let inserted = conn
-        .prepare_cached(&sql)
-        .and_then(|mut stmt| stmt.execute(params_from_iter(values)));
-    conn.pragma_update(None, "ignore_check_constraints", false)?;
-    inserted?;
-    Ok(())
+    // it). SQLite keeps it as it was, this one insert past the schema's
+    // CHECK; PostgreSQL has no such switch, and refuses it.
+    match db.dialect() {
+        Dialect::Sqlite => {
+            db.execute("PRAGMA ignore_check_constraints = ON", &[])?;
+            let inserted = db.query_opt(&sql, &values);
+            db.execute("PRAGMA ignore_check_constraints = OFF", &[])?;
+            id(inserted?)
+        }
+        Dialect::Postgres => Err(StoreError::invalid(format!(
+            "{} of mission {} holds text that is not JSON in {}; PostgreSQL's JSON check \
+             cannot be set aside, so the mission cannot be copied there",
+            table.name,
+            row.get("mission_uuid").map_or("(below)", |v| v.get()),
+            invalid.join(", ")
+        ))),
+    }
 }
 
 /// One mission and its rows as a line of JSON; and how many rows it holds.
-fn export_mission(conn: &Connection, mission_id: i64) -> Result<(String, u64)> {
+fn export_mission(db: &mut dyn Sql, mission_id: i64) -> Result<(String, u64)> {
     let mut count = 1u64;
     let mut line = String::from("{");
     line.push_str(&format!("\"{}\":", MISSIONS.key));
-    let mut missions = rows(conn, &MISSIONS, "id", mission_id, &[])?;
+    let mut missions = rows(db, &MISSIONS, "id", mission_id, None)?;
     line.push_str(&missions.pop().unwrap_or_default());
     // Positions of the mission's tool calls, for provenance.
-    let positions: HashMap<i64, usize> = {
-        let mut stmt =
-            conn.prepare_cached("SELECT id FROM tool_calls WHERE mission_id = ?1 ORDER BY id")?;
-        let ids = stmt.query_map([mission_id], |r| r.get::<_, i64>(0))?;
-        ids.enumerate()
-            .map(|(i, id)| id.map(|id| (id, i)))
-            .collect::<rusqlite::Result<_>>()?
-    };
+    let mut positions: HashMap<i64, usize> = HashMap::new();
+    db.query(
+        "SELECT id FROM tool_calls WHERE mission_id = ?1 ORDER BY id",
+        &[mission_id.into()],
+        &mut |r| {
+            let next = positions.len();
+            positions.insert(r[0].int().unwrap_or_default(), next);
+            Ok(())
+        },
+    )?;
     for table in &CHILDREN {
         line.push_str(&format!(",\"{}\":[", table.key));
-        let provenance: &[(&str, &HashMap<i64, usize>)] = if table.provenance {
-            &[("invocation", &positions)]
-        } else {
-            &[]
-        };
-        let rows = rows(conn, table, "mission_id", mission_id, provenance)?;
+        let provenance = table.provenance.then_some(&positions);
+        let rows = rows(db, table, "mission_id", mission_id, provenance)?;
         count += rows.len() as u64;
         line.push_str(&rows.join(","));
         line.push(']');
     }
     line.push_str(",\"created_by\":");
-    line.push_str(&created_by(conn, mission_id)?);
-    export_chain(conn, mission_id, &mut line)?;
+    line.push_str(&created_by(db, mission_id)?);
+    export_chain(db, mission_id, &mut line)?;
     line.push('}');
     Ok((line, count))
 }
 
 /// The invocation that created the mission, if a tool did: its mission and
 /// its position among that mission's tool calls.
-fn created_by(conn: &Connection, mission_id: i64) -> Result<String> {
-    let found: Option<(String, i64)> = conn
-        .prepare_cached(
-            "SELECT im.mission_uuid,
-                    (SELECT COUNT(*) FROM tool_calls e WHERE e.mission_id = i.mission_id
-                                                       AND e.id < i.id)
-             FROM missions m JOIN tool_calls i ON i.id = m.invocation_id
-                             JOIN missions im ON im.id = i.mission_id
-             WHERE m.id = ?1",
-        )?
-        .query_row([mission_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match found {
-        Some((uuid, position)) => {
+fn created_by(db: &mut dyn Sql, mission_id: i64) -> Result<String> {
+    let found = db.query_opt(
+        "SELECT im.mission_uuid,
+                (SELECT COUNT(*) FROM tool_calls e WHERE e.mission_id = i.mission_id
+                                                   AND e.id < i.id)
+         FROM missions m JOIN tool_calls i ON i.id = m.invocation_id
+                         JOIN missions im ON im.id = i.mission_id
+         WHERE m.id = ?1",
+        &[mission_id.into()],
+    )?;
+    Ok(match found.as_deref() {
+        Some([Value::Text(uuid), Value::Integer(position)]) => {
             serde_json::json!({ "mission": uuid, "invocation": position }).to_string()
         }
-        None => "null".into(),
+        _ => "null".into(),
     })
 }
 
 /// The mission's chain, entry by entry as stored, then its head.
-fn export_chain(conn: &Connection, mission_id: i64, line: &mut String) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, row_table, row_seq, row_digest, hash FROM row_chain
-         WHERE mission_id = ?1 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([mission_id])?;
+fn export_chain(db: &mut dyn Sql, mission_id: i64, line: &mut String) -> Result<()> {
     line.push_str(",\"chain\":[");
     let mut head: Option<(i64, String)> = None;
-    while let Some(r) = rows.next()? {
-        let entry = (
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, Option<String>>(3)?,
-            r.get::<_, String>(4)?,
-        );
-        if head.is_some() {
-            line.push(',');
-        }
-        line.push_str(&serde_json::to_string(&entry).expect("an entry"));
-        head = Some((entry.0, entry.4));
-    }
+    db.query(
+        "SELECT seq, row_table, row_seq, row_digest, hash FROM row_chain
+         WHERE mission_id = ?1 ORDER BY seq",
+        &[mission_id.into()],
+        &mut |r| {
+            let entry = (
+                r[0].int().unwrap_or_default(),
+                r[1].text().unwrap_or_default(),
+                r[2].int().unwrap_or_default(),
+                r[3].text(),
+                r[4].text().unwrap_or_default(),
+            );
+            if head.is_some() {
+                line.push(',');
+            }
+            line.push_str(&serde_json::to_string(&entry).expect("an entry"));
+            head = Some((entry.0, entry.4.to_owned()));
+            Ok(())
+        },
+    )?;
     line.push_str("],\"chain_head\":");
     let (length, hash) = head.map_or((0, None), |(length, hash)| (length, Some(hash)));
     line.push_str(&serde_json::to_string(&ChainHead { length, hash }).expect("a head"));
     Ok(())
 }
 
-/// The rows of `table` whose `by` column is `id`, each a JSON object.
+/// The rows of `table` whose `by` column is `id`, each a JSON object; with
+/// `invocations`, each row's invocation as its position among them.
 fn rows(
-    conn: &Connection,
+    db: &mut dyn Sql,
     table: &Table,
     by: &str,
     id: i64,
-    provenance: &[(&str, &HashMap<i64, usize>)],
+    invocations: Option<&HashMap<i64, usize>>,
 ) -> Result<Vec<String>> {
-    let has_invocation = !provenance.is_empty();
     // Column and table names come from the constant tables above.
     let sql = format!(
         "SELECT {}{} FROM {} WHERE {by} = ?1 ORDER BY {}",
         table.columns.join(", "),
-        if has_invocation {
+        if invocations.is_some() {
             ", invocation_id"
         } else {
             ""
@@ -542,15 +551,13 @@ fn rows(
         table.name,
         table.order
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut found = stmt.query([id])?;
     let mut out = Vec::new();
-    while let Some(r) = found.next()? {
+    db.query(&sql, &[id.into()], &mut |r| {
         let mut fields: Vec<String> = Vec::new();
         let mut invalid: Vec<&str> = Vec::new();
         for (i, &column) in table.columns.iter().enumerate() {
             let value = if table.json.contains(&column) {
-                match json_column_text(r, i)? {
+                match Json::from_column(&r[i]) {
                     None => "null".to_owned(),
                     Some(json) if json.is_valid() => json.into_string(),
                     Some(json) => {
@@ -559,16 +566,16 @@ fn rows(
                     }
                 }
             } else {
-                scalar(r.get_ref(i)?)
+                scalar(&r[i])
             };
             fields.push(format!("\"{column}\":{value}"));
         }
-        if let Some((name, positions)) = provenance.first() {
-            let invocation: Option<i64> = r.get(table.columns.len())?;
-            let position = invocation
+        if let Some(positions) = invocations {
+            let position = r[table.columns.len()]
+                .int()
                 .and_then(|id| positions.get(&id))
                 .map_or_else(|| "null".to_owned(), |p| p.to_string());
-            fields.push(format!("\"{name}\":{position}"));
+            fields.push(format!("\"invocation\":{position}"));
         }
         if !invalid.is_empty() {
             fields.push(format!(
@@ -577,21 +584,19 @@ fn rows(
             ));
         }
         out.push(format!("{{{}}}", fields.join(",")));
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn json_column_text(row: &rusqlite::Row<'_>, idx: usize) -> Result<Option<Json>> {
-    Ok(super::sqlite::json_column(row, idx)?)
-}
-
 /// A non-JSON column's value as JSON: text as a string, numbers as numbers.
-fn scalar(value: ValueRef<'_>) -> String {
+fn scalar(value: &Value) -> String {
     match value {
-        ValueRef::Null => "null".into(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => serde_json::to_string(&f).unwrap_or_else(|_| "null".into()),
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+        Value::Null => "null".into(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => serde_json::to_string(f).unwrap_or_else(|_| "null".into()),
+        Value::Text(text) => serde_json::to_string(text).expect("a string"),
+        Value::Blob(bytes) => {
             serde_json::to_string(&String::from_utf8_lossy(bytes)).expect("a string")
         }
     }

@@ -1,0 +1,453 @@
+//! Reaching a PostgreSQL server: the connection string (with libpq's
+//! `sslmode` and `sslrootcert`), its password (`PGPASSWORD`, `.pgpass`), TLS,
+//! and a bounded pool of connections.
+//!
+//! A password is never part of what this module shows: servers are named by
+//! [`Target::shown`], `postgres://user@host:port/db`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use postgres::config::{Host, SslMode};
+use postgres::{Client, Config, NoTls, Statement};
+
+use crate::store::error::{Result, StoreError};
+use crate::sync::lock;
+
+/// How long connecting may take unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether a connection string names a PostgreSQL server rather than a
+/// SQLite file.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// How TLS is used, as libpq's `sslmode` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tls {
+    /// `disable`: never.
+    Off,
+    /// `prefer` (the default) and `require`: encrypted, certificate not
+    /// checked (libpq checks it only for the two modes below).
+    Unverified,
+    /// `verify-ca`: the certificate must chain to a trusted root.
+    VerifyCa,
+    /// `verify-full`: and name the host.
+    VerifyFull,
+}
+
+/// A server to connect to.
+#[derive(Clone)]
+pub(crate) struct Target {
+    config: Config,
+    tls: Tls,
+    root_cert: Option<PathBuf>,
+    shown: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl Target {
+    /// Reads a `postgres://` URL. A missing password is looked up in
+    /// `PGPASSWORD`, then in the password file (`PGPASSFILE` or
+    /// `~/.pgpass`), as libpq does; a missing user is `PGUSER`, then the
+    /// login name.
+    pub(crate) fn parse(url: &str) -> Result<Self> {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut tls = Tls::Unverified;
+        let mut mode = SslMode::Prefer;
+        let mut root_cert = None;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslmode" => {
+                    (tls, mode) = match value {
+                        "disable" => (Tls::Off, SslMode::Disable),
+                        "allow" | "prefer" => (Tls::Unverified, SslMode::Prefer),
+                        "require" => (Tls::Unverified, SslMode::Require),
+                        "verify-ca" => (Tls::VerifyCa, SslMode::Require),
+                        "verify-full" => (Tls::VerifyFull, SslMode::Require),
+                        other => {
+                            return Err(StoreError::invalid(format!(
+                                "sslmode={other} is not one of disable, allow, prefer, require, \
+                                 verify-ca, verify-full"
+                            )))
+                        }
+                    }
+                }
+                "sslrootcert" => root_cert = Some(PathBuf::from(value)),
+                _ => kept.push(pair),
+            }
+        }
+        let rebuilt = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        let mut config = Config::from_str(&rebuilt).map_err(|e| {
+            // The parser's message names the option, never its value.
+            StoreError::invalid(format!("not a PostgreSQL URL: {e}"))
+        })?;
+        config.ssl_mode(mode);
+        if config.get_user().is_none() {
+            let user = std::env::var("PGUSER")
+                .or_else(|_| std::env::var("USER"))
+                .unwrap_or_else(|_| "postgres".into());
+            config.user(&user);
+        }
+        if config.get_hosts().is_empty() {
+            config.host(&std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into()));
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("vibe-store");
+        }
+        let shown = show(&config);
+        if config.get_password().is_none() {
+            if let Some(password) = password_for(&config) {
+                config.password(password);
+            }
+        }
+        Ok(Target {
+            config,
+            tls,
+            root_cert,
+            shown,
+        })
+    }
+
+    /// The server as `postgres://user@host:port/db`: never a password.
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The database's name.
+    pub(crate) fn dbname(&self) -> &str {
+        self.config
+            .get_dbname()
+            .or(self.config.get_user())
+            .unwrap_or("postgres")
+    }
+
+    /// A new connection.
+    pub(crate) fn connect(&self) -> Result<Client> {
+        let connected = match self.tls {
+            Tls::Off => self.config.connect(NoTls),
+            tls => {
+                let mut builder = native_tls::TlsConnector::builder();
+                builder
+                    .danger_accept_invalid_certs(tls == Tls::Unverified)
+                    .danger_accept_invalid_hostnames(tls != Tls::VerifyFull);
+                if let Some(path) = &self.root_cert {
+                    let pem = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
+                    let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                        StoreError::invalid(format!("sslrootcert {}: {e}", path.display()))
+                    })?;
+                    builder.add_root_certificate(cert);
+                }
+                let connector = builder
+                    .build()
+                    .map_err(|e| StoreError::Internal(format!("TLS could not be set up: {e}")))?;
+                self.config
+                    .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+            }
+        };
+        connected.map_err(|e| self.error(e, Phase::Connect))
+    }
+
+    /// A client library error as the store's error, naming this server.
+    pub(crate) fn error(&self, err: postgres::Error, phase: Phase) -> StoreError {
+        if let Some(db) = err.as_db_error() {
+            let code = db.code().code();
+            let message = db.message().to_owned();
+            return match code {
+                // serialization_failure, deadlock_detected
+                "40001" | "40P01" => StoreError::Conflict(message),
+                "53100" => StoreError::StorageFull,
+                "57014" => StoreError::Interrupted,
+                // admin_shutdown, crash_shutdown, cannot_connect_now
+                "57P01" | "57P02" | "57P03" => self.unavailable(&message, phase),
+                // integrity and data errors: what the store's own checks
+                // did not catch (another program's rows, a foreign schema)
+                c if c.starts_with("23") || c.starts_with("22") => {
+                    StoreError::invalid(format!("the server refused the write: {message}"))
+                }
+                _ => StoreError::Server(format!("{message} (SQLSTATE {code})")),
+            };
+        }
+        if err.is_closed() || err.to_string().contains("connection") || err.code().is_none() {
+            let reason = err.to_string();
+            return self.unavailable(&reason, phase);
+        }
+        StoreError::Server(err.to_string())
+    }
+
+    fn unavailable(&self, reason: &str, phase: Phase) -> StoreError {
+        let reason = match phase {
+            Phase::Connect => format!("cannot connect: {reason}"),
+            Phase::Work => format!("connection lost ({reason}); nothing was written"),
+            Phase::Commit => format!(
+                "connection lost while committing ({reason}); the write may or may not have \
+                 been recorded"
+            ),
+        };
+        StoreError::Unavailable {
+            server: self.shown.clone(),
+            reason,
+        }
+    }
+}
+
+/// Where in a transaction an error happened: what a lost connection means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Connect,
+    Work,
+    Commit,
+}
+
+fn show(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or_default(),
+        config
+            .get_dbname()
+            .or(config.get_user())
+            .unwrap_or_default()
+    )
+}
+
+/// The password for `config`'s server: `PGPASSWORD`, then the password file.
+fn password_for(config: &Config) -> Option<Vec<u8>> {
+    if let Ok(password) = std::env::var("PGPASSWORD") {
+        return Some(password.into_bytes());
+    }
+    let file = std::env::var_os("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".pgpass")))?;
+    let text = std::fs::read_to_string(&file).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).ok()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "password file {} has group or world access; ignored (chmod 0600 it)",
+                file.display()
+            );
+            return None;
+        }
+    }
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        _ => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let user = config.get_user().unwrap_or_default();
+    let db = config.get_dbname().unwrap_or(user);
+    pgpass_lookup(&text, [&host, &port, db, user])
+}
+
+/// The password of the first line of a `.pgpass` file matching host, port,
+/// database and user (`*` matches anything; `\:` and `\\` escape).
+fn pgpass_lookup(text: &str, wanted: [&str; 4]) -> Option<Vec<u8>> {
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => field.extend(chars.next()),
+                ':' if fields.len() < 4 => fields.push(std::mem::take(&mut field)),
+                c => field.push(c),
+            }
+        }
+        fields.push(field);
+        if fields.len() == 5
+            && fields[..4]
+                .iter()
+                .zip(wanted)
+                .all(|(pattern, value)| pattern == "*" || pattern == value)
+        {
+            return Some(fields.pop()?.into_bytes());
+        }
+    }
+    None
+}
+
+/// A connection with the statements prepared on it.
+pub(crate) struct Conn {
+    pub(crate) client: Client,
+    pub(crate) statements: HashMap<String, Statement>,
+}
+
+/// At most `max` connections, opened on demand and kept for reuse.
+pub(crate) struct Pool {
+    target: Target,
+    max: usize,
+    setup: String,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+impl Pool {
+    /// `setup` runs on every new connection (session settings).
+    pub(crate) fn new(target: Target, max: usize, setup: String) -> Self {
+        Pool {
+            target,
+            max: max.max(1),
+            setup,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// A connection: an idle one, a new one while fewer than `max` are
+    /// open, or the first one returned within `wait`.
+    pub(crate) fn get(&self, wait: Duration) -> Result<Pooled<'_>> {
+        let deadline = Instant::now() + wait;
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                if conn.client.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                let opened = self.target.connect().and_then(|mut client| {
+                    client
+                        .batch_execute(&self.setup)
+                        .map_err(|e| self.target.error(e, Phase::Connect))?;
+                    Ok(client)
+                });
+                return match opened {
+                    Ok(client) => Ok(Pooled {
+                        pool: self,
+                        conn: Some(Conn {
+                            client,
+                            statements: HashMap::new(),
+                        }),
+                    }),
+                    Err(e) => {
+                        lock(&self.state).open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(StoreError::Busy { waited: wait });
+            }
+            state = self
+                .freed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// A connection on loan from a [`Pool`]; back to it when dropped (or closed
+/// for good if it broke).
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Conn>,
+}
+
+impl Pooled<'_> {
+    pub(crate) fn conn(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("a pooled connection until dropped")
+    }
+
+    /// Closes this connection instead of returning it.
+    pub(crate) fn discard(mut self) {
+        self.conn = None;
+        lock(&self.pool.state).open -= 1;
+        self.pool.freed.notify_one();
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut state = lock(&self.pool.state);
+            if conn.client.is_closed() {
+                state.open -= 1;
+            } else {
+                state.idle.push(conn);
+            }
+            drop(state);
+            self.pool.freed.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pgpass_matches_fields_wildcards_and_escapes() {
+        let file = "# comment\n\
+                    other:5432:*:ann:no\n\
+                    db.example:*:vibe:ann:s\\:cret\n\
+                    *:*:*:*:fallback\n";
+        let find = |w| pgpass_lookup(file, w).map(|p| String::from_utf8(p).unwrap());
+        assert_eq!(find(["db.example", "5433", "vibe", "ann"]).as_deref(), Some("s:cret"));
+        assert_eq!(find(["db.example", "5433", "other", "ann"]).as_deref(), Some("fallback"));
+        assert_eq!(pgpass_lookup("h:1:d:u:p\n", ["h", "2", "d", "u"]), None);
+    }
+
+    #[test]
+    fn a_target_never_shows_its_password() {
+        let target = Target::parse("postgres://ann:hunter2@db.example:6543/vibe?sslmode=require")
+            .unwrap();
+        assert_eq!(target.shown(), "postgres://ann@db.example:6543/vibe");
+        assert!(!format!("{target:?}").contains("hunter2"));
+        let err = Target::parse("postgres://ann:hunter2@h/db?sslmode=bogus").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = Target::parse("postgres://ann:hunter2@h/db?port=notaport").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,228 @@
+//! One small interface over both databases' connections, for the store
+//! code that is the same on both: the hash chain (`chain.rs`) and moving
+//! missions (`transfer.rs`). Written once against [`Sql`], each is one rule
+//! whichever backend holds the rows.
+//!
+//! Values are SQLite's five storage classes ([`Value`]); a PostgreSQL
+//! backend maps its column types onto them (BIGINT and BOOLEAN to integers,
+//! TEXT to text), so a row reads as the same values from either database
+//! and hashes the same. Statements number their parameters `?1`, `?2`...;
+//! PostgreSQL's `$1` is substituted by its implementation.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params_from_iter, Connection};
+
+use super::error::{Result, StoreError};
+use super::ids::MissionId;
+use super::json::Json;
+
+/// One column's value, as SQLite types it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Value {
+    pub(crate) fn int(&self) -> Option<i64> {
+        match self {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn into_text(self) -> Option<String> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Integer(i)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Which database a statement runs on, for the few statements whose text
+/// differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection inside a transaction.
+pub(crate) trait Sql {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs `sql`, calling `f` with each row's values in turn.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Runs `sql`; returns how many rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+
+    /// The first row `sql` returns, if any.
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value>>> {
+        let mut first = None;
+        self.query(sql, params, &mut |row| {
+            if first.is_none() {
+                first = Some(row.to_vec());
+            }
+            Ok(())
+        })?;
+        Ok(first)
+    }
+
+    /// Every row `sql` returns.
+    fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        let mut all = Vec::new();
+        self.query(sql, params, &mut |row| {
+            all.push(row.to_vec());
+            Ok(())
+        })?;
+        Ok(all)
+    }
+}
+
+/// A SQLite connection as [`Sql`]: statements prepared once per connection.
+pub(crate) struct Lite<'a>(pub(crate) &'a Connection);
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+impl From<ValueRef<'_>> for Value {
+    fn from(v: ValueRef<'_>) -> Self {
+        match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(bytes) => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
+            ValueRef::Blob(bytes) => Value::Blob(bytes.to_vec()),
+        }
+    }
+}
+
+impl Sql for Lite<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query(params_from_iter(params))?;
+        let mut values = Vec::with_capacity(width);
+        while let Some(row) = rows.next()? {
+            if super::deadline::expired() {
+                return Err(StoreError::Interrupted);
+            }
+            values.clear();
+            for i in 0..width {
+                values.push(Value::from(row.get_ref(i)?));
+            }
+            f(&values)?;
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        Ok(self.0.prepare_cached(sql)?.execute(params_from_iter(params))? as u64)
+    }
+}
+
+/// A store whose operations run inside transactions of [`Sql`]: what the
+/// code shared by both backends needs of a backend.
+pub(crate) trait SqlStore {
+    /// Runs `f` in a read transaction (one snapshot). `f` may run again if
+    /// the first attempt's transaction was aborted as a conflict.
+    fn read_sql<T>(&self, f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T>;
+
+    /// Runs `f` in a write transaction, committed before this returns; all
+    /// or nothing of what `f` wrote. `f` may run again if the first
+    /// attempt's transaction was aborted as a conflict.
+    fn write_sql<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&mut dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T>;
+}
+
+/// The row id of a mission, if it is here.
+pub(crate) fn mission_row(db: &mut dyn Sql, mission: &MissionId) -> Result<Option<i64>> {
+    Ok(db
+        .query_opt(
+            "SELECT id FROM missions WHERE mission_uuid = ?1",
+            &[mission.as_str().into()],
+        )?
+        .and_then(|r| r[0].int()))
+}
+
+/// The row id of a mission, or [`StoreError::MissionNotFound`].
+pub(crate) fn mission_row_id(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
+    mission_row(db, mission)?.ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
+}
+
+impl Json {
+    /// A JSON column's value as the text stored, never parsed: a number
+    /// another program stored with SQLite's numeric affinity comes back as
+    /// its JSON text, and text that is not JSON as it is.
+    pub(crate) fn from_column(value: &Value) -> Option<Json> {
+        match value {
+            Value::Null => None,
+            Value::Integer(i) => Some(Json::stored(i.to_string())),
+            Value::Real(f) => Some(Json::stored(
+                serde_json::Number::from_f64(*f).map_or_else(|| f.to_string(), |n| n.to_string()),
+            )),
+            Value::Text(text) => Some(Json::stored(text.clone())),
+            Value::Blob(bytes) => Some(Json::stored(String::from_utf8_lossy(bytes))),
+        }
+    }
+}
