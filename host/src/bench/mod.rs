@@ -5,6 +5,7 @@
 //! measured in the same run hold. Every row prints its median and, where it
 //! has one, its ratio to the floor it is compared with.
 
+pub mod cluster;
 mod languages;
 mod mcp;
 

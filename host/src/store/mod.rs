@@ -5,6 +5,7 @@
 //! before any SQL runs, and its one error type, [`StoreError`], says what went
 //! wrong in words a caller can act on.
 
+mod any;
 mod backend;
 mod busy;
 mod chain;
@@ -25,6 +26,7 @@ mod sqlite;
 mod transfer;
 mod writer;
 
+pub use any::Store;
 pub use backend::MissionStore;
 pub use busy::LockWaitNotice;
 pub use chain::{ChainHead, ChainReport, ChainRow, OrphanChain};

@@ -26,7 +26,7 @@ use vibe_store::store::{
 use vibe_store::terminal::{json_for_terminal, one_line, visible_line};
 use vibe_store::{
     Decision, Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall,
-    OpenOptions, Phase, SqliteStore, StoreError, ToolCall,
+    OpenOptions, Phase, Store, StoreError, ToolCall,
 };
 
 /// `vibe --help`: the commands grouped by what a user wants to do.
@@ -73,9 +73,11 @@ Run `vibe COMMAND --help` for a command's own options.
 #[derive(Parser)]
 #[command(name = "vibe", version, about = "Run and inspect AI-agent missions", help_template = HELP)]
 struct Cli {
-    /// The database file.
+    /// The database: a SQLite file's path, or a PostgreSQL server as
+    /// postgres://USER@HOST:PORT/DB (libpq's sslmode and connect_timeout
+    /// apply; the password comes from PGPASSWORD or ~/.pgpass).
     #[arg(long, global = true, env = "VIBE_DB", default_value = vibe_store::store::DEFAULT_DB_PATH)]
-    db: PathBuf,
+    db: String,
 
     /// full: every acknowledged write survives power loss; normal: survives a process crash.
     #[arg(long, global = true, env = "VIBE_DURABILITY", default_value = "full")]
@@ -615,14 +617,14 @@ pub(crate) type CliResult = Result<(), Failure>;
 
 /// Opens the database: for reading only (never creating or changing
 /// anything) when the command only reads or `--read-only` is given.
-fn open(cli: &Cli) -> Result<SqliteStore, Failure> {
+fn open(cli: &Cli) -> Result<Store, Failure> {
     let mut options = OpenOptions::default().durability(cli.durability);
     options.busy_timeout = Duration::from_millis(cli.busy_timeout_ms);
     options.lock_wait_notice = Some(announce_lock_wait);
     if cli.read_only || cli.command.only_reads() {
         options = options.read_only();
     }
-    Ok(SqliteStore::open_with(&cli.db, options)?)
+    Ok(Store::open_with(&cli.db, options)?)
 }
 
 fn announce_lock_wait(path: &std::path::Path) {
@@ -665,11 +667,11 @@ fn run(cli: Cli) -> CliResult {
             let version = store.init_db()?;
             if json {
                 print_json(&serde_json::json!({
-                    "path": store.path(),
+                    "path": store.location(),
                     "schema_version": version,
                 }));
             } else {
-                out(format_args!("{}\n", store.path().display()));
+                out(format_args!("{}\n", store.location()));
                 out(format_args!("schema version {version}\n"));
             }
         }
@@ -757,7 +759,7 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Memory(args) => memory(&store, args)?,
         Command::Backup { path, json } => {
-            let bytes = store.backup_to(&path)?;
+            let bytes = store.sqlite_only("vibe backup")?.backup_to(&path)?;
             if json {
                 print_json(&serde_json::json!({
                     "path": path,
@@ -816,7 +818,7 @@ fn run(cli: Cli) -> CliResult {
     Ok(())
 }
 
-fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
+fn run_tool(store: &Store, args: RunArgs) -> CliResult {
     let input = Json::parse("--input", args.input)?;
     let mission: MissionId = args.mission.parse()?;
     // An unknown mission exits 3 before the component is even read.
@@ -891,7 +893,7 @@ fn run_tool(store: &SqliteStore, args: RunArgs) -> CliResult {
 /// A sandbox runtime for one CLI process, caching compiled components on
 /// disk so the next process starts fast.
 pub(crate) fn sandbox_runtime(
-    store: &SqliteStore,
+    store: &Store,
     config: RuntimeConfig,
     slots: u32,
 ) -> Result<Runtime, Failure> {
@@ -959,7 +961,7 @@ fn bench(args: &BenchArgs) -> CliResult {
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }
 
-fn export(store: &SqliteStore, args: ExportArgs) -> CliResult {
+fn export(store: &Store, args: ExportArgs) -> CliResult {
     let filter = ExportFilter {
         missions: args
             .uuids
@@ -1079,7 +1081,7 @@ impl Progress {
     }
 }
 
-fn import(store: &SqliteStore, file: &std::path::Path) -> CliResult {
+fn import(store: &Store, file: &std::path::Path) -> CliResult {
     use std::io::BufRead;
     let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
@@ -1115,7 +1117,7 @@ fn import(store: &SqliteStore, file: &std::path::Path) -> CliResult {
     Ok(())
 }
 
-fn prune(store: &SqliteStore, args: PruneArgs) -> CliResult {
+fn prune(store: &Store, args: PruneArgs) -> CliResult {
     let filter = PruneFilter {
         before: args.before,
         statuses: args.status,
@@ -1145,15 +1147,20 @@ fn prune(store: &SqliteStore, args: PruneArgs) -> CliResult {
         out(format_args!("{verb} {count} missions\n"));
     }
     if args.vacuum {
-        let (before, after) = store.vacuum()?;
-        if !args.json {
-            out(format_args!("vacuumed: {before} bytes -> {after} bytes\n"));
+        match store.as_sqlite() {
+            Some(file) => {
+                let (before, after) = file.vacuum()?;
+                if !args.json {
+                    out(format_args!("vacuumed: {before} bytes -> {after} bytes\n"));
+                }
+            }
+            None => eprintln!("--vacuum: PostgreSQL reclaims the space itself (autovacuum)"),
         }
     }
     Ok(())
 }
 
-fn memory(store: &SqliteStore, args: MemoryArgs) -> CliResult {
+fn memory(store: &Store, args: MemoryArgs) -> CliResult {
     match args.command {
         Some(MemoryCommand::Get { uuid, key }) => match store.get_memory(&uuid.parse()?, &key)? {
             Some(value) => print_json_text(value.as_str()),
@@ -1194,7 +1201,7 @@ fn memory(store: &SqliteStore, args: MemoryArgs) -> CliResult {
     Ok(())
 }
 
-fn mission(store: &SqliteStore, command: MissionCommand) -> CliResult {
+fn mission(store: &Store, command: MissionCommand) -> CliResult {
     match command {
         MissionCommand::Create { phase, metadata } => {
             let phase: Phase = phase.parse()?;
@@ -1322,7 +1329,7 @@ impl<T: Serialize + JsonColumns> Listing<T> {
     /// with `--follow`, as they are committed.
     fn print(
         mut self,
-        store: &SqliteStore,
+        store: &Store,
         s: &Selection,
         mut find: impl FnMut(
             Option<i64>,
@@ -1371,7 +1378,7 @@ impl<T: Serialize + JsonColumns> Listing<T> {
 /// the process is interrupted. Idle, it asks SQLite one cheap question every
 /// [`FOLLOW_POLL`].
 fn follow(
-    store: &SqliteStore,
+    store: &Store,
     mut print_rows: impl FnMut(Option<i64>) -> Result<Option<i64>, StoreError>,
 ) -> CliResult {
     let mut seen = store.data_version()?;

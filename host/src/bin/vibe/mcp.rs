@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use vibe_store::mcp::{serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions};
 use vibe_store::sandbox::RuntimeConfig;
-use vibe_store::store::{MissionId, Phase, SqliteStore};
+use vibe_store::store::{MissionId, Phase, Store};
 
 use crate::{sandbox_runtime, CliResult, Failure};
 
@@ -50,7 +50,7 @@ pub(crate) struct McpArgs {
     slots: u32,
 }
 
-pub(crate) fn mcp(store: &SqliteStore, args: McpArgs) -> CliResult {
+pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
     let policy = match &args.policy {
         Some(path) => Policy::load(path).map_err(|e| Failure::new(e, 4))?,
         None => Policy::deny_by_default(),
@@ -90,7 +90,7 @@ pub(crate) fn mcp(store: &SqliteStore, args: McpArgs) -> CliResult {
         phase,
         max_message_bytes: args.max_message_bytes as usize,
         max_pending_calls: args.max_pending_calls as usize,
-        store_location: store.path().display().to_string(),
+        store_location: store.location(),
     };
     let server = McpServer::new(runtime, Arc::new(store.clone()), options)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()

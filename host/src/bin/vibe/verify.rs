@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 use vibe_store::store::{
-    exported_chain_head, ChainHead, ChainReport, MissionId, SqliteStore, StoreError,
+    exported_chain_head, ChainHead, ChainReport, MissionId, Store, StoreError,
 };
 use vibe_store::terminal::visible_line;
 
@@ -52,7 +52,7 @@ struct Verdict<'a> {
     against: Option<Against>,
 }
 
-pub(crate) fn verify(store: &SqliteStore, args: VerifyArgs) -> CliResult {
+pub(crate) fn verify(store: &Store, args: VerifyArgs) -> CliResult {
     let mut wanted: Vec<MissionId> = args
         .uuids
         .iter()
@@ -132,7 +132,7 @@ pub(crate) fn verify(store: &SqliteStore, args: VerifyArgs) -> CliResult {
 
 /// Compares the chain with a recorded head.
 fn compare(
-    store: &SqliteStore,
+    store: &Store,
     report: &ChainReport,
     head: &ChainHead,
 ) -> Result<Against, Failure> {

@@ -183,14 +183,22 @@ impl Target {
                 c if c.starts_with("23") || c.starts_with("22") => {
                     StoreError::invalid(format!("the server refused the write: {message}"))
                 }
+                // invalid_catalog_name
+                "3D000" => StoreError::Server(format!(
+                    "{message}; create it first (createdb, or CREATE DATABASE)"
+                )),
                 _ => StoreError::Server(format!("{message} (SQLSTATE {code})")),
             };
         }
-        if err.is_closed() || err.to_string().contains("connection") || err.code().is_none() {
-            let reason = err.to_string();
-            return self.unavailable(&reason, phase);
+        // The client library's message, with its causes ("error connecting
+        // to server: Connection refused (os error 111)").
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            reason = format!("{reason}: {cause}");
+            source = cause.source();
         }
-        StoreError::Server(err.to_string())
+        self.unavailable(&reason, phase)
     }
 
     fn unavailable(&self, reason: &str, phase: Phase) -> StoreError {
