@@ -66,7 +66,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
         // the group commit batch acknowledgements).
         let durability = if round % 2 == 0 { "full" } else { "normal" };
         let threads = if round % 4 < 2 { 1 } else { 4 };
-        let mut child = stress_writer(&path, &mission, 0, durability, threads)
+        let mut child = stress_writer(path.display(), &mission, 0, durability, threads)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

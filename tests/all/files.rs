@@ -152,7 +152,7 @@ fn four_processes_writing_one_file_lose_nothing() {
     // Four library writers and two CLI writers at once, with a reader polling.
     let writers: Vec<_> = (0..4)
         .map(|_| {
-            stress_writer(&path, &mission, PER_PROCESS as u64, "full", 1)
+            stress_writer(path.display(), &mission, PER_PROCESS as u64, "full", 1)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

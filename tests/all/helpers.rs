@@ -7,14 +7,15 @@
 //! As a helper it logs tool calls in a loop through the library and prints
 //! each id on its own line as soon as its call has returned (and so was
 //! acknowledged). Arguments, tab-separated in the variable:
-//! `DB MISSION COUNT [full|normal] [THREADS]` (COUNT per thread; 0 =
+//! `DB MISSION COUNT [full|normal] [THREADS]` (DB a path or a PostgreSQL
+//! URL; COUNT per thread; 0 =
 //! forever). Lines that are not ids (the test harness's own) are ignored by
 //! the reader.
 
 use std::io::Write;
 
 use serde_json::json;
-use vibe_store::{MissionId, MissionStore, NewToolCall, OpenOptions, SqliteStore};
+use vibe_store::{MissionId, MissionStore, NewToolCall, OpenOptions, Store};
 
 #[test]
 #[ignore = "a helper process the crash and multi-process tests start, not a test"]
@@ -34,7 +35,7 @@ fn stress_writer() {
         .parse()
         .expect("durability");
     let threads: u64 = rest.get(1).map_or(Ok(1), |t| t.parse()).expect("THREADS");
-    let store = SqliteStore::open_with(db, OpenOptions::default().durability(durability))
+    let store = Store::open_with(db, OpenOptions::default().durability(durability))
         .unwrap_or_else(|e| {
             eprintln!("stress_writer: {e}");
             std::process::exit(1);
@@ -52,7 +53,7 @@ fn stress_writer() {
     }
 }
 
-fn write_loop(store: &SqliteStore, mission: &MissionId, count: u64, thread: u64) {
+fn write_loop(store: &Store, mission: &MissionId, count: u64, thread: u64) {
     let pid = std::process::id();
     let mut i = 0u64;
     while count == 0 || i < count {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::thread;
 
+use crate::common::backends::{Backend, TestStore};
 use crate::common::{count, latest_schema, ov, temp_db, temp_store, v};
 use serde_json::{json, Value};
 use vibe_store::store::{
@@ -29,6 +30,26 @@ fn all_rows(store: &SqliteStore) -> i64 {
               + (SELECT COUNT(*) FROM playbook_runs)",
     )
 }
+
+// Tests of the store's semantics, run on SQLite and on PostgreSQL from this
+// one source (`sqlite::NAME`, `postgres::NAME`).
+crate::on_both_backends!(
+    init_db_is_idempotent_and_reopening_keeps_data,
+    empty_database_has_empty_history,
+    mission_create_read_update,
+    mission_history_is_newest_first_and_limited,
+    tool_calls_round_trip_success_and_failure,
+    decisions_round_trip_oldest_first,
+    history_pages_follow_after_id,
+    batched_tool_calls_commit_all_or_nothing,
+    unknown_mission_is_not_found_everywhere,
+    invalid_input_gets_a_clear_error_and_writes_nothing,
+    unicode_and_escapes_round_trip_exactly,
+    memory_set_get_overwrite_delete_and_expire,
+    playbook_runs_start_and_complete_once,
+    eight_threads_times_500_calls_leave_exactly_4000_rows,
+    a_failing_write_in_a_busy_batch_does_not_sink_the_others
+);
 
 // ---- initialisation --------------------------------------------------------
 
@@ -91,32 +112,27 @@ fn open_creates_directories_file_and_schema() {
     assert_eq!(journal, "wal");
 }
 
-#[test]
-fn init_db_is_idempotent_and_reopening_keeps_data() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+fn init_db_is_idempotent_and_reopening_keeps_data(backend: Backend) {
+    let store = TestStore::open(backend);
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     assert_eq!(store.init_db().unwrap(), latest_schema());
     assert_eq!(store.init_db().unwrap(), latest_schema());
-    drop(store);
-    let again = SqliteStore::open(&path).unwrap();
+    let again = store.reopen(OpenOptions::default()).unwrap();
     assert_eq!(again.init_db().unwrap(), latest_schema());
     assert_eq!(again.get_mission(&mission).unwrap().phase, Phase::Coding);
 }
 
-#[test]
-fn empty_database_has_empty_history() {
-    let (_dir, store) = temp_store();
+fn empty_database_has_empty_history(backend: Backend) {
+    let store = TestStore::open(backend);
     assert!(store.get_mission_history(10).unwrap().is_empty());
 }
 
 // ---- missions --------------------------------------------------------------
 
-#[test]
-fn mission_create_read_update() {
-    let (_dir, store) = temp_store();
+fn mission_create_read_update(backend: Backend) {
+    let store = TestStore::open(backend);
     let meta = json!({ "goal": "ship", "n": 5, "ratio": 1.0 });
     let id = store
         .create_mission(Phase::Planning, (&meta).into())
@@ -134,12 +150,7 @@ fn mission_create_read_update() {
         r#"{"goal":"ship","n":5,"ratio":1.0}"#
     );
     // Stored as fixed-width RFC 3339 with microseconds, whatever the API type.
-    let stored = |sql: &str| -> String {
-        rusqlite::Connection::open(store.path())
-            .unwrap()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap()
-    };
+    let stored = |sql: &str| store.text(sql);
     let created_text = stored("SELECT created_at FROM missions");
     assert!(is_rfc3339_micros(&created_text), "{created_text}");
     assert_eq!(mission.completed_at, None);
@@ -173,9 +184,8 @@ fn mission_create_read_update() {
     assert!(store.get_mission(&id).unwrap().completed_at.is_some());
 }
 
-#[test]
-fn mission_history_is_newest_first_and_limited() {
-    let (_dir, store) = temp_store();
+fn mission_history_is_newest_first_and_limited(backend: Backend) {
+    let store = TestStore::open(backend);
     let ids: Vec<MissionId> = (0..15)
         .map(|i| {
             store
@@ -220,9 +230,8 @@ fn phases_and_statuses_parse_in_any_case_and_list_valid_values() {
 
 // ---- tool calls and decisions ----------------------------------------------
 
-#[test]
-fn tool_calls_round_trip_success_and_failure() {
-    let (_dir, store) = temp_store();
+fn tool_calls_round_trip_success_and_failure(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -259,11 +268,7 @@ fn tool_calls_round_trip_success_and_failure() {
     assert_eq!(a.error_message, None);
     assert_eq!(a.mission_uuid, m);
     assert!(is_rfc3339_micros(
-        &rusqlite::Connection::open(store.path())
-            .unwrap()
-            .query_row("SELECT MIN(timestamp) FROM tool_calls", [], |r| r
-                .get::<_, String>(0))
-            .unwrap()
+        &store.text("SELECT MIN(timestamp) FROM tool_calls")
     ));
     assert_eq!(
         (b.success, b.error_message.as_deref()),
@@ -273,18 +278,15 @@ fn tool_calls_round_trip_success_and_failure() {
     assert!(a.timestamp <= b.timestamp);
 
     // JSON is stored as JSON text, never coerced to a number by affinity.
-    assert_eq!(
-        count(
-            store.path(),
-            "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'"
-        ),
-        1
-    );
+    let stored_as_text = match backend {
+        Backend::Sqlite => "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'",
+        Backend::Postgres => "SELECT COUNT(*) FROM tool_calls WHERE result = '5'",
+    };
+    assert_eq!(store.count(stored_as_text), 1);
 }
 
-#[test]
-fn decisions_round_trip_oldest_first() {
-    let (_dir, store) = temp_store();
+fn decisions_round_trip_oldest_first(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Planning, json!({}).into())
         .unwrap();
@@ -319,9 +321,8 @@ fn decisions_round_trip_oldest_first() {
         .all(|w| (w[0].timestamp, w[0].id) < (w[1].timestamp, w[1].id)));
 }
 
-#[test]
-fn history_pages_follow_after_id() {
-    let (_dir, store) = temp_store();
+fn history_pages_follow_after_id(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -356,9 +357,8 @@ fn history_pages_follow_after_id() {
     ));
 }
 
-#[test]
-fn batched_tool_calls_commit_all_or_nothing() {
-    let (_dir, store) = temp_store();
+fn batched_tool_calls_commit_all_or_nothing(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -378,9 +378,8 @@ fn batched_tool_calls_commit_all_or_nothing() {
 
 // ---- unknown missions and invalid input write nothing ----------------------
 
-#[test]
-fn unknown_mission_is_not_found_everywhere() {
-    let (_dir, store) = temp_store();
+fn unknown_mission_is_not_found_everywhere(backend: Backend) {
+    let store = TestStore::open(backend);
     let ghost = MissionId::new_v4();
     let not_found = |r: Result<(), StoreError>| match r {
         Err(StoreError::MissionNotFound(id)) => assert_eq!(id, ghost.as_str()),
@@ -400,7 +399,7 @@ fn unknown_mission_is_not_found_everywhere() {
     not_found(store.get_memory(&ghost, "k").map(drop));
     not_found(store.delete_memory(&ghost, "k").map(drop));
     not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
-    assert_eq!(all_rows(&store), 0);
+    assert_eq!(store.all_rows(), 0);
     let message = store.get_mission(&ghost).unwrap_err().to_string();
     assert!(
         message.contains(ghost.as_str()) && message.contains("vibe mission list"),
@@ -408,13 +407,12 @@ fn unknown_mission_is_not_found_everywhere() {
     );
 }
 
-#[test]
-fn invalid_input_gets_a_clear_error_and_writes_nothing() {
-    let (_dir, store) = temp_store();
+fn invalid_input_gets_a_clear_error_and_writes_nothing(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    let before = all_rows(&store);
+    let before = store.all_rows();
     let call = |f: fn(&mut NewToolCall)| {
         let mut c = NewToolCall::success("tool", json!({}));
         f(&mut c);
@@ -480,7 +478,7 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
         "--args is not valid JSON",
     );
     invalid(Json::parse("--args", "").unwrap_err(), "not valid JSON");
-    assert_eq!(all_rows(&store), before, "rejected input wrote nothing");
+    assert_eq!(store.all_rows(), before, "rejected input wrote nothing");
 
     // Just under the limits is accepted.
     let mut fits = json!(1);
@@ -493,9 +491,8 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing() {
     assert_eq!(v(&store.get_tool_history(&m).unwrap()[0].args), fits);
 }
 
-#[test]
-fn unicode_and_escapes_round_trip_exactly() {
-    let (_dir, store) = temp_store();
+fn unicode_and_escapes_round_trip_exactly(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -533,9 +530,8 @@ fn unicode_and_escapes_round_trip_exactly() {
 
 // ---- agent memory and playbooks --------------------------------------------
 
-#[test]
-fn memory_set_get_overwrite_delete_and_expire() {
-    let (_dir, store) = temp_store();
+fn memory_set_get_overwrite_delete_and_expire(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -562,7 +558,7 @@ fn memory_set_get_overwrite_delete_and_expire() {
         Some(json!("other"))
     );
     assert_eq!(
-        count(store.path(), "SELECT COUNT(*) FROM agent_memory"),
+        store.count("SELECT COUNT(*) FROM agent_memory"),
         2,
         "overwrite, not append"
     );
@@ -587,9 +583,8 @@ fn memory_set_get_overwrite_delete_and_expire() {
     );
 }
 
-#[test]
-fn playbook_runs_start_and_complete_once() {
-    let (_dir, store) = temp_store();
+fn playbook_runs_start_and_complete_once(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = store
         .create_mission(Phase::Deployment, json!({}).into())
         .unwrap();
@@ -613,8 +608,7 @@ fn playbook_runs_start_and_complete_once() {
     assert_eq!(ov(&runs[0].metrics), Some(json!({ "hosts": 3 })));
     assert_eq!(runs[0].phase.as_deref(), Some("DEPLOYMENT"));
     assert_eq!(runs[1].error_message.as_deref(), Some("timeout"));
-    let total: i64 = count(
-        store.path(),
+    let total: i64 = store.count(
         "SELECT total_runs FROM playbook_performance WHERE playbook_name = 'deploy'",
     );
     assert_eq!(total, 2);
@@ -715,7 +709,7 @@ fn rows_written_by_other_programs_read_back() {
         "PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'legacy-1';",
     )
     .unwrap();
-    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 0);
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 0);
 }
 
 // ---- migrations ------------------------------------------------------------
@@ -827,9 +821,8 @@ fn durability_setting_reaches_every_connection() {
     assert!("fast".parse::<Durability>().is_err());
 }
 
-#[test]
-fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
-    let (_dir, store) = temp_store();
+fn eight_threads_times_500_calls_leave_exactly_4000_rows(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = Arc::new(
         store
             .create_mission(Phase::Coding, json!({}).into())
@@ -859,13 +852,11 @@ fn eight_threads_times_500_calls_leave_exactly_4000_rows() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 4000, "every acknowledged id is distinct");
-    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 4000);
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 4000);
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 4000);
+    let history = store.get_tool_history(&m).unwrap();
     for t in 0..8 {
-        let n = count(
-            store.path(),
-            &format!("SELECT COUNT(*) FROM tool_calls WHERE json_extract(args, '$.t') = {t}"),
-        );
+        let n = history.iter().filter(|c| v(&c.args)["t"] == t).count();
         assert_eq!(n, 500, "thread {t}");
     }
 }
@@ -898,7 +889,7 @@ fn concurrent_durable_writers_share_commits() {
     let after = store.write_stats();
     let (writes, commits) = (after.writes - before.writes, after.commits - before.commits);
     assert_eq!(writes, 1600);
-    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 1600);
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 1600);
     assert!(
         commits < writes / 2,
         "{commits} commits for {writes} writes: no batching"
@@ -906,9 +897,8 @@ fn concurrent_durable_writers_share_commits() {
     eprintln!("16 writers: {writes} writes in {commits} commits");
 }
 
-#[test]
-fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
-    let (_dir, store) = temp_store();
+fn a_failing_write_in_a_busy_batch_does_not_sink_the_others(backend: Backend) {
+    let store = TestStore::open(backend);
     let m = Arc::new(
         store
             .create_mission(Phase::Coding, json!({}).into())
@@ -936,7 +926,7 @@ fn a_failing_write_in_a_busy_batch_does_not_sink_the_others() {
     let ok: i64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(ok, 6 * 200);
     assert_eq!(
-        count(store.path(), "SELECT COUNT(*) FROM tool_calls"),
+        store.count("SELECT COUNT(*) FROM tool_calls"),
         6 * 200
     );
 }

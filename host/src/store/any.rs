@@ -18,7 +18,7 @@ use super::open::OpenOptions;
 #[cfg(feature = "postgres")]
 use super::postgresql::{is_postgres_url, PostgresStore};
 use super::sqlite::SqliteStore;
-use super::transfer::ExportFilter;
+use super::transfer::{exported_chain_head, ExportFilter};
 
 /// The mission store on either backend. An embedder that takes its
 /// database from configuration holds this; code that only records and reads
@@ -181,6 +181,58 @@ impl Store {
     /// Imports one exported line; the mission and whether it was new here.
     pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
         each!(self, s => s.import_jsonl(line))
+    }
+}
+
+/// What [`Store::copy_to`] did with one mission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copied {
+    /// It was not at the destination; it is now, with all its rows.
+    New,
+    /// The destination already held it with the same trail (an earlier
+    /// copy): nothing was written.
+    AlreadyThere,
+}
+
+impl Store {
+    /// Copies every mission to `dest`, oldest first, each with all its rows
+    /// and its hash chain in one transaction there, keeping uuids,
+    /// timestamps and JSON text byte for byte; calls `f` with each mission,
+    /// what happened to it and the rows it holds.
+    ///
+    /// Idempotent and resumable: a mission `dest` already holds with the
+    /// same trail is left alone, so a copy that was interrupted is finished
+    /// by running it again. A mission `dest` holds with a different trail
+    /// (its chain does not contain this store's) is an error, and nothing
+    /// of it is written: copying never merges two trails.
+    pub fn copy_to(
+        &self,
+        dest: &Store,
+        f: &mut dyn FnMut(&MissionId, Copied, u64) -> Result<()>,
+    ) -> Result<()> {
+        self.export_jsonl(&ExportFilter::default(), &mut |mission, line, rows| {
+            let (_, new) = dest.import_jsonl(&line)?;
+            if new {
+                return f(mission, Copied::New, rows);
+            }
+            let (_, head) = exported_chain_head(&line)?;
+            let there = if head.length == 0 {
+                None
+            } else {
+                dest.chain_entry(mission, head.length)?
+            };
+            if there != head.hash {
+                return Err(StoreError::invalid(format!(
+                    "mission {mission} is at both {} and {} with different trails (the \
+                     destination's chain does not hold this one's {} entries); copy never \
+                     merges trails",
+                    self.location(),
+                    dest.location(),
+                    head.length
+                )));
+            }
+            f(mission, Copied::AlreadyThere, rows)
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod fuzz_inputs;
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,7 +100,7 @@ pub fn component_cache() -> PathBuf {
 /// a helper process that logs `count` calls per thread (0 = forever) and
 /// prints each acknowledged id on its own line.
 pub fn stress_writer(
-    db: &Path,
+    db: impl std::fmt::Display,
     mission: &str,
     count: u64,
     durability: &str,
@@ -116,8 +118,7 @@ pub fn stress_writer(
     .env(
         "VIBE_STRESS_WRITER",
         format!(
-            "{}\t{mission}\t{count}\t{durability}\t{threads}",
-            db.display()
+            "{db}\t{mission}\t{count}\t{durability}\t{threads}"
         ),
     );
     cmd

@@ -21,7 +21,7 @@ use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
 use vibe_store::store::{
-    DecisionFilter, ExportFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter,
+    Copied, DecisionFilter, ExportFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter,
 };
 use vibe_store::terminal::{json_for_terminal, one_line, visible_line};
 use vibe_store::{
@@ -52,6 +52,7 @@ Inspect the trail:
 Keep and hand over:
   export      Missions with all their rows, exactly as stored (JSON lines)
   import      Restore an export (twice changes nothing)
+  copy        Move a whole store between SQLite and PostgreSQL (resumable)
   backup      Copy the database while writers keep writing, checked
   prune       Delete old missions in short batches
   verify      Check missions' hash chains: edited, deleted, inserted rows
@@ -152,6 +153,22 @@ enum Command {
     Import {
         /// The file `vibe export` wrote (`-` for stdin).
         file: PathBuf,
+    },
+    /// Copy every mission with all its rows from one store to another
+    /// (SQLite file or PostgreSQL URL, either way), keeping uuids,
+    /// timestamps and JSON text byte for byte. Each mission is one
+    /// transaction: run it again to finish an interrupted copy; missions
+    /// already copied are left alone. Progress on stderr.
+    Copy {
+        /// The store to copy from: a SQLite file or postgres://USER@HOST:PORT/DB.
+        #[arg(long)]
+        from: String,
+        /// The store to copy to (created if it does not exist).
+        #[arg(long)]
+        to: String,
+        /// Print {"copied", "already_there", "rows"} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Delete whole missions (and their rows) created before a time, in
     /// batches that hold the write lock about 100 ms each; prints each.
@@ -661,6 +678,9 @@ fn run(cli: Cli) -> CliResult {
     if let Command::Bench(args) = &cli.command {
         return bench(args);
     }
+    if let Command::Copy { from, to, json } = &cli.command {
+        return copy(&cli, from, to, *json);
+    }
     let store = open(&cli)?;
     match cli.command {
         Command::Init { json } => {
@@ -710,7 +730,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Run(args) => run_tool(&store, args)?,
         Command::Mcp(args) => mcp::mcp(&store, args)?,
         Command::Demo(args) => demo::run(&store, args.component)?,
-        Command::Bench(_) => unreachable!("handled before the store is opened"),
+        Command::Bench(_) | Command::Copy { .. } => {
+            unreachable!("handled before the store is opened")
+        }
         Command::Tools(args) => {
             let s = &args.selection;
             let mut filter = ToolCallFilter {
@@ -976,7 +998,11 @@ fn export(store: &Store, args: ExportArgs) -> CliResult {
     // Progress for a person watching: only when stderr is a terminal.
     let mut progress = std::io::stderr()
         .is_terminal()
-        .then(|| store.export_size(&filter).map(Progress::new))
+        .then(|| {
+            store
+                .export_size(&filter)
+                .map(|total| Progress::new("exported", total, true))
+        })
         .transpose()?;
     let mut sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -1035,30 +1061,36 @@ impl Write for Stdout {
     }
 }
 
-/// Rows exported so far, their rate and the time left, redrawn on one
-/// stderr line at most five times a second.
+/// Rows done so far, their rate and the time left, on stderr: on a
+/// terminal one line redrawn at most five times a second; otherwise (a log)
+/// a line a second.
 struct Progress {
+    verb: &'static str,
     total: u64,
     done: u64,
     started: std::time::Instant,
     drawn: Option<std::time::Instant>,
+    terminal: bool,
 }
 
 impl Progress {
-    fn new(total: u64) -> Self {
+    fn new(verb: &'static str, total: u64, terminal: bool) -> Self {
         Progress {
+            verb,
             total,
             done: 0,
             started: std::time::Instant::now(),
             drawn: None,
+            terminal,
         }
     }
 
     fn advance(&mut self, rows: u64) {
         self.done += rows;
+        let every = if self.terminal { 200 } else { 1000 };
         if self
             .drawn
-            .is_none_or(|at| at.elapsed() >= Duration::from_millis(200))
+            .is_none_or(|at| at.elapsed() >= Duration::from_millis(every))
         {
             self.draw();
             self.drawn = Some(std::time::Instant::now());
@@ -1069,16 +1101,61 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(1e-6);
         let rate = self.done as f64 / secs;
         let left = self.total.saturating_sub(self.done) as f64 / rate.max(1e-9);
-        eprint!(
-            "\r\x1b[2Kexported {}/{} rows, {:.0} rows/s, ETA {:.0}s",
-            self.done, self.total, rate, left
+        let line = format!(
+            "{} {}/{} rows, {:.0} rows/s, ETA {:.0}s",
+            self.verb, self.done, self.total, rate, left
         );
+        if self.terminal {
+            eprint!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
     }
 
     fn finish(self) {
         self.draw();
-        eprintln!();
+        if self.terminal {
+            eprintln!();
+        }
     }
+}
+
+fn copy(cli: &Cli, from: &str, to: &str, json: bool) -> CliResult {
+    let mut options = OpenOptions::default().durability(cli.durability);
+    options.busy_timeout = Duration::from_millis(cli.busy_timeout_ms);
+    options.lock_wait_notice = Some(announce_lock_wait);
+    let source = Store::open_with(from, options.clone().read_only())?;
+    let dest = Store::open_with(to, options)?;
+    if source.location() == dest.location() {
+        return Err(Failure::new("--from and --to are the same store", 2));
+    }
+    let total = source.export_size(&ExportFilter::default())?;
+    let mut progress = Progress::new("copied", total, std::io::stderr().is_terminal());
+    let (mut copied, mut there, mut rows) = (0u64, 0u64, 0u64);
+    source.copy_to(&dest, &mut |_, what, n| {
+        match what {
+            Copied::New => copied += 1,
+            Copied::AlreadyThere => there += 1,
+        }
+        rows += n;
+        progress.advance(n);
+        Ok(())
+    })?;
+    progress.finish();
+    if json {
+        print_json(&serde_json::json!({
+            "copied": copied,
+            "already_there": there,
+            "rows": rows,
+        }));
+    } else {
+        out(format_args!(
+            "copied {copied} missions ({rows} rows in all) from {} to {}; {there} were already there\n",
+            visible_line(&source.location()),
+            visible_line(&dest.location())
+        ));
+    }
+    Ok(())
 }
 
 fn import(store: &Store, file: &std::path::Path) -> CliResult {
