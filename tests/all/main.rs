@@ -16,6 +16,7 @@ mod languages;
 mod mcp;
 mod model;
 mod operator;
+mod postgres;
 mod sandbox;
 mod store;
 mod trust;

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
+use crate::common::backends::{Backend, TestStore};
 use crate::common::{count, db_with_mission, guest, temp_db, vibe, vibe_db};
 
 fn text(bytes: &[u8]) -> String {
@@ -348,10 +349,16 @@ fn a_demo_whose_component_is_missing_writes_nothing() {
     assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
 }
 
-/// A store with two missions and a known trail, for the finding tests.
+/// A SQLite file with two missions and a known trail, for the finding tests.
 pub(crate) fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
-    let (dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+    let (store, a, b) = trail_on(Backend::Sqlite);
+    let TestStore { dir, location, .. } = store;
+    (dir, location.into(), a, b)
+}
+
+/// [`trail`] on either backend.
+pub(crate) fn trail_on(backend: Backend) -> (TestStore, String, String) {
+    let store = TestStore::open(backend);
     let a = store
         .create_mission(Phase::Coding, json!({ "goal": "ship the parser" }).into())
         .unwrap();
@@ -394,10 +401,10 @@ pub(crate) fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String)
     store
         .complete_playbook_run(run, true, Some(json!({ "hosts": 3 }).into()), None)
         .unwrap();
-    (dir, path, a.to_string(), b.to_string())
+    (store, a.to_string(), b.to_string())
 }
 
-fn json_of(dir: &Path, path: &Path, args: &[&str]) -> Value {
+fn json_of(dir: &Path, path: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Value {
     let out = vibe(dir).arg("--db").arg(path).args(args).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
@@ -411,10 +418,15 @@ fn ids(rows: &Value) -> Vec<i64> {
         .collect()
 }
 
-#[test]
-fn tools_and_decisions_filter_by_name_outcome_time_and_page() {
-    let (dir, path, a, b) = trail();
-    let d = dir.path();
+crate::on_both_backends!(
+    tools_and_decisions_filter_by_name_outcome_time_and_page,
+    stats_memory_playbooks_and_one_tool_call_in_full,
+    follow_prints_rows_as_other_processes_commit_them,
+);
+
+fn tools_and_decisions_filter_by_name_outcome_time_and_page(backend: Backend) {
+    let (store, a, b) = trail_on(backend);
+    let (d, path) = (store.dir.path(), &store.location);
     let q = |args: &[&str]| json_of(d, &path, &[args, &["--json"]].concat());
     assert_eq!(ids(&q(&["tools", &a])), [1, 2, 3, 4, 5]);
     assert_eq!(ids(&q(&["tools", &a, "--tool", "cargo"])), [2]);
@@ -529,10 +541,9 @@ fn missions_list_newest_first_by_creation_time_with_filters_and_paging() {
     assert_eq!(over.status.code(), Some(2));
 }
 
-#[test]
-fn stats_memory_playbooks_and_one_tool_call_in_full() {
-    let (dir, path, a, _b) = trail();
-    let d = dir.path();
+fn stats_memory_playbooks_and_one_tool_call_in_full(backend: Backend) {
+    let (store, a, _b) = trail_on(backend);
+    let (d, path) = (store.dir.path(), &store.location);
     let stats = json_of(d, &path, &["stats", &a, "--json"]);
     assert_eq!(stats[0]["tool_name"], json!("grep"));
     assert_eq!(stats[0]["calls"], json!(4));
@@ -655,9 +666,9 @@ impl Drop for Following {
     }
 }
 
-#[test]
-fn follow_prints_rows_as_other_processes_commit_them() {
-    let (dir, path, a, _b) = trail();
+fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
+    let (store, a, _b) = trail_on(backend);
+    let (dir, path) = (&store.dir, &store.location);
     for json in [false, true] {
         let mut cmd = vibe(dir.path());
         cmd.arg("--db").arg(&path).args(["tools", &a, "--follow"]);
@@ -666,10 +677,7 @@ fn follow_prints_rows_as_other_processes_commit_them() {
         }
         let following = Following::start(&mut cmd);
         // The rows already there (and, for the table, its header).
-        let existing = count(
-            &path,
-            "SELECT COUNT(*) FROM tool_calls WHERE mission_id = 1",
-        );
+        let existing = store.count("SELECT COUNT(*) FROM tool_calls WHERE mission_id = 1");
         for _ in 0..(existing as usize + usize::from(!json)) {
             following.next();
         }

@@ -22,14 +22,6 @@ fn is_rfc3339_micros(ts: &str) -> bool {
         && chrono::DateTime::parse_from_rfc3339(ts).is_ok()
 }
 
-fn all_rows(store: &SqliteStore) -> i64 {
-    count(
-        store.path(),
-        "SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls)
-              + (SELECT COUNT(*) FROM decisions) + (SELECT COUNT(*) FROM agent_memory)
-              + (SELECT COUNT(*) FROM playbook_runs)",
-    )
-}
 
 // Tests of the store's semantics, run on SQLite and on PostgreSQL from this
 // one source (`sqlite::NAME`, `postgres::NAME`).
@@ -709,7 +701,7 @@ fn rows_written_by_other_programs_read_back() {
         "PRAGMA foreign_keys = ON; DELETE FROM missions WHERE mission_uuid = 'legacy-1';",
     )
     .unwrap();
-    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 0);
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 0);
 }
 
 // ---- migrations ------------------------------------------------------------
@@ -889,7 +881,7 @@ fn concurrent_durable_writers_share_commits() {
     let after = store.write_stats();
     let (writes, commits) = (after.writes - before.writes, after.commits - before.commits);
     assert_eq!(writes, 1600);
-    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 1600);
+    assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 1600);
     assert!(
         commits < writes / 2,
         "{commits} commits for {writes} writes: no batching"

@@ -22,7 +22,8 @@ pub struct TestStore {
     pub backend: Backend,
     /// The path or URL it was opened at.
     pub location: String,
-    _dir: TempDir,
+    /// A temp dir of its own (the SQLite file is in it).
+    pub dir: TempDir,
     database: Option<Database>,
 }
 
@@ -56,7 +57,7 @@ impl TestStore {
             store,
             backend,
             location,
-            _dir: dir,
+            dir,
             database,
         }
     }

@@ -73,7 +73,7 @@ pub fn vibe(dir: &Path) -> Command {
 }
 
 /// The `vibe` binary on the database at `db`.
-pub fn vibe_db(dir: &Path, db: &Path) -> Command {
+pub fn vibe_db(dir: &Path, db: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = vibe(dir);
     cmd.arg("--db").arg(db);
     cmd

@@ -1,0 +1,530 @@
+//! What only the PostgreSQL backend has to show: its migrations, JSON kept
+//! byte for byte as on SQLite, many hosts writing at once, a writer killed, a
+//! server restarted under load, `vibe copy` both ways, and secrets kept out
+//! of messages. The store's semantics themselves are tested on both backends
+//! by `store.rs` and `operator.rs`.
+
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use vibe_store::bench::cluster::Cluster;
+use vibe_store::store::{OpenOptions, POSTGRES_MIGRATIONS};
+use vibe_store::{Json, MissionStore, NewToolCall, Phase, PostgresStore, Store, StoreError};
+
+use crate::common::backends::{Backend, TestStore};
+use crate::common::pg::server;
+use crate::common::{guest, ids, stress_writer, vibe, vibe_db};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn ten_hosts_starting_at_once_migrate_once_in_numbered_versions() {
+    let db = server().fresh_database();
+    let hosts = 10;
+    let barrier = Arc::new(Barrier::new(hosts));
+    let opened: Vec<_> = (0..hosts)
+        .map(|_| {
+            let (url, barrier) = (db.url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                PostgresStore::open(&url).map(|s| s.schema_version())
+            })
+        })
+        .collect();
+    for host in opened {
+        let version = host.join().unwrap().expect("every host opens").unwrap();
+        assert_eq!(version, POSTGRES_MIGRATIONS.last().unwrap().version);
+    }
+    let mut client = db.client();
+    let versions: Vec<i32> = client
+        .query("SELECT version FROM vibe_schema_version ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let expected: Vec<i32> = POSTGRES_MIGRATIONS.iter().map(|m| m.version as i32).collect();
+    assert_eq!(versions, expected, "each migration applied exactly once");
+    // The numbers match SQLite's: version N is the same layout on both.
+    assert_eq!(
+        expected.last().map(|v| *v as u32),
+        vibe_store::store::MIGRATIONS.last().map(|m| m.version)
+    );
+}
+
+#[test]
+fn a_database_with_a_newer_schema_is_refused_untouched() {
+    let db = server().fresh_database();
+    PostgresStore::open(&db.url).unwrap();
+    let mut client = db.client();
+    client
+        .batch_execute("INSERT INTO vibe_schema_version (version) VALUES (99)")
+        .unwrap();
+    let snapshot = |client: &mut postgres::Client| -> (i64, i64) {
+        let row = client
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM vibe_schema_version),
+                        (SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public')",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let before = snapshot(&mut client);
+    let err = PostgresStore::open(&db.url).unwrap_err();
+    assert!(matches!(err, StoreError::UnusableFile { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("99") && message.contains("newer") && message.contains("untouched"),
+        "{message}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["init"][..], &["mission", "list"]] {
+        let out = vibe_db(dir.path(), &db.url).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(text(&out.stderr).contains("newer"), "{}", text(&out.stderr));
+    }
+    assert_eq!(snapshot(&mut client), before, "nothing was written");
+}
+
+#[test]
+fn json_text_comes_back_byte_for_byte_and_the_same_from_both_backends() {
+    let inputs = [
+        r#"{"b":1,  "a":2}"#,
+        r#"{"a":1,"a":2}"#,
+        r#"[1.0, 1.50, -0, 1e400, 123456789012345678901234567890]"#,
+        "\"\\u0000 \\ud83d\\ude80 \\u00e9 é 🚀 \\n\"",
+        " { \"nested\" : [ { \"deep\" : [ [ ] ] } ] } ",
+        "null",
+        "true",
+        "5",
+    ];
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let store = TestStore::open(backend);
+        let m = store
+            .create_mission(Phase::Coding, Json::parse("metadata", inputs[0]).unwrap())
+            .unwrap();
+        let mut back = Vec::new();
+        for input in inputs {
+            let json = Json::parse("args", input).unwrap();
+            let call = NewToolCall {
+                result: Some(json.clone()),
+                ..NewToolCall::success("json", json.clone())
+            };
+            let id = store.log_tool_call(&m, call).unwrap();
+            store.set_memory(&m, "k", json.clone(), None).unwrap();
+            let read = store.get_tool_call(id).unwrap();
+            assert_eq!(read.args.as_str(), input, "{backend:?}");
+            assert_eq!(read.result.as_ref().unwrap().as_str(), input, "{backend:?}");
+            assert_eq!(store.get_memory(&m, "k").unwrap().unwrap().as_str(), input);
+            back.push(read.args.into_string());
+        }
+        assert_eq!(
+            store.get_mission(&m).unwrap().metadata.unwrap().as_str(),
+            inputs[0]
+        );
+        // Another client of the database reads the same text.
+        assert_eq!(
+            store.text("SELECT args FROM tool_calls ORDER BY id LIMIT 1"),
+            inputs[0]
+        );
+        seen.push(back);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+#[test]
+fn four_processes_of_four_threads_lose_nothing_and_see_no_conflict_errors() {
+    let store = TestStore::open(Backend::Postgres);
+    const PER_THREAD: u64 = 150;
+    // Two processes share a mission (their writers contend for its chain);
+    // the other two have one each.
+    let missions: Vec<String> = (0..3)
+        .map(|_| {
+            store
+                .create_mission(Phase::Coding, json!({}).into())
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let children: Vec<_> = (0..4)
+        .map(|p| {
+            stress_writer(&store.location, &missions[p.min(2)], PER_THREAD, "full", 4)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut all = Vec::new();
+    for mut child in children {
+        let (mut out, mut err) = (String::new(), String::new());
+        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "a writer failed: {err}");
+        assert!(!err.contains("conflict") && !err.contains("deadlock"), "{err}");
+        let acknowledged = ids(&out);
+        assert_eq!(acknowledged.len() as u64, 4 * PER_THREAD);
+        all.extend(acknowledged);
+    }
+    let total = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), total, "ids are unique");
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), total as i64);
+    let present = store.count(&format!(
+        "SELECT COUNT(*) FROM tool_calls WHERE id IN ({})",
+        all.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    ));
+    assert_eq!(present, total as i64, "every acknowledged id is a row");
+    let verified = vibe_db(store.dir.path(), &store.location)
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+}
+
+#[test]
+fn a_writer_killed_with_sigkill_loses_nothing_it_acknowledged() {
+    let store = TestStore::open(Backend::Postgres);
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    for round in 0..3 {
+        let mut child = stress_writer(&store.location, &mission, 0, "full", 4)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            // The last line may be cut short by the kill.
+            let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+            ids(complete)
+        });
+        std::thread::sleep(Duration::from_millis(700 + 300 * round));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let acknowledged = reader.join().unwrap();
+        assert!(!acknowledged.is_empty(), "round {round}: the writer wrote");
+        let present = store.count(&format!(
+            "SELECT COUNT(*) FROM tool_calls WHERE id IN ({})",
+            acknowledged
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        assert_eq!(present, acknowledged.len() as i64, "round {round}");
+    }
+    // The trail still verifies: a killed writer leaves no half-chained row.
+    let report = store.verify_chain(&mission).unwrap();
+    assert!(report.intact(), "{report:?}");
+}
+
+#[test]
+fn a_server_restarted_mid_load_fails_calls_clearly_keeps_acknowledged_rows_and_is_reconnected() {
+    // A cluster of its own: restarting the shared one would fail other tests.
+    let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&cluster.url("postgres")).unwrap();
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let stop_at = Instant::now() + Duration::from_secs(6);
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let (store, mission) = (store.clone(), mission.clone());
+            let (acknowledged, failures) = (acknowledged.clone(), failures.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                let mut last_ok = None;
+                while Instant::now() < stop_at {
+                    i += 1;
+                    match store.log_tool_call(&mission, NewToolCall::success("w", json!([t, i]))) {
+                        Ok(id) => {
+                            acknowledged.lock().unwrap().push(id.get());
+                            last_ok = Some(Instant::now());
+                        }
+                        Err(e) => {
+                            failures.lock().unwrap().push(e);
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                }
+                last_ok
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let restarted_at = Instant::now();
+    cluster.restart_immediate().unwrap();
+    let back_at = Instant::now();
+    for writer in writers {
+        let last_ok = writer.join().unwrap().expect("the writer wrote");
+        assert!(
+            last_ok > back_at,
+            "writes succeed again after the restart, on new connections"
+        );
+    }
+    let failures = failures.lock().unwrap();
+    assert!(
+        !failures.is_empty(),
+        "writes in flight during the restart ({:?}) failed",
+        back_at - restarted_at
+    );
+    for failure in failures.iter() {
+        let message = failure.to_string();
+        assert!(
+            matches!(failure, StoreError::Unavailable { .. }),
+            "{failure:?}"
+        );
+        assert!(
+            message.contains("127.0.0.1") && !message.trim().is_empty(),
+            "the message names the server: {message}"
+        );
+    }
+    let acknowledged = acknowledged.lock().unwrap();
+    let present = store
+        .get_tool_history(&mission)
+        .unwrap()
+        .iter()
+        .map(|c| c.id.get())
+        .collect::<std::collections::HashSet<_>>();
+    let lost: Vec<_> = acknowledged.iter().filter(|id| !present.contains(id)).collect();
+    assert!(lost.is_empty(), "acknowledged rows lost: {lost:?}");
+    eprintln!(
+        "restart: {} writes acknowledged, {} failed while the server was down ({:?})",
+        acknowledged.len(),
+        failures.len(),
+        back_at - restarted_at
+    );
+}
+
+#[test]
+fn vibe_copy_moves_a_store_to_postgres_and_back_byte_for_byte() {
+    let (source, a, _b) = crate::operator::trail_on(Backend::Sqlite);
+    let dir = source.dir.path();
+    let forger = guest("forger");
+    let ran = vibe_db(dir, &source.location)
+        .arg("run")
+        .arg(&forger)
+        .args(["--mission", &a, "--grant", "create-missions"])
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    let pg = server().fresh_database();
+    let back = dir.join("back.db");
+    let copy = |from: &str, to: &str| {
+        let out = vibe(dir)
+            .args(["copy", "--from", from, "--to", to, "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("copied"),
+            "progress on stderr: {}",
+            text(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let there = copy(&source.location, &pg.url);
+    assert_eq!(there["copied"], json!(3));
+    assert_eq!(there["already_there"], json!(0));
+    // Again: nothing to do.
+    let again = copy(&source.location, &pg.url);
+    assert_eq!((again["copied"].clone(), again["already_there"].clone()), (json!(0), json!(3)));
+    copy(&pg.url, back.to_str().unwrap());
+    let export = |db: &str| {
+        let out = vibe_db(dir, db).arg("export").output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let original = export(&source.location);
+    assert_eq!(export(&pg.url), original, "PostgreSQL holds the same rows");
+    assert_eq!(
+        export(back.to_str().unwrap()),
+        original,
+        "and gives them back the same"
+    );
+    for db in [pg.url.as_str(), back.to_str().unwrap()] {
+        let out = vibe_db(dir, db).arg("verify").output().unwrap();
+        assert!(out.status.success(), "{db}: {}", text(&out.stdout));
+    }
+}
+
+#[test]
+fn an_interrupted_copy_finishes_on_the_next_run_and_a_different_trail_is_refused() {
+    let source = TestStore::open(Backend::Sqlite);
+    let missions: Vec<_> = (0..6)
+        .map(|i| {
+            let m = source
+                .create_mission(Phase::Coding, json!({ "i": i }).into())
+                .unwrap();
+            source
+                .log_tool_calls(
+                    &m,
+                    (0..50).map(|j| NewToolCall::success("t", json!(j))).collect(),
+                )
+                .unwrap();
+            m
+        })
+        .collect();
+    let dest = TestStore::open(Backend::Postgres);
+    // An interrupted copy left the first three missions (each is copied in
+    // one transaction, so a mission is there whole or not at all).
+    let mut exported = Vec::new();
+    source
+        .export_jsonl(&Default::default(), &mut |_, line, _| {
+            exported.push(line);
+            Ok(())
+        })
+        .unwrap();
+    for line in &exported[..3] {
+        dest.import_jsonl(line).unwrap();
+    }
+    let out = vibe(source.dir.path())
+        .args(["copy", "--from", &source.location, "--to", &dest.location, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["copied"], json!(3));
+    assert_eq!(report["already_there"], json!(3));
+    assert_eq!(dest.count("SELECT COUNT(*) FROM tool_calls"), 300);
+
+    // The source's trail grows after the copy: the copies now differ, and
+    // copy refuses to merge them, writing nothing more.
+    source
+        .log_tool_call(&missions[0], NewToolCall::success("late", json!({})))
+        .unwrap();
+    let out = vibe(source.dir.path())
+        .args(["copy", "--from", &source.location, "--to", &dest.location])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("different trails"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(dest.count("SELECT COUNT(*) FROM tool_calls"), 300);
+}
+
+#[test]
+fn every_command_takes_a_postgres_url_and_file_only_commands_say_so() {
+    let store = TestStore::open(Backend::Postgres);
+    let dir = store.dir.path();
+    let run = |args: &[&str]| {
+        vibe(dir)
+            .env("VIBE_DB", &store.location)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let init = run(&["init", "--json"]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let init: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
+    assert_eq!(init["schema_version"], json!(4));
+    let demo = run(&["demo"]);
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    assert!(text(&demo.stdout).contains("planner"), "{}", text(&demo.stdout));
+    let mission = store.get_mission_history(1).unwrap()[0].mission_uuid.to_string();
+    let echo = guest("echo");
+    let ran = run(&["run", echo.to_str().unwrap(), "--mission", &mission, "--input", "{\"say\":\"hi\"}"]);
+    assert!(ran.status.success(), "{}", text(&ran.stderr));
+    for args in [
+        vec!["tools", &mission],
+        vec!["decisions", &mission],
+        vec!["stats"],
+        vec!["memory", &mission],
+        vec!["playbooks", &mission],
+        vec!["mission", "list"],
+        vec!["verify"],
+    ] {
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    }
+    let backup = run(&["backup", "copy.db"]);
+    assert_eq!(backup.status.code(), Some(4));
+    assert!(
+        text(&backup.stderr).contains("pg_dump"),
+        "{}",
+        text(&backup.stderr)
+    );
+}
+
+#[test]
+fn a_password_never_appears_in_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "postgres://ann:S3cretPW@127.0.0.1:1/vibe",
+        "postgres://ann:S3cretPW@127.0.0.1:1/vibe?sslmode=verify-full",
+        "postgres://ann:S3cretPW@127.0.0.1:1/vibe?sslmode=nonsense",
+        "postgres://ann:S3cretPW@127.0.0.1:notaport/vibe",
+    ] {
+        let out = vibe_db(dir.path(), url)
+            .args(["mission", "list"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("S3cretPW"), "{all}");
+        assert!(!all.trim().is_empty());
+    }
+    let out = vibe_db(dir.path(), "postgres://ann@127.0.0.1:1/vibe")
+        .env("PGPASSWORD", "S3cretPW")
+        .args(["mission", "list"])
+        .output()
+        .unwrap();
+    assert!(!text(&out.stderr).contains("S3cretPW"));
+    assert!(text(&out.stderr).contains("postgres://ann@127.0.0.1:1/vibe"));
+}
+
+#[test]
+fn the_pool_is_bounded_and_waits_for_a_free_connection() {
+    let db = server().fresh_database();
+    let options = OpenOptions {
+        max_connections: 2,
+        ..OpenOptions::default()
+    };
+    let store = Store::open_with(&db.url, options).unwrap();
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|t| {
+            let (store, mission) = (store.clone(), mission.clone());
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    store
+                        .log_tool_call(&mission, NewToolCall::success("p", json!([t, i])))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let mut client = db.client();
+    let connections: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()
+               AND application_name = 'vibe-store'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(connections <= 2, "{connections} connections open");
+    assert_eq!(store.get_tool_history(&mission).unwrap().len(), 200);
+}
