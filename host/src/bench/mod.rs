@@ -8,8 +8,10 @@
 pub mod cluster;
 mod languages;
 mod mcp;
+mod postgres;
 
 pub use languages::LanguageTool;
+pub use postgres::writer_process;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,9 @@ pub struct BenchConfig {
     pub python_echo_server: PathBuf,
     /// The same tools in each language, for the language rows.
     pub language_tools: Vec<LanguageTool>,
+    /// The PostgreSQL server of row 13 (a URL whose user may create
+    /// databases); `None` starts a throwaway cluster.
+    pub postgres: Option<String>,
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -89,6 +94,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     bench.async_rows()?;
     bench.mcp_rows()?;
     bench.language_rows()?;
+    bench.postgres_rows()?;
     Ok(())
 }
 

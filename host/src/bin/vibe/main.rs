@@ -223,6 +223,17 @@ struct BenchArgs {
     /// The Python SDK echo server the MCP row compares with.
     #[arg(long, default_value = "tests/python/echo_server.py")]
     python_echo_server: PathBuf,
+    /// The PostgreSQL server of the PostgreSQL rows (its user must be
+    /// allowed to create databases); default: a throwaway cluster.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// (The four-process row's writer: log to this store, print the count.)
+    #[arg(long, hide = true)]
+    writer: Option<String>,
+    #[arg(long, hide = true, default_value_t = 4)]
+    writer_threads: usize,
+    #[arg(long, hide = true, default_value_t = 0)]
+    writer_start_ms: u64,
 }
 
 #[derive(Args)]
@@ -942,6 +953,17 @@ fn bench(args: &BenchArgs) -> CliResult {
         message: e.to_string(),
         code: 1,
     };
+    if let Some(location) = &args.writer {
+        let calls = vibe_store::bench::writer_process(
+            location,
+            args.writer_threads,
+            args.writer_start_ms,
+            Duration::from_millis(args.window_ms),
+        )
+        .map_err(|e| other(&e))?;
+        out(format_args!("{calls}\n"));
+        return Ok(());
+    }
     let echo = match &args.echo {
         Some(path) => path.clone(),
         None => demo::find_guest("echo").ok_or_else(|| Failure {
@@ -979,6 +1001,7 @@ fn bench(args: &BenchArgs) -> CliResult {
             })
         })
         .collect(),
+        postgres: args.postgres.clone(),
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }

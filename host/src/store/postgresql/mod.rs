@@ -17,7 +17,7 @@
 //! fails that call with [`StoreError::Unavailable`], saying whether the
 //! write may have been recorded; later calls connect afresh.
 
-mod connect;
+pub(crate) mod connect;
 mod migrate;
 
 use std::collections::HashMap;
@@ -29,7 +29,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{IsNull, ToSql, Type};
 
 pub use connect::is_postgres_url;
-use connect::{Phase, Pool, Target};
+pub(crate) use connect::Target;
+use connect::{Phase, Pool};
 pub use migrate::POSTGRES_MIGRATIONS;
 
 use super::backend::MissionStore;
