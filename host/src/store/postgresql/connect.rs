@@ -175,6 +175,10 @@ impl Target {
                 // serialization_failure, deadlock_detected
                 "40001" | "40P01" => StoreError::Conflict(message),
                 "53100" => StoreError::StorageFull,
+                // lock_not_available: lock_timeout (the busy timeout) passed
+                "55P03" => StoreError::Busy {
+                    waited: Duration::ZERO,
+                },
                 "57014" => StoreError::Interrupted,
                 // admin_shutdown, crash_shutdown, cannot_connect_now
                 "57P01" | "57P02" | "57P03" => self.unavailable(&message, phase),

@@ -93,7 +93,12 @@ impl PostgresStore {
     /// only, at most `max_connections` connections.
     pub fn open_with(url: &str, options: OpenOptions) -> Result<Self> {
         let target = Target::parse(url)?;
-        let mut setup = String::from("SET TIME ZONE 'UTC';");
+        // A row lock held past the busy timeout (another host's stuck
+        // transaction) fails the call as Busy instead of waiting forever.
+        let mut setup = format!(
+            "SET TIME ZONE 'UTC'; SET lock_timeout = {};",
+            options.busy_timeout.as_millis().min(i32::MAX as u128)
+        );
         if options.durability == Durability::Normal {
             setup.push_str("SET synchronous_commit = off;");
         }
@@ -273,6 +278,11 @@ impl PostgresStore {
                     std::thread::sleep(Duration::from_millis(
                         (1u64 << conflicts.min(6)) + u64::from(std::process::id() % 7),
                     ));
+                }
+                Err(StoreError::Busy { .. }) => {
+                    return Err(StoreError::Busy {
+                        waited: self.inner.options.busy_timeout,
+                    })
                 }
                 other => return other,
             }
