@@ -9,15 +9,16 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::Value;
 
+use crate::common::backends::{Backend, TestStore};
 use crate::common::{count, guest, vibe_db};
-use crate::operator::trail;
+use crate::operator::{trail, trail_on};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `vibe verify ARGS...`: exit code and stdout.
-fn verify(dir: &Path, db: &Path, args: &[&str]) -> (Option<i32>, String) {
+fn verify(dir: &Path, db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> (Option<i32>, String) {
     let out = vibe_db(dir, db).arg("verify").args(args).output().unwrap();
     assert!(
         out.stderr.is_empty() || out.status.code() != Some(0),
@@ -36,7 +37,7 @@ fn tamper(db: &Path, sql: &str) {
         .unwrap();
 }
 
-fn run_ok(dir: &Path, db: &Path, args: &[&str]) -> String {
+fn run_ok(dir: &Path, db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
     let out = vibe_db(dir, db).args(args).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
     text(&out.stdout)
@@ -45,22 +46,35 @@ fn run_ok(dir: &Path, db: &Path, args: &[&str]) -> String {
 /// The trail, with a tool's invocation that writes rows of its own (and
 /// creates a mission), a deleted memory key and a finished mission.
 fn full_trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
-    let (dir, path, a, b) = trail();
+    let (store, a, b) = full_trail_on(Backend::Sqlite);
+    let TestStore { dir, location, .. } = store;
+    (dir, location.into(), a, b)
+}
+
+/// [`full_trail`] on either backend.
+fn full_trail_on(backend: Backend) -> (TestStore, String, String) {
+    let (store, a, b) = trail_on(backend);
+    let (dir, path) = (store.dir.path(), &store.location);
     let forger = guest("forger");
     let forger = forger.to_str().unwrap();
     run_ok(
-        dir.path(),
-        &path,
+        dir,
+        path,
         &["run", forger, "--mission", &a, "--grant", "create-missions"],
     );
-    run_ok(dir.path(), &path, &["memory", "delete", &a, "gone"]);
-    run_ok(dir.path(), &path, &["mission", "status", &b, "completed"]);
-    (dir, path, a, b)
+    run_ok(dir, path, &["memory", "delete", &a, "gone"]);
+    run_ok(dir, path, &["mission", "status", &b, "completed"]);
+    (store, a, b)
 }
 
-#[test]
-fn every_row_vibe_store_writes_is_chained_and_verifies_intact() {
-    let (dir, path, a, _b) = full_trail();
+crate::on_both_backends!(
+    every_row_vibe_store_writes_is_chained_and_verifies_intact,
+    verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_ones,
+);
+
+fn every_row_vibe_store_writes_is_chained_and_verifies_intact(backend: Backend) {
+    let (store, a, _b) = full_trail_on(backend);
+    let (dir, path) = (&store.dir, &store.location);
     let tables = [
         "missions",
         "tool_calls",
@@ -70,10 +84,7 @@ fn every_row_vibe_store_writes_is_chained_and_verifies_intact() {
     ];
     for table in tables {
         assert_eq!(
-            count(
-                &path,
-                &format!("SELECT COUNT(*) FROM {table} WHERE chain_hash IS NULL")
-            ),
+            store.count(&format!("SELECT COUNT(*) FROM {table} WHERE chain_hash IS NULL")),
             0,
             "{table}: every row vibe-store wrote carries a hash"
         );
@@ -94,7 +105,7 @@ fn every_row_vibe_store_writes_is_chained_and_verifies_intact() {
         .iter()
         .map(|t| {
             let by = if *t == "missions" { "id" } else { "mission_id" };
-            count(&path, &format!("SELECT COUNT(*) FROM {t} WHERE {by} = 1"))
+            store.count(&format!("SELECT COUNT(*) FROM {t} WHERE {by} = 1"))
         })
         .sum();
     assert_eq!(report["checked"], rows);
@@ -104,30 +115,25 @@ fn every_row_vibe_store_writes_is_chained_and_verifies_intact() {
     assert_eq!(
         report["head"],
         Value::from(
-            rusqlite::Connection::open(&path)
-                .unwrap()
-                .query_row(
-                    "SELECT hash FROM row_chain WHERE mission_id = 1 ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |r| r.get::<_, String>(0)
-                )
-                .unwrap()
+            store.text("SELECT hash FROM row_chain WHERE mission_id = 1 ORDER BY seq DESC LIMIT 1")
         )
     );
 }
 
-#[test]
-fn verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_ones() {
-    let (dir, path, a, b) = full_trail();
-    tamper(
-        &path,
+fn verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_ones(
+    backend: Backend,
+) {
+    let (store, a, b) = full_trail_on(backend);
+    let (dir, path) = (&store.dir, &store.location);
+    // As another program would: its own connection, no vibe-store code.
+    store.exec(
         "UPDATE tool_calls SET result = '[2]' WHERE id = 1;
          DELETE FROM decisions WHERE id = 1;
          INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success, chain_seq, chain_hash)
              SELECT mission_id, tool_name, args, timestamp, success, chain_seq, chain_hash
              FROM tool_calls WHERE id = 3;
          INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
-             VALUES (2, 'py', '{}', '2026-01-01 10:00:00', 1);",
+             VALUES (2, 'py', '{}', '2026-01-01 10:00:00', TRUE);",
     );
     let (code, out) = verify(dir.path(), &path, &[]);
     assert_eq!(code, Some(5), "{out}");

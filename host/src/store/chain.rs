@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
-use super::sql::{mission_row_id, Sql, SqlStore, Value};
+use super::sql::{mission_row_id, Dialect, Sql, SqlStore, Value};
 use crate::hex::hex;
 
 /// A SHA-256 hash.
@@ -98,7 +98,7 @@ impl ChainTable {
     }
 
     /// How many values [`content`](Self::content) selects.
-    fn width(self) -> usize {
+    pub(super) fn width(self) -> usize {
         match self {
             ChainTable::Missions => 8,
             ChainTable::ToolCalls => 13,
@@ -122,6 +122,23 @@ impl ChainTable {
             "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM {} t {join} WHERE t.{by} = ?1",
             self.content(),
             self.name()
+        )
+    }
+
+    /// Selects the same as [`select`](Self::select) from the rows a
+    /// data-modifying CTE named `t` returned (PostgreSQL's `WITH t AS
+    /// (INSERT ... RETURNING *)`): what was stored, read in the same
+    /// statement that stored it.
+    pub(super) fn select_returned(self) -> String {
+        let join = if self == ChainTable::PlaybookRuns {
+            ""
+        } else {
+            "LEFT JOIN tool_calls i ON i.id = t.invocation_id
+             LEFT JOIN missions im ON im.id = i.mission_id"
+        };
+        format!(
+            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM t {join}",
+            self.content()
         )
     }
 
@@ -215,21 +232,50 @@ const SQL_APPEND: &str =
 
 /// The mission's last entry: its position and hash (0 and the genesis hash
 /// for a chain not yet begun).
-fn head(db: &mut dyn Sql, mission_id: i64) -> Result<(i64, Hash)> {
+/// The mission's last entry, as a write chains onto it.
+pub(super) fn head(db: &mut dyn Sql, mission_id: i64) -> Result<Head> {
     let found = db.query_opt(SQL_HEAD, &[mission_id.into()])?;
     match found.as_deref() {
-        None => Ok((0, GENESIS)),
-        Some([Value::Integer(seq), hash]) => match hash.text().and_then(unhex) {
-            Some(hash) => Ok((*seq, hash)),
-            // Someone wrote a malformed hash into the ledger: a write must
-            // not chain onto it, and must say why.
-            None => Err(StoreError::invalid(format!(
-                "the chain of mission row {mission_id} ends in a malformed hash; run vibe verify"
-            ))),
-        },
+        None => Ok(Head::EMPTY),
+        Some([seq, hash]) => Head::read(mission_id, seq, hash),
         Some(other) => Err(StoreError::Internal(format!(
             "the chain's head reads as {other:?}"
         ))),
+    }
+}
+
+/// A mission's last entry as a write chains onto it: its position and hash
+/// (0 and the genesis hash for a chain not yet begun).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Head {
+    seq: i64,
+    hash: Hash,
+}
+
+impl Head {
+    const EMPTY: Head = Head {
+        seq: 0,
+        hash: GENESIS,
+    };
+
+    /// The head from a ledger entry's `seq` and `hash` columns as read (both
+    /// NULL: no entry yet).
+    pub(super) fn read(mission_id: i64, seq: &Value, hash: &Value) -> Result<Head> {
+        match (seq, hash) {
+            (Value::Null, Value::Null) => Ok(Head::EMPTY),
+            (Value::Integer(seq), hash) => match hash.text().and_then(unhex) {
+                Some(hash) => Ok(Head { seq: *seq, hash }),
+                // Someone wrote a malformed hash into the ledger: a write
+                // must not chain onto it, and must say why.
+                None => Err(StoreError::invalid(format!(
+                    "the chain of mission row {mission_id} ends in a malformed hash; run vibe \
+                     verify"
+                ))),
+            },
+            other => Err(StoreError::Internal(format!(
+                "the chain's head reads as {other:?}"
+            ))),
+        }
     }
 }
 
@@ -242,23 +288,80 @@ pub(super) fn append(
     table: ChainTable,
     row_id: i64,
 ) -> Result<()> {
-    let (last, prev) = head(db, mission_id)?;
-    let seq = last + 1;
+    let head = head(db, mission_id)?;
+    append_after(db, mission_id, table, row_id, head).map(drop)
+}
+
+/// [`append`] onto a head the caller read in this transaction, under the
+/// mission's lock; returns the new head.
+pub(super) fn append_after(
+    db: &mut dyn Sql,
+    mission_id: i64,
+    table: ChainTable,
+    row_id: i64,
+    head: Head,
+) -> Result<Head> {
     let row = db
         .query_opt(&table.select("id"), &[row_id.into()])?
         .ok_or_else(|| StoreError::Internal(format!("{} #{row_id} vanished", table.name())))?;
-    let digest = digest_row(table, &row);
+    append_row(db, mission_id, table, &row, head)
+}
+
+/// [`append_after`] for a row already read as [`ChainTable::select`] (or
+/// [`ChainTable::select_returned`]) selects it.
+pub(super) fn append_row(
+    db: &mut dyn Sql,
+    mission_id: i64,
+    table: ChainTable,
+    row: &[Value],
+    head: Head,
+) -> Result<Head> {
+    let seq = head.seq + 1;
+    let row_id = row[table.width()]
+        .int()
+        .ok_or_else(|| StoreError::Internal(format!("a {} row without an id", table.name())))?;
+    let digest = digest_row(table, row);
     // A row's position is that of the entry that first chained it.
     let row_seq = row[table.width() + 1].int().unwrap_or(seq);
-    let hash = hex(&entry_hash(&prev, seq, table, row_seq, Some(&digest)));
-    db.execute(
-        &format!(
-            "UPDATE {} SET chain_seq = ?2, chain_hash = ?3 WHERE id = ?1",
-            table.name()
-        ),
-        &[row_id.into(), row_seq.into(), hash.as_str().into()],
-    )?;
-    insert_entry(db, mission_id, seq, table, row_seq, Some(hex(&digest)), hash)
+    let hash = entry_hash(&head.hash, seq, table, row_seq, Some(&digest));
+    let entry = [
+        row_id.into(),
+        row_seq.into(),
+        hex(&hash).into(),
+        mission_id.into(),
+        seq.into(),
+        table.name().into(),
+        hex(&digest).into(),
+    ];
+    match db.dialect() {
+        // One round trip to the server for both writes.
+        Dialect::Postgres => {
+            db.execute(
+                &format!(
+                    "WITH row_update AS (UPDATE {} SET chain_seq = ?2, chain_hash = ?3 WHERE id = ?1)
+                     INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+                     VALUES (?4, ?5, ?6, ?2, ?7, ?3)",
+                    table.name()
+                ),
+                &entry,
+            )?;
+        }
+        Dialect::Sqlite => {
+            db.execute(
+                &format!(
+                    "UPDATE {} SET chain_seq = ?2, chain_hash = ?3 WHERE id = ?1",
+                    table.name()
+                ),
+                &entry[..3],
+            )?;
+            db.execute(
+                "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+                 VALUES (?4, ?5, ?6, ?2, ?7, ?3)",
+                &entry,
+            )?;
+        }
+    }
+    Ok(Head { seq, hash })
 }
 
 fn insert_entry(
@@ -291,9 +394,9 @@ pub(super) fn append_deletion(
     table: ChainTable,
     row_seq: i64,
 ) -> Result<()> {
-    let (last, prev) = head(db, mission_id)?;
-    let seq = last + 1;
-    let hash = hex(&entry_hash(&prev, seq, table, row_seq, None));
+    let head = head(db, mission_id)?;
+    let seq = head.seq + 1;
+    let hash = hex(&entry_hash(&head.hash, seq, table, row_seq, None));
     insert_entry(db, mission_id, seq, table, row_seq, None, hash)
 }
 

@@ -34,7 +34,7 @@ use connect::{Phase, Pool};
 pub use migrate::POSTGRES_MIGRATIONS;
 
 use super::backend::MissionStore;
-use super::chain::{self, ChainReport, ChainTable, OrphanChain};
+use super::chain::{self, ChainReport, ChainTable, Head, OrphanChain};
 use super::error::{Result, StoreError};
 use super::ids::{format_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
@@ -297,15 +297,21 @@ impl PostgresStore {
         self.transact(false, f)
     }
 
-    /// Finds and locks the mission's row for this transaction: writes to one
-    /// mission are chained one at a time, in commit order.
-    fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
-        db.query_opt(
-            "SELECT id FROM missions WHERE mission_uuid = ?1 FOR UPDATE",
-            &[mission.as_str().into()],
-        )?
-        .and_then(|r| r[0].int())
-        .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
+    /// Finds and locks the mission's row for this transaction (writes to one
+    /// mission are chained one at a time, in commit order), then reads its
+    /// chain's head. Two statements, not one: under READ COMMITTED a
+    /// statement that waited for the lock still sees the ledger as it was
+    /// when it began, so the head must be read by a statement that starts
+    /// after the lock is held.
+    fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<(i64, Head)> {
+        let id = db
+            .query_opt(
+                "SELECT id FROM missions WHERE mission_uuid = ?1 FOR UPDATE",
+                &[mission.as_str().into()],
+            )?
+            .and_then(|r| r[0].int())
+            .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))?;
+        Ok((id, chain::head(db, id)?))
     }
 
     /// Locks the mission whose row `id` of `table` is; its row id.
@@ -334,7 +340,7 @@ impl PostgresStore {
     ) -> Result<ToolCallId> {
         start.validate()?;
         self.write(|db| {
-            let mission_id = Self::lock_mission(db, mission)?;
+            let (mission_id, head) = Self::lock_mission(db, mission)?;
             let (outcome, result, duration_ms, error_message) = match end {
                 Some(end) => (
                     end.outcome,
@@ -350,12 +356,13 @@ impl PostgresStore {
                 ),
             };
             let component = start.component.as_ref();
-            let id = insert_returning(
+            let (id, _) = insert_chained(
                 db,
+                ChainTable::ToolCalls,
                 "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
                                          duration_ms, success, error_message,
                                          component_sha256, component_size, outcome, caller)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 &[
                     mission_id.into(),
                     start.tool_name.as_str().into(),
@@ -372,8 +379,9 @@ impl PostgresStore {
                     outcome.as_str().into(),
                     start.caller.as_ref().map(Json::as_str).into(),
                 ],
+                mission_id,
+                head,
             )?;
-            chain::append(db, mission_id, ChainTable::ToolCalls, id)?;
             Ok(ToolCallId::from(id))
         })
     }
@@ -423,6 +431,30 @@ impl PostgresStore {
             Ok(std::mem::take(&mut out))
         })
     }
+}
+
+/// Inserts a row of `table` (`insert` without its RETURNING) and chains it
+/// onto `head`, reading what was stored in the insert's own round trip;
+/// returns its id and the new head.
+fn insert_chained(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    insert: &str,
+    params: &[Value],
+    mission_id: i64,
+    head: Head,
+) -> Result<(i64, Head)> {
+    let sql = format!(
+        "WITH t AS ({insert} RETURNING *) {}",
+        table.select_returned()
+    );
+    let row = db
+        .query_opt(&sql, params)?
+        .ok_or_else(|| StoreError::Internal("an insert returned no row".into()))?;
+    let id = row[table.width()]
+        .int()
+        .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))?;
+    Ok((id, chain::append_row(db, mission_id, table, &row, head)?))
 }
 
 /// Inserts a row; its id.
@@ -621,13 +653,13 @@ impl MissionStore for PostgresStore {
 
     fn update_mission_status(&self, mission: &MissionId, status: MissionStatus) -> Result<()> {
         self.write(|db| {
-            let row = Self::lock_mission(db, mission)?;
+            let (row, head) = Self::lock_mission(db, mission)?;
             let completed_at = status.is_terminal().then(now_timestamp);
             db.execute(
                 "UPDATE missions SET status = ?2, completed_at = ?3 WHERE id = ?1",
                 &[row.into(), status.as_str().into(), completed_at.into()],
             )?;
-            chain::append(db, row, ChainTable::Missions, row)
+            chain::append_after(db, row, ChainTable::Missions, row, head).map(drop)
         })
     }
 
@@ -676,14 +708,15 @@ impl MissionStore for PostgresStore {
         }
         let invocation = self.origin.invocation_id();
         self.write(|db| {
-            let mission_id = Self::lock_mission(db, mission)?;
+            let (mission_id, mut head) = Self::lock_mission(db, mission)?;
             let mut ids = Vec::with_capacity(calls.len());
             for call in &calls {
-                let id = insert_returning(
+                let (id, next) = insert_chained(
                     db,
+                    ChainTable::ToolCalls,
                     "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
                                              duration_ms, success, error_message, invocation_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     &[
                         mission_id.into(),
                         call.tool_name.as_str().into(),
@@ -695,8 +728,10 @@ impl MissionStore for PostgresStore {
                         call.error_message.as_deref().into(),
                         invocation.into(),
                     ],
+                    mission_id,
+                    head,
                 )?;
-                chain::append(db, mission_id, ChainTable::ToolCalls, id)?;
+                head = next;
                 ids.push(ToolCallId::from(id));
             }
             Ok(ids)
@@ -772,12 +807,13 @@ impl MissionStore for PostgresStore {
         check_name("agent name", agent_name)?;
         let invocation = self.origin.invocation_id();
         self.write(|db| {
-            let mission_id = Self::lock_mission(db, mission)?;
-            let id = insert_returning(
+            let (mission_id, head) = Self::lock_mission(db, mission)?;
+            let (id, _) = insert_chained(
                 db,
+                ChainTable::Decisions,
                 "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp,
                                         agent_name, context, invocation_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 &[
                     mission_id.into(),
                     decision_type.into(),
@@ -787,8 +823,9 @@ impl MissionStore for PostgresStore {
                     context.as_ref().map(Json::as_str).into(),
                     invocation.into(),
                 ],
+                mission_id,
+                head,
             )?;
-            chain::append(db, mission_id, ChainTable::Decisions, id)?;
             Ok(DecisionId::from(id))
         })
     }
@@ -838,7 +875,7 @@ impl MissionStore for PostgresStore {
         value.check_limits("memory value")?;
         let invocation = self.origin.invocation_id();
         self.write(|db| {
-            let mission_id = Self::lock_mission(db, mission)?;
+            let (mission_id, head) = Self::lock_mission(db, mission)?;
             let now = Utc::now();
             let expires_at = ttl_seconds
                 .map(|ttl| format_timestamp(now + chrono::Duration::seconds(i64::from(ttl))));
@@ -862,7 +899,7 @@ impl MissionStore for PostgresStore {
                     invocation.into(),
                 ],
             )?;
-            chain::append(db, mission_id, ChainTable::Memory, id)
+            chain::append_after(db, mission_id, ChainTable::Memory, id, head).map(drop)
         })
     }
 
@@ -883,7 +920,7 @@ impl MissionStore for PostgresStore {
     fn delete_memory(&self, mission: &MissionId, key: &str) -> Result<bool> {
         check_name("memory key", key)?;
         self.write(|db| {
-            let mission_id = Self::lock_mission(db, mission)?;
+            let (mission_id, _) = Self::lock_mission(db, mission)?;
             let now = now_timestamp();
             let live = db
                 .query_opt(
@@ -961,7 +998,7 @@ impl MissionStore for PostgresStore {
     ) -> Result<i64> {
         check_name("playbook name", playbook_name)?;
         self.write(|db| {
-            let mission_id = Self::lock_mission(db, mission)?;
+            let (mission_id, head) = Self::lock_mission(db, mission)?;
             let id = insert_returning(
                 db,
                 "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
@@ -973,7 +1010,7 @@ impl MissionStore for PostgresStore {
                     now_timestamp().into(),
                 ],
             )?;
-            chain::append(db, mission_id, ChainTable::PlaybookRuns, id)?;
+            chain::append_after(db, mission_id, ChainTable::PlaybookRuns, id, head)?;
             Ok(id)
         })
     }
