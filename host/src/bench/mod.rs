@@ -55,6 +55,8 @@ pub struct BenchConfig {
     /// The PostgreSQL server of row 13 (a URL whose user may create
     /// databases); `None` starts a throwaway cluster.
     pub postgres: Option<String>,
+    /// Run row 13 (PostgreSQL next to SQLite) alone.
+    pub postgres_only: bool,
 }
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -84,6 +86,9 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
         out,
         db_seq: 0,
     };
+    if config.postgres_only {
+        return bench.postgres_rows();
+    }
     for durability in [Durability::Normal, Durability::Full] {
         bench.write_path_rows(durability)?;
     }

@@ -122,16 +122,25 @@ impl Bench<'_> {
         let (pg_procs, pg_url) = fresh_pg(pooled.clone())?;
         drop(pg_procs);
         let pg_four = self.four_processes(&pg_url)?;
+        let (pg_async, _) = fresh_pg(OpenOptions {
+            durability: Durability::Normal,
+            ..pooled.clone()
+        })?;
+        let pg_ceiling = throughput(&pg_async, WRITERS, window)?;
+        drop(pg_async);
         let lite: Store = self.fresh_store(Durability::Full)?.into();
         let lite_one = throughput(&lite, 1, window)?;
         let lite_many = throughput(&lite, WRITERS, window)?;
+        let lite_async: Store = self.fresh_store(Durability::Normal)?.into();
+        let lite_ceiling = throughput(&lite_async, WRITERS, window)?;
+        drop(lite_async);
         let lite_file = self.fresh_store(Durability::Full)?;
         let lite_path = lite_file.path().display().to_string();
         drop(lite_file);
         let lite_four = self.four_processes(&lite_path)?;
-        for (backend, one, many, four) in [
-            ("postgres", pg_one, pg_many, pg_four),
-            ("sqlite", lite_one, lite_many, lite_four),
+        for (backend, one, many, four, ceiling) in [
+            ("postgres", pg_one, pg_many, pg_four, pg_ceiling),
+            ("sqlite", lite_one, lite_many, lite_four, lite_ceiling),
         ] {
             self.row(
                 "13",
@@ -153,6 +162,13 @@ impl Bench<'_> {
                 "full",
                 four,
                 Some((ratio(one, four), "of 1 writer")),
+            )?;
+            self.row(
+                "13",
+                &format!("{backend}: {WRITERS} writers, no flush per commit (CPU)"),
+                "normal",
+                ceiling,
+                Some((ratio(one, ceiling), "of 1 writer")),
             )?;
         }
         drop(pg);

@@ -227,6 +227,9 @@ struct BenchArgs {
     /// allowed to create databases); default: a throwaway cluster.
     #[arg(long)]
     postgres: Option<String>,
+    /// Run only the PostgreSQL rows (row 13).
+    #[arg(long)]
+    postgres_only: bool,
     /// (The four-process row's writer: log to this store, print the count.)
     #[arg(long, hide = true)]
     writer: Option<String>,
@@ -1002,6 +1005,7 @@ fn bench(args: &BenchArgs) -> CliResult {
         })
         .collect(),
         postgres: args.postgres.clone(),
+        postgres_only: args.postgres_only,
     };
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }
