@@ -89,7 +89,7 @@ fn every_row_vibe_store_writes_is_chained_and_verifies_intact(backend: Backend) 
             "{table}: every row vibe-store wrote carries a hash"
         );
     }
-    let (code, out) = verify(dir.path(), &path, &[]);
+    let (code, out) = verify(dir.path(), path, &[]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
         out.ends_with("verified 3 missions: 3 intact, 0 tampered\n"),
@@ -98,7 +98,7 @@ fn every_row_vibe_store_writes_is_chained_and_verifies_intact(backend: Backend) 
     // Every row checked, and one entry per write: the rows' own, plus the
     // invocation's end, the playbook run's completion, and the deleted
     // memory key's insert and deletion.
-    let (code, out) = verify(dir.path(), &path, &["--json", &a]);
+    let (code, out) = verify(dir.path(), path, &["--json", &a]);
     assert_eq!(code, Some(0));
     let report: Value = serde_json::from_str(out.trim()).unwrap();
     let rows: i64 = tables
@@ -135,7 +135,7 @@ fn verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_on
          INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
              VALUES (2, 'py', '{}', '2026-01-01 10:00:00', TRUE);",
     );
-    let (code, out) = verify(dir.path(), &path, &[]);
+    let (code, out) = verify(dir.path(), path, &[]);
     assert_eq!(code, Some(5), "{out}");
     let lines: Vec<&str> = out.lines().collect();
     let block_a: Vec<&str> = lines
@@ -168,14 +168,14 @@ fn verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_on
     );
     assert!(out.ends_with("verified 3 missions: 2 intact, 1 tampered; 1 rows unchained (written by other programs: not covered)\n"), "{out}");
     // The same, as JSON for scripts.
-    let (code, out) = verify(dir.path(), &path, &["--json", &a]);
+    let (code, out) = verify(dir.path(), path, &["--json", &a]);
     assert_eq!(code, Some(5));
     let report: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(report["intact"], false);
     assert_eq!(report["edited"][0]["id"], 1);
     assert_eq!(report["deleted"][0]["table"], "decisions");
     assert_eq!(report["out_of_chain"][0]["table"], "tool_calls");
-    let (code, _) = verify(dir.path(), &path, &[&b]);
+    let (code, _) = verify(dir.path(), path, &[&b]);
     assert_eq!(code, Some(0), "one mission's tampering is not another's");
 }
 

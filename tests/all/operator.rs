@@ -427,7 +427,7 @@ crate::on_both_backends!(
 fn tools_and_decisions_filter_by_name_outcome_time_and_page(backend: Backend) {
     let (store, a, b) = trail_on(backend);
     let (d, path) = (store.dir.path(), &store.location);
-    let q = |args: &[&str]| json_of(d, &path, &[args, &["--json"]].concat());
+    let q = |args: &[&str]| json_of(d, path, &[args, &["--json"]].concat());
     assert_eq!(ids(&q(&["tools", &a])), [1, 2, 3, 4, 5]);
     assert_eq!(ids(&q(&["tools", &a, "--tool", "cargo"])), [2]);
     assert_eq!(
@@ -456,7 +456,7 @@ fn tools_and_decisions_filter_by_name_outcome_time_and_page(backend: Backend) {
     assert_eq!(ids(&q(&["decisions", &a, "--type", "plan"])), [1]);
     assert_eq!(ids(&q(&["decisions", &a, "--type", "review"])).len(), 0);
     // A table across missions names each row's mission.
-    let table = vibe_db(d, &path)
+    let table = vibe_db(d, path)
         .args(["tools", "--all-missions"])
         .output()
         .unwrap();
@@ -469,7 +469,7 @@ fn tools_and_decisions_filter_by_name_outcome_time_and_page(backend: Backend) {
         vec!["tools", &a, "--failed", "--succeeded"],
         vec!["tools"],
     ] {
-        let out = vibe_db(d, &path).args(&bad).output().unwrap();
+        let out = vibe_db(d, path).args(&bad).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
@@ -544,7 +544,7 @@ fn missions_list_newest_first_by_creation_time_with_filters_and_paging() {
 fn stats_memory_playbooks_and_one_tool_call_in_full(backend: Backend) {
     let (store, a, _b) = trail_on(backend);
     let (d, path) = (store.dir.path(), &store.location);
-    let stats = json_of(d, &path, &["stats", &a, "--json"]);
+    let stats = json_of(d, path, &["stats", &a, "--json"]);
     assert_eq!(stats[0]["tool_name"], json!("grep"));
     assert_eq!(stats[0]["calls"], json!(4));
     assert_eq!(stats[0]["failures"], json!(0));
@@ -555,20 +555,20 @@ fn stats_memory_playbooks_and_one_tool_call_in_full(backend: Backend) {
     );
     assert_eq!(stats[1]["tool_name"], json!("cargo"));
     assert_eq!(stats[1]["failure_rate"], json!(1.0));
-    let everything = json_of(d, &path, &["stats", "--json"]);
+    let everything = json_of(d, path, &["stats", "--json"]);
     assert_eq!(
         everything[0]["calls"],
         json!(5),
         "grep across both missions"
     );
 
-    let table = vibe_db(d, &path).args(["memory", &a]).output().unwrap();
+    let table = vibe_db(d, path).args(["memory", &a]).output().unwrap();
     assert!(
         text(&table.stdout).contains("progress"),
         "{}",
         text(&table.stdout)
     );
-    let memory = json_of(d, &path, &["memory", &a, "--json"]);
+    let memory = json_of(d, path, &["memory", &a, "--json"]);
     assert_eq!(
         memory.as_array().unwrap().len(),
         1,
@@ -576,24 +576,24 @@ fn stats_memory_playbooks_and_one_tool_call_in_full(backend: Backend) {
     );
     assert_eq!(memory[0]["key"], json!("progress"));
     assert!(memory[0]["expires_at"].is_string());
-    let get = vibe_db(d, &path)
+    let get = vibe_db(d, path)
         .args(["memory", "get", &a, "progress"])
         .output()
         .unwrap();
     assert_eq!(text(&get.stdout), "{\"step\":2}\n");
-    let gone = vibe_db(d, &path)
+    let gone = vibe_db(d, path)
         .args(["memory", "get", &a, "gone"])
         .output()
         .unwrap();
     assert_eq!(gone.status.code(), Some(3));
-    let delete = vibe_db(d, &path)
+    let delete = vibe_db(d, path)
         .args(["memory", "delete", &a, "progress"])
         .output()
         .unwrap();
     assert_eq!(text(&delete.stdout), "deleted\n");
-    assert_eq!(json_of(d, &path, &["memory", &a, "--json"]), json!([]));
+    assert_eq!(json_of(d, path, &["memory", &a, "--json"]), json!([]));
 
-    let runs = json_of(d, &path, &["playbooks", &a, "--json"]);
+    let runs = json_of(d, path, &["playbooks", &a, "--json"]);
     assert_eq!(runs[0]["playbook_name"], json!("deploy"));
     assert_eq!(runs[0]["metrics"], json!({ "hosts": 3 }));
 
@@ -604,7 +604,7 @@ fn stats_memory_playbooks_and_one_tool_call_in_full(backend: Backend) {
         (vec!["playbooks", &*a], "deploy"),
         (vec!["decisions", &*a], "because"),
     ] {
-        let out = vibe_db(d, &path).args(&args).output().unwrap();
+        let out = vibe_db(d, path).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
         assert!(
             text(&out.stdout).contains(needle),
@@ -612,16 +612,16 @@ fn stats_memory_playbooks_and_one_tool_call_in_full(backend: Backend) {
             text(&out.stdout)
         );
     }
-    let call = json_of(d, &path, &["tool", "2", "--json"]);
+    let call = json_of(d, path, &["tool", "2", "--json"]);
     assert_eq!(call["tool_name"], json!("cargo"));
     assert_eq!(call["error_message"], json!("boom"));
-    let full = vibe_db(d, &path).args(["tool", "2"]).output().unwrap();
+    let full = vibe_db(d, path).args(["tool", "2"]).output().unwrap();
     assert!(
         text(&full.stdout).contains("error_message boom"),
         "{}",
         text(&full.stdout)
     );
-    let missing = vibe_db(d, &path).args(["tool", "999"]).output().unwrap();
+    let missing = vibe_db(d, path).args(["tool", "999"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(3));
     assert!(text(&missing.stderr).contains("tool call 999 not found"));
 }
@@ -671,7 +671,7 @@ fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
     let (dir, path) = (&store.dir, &store.location);
     for json in [false, true] {
         let mut cmd = vibe(dir.path());
-        cmd.arg("--db").arg(&path).args(["tools", &a, "--follow"]);
+        cmd.arg("--db").arg(path).args(["tools", &a, "--follow"]);
         if json {
             cmd.arg("--json");
         }
@@ -683,7 +683,7 @@ fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
         }
         // Another process commits a row: it appears.
         let tool = if json { "late-json" } else { "late-table" };
-        let logged = vibe_db(dir.path(), &path)
+        let logged = vibe_db(dir.path(), path)
             .args(["log", &a, "--tool", tool, "--args", "{}"])
             .output()
             .unwrap();
@@ -696,7 +696,7 @@ fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
         }
     }
     // Decisions follow the same way.
-    let following = Following::start(vibe_db(dir.path(), &path).args([
+    let following = Following::start(vibe_db(dir.path(), path).args([
         "decisions",
         "--all-missions",
         "--follow",
@@ -705,7 +705,7 @@ fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
     for _ in 0..2 {
         following.next();
     }
-    let decided = vibe_db(dir.path(), &path)
+    let decided = vibe_db(dir.path(), path)
         .args([
             "decide",
             &a,

@@ -106,7 +106,7 @@ impl Catalog {
             let loaded = load_one(runtime, &path, policy).and_then(|served| {
                 catalog
                     .insert(served)
-                    .map_err(|e| crate::Error::Load(LoadError::new(&path.display().to_string(), e)))
+                    .map_err(|e| crate::Error::Load(LoadError::new(path.display().to_string(), e)))
             });
             if let Err(e) = loaded {
                 failed(e)?;
@@ -173,7 +173,7 @@ fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, c
         Some(_) => Some(
             jsonschema::validator_for(&Value::Object(input.clone())).map_err(|e| {
                 crate::Error::Load(LoadError::new(
-                    &path.display().to_string(),
+                    path.display().to_string(),
                     format!("its input schema is not a valid JSON Schema: {e}"),
                 ))
             })?,
@@ -206,7 +206,7 @@ fn component_files(sources: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
         if source.is_dir() {
             let listed = std::fs::read_dir(source).map_err(|e| {
                 LoadError::new(
-                    &source.display().to_string(),
+                    source.display().to_string(),
                     format!("cannot be listed: {e}"),
                 )
             })?;
