@@ -283,7 +283,7 @@ fn the_http_transport_serves_with_the_token_and_refuses_without_it() {
 }
 
 /// A `vibe mcp` on stdio spoken to in raw JSON-RPC lines.
-struct Raw {
+pub(crate) struct Raw {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<Value>,
@@ -294,7 +294,7 @@ impl Raw {
         Raw::start_with(vibe_db(dir, db), args)
     }
 
-    fn start_with(mut command: Command, args: &[&str]) -> Raw {
+    pub(crate) fn start_with(mut command: Command, args: &[&str]) -> Raw {
         let mut child = command
             .arg("mcp")
             .args(args)
@@ -338,11 +338,11 @@ impl Raw {
         stdin.flush().unwrap();
     }
 
-    fn send(&mut self, message: &Value) {
+    pub(crate) fn send(&mut self, message: &Value) {
         self.send_line(message.to_string().as_bytes());
     }
 
-    fn next(&self) -> Value {
+    pub(crate) fn next(&self) -> Value {
         self.lines
             .recv_timeout(Duration::from_secs(30))
             .expect("an answer within 30 s")

@@ -528,3 +528,65 @@ fn the_pool_is_bounded_and_waits_for_a_free_connection() {
     assert!(connections <= 2, "{connections} connections open");
     assert_eq!(store.get_tool_history(&mission).unwrap().len(), 200);
 }
+
+#[test]
+fn vibe_mcp_serves_tools_on_postgres_and_records_each_call() {
+    let store = TestStore::open(Backend::Postgres);
+    let echo = guest("echo");
+    let mut raw = crate::mcp::Raw::start_with(
+        vibe_db(store.dir.path(), &store.location),
+        &[echo.to_str().unwrap()],
+    );
+    raw.send(&json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "say": "hi" } } }));
+    let reply = raw.next();
+    assert_eq!(reply["result"]["isError"], json!(false), "{reply}");
+    assert_eq!(reply["result"]["structuredContent"], json!({ "say": "hi" }));
+    assert_eq!(
+        store.count(
+            "SELECT COUNT(*) FROM tool_calls
+             WHERE tool_name = 'echo' AND outcome = 'ok' AND caller::jsonb ->> 'transport' = 'stdio'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_postgres_store_called_from_async_code_blocks_as_sqlite_does() {
+    let db = server().fresh_database();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    // Straight from an async task, as `vibe mcp` does for a session's
+    // mission: the client library's own runtime must not panic here.
+    let url = db.url.clone();
+    let history = runtime.block_on(async move {
+        tokio::spawn(async move {
+            let store = Store::open(&url)?;
+            let mission = store.create_mission(Phase::Coding, json!({}).into())?;
+            store.log_tool_call(&mission, NewToolCall::success("async", json!({})))?;
+            let history = store.get_tool_history(&mission)?;
+            drop(store);
+            Ok::<_, StoreError>(history)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(history.unwrap().len(), 1);
+}
+
+#[test]
+fn from_a_current_thread_runtime_the_store_works_through_spawn_blocking() {
+    let db = server().fresh_database();
+    let store = Store::open(&db.url).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let made = runtime.block_on(async move {
+        tokio::task::spawn_blocking(move || store.create_mission(Phase::Coding, json!({}).into()))
+            .await
+            .unwrap()
+    });
+    assert!(made.is_ok(), "{made:?}");
+}

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::backend::MissionStore;
-use super::chain::{ChainReport, OrphanChain};
+use super::chain::{self, ChainReport, OrphanChain};
+use super::otlp;
+use super::sql::SqlStore;
 use super::error::{Result, StoreError};
 use super::ids::{DecisionId, MissionId, ToolCallId};
 use super::json::Json;
@@ -18,7 +20,7 @@ use super::open::OpenOptions;
 #[cfg(feature = "postgres")]
 use super::postgresql::{is_postgres_url, PostgresStore};
 use super::sqlite::SqliteStore;
-use super::transfer::{exported_chain_head, ExportFilter};
+use super::transfer::{self, exported_chain_head, ExportFilter};
 
 /// The mission store on either backend. An embedder that takes its
 /// database from configuration holds this; code that only records and reads
@@ -137,22 +139,22 @@ impl Store {
 
     /// Recomputes `mission`'s hash chain and checks its rows against it.
     pub fn verify_chain(&self, mission: &MissionId) -> Result<ChainReport> {
-        each!(self, s => s.verify_chain(mission))
+        each!(self, s => chain::verify_mission(s, mission))
     }
 
     /// [`verify_chain`](Self::verify_chain) for every mission.
     pub fn verify_chains(&self, f: &mut dyn FnMut(ChainReport) -> Result<()>) -> Result<()> {
-        each!(self, s => s.verify_chains(f))
+        each!(self, s => chain::verify_every_mission(s, f))
     }
 
     /// Chains whose mission row is gone.
     pub fn orphan_chains(&self) -> Result<Vec<OrphanChain>> {
-        each!(self, s => s.orphan_chains())
+        each!(self, s => s.read_sql(chain::orphans))
     }
 
     /// The hash of entry `seq` of `mission`'s chain, if it has one.
     pub fn chain_entry(&self, mission: &MissionId, seq: i64) -> Result<Option<String>> {
-        each!(self, s => s.chain_entry(mission, seq))
+        each!(self, s => chain::mission_entry(s, mission, seq))
     }
 
     /// Each mission `filter` selects as one line of JSON.
@@ -161,7 +163,7 @@ impl Store {
         filter: &ExportFilter,
         f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
     ) -> Result<()> {
-        each!(self, s => s.export_jsonl(filter, f))
+        each!(self, s => transfer::export_jsonl(s, filter, f))
     }
 
     /// Each mission `filter` selects as one OTLP/JSON request.
@@ -170,17 +172,17 @@ impl Store {
         filter: &ExportFilter,
         f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
     ) -> Result<()> {
-        each!(self, s => s.export_otlp(filter, f))
+        each!(self, s => otlp::export_otlp(s, filter, f))
     }
 
     /// The rows an export holds.
     pub fn export_size(&self, filter: &ExportFilter) -> Result<u64> {
-        each!(self, s => s.export_size(filter))
+        each!(self, s => transfer::export_size(s, filter))
     }
 
     /// Imports one exported line; the mission and whether it was new here.
     pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        each!(self, s => s.import_jsonl(line))
+        each!(self, s => transfer::import_jsonl(s, line))
     }
 }
 

@@ -328,6 +328,17 @@ struct PoolState {
     open: usize,
 }
 
+impl Drop for Pool {
+    /// Closing a connection blocks on the server too: the idle ones are
+    /// closed on a thread of their own, which works from any context.
+    fn drop(&mut self) {
+        let idle = std::mem::take(&mut lock(&self.state).idle);
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 impl Pool {
     /// `setup` runs on every new connection (session settings).
     pub(crate) fn new(target: Target, max: usize, setup: String) -> Self {
@@ -414,7 +425,9 @@ impl Pooled<'_> {
 
     /// Closes this connection instead of returning it.
     pub(crate) fn discard(mut self) {
-        self.conn = None;
+        if let Some(conn) = self.conn.take() {
+            let _ = std::thread::spawn(move || drop(conn)).join();
+        }
         lock(&self.pool.state).open -= 1;
         self.pool.freed.notify_one();
     }
@@ -422,16 +435,16 @@ impl Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let mut state = lock(&self.pool.state);
-            if conn.client.is_closed() {
-                state.open -= 1;
-            } else {
-                state.idle.push(conn);
-            }
-            drop(state);
-            self.pool.freed.notify_one();
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if conn.client.is_closed() {
+            lock(&self.pool.state).open -= 1;
+            let _ = std::thread::spawn(move || drop(conn)).join();
+        } else {
+            lock(&self.pool.state).idle.push(conn);
         }
+        self.pool.freed.notify_one();
     }
 }
 

@@ -34,7 +34,7 @@ use connect::{Phase, Pool};
 pub use migrate::POSTGRES_MIGRATIONS;
 
 use super::backend::MissionStore;
-use super::chain::{self, ChainReport, ChainTable, Head, OrphanChain};
+use super::chain::{self, ChainTable, Head};
 use super::error::{Result, StoreError};
 use super::ids::{format_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
@@ -47,7 +47,6 @@ use super::model::{
 use super::open::{Durability, OpenOptions};
 use super::rows::{self, decisions_from, mission_select, tool_calls_from};
 use super::sql::{mission_row_id, Dialect, Sql, SqlStore, Value};
-use super::transfer::{self, ExportFilter};
 
 /// Connections a store opens at most unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10;
@@ -92,6 +91,10 @@ impl PostgresStore {
     /// long a call waits for a free connection (`busy_timeout`), reading
     /// only, at most `max_connections` connections.
     pub fn open_with(url: &str, options: OpenOptions) -> Result<Self> {
+        blocking(|| Self::open_blocking(url, options))
+    }
+
+    fn open_blocking(url: &str, options: OpenOptions) -> Result<Self> {
         let target = Target::parse(url)?;
         // A row lock held past the busy timeout (another host's stuck
         // transaction) fails the call as Busy instead of waiting forever.
@@ -148,14 +151,18 @@ impl PostgresStore {
     /// Creates the schema or applies missing migrations; returns the schema
     /// version.
     pub fn init_db(&self) -> Result<u32> {
-        let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
-        migrate::migrate(&mut pooled.conn().client, self.inner.pool.target())
+        blocking(|| {
+            let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
+            migrate::migrate(&mut pooled.conn().client, self.inner.pool.target())
+        })
     }
 
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<u32> {
-        let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
-        Ok(migrate::version(&mut pooled.conn().client, self.inner.pool.target())?.unwrap_or(0))
+        blocking(|| {
+            let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
+            Ok(migrate::version(&mut pooled.conn().client, self.inner.pool.target())?.unwrap_or(0))
+        })
     }
 
     /// A number that changes whenever rows are added or changed: the
@@ -175,58 +182,17 @@ impl PostgresStore {
         })
     }
 
-    /// Recomputes `mission`'s hash chain and checks its rows against it.
-    pub fn verify_chain(&self, mission: &MissionId) -> Result<ChainReport> {
-        chain::verify_mission(self, mission)
-    }
-
-    /// [`verify_chain`](Self::verify_chain) for every mission, oldest
-    /// first, one at a time.
-    pub fn verify_chains(&self, f: &mut dyn FnMut(ChainReport) -> Result<()>) -> Result<()> {
-        chain::verify_every_mission(self, f)
-    }
-
-    /// Chains whose mission row is gone.
-    pub fn orphan_chains(&self) -> Result<Vec<OrphanChain>> {
-        self.read_sql(chain::orphans)
-    }
-
-    /// The hash of entry `seq` (from 1) of `mission`'s chain, if it has one.
-    pub fn chain_entry(&self, mission: &MissionId, seq: i64) -> Result<Option<String>> {
-        chain::mission_entry(self, mission, seq)
-    }
-
-    /// Each mission `filter` selects as one line of JSON (`vibe export`).
-    pub fn export_jsonl(
-        &self,
-        filter: &ExportFilter,
-        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
-        transfer::export_jsonl(self, filter, f)
-    }
-
-    /// Each mission `filter` selects as one OTLP/JSON request.
-    pub fn export_otlp(
-        &self,
-        filter: &ExportFilter,
-        f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
-        super::otlp::export_otlp(self, filter, f)
-    }
-
-    /// The rows an export holds.
-    pub fn export_size(&self, filter: &ExportFilter) -> Result<u64> {
-        transfer::export_size(self, filter)
-    }
-
-    /// Imports one exported line (see [`SqliteStore::import_jsonl`](super::SqliteStore::import_jsonl)).
-    pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        transfer::import_jsonl(self, line)
-    }
-
     /// Runs `f` in one transaction, retrying it when the server aborts it
     /// as a conflict (nothing of it was written then).
-    fn transact<T>(&self, write: bool, mut f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T> {
+    fn transact<T>(&self, write: bool, f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T> {
+        blocking(|| self.transact_blocking(write, f))
+    }
+
+    fn transact_blocking<T>(
+        &self,
+        write: bool,
+        mut f: impl FnMut(&mut dyn Sql) -> Result<T>,
+    ) -> Result<T> {
         if write && self.inner.options.read_only {
             return Err(StoreError::ReadOnly {
                 path: self.server().into(),
@@ -430,6 +396,23 @@ impl PostgresStore {
             )?;
             Ok(std::mem::take(&mut out))
         })
+    }
+}
+
+/// Runs `f`, which blocks on the server, where blocking is allowed. The
+/// client library runs its own small runtime, which tokio refuses to start
+/// on a thread that drives async tasks: on a multi-threaded runtime's worker
+/// (as in `vibe mcp`) `f` runs in `block_in_place`, so the store simply
+/// blocks, as SQLite's does. From a current-thread runtime, call the store
+/// through `tokio::task::spawn_blocking` (tokio panics otherwise, as it does
+/// for every blocking client).
+pub(crate) fn blocking<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
