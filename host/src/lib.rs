@@ -49,12 +49,12 @@ mod sync;
 pub mod terminal;
 
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
 pub use store::{
     Decision, DecisionId, Durability, Json, Mission, MissionId, MissionStatus, MissionStore,
     NewToolCall, OpenOptions, Page, Phase, SqliteStore, Store, StoreError, ToolCall, ToolCallId,
 };
-#[cfg(feature = "postgres")]
-pub use store::PostgresStore;
 
 /// The README's examples, compiled as doctests so they cannot drift from
 /// the API they show.

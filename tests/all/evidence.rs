@@ -84,7 +84,9 @@ fn every_row_vibe_store_writes_is_chained_and_verifies_intact(backend: Backend) 
     ];
     for table in tables {
         assert_eq!(
-            store.count(&format!("SELECT COUNT(*) FROM {table} WHERE chain_hash IS NULL")),
+            store.count(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE chain_hash IS NULL"
+            )),
             0,
             "{table}: every row vibe-store wrote carries a hash"
         );

@@ -35,8 +35,8 @@ fn stress_writer() {
         .parse()
         .expect("durability");
     let threads: u64 = rest.get(1).map_or(Ok(1), |t| t.parse()).expect("THREADS");
-    let store = Store::open_with(db, OpenOptions::default().durability(durability))
-        .unwrap_or_else(|e| {
+    let store =
+        Store::open_with(db, OpenOptions::default().durability(durability)).unwrap_or_else(|e| {
             eprintln!("stress_writer: {e}");
             std::process::exit(1);
         });

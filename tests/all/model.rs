@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{ov, temp_db, v};
+use crate::common::backends::{Backend, TestStore};
+use crate::common::{ov, v};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::{json, Value};
 use vibe_store::store::OpenOptions;
 use vibe_store::{
-    Durability, MissionId, MissionStatus, MissionStore, NewToolCall, Phase, SqliteStore, StoreError,
+    Durability, MissionId, MissionStatus, MissionStore, NewToolCall, Phase, StoreError,
 };
 
 #[derive(Debug, Clone)]
@@ -104,7 +105,7 @@ fn outcome<T>(r: Result<T, StoreError>) -> Outcome {
     }
 }
 
-fn check(store: &SqliteStore, model: &ModelMission) {
+fn check(store: &dyn MissionStore, model: &ModelMission) {
     let mission = store.get_mission(&model.id).unwrap();
     assert_eq!(Some(mission.status), model.status);
     let calls: Vec<(String, Value, bool, Option<i64>)> = store
@@ -130,11 +131,11 @@ fn check(store: &SqliteStore, model: &ModelMission) {
     }
 }
 
-fn run_sequence(ops: Vec<Op>) {
-    let (_dir, path) = temp_db();
-    let store =
-        SqliteStore::open_with(&path, OpenOptions::default().durability(Durability::Normal))
-            .unwrap();
+fn run_sequence(ops: Vec<Op>, backend: Backend) {
+    let store = TestStore::open_with(
+        backend,
+        OpenOptions::default().durability(Durability::Normal),
+    );
     let mut missions: Vec<ModelMission> = Vec::new();
     for op in ops {
         let pick = |m: usize, missions: &Vec<ModelMission>| {
@@ -245,23 +246,29 @@ fn run_sequence(ops: Vec<Op>) {
             }
         };
         if let Some(i) = touched {
-            check(&store, &missions[i]);
+            check(&store.store, &missions[i]);
         }
     }
     for model in &missions {
-        check(&store, model);
+        check(&store.store, model);
     }
     let total: usize = missions.iter().map(|m| m.calls.len()).sum();
     assert_eq!(
-        crate::common::count(&path, "SELECT COUNT(*) FROM tool_calls") as usize,
+        store.count("SELECT COUNT(*) FROM tool_calls") as usize,
         total
     );
 }
 
-#[test]
-fn the_store_agrees_with_its_model_after_every_step() {
+crate::on_both_backends!(the_store_agrees_with_its_model_after_every_step);
+
+fn the_store_agrees_with_its_model_after_every_step(backend: Backend) {
     let config = Config {
-        cases: 48,
+        // Each case is a fresh database: a file on SQLite, a CREATE
+        // DATABASE on PostgreSQL.
+        cases: match backend {
+            Backend::Sqlite => 48,
+            Backend::Postgres => 16,
+        },
         rng_seed: RngSeed::Fixed(0x00C0_FFEE),
         failure_persistence: None,
         ..Config::default()
@@ -269,7 +276,7 @@ fn the_store_agrees_with_its_model_after_every_step() {
     let mut runner = TestRunner::new(config);
     runner
         .run(&prop::collection::vec(op(), 1..60), |ops| {
-            run_sequence(ops);
+            run_sequence(ops, backend);
             Ok(())
         })
         .unwrap();

@@ -42,12 +42,18 @@ fn ten_hosts_starting_at_once_migrate_once_in_numbered_versions() {
     }
     let mut client = db.client();
     let versions: Vec<i32> = client
-        .query("SELECT version FROM vibe_schema_version ORDER BY version", &[])
+        .query(
+            "SELECT version FROM vibe_schema_version ORDER BY version",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let expected: Vec<i32> = POSTGRES_MIGRATIONS.iter().map(|m| m.version as i32).collect();
+    let expected: Vec<i32> = POSTGRES_MIGRATIONS
+        .iter()
+        .map(|m| m.version as i32)
+        .collect();
     assert_eq!(versions, expected, "each migration applied exactly once");
     // The numbers match SQLite's: version N is the same layout on both.
     assert_eq!(
@@ -164,11 +170,24 @@ fn four_processes_of_four_threads_lose_nothing_and_see_no_conflict_errors() {
     let mut all = Vec::new();
     for mut child in children {
         let (mut out, mut err) = (String::new(), String::new());
-        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         let status = child.wait().unwrap();
         assert!(status.success(), "a writer failed: {err}");
-        assert!(!err.contains("conflict") && !err.contains("deadlock"), "{err}");
+        assert!(
+            !err.contains("conflict") && !err.contains("deadlock"),
+            "{err}"
+        );
         let acknowledged = ids(&out);
         assert_eq!(acknowledged.len() as u64, 4 * PER_THREAD);
         all.extend(acknowledged);
@@ -300,7 +319,10 @@ fn a_server_restarted_mid_load_fails_calls_clearly_keeps_acknowledged_rows_and_i
         .iter()
         .map(|c| c.id.get())
         .collect::<std::collections::HashSet<_>>();
-    let lost: Vec<_> = acknowledged.iter().filter(|id| !present.contains(id)).collect();
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !present.contains(id))
+        .collect();
     assert!(lost.is_empty(), "acknowledged rows lost: {lost:?}");
     eprintln!(
         "restart: {} writes acknowledged, {} failed while the server was down ({:?})",
@@ -342,7 +364,10 @@ fn vibe_copy_moves_a_store_to_postgres_and_back_byte_for_byte() {
     assert_eq!(there["already_there"], json!(0));
     // Again: nothing to do.
     let again = copy(&source.location, &pg.url);
-    assert_eq!((again["copied"].clone(), again["already_there"].clone()), (json!(0), json!(3)));
+    assert_eq!(
+        (again["copied"].clone(), again["already_there"].clone()),
+        (json!(0), json!(3))
+    );
     copy(&pg.url, back.to_str().unwrap());
     let export = |db: &str| {
         let out = vibe_db(dir, db).arg("export").output().unwrap();
@@ -373,7 +398,9 @@ fn an_interrupted_copy_finishes_on_the_next_run_and_a_different_trail_is_refused
             source
                 .log_tool_calls(
                     &m,
-                    (0..50).map(|j| NewToolCall::success("t", json!(j))).collect(),
+                    (0..50)
+                        .map(|j| NewToolCall::success("t", json!(j)))
+                        .collect(),
                 )
                 .unwrap();
             m
@@ -393,7 +420,14 @@ fn an_interrupted_copy_finishes_on_the_next_run_and_a_different_trail_is_refused
         dest.import_jsonl(line).unwrap();
     }
     let out = vibe(source.dir.path())
-        .args(["copy", "--from", &source.location, "--to", &dest.location, "--json"])
+        .args([
+            "copy",
+            "--from",
+            &source.location,
+            "--to",
+            &dest.location,
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -437,10 +471,23 @@ fn every_command_takes_a_postgres_url_and_file_only_commands_say_so() {
     assert_eq!(init["schema_version"], json!(4));
     let demo = run(&["demo"]);
     assert!(demo.status.success(), "{}", text(&demo.stderr));
-    assert!(text(&demo.stdout).contains("planner"), "{}", text(&demo.stdout));
-    let mission = store.get_mission_history(1).unwrap()[0].mission_uuid.to_string();
+    assert!(
+        text(&demo.stdout).contains("planner"),
+        "{}",
+        text(&demo.stdout)
+    );
+    let mission = store.get_mission_history(1).unwrap()[0]
+        .mission_uuid
+        .to_string();
     let echo = guest("echo");
-    let ran = run(&["run", echo.to_str().unwrap(), "--mission", &mission, "--input", "{\"say\":\"hi\"}"]);
+    let ran = run(&[
+        "run",
+        echo.to_str().unwrap(),
+        "--mission",
+        &mission,
+        "--input",
+        "{\"say\":\"hi\"}",
+    ]);
     assert!(ran.status.success(), "{}", text(&ran.stderr));
     for args in [
         vec!["tools", &mission],

@@ -22,7 +22,6 @@ fn is_rfc3339_micros(ts: &str) -> bool {
         && chrono::DateTime::parse_from_rfc3339(ts).is_ok()
 }
 
-
 // Tests of the store's semantics, run on SQLite and on PostgreSQL from this
 // one source (`sqlite::NAME`, `postgres::NAME`).
 crate::on_both_backends!(
@@ -271,7 +270,9 @@ fn tool_calls_round_trip_success_and_failure(backend: Backend) {
 
     // JSON is stored as JSON text, never coerced to a number by affinity.
     let stored_as_text = match backend {
-        Backend::Sqlite => "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'",
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM tool_calls WHERE typeof(result) = 'text' AND result = '5'"
+        }
         Backend::Postgres => "SELECT COUNT(*) FROM tool_calls WHERE result = '5'",
     };
     assert_eq!(store.count(stored_as_text), 1);
@@ -600,9 +601,8 @@ fn playbook_runs_start_and_complete_once(backend: Backend) {
     assert_eq!(ov(&runs[0].metrics), Some(json!({ "hosts": 3 })));
     assert_eq!(runs[0].phase.as_deref(), Some("DEPLOYMENT"));
     assert_eq!(runs[1].error_message.as_deref(), Some("timeout"));
-    let total: i64 = store.count(
-        "SELECT total_runs FROM playbook_performance WHERE playbook_name = 'deploy'",
-    );
+    let total: i64 =
+        store.count("SELECT total_runs FROM playbook_performance WHERE playbook_name = 'deploy'");
     assert_eq!(total, 2);
 }
 
@@ -917,10 +917,7 @@ fn a_failing_write_in_a_busy_batch_does_not_sink_the_others(backend: Backend) {
         .collect();
     let ok: i64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(ok, 6 * 200);
-    assert_eq!(
-        store.count("SELECT COUNT(*) FROM tool_calls"),
-        6 * 200
-    );
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 6 * 200);
 }
 
 #[test]

@@ -13,9 +13,7 @@ use serde_json::json;
 use super::cluster::Cluster;
 use super::{ratio, sample, Bench, BenchResult};
 use crate::store::floor::{bulk_history, PgRawInserter, RawInserter};
-use crate::store::{
-    Durability, MissionId, MissionStore, NewToolCall, OpenOptions, Phase, Store,
-};
+use crate::store::{Durability, MissionId, MissionStore, NewToolCall, OpenOptions, Phase, Store};
 
 /// Writers in the concurrency rows, and the pool that lets them all in.
 const WRITERS: usize = 16;
@@ -78,7 +76,10 @@ impl Bench<'_> {
             store.push(start.elapsed());
             lite_floor.push(lite_raw.insert_one()?);
             let start = Instant::now();
-            sqlite.log_tool_call(&lite_mission, NewToolCall::success("lite", json!({ "i": i })))?;
+            sqlite.log_tool_call(
+                &lite_mission,
+                NewToolCall::success("lite", json!({ "i": i })),
+            )?;
             lite_store.push(start.elapsed());
         }
         let (floor, store) = (super::median(floor), super::median(store));
@@ -200,13 +201,18 @@ impl Bench<'_> {
                 let start = Instant::now();
                 let calls = store.get_tool_history(&mission)?;
                 if calls.len() as u64 != per_mission {
-                    return Err(format!("expected {per_mission} calls, read {}", calls.len()).into());
+                    return Err(
+                        format!("expected {per_mission} calls, read {}", calls.len()).into(),
+                    );
                 }
                 Ok(start.elapsed())
             })?;
             self.row(
                 "13",
-                &format!("{backend}: get_tool_history, {per_mission} of {} calls", missions * per_mission),
+                &format!(
+                    "{backend}: get_tool_history, {per_mission} of {} calls",
+                    missions * per_mission
+                ),
                 "-",
                 history,
                 None,
@@ -252,12 +258,7 @@ fn throughput(store: &Store, writers: usize, window: Duration) -> BenchResult<Du
 }
 
 /// `writers` threads logging from `start` for `window`; calls made.
-fn write_for(
-    store: &Store,
-    writers: usize,
-    start: Instant,
-    window: Duration,
-) -> BenchResult<u64> {
+fn write_for(store: &Store, writers: usize, start: Instant, window: Duration) -> BenchResult<u64> {
     let missions: Vec<MissionId> = (0..writers)
         .map(|_| store.create_mission(Phase::Coding, json!({}).into()))
         .collect::<Result<_, _>>()?;

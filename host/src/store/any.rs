@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use super::backend::MissionStore;
 use super::chain::{self, ChainReport, OrphanChain};
-use super::otlp;
-use super::sql::SqlStore;
 use super::error::{Result, StoreError};
 use super::ids::{DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
-    Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission,
-    MissionFilter, MissionStatus, NewToolCall, Page, Phase, PlaybookRun, PruneFilter,
-    PrunedMission, ToolCall, ToolCallFilter, ToolStats,
+    Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
+    MissionStatus, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall,
+    ToolCallFilter, ToolStats,
 };
 use super::open::OpenOptions;
+use super::otlp;
 #[cfg(feature = "postgres")]
 use super::postgresql::{is_postgres_url, PostgresStore};
+use super::sql::SqlStore;
 use super::sqlite::SqliteStore;
 use super::transfer::{self, exported_chain_head, ExportFilter};
 

@@ -484,11 +484,7 @@ struct Latest {
 
 /// Recomputes one mission's chain and checks its rows against it. Holds 100
 /// bytes or so per chained row of the mission.
-pub(super) fn verify(
-    db: &mut dyn Sql,
-    mission_id: i64,
-    mission: MissionId,
-) -> Result<ChainReport> {
+pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> Result<ChainReport> {
     let mut report = ChainReport {
         mission,
         length: 0,
@@ -516,7 +512,9 @@ pub(super) fn verify(
                 let (Some(seq), Some(table), Some(row_seq), Some(hash)) =
                     (r[0].int(), r[1].text(), r[2].int(), r[4].text())
                 else {
-                    return Err(StoreError::Internal(format!("a chain entry reads as {r:?}")));
+                    return Err(StoreError::Internal(format!(
+                        "a chain entry reads as {r:?}"
+                    )));
                 };
                 let digest = r[3].text();
                 if seq > expected {
@@ -651,9 +649,8 @@ pub(crate) fn verify_every_mission(
     store: &impl SqlStore,
     f: &mut dyn FnMut(ChainReport) -> Result<()>,
 ) -> Result<()> {
-    let missions = store.read_sql(|db| {
-        db.query_all("SELECT id, mission_uuid FROM missions ORDER BY id", &[])
-    })?;
+    let missions = store
+        .read_sql(|db| db.query_all("SELECT id, mission_uuid FROM missions ORDER BY id", &[]))?;
     for row in missions {
         if let [Value::Integer(id), Value::Text(uuid)] = row.as_slice() {
             f(store.read_sql(|db| verify(db, *id, MissionId::stored(uuid.clone())))?)?;

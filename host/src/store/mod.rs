@@ -44,7 +44,9 @@ pub use model::{
 };
 pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
 #[cfg(feature = "postgres")]
-pub use postgresql::{is_postgres_url, PostgresStore, DEFAULT_MAX_CONNECTIONS, POSTGRES_MIGRATIONS};
+pub use postgresql::{
+    is_postgres_url, PostgresStore, DEFAULT_MAX_CONNECTIONS, POSTGRES_MIGRATIONS,
+};
 pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
 pub use transfer::{exported_chain_head, ExportFilter};
 pub use writer::WriteStats;

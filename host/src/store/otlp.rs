@@ -122,26 +122,24 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
              FROM decisions WHERE mission_id = ?1 ORDER BY id",
             &[mission_id.into()],
             &mut |r| {
-            rows += 1;
-            let time = at(&text(&r[3]));
-            last = last.max(time);
-            let event = json!({
-                "timeUnixNano": nanos(time),
-                "name": "gen_ai.decision",
-                "attributes": attrs(vec![
-                    ("vibe.decision.id", Some(json!(r[0].int()))),
-                    ("vibe.decision.type", Some(json!(text(&r[1])))),
-                    ("vibe.decision.rationale", optional_text(&r[2])),
-                    ("gen_ai.agent.name", optional_text(&r[4])),
-                    ("vibe.decision.context", optional_text(&r[5])),
-                ]),
-            });
-            events
-                .entry(r[6].int())
-                .or_default()
-                .push(event);
-            Ok(())
-        })?;
+                rows += 1;
+                let time = at(&text(&r[3]));
+                last = last.max(time);
+                let event = json!({
+                    "timeUnixNano": nanos(time),
+                    "name": "gen_ai.decision",
+                    "attributes": attrs(vec![
+                        ("vibe.decision.id", Some(json!(r[0].int()))),
+                        ("vibe.decision.type", Some(json!(text(&r[1])))),
+                        ("vibe.decision.rationale", optional_text(&r[2])),
+                        ("gen_ai.agent.name", optional_text(&r[4])),
+                        ("vibe.decision.context", optional_text(&r[5])),
+                    ]),
+                });
+                events.entry(r[6].int()).or_default().push(event);
+                Ok(())
+            },
+        )?;
     }
 
     let mut spans: Vec<Value> = Vec::new();
@@ -209,32 +207,33 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
              FROM playbook_runs WHERE mission_id = ?1 ORDER BY id",
             &[mission_id.into()],
             &mut |r| {
-            rows += 1;
-            let id = r[0].int().unwrap_or_default();
-            let name = text(&r[1]);
-            let begin = at(&text(&r[3]));
-            let end = r[4].text().map_or(begin, at);
-            last = last.max(end);
-            let success = r[5].int().map(|v| v != 0);
-            let mut span = json!({
-                "traceId": trace_id,
-                "spanId": span_id(uuid, "playbook_run", id),
-                "parentSpanId": root,
-                "name": format!("playbook {name}"),
-                "kind": KIND_INTERNAL,
-                "startTimeUnixNano": nanos(begin),
-                "endTimeUnixNano": nanos(end),
-                "attributes": attrs(vec![
-                    ("vibe.playbook.name", Some(json!(name))),
-                    ("vibe.playbook.phase", optional_text(&r[2])),
-                ]),
-            });
-            if success == Some(false) {
-                span["status"] = error_status(text(&r[6]));
-            }
-            spans.push(span);
-            Ok(())
-        })?;
+                rows += 1;
+                let id = r[0].int().unwrap_or_default();
+                let name = text(&r[1]);
+                let begin = at(&text(&r[3]));
+                let end = r[4].text().map_or(begin, at);
+                last = last.max(end);
+                let success = r[5].int().map(|v| v != 0);
+                let mut span = json!({
+                    "traceId": trace_id,
+                    "spanId": span_id(uuid, "playbook_run", id),
+                    "parentSpanId": root,
+                    "name": format!("playbook {name}"),
+                    "kind": KIND_INTERNAL,
+                    "startTimeUnixNano": nanos(begin),
+                    "endTimeUnixNano": nanos(end),
+                    "attributes": attrs(vec![
+                        ("vibe.playbook.name", Some(json!(name))),
+                        ("vibe.playbook.phase", optional_text(&r[2])),
+                    ]),
+                });
+                if success == Some(false) {
+                    span["status"] = error_status(text(&r[6]));
+                }
+                spans.push(span);
+                Ok(())
+            },
+        )?;
     }
 
     // The root last: it ends at the mission's completion or its last row.

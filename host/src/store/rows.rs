@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::error::{Result, StoreError};
 use super::ids::{parse_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
-use super::model::{Decision, MemoryEntry, Mission, PlaybookRun, PrunedMission, ToolCall, ToolStats};
+use super::model::{
+    Decision, MemoryEntry, Mission, PlaybookRun, PrunedMission, ToolCall, ToolStats,
+};
 use super::sql::Value;
 
 macro_rules! mission_select {

@@ -176,7 +176,10 @@ impl Sql for Lite<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        Ok(self.0.prepare_cached(sql)?.execute(params_from_iter(params))? as u64)
+        Ok(self
+            .0
+            .prepare_cached(sql)?
+            .execute(params_from_iter(params))? as u64)
     }
 }
 

@@ -276,7 +276,12 @@ impl MissionStore for SqliteStore {
             let mission_id: i64 = conn
                 .prepare_cached("SELECT mission_id FROM tool_calls WHERE id = ?1")?
                 .query_row([invocation.get()], |r| r.get(0))?;
-            chain::append(&mut Lite(conn), mission_id, ChainTable::ToolCalls, invocation.get())
+            chain::append(
+                &mut Lite(conn),
+                mission_id,
+                ChainTable::ToolCalls,
+                invocation.get(),
+            )
         })
     }
 
@@ -601,8 +606,9 @@ impl MissionStore for SqliteStore {
         self.read(|conn| {
             let mission_id = mission_row_id(conn, mission)?;
             let mut stmt = conn.prepare_cached(SQL_MEMORY_LIST)?;
-            let rows =
-                stmt.query_map(params![mission_id, now], |row| read_row(row, rows::memory_entry))?;
+            let rows = stmt.query_map(params![mission_id, now], |row| {
+                read_row(row, rows::memory_entry)
+            })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -624,8 +630,9 @@ impl MissionStore for SqliteStore {
         let before = format_timestamp(filter.before);
         let candidates: Vec<PrunedMission> = self.read(|conn| {
             let mut stmt = conn.prepare_cached(SQL_PRUNE_CANDIDATES)?;
-            let rows =
-                stmt.query_map(params![before, statuses], |row| read_row(row, rows::pruned_mission))?;
+            let rows = stmt.query_map(params![before, statuses], |row| {
+                read_row(row, rows::pruned_mission)
+            })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })?;
         for mission in &candidates {
@@ -697,7 +704,12 @@ impl MissionStore for SqliteStore {
             let mission_id: i64 = conn
                 .prepare_cached("SELECT mission_id FROM playbook_runs WHERE id = ?1")?
                 .query_row([run_id], |r| r.get(0))?;
-            chain::append(&mut Lite(conn), mission_id, ChainTable::PlaybookRuns, run_id)
+            chain::append(
+                &mut Lite(conn),
+                mission_id,
+                ChainTable::PlaybookRuns,
+                run_id,
+            )
         })
     }
 
@@ -1245,10 +1257,7 @@ fn values(row: &Row<'_>) -> rusqlite::Result<Vec<super::sql::Value>> {
 }
 
 /// Reads a row with one of `rows.rs`'s readers.
-fn read_row<T>(
-    row: &Row<'_>,
-    read: fn(&[super::sql::Value]) -> Result<T>,
-) -> rusqlite::Result<T> {
+fn read_row<T>(row: &Row<'_>, read: fn(&[super::sql::Value]) -> Result<T>) -> rusqlite::Result<T> {
     read(&values(row)?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })

@@ -44,7 +44,10 @@ impl TestStore {
         let dir = tempfile::tempdir().expect("temp dir");
         let (location, database) = match backend {
             Backend::Sqlite => (
-                dir.path().join("state/vibe_agency.db").display().to_string(),
+                dir.path()
+                    .join("state/vibe_agency.db")
+                    .display()
+                    .to_string(),
                 None,
             ),
             Backend::Postgres => {

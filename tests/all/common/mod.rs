@@ -117,9 +117,7 @@ pub fn stress_writer(
     ])
     .env(
         "VIBE_STRESS_WRITER",
-        format!(
-            "{db}\t{mission}\t{count}\t{durability}\t{threads}"
-        ),
+        format!("{db}\t{mission}\t{count}\t{durability}\t{threads}"),
     );
     cmd
 }

@@ -131,11 +131,7 @@ pub(crate) fn verify(store: &Store, args: VerifyArgs) -> CliResult {
 }
 
 /// Compares the chain with a recorded head.
-fn compare(
-    store: &Store,
-    report: &ChainReport,
-    head: &ChainHead,
-) -> Result<Against, Failure> {
+fn compare(store: &Store, report: &ChainReport, head: &ChainHead) -> Result<Against, Failure> {
     let found = if head.length == 0 {
         None
     } else {

@@ -272,7 +272,12 @@ fn password_for(config: &Config) -> Option<Vec<u8>> {
         Some(Host::Tcp(host)) => host.clone(),
         _ => "localhost".into(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user().unwrap_or_default();
     let db = config.get_dbname().unwrap_or(user);
     pgpass_lookup(&text, [&host, &port, db, user])
@@ -420,7 +425,9 @@ pub(crate) struct Pooled<'a> {
 
 impl Pooled<'_> {
     pub(crate) fn conn(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("a pooled connection until dropped")
+        self.conn
+            .as_mut()
+            .expect("a pooled connection until dropped")
     }
 
     /// Closes this connection instead of returning it.
@@ -459,15 +466,21 @@ mod tests {
                     db.example:*:vibe:ann:s\\:cret\n\
                     *:*:*:*:fallback\n";
         let find = |w| pgpass_lookup(file, w).map(|p| String::from_utf8(p).unwrap());
-        assert_eq!(find(["db.example", "5433", "vibe", "ann"]).as_deref(), Some("s:cret"));
-        assert_eq!(find(["db.example", "5433", "other", "ann"]).as_deref(), Some("fallback"));
+        assert_eq!(
+            find(["db.example", "5433", "vibe", "ann"]).as_deref(),
+            Some("s:cret")
+        );
+        assert_eq!(
+            find(["db.example", "5433", "other", "ann"]).as_deref(),
+            Some("fallback")
+        );
         assert_eq!(pgpass_lookup("h:1:d:u:p\n", ["h", "2", "d", "u"]), None);
     }
 
     #[test]
     fn a_target_never_shows_its_password() {
-        let target = Target::parse("postgres://ann:hunter2@db.example:6543/vibe?sslmode=require")
-            .unwrap();
+        let target =
+            Target::parse("postgres://ann:hunter2@db.example:6543/vibe?sslmode=require").unwrap();
         assert_eq!(target.shown(), "postgres://ann@db.example:6543/vibe");
         assert!(!format!("{target:?}").contains("hunter2"));
         let err = Target::parse("postgres://ann:hunter2@h/db?sslmode=bogus").unwrap_err();

@@ -1159,10 +1159,7 @@ fn column_value(row: &postgres::Row, i: usize, ty: &Type) -> Result<Value> {
             .map_or(Value::Null, Value::Integer),
         Type::FLOAT4 | Type::FLOAT8 => row
             .try_get::<_, Option<f64>>(i)
-            .or_else(|_| {
-                row.try_get::<_, Option<f32>>(i)
-                    .map(|v| v.map(f64::from))
-            })
+            .or_else(|_| row.try_get::<_, Option<f32>>(i).map(|v| v.map(f64::from)))
             .map_err(wrong)?
             .map_or(Value::Null, Value::Real),
         Type::BYTEA => row
