@@ -429,6 +429,8 @@ fn bench_runs_every_row_on_a_small_scale() {
             "--echo",
         ])
         .arg(crate::common::guest("echo"))
+        .arg("--postgres")
+        .arg(crate::common::pg::server().url("postgres"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -457,13 +459,19 @@ fn bench_runs_every_row_on_a_small_scale() {
         "filtered: all missions, one tool",
         "export jsonl",
         "commit to printed",
+        "postgres: bare INSERT",
+        "postgres: PostgresStore::log_tool_call",
+        "postgres: 16 writers in one process",
+        "postgres: 4 processes x 4 threads",
+        "postgres: get_tool_history",
+        "sqlite: get_tool_history",
     ] {
         assert!(stdout.contains(row), "row {row:?} missing:\n{stdout}");
     }
     assert_eq!(
         stdout.matches("x floor").count(),
-        2,
-        "one floor per durability mode"
+        4,
+        "one floor per durability mode, and one per backend in row 13"
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "the scratch directory is removed");

@@ -535,6 +535,21 @@ fn a_password_never_appears_in_an_error() {
         .unwrap();
     assert!(!text(&out.stderr).contains("S3cretPW"));
     assert!(text(&out.stderr).contains("postgres://ann@127.0.0.1:1/vibe"));
+    // sslmode=require against the test cluster, which has no TLS: refused,
+    // saying why, password unshown.
+    if let Some(cluster) = server().cluster() {
+        let url = format!(
+            "postgres://postgres:S3cretPW@127.0.0.1:{}/postgres?sslmode=require",
+            cluster.port()
+        );
+        let out = vibe_db(dir.path(), &url)
+            .args(["mission", "list"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(err.contains("TLS") && !err.contains("S3cretPW"), "{err}");
+    }
 }
 
 #[test]

@@ -218,6 +218,15 @@ impl Bench<'_> {
                 None,
             )?;
         }
+        // The databases made here go with the row (a server given with
+        // --postgres keeps nothing of the run).
+        drop((pg, lite));
+        for n in 1..=databases {
+            admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS vibe_bench_{}_{n} WITH (FORCE)",
+                std::process::id()
+            ))?;
+        }
         Ok(())
     }
 
