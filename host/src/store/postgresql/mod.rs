@@ -165,16 +165,18 @@ impl PostgresStore {
         })
     }
 
-    /// A number that changes whenever rows are added or changed: the
-    /// ledger's size plus the highest row ids. Polling it is how a reader
-    /// follows the trail (`vibe tools --follow`).
+    /// A number that changes whenever a transaction may have committed
+    /// since the last call: the server's next transaction id (its snapshot's
+    /// xmax). Polling it is how a reader follows the trail (`vibe tools
+    /// --follow`) without reading rows when nothing happened. It counts the
+    /// whole server's transactions, so it may change when no row of this
+    /// database did (a reader then finds nothing new); it never stays the
+    /// same across a commit.
     pub fn data_version(&self) -> Result<i64> {
-        self.read_sql(|db| {
+        self.read(|db| {
             Ok(db
                 .query_opt(
-                    "SELECT (SELECT COUNT(*) FROM row_chain)
-                          + COALESCE((SELECT MAX(id) FROM tool_calls), 0)
-                          + COALESCE((SELECT MAX(id) FROM decisions), 0)",
+                    "SELECT CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS TEXT) AS BIGINT)",
                     &[],
                 )?
                 .and_then(|r| r[0].int())
