@@ -141,9 +141,12 @@ impl Cluster {
 
     /// The URL of database `db` on this cluster, as its superuser.
     pub fn url(&self, db: &str) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
-            self.port
+        database_url(
+            &format!(
+                "postgres://postgres@127.0.0.1:{}/postgres?sslmode=disable",
+                self.port
+            ),
+            db,
         )
     }
 
@@ -168,11 +171,6 @@ impl Cluster {
         )
     }
 
-    /// Starts a stopped server.
-    pub fn start_again(&self) -> Result<(), String> {
-        self.pg_ctl_start()
-    }
-
     /// Where the cluster lives (data, socket, server log).
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -183,6 +181,20 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.stop_immediate();
     }
+}
+
+/// `url` naming database `db` instead of its own (its options kept).
+pub fn database_url(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| base[start..].find('/').map(|i| start + i))
+        .unwrap_or(base.len());
+    format!("{}/{db}{query}", &base[..authority_end])
 }
 
 /// The newest server binaries on this machine.

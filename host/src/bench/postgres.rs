@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::cluster::Cluster;
+use super::cluster::{database_url, Cluster};
 use super::{ratio, sample, Bench, BenchResult};
 use crate::store::floor::{bulk_history, PgRawInserter, RawInserter};
 use crate::store::{Durability, MissionId, MissionStore, NewToolCall, OpenOptions, Phase, Store};
@@ -315,20 +315,4 @@ pub fn writer_process(
         std::thread::sleep(wait);
     }
     write_for(&store, threads, Instant::now(), window)
-}
-
-/// `url` naming database `db`.
-fn database_url(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let authority = base
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|start| base[start..].find('/').map(|i| start + i))
-        .unwrap_or(base.len());
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{db}{query}", &base[..authority])
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::error::{Result, StoreError};
-use super::ids::{parse_timestamp, DecisionId, MissionId, ToolCallId};
+use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
     Decision, MemoryEntry, Mission, PlaybookRun, PrunedMission, ToolCall, ToolStats,
@@ -36,6 +36,24 @@ macro_rules! decisions_from {
     };
 }
 pub(super) use {decisions_from, mission_select, tool_calls_from};
+
+/// A time filter as the bounds of a range on a timestamp column, so the
+/// planner can search its index: an open end is a bound every stored
+/// timestamp passes (they all start with a digit).
+pub(super) fn time_window(
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> (String, String) {
+    (
+        since.map_or_else(String::new, format_timestamp),
+        until.map_or_else(|| "~".to_owned(), format_timestamp),
+    )
+}
+
+/// A list filter as a JSON array; `None` (no filter) when empty.
+pub(super) fn name_list(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| serde_json::json!(names).to_string())
+}
 
 /// One row's values, read by position.
 pub(super) struct Cols<'a>(pub(super) &'a [Value]);

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::types::ValueRef;
 use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use super::backend::MissionStore;
 use super::busy::with_wait;
@@ -26,7 +26,7 @@ use super::model::{
     ToolStats,
 };
 use super::open::{connect, migrate, open_database, OpenOptions};
-use super::rows::{self, decisions_from, mission_select, tool_calls_from};
+use super::rows::{self, decisions_from, mission_select, name_list, time_window, tool_calls_from};
 use super::sql::{Lite, SqlStore};
 use super::transfer::{self, ExportFilter};
 use super::writer::{exec_cached, WriteStats, Writer};
@@ -424,7 +424,7 @@ impl MissionStore for SqliteStore {
         filter: &ToolCallFilter,
         f: &mut dyn FnMut(ToolCall) -> Result<()>,
     ) -> Result<()> {
-        let tools = (!filter.tools.is_empty()).then(|| serde_json::json!(filter.tools).to_string());
+        let tools = name_list(&filter.tools);
         let (since, until) = time_window(filter.since, filter.until);
         let limit = filter.limit.map_or(i64::MAX, i64::from);
         let after = filter.after_id.unwrap_or(i64::MIN);
@@ -501,9 +501,7 @@ impl MissionStore for SqliteStore {
         filter: &DecisionFilter,
         f: &mut dyn FnMut(Decision) -> Result<()>,
     ) -> Result<()> {
-        let list =
-            |names: &[String]| (!names.is_empty()).then(|| serde_json::json!(names).to_string());
-        let (types, agents) = (list(&filter.types), list(&filter.agents));
+        let (types, agents) = (name_list(&filter.types), name_list(&filter.agents));
         let (since, until) = time_window(filter.since, filter.until);
         let limit = filter.limit.map_or(i64::MAX, i64::from);
         let after = filter.after_id.unwrap_or(i64::MIN);
@@ -721,16 +719,6 @@ impl MissionStore for SqliteStore {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
-}
-
-/// A time filter as the bounds of a range on a timestamp column, so the
-/// planner can search its index: an open end is a bound every stored
-/// timestamp passes (they all start with a digit).
-fn time_window(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> (String, String) {
-    (
-        since.map_or_else(String::new, format_timestamp),
-        until.map_or_else(|| "~".to_owned(), format_timestamp),
-    )
 }
 
 /// How long one prune batch may hold the write lock, about.

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use vibe_store::bench::cluster::Cluster;
+use vibe_store::bench::cluster::{database_url, Cluster};
 
 /// The server every PostgreSQL test shares.
 pub struct Server {
@@ -32,7 +32,7 @@ extern "C" fn stop_cluster() {
 pub fn server() -> &'static Server {
     SERVER.get_or_init(|| match std::env::var("VIBE_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Server {
-            template: with_database(&url, "{db}"),
+            template: database_url(&url, "{db}"),
             cluster: None,
         },
         _ => {
@@ -45,20 +45,6 @@ pub fn server() -> &'static Server {
             }
         }
     })
-}
-
-/// `url` naming database `db` instead of its own.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_end = base
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|start| base[start..].find('/').map(|i| start + i))
-        .unwrap_or(base.len());
-    format!("{}/{db}{query}", &base[..authority_end])
 }
 
 impl Server {

@@ -649,13 +649,19 @@ pub(crate) type CliResult = Result<(), Failure>;
 /// Opens the database: for reading only (never creating or changing
 /// anything) when the command only reads or `--read-only` is given.
 fn open(cli: &Cli) -> Result<Store, Failure> {
-    let mut options = OpenOptions::default().durability(cli.durability);
-    options.busy_timeout = Duration::from_millis(cli.busy_timeout_ms);
-    options.lock_wait_notice = Some(announce_lock_wait);
+    let mut options = options(cli);
     if cli.read_only || cli.command.only_reads() {
         options = options.read_only();
     }
     Ok(Store::open_with(&cli.db, options)?)
+}
+
+/// The options the global flags give every store a command opens.
+fn options(cli: &Cli) -> OpenOptions {
+    let mut options = OpenOptions::default().durability(cli.durability);
+    options.busy_timeout = Duration::from_millis(cli.busy_timeout_ms);
+    options.lock_wait_notice = Some(announce_lock_wait);
+    options
 }
 
 fn announce_lock_wait(path: &std::path::Path) {
@@ -1148,9 +1154,7 @@ impl Progress {
 }
 
 fn copy(cli: &Cli, from: &str, to: &str, json: bool) -> CliResult {
-    let mut options = OpenOptions::default().durability(cli.durability);
-    options.busy_timeout = Duration::from_millis(cli.busy_timeout_ms);
-    options.lock_wait_notice = Some(announce_lock_wait);
+    let options = options(cli);
     let source = Store::open_with(from, options.clone().read_only())?;
     let dest = Store::open_with(to, options)?;
     if source.location() == dest.location() {

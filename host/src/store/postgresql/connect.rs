@@ -132,14 +132,6 @@ impl Target {
         &self.shown
     }
 
-    /// The database's name.
-    pub(crate) fn dbname(&self) -> &str {
-        self.config
-            .get_dbname()
-            .or(self.config.get_user())
-            .unwrap_or("postgres")
-    }
-
     /// A new connection.
     pub(crate) fn connect(&self) -> Result<Client> {
         let connected = match self.tls {

@@ -45,7 +45,7 @@ use super::model::{
     ToolCallFilter, ToolStats,
 };
 use super::open::{Durability, OpenOptions};
-use super::rows::{self, decisions_from, mission_select, tool_calls_from};
+use super::rows::{self, decisions_from, mission_select, name_list, time_window, tool_calls_from};
 use super::sql::{mission_row_id, Dialect, Sql, SqlStore, Value};
 
 /// Connections a store opens at most unless told otherwise.
@@ -136,11 +136,6 @@ impl PostgresStore {
     /// The server, as `postgres://user@host:port/db` (never a password).
     pub fn server(&self) -> &str {
         self.inner.pool.target().shown()
-    }
-
-    /// The database's name on its server.
-    pub fn database_name(&self) -> &str {
-        self.inner.pool.target().dbname()
     }
 
     /// Who this handle's writes are recorded as coming from.
@@ -449,26 +444,6 @@ fn insert_returning(db: &mut dyn Sql, sql: &str, params: &[Value]) -> Result<i64
         .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))
 }
 
-/// A time filter as bounds on a timestamp column (as SQLite's).
-fn time_window(
-    since: Option<chrono::DateTime<Utc>>,
-    until: Option<chrono::DateTime<Utc>>,
-) -> (String, String) {
-    (
-        since.map_or_else(String::new, format_timestamp),
-        until.map_or_else(|| "~".to_owned(), format_timestamp),
-    )
-}
-
-/// A list filter as a JSON array (NULL when empty: no filter).
-fn name_list(names: &[String]) -> Value {
-    if names.is_empty() {
-        Value::Null
-    } else {
-        Value::Text(serde_json::json!(names).to_string())
-    }
-}
-
 // ---- queries ---------------------------------------------------------------
 //
 // Text comparisons use COLLATE "C" where SQLite compares bytes: timestamps
@@ -746,7 +721,7 @@ impl MissionStore for PostgresStore {
                 &[
                     mission.into(),
                     filter.after_id.unwrap_or(i64::MIN).into(),
-                    name_list(&filter.tools),
+                    name_list(&filter.tools).into(),
                     filter.success.map(i64::from).into(),
                     since.as_str().into(),
                     until.as_str().into(),
@@ -838,8 +813,8 @@ impl MissionStore for PostgresStore {
                 &[
                     mission.into(),
                     filter.after_id.unwrap_or(i64::MIN).into(),
-                    name_list(&filter.types),
-                    name_list(&filter.agents),
+                    name_list(&filter.types).into(),
+                    name_list(&filter.agents).into(),
                     since.as_str().into(),
                     until.as_str().into(),
                     filter.limit.map_or(i64::MAX, i64::from).into(),
