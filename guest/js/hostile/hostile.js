@@ -25,6 +25,8 @@ const cases = {
     let n = 0;
     for (;;) n += 1;
   },
+  // Waits on a timer: the engine blocks in a WASI poll, not in JS code.
+  sleep: () => new Promise((resolve) => setTimeout(() => resolve({ slept: true }), 3_600_000)),
   'alloc-bomb': () => {
     const hoard = [];
     for (;;) hoard.push(new Uint8Array(1024 * 1024).fill(7));

@@ -6,6 +6,7 @@ guest/hostile/ and must be stopped or refused exactly as that one is.
 import json
 import os
 import sys
+import time
 
 import vibe_tool
 from componentize_py_types import Err
@@ -65,6 +66,12 @@ def spin(_):
         n += 1
 
 
+def sleep(_):
+    # Blocks inside a WASI host call (poll on a clock), not in Python code.
+    time.sleep(3600)
+    return {"slept": True}
+
+
 def alloc_bomb(_):
     hoard = []
     while True:
@@ -80,6 +87,7 @@ CASES = {
     "env-vars": env_vars,
     "open-socket": open_socket,
     "spin": spin,
+    "sleep": sleep,
     "alloc-bomb": alloc_bomb,
     "uncaught": uncaught,
 }
