@@ -4,6 +4,7 @@
 //! the `vibe` binary, real components.
 
 mod abuse;
+mod blocking;
 mod cli;
 mod common;
 mod embedding;
@@ -14,6 +15,7 @@ mod fuzz;
 mod helpers;
 mod languages;
 mod mcp;
+mod mcp_catalog;
 mod model;
 mod operator;
 mod postgres;

@@ -1,5 +1,9 @@
 //! The tools a server offers: one per component file, by the name the
 //! component gives itself or its file's.
+//!
+//! A component's own name is what clients call it by, and nothing more: its
+//! grants and limits come from its file ([`Policy::for_tool`]), and a name
+//! already served is never taken over by another file on reload.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +14,7 @@ use rmcp::ErrorData as McpError;
 use serde_json::{json, Map, Value};
 
 use crate::sandbox::{LoadError, Runtime, Tool};
+use crate::terminal::visible_line;
 
 use super::policy::{Policy, ToolPolicy};
 
@@ -78,12 +83,62 @@ impl Catalog {
 
     /// As [`load`](Self::load), skipping (with a warning) what cannot be
     /// loaded: a directory being rewritten must not take the server down.
-    pub(crate) fn load_lenient(runtime: &Runtime, sources: &[PathBuf], policy: &Policy) -> Self {
-        let mut skip = |e: crate::Error| {
-            tracing::warn!("not serving: {e}");
-            Ok(())
+    /// Two files claiming one name: the file that served it in `current`
+    /// keeps it and the newcomer is refused; if neither did, neither is
+    /// served (nothing says which one the operator meant).
+    pub(crate) fn load_lenient(
+        runtime: &Runtime,
+        sources: &[PathBuf],
+        policy: &Policy,
+        current: &Catalog,
+    ) -> Self {
+        let files = match component_files(sources) {
+            Ok(files) => files,
+            Err(e) => {
+                tracing::warn!("not serving: {e}");
+                return Catalog::default();
+            }
         };
-        Self::load_each(runtime, sources, policy, &mut skip).unwrap_or_default()
+        let mut claims: BTreeMap<String, Vec<Served>> = BTreeMap::new();
+        for path in files {
+            match load_one(runtime, &path, policy) {
+                Ok(served) => claims.entry(served.name.clone()).or_default().push(served),
+                Err(e) => tracing::warn!("not serving: {e}"),
+            }
+        }
+        let mut catalog = Catalog::default();
+        for (name, mut claimants) in claims {
+            let chosen = if claimants.len() == 1 {
+                claimants.pop()
+            } else {
+                let incumbent = current.tools.get(&name).map(|s| s.path.clone());
+                let kept = claimants
+                    .iter()
+                    .position(|s| Some(&s.path) == incumbent.as_ref())
+                    .map(|at| claimants.swap_remove(at));
+                for refused in &claimants {
+                    tracing::warn!(
+                        "not serving {}: it names itself {:?}, which {} {}",
+                        visible_line(&refused.path.display().to_string()),
+                        visible_line(&name),
+                        kept.as_ref().map_or_else(
+                            || "another new file also claims".to_owned(),
+                            |k| visible_line(&k.path.display().to_string()).into_owned(),
+                        ),
+                        if kept.is_some() {
+                            "already serves"
+                        } else {
+                            "(neither is served)"
+                        },
+                    );
+                }
+                kept
+            };
+            if let Some(served) = chosen {
+                catalog.tools.insert(name, Arc::new(served));
+            }
+        }
+        catalog
     }
 
     /// Loads what `sources` name; `failed` decides whether a failure ends
@@ -151,9 +206,14 @@ impl Catalog {
 }
 
 fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, crate::Error> {
+    let refused = |why: String| crate::Error::Load(LoadError::new(path.display().to_string(), why));
     let tool = runtime.load(path)?;
+    // The operator chose the file: its name, not the component's, selects
+    // the policy (`Tool::name` is the file's stem).
+    let file = tool.name().to_owned();
+    policy.check_pin(&file, tool.digest()).map_err(refused)?;
     let described = tool.description();
-    let name = described.map_or_else(|| tool.name().to_owned(), |d| d.name.clone());
+    let name = described.map_or_else(|| file.clone(), |d| d.name.clone());
     let object = |json: &crate::store::Json| -> Map<String, Value> {
         match json.to_value() {
             Ok(Value::Object(map)) => map,
@@ -170,14 +230,7 @@ fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, c
         |d| object(&d.input_schema),
     );
     let validator = match described {
-        Some(_) => Some(
-            jsonschema::validator_for(&Value::Object(input.clone())).map_err(|e| {
-                crate::Error::Load(LoadError::new(
-                    path.display().to_string(),
-                    format!("its input schema is not a valid JSON Schema: {e}"),
-                ))
-            })?,
-        ),
+        Some(_) => Some(argument_validator(&Value::Object(input.clone())).map_err(refused)?),
         None => None,
     };
     let mut mcp = rmcp::model::Tool::new_with_raw(
@@ -189,13 +242,35 @@ fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, c
         mcp = mcp.with_raw_output_schema(Arc::new(object(output)));
     }
     Ok(Served {
-        policy: policy.for_tool(&name),
+        policy: policy.for_tool(&file),
         name,
         path: path.to_owned(),
         tool,
         mcp,
         validator,
     })
+}
+
+/// Largest compiled form of one `pattern` (the `regex` crate's size limit):
+/// a schema cannot make the host build an automaton bigger than this.
+const MAX_PATTERN_BYTES: usize = 1 << 20;
+
+/// A tool's input schema, compiled for checking arguments in time linear in
+/// their size: `pattern` and `patternProperties` run on the `regex` crate
+/// (finite automata, no backtracking), so no argument can make a check take
+/// exponential time; a pattern that needs backtracking (look-around,
+/// back-references) is refused when the tool is loaded. Schemas are not
+/// fetched from anywhere: `$ref` to a URL fails to compile.
+fn argument_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .with_pattern_options(jsonschema::PatternOptions::regex().size_limit(MAX_PATTERN_BYTES))
+        .build(schema)
+        .map_err(|e| {
+            format!(
+                "its input schema is not a JSON Schema this server can check in linear time: {}",
+                visible_line(&e.to_string())
+            )
+        })
 }
 
 /// The component files `sources` name: files as given, directories as
@@ -243,5 +318,30 @@ impl Fingerprint {
                 })
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_run_on_a_linear_time_engine_and_backtracking_ones_are_refused() {
+        let schema = json!({ "type": "object", "properties": {
+            "text": { "type": "string", "pattern": "^(a+)+$" } } });
+        let validator = argument_validator(&schema).unwrap();
+        // 2^100000 paths for a backtracking engine; one pass for this one.
+        let evil = json!({ "text": format!("{}!", "a".repeat(100_000)) });
+        assert!(!validator.is_valid(&evil));
+        assert!(validator.is_valid(&json!({ "text": "a".repeat(100_000) })));
+        for needs_backtracking in ["^(?=a)a$", "^(a)\\1$", "(?<!x)y"] {
+            let schema = json!({ "type": "object", "properties": {
+                "text": { "type": "string", "pattern": needs_backtracking } } });
+            let refused = argument_validator(&schema).unwrap_err();
+            assert!(refused.contains("linear time"), "{refused}");
+        }
+        let keys = json!({ "type": "object",
+            "patternProperties": { "^(?=k)": { "type": "string" } } });
+        assert!(argument_validator(&keys).is_err());
     }
 }

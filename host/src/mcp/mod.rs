@@ -89,6 +89,9 @@ struct Shared {
     /// One permit per call running or waiting; all of them back when every
     /// call has ended (and so has its row).
     calls: Arc<Semaphore>,
+    /// Set by [`McpServer::stop`]: calls in flight are cancelled, new ones
+    /// refused.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl McpServer {
@@ -111,6 +114,7 @@ impl McpServer {
                 options,
                 catalog: RwLock::new(Arc::new(catalog)),
                 peers: std::sync::Mutex::new(Vec::new()),
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
@@ -143,9 +147,11 @@ impl McpServer {
             self.shared.options.sources.clone(),
             self.shared.options.policy.clone(),
         );
-        let loaded =
-            tokio::task::spawn_blocking(move || Catalog::load_lenient(&runtime, &sources, &policy))
-                .await;
+        let current = self.catalog();
+        let loaded = tokio::task::spawn_blocking(move || {
+            Catalog::load_lenient(&runtime, &sources, &policy, &current)
+        })
+        .await;
         let Ok(fresh) = loaded else { return };
         let changed = {
             let mut current = self.shared.catalog.write().expect("catalog lock");
@@ -178,11 +184,23 @@ impl McpServer {
         });
     }
 
+    /// A polite stop (SIGTERM, SIGINT): cancels every call in flight, so
+    /// each one's row ends `cancelled`, and refuses new ones. Follow with
+    /// [`drain`](Self::drain) to wait for those rows.
+    pub fn stop(&self) {
+        self.shared.stopping.send_replace(true);
+    }
+
     /// Waits until every call has ended and its row is complete.
     pub async fn drain(&self) {
         let all = self.shared.options.max_pending_calls.max(1) as u32;
         let _ = self.shared.calls.acquire_many(all).await;
     }
+}
+
+/// Returns once the server is stopping.
+async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// One client's session.
@@ -295,7 +313,13 @@ impl ServerHandler for Session {
             ));
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
-        served.check_arguments(&arguments)?;
+        if *self.shared.stopping.borrow() {
+            return Err(McpError::new(
+                ErrorCode(-32000),
+                "server stopping: no new calls are taken",
+                None,
+            ));
+        }
         let Ok(permit) = self.shared.calls.clone().try_acquire_owned() else {
             return Err(McpError::new(
                 ErrorCode(-32000),
@@ -307,39 +331,50 @@ impl ServerHandler for Session {
             ));
         };
         let client = client_of(&context.peer);
-        let client = client.as_ref();
-        let mission = self.mission(client)?;
-        let caller = json!({
-            "transport": self.transport,
-            "client": client.map(|c| c.name.as_str()),
-            "client_version": client.map(|c| c.version.as_str()),
-            "request_id": serde_json::to_value(&context.id).unwrap_or(Value::Null),
-        });
+        let request_id = serde_json::to_value(&context.id).unwrap_or(Value::Null);
         let cancelled = Arc::new(AtomicBool::new(false));
-        let run = Request::new(mission, Json::from(arguments))
-            .name(served.name.clone())
-            .grants(served.policy.grants)
-            .limits(served.policy.limits)
-            .caller(Json::from(caller))
-            .cancel_flag(cancelled.clone());
-        let (runtime, tool) = (self.shared.runtime.clone(), served.tool.clone());
+        let (session, flag) = (self.clone(), cancelled.clone());
+        // Off the async workers and within the bound on pending calls:
+        // checking arguments against a schema is CPU work (linear in their
+        // size), and a costly check must not stall other sessions.
         let mut job = tokio::task::spawn_blocking(move || {
-            let report = runtime.run(&tool, &run);
-            drop(permit);
-            report
+            let _permit = permit;
+            served.check_arguments(&arguments)?;
+            let client = client.as_ref();
+            let mission = session.mission(client)?;
+            let caller = json!({
+                "transport": session.transport,
+                "client": client.map(|c| c.name.as_str()),
+                "client_version": client.map(|c| c.version.as_str()),
+                "request_id": request_id,
+            });
+            let run = Request::new(mission, Json::from(arguments))
+                .name(served.name.clone())
+                .grants(served.policy.grants)
+                .limits(served.policy.limits)
+                .caller(Json::from(caller))
+                .cancel_flag(flag);
+            session
+                .shared
+                .runtime
+                .run(&served.tool, &run)
+                .map_err(|e| McpError::internal_error(e.to_string(), None))
         });
+        let stopping = self.shared.stopping.subscribe();
         let joined = tokio::select! {
             joined = &mut job => joined,
             () = context.ct.cancelled() => {
                 cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
                 job.await
             }
+            () = stopped(stopping) => {
+                cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                job.await
+            }
         };
-        let report = joined
-            .map_err(|e| {
-                McpError::internal_error(format!("the call failed in the host: {e}"), None)
-            })?
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let report = joined.map_err(|e| {
+            McpError::internal_error(format!("the call failed in the host: {e}"), None)
+        })??;
         let result = match report.outcome {
             Ok(output) => {
                 let structured = match output.to_value() {

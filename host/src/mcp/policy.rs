@@ -6,15 +6,24 @@
 //! [tools."*"]
 //! timeout-ms = 5000
 //!
+//! # The component in planner.wasm, and only if its content is this one.
 //! [tools.planner]
 //! grants = ["create-missions"]
 //! memory-mb = 128
+//! sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 //! ```
+//!
+//! An entry names a component *file* (`planner` is `planner.wasm` in any
+//! served directory), never the name a component gives itself in
+//! `describe`: what a tool may do is bound to what the operator chose to
+//! serve, so `weather.wasm` calling itself `planner` gets `weather`'s
+//! grants, not `planner`'s. `sha256` pins the file's content: a file whose
+//! digest differs is not served.
 //!
 //! Keys per tool: `grants` (`create-missions`, `read-all-missions`),
 //! `timeout-ms`, `memory-mb`, `max-json-bytes`, `max-page-rows`,
-//! `max-page-bytes`. Unknown keys and values out of range are errors that
-//! name the file, the tool and the key.
+//! `max-page-bytes`, `sha256`. Unknown keys and values out of range are
+//! errors that name the file, the tool and the key.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,10 +42,12 @@ pub struct ToolPolicy {
     pub limits: Limits,
 }
 
-/// Per tool name, and `*` for the rest.
+/// Per component file (its name without `.wasm`), and `*` for the rest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     tools: BTreeMap<String, ToolPolicy>,
+    /// The SHA-256 (lower-case hex) a file's content must have, by file.
+    pins: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +67,7 @@ struct Entry {
     max_json_bytes: Option<usize>,
     max_page_rows: Option<u32>,
     max_page_bytes: Option<usize>,
+    sha256: Option<String>,
 }
 
 impl Policy {
@@ -74,17 +86,23 @@ impl Policy {
     /// Parses a policy's text.
     pub fn parse(text: &str) -> Result<Self, String> {
         let file: File = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        let tools = file
-            .tools
-            .into_iter()
-            .map(|(name, entry)| {
-                let policy = entry
-                    .resolve()
-                    .map_err(|e| format!("tools.{name:?}: {e}"))?;
-                Ok((name, policy))
-            })
-            .collect::<Result<_, String>>()?;
-        Ok(Policy { tools })
+        let mut policy = Policy::default();
+        for (name, entry) in file.tools {
+            let at = |e: String| format!("tools.{name:?}: {e}");
+            if let Some(digest) = &entry.sha256 {
+                let digest = digest.to_ascii_lowercase();
+                if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(at("sha256: not a SHA-256 digest (64 hex digits)".into()));
+                }
+                if name == "*" {
+                    return Err(at("sha256: pins one file; \"*\" is every other".into()));
+                }
+                policy.pins.insert(name.clone(), digest);
+            }
+            let resolved = entry.resolve().map_err(at)?;
+            policy.tools.insert(name, resolved);
+        }
+        Ok(policy)
     }
 
     /// The most memory any tool may use, in bytes: what the runtime must
@@ -98,14 +116,27 @@ impl Policy {
             .unwrap_or_default()
     }
 
-    /// The grants and limits of the tool called `name`: its own entry, else
-    /// `*`'s, else the deny-by-default sandbox.
-    pub fn for_tool(&self, name: &str) -> ToolPolicy {
+    /// The grants and limits of the component file `file` (its name without
+    /// `.wasm`): its own entry, else `*`'s, else the deny-by-default
+    /// sandbox. Never looked up by the name a component gives itself.
+    pub fn for_tool(&self, file: &str) -> ToolPolicy {
         self.tools
-            .get(name)
+            .get(file)
             .or_else(|| self.tools.get("*"))
             .copied()
             .unwrap_or_default()
+    }
+
+    /// Checks that the component file `file` (its name without `.wasm`) with
+    /// content `sha256` (hex) may be served: a pinned file must have exactly
+    /// the pinned content.
+    pub fn check_pin(&self, file: &str, sha256: &str) -> Result<(), String> {
+        match self.pins.get(file) {
+            Some(pinned) if !pinned.eq_ignore_ascii_case(sha256) => Err(format!(
+                "its SHA-256 is {sha256}, but the policy pins {file} to {pinned}: not serving it"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -195,5 +226,24 @@ mod tests {
         );
         let range = Policy::parse("[tools.echo]\nmemory-mb = 100000").unwrap_err();
         assert!(range.contains("memory-mb:"), "{range}");
+        let pin = Policy::parse("[tools.echo]\nsha256 = \"abc\"").unwrap_err();
+        assert!(
+            pin.contains("tools.\"echo\": sha256: not a SHA-256"),
+            "{pin}"
+        );
+    }
+
+    #[test]
+    fn a_pinned_file_is_served_only_with_its_content() {
+        let digest = "ab".repeat(32);
+        let policy = Policy::parse(&format!(
+            "[tools.echo]\nsha256 = \"{}\"",
+            digest.to_uppercase()
+        ))
+        .unwrap();
+        assert_eq!(policy.check_pin("echo", &digest), Ok(()));
+        let refused = policy.check_pin("echo", &"cd".repeat(32)).unwrap_err();
+        assert!(refused.contains("the policy pins echo to"), "{refused}");
+        assert_eq!(policy.check_pin("other", &"cd".repeat(32)), Ok(()));
     }
 }

@@ -42,11 +42,14 @@ pub(crate) fn engine(slots: u32, max_memory_bytes: usize) -> wasmtime::Result<En
 }
 
 /// The linker every tool is instantiated with: WASI p2 (its context is
-/// empty per invocation) and the `vibe:store` interfaces.
+/// empty per invocation) and the `vibe:store` interfaces. WASI's calls that
+/// can wait are async, so a guest blocked in one is a pending future the
+/// sandbox can drop at its deadline; each guest call runs on a fiber from
+/// the pool's stacks.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     AgentTool::add_to_linker::<State, HasSelf<Invocation>>(&mut linker, |state| &mut state.host)?;
     Ok(linker)
 }

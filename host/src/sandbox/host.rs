@@ -18,10 +18,14 @@ use crate::store::{self, with_deadline, MissionId, MissionStore, Page};
 
 use super::policy::{Denied, Limits, Scope};
 
+// Exports are called async so that a guest blocked in a WASI host call can
+// be stopped (see `runtime::bounded`); the store's own imports stay
+// synchronous.
 wasmtime::component::bindgen!({
     world: "agent-tool",
     path: "wit",
     imports: { default: trappable },
+    exports: { default: async },
 });
 
 /// The `described-tool` world, for its `describe` export alone: its
@@ -30,6 +34,7 @@ pub(crate) mod described {
     wasmtime::component::bindgen!({
         world: "described-tool",
         path: "wit",
+        exports: { default: async },
         with: {
             "vibe:store/types": super::vibe::store::types,
             "vibe:store/missions": super::vibe::store::missions,
@@ -168,13 +173,24 @@ pub(crate) struct Invocation {
 pub(crate) struct DeadlineExceeded;
 
 impl Invocation {
-    pub(crate) fn new(store: Arc<dyn MissionStore>, scope: Scope, limits: Limits) -> Self {
+    /// The host side of an invocation that must end by `deadline`.
+    pub(crate) fn new(
+        store: Arc<dyn MissionStore>,
+        scope: Scope,
+        limits: Limits,
+        deadline: Instant,
+    ) -> Self {
         Invocation {
             store,
             scope,
-            deadline: Instant::now() + limits.timeout_duration(),
+            deadline,
             limits,
         }
+    }
+
+    /// The invocation's limits.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Runs one host call within the invocation's deadline: reads still

@@ -431,15 +431,20 @@ impl Runtime {
             .map_err(|e| format!("{e:#}"))?;
         let limits = Limits::default();
         let _slot = self.inner.slots.acquire();
-        let host = Invocation::new(self.inner.store.clone(), Scope::sealed(), limits);
-        let mut store = self.sandbox(host, WasiCtxBuilder::new(), &limits, None);
-        let said = pre
-            .instantiate(&mut store)
-            .and_then(|instance| instance.vibe_store_describe().call_describe(&mut store))
-            .map_err(|e| {
-                let memory = &store.data().memory;
-                classify(&e, memory.hit.then_some(memory.max_bytes), &limits).message
-            })?;
+        let deadline = Instant::now() + limits.timeout_duration();
+        let host = Invocation::new(self.inner.store.clone(), Scope::sealed(), limits, deadline);
+        let mut store = self.sandbox(host, WasiCtxBuilder::new(), deadline, None);
+        let said = bounded(deadline, None, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance
+                .vibe_store_describe()
+                .call_describe(&mut store)
+                .await
+        })
+        .map_err(|e| {
+            let memory = &store.data().memory;
+            classify(&e, memory.hit.then_some(memory.max_bytes), &limits).message
+        })?;
         said.map(|d| {
             check_tool_name(&d.name)?;
             crate::store::check_text("description", &d.description).map_err(|e| e.to_string())?;
@@ -628,22 +633,27 @@ impl Runtime {
         let limits = request.limits;
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        let deadline = Instant::now() + limits.timeout_duration();
         let host = Invocation::new(
             self.inner.store.within_invocation(call_id),
             Scope::new(request.mission.clone(), request.grants),
             limits,
+            deadline,
         );
-        let mut wasm_store = self.sandbox(host, wasi, &limits, request.cancel.as_ref());
+        let cancel = request.cancel.as_ref();
+        let mut wasm_store = self.sandbox(host, wasi, deadline, cancel);
 
         // The bindings take `&String`: one copy of the input per run.
         let (mission, input) = (
             request.mission.to_string(),
             request.input.as_str().to_owned(),
         );
-        let ran = tool.pre.instantiate(&mut wasm_store).and_then(|instance| {
+        let ran = bounded(deadline, cancel, async {
+            let instance = tool.pre.instantiate_async(&mut wasm_store).await?;
             instance
                 .vibe_store_tool()
                 .call_run(&mut wasm_store, &mission, &input)
+                .await
         });
         let memory = &wasm_store.data().memory;
         match ran {
@@ -671,29 +681,32 @@ impl Runtime {
 
 impl Runtime {
     /// The `Store` a guest runs in: `host` for its store calls, WASI with no
-    /// network, memory capped and time bounded by `limits`, and stopped
-    /// early if `cancel` is set (checked every epoch tick).
+    /// network, memory capped, and stopped at `deadline` or as soon as
+    /// `cancel` is set while it runs wasm code (checked every epoch tick).
+    /// A guest blocked inside a host call is stopped by [`bounded`].
     fn sandbox(
         &self,
         host: Invocation,
         mut wasi: WasiCtxBuilder,
-        limits: &Limits,
+        deadline: Instant,
         cancel: Option<&Arc<AtomicBool>>,
     ) -> Store<State> {
         wasi.allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        let state = State::new(host, wasi.build(), limits.memory_bytes());
+        let max_memory = host.limits().memory_bytes();
+        let state = State::new(host, wasi.build(), max_memory);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.memory);
         match cancel {
             None => {
-                store.set_epoch_deadline(engine::ticks(limits.timeout_duration()));
+                let left = deadline.saturating_duration_since(Instant::now());
+                store.set_epoch_deadline(engine::ticks(left));
                 store.epoch_deadline_trap();
             }
-            // Checked every tick: the timeout as usual, and the caller's flag.
+            // Checked every tick: the deadline as usual, and the caller's flag.
             Some(flag) => {
-                let (flag, deadline) = (flag.clone(), Instant::now() + limits.timeout_duration());
+                let flag = flag.clone();
                 store.set_epoch_deadline(1);
                 store.epoch_deadline_callback(move |_| {
                     if flag.load(Ordering::Relaxed) {
@@ -725,6 +738,44 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// Drives a guest call (instantiation and export) to its end, or stops it
+/// at `deadline` or when `cancel` is set, whichever comes first.
+///
+/// Epoch interruption stops a guest running wasm code; this stops one
+/// blocked inside a host call (a clock's pollable, `poll` on several, a
+/// blocking stream read or write, an HTTP response that never comes): every
+/// WASI call that can wait is async, so the guest's future is pending while
+/// it waits and is dropped, with the whole instance, at the deadline. The
+/// store's own calls are synchronous and bounded by the deadline themselves
+/// (reads are interrupted; a lock wait gives up). Runs on the caller's tokio
+/// runtime if it is in one (from a blocking thread), else on a shared one.
+fn bounded<T>(
+    deadline: Instant,
+    cancel: Option<&Arc<AtomicBool>>,
+    call: impl std::future::Future<Output = wasmtime::Result<T>>,
+) -> wasmtime::Result<T> {
+    let cancelled = async {
+        match cancel {
+            None => std::future::pending::<()>().await,
+            Some(flag) => {
+                while !flag.load(Ordering::Relaxed) {
+                    tokio::time::sleep(engine::EPOCH_TICK).await;
+                }
+            }
+        }
+    };
+    wasmtime_wasi::runtime::in_tokio(async {
+        tokio::select! {
+            biased;
+            done = call => done,
+            () = cancelled => Err(wasmtime::Error::new(Cancelled)),
+            () = tokio::time::sleep_until(deadline.into()) => {
+                Err(wasmtime::Error::new(wasmtime::Trap::Interrupt))
+            }
+        }
+    })
 }
 
 /// The request's input must fit its own JSON limit; checked before anything

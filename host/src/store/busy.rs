@@ -87,7 +87,8 @@ pub(crate) fn handler(attempt: i32) -> bool {
                 super::open::DEFAULT_BUSY_TIMEOUT,
             ),
         };
-        if waited >= timeout {
+        // A guest's store call gives up at the invocation's deadline too.
+        if waited >= timeout || super::deadline::expired() {
             return false;
         }
         let step = BACKOFF_MS[(attempt.max(0) as usize).min(BACKOFF_MS.len() - 1)];

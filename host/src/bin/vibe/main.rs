@@ -6,6 +6,7 @@
 
 mod demo;
 mod mcp;
+mod signals;
 mod table;
 mod verify;
 
@@ -646,6 +647,32 @@ impl From<LoadError> for Failure {
 
 pub(crate) type CliResult = Result<(), Failure>;
 
+/// A PostgreSQL URL with a password, given as an argument (`--db`,
+/// `--from`, `--to`), is readable by every user of the machine (`ps`,
+/// `/proc/PID/cmdline`) for as long as the command runs: said once on
+/// stderr, with where to put the password instead. `VIBE_DB`, `PGPASSWORD`
+/// and `.pgpass` are readable only by the same user.
+fn warn_of_password_in_arguments() {
+    let has_password = |arg: &str| {
+        let Some(rest) = ["postgresql://", "postgres://"]
+            .iter()
+            .find_map(|scheme| arg.find(scheme).map(|at| &arg[at + scheme.len()..]))
+        else {
+            return false;
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(user, _)| user.contains(':'))
+    };
+    if std::env::args().skip(1).any(|arg| has_password(&arg)) {
+        eprintln!(
+            "vibe: warning: a password on the command line is visible to other users (ps); \
+             give it in PGPASSWORD, ~/.pgpass or VIBE_DB instead"
+        );
+    }
+}
+
 /// Opens the database: for reading only (never creating or changing
 /// anything) when the command only reads or `--read-only` is given.
 fn open(cli: &Cli) -> Result<Store, Failure> {
@@ -695,6 +722,7 @@ impl Command {
 }
 
 fn run(cli: Cli) -> CliResult {
+    warn_of_password_in_arguments();
     if let Command::Bench(args) = &cli.command {
         return bench(args);
     }
@@ -886,12 +914,28 @@ fn run_tool(store: &Store, args: RunArgs) -> CliResult {
     if let Some(bytes) = args.max_page_bytes {
         limits = limits.max_page_bytes(bytes as usize)?;
     }
-    let mut request = Request::new(mission, input).grants(grants).limits(limits);
+    let stop = signals::Stop::install()
+        .map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
+    let mut request = Request::new(mission, input)
+        .grants(grants)
+        .limits(limits)
+        .cancel_flag(stop.flag());
     if let Some(name) = args.name {
         request = request.name(name);
     }
     // A component that cannot be loaded is recorded on the mission too.
     let report = runtime.run_file(&args.component, &request)?;
+    if let (Err(failure), Some((signal, code))) = (&report.outcome, stop.signal()) {
+        if failure.kind == FailureKind::Cancelled {
+            return Err(Failure::new(
+                format!(
+                    "stopped by {signal}: invocation {} was cancelled and its row completed",
+                    report.call_id
+                ),
+                code,
+            ));
+        }
+    }
     if args.json {
         /// `vibe run --json`: the invocation as its row records it, the
         /// output exactly as the tool returned it.

@@ -9,6 +9,7 @@ use vibe_store::mcp::{serve_http, serve_stdio, HttpOptions, McpServer, Policy, S
 use vibe_store::sandbox::RuntimeConfig;
 use vibe_store::store::{MissionId, Phase, Store};
 
+use crate::signals::Stop;
 use crate::{sandbox_runtime, CliResult, Failure};
 
 #[derive(Args)]
@@ -97,19 +98,47 @@ pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(format!("cannot start the server: {e}"), 1))?;
+    let stop =
+        Stop::install().map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
     let served = tokio.block_on(async {
-        match http {
-            Some(http) => {
-                serve_http(&server, http, |addr| {
-                    eprintln!("serving MCP at http://{addr}/mcp");
-                })
-                .await
+        let serving = async {
+            match http {
+                Some(http) => {
+                    serve_http(&server, http, |addr| {
+                        eprintln!("serving MCP at http://{addr}/mcp");
+                    })
+                    .await
+                }
+                None => {
+                    server.watch();
+                    serve_stdio(&server).await
+                }
             }
-            None => {
-                server.watch();
-                serve_stdio(&server).await
+        };
+        tokio::select! {
+            served = serving => served,
+            () = asked_to_stop(&stop) => {
+                // Calls in flight are cancelled; their rows complete before
+                // the process exits.
+                server.stop();
+                server.drain().await;
+                if let Some((signal, _)) = stop.signal() {
+                    eprintln!("vibe mcp: stopped by {signal}; calls in flight were cancelled and their rows completed");
+                }
+                Ok(())
             }
         }
     });
+    // Not a plain drop: that would wait for the thread blocked reading
+    // stdin, which a client that keeps its end open never ends.
+    tokio.shutdown_background();
     served.map_err(|e| Failure::new(format!("the MCP server stopped: {e}"), 1))
+}
+
+/// Returns once SIGINT or SIGTERM has asked the process to stop.
+async fn asked_to_stop(stop: &Stop) {
+    let flag = stop.flag();
+    while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

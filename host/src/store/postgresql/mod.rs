@@ -398,18 +398,17 @@ impl PostgresStore {
 
 /// Runs `f`, which blocks on the server, where blocking is allowed. The
 /// client library runs its own small runtime, which tokio refuses to start
-/// on a thread that drives async tasks: on a multi-threaded runtime's worker
-/// (as in `vibe mcp`) `f` runs in `block_in_place`, so the store simply
-/// blocks, as SQLite's does. From a current-thread runtime, call the store
-/// through `tokio::task::spawn_blocking` (tokio panics otherwise, as it does
-/// for every blocking client).
+/// on a thread inside another runtime's context. `block_in_place` steps out
+/// of that context wherever blocking is allowed: on a multi-threaded
+/// runtime's worker (as in `vibe mcp`), and inside `Handle::block_on` on a
+/// blocking thread (a guest's store call: the sandbox drives guests there,
+/// whichever runtime's handle it is). From a current-thread runtime's own
+/// thread, call the store through `tokio::task::spawn_blocking` (tokio
+/// panics otherwise, as it does for every blocking client).
 pub(crate) fn blocking<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => tokio::task::block_in_place(f),
+        Err(_) => f(),
     }
 }
 

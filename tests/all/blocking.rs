@@ -1,0 +1,347 @@
+//! Tools that block inside a host call rather than in wasm code: every WASI
+//! call a guest can wait in (a clock's pollable, `poll` on several, blocking
+//! stream reads and writes), in Rust, Python and JavaScript, ends at the
+//! invocation's deadline or when it is cancelled; so does `describe` while
+//! a tool loads; and a polite stop (SIGTERM, SIGINT) completes the rows of
+//! what was running.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::{MissionStore, Phase, SqliteStore};
+
+use crate::common::{component_cache, count, guest, temp_db, vibe_db};
+
+/// How far past its deadline (or its cancellation) a blocked run may end in
+/// these tests: far above what it takes (a few milliseconds, see
+/// docs/guarantees.md), far below the hour each fixture would block for, so
+/// a loaded two-core machine cannot make the test flaky and a run that was
+/// not stopped cannot pass.
+const BOUND: Duration = Duration::from_secs(3);
+
+/// Every way of blocking, by fixture and input.
+fn blocking_cases() -> Vec<(String, Value)> {
+    let rust = guest("block");
+    let mut cases: Vec<(String, Value)> = [
+        "sleep",
+        "subscribe-block",
+        "poll-many",
+        "short-sleeps",
+        "read-stdin",
+        "write-stdout",
+    ]
+    .iter()
+    .map(|case| (rust.display().to_string(), json!({ "case": case })))
+    .collect();
+    for language in ["python", "js"] {
+        let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../guest/target")
+            .join(language)
+            .join("hostile.wasm");
+        assert!(
+            tool.is_file(),
+            "{} is missing: run `./x test`",
+            tool.display()
+        );
+        cases.push((tool.display().to_string(), json!({ "case": "sleep" })));
+    }
+    cases
+}
+
+fn runtime(store: &SqliteStore, slots: u32) -> Runtime {
+    let config = RuntimeConfig::default()
+        .max_concurrent(slots)
+        .unwrap()
+        .cache_dir(component_cache());
+    Runtime::new(store.clone(), config).unwrap()
+}
+
+fn outcome_of(store: &SqliteStore, call_id: i64) -> String {
+    count_text(
+        store.path(),
+        &format!("SELECT outcome FROM tool_calls WHERE id = {call_id}"),
+    )
+}
+
+fn count_text(db: &Path, sql: &str) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |row| row.get::<_, Option<String>>(0))
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_tool_blocked_in_any_wasi_host_call_ends_at_its_deadline() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(&store, 2);
+    let timeout = Duration::from_millis(500);
+    let limits = Limits::default().timeout(timeout).unwrap();
+    for (tool, input) in blocking_cases() {
+        let mission = store
+            .create_mission(Phase::Testing, json!({}).into())
+            .unwrap();
+        let loaded = runtime.load(&tool).unwrap();
+        let started = Instant::now();
+        let report = runtime
+            .run(
+                &loaded,
+                &Request::new(mission.clone(), input.clone()).limits(limits),
+            )
+            .unwrap();
+        let took = started.elapsed();
+        let failure = report.outcome.unwrap_err();
+        assert_eq!(
+            failure.kind,
+            FailureKind::Timeout,
+            "{tool} {input}: {}",
+            failure.message
+        );
+        assert!(failure.message.contains("500 ms"), "{}", failure.message);
+        assert!(
+            took >= timeout && took < timeout + BOUND,
+            "{tool} {input}: ended after {took:?}"
+        );
+        assert_eq!(outcome_of(&store, report.call_id.get()), "timeout");
+        let rows = store.get_tool_history(&mission).unwrap();
+        assert_eq!(rows.len(), 1, "{tool} {input}: exactly one row");
+    }
+}
+
+#[test]
+fn a_tool_blocked_in_a_host_call_is_cancelled_at_once() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(&store, 2);
+    // A deadline an hour away: only the cancellation can end these runs.
+    let limits = Limits::default()
+        .timeout(Duration::from_secs(3_600))
+        .unwrap();
+    for (tool, input) in blocking_cases() {
+        let mission = store
+            .create_mission(Phase::Testing, json!({}).into())
+            .unwrap();
+        let loaded = runtime.load(&tool).unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let request = Request::new(mission.clone(), input.clone())
+            .limits(limits)
+            .cancel_flag(flag.clone());
+        let running = {
+            let runtime = runtime.clone();
+            std::thread::spawn(move || runtime.run(&loaded, &request).unwrap())
+        };
+        wait_for_row(&path, &mission.to_string(), "running");
+        let cancelled_at = Instant::now();
+        flag.store(true, Ordering::Relaxed);
+        let report = running.join().unwrap();
+        let took = cancelled_at.elapsed();
+        let failure = report.outcome.unwrap_err();
+        assert_eq!(
+            failure.kind,
+            FailureKind::Cancelled,
+            "{tool} {input}: {}",
+            failure.message
+        );
+        assert!(
+            took < BOUND,
+            "{tool} {input}: ended {took:?} after the cancel"
+        );
+        assert_eq!(outcome_of(&store, report.call_id.get()), "cancelled");
+    }
+}
+
+#[test]
+fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    // One slot: the sleeper holds it until its deadline.
+    let runtime = runtime(&store, 1);
+    let (block, echo) = (
+        runtime.load(guest("block")).unwrap(),
+        runtime.load(guest("echo")).unwrap(),
+    );
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let sleeper = {
+        let (runtime, request) = (
+            runtime.clone(),
+            Request::new(mission.clone(), json!({ "case": "sleep" })).limits(
+                Limits::default()
+                    .timeout(Duration::from_millis(500))
+                    .unwrap(),
+            ),
+        );
+        std::thread::spawn(move || runtime.run(&block, &request).unwrap())
+    };
+    wait_for_row(&path, &mission.to_string(), "running");
+    let waited = Instant::now();
+    let report = runtime
+        .run(
+            &echo,
+            &Request::new(mission.clone(), json!({ "after": "sleeper" })),
+        )
+        .unwrap();
+    assert_eq!(report.outcome.unwrap().as_str(), r#"{"after":"sleeper"}"#);
+    assert!(waited.elapsed() < Duration::from_millis(500) + BOUND);
+    let slept = sleeper.join().unwrap();
+    assert_eq!(slept.outcome.unwrap_err().kind, FailureKind::Timeout);
+}
+
+#[test]
+fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(&store, 2);
+    let started = Instant::now();
+    let refused = match runtime.load(guest("slow-describe")) {
+        Ok(_) => panic!("a describe that never returns cannot load"),
+        Err(e) => e.to_string(),
+    };
+    let took = started.elapsed();
+    let limit = Limits::default().timeout_duration();
+    assert!(refused.contains("timed out"), "{refused}");
+    assert!(
+        took >= limit && took < limit + BOUND,
+        "loading ended after {took:?}"
+    );
+    // Loading is not an invocation: no row anywhere.
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls"), 0);
+    // The runtime still serves.
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let echo = runtime.load(guest("echo")).unwrap();
+    let report = runtime
+        .run(&echo, &Request::new(mission, json!({ "still": "here" })))
+        .unwrap();
+    assert!(report.outcome.is_ok());
+}
+
+/// Waits (up to 60 s) until `mission` has an invocation row whose outcome
+/// is `outcome`.
+fn wait_for_row(db: &Path, mission: &str, outcome: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM tool_calls WHERE outcome = ?2 \
+                 AND mission_id = (SELECT id FROM missions WHERE mission_uuid = ?1)",
+                [mission, outcome],
+                |row| row.get(0),
+            )
+            .unwrap_or(0);
+        if found > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {outcome} row for {mission}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, signal: i32) {
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with a child's pid and a signal number.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+#[test]
+fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
+    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let (dir, db) = temp_db();
+        let out = vibe_db(dir.path(), &db)
+            .args(["mission", "create", "--phase", "TESTING"])
+            .output()
+            .unwrap();
+        let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let child = vibe_db(dir.path(), &db)
+            .args([
+                "run",
+                guest("block").to_str().unwrap(),
+                "--mission",
+                &mission,
+            ])
+            .args(["--input", r#"{"case":"sleep"}"#, "--timeout-ms", "3600000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_row(&db, &mission, "running");
+        signal(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains("cancelled"), "{stderr}");
+        assert_eq!(
+            count_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
+            "cancelled"
+        );
+    }
+}
+
+#[test]
+fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = dir.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    std::fs::copy(guest("block"), tools.join("block.wasm")).unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let mut child = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap(), "--policy"])
+        .arg(&policy)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |message: Value| {
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+    };
+    send(
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": { "name": "signals", "version": "0" } } }),
+    );
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"id\":0"), "{line}");
+    send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    for id in [1, 2] {
+        send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "block", "arguments": { "case": "sleep" } } }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(
+        &db,
+        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
+    ) < 2
+    {
+        assert!(Instant::now() < deadline, "two calls should be running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped_at = Instant::now();
+    signal(&child, libc::SIGTERM);
+    let status = child.wait().unwrap();
+    assert!(
+        stopped_at.elapsed() < BOUND,
+        "took {:?}",
+        stopped_at.elapsed()
+    );
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        count_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
+        "cancelled,cancelled"
+    );
+}

@@ -1,0 +1,268 @@
+//! What `vibe mcp` serves, and under which policy: grants bound to the
+//! file the operator chose (never to the name a component declares), a
+//! name already served never taken over on reload, pinned content, and
+//! argument checks that cannot be made to cost more than linear time.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::{guest, temp_db, vibe_db};
+
+/// A `vibe mcp` over stdio whose stdout (JSON-RPC) and stderr (log lines)
+/// are read as they come.
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    answers: mpsc::Receiver<Value>,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(dir: &Path, db: &Path, args: &[&str]) -> Server {
+        let mut child = vibe_db(dir, db)
+            .arg("mcp")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let (to_answers, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = to_answers.send(serde_json::from_str(&line).unwrap_or(Value::Null));
+            }
+        });
+        let (to_log, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = to_log.send(line);
+            }
+        });
+        let stdin = child.stdin.take().unwrap();
+        let mut server = Server {
+            child,
+            stdin,
+            answers,
+            log,
+        };
+        server.send(
+            json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": "catalog-tests", "version": "0" } } }),
+        );
+        let init = server.answer();
+        assert_eq!(init["id"], "init", "{init}");
+        server.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+        server
+    }
+
+    fn send(&mut self, message: Value) {
+        writeln!(self.stdin, "{message}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn answer(&self) -> Value {
+        loop {
+            let message = self
+                .answers
+                .recv_timeout(Duration::from_secs(60))
+                .expect("an answer within 60 s");
+            // Notifications (tools/list_changed) are not answers.
+            if message.get("id").is_some() {
+                return message;
+            }
+        }
+    }
+
+    fn call(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": tool, "arguments": arguments } }));
+        let answer = self.answer();
+        assert_eq!(answer["id"], id, "{answer}");
+        answer
+    }
+
+    /// Waits (up to 60 s) for a log line containing `needle`.
+    fn log_line(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {needle:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for (fixture, file) in files {
+        std::fs::copy(guest(fixture), tools.join(file)).unwrap();
+    }
+    tools
+}
+
+fn structured(answer: &Value) -> &Value {
+    &answer["result"]["structuredContent"]
+}
+
+#[test]
+fn a_component_naming_itself_after_another_gets_its_own_files_grants() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("impostor", "weather.wasm")]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.planner]\ngrants = [\"create-missions\"]\n").unwrap();
+    let mut server = Server::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
+    // Served by the name it gives itself, with weather.wasm's policy (none
+    // given: the deny-by-default sandbox), not the planner's grant.
+    let answer = server.call(1, "planner", json!({}));
+    let seen = structured(&answer);
+    assert_eq!(seen["impostor"], true, "{answer}");
+    assert!(seen["created"].is_null(), "{answer}");
+    assert!(
+        seen["refused"].as_str().unwrap().contains("AccessDenied"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn on_reload_a_newcomer_claiming_a_served_name_is_refused_and_the_served_tool_stays() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("planner", "planner.wasm")]);
+    let mut server = Server::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    let before = server.call(1, "planner", json!({ "goal": "plan" }));
+    assert!(structured(&before).get("impostor").is_none(), "{before}");
+    // Dropped into the watched directory: it claims the planner's name.
+    std::fs::copy(guest("impostor"), tools.join("weather.wasm")).unwrap();
+    let refused = server.log_line("weather.wasm");
+    assert!(refused.contains("\"planner\""), "{refused}");
+    assert!(refused.contains("planner.wasm already serves"), "{refused}");
+    let after = server.call(2, "planner", json!({ "goal": "plan" }));
+    assert!(structured(&after).get("impostor").is_none(), "{after}");
+    assert_eq!(after["result"]["isError"], before["result"]["isError"]);
+}
+
+#[test]
+fn a_pinned_file_is_served_only_with_the_pinned_content() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let policy = dir.path().join("policy.toml");
+    let other = "0".repeat(64);
+    std::fs::write(&policy, format!("[tools.echo]\nsha256 = \"{other}\"\n")).unwrap();
+    let out = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap(), "--policy"])
+        .arg(&policy)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("the policy pins echo to"), "{stderr}");
+    // The right digest: served.
+    let bytes = std::fs::read(guest("echo")).unwrap();
+    let digest = sha256_hex(&bytes);
+    std::fs::write(&policy, format!("[tools.echo]\nsha256 = \"{digest}\"\n")).unwrap();
+    let mut server = Server::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
+    let answer = server.call(1, "echo", json!({ "pinned": true }));
+    assert_eq!(structured(&answer), &json!({ "pinned": true }));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn arguments_against_a_catastrophic_pattern_are_checked_in_linear_time_and_stall_no_one() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(
+        dir.path(),
+        &[("redos", "redos.wasm"), ("echo", "echo.wasm")],
+    );
+    let mut server = Server::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    // On a backtracking engine each of these costs seconds to hours of CPU
+    // (2^n paths for `^(a+)+$`); on a linear one, microseconds.
+    let evil = format!("{}!", "a".repeat(29_000));
+    let started = Instant::now();
+    for id in 1..=8 {
+        server.send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "redos", "arguments": { "text": evil } } }));
+    }
+    server.send(json!({ "jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "waited": false } } }));
+    let mut seen = Vec::new();
+    for _ in 1..=9 {
+        seen.push(server.answer());
+    }
+    // A bound, not a speed claim: 8 x 30 s of CPU before, far less now.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    for answer in &seen {
+        match answer["id"].as_i64().unwrap() {
+            9 => assert_eq!(structured(answer), &json!({ "waited": false })),
+            _ => {
+                assert_eq!(answer["error"]["code"], -32602, "{answer}");
+                assert!(answer["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("input schema"));
+            }
+        }
+    }
+    // Matching text and property names pass the same patterns.
+    let fine = server.call(
+        10,
+        "redos",
+        json!({ "text": "a".repeat(29_000), "more": { "bbbb": "x" } }),
+    );
+    assert!(fine["result"].is_object(), "{fine}");
+    let bad_key = server.call(11, "redos", json!({ "more": { "bbbc": "x" } }));
+    assert!(
+        bad_key["result"].is_object(),
+        "a key no pattern matches is allowed: {bad_key}"
+    );
+    // Nothing refused was recorded; the two calls that ran were.
+    assert_eq!(
+        crate::common::count(&db, "SELECT COUNT(*) FROM tool_calls"),
+        3
+    );
+}
