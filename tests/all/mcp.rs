@@ -2,7 +2,8 @@
 //! use) and by raw JSON-RPC lines for what no well-behaved client sends;
 //! every call checked against the row it left in the database.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -384,10 +385,12 @@ fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
         .unwrap();
     }
     let out = early.wait_with_output().unwrap();
-    let answers: Vec<Value> = text(&out.stdout)
+    // Answered by id, in whichever order the two were ready.
+    let mut answers: Vec<Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    answers.sort_by_key(|a| a["id"].as_i64());
     assert_eq!(answers[0]["id"], 1);
     assert!(answers[0]["error"]["code"].is_number(), "{:?}", answers[0]);
     assert_eq!(answers[1]["id"], 2);
@@ -581,4 +584,368 @@ fn a_client_that_goes_away_mid_call_leaves_the_calls_row_complete() {
     let rows = invocations(&db);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].1, "timeout", "ended, not left running");
+}
+
+/// One HTTP/1.1 exchange, as a plain `TcpStream` speaks it: the status,
+/// the headers (names in lower case) and the body (de-chunked).
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The JSON-RPC messages in the body: the body itself, or each event's
+    /// data in an event stream.
+    fn messages(&self) -> Vec<Value> {
+        let body = text(&self.body);
+        let stream = self
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/event-stream"));
+        if !stream {
+            return serde_json::from_str(&body)
+                .map(|m| vec![m])
+                .unwrap_or_default();
+        }
+        let mut messages = Vec::new();
+        for event in body.split("\n\n") {
+            let data: String = event
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect();
+            if !data.is_empty() {
+                messages
+                    .push(serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}")));
+            }
+        }
+        messages
+    }
+
+    /// The one JSON-RPC message in the body.
+    fn one(&self) -> Value {
+        let messages = self.messages();
+        assert_eq!(messages.len(), 1, "{}: {}", self.status, text(&self.body));
+        messages.into_iter().next().unwrap()
+    }
+}
+
+/// Sends one request to `url` (`http://host:port/path`) on a connection of
+/// its own, and reads the reply to the end.
+fn exchange(url: &str, method: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut stream = send_head(url, method, headers, body.len());
+    // The server may answer before it has read the body (503, 413).
+    let _ = stream.write_all(body);
+    read_reply(stream)
+}
+
+fn send_head(url: &str, method: &str, headers: &[(&str, &str)], length: usize) -> TcpStream {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut head = format!(
+        "{method} /{path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
+
+fn read_reply(mut stream: TcpStream) -> Reply {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 1 << 16];
+    // Until the server closes (a reset after a refusal ends it too).
+    while let Ok(n @ 1..) = stream.read(&mut buf) {
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP reply: {}", text(&raw)));
+    let head = text(&raw[..end]);
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v == "chunked")
+    {
+        let (mut plain, mut at) = (Vec::new(), 0);
+        while let Some(eol) = body[at..].windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(text(&body[at..at + eol]).trim(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            at += eol + 2;
+            plain.extend_from_slice(&body[at..at + size]);
+            at += size + 2;
+        }
+        body = plain;
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn initialize(name: &str, capabilities: Value) -> Vec<u8> {
+    json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": capabilities,
+        "clientInfo": { "name": name, "version": "1" } } })
+    .to_string()
+    .into_bytes()
+}
+
+/// Opens an HTTP session as `name`: its id.
+fn open_session(url: &str, name: &str) -> String {
+    let reply = exchange(url, "POST", &[], &initialize(name, json!({})));
+    assert_eq!(reply.status, 200, "{}", text(&reply.body));
+    let session = reply.header("mcp-session-id").unwrap().to_owned();
+    let note = exchange(
+        url,
+        "POST",
+        &[("Mcp-Session-Id", &session)],
+        br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    );
+    assert_eq!(note.status, 202, "{}", text(&note.body));
+    session
+}
+
+/// Malformed messages, each with the code and id of its one answer, and the
+/// HTTP status that answer comes with.
+fn malformed() -> Vec<(&'static str, Vec<u8>, i64, Value, u16)> {
+    let call = |id: i64, params: &str| {
+        format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{params}}}"#)
+            .into_bytes()
+    };
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let long_id = "i".repeat(3 << 19);
+    let big_init = json!({ "jsonrpc": "2.0", "id": 10, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "clientInfo": { "name": "x", "version": "0" },
+        "capabilities": { "experimental": { "pad": { "x": "p".repeat(3 << 20) } } } } });
+    let over_cap = call(
+        19,
+        &format!(
+            r#"{{"name":"echo","arguments":{{"pad":"{}"}}}}"#,
+            "y".repeat(5 << 20)
+        ),
+    );
+    vec![
+        (
+            "not JSON",
+            b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ".to_vec(),
+            -32700,
+            Value::Null,
+            400,
+        ),
+        (
+            "invalid UTF-8",
+            [
+                &call(2, r#"{"name":"echo","arguments":{"s":""#)[..],
+                b"\xff\xfe\"}}}",
+            ]
+            .concat(),
+            -32700,
+            Value::Null,
+            400,
+        ),
+        (
+            "a lone surrogate",
+            call(3, r#"{"name":"echo","arguments":{"s":"\ud83d"}}"#),
+            -32602,
+            json!(3),
+            400,
+        ),
+        (
+            "nested 200 deep",
+            call(
+                4,
+                &format!(r#"{{"name":"echo","arguments":{{"d":{deep}}}}}"#),
+            ),
+            -32602,
+            json!(4),
+            400,
+        ),
+        (
+            "a 1.5 MiB id",
+            format!(r#"{{"jsonrpc":"2.0","id":"{long_id}","method":"ping"}}"#).into_bytes(),
+            -32600,
+            json!(long_id),
+            400,
+        ),
+        (
+            "string arguments",
+            call(6, r#"{"name":"echo","arguments":"x"}"#),
+            -32602,
+            json!(6),
+            400,
+        ),
+        (
+            "no tool name",
+            call(7, r#"{"arguments":{}}"#),
+            -32602,
+            json!(7),
+            400,
+        ),
+        ("params an array", call(8, "[1]"), -32602, json!(8), 400),
+        (
+            "tools/list params a string",
+            br#"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":"x"}"#.to_vec(),
+            -32602,
+            json!(9),
+            400,
+        ),
+        (
+            "initialize params of 3 MiB",
+            big_init.to_string().into_bytes(),
+            -32602,
+            json!(10),
+            400,
+        ),
+        (
+            "no jsonrpc",
+            br#"{"id":11,"method":"ping"}"#.to_vec(),
+            -32600,
+            json!(11),
+            400,
+        ),
+        (
+            "jsonrpc 1.0",
+            br#"{"jsonrpc":"1.0","id":12,"method":"ping"}"#.to_vec(),
+            -32600,
+            json!(12),
+            400,
+        ),
+        (
+            "a method that is a number",
+            br#"{"jsonrpc":"2.0","id":13,"method":5}"#.to_vec(),
+            -32600,
+            json!(13),
+            400,
+        ),
+        (
+            "an id that is a fraction",
+            br#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#.to_vec(),
+            -32600,
+            Value::Null,
+            400,
+        ),
+        (
+            "a batch",
+            br#"[{"jsonrpc":"2.0","id":15,"method":"ping"}]"#.to_vec(),
+            -32600,
+            Value::Null,
+            400,
+        ),
+        ("a bare number", b"16".to_vec(), -32600, Value::Null, 400),
+        (
+            "neither method nor result",
+            br#"{"jsonrpc":"2.0","id":17}"#.to_vec(),
+            -32600,
+            json!(17),
+            400,
+        ),
+        (
+            "an id given twice",
+            br#"{"jsonrpc":"2.0","id":18,"id":19,"method":"ping"}"#.to_vec(),
+            -32600,
+            json!(18),
+            400,
+        ),
+        ("over the size cap", over_cap, -32600, Value::Null, 413),
+        (
+            "an unknown method",
+            br#"{"jsonrpc":"2.0","id":20,"method":"no/such/method"}"#.to_vec(),
+            -32601,
+            json!(20),
+            200,
+        ),
+    ]
+}
+
+fn assert_answer(case: &str, answer: &Value, code: i64, id: &Value) {
+    let short =
+        |v: &Value| crate::mcp::text(&v.to_string().into_bytes()[..v.to_string().len().min(300)]);
+    assert_eq!(answer["error"]["code"], code, "{case}: {}", short(answer));
+    assert!(
+        answer.as_object().unwrap().contains_key("id"),
+        "{case}: no id member: {}",
+        short(answer)
+    );
+    assert_eq!(&answer["id"], id, "{case}: {}", short(answer));
+    assert!(
+        answer["error"]["message"].as_str().unwrap().len() < 400,
+        "{case}: {}",
+        short(answer)
+    );
+}
+
+#[test]
+fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transports() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let cases = malformed();
+
+    let mut command = vibe_db(dir.path(), &db);
+    command.env("VIBE_LOG", "warn");
+    let mut raw = Raw::start_with(command, &[tools.to_str().unwrap()]);
+    for (case, message, code, id, _) in &cases {
+        raw.send_line(message);
+        assert_answer(case, &raw.next(), *code, id);
+    }
+    // One answer each, and no more: the next is the next request's.
+    raw.send(&json!({ "jsonrpc": "2.0", "id": "last", "method": "ping" }));
+    assert_eq!(raw.next()["id"], "last");
+    let (stderr, code) = raw.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    // Logs quote what clients sent in bounded pieces.
+    assert!(
+        stderr.lines().all(|l| l.len() < 2000),
+        "{}",
+        &stderr[..stderr.len().min(3000)]
+    );
+
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+    );
+    let session = open_session(&server.1, "table");
+    for (case, message, code, id, status) in &cases {
+        let reply = exchange(&server.1, "POST", &[("Mcp-Session-Id", &session)], message);
+        assert_eq!(
+            reply.status,
+            *status,
+            "{case}: {}",
+            text(&reply.body[..reply.body.len().min(300)])
+        );
+        assert_answer(case, &reply.one(), *code, id);
+    }
+    assert_eq!(invocations(&db).len(), 0, "nothing ran");
 }

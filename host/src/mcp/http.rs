@@ -2,19 +2,24 @@
 //!
 //! Loopback only unless the operator allows remote clients, and then only
 //! with a bearer token: a request without the token is refused (401)
-//! before it reaches the protocol. Request bodies are capped as stdin
-//! lines are.
+//! before it reaches the protocol.
+//!
+//! In front of the SDK's service, [`admit`] caps each request body as a
+//! stdin line is (413), and runs the check a stdin line passes
+//! ([`super::inbound`]; 400, with the JSON-RPC error as the body).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use super::inbound::{self, Refusal};
 use super::McpServer;
 
 /// Where and to whom the HTTP transport listens.
@@ -55,8 +60,9 @@ pub async fn serve_http(
     ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
     options.check().map_err(std::io::Error::other)?;
+    let max_message_bytes = server.shared.options.max_message_bytes;
     let mut config = StreamableHttpServerConfig::default();
-    config.max_request_body_bytes = server.shared.options.max_message_bytes;
+    config.max_request_body_bytes = max_message_bytes;
     if options.allow_remote {
         // Any Host header: the token, not the name, is what admits a client.
         config.allowed_hosts = Vec::new();
@@ -70,6 +76,10 @@ pub async fn serve_http(
     let token = Arc::new(options.token);
     let router = axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(Admission { max_message_bytes }),
+            admit,
+        ))
         .layer(axum::middleware::from_fn_with_state(token, require_token));
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     ready(listener.local_addr()?);
@@ -104,4 +114,55 @@ async fn require_token(
 /// Compares without stopping at the first difference.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What [`admit`] bounds.
+struct Admission {
+    max_message_bytes: usize,
+}
+
+/// Caps and checks each POST before the SDK sees it; everything else
+/// (GET, DELETE) passes.
+async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let cap = admission.max_message_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return too_large(cap);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
+        return too_large(cap);
+    };
+    let initialized = parts.headers.contains_key("mcp-session-id");
+    if let Err(refusal) = inbound::check(&bytes, initialized) {
+        return refused(StatusCode::BAD_REQUEST, &refusal);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn refused(status: StatusCode, refusal: &Refusal) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        refusal.to_json(),
+    )
+        .into_response()
+}
+
+fn too_large(cap: usize) -> Response {
+    refused(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &Refusal::unread(
+            Refusal::INVALID_REQUEST,
+            format!("Invalid Request: a message is at most {cap} bytes; this one was longer and was dropped"),
+        ),
+    )
 }

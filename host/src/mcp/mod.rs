@@ -20,10 +20,14 @@
 //!   start-up;
 //! - served directories are watched, and clients told when tools change;
 //! - input is bounded: messages over a size cap and calls past a queue
-//!   bound get JSON-RPC errors, and the server keeps serving.
+//!   bound get JSON-RPC errors, and the server keeps serving;
+//! - every message passes one check before the SDK reads it, on both
+//!   transports ([`inbound`]): each request gets exactly one answer, with the
+//!   code JSON-RPC gives.
 
 mod catalog;
 mod http;
+mod inbound;
 mod policy;
 mod stdio;
 
@@ -48,6 +52,7 @@ use crate::terminal::one_line;
 
 pub use catalog::{Catalog, Served};
 pub use http::{serve_http, HttpOptions};
+pub use inbound::{MAX_DEPTH, MAX_ID_BYTES, MAX_INITIALIZE_PARAMS_BYTES};
 pub use policy::{Policy, ToolPolicy};
 pub use stdio::serve_stdio;
 
