@@ -76,10 +76,16 @@ fn invocations(db: &Path) -> Vec<(String, String, Value)> {
     .collect()
 }
 
-fn mission_in(instructions: &Value) -> String {
-    let text = instructions.as_str().unwrap();
-    let at = text.find("mission ").unwrap() + "mission ".len();
-    text[at..at + 36].to_owned()
+/// The mission a call result names in its `_meta`.
+fn mission_in(result: &Value) -> String {
+    let meta = result
+        .get("_meta")
+        .or(result.get("meta"))
+        .unwrap_or(&Value::Null);
+    meta["vibe-store/mission"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no vibe-store/mission in {result}"))
+        .to_owned()
 }
 
 #[test]
@@ -90,9 +96,22 @@ fn an_agent_on_the_python_sdk_lists_and_calls_tools_and_every_call_is_one_row() 
     let vibe = env!("CARGO_BIN_EXE_vibe");
     let seen = client(&["stdio", vibe, db.to_str().unwrap(), tools.to_str().unwrap()]);
 
-    // The session's mission is named to the client, and is the one the
-    // calls were recorded in.
-    let mission = mission_in(&seen["instructions"]);
+    // The session's mission is named to the client in every call result,
+    // and is the one the calls were recorded in; the instructions say where
+    // to find it, and nothing of where the store is.
+    let mission = mission_in(&seen["echo"]);
+    for call in ["list_output", "exits", "planner", "after"] {
+        assert_eq!(mission_in(&seen[call]), mission, "{call}");
+    }
+    let instructions = seen["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("vibe-store/mission"),
+        "{instructions}"
+    );
+    assert!(
+        !instructions.contains(dir.path().to_str().unwrap()) && !instructions.contains(".db"),
+        "{instructions}"
+    );
     assert_eq!(seen["server"], "vibe-store");
     // Tools as they describe themselves, or by their file's name.
     let listed = &seen["tools"];
@@ -948,4 +967,186 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
         assert_answer(case, &reply.one(), *code, id);
     }
     assert_eq!(invocations(&db).len(), 0, "nothing ran");
+}
+
+fn http_call(url: &str, session: &str, id: i64, tool: &str, arguments: Value) -> Value {
+    let call = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": { "name": tool, "arguments": arguments } });
+    exchange(
+        url,
+        "POST",
+        &[("Mcp-Session-Id", session)],
+        call.to_string().as_bytes(),
+    )
+    .one()
+}
+
+#[test]
+fn a_call_outside_an_initialized_session_is_refused_and_runs_and_writes_nothing() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    // The 2026-07-28 revision's stateless form: everything in `_meta`.
+    let stateless = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "echo", "arguments": { "ran": true },
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": { "name": "stateless", "version": "0" },
+            "io.modelcontextprotocol/clientCapabilities": {} } } });
+    let plain = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "ran": true } } });
+
+    let mut stdio = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = stdio.stdin.take().unwrap();
+        writeln!(stdin, "{stateless}").unwrap();
+        writeln!(stdin, "{plain}").unwrap();
+    }
+    let out = stdio.wait_with_output().unwrap();
+    let answers: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    for (answer, id) in answers.iter().zip([1, 2]) {
+        assert_eq!(answer["id"], id);
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        assert!(answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("call initialize first"));
+    }
+
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+    );
+    for (call, headers) in [
+        (&stateless, vec![("MCP-Protocol-Version", "2026-07-28")]),
+        (&plain, vec![]),
+    ] {
+        let reply = exchange(&server.1, "POST", &headers, call.to_string().as_bytes());
+        let answer = reply.one();
+        assert_eq!(answer["id"], call["id"]);
+        assert_eq!(answer["error"]["code"], -32600, "{answer}");
+        assert!(answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("call initialize first"));
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM missions"), 0);
+}
+
+#[test]
+fn a_second_initialize_is_refused_and_the_recorded_client_keeps_its_name() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let again = |name: &str| {
+        let mut message: Value = serde_json::from_slice(&initialize(name, json!({}))).unwrap();
+        message["id"] = json!("again");
+        message
+    };
+
+    let mut raw = Raw::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    raw.send(&again("impostor"));
+    let refused = raw.next();
+    assert_eq!(
+        (refused["id"].clone(), refused["error"]["code"].clone()),
+        (json!("again"), json!(-32600))
+    );
+    raw.call(1, "echo", json!({}));
+    assert_eq!(raw.next()["result"]["isError"], false);
+    raw.finish();
+
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+    );
+    let session = open_session(&server.1, "first");
+    let reply = exchange(
+        &server.1,
+        "POST",
+        &[("Mcp-Session-Id", &session)],
+        again("impostor").to_string().as_bytes(),
+    );
+    let refused = reply.one();
+    assert_eq!(
+        (refused["id"].clone(), refused["error"]["code"].clone()),
+        (json!("again"), json!(-32600))
+    );
+    assert_eq!(
+        http_call(&server.1, &session, 2, "echo", json!({}))["result"]["isError"],
+        false
+    );
+
+    let clients: Vec<Value> = invocations(&db)
+        .into_iter()
+        .map(|(_, _, caller)| caller["client"].clone())
+        .collect();
+    assert_eq!(clients, [json!("raw"), json!("first")]);
+}
+
+#[test]
+fn sessions_create_their_mission_on_their_first_call_and_name_it_in_every_result() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+    );
+    let first = exchange(&server.1, "POST", &[], &initialize("idle", json!({})));
+    let instructions = first.one()["result"]["instructions"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for said in [dir.path().to_str().unwrap(), ".db", "://"] {
+        assert!(!instructions.contains(said), "{instructions}");
+    }
+    let sessions: Vec<String> = (0..100)
+        .map(|i| open_session(&server.1, &format!("idle-{i}")))
+        .collect();
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM missions"),
+        0,
+        "initialize creates no mission"
+    );
+
+    let results: Vec<Value> = (1..=2)
+        .map(|id| {
+            http_call(&server.1, &sessions[7], id, "echo", json!({ "n": id }))["result"].clone()
+        })
+        .collect();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM missions"), 1);
+    let mission = mission_in(&results[0]);
+    assert_eq!(mission_in(&results[1]), mission);
+    let rows: Vec<i64> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id WHERE m.mission_uuid = ?1 ORDER BY t.id")
+        .unwrap()
+        .query_map([&mission], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let named: Vec<i64> = results
+        .iter()
+        .map(|r| r["_meta"]["vibe-store/call-id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(named, rows);
+
+    // Over stdio too: a session that calls nothing leaves no mission.
+    let raw = Raw::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    raw.finish();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM missions"), 1);
 }

@@ -8,9 +8,11 @@
 //! - every component given is one tool ([`Catalog`]): named and described
 //!   by the component itself (the contract's optional `describe` export), or
 //!   by its file's name with an input schema of `{"type": "object"}`;
-//! - each session works on one mission, created when the client
-//!   initializes (or the one the operator named), and says which in its
-//!   instructions;
+//! - each session works on one mission, created on its first call (or the
+//!   one the operator named); every call's result names it in `_meta`
+//!   (`vibe-store/mission`, with the row's `vibe-store/call-id`);
+//! - a call outside an initialized session, and a second `initialize`, are
+//!   refused; the client a session records is the one it initialized as;
 //! - each `tools/call` is one sandboxed invocation ([`Runtime::run`]) with the
 //!   grants and limits the operator's [`Policy`] gives that tool, recorded
 //!   as one row with the client and request in its `caller` column; a tool
@@ -33,11 +35,11 @@ mod stdio;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult, MetaObject,
     PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext};
@@ -74,7 +76,8 @@ pub struct ServerOptions {
     pub max_message_bytes: usize,
     /// Calls running or waiting at once; past it, calls are refused.
     pub max_pending_calls: usize,
-    /// Where the store lives, for the instructions (a path or URL).
+    /// Where the store lives (a path or URL): logged for the operator at
+    /// start-up, never sent to clients.
     pub store_location: String,
 }
 
@@ -108,6 +111,11 @@ impl McpServer {
             store.get_mission(mission)?;
         }
         let catalog = Catalog::load(&runtime, &options.sources, &options.policy)?;
+        tracing::info!(
+            "serving {} tools from the store at {}",
+            catalog.tools().count(),
+            crate::terminal::quote(&options.store_location, 300)
+        );
         Ok(McpServer {
             shared: Arc::new(Shared {
                 calls: Arc::new(Semaphore::new(options.max_pending_calls.max(1))),
@@ -130,7 +138,7 @@ impl McpServer {
         Session {
             shared: self.shared.clone(),
             transport,
-            mission: Arc::default(),
+            state: Arc::default(),
         }
     }
 
@@ -195,20 +203,29 @@ impl McpServer {
 pub(crate) struct Session {
     shared: Arc<Shared>,
     transport: &'static str,
-    /// Created once, on first need: held under its lock while it is
-    /// created, so two first calls cannot make two missions.
-    mission: Arc<std::sync::Mutex<Option<MissionId>>>,
+    state: Arc<SessionState>,
 }
 
-/// The client as it named itself in `initialize` (the SDK keeps it).
-fn client_of(peer: &Peer<RoleServer>) -> Option<Implementation> {
-    peer.peer_info().map(|info| info.client_info.clone())
+/// What one session holds, for as long as it lives.
+#[derive(Default)]
+struct SessionState {
+    /// The client as it named itself in its one `initialize`.
+    client: OnceLock<Implementation>,
+    /// Created once, on the first call: held under its lock while it is
+    /// created, so two first calls cannot make two missions.
+    mission: std::sync::Mutex<Option<MissionId>>,
 }
+
+/// What the `initialize` result says: how calls are recorded, and where to
+/// find which mission (never where the store is).
+const INSTRUCTIONS: &str = "Every tool call in this session runs sandboxed and is recorded in \
+    a vibe-store mission: each call result's _meta names it (\"vibe-store/mission\") and the \
+    call's row (\"vibe-store/call-id\"); cite them to refer to this session's audit trail.";
 
 impl Session {
     /// The session's mission: the operator's, or one created for it.
     fn mission(&self, client: Option<&Implementation>) -> Result<MissionId, McpError> {
-        let mut held = lock(&self.mission);
+        let mut held = lock(&self.state.mission);
         if let Some(mission) = held.as_ref() {
             return Ok(mission.clone());
         }
@@ -232,14 +249,6 @@ impl Session {
         *held = Some(mission.clone());
         Ok(mission)
     }
-
-    fn instructions(&self, mission: &MissionId) -> String {
-        format!(
-            "Every tool call in this session runs sandboxed and is recorded in vibe-store \
-             mission {mission} ({}); cite that id to refer to this session's audit trail.",
-            self.shared.options.store_location
-        )
-    }
 }
 
 impl ServerHandler for Session {
@@ -251,7 +260,7 @@ impl ServerHandler for Session {
                 .build(),
         );
         info.server_info = Implementation::new("vibe-store", env!("CARGO_PKG_VERSION"));
-        info.instructions = lock(&self.mission).as_ref().map(|m| self.instructions(m));
+        info.instructions = Some(INSTRUCTIONS.into());
         info
     }
 
@@ -260,10 +269,14 @@ impl ServerHandler for Session {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, McpError> {
-        context.peer.set_peer_info(request.clone());
-        let mission = self.mission(Some(&request.client_info))?;
-        let mut result = self.negotiate_initialize(&request)?;
-        result.instructions = Some(self.instructions(&mission));
+        let result = self.negotiate_initialize(&request)?;
+        if self.state.client.set(request.client_info.clone()).is_err() {
+            return Err(McpError::invalid_request(
+                "Invalid Request: this session is initialized already; a session is initialized once",
+                None,
+            ));
+        }
+        context.peer.set_peer_info(request);
         Ok(result)
     }
 
@@ -292,6 +305,12 @@ impl ServerHandler for Session {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let Some(client) = self.state.client.get() else {
+            return Err(McpError::invalid_request(
+                "Invalid Request: call initialize first (tools/call is answered only in an initialized session)",
+                None,
+            ));
+        };
         let catalog = self.shared.catalog.read().expect("catalog lock").clone();
         let Some(served) = catalog.get(&request.name) else {
             return Err(McpError::invalid_params(
@@ -311,17 +330,15 @@ impl ServerHandler for Session {
                 None,
             ));
         };
-        let client = client_of(&context.peer);
-        let client = client.as_ref();
-        let mission = self.mission(client)?;
+        let mission = self.mission(Some(client))?;
         let caller = json!({
             "transport": self.transport,
-            "client": client.map(|c| c.name.as_str()),
-            "client_version": client.map(|c| c.version.as_str()),
+            "client": client.name,
+            "client_version": client.version,
             "request_id": serde_json::to_value(&context.id).unwrap_or(Value::Null),
         });
         let cancelled = Arc::new(AtomicBool::new(false));
-        let run = Request::new(mission, Json::from(arguments))
+        let run = Request::new(mission.clone(), Json::from(arguments))
             .name(served.name.clone())
             .grants(served.policy.grants)
             .limits(served.policy.limits)
@@ -345,7 +362,11 @@ impl ServerHandler for Session {
                 McpError::internal_error(format!("the call failed in the host: {e}"), None)
             })?
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let result = match report.outcome {
+        let meta = json!({
+            "vibe-store/mission": mission,
+            "vibe-store/call-id": report.call_id,
+        });
+        let mut result = match report.outcome {
             Ok(output) => {
                 let structured = match output.to_value() {
                     Ok(value @ Value::Object(_)) => Some(value),
@@ -361,6 +382,9 @@ impl ServerHandler for Session {
                 failure.kind, failure.message
             )))]),
         };
+        if let Value::Object(meta) = meta {
+            result.meta = Some(MetaObject(meta));
+        }
         Ok(result.into())
     }
 }
