@@ -4,12 +4,17 @@
 //! with a bearer token: a request without the token is refused (401)
 //! before it reaches the protocol.
 //!
-//! In front of the SDK's service, [`admit`] caps each request body as a
-//! stdin line is (413), and runs the check a stdin line passes
-//! ([`super::inbound`]; 400, with the JSON-RPC error as the body).
+//! In front of the SDK's service, [`admit`] bounds what the server may hold
+//! for clients: each request body is capped as a stdin line is (413) and
+//! passes the same check as a stdin line ([`super::inbound`]; 400 with the
+//! JSON-RPC error); and a new session takes one of a fixed number of slots
+//! (past it, 503), given back when the session ends: deleted, or idle for
+//! the time the operator set.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -18,10 +23,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{json, Value};
 
 use super::inbound::{self, Refusal};
 use super::McpServer;
+use crate::sync::lock;
 
+/// Default for [`HttpOptions::max_sessions`].
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+/// Default for [`HttpOptions::session_idle`]: five minutes.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
 /// Where and to whom the HTTP transport listens.
 pub struct HttpOptions {
     /// The address to listen on.
@@ -30,9 +41,25 @@ pub struct HttpOptions {
     pub allow_remote: bool,
     /// The bearer token every request must carry, if any.
     pub token: Option<String>,
+    /// Sessions open at once; an `initialize` past it is refused (503).
+    pub max_sessions: usize,
+    /// A session that exchanges no message for this long ends, and its
+    /// memory and slot are given back.
+    pub session_idle: Duration,
 }
 
 impl HttpOptions {
+    /// Loopback only, no token, and the default bounds.
+    pub fn new(listen: SocketAddr) -> Self {
+        HttpOptions {
+            listen,
+            allow_remote: false,
+            token: None,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_idle: DEFAULT_SESSION_IDLE,
+        }
+    }
+
     /// Refuses an address off this machine unless remote clients are
     /// allowed, and remote clients without a token.
     pub fn check(&self) -> Result<(), String> {
@@ -67,19 +94,26 @@ pub async fn serve_http(
         // Any Host header: the token, not the name, is what admits a client.
         config.allowed_hosts = Vec::new();
     }
-    let sessions = server.clone();
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(options.session_idle);
+    let factory = server.clone();
     let service = StreamableHttpService::new(
-        move || Ok(sessions.session("http")),
-        Arc::new(LocalSessionManager::default()),
+        move || Ok(factory.session("http")),
+        Arc::new(sessions),
         config,
     );
+    let admission = Arc::new(Admission {
+        max_message_bytes,
+        slots: Arc::new(Slots {
+            max: options.max_sessions.max(1),
+            taken: AtomicUsize::new(0),
+        }),
+        session_idle: options.session_idle,
+    });
     let token = Arc::new(options.token);
     let router = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(Admission { max_message_bytes }),
-            admit,
-        ))
+        .layer(axum::middleware::from_fn_with_state(admission, admit))
         .layer(axum::middleware::from_fn_with_state(token, require_token));
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     ready(listener.local_addr()?);
@@ -119,9 +153,50 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// What [`admit`] bounds.
 struct Admission {
     max_message_bytes: usize,
+    slots: Arc<Slots>,
+    session_idle: Duration,
 }
 
-/// Caps and checks each POST before the SDK sees it; everything else
+/// Sessions open, or about to be, out of at most `max`.
+struct Slots {
+    max: usize,
+    taken: AtomicUsize,
+}
+
+impl Slots {
+    fn take(self: &Arc<Self>) -> Option<SessionSlot> {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SessionSlot(self.clone()))
+    }
+}
+
+/// One session's place among those open; given back when dropped, with the
+/// session that holds it.
+pub(crate) struct SessionSlot(Arc<Slots>);
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        self.0.taken.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A slot on its way from [`admit`] to the new session's `initialize`
+/// handler, in the request's extensions (which the SDK hands to the
+/// handler); given back if no handler takes it.
+#[derive(Clone)]
+pub(crate) struct SlotTicket(Arc<Mutex<Option<SessionSlot>>>);
+
+impl SlotTicket {
+    pub(crate) fn take(&self) -> Option<SessionSlot> {
+        lock(&self.0).take()
+    }
+}
+
+/// Bounds and checks each POST before the SDK sees it; everything else
 /// (GET, DELETE) passes.
 async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
@@ -136,13 +211,29 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
     if declared.is_some_and(|n| n > cap as u64) {
         return too_large(cap);
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
         return too_large(cap);
     };
     let initialized = parts.headers.contains_key("mcp-session-id");
-    if let Err(refusal) = inbound::check(&bytes, initialized) {
-        return refused(StatusCode::BAD_REQUEST, &refusal);
+    let checked = match inbound::check(&bytes, initialized) {
+        Ok(checked) => checked,
+        Err(refusal) => return refused(StatusCode::BAD_REQUEST, &refusal),
+    };
+    if checked.is_initialize() && !initialized {
+        let Some(slot) = admission.slots.take() else {
+            return busy(
+                checked.id,
+                format!(
+                    "server busy: at most {} sessions are open at once (--max-sessions); end one (HTTP DELETE) or wait until one has been idle for {} s",
+                    admission.slots.max,
+                    admission.session_idle.as_secs()
+                ),
+            );
+        };
+        parts
+            .extensions
+            .insert(SlotTicket(Arc::new(Mutex::new(Some(slot)))));
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
@@ -165,4 +256,15 @@ fn too_large(cap: usize) -> Response {
             format!("Invalid Request: a message is at most {cap} bytes; this one was longer and was dropped"),
         ),
     )
+}
+
+fn busy(id: Value, message: String) -> Response {
+    let body =
+        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32000, "message": message } });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }

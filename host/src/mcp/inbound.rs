@@ -98,6 +98,8 @@ pub(crate) enum Kind {
 pub(crate) struct Checked {
     pub kind: Kind,
     pub method: Option<String>,
+    /// The request's id, or `null`.
+    pub id: Value,
 }
 
 impl Checked {
@@ -275,9 +277,9 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
                     ));
                 }
             }
-            Ok(Checked { kind, method })
+            Ok(Checked { kind, method, id })
         }
-        Ok(_) => Ok(Checked { kind, method }),
+        Ok(_) => Ok(Checked { kind, method, id }),
     }
 }
 

@@ -25,7 +25,9 @@
 //!   bound get JSON-RPC errors, and the server keeps serving;
 //! - every message passes one check before the SDK reads it, on both
 //!   transports ([`inbound`]): each request gets exactly one answer, with the
-//!   code JSON-RPC gives.
+//!   code JSON-RPC gives;
+//! - a session holds little (its `initialize` params are bounded) and holds
+//!   it only while it lives: nothing outside the session keeps it.
 
 mod catalog;
 mod http;
@@ -35,7 +37,7 @@ mod stdio;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
@@ -53,7 +55,7 @@ use crate::sync::lock;
 use crate::terminal::one_line;
 
 pub use catalog::{Catalog, Served};
-pub use http::{serve_http, HttpOptions};
+pub use http::{serve_http, HttpOptions, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE};
 pub use inbound::{MAX_DEPTH, MAX_ID_BYTES, MAX_INITIALIZE_PARAMS_BYTES};
 pub use policy::{Policy, ToolPolicy};
 pub use stdio::serve_stdio;
@@ -92,8 +94,9 @@ struct Shared {
     store: Arc<dyn MissionStore>,
     options: ServerOptions,
     catalog: RwLock<Arc<Catalog>>,
-    /// Sessions to tell when the tools change.
-    peers: std::sync::Mutex<Vec<Peer<RoleServer>>>,
+    /// Sessions to tell when the tools change; held weakly, so that a
+    /// session that ended is gone, not kept for a notification.
+    sessions: std::sync::Mutex<Vec<Weak<SessionState>>>,
     /// One permit per call running or waiting; all of them back when every
     /// call has ended (and so has its row).
     calls: Arc<Semaphore>,
@@ -123,7 +126,7 @@ impl McpServer {
                 store,
                 options,
                 catalog: RwLock::new(Arc::new(catalog)),
-                peers: std::sync::Mutex::new(Vec::new()),
+                sessions: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -168,14 +171,13 @@ impl McpServer {
         };
         if changed {
             tracing::info!("served tools changed; notifying clients");
-            let peers: Vec<Peer<RoleServer>> = lock(&self.shared.peers).clone();
-            let mut alive = Vec::new();
+            let peers: Vec<Peer<RoleServer>> = lock(&self.shared.sessions)
+                .iter()
+                .filter_map(|session| session.upgrade()?.peer.get().cloned())
+                .collect();
             for peer in peers {
-                if peer.notify_tool_list_changed().await.is_ok() {
-                    alive.push(peer);
-                }
+                let _ = peer.notify_tool_list_changed().await;
             }
-            *lock(&self.shared.peers) = alive;
         }
     }
 
@@ -206,7 +208,9 @@ pub(crate) struct Session {
     state: Arc<SessionState>,
 }
 
-/// What one session holds, for as long as it lives.
+/// What one session holds, for as long as it lives: dropped with its last
+/// handler when the SDK ends the session (stdin closed; over HTTP, deleted
+/// or idle), which gives back its HTTP slot.
 #[derive(Default)]
 struct SessionState {
     /// The client as it named itself in its one `initialize`.
@@ -214,6 +218,10 @@ struct SessionState {
     /// Created once, on the first call: held under its lock while it is
     /// created, so two first calls cannot make two missions.
     mission: std::sync::Mutex<Option<MissionId>>,
+    /// Where to tell the client that the tools changed.
+    peer: OnceLock<Peer<RoleServer>>,
+    /// Its place among the HTTP sessions open at once.
+    slot: std::sync::Mutex<Option<http::SessionSlot>>,
 }
 
 /// What the `initialize` result says: how calls are recorded, and where to
@@ -277,11 +285,22 @@ impl ServerHandler for Session {
             ));
         }
         context.peer.set_peer_info(request);
+        let ticket = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<http::SlotTicket>());
+        if let Some(slot) = ticket.and_then(http::SlotTicket::take) {
+            *lock(&self.state.slot) = Some(slot);
+        }
         Ok(result)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        lock(&self.shared.peers).push(context.peer);
+        if self.state.client.get().is_some() && self.state.peer.set(context.peer).is_ok() {
+            let mut sessions = lock(&self.shared.sessions);
+            sessions.retain(|session| session.strong_count() > 0);
+            sessions.push(Arc::downgrade(&self.state));
+        }
     }
 
     async fn list_tools(
