@@ -1351,3 +1351,55 @@ fn a_flood_of_http_sessions_past_the_maximum_is_refused_and_idle_sessions_end() 
         assert_eq!(gone.status, 404, "an idle session ended");
     }
 }
+
+#[test]
+fn a_page_from_another_origin_is_refused_unless_the_operator_allowed_it() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-origin",
+            "https://app.example:*",
+        ],
+    );
+    for (origin, status) in [
+        ("http://evil.example", 403),
+        ("null", 403),
+        ("http://localhost.evil.example:8080", 403),
+        ("http://localhost:5173", 200),
+        ("http://127.0.0.1:9", 200),
+        ("http://[::1]:3000", 200),
+        ("https://app.example:8443", 200),
+    ] {
+        let reply = exchange(
+            &server.1,
+            "POST",
+            &[("Origin", origin)],
+            &initialize("page", json!({})),
+        );
+        assert_eq!(reply.status, status, "{origin}: {}", text(&reply.body));
+    }
+    let out = vibe_db(dir.path(), &db)
+        .args([
+            "mcp",
+            tools.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-origin",
+            "app.example",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not an origin"),
+        "{}",
+        text(&out.stderr)
+    );
+}

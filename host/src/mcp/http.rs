@@ -2,7 +2,8 @@
 //!
 //! Loopback only unless the operator allows remote clients, and then only
 //! with a bearer token: a request without the token is refused (401)
-//! before it reaches the protocol.
+//! before it reaches the protocol. A browser page from another origin is
+//! refused (403): loopback origins are allowed, others only when listed.
 //!
 //! In front of the SDK's service, [`admit`] bounds what the server may hold
 //! for clients: each request body is capped as a stdin line is (413) and
@@ -33,6 +34,17 @@ use crate::sync::lock;
 pub const DEFAULT_MAX_SESSIONS: usize = 64;
 /// Default for [`HttpOptions::session_idle`]: five minutes.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
+
+/// Origins a page may have to be served: this machine's, on any port.
+const LOOPBACK_ORIGINS: [&str; 6] = [
+    "http://localhost:*",
+    "http://127.0.0.1:*",
+    "http://[::1]:*",
+    "https://localhost:*",
+    "https://127.0.0.1:*",
+    "https://[::1]:*",
+];
+
 /// Where and to whom the HTTP transport listens.
 pub struct HttpOptions {
     /// The address to listen on.
@@ -46,6 +58,9 @@ pub struct HttpOptions {
     /// A session that exchanges no message for this long ends, and its
     /// memory and slot are given back.
     pub session_idle: Duration,
+    /// Origins allowed besides this machine's (`scheme://host:port`, or
+    /// `:*` for any port); a request from any other is refused (403).
+    pub allowed_origins: Vec<String>,
 }
 
 impl HttpOptions {
@@ -57,11 +72,13 @@ impl HttpOptions {
             token: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
             session_idle: DEFAULT_SESSION_IDLE,
+            allowed_origins: Vec::new(),
         }
     }
 
     /// Refuses an address off this machine unless remote clients are
-    /// allowed, and remote clients without a token.
+    /// allowed, remote clients without a token, and an origin that is not
+    /// `scheme://host[:port]`.
     pub fn check(&self) -> Result<(), String> {
         if !self.listen.ip().is_loopback() && !self.allow_remote {
             return Err(format!(
@@ -74,6 +91,21 @@ impl HttpOptions {
                 "--allow-remote needs --token-file: remote clients must present a bearer token"
                     .into(),
             );
+        }
+        for origin in &self.allowed_origins {
+            let base = origin.strip_suffix(":*").unwrap_or(origin);
+            let uri = base.parse::<axum::http::Uri>().ok();
+            let whole = uri.as_ref().is_some_and(|u| {
+                u.scheme().is_some()
+                    && u.authority().is_some()
+                    && matches!(u.path(), "" | "/")
+                    && u.query().is_none()
+            });
+            if !whole {
+                return Err(format!(
+                    "--allow-origin {origin:?} is not an origin: give scheme://host, scheme://host:port or scheme://host:* (any port)"
+                ));
+            }
         }
         Ok(())
     }
@@ -94,6 +126,11 @@ pub async fn serve_http(
         // Any Host header: the token, not the name, is what admits a client.
         config.allowed_hosts = Vec::new();
     }
+    config.allowed_origins = LOOPBACK_ORIGINS
+        .iter()
+        .map(|o| o.to_string())
+        .chain(options.allowed_origins.iter().cloned())
+        .collect();
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(options.session_idle);
     let factory = server.clone();

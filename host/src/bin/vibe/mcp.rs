@@ -38,7 +38,8 @@ pub(crate) struct McpArgs {
     /// Serve clients on other machines (needs --token-file).
     #[arg(long, requires = "listen")]
     allow_remote: bool,
-    /// A file holding the bearer token HTTP clients must present.
+    /// A file holding the bearer token HTTP clients must present. Without
+    /// it, any program on this machine can call the tools over HTTP.
     #[arg(long, value_name = "FILE", requires = "listen")]
     token_file: Option<PathBuf>,
     /// HTTP sessions open at once; past it an initialize is refused with
@@ -51,6 +52,11 @@ pub(crate) struct McpArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SESSION_IDLE.as_secs(),
           requires = "listen", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     session_idle_secs: u64,
+    /// Serve browser pages from ORIGIN too (scheme://host:port, or :* for
+    /// any port); pages from other origins than this machine's are refused
+    /// (403). Repeatable.
+    #[arg(long, value_name = "ORIGIN", requires = "listen")]
+    allow_origin: Vec<String>,
     /// Largest message accepted, in bytes (1024 to 268435456).
     #[arg(long, default_value_t = vibe_store::mcp::DEFAULT_MAX_MESSAGE_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
@@ -88,6 +94,7 @@ pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
         token,
         max_sessions: args.max_sessions as usize,
         session_idle: Duration::from_secs(args.session_idle_secs),
+        allowed_origins: args.allow_origin.clone(),
         ..HttpOptions::new(listen)
     });
     if let Some(http) = &http {
