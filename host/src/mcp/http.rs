@@ -8,23 +8,36 @@
 //! In front of the SDK's service, [`admit`] bounds what the server may hold
 //! for clients: each request body is capped as a stdin line is (413) and
 //! passes the same check as a stdin line ([`super::inbound`]; 400 with the
-//! JSON-RPC error); and a new session takes one of a fixed number of slots
-//! (past it, 503), given back when the session ends: deleted, or idle for
-//! the time the operator set.
+//! JSON-RPC error); all of them count against one budget of bytes, from
+//! their first byte until their answer has been sent (past it, 503); and a
+//! new session takes one of a fixed number of slots (past it, 503), given
+//! back when the session ends: deleted, or idle for the time the operator
+//! set.
+//!
+//! The budget counts what a body will take, not only its text: the SDK
+//! parses a message into trees of its own, which for small values costs
+//! hundreds of bytes a value (4 MiB of `0,0,...` took 565 MB to answer,
+//! measured). So a body weighs its bytes plus [`BYTES_PER_VALUE`] for each
+//! JSON value in it, and at most the whole budget, so that any one message
+//! under the cap is served when the server is otherwise idle.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body::{Body as HttpBody, Frame, SizeHint};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{json, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::inbound::{self, Refusal};
 use super::McpServer;
@@ -34,6 +47,11 @@ use crate::sync::lock;
 pub const DEFAULT_MAX_SESSIONS: usize = 64;
 /// Default for [`HttpOptions::session_idle`]: five minutes.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(300);
+/// Default for [`HttpOptions::max_inflight_bytes`].
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 64 << 20;
+/// What one JSON value in a body costs once the SDK has parsed it, on top
+/// of its text (measured: about 280 bytes for a small number).
+pub const BYTES_PER_VALUE: usize = 256;
 
 /// Origins a page may have to be served: this machine's, on any port.
 const LOOPBACK_ORIGINS: [&str; 6] = [
@@ -61,6 +79,10 @@ pub struct HttpOptions {
     /// Origins allowed besides this machine's (`scheme://host:port`, or
     /// `:*` for any port); a request from any other is refused (403).
     pub allowed_origins: Vec<String>,
+    /// Bytes request bodies may take at once, over all connections, each
+    /// weighing its text plus [`BYTES_PER_VALUE`] a JSON value in it; a body
+    /// past it is refused (503).
+    pub max_inflight_bytes: usize,
 }
 
 impl HttpOptions {
@@ -73,6 +95,7 @@ impl HttpOptions {
             max_sessions: DEFAULT_MAX_SESSIONS,
             session_idle: DEFAULT_SESSION_IDLE,
             allowed_origins: Vec::new(),
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
         }
     }
 
@@ -141,6 +164,10 @@ pub async fn serve_http(
     );
     let admission = Arc::new(Admission {
         max_message_bytes,
+        max_inflight_bytes: options.max_inflight_bytes.max(max_message_bytes),
+        inflight: Arc::new(Semaphore::new(
+            options.max_inflight_bytes.max(max_message_bytes),
+        )),
         slots: Arc::new(Slots {
             max: options.max_sessions.max(1),
             taken: AtomicUsize::new(0),
@@ -190,6 +217,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// What [`admit`] bounds.
 struct Admission {
     max_message_bytes: usize,
+    max_inflight_bytes: usize,
+    /// One permit per byte of request body held.
+    inflight: Arc<Semaphore>,
     slots: Arc<Slots>,
     session_idle: Duration,
 }
@@ -248,6 +278,21 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
     if declared.is_some_and(|n| n > cap as u64) {
         return too_large(cap);
     }
+    // A body of unknown length may be as long as the cap.
+    let reserved = declared.map_or(cap, |n| n as usize).max(1);
+    let Ok(mut permit) = admission
+        .inflight
+        .clone()
+        .try_acquire_many_owned(u32::try_from(reserved).unwrap_or(u32::MAX))
+    else {
+        return busy(
+            Value::Null,
+            format!(
+                "server busy: request bodies held at once are at most {} bytes (--max-inflight-bytes); retry later",
+                admission.max_inflight_bytes
+            ),
+        );
+    };
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
         return too_large(cap);
@@ -257,6 +302,31 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
         Ok(checked) => checked,
         Err(refusal) => return refused(StatusCode::BAD_REQUEST, &refusal),
     };
+    let full_weight = weight(&bytes);
+    let counted = full_weight.min(admission.max_inflight_bytes);
+    match counted.checked_sub(reserved) {
+        Some(more) if more > 0 => {
+            let Ok(extra) = admission
+                .inflight
+                .clone()
+                .try_acquire_many_owned(u32::try_from(more).unwrap_or(u32::MAX))
+            else {
+                return busy(
+                    checked.id,
+                    format!(
+                        "server busy: request bodies held at once weigh at most {} bytes (--max-inflight-bytes) and this one weighs {full_weight} (its bytes and {} a JSON value); retry later",
+                        admission.max_inflight_bytes, BYTES_PER_VALUE
+                    ),
+                );
+            };
+            permit.merge(extra);
+        }
+        _ => {
+            if let Some(unused) = reserved.checked_sub(counted.max(1)).filter(|&n| n > 0) {
+                drop(permit.split(unused));
+            }
+        }
+    }
     if checked.is_initialize() && !initialized {
         let Some(slot) = admission.slots.take() else {
             return busy(
@@ -272,8 +342,41 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
             .extensions
             .insert(SlotTicket(Arc::new(Mutex::new(Some(slot)))));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    response.map(|body| {
+        Body::new(Held {
+            body,
+            _permit: permit,
+        })
+    })
+}
+
+/// What a body will take once parsed: its bytes, and [`BYTES_PER_VALUE`]
+/// for each value in it (each `,` `:` `[` `{` outside strings starts one
+/// more).
+fn weight(body: &[u8]) -> usize {
+    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b':' | b'[' | b'{' => values += 1,
+                _ => {}
+            }
+        }
+    }
+    body.len()
+        .saturating_add(values.saturating_mul(BYTES_PER_VALUE))
 }
 
 fn refused(status: StatusCode, refusal: &Refusal) -> Response {
@@ -304,4 +407,31 @@ fn busy(id: Value, message: String) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// A response body holding its request's bytes in the budget until it has
+/// been sent (or its client has gone).
+struct Held {
+    body: Body,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl HttpBody for Held {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }

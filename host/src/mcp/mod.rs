@@ -55,7 +55,9 @@ use crate::sync::lock;
 use crate::terminal::one_line;
 
 pub use catalog::{Catalog, Served};
-pub use http::{serve_http, HttpOptions, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE};
+pub use http::{
+    serve_http, HttpOptions, DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
+};
 pub use inbound::{MAX_DEPTH, MAX_ID_BYTES, MAX_INITIALIZE_PARAMS_BYTES};
 pub use policy::{Policy, ToolPolicy};
 pub use stdio::serve_stdio;

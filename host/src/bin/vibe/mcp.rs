@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 use vibe_store::mcp::{
-    serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions, DEFAULT_MAX_SESSIONS,
-    DEFAULT_SESSION_IDLE,
+    serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions,
+    DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
 };
 use vibe_store::sandbox::RuntimeConfig;
 use vibe_store::store::{MissionId, Phase, Store};
@@ -57,6 +57,14 @@ pub(crate) struct McpArgs {
     /// (403). Repeatable.
     #[arg(long, value_name = "ORIGIN", requires = "listen")]
     allow_origin: Vec<String>,
+    /// What HTTP request bodies may take at once over all connections, from
+    /// arrival until answered, in bytes: each weighs its bytes plus 256 a
+    /// JSON value in it (what the SDK's parse of it takes); past it a
+    /// request is refused with 503 (at least --max-message-bytes; up to
+    /// 4294967295).
+    #[arg(long, default_value_t = DEFAULT_MAX_INFLIGHT_BYTES as u64, requires = "listen",
+          value_parser = clap::value_parser!(u64).range(1024..=u32::MAX as u64))]
+    max_inflight_bytes: u64,
     /// Largest message accepted, in bytes (1024 to 268435456).
     #[arg(long, default_value_t = vibe_store::mcp::DEFAULT_MAX_MESSAGE_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
@@ -95,10 +103,20 @@ pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
         max_sessions: args.max_sessions as usize,
         session_idle: Duration::from_secs(args.session_idle_secs),
         allowed_origins: args.allow_origin.clone(),
+        max_inflight_bytes: args.max_inflight_bytes as usize,
         ..HttpOptions::new(listen)
     });
     if let Some(http) = &http {
         http.check().map_err(|e| Failure::new(e, 2))?;
+        if args.max_inflight_bytes < args.max_message_bytes {
+            return Err(Failure::new(
+                format!(
+                    "--max-inflight-bytes ({}) must be at least --max-message-bytes ({}): one message must fit",
+                    args.max_inflight_bytes, args.max_message_bytes
+                ),
+                2,
+            ));
+        }
     }
     let max_memory_mb = policy.max_memory_bytes().div_ceil(1 << 20);
     let runtime = sandbox_runtime(
