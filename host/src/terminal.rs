@@ -52,6 +52,21 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// At most `max` bytes of `text` (cut at a character boundary), on one
+/// line as [`visible_line`] shows it; when cut, it ends with `...` and the
+/// full length, so a log line or an error message bounds what it quotes
+/// from its input, however long that was.
+pub fn quote(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return visible_line(text).into_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", visible_line(&text[..end]), text.len())
+}
+
 fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);
@@ -108,6 +123,15 @@ mod tests {
             visible_line("two\nlines\tok\r"),
             "two\\x0alines\\x09ok\\x0d"
         );
+    }
+
+    #[test]
+    fn quotes_are_bounded_and_cut_between_characters() {
+        assert_eq!(quote("short\n", 64), "short\\x0a");
+        let long = format!("{}é{}", "a".repeat(9), "b".repeat(1 << 20));
+        let quoted = quote(&long, 10);
+        assert_eq!(quoted, format!("aaaaaaaaa... ({} bytes)", long.len()));
+        assert!(quote(&"x".repeat(1 << 20), 300).len() < 330);
     }
 
     #[test]

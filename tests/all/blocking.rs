@@ -136,7 +136,7 @@ fn a_tool_blocked_in_a_host_call_is_cancelled_at_once() {
             let runtime = runtime.clone();
             std::thread::spawn(move || runtime.run(&loaded, &request).unwrap())
         };
-        wait_for_row(&path, &mission.to_string(), "running");
+        wait_for_row(&path, mission.as_ref(), "running");
         let cancelled_at = Instant::now();
         flag.store(true, Ordering::Relaxed);
         let report = running.join().unwrap();
@@ -180,7 +180,7 @@ fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
         );
         std::thread::spawn(move || runtime.run(&block, &request).unwrap())
     };
-    wait_for_row(&path, &mission.to_string(), "running");
+    wait_for_row(&path, mission.as_ref(), "running");
     let waited = Instant::now();
     let report = runtime
         .run(

@@ -43,6 +43,7 @@ async def call(session, name, arguments, **kw):
             "is_error": bool(result.is_error),
             "text": text_of(result),
             "structured": result.structured_content,
+            "meta": result.meta,
         }
     except MCPError as e:
         return {"protocol_error": e.error.code, "message": e.error.message}

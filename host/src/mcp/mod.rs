@@ -8,9 +8,11 @@
 //! - every component given is one tool ([`Catalog`]): named and described
 //!   by the component itself (the contract's optional `describe` export), or
 //!   by its file's name with an input schema of `{"type": "object"}`;
-//! - each session works on one mission, created when the client
-//!   initializes (or the one the operator named), and says which in its
-//!   instructions;
+//! - each session works on one mission, created on its first call (or the
+//!   one the operator named); every call's result names it in `_meta`
+//!   (`vibe-store/mission`, with the row's `vibe-store/call-id`);
+//! - a call outside an initialized session, and a second `initialize`, are
+//!   refused; the client a session records is the one it initialized as;
 //! - each `tools/call` is one sandboxed invocation ([`Runtime::run`]) with the
 //!   grants and limits the operator's [`Policy`] gives that tool, recorded
 //!   as one row with the client and request in its `caller` column; a tool
@@ -20,20 +22,26 @@
 //!   start-up;
 //! - served directories are watched, and clients told when tools change;
 //! - input is bounded: messages over a size cap and calls past a queue
-//!   bound get JSON-RPC errors, and the server keeps serving.
+//!   bound get JSON-RPC errors, and the server keeps serving;
+//! - every message passes one check before the SDK reads it, on both
+//!   transports ([`inbound`]): each request gets exactly one answer, with the
+//!   code JSON-RPC gives;
+//! - a session holds little (its `initialize` params are bounded) and holds
+//!   it only while it lives: nothing outside the session keeps it.
 
 mod catalog;
 mod http;
+mod inbound;
 mod policy;
 mod stdio;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode,
-    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult,
+    Implementation, InitializeRequestParams, InitializeResult, ListToolsResult, MetaObject,
     PaginatedRequestParams, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext};
@@ -47,7 +55,10 @@ use crate::sync::lock;
 use crate::terminal::one_line;
 
 pub use catalog::{Catalog, Served};
-pub use http::{serve_http, HttpOptions};
+pub use http::{
+    serve_http, HttpOptions, DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
+};
+pub use inbound::{MAX_DEPTH, MAX_ID_BYTES, MAX_INITIALIZE_PARAMS_BYTES};
 pub use policy::{Policy, ToolPolicy};
 pub use stdio::serve_stdio;
 
@@ -69,7 +80,8 @@ pub struct ServerOptions {
     pub max_message_bytes: usize,
     /// Calls running or waiting at once; past it, calls are refused.
     pub max_pending_calls: usize,
-    /// Where the store lives, for the instructions (a path or URL).
+    /// Where the store lives (a path or URL): logged for the operator at
+    /// start-up, never sent to clients.
     pub store_location: String,
 }
 
@@ -84,8 +96,9 @@ struct Shared {
     store: Arc<dyn MissionStore>,
     options: ServerOptions,
     catalog: RwLock<Arc<Catalog>>,
-    /// Sessions to tell when the tools change.
-    peers: std::sync::Mutex<Vec<Peer<RoleServer>>>,
+    /// Sessions to tell when the tools change; held weakly, so that a
+    /// session that ended is gone, not kept for a notification.
+    sessions: std::sync::Mutex<Vec<Weak<SessionState>>>,
     /// One permit per call running or waiting; all of them back when every
     /// call has ended (and so has its row).
     calls: Arc<Semaphore>,
@@ -106,6 +119,11 @@ impl McpServer {
             store.get_mission(mission)?;
         }
         let catalog = Catalog::load(&runtime, &options.sources, &options.policy)?;
+        tracing::info!(
+            "serving {} tools from the store at {}",
+            catalog.tools().count(),
+            crate::terminal::quote(&options.store_location, 300)
+        );
         Ok(McpServer {
             shared: Arc::new(Shared {
                 calls: Arc::new(Semaphore::new(options.max_pending_calls.max(1))),
@@ -113,7 +131,7 @@ impl McpServer {
                 store,
                 options,
                 catalog: RwLock::new(Arc::new(catalog)),
-                peers: std::sync::Mutex::new(Vec::new()),
+                sessions: std::sync::Mutex::new(Vec::new()),
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
         })
@@ -129,7 +147,7 @@ impl McpServer {
         Session {
             shared: self.shared.clone(),
             transport,
-            mission: Arc::default(),
+            state: Arc::default(),
         }
     }
 
@@ -161,14 +179,13 @@ impl McpServer {
         };
         if changed {
             tracing::info!("served tools changed; notifying clients");
-            let peers: Vec<Peer<RoleServer>> = lock(&self.shared.peers).clone();
-            let mut alive = Vec::new();
+            let peers: Vec<Peer<RoleServer>> = lock(&self.shared.sessions)
+                .iter()
+                .filter_map(|session| session.upgrade()?.peer.get().cloned())
+                .collect();
             for peer in peers {
-                if peer.notify_tool_list_changed().await.is_ok() {
-                    alive.push(peer);
-                }
+                let _ = peer.notify_tool_list_changed().await;
             }
-            *lock(&self.shared.peers) = alive;
         }
     }
 
@@ -208,20 +225,35 @@ async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
 pub(crate) struct Session {
     shared: Arc<Shared>,
     transport: &'static str,
-    /// Created once, on first need: held under its lock while it is
-    /// created, so two first calls cannot make two missions.
-    mission: Arc<std::sync::Mutex<Option<MissionId>>>,
+    state: Arc<SessionState>,
 }
 
-/// The client as it named itself in `initialize` (the SDK keeps it).
-fn client_of(peer: &Peer<RoleServer>) -> Option<Implementation> {
-    peer.peer_info().map(|info| info.client_info.clone())
+/// What one session holds, for as long as it lives: dropped with its last
+/// handler when the SDK ends the session (stdin closed; over HTTP, deleted
+/// or idle), which gives back its HTTP slot.
+#[derive(Default)]
+struct SessionState {
+    /// The client as it named itself in its one `initialize`.
+    client: OnceLock<Implementation>,
+    /// Created once, on the first call: held under its lock while it is
+    /// created, so two first calls cannot make two missions.
+    mission: std::sync::Mutex<Option<MissionId>>,
+    /// Where to tell the client that the tools changed.
+    peer: OnceLock<Peer<RoleServer>>,
+    /// Its place among the HTTP sessions open at once.
+    slot: std::sync::Mutex<Option<http::SessionSlot>>,
 }
+
+/// What the `initialize` result says: how calls are recorded, and where to
+/// find which mission (never where the store is).
+const INSTRUCTIONS: &str = "Every tool call in this session runs sandboxed and is recorded in \
+    a vibe-store mission: each call result's _meta names it (\"vibe-store/mission\") and the \
+    call's row (\"vibe-store/call-id\"); cite them to refer to this session's audit trail.";
 
 impl Session {
     /// The session's mission: the operator's, or one created for it.
     fn mission(&self, client: Option<&Implementation>) -> Result<MissionId, McpError> {
-        let mut held = lock(&self.mission);
+        let mut held = lock(&self.state.mission);
         if let Some(mission) = held.as_ref() {
             return Ok(mission.clone());
         }
@@ -245,14 +277,6 @@ impl Session {
         *held = Some(mission.clone());
         Ok(mission)
     }
-
-    fn instructions(&self, mission: &MissionId) -> String {
-        format!(
-            "Every tool call in this session runs sandboxed and is recorded in vibe-store \
-             mission {mission} ({}); cite that id to refer to this session's audit trail.",
-            self.shared.options.store_location
-        )
-    }
 }
 
 impl ServerHandler for Session {
@@ -264,7 +288,7 @@ impl ServerHandler for Session {
                 .build(),
         );
         info.server_info = Implementation::new("vibe-store", env!("CARGO_PKG_VERSION"));
-        info.instructions = lock(&self.mission).as_ref().map(|m| self.instructions(m));
+        info.instructions = Some(INSTRUCTIONS.into());
         info
     }
 
@@ -273,15 +297,30 @@ impl ServerHandler for Session {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, McpError> {
-        context.peer.set_peer_info(request.clone());
-        let mission = self.mission(Some(&request.client_info))?;
-        let mut result = self.negotiate_initialize(&request)?;
-        result.instructions = Some(self.instructions(&mission));
+        let result = self.negotiate_initialize(&request)?;
+        if self.state.client.set(request.client_info.clone()).is_err() {
+            return Err(McpError::invalid_request(
+                "Invalid Request: this session is initialized already; a session is initialized once",
+                None,
+            ));
+        }
+        context.peer.set_peer_info(request);
+        let ticket = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<http::SlotTicket>());
+        if let Some(slot) = ticket.and_then(http::SlotTicket::take) {
+            *lock(&self.state.slot) = Some(slot);
+        }
         Ok(result)
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        lock(&self.shared.peers).push(context.peer);
+        if self.state.client.get().is_some() && self.state.peer.set(context.peer).is_ok() {
+            let mut sessions = lock(&self.shared.sessions);
+            sessions.retain(|session| session.strong_count() > 0);
+            sessions.push(Arc::downgrade(&self.state));
+        }
     }
 
     async fn list_tools(
@@ -305,6 +344,12 @@ impl ServerHandler for Session {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let Some(client) = self.state.client.get() else {
+            return Err(McpError::invalid_request(
+                "Invalid Request: call initialize first (tools/call is answered only in an initialized session)",
+                None,
+            ));
+        };
         let catalog = self.shared.catalog.read().expect("catalog lock").clone();
         let Some(served) = catalog.get(&request.name) else {
             return Err(McpError::invalid_params(
@@ -330,7 +375,7 @@ impl ServerHandler for Session {
                 None,
             ));
         };
-        let client = client_of(&context.peer);
+        let client = client.clone();
         let request_id = serde_json::to_value(&context.id).unwrap_or(Value::Null);
         let cancelled = Arc::new(AtomicBool::new(false));
         let (session, flag) = (self.clone(), cancelled.clone());
@@ -340,25 +385,37 @@ impl ServerHandler for Session {
         let mut job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             served.check_arguments(&arguments)?;
-            let client = client.as_ref();
-            let mission = session.mission(client)?;
+            let mission = session.mission(Some(&client))?;
             let caller = json!({
                 "transport": session.transport,
-                "client": client.map(|c| c.name.as_str()),
-                "client_version": client.map(|c| c.version.as_str()),
+                "client": client.name,
+                "client_version": client.version,
                 "request_id": request_id,
             });
-            let run = Request::new(mission, Json::from(arguments))
+            let run = Request::new(mission.clone(), Json::from(arguments))
                 .name(served.name.clone())
                 .grants(served.policy.grants)
                 .limits(served.policy.limits)
                 .caller(Json::from(caller))
                 .cancel_flag(flag);
-            session
+            let report = session
                 .shared
                 .runtime
                 .run(&served.tool, &run)
-                .map_err(|e| McpError::internal_error(e.to_string(), None))
+                .map_err(|e| {
+                    let invalid = matches!(
+                        e,
+                        crate::store::StoreError::InvalidInput(_)
+                            | crate::store::StoreError::LimitExceeded(_)
+                    );
+                    match invalid {
+                        // Input the store refuses (over its JSON limit): the
+                        // caller's params, and nothing ran.
+                        true => McpError::invalid_params(e.to_string(), None),
+                        false => McpError::internal_error(e.to_string(), None),
+                    }
+                })?;
+            Ok::<_, McpError>((mission, report))
         });
         let stopping = self.shared.stopping.subscribe();
         let joined = tokio::select! {
@@ -372,10 +429,14 @@ impl ServerHandler for Session {
                 job.await
             }
         };
-        let report = joined.map_err(|e| {
+        let (mission, report) = joined.map_err(|e| {
             McpError::internal_error(format!("the call failed in the host: {e}"), None)
         })??;
-        let result = match report.outcome {
+        let meta = json!({
+            "vibe-store/mission": mission,
+            "vibe-store/call-id": report.call_id,
+        });
+        let mut result = match report.outcome {
             Ok(output) => {
                 let structured = match output.to_value() {
                     Ok(value @ Value::Object(_)) => Some(value),
@@ -391,6 +452,9 @@ impl ServerHandler for Session {
                 failure.kind, failure.message
             )))]),
         };
+        if let Value::Object(meta) = meta {
+            result.meta = Some(MetaObject(meta));
+        }
         Ok(result.into())
     }
 }

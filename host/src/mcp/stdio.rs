@@ -1,18 +1,22 @@
 //! MCP over stdin and stdout: one JSON-RPC message a line, stdout carrying
 //! protocol messages only.
 //!
-//! A small gate stands between stdin and the SDK: a line over the size cap
-//! is dropped without being held in memory (its bytes are skipped as they
-//! arrive) and answered with an Invalid Request error, and a line that is
-//! not JSON is answered with a Parse error, as JSON-RPC says; the session
-//! goes on either way. Everything else passes to the SDK untouched.
+//! A gate stands between stdin and the SDK: a line over the size cap is
+//! dropped without being held in memory (its bytes are skipped as they
+//! arrive) and answered with an Invalid Request error; every other line
+//! passes the check HTTP bodies pass too ([`super::inbound`]), and a line
+//! it refuses is answered there (a notification or a response is dropped:
+//! JSON-RPC answers those with nothing, and before `initialize` the SDK
+//! would end the session over one). The session goes on either way.
+//! Everything else passes to the SDK untouched.
 
 use rmcp::ServiceExt;
-use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use super::inbound::{self, Refusal};
 use super::McpServer;
+use crate::terminal::quote;
 
 /// Serves one session on stdin and stdout until the client closes stdin;
 /// returns once every call has ended and its row is complete.
@@ -38,7 +42,10 @@ pub async fn serve_streams(
         Ok(running) => {
             let _ = running.waiting().await;
         }
-        Err(e) => tracing::warn!("the MCP session ended before it began: {e}"),
+        Err(e) => tracing::warn!(
+            "the MCP session ended before it began: {}",
+            quote(&e.to_string(), 300)
+        ),
     }
     reader.abort();
     server.drain().await;
@@ -57,6 +64,7 @@ async fn gate(
     let mut input = BufReader::new(input);
     let mut line: Vec<u8> = Vec::new();
     let mut oversize = false;
+    let mut initialized = false;
     loop {
         let (used, complete) = {
             let available = match input.fill_buf().await {
@@ -88,26 +96,32 @@ async fn gate(
             continue;
         }
         let refusal = if oversize {
-            Some(error(
-                -32600,
-                &format!("Invalid Request: a message is at most {cap} bytes; this one was longer and was dropped"),
+            Some(Refusal::unread(
+                Refusal::INVALID_REQUEST,
+                format!("Invalid Request: a message is at most {cap} bytes; this one was longer and was dropped"),
             ))
         } else if line.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
-            match serde_json::from_slice::<serde::de::IgnoredAny>(&line) {
-                Ok(_) => {
+            match inbound::check(&line, initialized) {
+                Ok(checked) => {
+                    initialized |= checked.is_initialize();
                     line.push(b'\n');
                     if sdk.write_all(&line).await.is_err() {
                         break;
                     }
                     None
                 }
-                Err(e) => Some(error(-32700, &format!("Parse error: {e}"))),
+                Err(refusal) => Some(refusal),
             }
         };
         if let Some(refusal) = refusal {
-            if errors.send(refusal).await.is_err() {
+            if !refusal.answered {
+                tracing::debug!(
+                    "dropped a notification or response: {}",
+                    quote(&refusal.message, 300)
+                );
+            } else if errors.send(refusal.to_json()).await.is_err() {
                 break;
             }
         }
@@ -117,30 +131,27 @@ async fn gate(
     let _ = sdk.shutdown().await;
 }
 
-fn error(code: i64, message: &str) -> String {
-    json!({ "jsonrpc": "2.0", "id": null, "error": { "code": code, "message": message } })
-        .to_string()
-}
-
 /// Writes the SDK's lines and the gate's refusals to `output`, whole lines
-/// only.
+/// only, until both have ended (a refusal of the last line read is written
+/// even when the SDK is done first).
 async fn merge(
     sdk: tokio::io::DuplexStream,
     mut refused: mpsc::Receiver<String>,
     mut output: impl AsyncWrite + Unpin,
 ) {
     let mut sdk = BufReader::new(sdk).lines();
-    let mut refusals_open = true;
+    let (mut sdk_open, mut refusals_open) = (true, true);
     loop {
         let line = tokio::select! {
-            line = sdk.next_line() => match line {
+            line = sdk.next_line(), if sdk_open => match line {
                 Ok(Some(line)) => line,
-                _ => break,
+                _ => { sdk_open = false; continue; }
             },
             refusal = refused.recv(), if refusals_open => match refusal {
                 Some(line) => line,
                 None => { refusals_open = false; continue; }
             },
+            else => break,
         };
         let written = async {
             output.write_all(line.as_bytes()).await?;

@@ -3,9 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
-use vibe_store::mcp::{serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions};
+use vibe_store::mcp::{
+    serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions,
+    DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
+};
 use vibe_store::sandbox::RuntimeConfig;
 use vibe_store::store::{MissionId, Phase, Store};
 
@@ -35,9 +39,33 @@ pub(crate) struct McpArgs {
     /// Serve clients on other machines (needs --token-file).
     #[arg(long, requires = "listen")]
     allow_remote: bool,
-    /// A file holding the bearer token HTTP clients must present.
+    /// A file holding the bearer token HTTP clients must present. Without
+    /// it, any program on this machine can call the tools over HTTP.
     #[arg(long, value_name = "FILE", requires = "listen")]
     token_file: Option<PathBuf>,
+    /// HTTP sessions open at once; past it an initialize is refused with
+    /// 503 (1 to 65536).
+    #[arg(long, default_value_t = DEFAULT_MAX_SESSIONS as u64, requires = "listen",
+          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    max_sessions: u64,
+    /// An HTTP session that exchanges no message for this long ends, and
+    /// what it held is freed (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SESSION_IDLE.as_secs(),
+          requires = "listen", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    session_idle_secs: u64,
+    /// Serve browser pages from ORIGIN too (scheme://host:port, or :* for
+    /// any port); pages from other origins than this machine's are refused
+    /// (403). Repeatable.
+    #[arg(long, value_name = "ORIGIN", requires = "listen")]
+    allow_origin: Vec<String>,
+    /// What HTTP request bodies may take at once over all connections, from
+    /// arrival until answered, in bytes: each weighs its bytes plus 256 a
+    /// JSON value in it (what the SDK's parse of it takes); past it a
+    /// request is refused with 503 (at least --max-message-bytes; up to
+    /// 4294967295).
+    #[arg(long, default_value_t = DEFAULT_MAX_INFLIGHT_BYTES as u64, requires = "listen",
+          value_parser = clap::value_parser!(u64).range(1024..=u32::MAX as u64))]
+    max_inflight_bytes: u64,
     /// Largest message accepted, in bytes (1024 to 268435456).
     #[arg(long, default_value_t = vibe_store::mcp::DEFAULT_MAX_MESSAGE_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
@@ -71,12 +99,25 @@ pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
         return Err(Failure::new("the token file is empty", 4));
     }
     let http = args.listen.map(|listen| HttpOptions {
-        listen,
         allow_remote: args.allow_remote,
         token,
+        max_sessions: args.max_sessions as usize,
+        session_idle: Duration::from_secs(args.session_idle_secs),
+        allowed_origins: args.allow_origin.clone(),
+        max_inflight_bytes: args.max_inflight_bytes as usize,
+        ..HttpOptions::new(listen)
     });
     if let Some(http) = &http {
         http.check().map_err(|e| Failure::new(e, 2))?;
+        if args.max_inflight_bytes < args.max_message_bytes {
+            return Err(Failure::new(
+                format!(
+                    "--max-inflight-bytes ({}) must be at least --max-message-bytes ({}): one message must fit",
+                    args.max_inflight_bytes, args.max_message_bytes
+                ),
+                2,
+            ));
+        }
     }
     let max_memory_mb = policy.max_memory_bytes().div_ceil(1 << 20);
     let runtime = sandbox_runtime(

@@ -25,7 +25,7 @@ impl Stop {
         for signal in [SIGINT, SIGTERM] {
             // Registered first, so it sees the flag as the earlier signal
             // left it: set means this is the second one.
-            flag::register_conditional_shutdown(signal, 128 + signal as i32, stop.asked.clone())?;
+            flag::register_conditional_shutdown(signal, 128 + signal, stop.asked.clone())?;
             flag::register_usize(signal, stop.signal.clone(), signal as usize)?;
             flag::register(signal, stop.asked.clone())?;
         }
