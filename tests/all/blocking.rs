@@ -269,6 +269,11 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
                 &mission,
             ])
             .args(["--input", r#"{"case":"sleep"}"#, "--timeout-ms", "3600000"])
+            .args(if sig == libc::SIGTERM {
+                &["--json"][..]
+            } else {
+                &[][..]
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -279,6 +284,11 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{stderr}");
         assert!(stderr.contains("cancelled"), "{stderr}");
+        if sig == libc::SIGTERM {
+            // --json still reports the invocation as its row records it.
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["outcome"], "cancelled", "{report}");
+        }
         assert_eq!(
             count_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
             "cancelled"

@@ -266,3 +266,35 @@ fn arguments_against_a_catastrophic_pattern_are_checked_in_linear_time_and_stall
         3
     );
 }
+
+#[test]
+fn a_policy_entry_names_the_file_exactly_and_one_naming_no_file_is_warned_of() {
+    let (dir, db) = temp_db();
+    // Served as `my-spin` (no describe: named after its file), governed by
+    // the entry that spells the file as it is on disk.
+    let tools = tools_dir(dir.path(), &[("spin", "my_spin.wasm")]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[tools.my_spin]\ntimeout-ms = 300\n[tools.plannr]\nmemory-mb = 8\n",
+    )
+    .unwrap();
+    let mut server = Server::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
+    let warned = server.log_line("plannr");
+    assert!(warned.contains("names no served file"), "{warned}");
+    let answer = server.call(1, "my-spin", json!({}));
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("timeout") && text.contains("300 ms"),
+        "{text}"
+    );
+}

@@ -78,7 +78,16 @@ impl Catalog {
         sources: &[PathBuf],
         policy: &Policy,
     ) -> Result<Self, crate::Error> {
-        Self::load_each(runtime, sources, policy, &mut Err)
+        let catalog = Self::load_each(runtime, sources, policy, &mut Err)?;
+        let files: Vec<String> = catalog.tools().map(|s| policy_key(&s.path)).collect();
+        for entry in policy.unmatched(&files) {
+            tracing::warn!(
+                "the policy's entry tools.{:?} names no served file ({}.wasm): it applies to nothing",
+                visible_line(entry),
+                visible_line(entry)
+            );
+        }
+        Ok(catalog)
     }
 
     /// As [`load`](Self::load), skipping (with a warning) what cannot be
@@ -208,12 +217,12 @@ impl Catalog {
 fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, crate::Error> {
     let refused = |why: String| crate::Error::Load(LoadError::new(path.display().to_string(), why));
     let tool = runtime.load(path)?;
-    // The operator chose the file: its name, not the component's, selects
-    // the policy (`Tool::name` is the file's stem).
-    let file = tool.name().to_owned();
+    // The operator chose the file: its name exactly as on disk, not the
+    // component's, selects the policy.
+    let file = policy_key(path);
     policy.check_pin(&file, tool.digest()).map_err(refused)?;
     let described = tool.description();
-    let name = described.map_or_else(|| file.clone(), |d| d.name.clone());
+    let name = described.map_or_else(|| tool.name().to_owned(), |d| d.name.clone());
     let object = |json: &crate::store::Json| -> Map<String, Value> {
         match json.to_value() {
             Ok(Value::Object(map)) => map,
@@ -251,6 +260,15 @@ fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, c
     })
 }
 
+/// The policy entry a component file answers to: its file name without
+/// `.wasm`, exactly as on disk (`my_tool.wasm` is `[tools.my_tool]`, though
+/// it is served as `my-tool` when it does not name itself).
+pub(crate) fn policy_key(path: &Path) -> String {
+    path.file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Largest compiled form of one `pattern` (the `regex` crate's size limit):
 /// a schema cannot make the host build an automaton bigger than this.
 const MAX_PATTERN_BYTES: usize = 1 << 20;
@@ -267,7 +285,7 @@ fn argument_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
         .build(schema)
         .map_err(|e| {
             format!(
-                "its input schema is not a JSON Schema this server can check in linear time: {}",
+                "is not served: its input schema is not one this server can check in linear time: {}",
                 visible_line(&e.to_string())
             )
         })

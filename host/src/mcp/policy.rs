@@ -127,13 +127,22 @@ impl Policy {
             .unwrap_or_default()
     }
 
+    /// The entries (other than `*`) that name none of `files` (component
+    /// files without `.wasm`): most likely a typo, or a file renamed.
+    pub fn unmatched<'a>(&'a self, files: &'a [String]) -> impl Iterator<Item = &'a str> + 'a {
+        self.tools
+            .keys()
+            .filter(move |key| *key != "*" && !files.contains(key))
+            .map(String::as_str)
+    }
+
     /// Checks that the component file `file` (its name without `.wasm`) with
     /// content `sha256` (hex) may be served: a pinned file must have exactly
     /// the pinned content.
     pub fn check_pin(&self, file: &str, sha256: &str) -> Result<(), String> {
         match self.pins.get(file) {
             Some(pinned) if !pinned.eq_ignore_ascii_case(sha256) => Err(format!(
-                "its SHA-256 is {sha256}, but the policy pins {file} to {pinned}: not serving it"
+                "is not served: its SHA-256 is {sha256}, but the policy pins {file} to {pinned}"
             )),
             _ => Ok(()),
         }

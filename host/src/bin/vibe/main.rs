@@ -925,17 +925,18 @@ fn run_tool(store: &Store, args: RunArgs) -> CliResult {
     }
     // A component that cannot be loaded is recorded on the mission too.
     let report = runtime.run_file(&args.component, &request)?;
-    if let (Err(failure), Some((signal, code))) = (&report.outcome, stop.signal()) {
-        if failure.kind == FailureKind::Cancelled {
-            return Err(Failure::new(
+    let stopped = match (&report.outcome, stop.signal()) {
+        (Err(failure), Some((signal, code))) if failure.kind == FailureKind::Cancelled => {
+            Some(Failure::new(
                 format!(
                     "stopped by {signal}: invocation {} was cancelled and its row completed",
                     report.call_id
                 ),
                 code,
-            ));
+            ))
         }
-    }
+        _ => None,
+    };
     if args.json {
         /// `vibe run --json`: the invocation as its row records it, the
         /// output exactly as the tool returned it.
@@ -957,6 +958,9 @@ fn run_tool(store: &Store, args: RunArgs) -> CliResult {
             output: report.outcome.as_ref().ok(),
             error: report.outcome.as_ref().err().map(|f| f.message.as_str()),
         });
+    }
+    if let Some(stopped) = stopped {
+        return Err(stopped);
     }
     match report.outcome {
         Ok(output) => {
