@@ -5,6 +5,7 @@
 
 mod abuse;
 mod blocking;
+mod breakers;
 mod cli;
 mod common;
 mod embedding;

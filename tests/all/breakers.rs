@@ -1,0 +1,347 @@
+//! Inputs of the kinds issue 18 ("Bounded means bounded") covers that no
+//! other test tries, each a promise the code claims to keep and does not.
+//! Every test here is bounded in time: servers and runs are killed when
+//! their test ends, waits have timeouts.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::{MissionStore, Phase, SqliteStore};
+
+use crate::common::{component_cache, count, guest, temp_db, vibe_db};
+
+/// A `vibe mcp` over stdio, its answers and log lines read as they come.
+struct StdioServer {
+    child: Child,
+    stdin: ChildStdin,
+    answers: mpsc::Receiver<Value>,
+    log: mpsc::Receiver<String>,
+}
+
+impl StdioServer {
+    fn start(dir: &Path, db: &Path, tools: &Path, envs: &[(&str, &str)]) -> StdioServer {
+        let mut cmd = vibe_db(dir, db);
+        cmd.arg("mcp")
+            .arg(tools)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let (to_answers, answers) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = to_answers.send(serde_json::from_str(&line).unwrap_or(Value::Null));
+            }
+        });
+        let (to_log, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = to_log.send(line);
+            }
+        });
+        let stdin = child.stdin.take().unwrap();
+        StdioServer {
+            child,
+            stdin,
+            answers,
+            log,
+        }
+    }
+
+    fn initialize(&mut self, notify: bool) {
+        self.send(
+            json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": "breakers", "version": "0" } } }),
+        );
+        let init = self.answer(Duration::from_secs(60)).expect("initialize answered");
+        assert_eq!(init["id"], "init", "{init}");
+        if notify {
+            self.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+        }
+    }
+
+    fn send(&mut self, message: Value) {
+        self.send_raw(message.to_string().as_bytes());
+    }
+
+    fn send_raw(&mut self, line: &[u8]) {
+        self.stdin.write_all(line).unwrap();
+        self.stdin.write_all(b"\n").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next answer (a message with an id) within `within`.
+    fn answer(&self, within: Duration) -> Option<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.answers.recv_timeout(left) {
+                Ok(message) if message.get("id").is_some() => return Some(message),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Every log line written so far, waiting `settle` for late ones.
+    fn log_lines(&self, settle: Duration) -> Vec<String> {
+        std::thread::sleep(settle);
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for StdioServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for (fixture, file) in files {
+        std::fs::copy(guest(fixture), tools.join(file)).unwrap();
+    }
+    tools
+}
+
+fn vm_rss_mib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())?;
+    Some(kib / 1024)
+}
+
+/// Promise 1 (memory): a guest's memory limit bounds what it makes the host
+/// hold. `guest/hostile/hoard` creates 4,000 `wasi:http` `fields`, each
+/// holding one 100 KB header value copied from the same small buffer in its
+/// linear memory (16 MiB allowed), then blocks in a sleep holding them: the
+/// host holds about 400 MB on its behalf, outside the limiter, until the
+/// deadline.
+#[test]
+fn a_blocked_guest_cannot_make_the_host_hold_memory_past_its_limit_through_wasi_http_fields() {
+    let (dir, db) = temp_db();
+    let out = vibe_db(dir.path(), &db)
+        .args(["mission", "create", "--phase", "TESTING"])
+        .output()
+        .unwrap();
+    let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(!mission.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut child = vibe_db(dir.path(), &db)
+        .args(["run", guest("hoard").to_str().unwrap(), "--mission", &mission])
+        .args(["--input", r#"{"case":"fields","count":4000}"#])
+        .args(["--memory-mb", "16", "--timeout-ms", "6000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vibe run did not end within 60 s");
+        }
+        if let Some(rss) = vm_rss_mib(child.id()) {
+            peak = peak.max(rss);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // 16 MiB of guest memory and a generous allowance for the host itself
+    // (a debug `vibe run` peaks around 50 MiB running a small tool).
+    assert!(
+        peak < 16 + 150,
+        "a tool limited to 16 MiB made `vibe run` hold {peak} MiB"
+    );
+}
+
+/// Promise 1 (store calls): a host call the guest is blocked in returns or
+/// traps when the invocation is cancelled. `flood-writes` logs rows in a
+/// loop; another connection takes SQLite's write lock, so the tool's next
+/// write waits for it; the invocation is then cancelled (deadline an hour
+/// away). That write should give up at the cancel; it waits on instead
+/// (the busy handler checks the deadline, never the cancel flag) and commits
+/// a row for the cancelled invocation once the lock is released, 3 s later.
+#[test]
+fn a_store_write_waiting_on_another_connections_lock_gives_up_when_cancelled() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let config = RuntimeConfig::default()
+        .max_concurrent(2)
+        .unwrap()
+        .cache_dir(component_cache());
+    let runtime = Runtime::new(store.clone(), config).unwrap();
+    let tool = runtime.load(guest("flood-writes")).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let request = Request::new(mission.clone(), json!({}))
+        .limits(
+            Limits::default()
+                .timeout(Duration::from_secs(3_600))
+                .unwrap(),
+        )
+        .cancel_flag(flag.clone());
+    let (done_tx, done) = mpsc::channel();
+    {
+        let runtime = runtime.clone();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(runtime.run(&tool, &request));
+        });
+    }
+    let flood_rows = || count(&path, "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'flood'");
+    let waited = Instant::now();
+    while flood_rows() < 10 {
+        assert!(waited.elapsed() < Duration::from_secs(60), "the tool never wrote");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.busy_timeout(Duration::from_secs(30)).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The tool's next write is now waiting for the lock.
+    std::thread::sleep(Duration::from_millis(500));
+    let at_cancel = flood_rows();
+    flag.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(3));
+    holder.execute_batch("COMMIT").unwrap();
+    let report = done
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run ends once the lock is released")
+        .unwrap();
+    let after = flood_rows();
+    assert_eq!(
+        report.outcome.as_ref().map_err(|f| f.kind).unwrap_err(),
+        FailureKind::Cancelled
+    );
+    assert_eq!(
+        after,
+        at_cancel,
+        "the store call blocked when the invocation was cancelled did not give up: \
+         it committed {} row(s) for the cancelled invocation after the cancel",
+        after - at_cancel
+    );
+}
+
+/// Promise 4: checking arguments costs CPU linear in their size and stalls
+/// no one. `guest/hostile/schema-bomb` describes an input schema of 41
+/// small `$defs` (each `anyOf` two `$ref`s to the next, the last
+/// `{"type":"string"}`; no pattern, nothing the loader refuses): the
+/// 8-byte argument `{"x":1}` fails every branch, and the check walks 2^40
+/// of them (measured: 11 s at depth 18, doubling with each level). The
+/// calls are never answered, and cannot be cancelled.
+#[test]
+fn arguments_against_a_small_exponential_schema_are_checked_in_bounded_time() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(
+        dir.path(),
+        &[("schema-bomb", "schema-bomb.wasm"), ("echo", "echo.wasm")],
+    );
+    let mut server = StdioServer::start(dir.path(), &db, &tools, &[]);
+    server.initialize(true);
+    let started = Instant::now();
+    for id in 1..=2 {
+        server.send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "schema-bomb", "arguments": { "x": 1 } } }));
+    }
+    server.send(json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "waited": false } } }));
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let left = Duration::from_secs(20).saturating_sub(started.elapsed());
+        match server.answer(left) {
+            Some(answer) => seen.push(answer["id"].clone()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        3,
+        "answers within 20 s: only {seen:?} of ids 1, 2 (schema-bomb {{\"x\":1}}) and 3 (echo)"
+    );
+}
+
+/// Promise 6: error answers carry a message under 400 bytes, and no log
+/// line at `VIBE_LOG=warn` is over 2,000 bytes. A request for an unknown
+/// method whose name is 100,000 bytes long, and a `tools/call` of an
+/// unknown tool whose name is 100,000 bytes long, each get an error quoting
+/// the whole name (100 KB), and each logs a 100 KB warning line
+/// (`rmcp::service: response error ...`).
+#[test]
+fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = StdioServer::start(dir.path(), &db, &tools, &[("VIBE_LOG", "warn")]);
+    server.initialize(true);
+    let long = "x".repeat(100_000);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": long }));
+    server.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": long, "arguments": {} } }));
+    let mut problems = Vec::new();
+    for id in 1..=2 {
+        let answer = server
+            .answer(Duration::from_secs(60))
+            .expect("one answer per request");
+        assert_eq!(answer["id"], id, "answers come in order");
+        let code = answer["error"]["code"].as_i64().unwrap_or_default();
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(code, if id == 1 { -32601 } else { -32602 }, "{id}");
+        if message.len() >= 400 {
+            problems.push(format!(
+                "answer to id {id} (code {code}): message of {} bytes",
+                message.len()
+            ));
+        }
+    }
+    for line in server.log_lines(Duration::from_millis(500)) {
+        if line.len() > 2_000 {
+            problems.push(format!(
+                "log line of {} bytes: {}...",
+                line.len(),
+                &line[..line.len().min(120)]
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Promise 3: a call outside an initialized session is refused and runs and
+/// writes nothing. The MCP lifecycle initializes a session in two steps:
+/// `initialize`, then the client's `notifications/initialized`. A
+/// `tools/call` sent after `initialize` but without the notification runs
+/// the tool, and creates a mission and a row. (The MCP specification says
+/// clients SHOULD NOT send it; whether the server must refuse it is the
+/// promise's reading of "initialized".)
+#[test]
+fn a_call_before_the_initialized_notification_is_refused_and_writes_nothing() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = StdioServer::start(dir.path(), &db, &tools, &[]);
+    server.initialize(false);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "ran": true } } }));
+    let answer = server
+        .answer(Duration::from_secs(60))
+        .expect("one answer");
+    let rows = count(&db, "SELECT COUNT(*) FROM tool_calls");
+    let missions = count(&db, "SELECT COUNT(*) FROM missions");
+    assert!(
+        answer["error"]["code"] == -32600 && rows == 0 && missions == 0,
+        "answer {answer}; {rows} row(s) and {missions} mission(s) written"
+    );
+}
