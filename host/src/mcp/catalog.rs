@@ -17,6 +17,7 @@ use crate::sandbox::{LoadError, Runtime, Tool};
 use crate::terminal::visible_line;
 
 use super::policy::{Policy, ToolPolicy};
+use super::schema::InputSchema;
 
 /// One served tool.
 pub struct Served {
@@ -31,25 +32,17 @@ pub struct Served {
     /// What `tools/list` says of it.
     pub(crate) mcp: rmcp::model::Tool,
     /// Its input schema, compiled; `None` for `{"type": "object"}` alone.
-    validator: Option<jsonschema::Validator>,
+    validator: Option<InputSchema>,
 }
 
 impl Served {
     /// Arguments that do not fit the input schema are a protocol error
     /// (invalid params), as the MCP specification says.
     pub(crate) fn check_arguments(&self, arguments: &Value) -> Result<(), McpError> {
-        let Some(validator) = &self.validator else {
+        let Some(schema) = &self.validator else {
             return Ok(());
         };
-        let errors: Vec<String> = validator
-            .iter_errors(arguments)
-            .take(3)
-            .map(|e| {
-                let at = e.instance_path.to_string();
-                let at = if at.is_empty() { "/".to_owned() } else { at };
-                format!("at {at}: {e}")
-            })
-            .collect();
+        let errors = schema.errors(arguments);
         if errors.is_empty() {
             return Ok(());
         }
@@ -239,7 +232,7 @@ fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, c
         |d| object(&d.input_schema),
     );
     let validator = match described {
-        Some(_) => Some(argument_validator(&Value::Object(input.clone())).map_err(refused)?),
+        Some(_) => Some(InputSchema::compile(&Value::Object(input.clone())).map_err(refused)?),
         None => None,
     };
     let mut mcp = rmcp::model::Tool::new_with_raw(
@@ -267,28 +260,6 @@ pub(crate) fn policy_key(path: &Path) -> String {
     path.file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// Largest compiled form of one `pattern` (the `regex` crate's size limit):
-/// a schema cannot make the host build an automaton bigger than this.
-const MAX_PATTERN_BYTES: usize = 1 << 20;
-
-/// A tool's input schema, compiled for checking arguments in time linear in
-/// their size: `pattern` and `patternProperties` run on the `regex` crate
-/// (finite automata, no backtracking), so no argument can make a check take
-/// exponential time; a pattern that needs backtracking (look-around,
-/// back-references) is refused when the tool is loaded. Schemas are not
-/// fetched from anywhere: `$ref` to a URL fails to compile.
-fn argument_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::options()
-        .with_pattern_options(jsonschema::PatternOptions::regex().size_limit(MAX_PATTERN_BYTES))
-        .build(schema)
-        .map_err(|e| {
-            format!(
-                "is not served: its input schema is not one this server can check in linear time: {}",
-                visible_line(&e.to_string())
-            )
-        })
 }
 
 /// The component files `sources` name: files as given, directories as
@@ -336,30 +307,5 @@ impl Fingerprint {
                 })
                 .collect(),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_run_on_a_linear_time_engine_and_backtracking_ones_are_refused() {
-        let schema = json!({ "type": "object", "properties": {
-            "text": { "type": "string", "pattern": "^(a+)+$" } } });
-        let validator = argument_validator(&schema).unwrap();
-        // 2^100000 paths for a backtracking engine; one pass for this one.
-        let evil = json!({ "text": format!("{}!", "a".repeat(100_000)) });
-        assert!(!validator.is_valid(&evil));
-        assert!(validator.is_valid(&json!({ "text": "a".repeat(100_000) })));
-        for needs_backtracking in ["^(?=a)a$", "^(a)\\1$", "(?<!x)y"] {
-            let schema = json!({ "type": "object", "properties": {
-                "text": { "type": "string", "pattern": needs_backtracking } } });
-            let refused = argument_validator(&schema).unwrap_err();
-            assert!(refused.contains("linear time"), "{refused}");
-        }
-        let keys = json!({ "type": "object",
-            "patternProperties": { "^(?=k)": { "type": "string" } } });
-        assert!(argument_validator(&keys).is_err());
     }
 }

@@ -35,6 +35,8 @@ use crate::terminal::quote;
 /// Deepest nesting of arrays and objects in a message (the message itself
 /// is level 1); under the 128 the SDK's parser stops at.
 pub const MAX_DEPTH: usize = 100;
+/// Longest method name answered by the SDK; longer ones are unknown.
+pub const MAX_METHOD_BYTES: usize = 256;
 /// Longest request id, in bytes of JSON.
 pub const MAX_ID_BYTES: usize = 256;
 /// Largest `initialize` params, in bytes of JSON: what a session holds of
@@ -63,6 +65,7 @@ impl Refusal {
     pub const PARSE_ERROR: i64 = -32700;
     pub const INVALID_REQUEST: i64 = -32600;
     pub const INVALID_PARAMS: i64 = -32602;
+    pub const METHOD_NOT_FOUND: i64 = -32601;
 
     /// A refusal of a message whose id could not be read.
     pub fn unread(code: i64, message: String) -> Self {
@@ -196,6 +199,14 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
             "Invalid Request: a message has a method (a request, with an id, or a notification), or a result or an error (a response)".into(),
         ));
     };
+    // No method this server or the SDK knows is this long: answered here,
+    // so neither the answer nor the SDK's log line quotes it whole.
+    if let Some(long) = method.as_deref().filter(|m| m.len() > MAX_METHOD_BYTES) {
+        return Err(refuse(
+            Refusal::METHOD_NOT_FOUND,
+            format!("Method not found: {}", quote(long, QUOTED)),
+        ));
+    }
     let method_allowed = method
         .as_deref()
         .is_some_and(|m| kind == Kind::Request && BEFORE_INITIALIZE.contains(&m));

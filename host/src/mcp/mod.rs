@@ -33,6 +33,7 @@ mod catalog;
 mod http;
 mod inbound;
 mod policy;
+mod schema;
 mod stdio;
 
 use std::path::PathBuf;
@@ -353,7 +354,10 @@ impl ServerHandler for Session {
         let catalog = self.shared.catalog.read().expect("catalog lock").clone();
         let Some(served) = catalog.get(&request.name) else {
             return Err(McpError::invalid_params(
-                format!("unknown tool: {:?}", request.name),
+                format!(
+                    "unknown tool: {:?}",
+                    crate::terminal::quote(&request.name, 200)
+                ),
                 None,
             ));
         };

@@ -7,6 +7,7 @@
 //! gathered at the bottom of the file.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,8 +15,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::store::{self, with_deadline, MissionId, MissionStore, Page};
+use crate::store::{self, with_deadline_or_cancel, MissionId, MissionStore, Page};
 
+use super::failure::Cancelled;
 use super::policy::{Denied, Limits, Scope};
 
 // Exports are called async so that a guest blocked in a WASI host call can
@@ -52,6 +54,13 @@ use vibe::store::types::{
 
 type Reply<T> = wasmtime::Result<Result<T, WitError>>;
 
+/// Largest `wasi:http` field list (headers, trailers) a guest may build, in
+/// bytes: every request is refused anyway, so this only bounds what a guest
+/// can make the host copy.
+pub(crate) const MAX_FIELD_BYTES: usize = 16 << 10;
+/// Fewest resource table entries any invocation gets.
+pub(crate) const MIN_RESOURCES: usize = 1024;
+
 /// Everything one invocation's `Store` holds.
 pub(crate) struct State {
     pub(crate) host: Invocation,
@@ -63,16 +72,28 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// What the host holds for a guest outside its linear memory (WASI and
+    /// HTTP resources, header fields copied out of the guest) is bounded
+    /// by its memory limit too: each `wasi:http` field list holds at most
+    /// [`MAX_FIELD_BYTES`], and the resource table holds at most as many
+    /// entries as `max_memory_bytes` has field lists' worth (and at least
+    /// [`MIN_RESOURCES`], which language runtimes' streams and pollables
+    /// need); a guest past either gets an error, as it would from a full
+    /// memory.
     pub(crate) fn new(host: Invocation, wasi: WasiCtx, max_memory_bytes: usize) -> Self {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity((max_memory_bytes / MAX_FIELD_BYTES).max(MIN_RESOURCES));
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(MAX_FIELD_BYTES);
         State {
             host,
             wasi,
-            table: ResourceTable::new(),
+            table,
             memory: MemoryCap {
                 max_bytes: max_memory_bytes,
                 hit: false,
             },
-            http: WasiHttpCtx::new(),
+            http,
             refuse: RefuseHttp,
         }
     }
@@ -164,6 +185,8 @@ pub(crate) struct Invocation {
     limits: Limits,
     /// When the invocation's time is up, host calls included.
     deadline: Instant,
+    /// Set when the caller cancels: a store call waiting on a lock gives up.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 /// A host call ran into (or started after) the invocation's deadline: the
@@ -173,19 +196,29 @@ pub(crate) struct Invocation {
 pub(crate) struct DeadlineExceeded;
 
 impl Invocation {
-    /// The host side of an invocation that must end by `deadline`.
+    /// The host side of an invocation that must end by `deadline`, or
+    /// when `cancel` is set.
     pub(crate) fn new(
         store: Arc<dyn MissionStore>,
         scope: Scope,
         limits: Limits,
         deadline: Instant,
+        cancel: Option<Arc<AtomicBool>>,
     ) -> Self {
         Invocation {
             store,
             scope,
             deadline,
             limits,
+            cancel,
         }
+    }
+
+    /// Whether the invocation was cancelled.
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
     }
 
     /// The invocation's limits.
@@ -203,17 +236,23 @@ impl Invocation {
         name: &'static str,
         call: impl FnOnce(&mut Self) -> Result<T, WitError>,
     ) -> Reply<T> {
+        if self.cancelled() {
+            return Err(wasmtime::Error::new(Cancelled));
+        }
         if Instant::now() >= self.deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }
         let started = Instant::now();
         let deadline = self.deadline;
-        let reply = with_deadline(deadline, || catch_unwind(AssertUnwindSafe(|| call(self))))
-            .unwrap_or_else(|panic| {
-                let error = store::StoreError::from_panic("a store call", panic);
-                tracing::error!(target: "vibe::host", %error, "host call panicked");
-                Err(error.into())
-            });
+        let cancel = self.cancel.clone();
+        let reply = with_deadline_or_cancel(deadline, cancel, || {
+            catch_unwind(AssertUnwindSafe(|| call(self)))
+        })
+        .unwrap_or_else(|panic| {
+            let error = store::StoreError::from_panic("a store call", panic);
+            tracing::error!(target: "vibe::host", %error, "host call panicked");
+            Err(error.into())
+        });
         tracing::debug!(
             target: "vibe::host",
             call = name,
@@ -225,6 +264,9 @@ impl Invocation {
             },
             "host call"
         );
+        if self.cancelled() {
+            return Err(wasmtime::Error::new(Cancelled));
+        }
         if Instant::now() >= deadline {
             return Err(wasmtime::Error::new(DeadlineExceeded));
         }

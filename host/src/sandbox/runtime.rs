@@ -432,7 +432,13 @@ impl Runtime {
         let limits = Limits::default();
         let _slot = self.inner.slots.acquire();
         let deadline = Instant::now() + limits.timeout_duration();
-        let host = Invocation::new(self.inner.store.clone(), Scope::sealed(), limits, deadline);
+        let host = Invocation::new(
+            self.inner.store.clone(),
+            Scope::sealed(),
+            limits,
+            deadline,
+            None,
+        );
         let mut store = self.sandbox(host, WasiCtxBuilder::new(), deadline, None);
         let said = bounded(deadline, None, async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -639,6 +645,7 @@ impl Runtime {
             Scope::new(request.mission.clone(), request.grants),
             limits,
             deadline,
+            request.cancel.clone(),
         );
         let cancel = request.cancel.as_ref();
         let mut wasm_store = self.sandbox(host, wasi, deadline, cancel);

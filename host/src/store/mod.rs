@@ -31,6 +31,7 @@ pub use backend::MissionStore;
 pub use busy::LockWaitNotice;
 pub use chain::{ChainHead, ChainReport, ChainRow, OrphanChain};
 pub use deadline::with_deadline;
+pub(crate) use deadline::with_deadline_or_cancel;
 pub use error::{Result, StoreError};
 pub use ids::format_timestamp;
 pub use ids::{DecisionId, MissionId, ToolCallId};

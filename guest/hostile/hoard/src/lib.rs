@@ -2,7 +2,7 @@
 //! memory and so outside its memory limit: `wasi:http` `fields` resources,
 //! each holding one ~100 KB header value copied from the same small guest
 //! buffer. Then it blocks for an hour, holding them. Input:
-//! `{"case": "fields", "count": N}`;
+//! `{"case": "fields", "count": N, "size": BYTES}` (size 100,000 by default);
 //! `{"case": "big-output", "count": N}` returns `{"s": "xxx…"}` of N x's.
 
 use std::time::Duration;
@@ -17,7 +17,8 @@ impl vibe_tool::Guest for Hoard {
         let count = input["count"].as_u64().unwrap_or(1_000) as usize;
         match input["case"].as_str().unwrap_or_default() {
             "fields" => {
-                let entry = [("x-hoard".to_string(), vec![b'a'; 100_000])];
+                let size = input["size"].as_u64().unwrap_or(100_000) as usize;
+                let entry = [("x-hoard".to_string(), vec![b'a'; size])];
                 let mut held = Vec::with_capacity(count);
                 for _ in 0..count {
                     held.push(Fields::from_list(&entry).map_err(|e| format!("{e:?}"))?);
