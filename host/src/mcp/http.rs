@@ -80,7 +80,7 @@ pub struct HttpOptions {
     /// `:*` for any port); a request from any other is refused (403).
     pub allowed_origins: Vec<String>,
     /// Bytes request bodies may take at once, over all connections, each
-    /// weighing its text plus [`BYTES_PER_VALUE`] a JSON value in it; a body
+    /// weighing its text plus 256 bytes a JSON value in it; a body
     /// past it is refused (503).
     pub max_inflight_bytes: usize,
 }

@@ -24,7 +24,7 @@
 //! - input is bounded: messages over a size cap and calls past a queue
 //!   bound get JSON-RPC errors, and the server keeps serving;
 //! - every message passes one check before the SDK reads it, on both
-//!   transports ([`inbound`]): each request gets exactly one answer, with the
+//!   transports (`inbound.rs`): each request gets exactly one answer, with the
 //!   code JSON-RPC gives;
 //! - a session holds little (its `initialize` params are bounded) and holds
 //!   it only while it lives: nothing outside the session keeps it.
