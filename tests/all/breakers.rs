@@ -3,9 +3,8 @@
 //! Every test here is bounded in time: servers and runs are killed when
 //! their test ends, waits have timeouts.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -14,101 +13,8 @@ use serde_json::{json, Value};
 use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
+use crate::common::mcp_stdio::McpStdio;
 use crate::common::{component_cache, count, guest, temp_db, vibe_db};
-
-/// A `vibe mcp` over stdio, its answers and log lines read as they come.
-struct StdioServer {
-    child: Child,
-    stdin: ChildStdin,
-    answers: mpsc::Receiver<Value>,
-    log: mpsc::Receiver<String>,
-}
-
-impl StdioServer {
-    fn start(dir: &Path, db: &Path, tools: &Path, envs: &[(&str, &str)]) -> StdioServer {
-        let mut cmd = vibe_db(dir, db);
-        cmd.arg("mcp")
-            .arg(tools)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let (to_answers, answers) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = to_answers.send(serde_json::from_str(&line).unwrap_or(Value::Null));
-            }
-        });
-        let (to_log, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = to_log.send(line);
-            }
-        });
-        let stdin = child.stdin.take().unwrap();
-        StdioServer {
-            child,
-            stdin,
-            answers,
-            log,
-        }
-    }
-
-    fn initialize(&mut self, notify: bool) {
-        self.send(
-            json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": { "name": "breakers", "version": "0" } } }),
-        );
-        let init = self
-            .answer(Duration::from_secs(60))
-            .expect("initialize answered");
-        assert_eq!(init["id"], "init", "{init}");
-        if notify {
-            self.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
-        }
-    }
-
-    fn send(&mut self, message: Value) {
-        self.send_raw(message.to_string().as_bytes());
-    }
-
-    fn send_raw(&mut self, line: &[u8]) {
-        self.stdin.write_all(line).unwrap();
-        self.stdin.write_all(b"\n").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    /// The next answer (a message with an id) within `within`.
-    fn answer(&self, within: Duration) -> Option<Value> {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.answers.recv_timeout(left) {
-                Ok(message) if message.get("id").is_some() => return Some(message),
-                Ok(_) => {}
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// Every log line written so far, waiting `settle` for late ones.
-    fn log_lines(&self, settle: Duration) -> Vec<String> {
-        std::thread::sleep(settle);
-        self.log.try_iter().collect()
-    }
-}
-
-impl Drop for StdioServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
     let tools = dir.join("tools");
@@ -306,8 +212,13 @@ fn a_small_exponential_schema_is_refused_when_its_tool_loads() {
 fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() {
     let (dir, db) = temp_db();
     let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
-    let mut server = StdioServer::start(dir.path(), &db, &tools, &[("VIBE_LOG", "warn")]);
-    server.initialize(true);
+    let mut server = McpStdio::spawn(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap()],
+        &[("VIBE_LOG", "warn")],
+    );
+    server.initialize("breakers", true);
     let long = "x".repeat(100_000);
     server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": long }));
     server.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
@@ -351,8 +262,8 @@ fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() 
 fn a_call_after_initialize_but_before_the_initialized_notification_is_served_and_recorded() {
     let (dir, db) = temp_db();
     let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
-    let mut server = StdioServer::start(dir.path(), &db, &tools, &[]);
-    server.initialize(false);
+    let mut server = McpStdio::spawn(dir.path(), &db, &[tools.to_str().unwrap()], &[]);
+    server.initialize("breakers", false);
     server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": { "name": "echo", "arguments": { "ran": true } } }));
     let answer = server.answer(Duration::from_secs(60)).expect("one answer");

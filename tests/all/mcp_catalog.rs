@@ -3,112 +3,14 @@
 //! name already served never taken over on reload, pinned content, and
 //! argument checks that cannot be made to cost more than linear time.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::common::mcp_stdio::McpStdio;
 use crate::common::{guest, temp_db, vibe_db};
-
-/// A `vibe mcp` over stdio whose stdout (JSON-RPC) and stderr (log lines)
-/// are read as they come.
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    answers: mpsc::Receiver<Value>,
-    log: mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(dir: &Path, db: &Path, args: &[&str]) -> Server {
-        let mut child = vibe_db(dir, db)
-            .arg("mcp")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let (to_answers, answers) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = to_answers.send(serde_json::from_str(&line).unwrap_or(Value::Null));
-            }
-        });
-        let (to_log, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = to_log.send(line);
-            }
-        });
-        let stdin = child.stdin.take().unwrap();
-        let mut server = Server {
-            child,
-            stdin,
-            answers,
-            log,
-        };
-        server.send(
-            json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": { "name": "catalog-tests", "version": "0" } } }),
-        );
-        let init = server.answer();
-        assert_eq!(init["id"], "init", "{init}");
-        server.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
-        server
-    }
-
-    fn send(&mut self, message: Value) {
-        writeln!(self.stdin, "{message}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn answer(&self) -> Value {
-        loop {
-            let message = self
-                .answers
-                .recv_timeout(Duration::from_secs(60))
-                .expect("an answer within 60 s");
-            // Notifications (tools/list_changed) are not answers.
-            if message.get("id").is_some() {
-                return message;
-            }
-        }
-    }
-
-    fn call(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
-        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": { "name": tool, "arguments": arguments } }));
-        let answer = self.answer();
-        assert_eq!(answer["id"], id, "{answer}");
-        answer
-    }
-
-    /// Waits (up to 60 s) for a log line containing `needle`.
-    fn log_line(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.log.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(_) => panic!("no log line with {needle:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
     let tools = dir.join("tools");
@@ -129,7 +31,7 @@ fn a_component_naming_itself_after_another_gets_its_own_files_grants() {
     let tools = tools_dir(dir.path(), &[("impostor", "weather.wasm")]);
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[tools.planner]\ngrants = [\"create-missions\"]\n").unwrap();
-    let mut server = Server::start(
+    let mut server = McpStdio::start(
         dir.path(),
         &db,
         &[
@@ -137,6 +39,7 @@ fn a_component_naming_itself_after_another_gets_its_own_files_grants() {
             "--policy",
             policy.to_str().unwrap(),
         ],
+        "catalog-tests",
     );
     // Served by the name it gives itself, with weather.wasm's policy (none
     // given: the deny-by-default sandbox), not the planner's grant.
@@ -154,7 +57,7 @@ fn a_component_naming_itself_after_another_gets_its_own_files_grants() {
 fn on_reload_a_newcomer_claiming_a_served_name_is_refused_and_the_served_tool_stays() {
     let (dir, db) = temp_db();
     let tools = tools_dir(dir.path(), &[("planner", "planner.wasm")]);
-    let mut server = Server::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    let mut server = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "catalog-tests");
     let before = server.call(1, "planner", json!({ "goal": "plan" }));
     assert!(structured(&before).get("impostor").is_none(), "{before}");
     // Dropped into the watched directory: it claims the planner's name.
@@ -187,7 +90,7 @@ fn a_pinned_file_is_served_only_with_the_pinned_content() {
     let bytes = std::fs::read(guest("echo")).unwrap();
     let digest = sha256_hex(&bytes);
     std::fs::write(&policy, format!("[tools.echo]\nsha256 = \"{digest}\"\n")).unwrap();
-    let mut server = Server::start(
+    let mut server = McpStdio::start(
         dir.path(),
         &db,
         &[
@@ -195,6 +98,7 @@ fn a_pinned_file_is_served_only_with_the_pinned_content() {
             "--policy",
             policy.to_str().unwrap(),
         ],
+        "catalog-tests",
     );
     let answer = server.call(1, "echo", json!({ "pinned": true }));
     assert_eq!(structured(&answer), &json!({ "pinned": true }));
@@ -215,7 +119,7 @@ fn arguments_against_a_catastrophic_pattern_are_checked_in_linear_time_and_stall
         dir.path(),
         &[("redos", "redos.wasm"), ("echo", "echo.wasm")],
     );
-    let mut server = Server::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    let mut server = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "catalog-tests");
     // On a backtracking engine each of these costs seconds to hours of CPU
     // (2^n paths for `^(a+)+$`); on a linear one, microseconds.
     let evil = format!("{}!", "a".repeat(29_000));
@@ -228,7 +132,7 @@ fn arguments_against_a_catastrophic_pattern_are_checked_in_linear_time_and_stall
         "params": { "name": "echo", "arguments": { "waited": false } } }));
     let mut seen = Vec::new();
     for _ in 1..=9 {
-        seen.push(server.answer());
+        seen.push(server.answer(Duration::from_secs(60)).expect("an answer"));
     }
     // A bound, not a speed claim: 8 x 30 s of CPU before, far less now.
     assert!(
@@ -279,7 +183,7 @@ fn a_policy_entry_names_the_file_exactly_and_one_naming_no_file_is_warned_of() {
         "[tools.my_spin]\ntimeout-ms = 300\n[tools.plannr]\nmemory-mb = 8\n",
     )
     .unwrap();
-    let mut server = Server::start(
+    let mut server = McpStdio::start(
         dir.path(),
         &db,
         &[
@@ -287,6 +191,7 @@ fn a_policy_entry_names_the_file_exactly_and_one_naming_no_file_is_warned_of() {
             "--policy",
             policy.to_str().unwrap(),
         ],
+        "catalog-tests",
     );
     let warned = server.log_line("plannr");
     assert!(warned.contains("names no served file"), "{warned}");

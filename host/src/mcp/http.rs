@@ -39,7 +39,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::{json, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::inbound::{self, Refusal};
+use super::inbound::{self, shape, Refusal};
 use super::McpServer;
 use crate::sync::lock;
 
@@ -354,29 +354,10 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
 }
 
 /// What a body will take once parsed: its bytes, and [`BYTES_PER_VALUE`]
-/// for each value in it (each `,` `:` `[` `{` outside strings starts one
-/// more).
+/// for each value in it.
 fn weight(body: &[u8]) -> usize {
-    let (mut values, mut in_string, mut escaped) = (1usize, false, false);
-    for &b in body {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-        } else {
-            match b {
-                b'"' => in_string = true,
-                b',' | b':' | b'[' | b'{' => values += 1,
-                _ => {}
-            }
-        }
-    }
     body.len()
-        .saturating_add(values.saturating_mul(BYTES_PER_VALUE))
+        .saturating_add(shape(body).values.saturating_mul(BYTES_PER_VALUE))
 }
 
 fn refused(status: StatusCode, refusal: &Refusal) -> Response {

@@ -231,7 +231,7 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
         ));
     }
     for (name, raw) in &members.0 {
-        if 1 + depth(raw.get()) > MAX_DEPTH {
+        if 1 + shape(raw.get().as_bytes()).depth > MAX_DEPTH {
             let (code, what) = in_params(name);
             return Err(refuse(
                 code,
@@ -471,11 +471,20 @@ fn params_fault(method: &str, params: Option<&RawValue>) -> Option<String> {
     Some(fault.unwrap_or_else(|| "they do not have the shape the specification gives".into()))
 }
 
-/// How deep arrays and objects nest in `json` (valid JSON).
-fn depth(json: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
+/// The shape of JSON text, read in one pass without building it: how many
+/// values it holds (each `,` `:` `[` `{` outside strings starts one more)
+/// and how deep arrays and objects nest. Text that is not JSON gets a shape
+/// too, never an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    pub values: usize,
+    pub depth: usize,
+}
+
+pub(crate) fn shape(json: &[u8]) -> Shape {
+    let (mut values, mut depth, mut deepest) = (1usize, 0usize, 0usize);
     let (mut in_string, mut escaped) = (false, false);
-    for &b in json.as_bytes() {
+    for &b in json {
         if in_string {
             if escaped {
                 escaped = false;
@@ -489,14 +498,19 @@ fn depth(json: &str) -> usize {
         match b {
             b'"' => in_string = true,
             b'[' | b'{' => {
+                values += 1;
                 depth += 1;
                 deepest = deepest.max(depth);
             }
+            b',' | b':' => values += 1,
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    deepest
+    Shape {
+        values,
+        depth: deepest,
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod backends;
 pub mod fuzz_inputs;
+pub mod mcp_stdio;
 pub mod pg;
 
 use std::path::{Path, PathBuf};
