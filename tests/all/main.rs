@@ -6,6 +6,7 @@
 mod abuse;
 mod blocking;
 mod breakers;
+mod breakers2;
 mod cli;
 mod common;
 mod embedding;
