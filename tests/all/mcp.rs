@@ -1512,3 +1512,48 @@ fn request_bodies_in_flight_are_bounded_over_all_connections() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_body_that_trickles_in_is_cut_off_and_gives_its_budget_back() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    // A budget one trickling body can hold whole.
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--max-message-bytes",
+            "65536",
+            "--max-inflight-bytes",
+            "65536",
+        ],
+    );
+    let session = open_session(&server.1, "trickle");
+    let mut stream = send_head(&server.1, "POST", &[("Mcp-Session-Id", &session)], 65_536);
+    stream.write_all(br#"{"jsonrpc":"2.0","id":1,"#).unwrap();
+    // Meanwhile the whole budget is taken.
+    let busy = exchange(
+        &server.1,
+        "POST",
+        &[("Mcp-Session-Id", &session)],
+        br#"{"jsonrpc":"2.0","id":"probe","method":"ping"}"#,
+    );
+    assert_eq!(busy.status, 503);
+    // The rest never comes: the server answers 408 once the body's time
+    // (30 s) is up, rather than holding the budget for as long as the
+    // client likes.
+    let reply = read_reply(stream);
+    assert_eq!(reply.status, 408, "{}", text(&reply.body));
+    assert_eq!(reply.one()["error"]["code"], -32600);
+    let after = exchange(
+        &server.1,
+        "POST",
+        &[("Mcp-Session-Id", &session)],
+        br#"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
+    );
+    assert_eq!(after.status, 200, "{}", text(&after.body));
+}

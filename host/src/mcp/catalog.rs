@@ -87,7 +87,9 @@ impl Catalog {
     /// loaded: a directory being rewritten must not take the server down.
     /// Two files claiming one name: the file that served it in `current`
     /// keeps it and the newcomer is refused; if neither did, neither is
-    /// served (nothing says which one the operator meant).
+    /// served (nothing says which one the operator meant). A served file
+    /// that is still there but cannot be loaded now keeps its name with the
+    /// version loaded before.
     pub(crate) fn load_lenient(
         runtime: &Runtime,
         sources: &[PathBuf],
@@ -102,13 +104,34 @@ impl Catalog {
             }
         };
         let mut claims: BTreeMap<String, Vec<Served>> = BTreeMap::new();
-        for path in files {
-            match load_one(runtime, &path, policy) {
+        let mut unloadable = Vec::new();
+        for path in &files {
+            match load_one(runtime, path, policy) {
                 Ok(served) => claims.entry(served.name.clone()).or_default().push(served),
-                Err(e) => tracing::warn!("not serving: {e}"),
+                Err(e) => {
+                    tracing::warn!("not serving: {e}");
+                    unloadable.push(path.clone());
+                }
             }
         }
         let mut catalog = Catalog::default();
+        // A served file still there that cannot be loaded right now (being
+        // rewritten, say) keeps its name, served by the version loaded
+        // before: nothing else may take the name meanwhile.
+        for (name, served) in &current.tools {
+            if !unloadable.contains(&served.path) {
+                continue;
+            }
+            for newcomer in claims.remove(name).unwrap_or_default() {
+                tracing::warn!(
+                    "not serving {}: it names itself {:?}, which {} serves (kept as loaded before while the file cannot be loaded)",
+                    visible_line(&newcomer.path.display().to_string()),
+                    visible_line(name),
+                    visible_line(&served.path.display().to_string()),
+                );
+            }
+            catalog.tools.insert(name.clone(), served.clone());
+        }
         for (name, mut claimants) in claims {
             let chosen = if claimants.len() == 1 {
                 claimants.pop()

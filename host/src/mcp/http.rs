@@ -263,6 +263,10 @@ impl SlotTicket {
     }
 }
 
+/// How long a request body may take to arrive, from its headers to its
+/// last byte.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Bounds and checks each POST before the SDK sees it; everything else
 /// (GET, DELETE) passes.
 async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: Next) -> Response {
@@ -294,8 +298,23 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
         );
     };
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
-        return too_large(cap);
+    // A body sent a byte at a time would hold its share of the budget for
+    // as long as the client likes: it has BODY_TIMEOUT to arrive whole.
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, cap)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return too_large(cap),
+        Err(_) => {
+            return refused(
+                StatusCode::REQUEST_TIMEOUT,
+                &Refusal::unread(
+                    Refusal::INVALID_REQUEST,
+                    format!(
+                        "Invalid Request: the body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                ),
+            )
+        }
     };
     let initialized = parts.headers.contains_key("mcp-session-id");
     let checked = match inbound::check(&bytes, initialized) {

@@ -367,18 +367,37 @@ impl Runtime {
     /// Loads a component file (a regular file, at most the configured size);
     /// checked, then compiled once per content.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Arc<Tool>, LoadError> {
-        let path = path.as_ref();
+        self.load_cancellable(path.as_ref(), None)
+    }
+
+    /// As [`load`](Self::load), its `describe` stopped when `cancel` is set.
+    fn load_cancellable(
+        &self,
+        path: &Path,
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Result<Arc<Tool>, LoadError> {
         let bytes = read_file(path, self.inner.config.max_component_bytes)?;
-        self.load_named(&path.display().to_string(), &name_from_path(path), &bytes)
+        self.load_named(
+            &path.display().to_string(),
+            &name_from_path(path),
+            &bytes,
+            cancel,
+        )
     }
 
     /// Loads a component from memory; checked, then compiled once per
     /// content.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<Tool>, LoadError> {
-        self.load_named(name, name, bytes)
+        self.load_named(name, name, bytes, None)
     }
 
-    fn load_named(&self, source: &str, name: &str, bytes: &[u8]) -> Result<Arc<Tool>, LoadError> {
+    fn load_named(
+        &self,
+        source: &str,
+        name: &str,
+        bytes: &[u8],
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Result<Arc<Tool>, LoadError> {
         let digest: [u8; 32] = Sha256::digest(bytes).into();
         let component = ComponentInfo {
             sha256: hex(&digest),
@@ -405,7 +424,7 @@ impl Runtime {
         let description = match compiled.get_export_index(None, DESCRIBE_EXPORT) {
             None => None,
             Some(_) => self
-                .describe(&compiled)
+                .describe(&compiled, cancel)
                 .map_err(|e| failed(format!("its describe export failed: {e}")))?
                 .map(Arc::new),
         };
@@ -422,7 +441,11 @@ impl Runtime {
     /// Calls a component's `describe` export once, sandboxed as a run is
     /// (default limits, a slot, no store access at all), and checks what
     /// it says.
-    fn describe(&self, component: &Component) -> Result<Option<ToolDescription>, String> {
+    fn describe(
+        &self,
+        component: &Component,
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> Result<Option<ToolDescription>, String> {
         let pre = self
             .inner
             .linker
@@ -439,8 +462,8 @@ impl Runtime {
             deadline,
             None,
         );
-        let mut store = self.sandbox(host, WasiCtxBuilder::new(), deadline, None);
-        let said = bounded(deadline, None, async {
+        let mut store = self.sandbox(host, WasiCtxBuilder::new(), deadline, cancel);
+        let said = bounded(deadline, cancel, async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance
                 .vibe_store_describe()
@@ -517,12 +540,24 @@ impl Runtime {
     ) -> Result<RunReport, StoreError> {
         let path = path.as_ref();
         let started = Instant::now();
-        let load = match self.load(path) {
+        let load = match self.load_cancellable(path, request.cancel.as_ref()) {
             Ok(tool) => return self.run(&tool, request),
             Err(load) => load,
         };
         check_input(request)?;
-        let failure = ToolFailure::new(FailureKind::LoadError, load.to_string());
+        let cancelled = request
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed));
+        let failure = match cancelled {
+            // Stopped while it loaded (its describe, say): the caller's
+            // doing, not the component's.
+            true => ToolFailure::new(
+                FailureKind::Cancelled,
+                format!("cancelled by the caller while it loaded: {load}"),
+            ),
+            false => ToolFailure::new(FailureKind::LoadError, load.to_string()),
+        };
         let start = InvocationStart {
             tool_name: request.name.clone().unwrap_or_else(|| name_from_path(path)),
             input: request.input.clone(),
@@ -531,7 +566,7 @@ impl Runtime {
         };
         let duration = started.elapsed();
         let end = InvocationEnd {
-            outcome: Outcome::LoadError,
+            outcome: failure.kind.outcome(),
             result: None,
             duration_ms: Some(millis(duration)),
             error_message: Some(failure.message.clone()),

@@ -80,6 +80,10 @@ pub(crate) struct McpArgs {
 }
 
 pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
+    // First: a signal while the tools load (compiling can take seconds)
+    // is a polite stop too, taken as soon as they have loaded.
+    let stop =
+        Stop::install().map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
     let policy = match &args.policy {
         Some(path) => Policy::load(path).map_err(|e| Failure::new(e, 4))?,
         None => Policy::deny_by_default(),
@@ -139,8 +143,6 @@ pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(format!("cannot start the server: {e}"), 1))?;
-    let stop =
-        Stop::install().map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
     let served = tokio.block_on(async {
         let serving = async {
             match http {
