@@ -1535,14 +1535,20 @@ fn a_body_that_trickles_in_is_cut_off_and_gives_its_budget_back() {
     let session = open_session(&server.1, "trickle");
     let mut stream = send_head(&server.1, "POST", &[("Mcp-Session-Id", &session)], 65_536);
     stream.write_all(br#"{"jsonrpc":"2.0","id":1,"#).unwrap();
-    // Meanwhile the whole budget is taken.
-    let busy = exchange(
-        &server.1,
-        "POST",
-        &[("Mcp-Session-Id", &session)],
-        br#"{"jsonrpc":"2.0","id":"probe","method":"ping"}"#,
+    // Meanwhile (once the server has read its headers) the whole budget is
+    // taken.
+    eventually(
+        "a refusal while the trickling body holds the budget",
+        || {
+            let busy = exchange(
+                &server.1,
+                "POST",
+                &[("Mcp-Session-Id", &session)],
+                br#"{"jsonrpc":"2.0","id":"probe","method":"ping"}"#,
+            );
+            (busy.status == 503).then_some(())
+        },
     );
-    assert_eq!(busy.status, 503);
     // The rest never comes: the server answers 408 once the body's time
     // (30 s) is up, rather than holding the budget for as long as the
     // client likes.
