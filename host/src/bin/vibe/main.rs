@@ -172,7 +172,8 @@ enum Command {
         json: bool,
     },
     /// Delete whole missions (and their rows) created before a time, in
-    /// batches that hold the write lock about 100 ms each; prints each.
+    /// batches that hold the write lock about 100 ms each; prints each
+    /// mission it deletes.
     Prune(PruneArgs),
     /// Recompute missions' hash chains and report rows edited, deleted,
     /// inserted out of chain, and unchained (written by other programs).
