@@ -39,7 +39,10 @@ fn blocking_cases() -> Vec<(String, Value)> {
     .iter()
     .map(|case| (rust.display().to_string(), json!({ "case": case })))
     .collect();
-    for language in ["python", "js"] {
+    for (language, ways) in [
+        ("python", &["sleep", "read-stdin", "write-stdout"][..]),
+        ("js", &["sleep"][..]),
+    ] {
         let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../guest/target")
             .join(language)
@@ -49,7 +52,9 @@ fn blocking_cases() -> Vec<(String, Value)> {
             "{} is missing: run `./x test`",
             tool.display()
         );
-        cases.push((tool.display().to_string(), json!({ "case": "sleep" })));
+        for way in ways {
+            cases.push((tool.display().to_string(), json!({ "case": way })));
+        }
     }
     cases
 }

@@ -72,6 +72,20 @@ def sleep(_):
     return {"slept": True}
 
 
+def read_stdin(_):
+    # Blocking reads of stdin, again and again (it may be closed).
+    while True:
+        sys.stdin.buffer.read(1)
+
+
+def write_stdout(_):
+    # Blocking writes of stdout, again and again.
+    chunk = "x" * 4096
+    while True:
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+
 def alloc_bomb(_):
     hoard = []
     while True:
@@ -88,6 +102,8 @@ CASES = {
     "open-socket": open_socket,
     "spin": spin,
     "sleep": sleep,
+    "read-stdin": read_stdin,
+    "write-stdout": write_stdout,
     "alloc-bomb": alloc_bomb,
     "uncaught": uncaught,
 }
