@@ -360,3 +360,31 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
         "cancelled,cancelled"
     );
 }
+
+#[test]
+fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(&store, 2);
+    let block = runtime.load(guest("block")).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let request = Request::new(mission, json!({ "case": "sleep" })).limits(
+        Limits::default()
+            .timeout(Duration::from_millis(500))
+            .unwrap(),
+    );
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Called straight from async code, not through spawn_blocking.
+    let report = tokio
+        .block_on(async { tokio::spawn(async move { runtime.run(&block, &request) }).await })
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.outcome.unwrap_err().kind, FailureKind::Timeout);
+    assert!(report.duration < Duration::from_millis(500) + BOUND);
+}

@@ -791,8 +791,11 @@ impl Runtime {
 /// WASI call that can wait is async, so the guest's future is pending while
 /// it waits and is dropped, with the whole instance, at the deadline. The
 /// store's own calls are synchronous and bounded by the deadline themselves
-/// (reads are interrupted; a lock wait gives up). Runs on the caller's tokio
-/// runtime if it is in one (from a blocking thread), else on a shared one.
+/// (reads are interrupted; a lock wait gives up, at the deadline or on
+/// cancel). Runs on the caller's tokio runtime if it is in one (from a
+/// blocking thread, or from a multi-threaded runtime's task, which
+/// `block_in_place` lets block), else on a shared one; from a
+/// current-thread runtime's own thread it panics, as blocking there must.
 fn bounded<T>(
     deadline: Instant,
     cancel: Option<&Arc<AtomicBool>>,
@@ -808,7 +811,7 @@ fn bounded<T>(
             }
         }
     };
-    wasmtime_wasi::runtime::in_tokio(async {
+    let raced = async {
         tokio::select! {
             biased;
             done = call => done,
@@ -817,7 +820,11 @@ fn bounded<T>(
                 Err(wasmtime::Error::new(wasmtime::Trap::Interrupt))
             }
         }
-    })
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(raced)),
+        Err(_) => wasmtime_wasi::runtime::in_tokio(raced),
+    }
 }
 
 /// The request's input must fit its own JSON limit; checked before anything
