@@ -388,3 +388,46 @@ fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() 
     assert_eq!(report.outcome.unwrap_err().kind, FailureKind::Timeout);
     assert!(report.duration < Duration::from_millis(500) + BOUND);
 }
+
+#[test]
+fn a_tool_runs_and_is_bounded_whatever_runtime_the_embedder_built() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(&store, 2);
+    let (block, echo) = (
+        runtime.load(guest("block")).unwrap(),
+        runtime.load(guest("echo")).unwrap(),
+    );
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let short = Limits::default()
+        .timeout(Duration::from_millis(500))
+        .unwrap();
+    // No timers, no I/O driver: a runtime built with defaults alone; and a
+    // current-thread one. Tools run through spawn_blocking on each.
+    for tokio in [
+        tokio::runtime::Builder::new_multi_thread().build().unwrap(),
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+    ] {
+        let (runtime, block, echo) = (runtime.clone(), block.clone(), echo.clone());
+        let (slept, echoed) = (
+            Request::new(mission.clone(), json!({ "case": "sleep" })).limits(short),
+            Request::new(mission.clone(), json!({ "fine": true })),
+        );
+        let (slept, echoed) = tokio.block_on(async move {
+            tokio::task::spawn_blocking(move || {
+                (
+                    runtime.run(&block, &slept).unwrap(),
+                    runtime.run(&echo, &echoed).unwrap(),
+                )
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(slept.outcome.unwrap_err().kind, FailureKind::Timeout);
+        assert_eq!(echoed.outcome.unwrap().as_str(), r#"{"fine":true}"#);
+    }
+}

@@ -792,9 +792,9 @@ impl Runtime {
 /// it waits and is dropped, with the whole instance, at the deadline. The
 /// store's own calls are synchronous and bounded by the deadline themselves
 /// (reads are interrupted; a lock wait gives up, at the deadline or on
-/// cancel). Runs on the caller's tokio runtime if it is in one (from a
-/// blocking thread, or from a multi-threaded runtime's task, which
-/// `block_in_place` lets block), else on a shared one; from a
+/// cancel). Runs on the sandbox's own runtime ([`DRIVER`]), whatever
+/// runtime the caller is in: from a blocking thread, or from a
+/// multi-threaded runtime's task (in `block_in_place`); from a
 /// current-thread runtime's own thread it panics, as blocking there must.
 fn bounded<T>(
     deadline: Instant,
@@ -822,10 +822,25 @@ fn bounded<T>(
         }
     };
     match tokio::runtime::Handle::try_current() {
-        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(raced)),
-        Err(_) => wasmtime_wasi::runtime::in_tokio(raced),
+        Ok(_) => tokio::task::block_in_place(|| DRIVER.block_on(raced)),
+        Err(_) => DRIVER.block_on(raced),
     }
 }
+
+/// The runtime guest calls are driven on: WASI's waits (timers, I/O) and
+/// the deadline's timer. The sandbox's own, so that it does not depend on
+/// how an embedder built theirs (a runtime without timers would panic at
+/// the first deadline); its one worker thread drives timers while the
+/// caller's thread runs the guest.
+static DRIVER: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("vibe-sandbox")
+        .enable_time()
+        .enable_io()
+        .build()
+        .expect("start the sandbox's runtime")
+});
 
 /// The request's input must fit its own JSON limit; checked before anything
 /// runs or is written.
