@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
-use crate::common::{component_cache, count, guest, temp_db, vibe_db};
+use crate::common::{
+    component_cache, count, guest, query_text, signal, temp_db, vibe_db, wait_for_row,
+};
 
 /// How far past its deadline (or its cancellation) a blocked run may end in
 /// these tests: far above what it takes (a few milliseconds, see
@@ -68,17 +70,10 @@ fn runtime(store: &SqliteStore, slots: u32) -> Runtime {
 }
 
 fn outcome_of(store: &SqliteStore, call_id: i64) -> String {
-    count_text(
+    query_text(
         store.path(),
         &format!("SELECT outcome FROM tool_calls WHERE id = {call_id}"),
     )
-}
-
-fn count_text(db: &Path, sql: &str) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(sql, [], |row| row.get::<_, Option<String>>(0))
-        .unwrap()
-        .unwrap_or_default()
 }
 
 #[test]
@@ -229,34 +224,6 @@ fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
     assert!(report.outcome.is_ok());
 }
 
-/// Waits (up to 60 s) until `mission` has an invocation row whose outcome
-/// is `outcome`.
-fn wait_for_row(db: &Path, mission: &str, outcome: &str) {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let found: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM tool_calls WHERE outcome = ?2 \
-                 AND mission_id = (SELECT id FROM missions WHERE mission_uuid = ?1)",
-                [mission, outcome],
-                |row| row.get(0),
-            )
-            .unwrap_or(0);
-        if found > 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no {outcome} row for {mission}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal(child: &Child, signal: i32) {
-    let pid = i32::try_from(child.id()).unwrap();
-    // SAFETY: kill(2) with a child's pid and a signal number.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-}
-
 #[test]
 fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
     for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
@@ -295,7 +262,7 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
             assert_eq!(report["outcome"], "cancelled", "{report}");
         }
         assert_eq!(
-            count_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
+            query_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
             "cancelled"
         );
     }
@@ -356,7 +323,7 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
     );
     assert!(status.success(), "{status:?}");
     assert_eq!(
-        count_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
+        query_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
         "cancelled,cancelled"
     );
 }

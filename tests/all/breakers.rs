@@ -3,7 +3,6 @@
 //! Every test here is bounded in time: servers and runs are killed when
 //! their test ends, waits have timeouts.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -14,16 +13,7 @@ use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
 use crate::common::mcp_stdio::McpStdio;
-use crate::common::{component_cache, count, guest, temp_db, vibe_db};
-
-fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
-    let tools = dir.join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    for (fixture, file) in files {
-        std::fs::copy(guest(fixture), tools.join(file)).unwrap();
-    }
-    tools
-}
+use crate::common::{component_cache, count, guest, temp_db, tools_dir, vibe_db};
 
 fn vm_rss_mib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -3,139 +3,14 @@
 //! is bounded: servers and runs are killed when their test ends, and every
 //! wait has a timeout.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::common::{guest, temp_db, vibe_db};
-
-/// A `vibe mcp` over stdio, its answers and log lines read as they come.
-struct StdioServer {
-    child: Child,
-    stdin: ChildStdin,
-    answers: mpsc::Receiver<Value>,
-    log: mpsc::Receiver<String>,
-}
-
-impl StdioServer {
-    fn start(dir: &Path, db: &Path, args: &[&str]) -> StdioServer {
-        let mut child = vibe_db(dir, db)
-            .arg("mcp")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-        let (to_answers, answers) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = to_answers.send(serde_json::from_str(&line).unwrap_or(Value::Null));
-            }
-        });
-        let (to_log, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = to_log.send(line);
-            }
-        });
-        let stdin = child.stdin.take().unwrap();
-        let mut server = StdioServer {
-            child,
-            stdin,
-            answers,
-            log,
-        };
-        server.send(
-            json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": { "name": "breakers2", "version": "0" } } }),
-        );
-        let init = server.answer();
-        assert_eq!(init["id"], "init", "{init}");
-        server.send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
-        server
-    }
-
-    fn send(&mut self, message: Value) {
-        writeln!(self.stdin, "{message}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn answer(&self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = self
-                .answers
-                .recv_timeout(left)
-                .expect("an answer within 60 s");
-            if message.get("id").is_some() {
-                return message;
-            }
-        }
-    }
-
-    fn call(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
-        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": { "name": tool, "arguments": arguments } }));
-        let answer = self.answer();
-        assert_eq!(answer["id"], id, "{answer}");
-        answer
-    }
-
-    /// Waits (up to 60 s) for a log line containing every one of `needles`.
-    fn log_line(&self, needles: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.log.recv_timeout(left) {
-                Ok(line) if needles.iter().all(|n| line.contains(n)) => return line,
-                Ok(_) => {}
-                Err(_) => panic!("no log line with {needles:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for StdioServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn signal(child: &Child, signal: i32) {
-    let pid = i32::try_from(child.id()).unwrap();
-    // SAFETY: kill(2) with a child's pid and a signal number.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-}
-
-/// Waits for `child` to exit, at most `within`; kills it past that.
-fn wait_bounded(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-fn text(db: &Path, sql: &str) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(sql, [], |row| row.get::<_, Option<String>>(0))
-        .unwrap()
-        .unwrap_or_default()
-}
+use crate::common::mcp_stdio::McpStdio;
+use crate::common::{guest, query_text, signal, temp_db, vibe_db, wait_bounded};
 
 /// Promise (README, `vibe mcp`): "A file dropped into a watched directory
 /// that claims a name already served is refused (a warning naming both
@@ -155,7 +30,7 @@ fn a_newcomer_takes_a_served_name_while_the_incumbent_is_rewritten_and_keeps_it(
     std::fs::create_dir_all(&tools).unwrap();
     let planner_bytes = std::fs::read(guest("planner")).unwrap();
     std::fs::write(tools.join("planner.wasm"), &planner_bytes).unwrap();
-    let mut server = StdioServer::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    let mut server = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "breakers2");
     let before = server.call(1, "planner", json!({ "goal": "plan" }));
     assert!(
         before["result"]["structuredContent"]
@@ -169,7 +44,7 @@ fn a_newcomer_takes_a_served_name_while_the_incumbent_is_rewritten_and_keeps_it(
     std::fs::rename(&staged, tools.join("weather.wasm")).unwrap();
     // The operator's rewrite of the served file, caught half-written.
     std::fs::write(tools.join("planner.wasm"), &planner_bytes[..1000]).unwrap();
-    server.log_line(&["planner.wasm", "not a valid WebAssembly component"]);
+    server.log_line_with(&["planner.wasm", "not a valid WebAssembly component"]);
     // ... and finished.
     std::thread::sleep(Duration::from_millis(600));
     std::fs::write(tools.join("planner.wasm"), &planner_bytes).unwrap();
@@ -218,7 +93,7 @@ fn vibe_run_stopped_by_sigterm_while_describe_runs_is_cancelled_at_once() {
     let signalled = Instant::now();
     let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("exits within 60 s");
     let took = signalled.elapsed();
-    let outcomes = text(&db, "SELECT group_concat(outcome) FROM tool_calls");
+    let outcomes = query_text(&db, "SELECT group_concat(outcome) FROM tool_calls");
     assert_eq!(
         (status.code(), outcomes.as_str()),
         (Some(143), "cancelled"),

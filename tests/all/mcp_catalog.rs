@@ -3,23 +3,13 @@
 //! name already served never taken over on reload, pinned content, and
 //! argument checks that cannot be made to cost more than linear time.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::common::mcp_stdio::McpStdio;
-use crate::common::{guest, temp_db, vibe_db};
-
-fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
-    let tools = dir.join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    for (fixture, file) in files {
-        std::fs::copy(guest(fixture), tools.join(file)).unwrap();
-    }
-    tools
-}
+use crate::common::{guest, temp_db, tools_dir, vibe_db};
 
 fn structured(answer: &Value) -> &Value {
     &answer["result"]["structuredContent"]

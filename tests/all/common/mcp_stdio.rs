@@ -117,13 +117,18 @@ impl McpStdio {
 
     /// Waits (up to 60 s) for a log line containing `needle`.
     pub fn log_line(&self, needle: &str) -> String {
+        self.log_line_with(&[needle])
+    }
+
+    /// Waits (up to 60 s) for a log line containing every one of `needles`.
+    pub fn log_line_with(&self, needles: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.log.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
+                Ok(line) if needles.iter().all(|n| line.contains(n)) => return line,
                 Ok(_) => {}
-                Err(_) => panic!("no log line with {needle:?}"),
+                Err(_) => panic!("no log line with {needles:?}"),
             }
         }
     }

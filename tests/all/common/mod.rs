@@ -7,7 +7,8 @@ pub mod mcp_stdio;
 pub mod pg;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -147,4 +148,66 @@ pub fn assert_acknowledged_present(path: &Path, ids: &[i64], context: &str) {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok", "{context}");
+}
+
+/// A `tools` folder under `dir` holding copies of guest fixtures, each
+/// `(fixture, file name)`.
+pub fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let tools = dir.join("tools");
+    std::fs::create_dir_all(&tools).expect("create the tools folder");
+    for (fixture, file) in files {
+        std::fs::copy(guest(fixture), tools.join(file)).expect("copy a guest");
+    }
+    tools
+}
+
+/// The one text value `sql` reads from the database at `db` (NULL as "").
+pub fn query_text(db: &Path, sql: &str) -> String {
+    let conn = rusqlite::Connection::open(db).expect("raw connection");
+    conn.query_row(sql, [], |row| row.get::<_, Option<String>>(0))
+        .expect("text query")
+        .unwrap_or_default()
+}
+
+/// Waits (up to 60 s) until `mission` has an invocation row whose outcome
+/// is `outcome`.
+pub fn wait_for_row(db: &Path, mission: &str, outcome: &str) {
+    let conn = rusqlite::Connection::open(db).expect("raw connection");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let found: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM tool_calls WHERE outcome = ?2 \
+                 AND mission_id = (SELECT id FROM missions WHERE mission_uuid = ?1)",
+                [mission, outcome],
+                |row| row.get(0),
+            )
+            .unwrap_or(0);
+        if found > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {outcome} row for {mission}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `signal` to `child`.
+pub fn signal(child: &Child, signal: i32) {
+    let pid = i32::try_from(child.id()).expect("a pid");
+    // SAFETY: kill(2) with a child's pid and a signal number.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+/// Waits for `child` to exit, at most `within`; kills it past that.
+pub fn wait_bounded(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
