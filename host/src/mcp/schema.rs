@@ -254,8 +254,7 @@ impl<'a> Walk<'a> {
 /// against the root, so a schema with one is refused rather than measured
 /// wrongly.
 fn refuse_embedded_resources(root: &Value) -> Result<(), String> {
-    let mut pending = Vec::new();
-    subschemas(root, |sub| Ok(pending.push(sub)), |_| Ok(()))?;
+    let mut pending = children(root)?;
     while let Some(node) = pending.pop() {
         if node.get("$id").is_some() {
             return Err(
@@ -263,9 +262,23 @@ fn refuse_embedded_resources(root: &Value) -> Result<(), String> {
                     .into(),
             );
         }
-        subschemas(node, |sub| Ok(pending.push(sub)), |_| Ok(()))?;
+        pending.extend(children(node)?);
     }
     Ok(())
+}
+
+/// The subschemas directly under `schema`.
+fn children(schema: &Value) -> Result<Vec<&Value>, String> {
+    let mut found = Vec::new();
+    subschemas(
+        schema,
+        |sub| {
+            found.push(sub);
+            Ok(())
+        },
+        |_| Ok(()),
+    )?;
+    Ok(found)
 }
 
 /// Every `$anchor` and `$dynamicAnchor` in subschema position; one name
@@ -287,16 +300,7 @@ fn collect_anchors<'a>(
             }
         }
     }
-    let mut children = Vec::new();
-    subschemas(
-        node,
-        |sub| {
-            children.push(sub);
-            Ok(())
-        },
-        |_| Ok(()),
-    )?;
-    for child in children {
+    for child in children(node)? {
         collect_anchors(child, anchors)?;
     }
     Ok(())
