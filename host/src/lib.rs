@@ -52,8 +52,9 @@ pub use error::{Error, ErrorKind};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 pub use store::{
-    Decision, DecisionId, Durability, Json, Mission, MissionId, MissionStatus, MissionStore,
-    NewToolCall, OpenOptions, Page, Phase, SqliteStore, Store, StoreError, ToolCall, ToolCallId,
+    AnyStore, Decision, DecisionId, Durability, Json, Mission, MissionId, MissionStatus,
+    MissionStore, NewToolCall, OpenOptions, Page, Phase, SqliteStore, StoreError, ToolCall,
+    ToolCallId,
 };
 
 /// The README's examples, compiled as doctests so they cannot drift from

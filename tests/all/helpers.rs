@@ -15,7 +15,7 @@
 use std::io::Write;
 
 use serde_json::json;
-use vibe_store::{MissionId, MissionStore, NewToolCall, OpenOptions, Store};
+use vibe_store::{AnyStore, MissionId, MissionStore, NewToolCall, OpenOptions};
 
 #[test]
 #[ignore = "a helper process the crash and multi-process tests start, not a test"]
@@ -35,8 +35,8 @@ fn stress_writer() {
         .parse()
         .expect("durability");
     let threads: u64 = rest.get(1).map_or(Ok(1), |t| t.parse()).expect("THREADS");
-    let store =
-        Store::open_with(db, OpenOptions::default().durability(durability)).unwrap_or_else(|e| {
+    let store = AnyStore::open_with(db, OpenOptions::default().durability(durability))
+        .unwrap_or_else(|e| {
             eprintln!("stress_writer: {e}");
             std::process::exit(1);
         });
@@ -53,7 +53,7 @@ fn stress_writer() {
     }
 }
 
-fn write_loop(store: &Store, mission: &MissionId, count: u64, thread: u64) {
+fn write_loop(store: &AnyStore, mission: &MissionId, count: u64, thread: u64) {
     let pid = std::process::id();
     let mut i = 0u64;
     while count == 0 || i < count {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use vibe_store::bench::cluster::Cluster;
 use vibe_store::store::{OpenOptions, POSTGRES_MIGRATIONS};
-use vibe_store::{Json, MissionStore, NewToolCall, Phase, PostgresStore, Store, StoreError};
+use vibe_store::{AnyStore, Json, MissionStore, NewToolCall, Phase, PostgresStore, StoreError};
 
 use crate::common::backends::{Backend, TestStore};
 use crate::common::pg::server;
@@ -253,7 +253,7 @@ fn a_writer_killed_with_sigkill_loses_nothing_it_acknowledged() {
 fn a_server_restarted_mid_load_fails_calls_clearly_keeps_acknowledged_rows_and_is_reconnected() {
     // A cluster of its own: restarting the shared one would fail other tests.
     let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e}"));
-    let store = Store::open(&cluster.url("postgres")).unwrap();
+    let store = AnyStore::open(&cluster.url("postgres")).unwrap();
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -559,7 +559,7 @@ fn the_pool_is_bounded_and_waits_for_a_free_connection() {
         max_connections: 2,
         ..OpenOptions::default()
     };
-    let store = Store::open_with(&db.url, options).unwrap();
+    let store = AnyStore::open_with(&db.url, options).unwrap();
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -625,7 +625,7 @@ fn a_postgres_store_called_from_async_code_blocks_as_sqlite_does() {
     let url = db.url.clone();
     let history = runtime.block_on(async move {
         tokio::spawn(async move {
-            let store = Store::open(&url)?;
+            let store = AnyStore::open(&url)?;
             let mission = store.create_mission(Phase::Coding, json!({}).into())?;
             store.log_tool_call(&mission, NewToolCall::success("async", json!({})))?;
             let history = store.get_tool_history(&mission)?;
@@ -641,7 +641,7 @@ fn a_postgres_store_called_from_async_code_blocks_as_sqlite_does() {
 #[test]
 fn from_a_current_thread_runtime_the_store_works_through_spawn_blocking() {
     let db = server().fresh_database();
-    let store = Store::open(&db.url).unwrap();
+    let store = AnyStore::open(&db.url).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -13,7 +13,9 @@ use serde_json::json;
 use super::cluster::{database_url, Cluster};
 use super::{ratio, sample, Bench, BenchResult};
 use crate::store::floor::{bulk_history, PgRawInserter, RawInserter};
-use crate::store::{Durability, MissionId, MissionStore, NewToolCall, OpenOptions, Phase, Store};
+use crate::store::{
+    AnyStore, Durability, MissionId, MissionStore, NewToolCall, OpenOptions, Phase,
+};
 
 /// Writers in the concurrency rows, and the pool that lets them all in.
 const WRITERS: usize = 16;
@@ -42,13 +44,13 @@ impl Bench<'_> {
         };
         let mut admin = postgres::Client::connect(&server, postgres::NoTls)?;
         let mut databases = 0;
-        let mut fresh_pg = |options: OpenOptions| -> BenchResult<(Store, String)> {
+        let mut fresh_pg = |options: OpenOptions| -> BenchResult<(AnyStore, String)> {
             databases += 1;
             let name = format!("vibe_bench_{}_{databases}", std::process::id());
             admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
             admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
             let url = database_url(&server, &name);
-            Ok((Store::open_with(&url, options)?, url))
+            Ok((AnyStore::open_with(&url, options)?, url))
         };
         let pooled = OpenOptions {
             max_connections: WRITERS,
@@ -129,10 +131,10 @@ impl Bench<'_> {
         })?;
         let pg_ceiling = throughput(&pg_async, WRITERS, window)?;
         drop(pg_async);
-        let lite: Store = self.fresh_store(Durability::Full)?.into();
+        let lite: AnyStore = self.fresh_store(Durability::Full)?.into();
         let lite_one = throughput(&lite, 1, window)?;
         let lite_many = throughput(&lite, WRITERS, window)?;
-        let lite_async: Store = self.fresh_store(Durability::Normal)?.into();
+        let lite_async: AnyStore = self.fresh_store(Durability::Normal)?.into();
         let lite_ceiling = throughput(&lite_async, WRITERS, window)?;
         drop(lite_async);
         let lite_file = self.fresh_store(Durability::Full)?;
@@ -194,7 +196,7 @@ impl Bench<'_> {
             pg_built.as_secs_f64(),
             lite_built.as_secs_f64()
         )?;
-        let lite: Store = lite.into();
+        let lite: AnyStore = lite.into();
         for (backend, store, ids) in [("postgres", &pg, &pg_ids), ("sqlite", &lite, &lite_ids)] {
             let history = sample(300, |k| {
                 let mission: MissionId = ids[(k * 7919) % ids.len()].parse()?;
@@ -261,13 +263,18 @@ impl Bench<'_> {
 
 /// Mean time per call of `writers` threads, each logging to a mission of
 /// its own for `window`.
-fn throughput(store: &Store, writers: usize, window: Duration) -> BenchResult<Duration> {
+fn throughput(store: &AnyStore, writers: usize, window: Duration) -> BenchResult<Duration> {
     let done = write_for(store, writers, Instant::now(), window)?;
     Ok(window / done.max(1) as u32)
 }
 
 /// `writers` threads logging from `start` for `window`; calls made.
-fn write_for(store: &Store, writers: usize, start: Instant, window: Duration) -> BenchResult<u64> {
+fn write_for(
+    store: &AnyStore,
+    writers: usize,
+    start: Instant,
+    window: Duration,
+) -> BenchResult<u64> {
     let missions: Vec<MissionId> = (0..writers)
         .map(|_| store.create_mission(Phase::Coding, json!({}).into()))
         .collect::<Result<_, _>>()?;
@@ -309,7 +316,7 @@ pub fn writer_process(
         max_connections: threads,
         ..OpenOptions::default()
     };
-    let store = Store::open_with(location, options)?;
+    let store = AnyStore::open_with(location, options)?;
     let start_at = UNIX_EPOCH + Duration::from_millis(start_ms);
     if let Ok(wait) = start_at.duration_since(SystemTime::now()) {
         std::thread::sleep(wait);

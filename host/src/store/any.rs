@@ -1,4 +1,4 @@
-//! [`Store`]: either backend, chosen by where it lives: a file path is
+//! [`AnyStore`]: either backend, chosen by where it lives: a file path is
 //! SQLite, a `postgres://` URL is PostgreSQL.
 
 use std::path::Path;
@@ -28,19 +28,19 @@ use super::transfer::{self, exported_chain_head, ExportFilter};
 /// backends are.
 ///
 /// ```
-/// use vibe_store::{MissionStore, Phase, Store};
+/// use vibe_store::{MissionStore, Phase, AnyStore};
 ///
 /// # let dir = tempfile::tempdir()?;
 /// # let path = dir.path().join("vibe_agency.db");
 /// # let location = path.to_str().unwrap();
 /// // A path, or postgres://user@host:port/db
-/// let store = Store::open(location)?;
+/// let store = AnyStore::open(location)?;
 /// let mission = store.create_mission(Phase::Planning, serde_json::json!({}).into())?;
 /// assert_eq!(store.get_mission(&mission)?.mission_uuid, mission);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
-pub enum Store {
+pub enum AnyStore {
     /// One SQLite file.
     Sqlite(SqliteStore),
     /// A PostgreSQL database.
@@ -52,14 +52,14 @@ pub enum Store {
 macro_rules! each {
     ($self:expr, $s:ident => $call:expr) => {
         match $self {
-            Store::Sqlite($s) => $call,
+            AnyStore::Sqlite($s) => $call,
             #[cfg(feature = "postgres")]
-            Store::Postgres($s) => $call,
+            AnyStore::Postgres($s) => $call,
         }
     };
 }
 
-impl Store {
+impl AnyStore {
     /// Opens the store at `location`: a `postgres://` (or `postgresql://`)
     /// URL, or a SQLite file's path.
     pub fn open(location: &str) -> Result<Self> {
@@ -70,7 +70,7 @@ impl Store {
     pub fn open_with(location: &str, options: OpenOptions) -> Result<Self> {
         #[cfg(feature = "postgres")]
         if is_postgres_url(location) {
-            return PostgresStore::open_with(location, options).map(Store::Postgres);
+            return PostgresStore::open_with(location, options).map(AnyStore::Postgres);
         }
         #[cfg(not(feature = "postgres"))]
         if location.starts_with("postgres://") || location.starts_with("postgresql://") {
@@ -78,25 +78,25 @@ impl Store {
                 "this build has no PostgreSQL backend (the `postgres` feature)",
             ));
         }
-        SqliteStore::open_with(Path::new(location), options).map(Store::Sqlite)
+        SqliteStore::open_with(Path::new(location), options).map(AnyStore::Sqlite)
     }
 
     /// Where the store lives: the file's path, or the server as
     /// `postgres://user@host:port/db` (never a password).
     pub fn location(&self) -> String {
         match self {
-            Store::Sqlite(s) => s.path().display().to_string(),
+            AnyStore::Sqlite(s) => s.path().display().to_string(),
             #[cfg(feature = "postgres")]
-            Store::Postgres(p) => p.server().to_owned(),
+            AnyStore::Postgres(p) => p.server().to_owned(),
         }
     }
 
     /// The backend's name: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Store::Sqlite(_) => "sqlite",
+            AnyStore::Sqlite(_) => "sqlite",
             #[cfg(feature = "postgres")]
-            Store::Postgres(_) => "postgres",
+            AnyStore::Postgres(_) => "postgres",
         }
     }
 
@@ -104,9 +104,9 @@ impl Store {
     /// operations only a file has).
     pub fn as_sqlite(&self) -> Option<&SqliteStore> {
         match self {
-            Store::Sqlite(s) => Some(s),
+            AnyStore::Sqlite(s) => Some(s),
             #[cfg(feature = "postgres")]
-            Store::Postgres(_) => None,
+            AnyStore::Postgres(_) => None,
         }
     }
 
@@ -186,7 +186,7 @@ impl Store {
     }
 }
 
-/// What [`Store::copy_to`] did with one mission.
+/// What [`AnyStore::copy_to`] did with one mission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Copied {
     /// It was not at the destination; it is now, with all its rows.
@@ -196,7 +196,7 @@ pub enum Copied {
     AlreadyThere,
 }
 
-impl Store {
+impl AnyStore {
     /// Copies every mission to `dest`, oldest first, each with all its rows
     /// and its hash chain in one transaction there, keeping uuids,
     /// timestamps and JSON text byte for byte; calls `f` with each mission,
@@ -209,7 +209,7 @@ impl Store {
     /// of it is written: copying never merges two trails.
     pub fn copy_to(
         &self,
-        dest: &Store,
+        dest: &AnyStore,
         f: &mut dyn FnMut(&MissionId, Copied, u64) -> Result<()>,
     ) -> Result<()> {
         self.export_jsonl(&ExportFilter::default(), &mut |mission, line, rows| {
@@ -238,7 +238,7 @@ impl Store {
     }
 }
 
-impl MissionStore for Store {
+impl MissionStore for AnyStore {
     fn within_invocation(&self, invocation: ToolCallId) -> Arc<dyn MissionStore> {
         each!(self, s => s.within_invocation(invocation))
     }
@@ -386,15 +386,15 @@ impl MissionStore for Store {
     }
 }
 
-impl From<SqliteStore> for Store {
+impl From<SqliteStore> for AnyStore {
     fn from(store: SqliteStore) -> Self {
-        Store::Sqlite(store)
+        AnyStore::Sqlite(store)
     }
 }
 
 #[cfg(feature = "postgres")]
-impl From<PostgresStore> for Store {
+impl From<PostgresStore> for AnyStore {
     fn from(store: PostgresStore) -> Self {
-        Store::Postgres(store)
+        AnyStore::Postgres(store)
     }
 }

@@ -26,7 +26,7 @@ mod sqlite;
 mod transfer;
 mod writer;
 
-pub use any::{Copied, Store};
+pub use any::{AnyStore, Copied};
 pub use backend::MissionStore;
 pub use busy::LockWaitNotice;
 pub use chain::{ChainHead, ChainReport, ChainRow, OrphanChain};

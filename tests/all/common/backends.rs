@@ -5,7 +5,7 @@
 use std::ops::Deref;
 
 use tempfile::TempDir;
-use vibe_store::{OpenOptions, Store};
+use vibe_store::{AnyStore, OpenOptions};
 
 use super::pg::{server, Database};
 
@@ -18,7 +18,7 @@ pub enum Backend {
 
 /// A fresh store on one backend, and what reads it from outside.
 pub struct TestStore {
-    pub store: Store,
+    pub store: AnyStore,
     pub backend: Backend,
     /// The path or URL it was opened at.
     pub location: String,
@@ -28,8 +28,8 @@ pub struct TestStore {
 }
 
 impl Deref for TestStore {
-    type Target = Store;
-    fn deref(&self) -> &Store {
+    type Target = AnyStore;
+    fn deref(&self) -> &AnyStore {
         &self.store
     }
 }
@@ -55,7 +55,7 @@ impl TestStore {
                 (db.url.clone(), Some(db))
             }
         };
-        let store = Store::open_with(&location, options).expect("open a fresh store");
+        let store = AnyStore::open_with(&location, options).expect("open a fresh store");
         TestStore {
             store,
             backend,
@@ -66,8 +66,8 @@ impl TestStore {
     }
 
     /// Another store on the same database, opened anew.
-    pub fn reopen(&self, options: OpenOptions) -> vibe_store::store::Result<Store> {
-        Store::open_with(&self.location, options)
+    pub fn reopen(&self, options: OpenOptions) -> vibe_store::store::Result<AnyStore> {
+        AnyStore::open_with(&self.location, options)
     }
 
     /// The first column of the first row `sql` returns, as an integer, read

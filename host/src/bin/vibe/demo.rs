@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use vibe_store::sandbox::Request;
 use vibe_store::terminal::visible;
-use vibe_store::{MissionStore, Phase, Store};
+use vibe_store::{AnyStore, MissionStore, Phase};
 
 use vibe_store::sandbox::RuntimeConfig;
 
@@ -13,7 +13,7 @@ use crate::{out, sandbox_runtime, table, CliResult, Failure};
 
 const GOAL: &str = "add rate limiting to the public API";
 
-pub fn run(store: &Store, component: Option<PathBuf>) -> CliResult {
+pub fn run(store: &AnyStore, component: Option<PathBuf>) -> CliResult {
     let component = match component {
         Some(path) => path,
         None => find_guest("planner").ok_or_else(|| Failure {

@@ -26,8 +26,8 @@ use vibe_store::store::{
 };
 use vibe_store::terminal::{json_for_terminal, one_line, visible_line};
 use vibe_store::{
-    Decision, Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore, NewToolCall,
-    OpenOptions, Phase, Store, StoreError, ToolCall,
+    AnyStore, Decision, Durability, ErrorKind, Json, MissionId, MissionStatus, MissionStore,
+    NewToolCall, OpenOptions, Phase, StoreError, ToolCall,
 };
 
 /// `vibe --help`: the commands grouped by what a user wants to do.
@@ -676,12 +676,12 @@ fn warn_of_password_in_arguments() {
 
 /// Opens the database: for reading only (never creating or changing
 /// anything) when the command only reads or `--read-only` is given.
-fn open(cli: &Cli) -> Result<Store, Failure> {
+fn open(cli: &Cli) -> Result<AnyStore, Failure> {
     let mut options = options(cli);
     if cli.read_only || cli.command.only_reads() {
         options = options.read_only();
     }
-    Ok(Store::open_with(&cli.db, options)?)
+    Ok(AnyStore::open_with(&cli.db, options)?)
 }
 
 /// The options the global flags give every store a command opens.
@@ -889,7 +889,7 @@ fn run(cli: Cli) -> CliResult {
     Ok(())
 }
 
-fn run_tool(store: &Store, args: RunArgs) -> CliResult {
+fn run_tool(store: &AnyStore, args: RunArgs) -> CliResult {
     let input = Json::parse("--input", args.input)?;
     let mission: MissionId = args.mission.parse()?;
     // An unknown mission exits 3 before the component is even read.
@@ -984,7 +984,7 @@ fn run_tool(store: &Store, args: RunArgs) -> CliResult {
 /// A sandbox runtime for one CLI process, caching compiled components on
 /// disk so the next process starts fast.
 pub(crate) fn sandbox_runtime(
-    store: &Store,
+    store: &AnyStore,
     config: RuntimeConfig,
     slots: u32,
 ) -> Result<Runtime, Failure> {
@@ -1065,7 +1065,7 @@ fn bench(args: &BenchArgs) -> CliResult {
     vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
 }
 
-fn export(store: &Store, args: ExportArgs) -> CliResult {
+fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
     let filter = ExportFilter {
         missions: args
             .uuids
@@ -1204,8 +1204,8 @@ impl Progress {
 
 fn copy(cli: &Cli, from: &str, to: &str, json: bool) -> CliResult {
     let options = options(cli);
-    let source = Store::open_with(from, options.clone().read_only())?;
-    let dest = Store::open_with(to, options)?;
+    let source = AnyStore::open_with(from, options.clone().read_only())?;
+    let dest = AnyStore::open_with(to, options)?;
     if source.location() == dest.location() {
         return Err(Failure::new("--from and --to are the same store", 2));
     }
@@ -1238,7 +1238,7 @@ fn copy(cli: &Cli, from: &str, to: &str, json: bool) -> CliResult {
     Ok(())
 }
 
-fn import(store: &Store, file: &std::path::Path) -> CliResult {
+fn import(store: &AnyStore, file: &std::path::Path) -> CliResult {
     use std::io::BufRead;
     let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
@@ -1274,7 +1274,7 @@ fn import(store: &Store, file: &std::path::Path) -> CliResult {
     Ok(())
 }
 
-fn prune(store: &Store, args: PruneArgs) -> CliResult {
+fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
     let filter = PruneFilter {
         before: args.before,
         statuses: args.status,
@@ -1317,7 +1317,7 @@ fn prune(store: &Store, args: PruneArgs) -> CliResult {
     Ok(())
 }
 
-fn memory(store: &Store, args: MemoryArgs) -> CliResult {
+fn memory(store: &AnyStore, args: MemoryArgs) -> CliResult {
     match args.command {
         Some(MemoryCommand::Get { uuid, key }) => match store.get_memory(&uuid.parse()?, &key)? {
             Some(value) => print_json_text(value.as_str()),
@@ -1358,7 +1358,7 @@ fn memory(store: &Store, args: MemoryArgs) -> CliResult {
     Ok(())
 }
 
-fn mission(store: &Store, command: MissionCommand) -> CliResult {
+fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
     match command {
         MissionCommand::Create { phase, metadata } => {
             let phase: Phase = phase.parse()?;
@@ -1486,7 +1486,7 @@ impl<T: Serialize + JsonColumns> Listing<T> {
     /// with `--follow`, as they are committed.
     fn print(
         mut self,
-        store: &Store,
+        store: &AnyStore,
         s: &Selection,
         mut find: impl FnMut(
             Option<i64>,
@@ -1535,7 +1535,7 @@ impl<T: Serialize + JsonColumns> Listing<T> {
 /// the process is interrupted. Idle, it asks SQLite one cheap question every
 /// [`FOLLOW_POLL`].
 fn follow(
-    store: &Store,
+    store: &AnyStore,
     mut print_rows: impl FnMut(Option<i64>) -> Result<Option<i64>, StoreError>,
 ) -> CliResult {
     let mut seen = store.data_version()?;

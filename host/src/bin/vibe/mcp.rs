@@ -11,7 +11,7 @@ use vibe_store::mcp::{
     DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
 };
 use vibe_store::sandbox::RuntimeConfig;
-use vibe_store::store::{MissionId, Phase, Store};
+use vibe_store::store::{AnyStore, MissionId, Phase};
 
 use crate::signals::Stop;
 use crate::{sandbox_runtime, CliResult, Failure};
@@ -79,7 +79,7 @@ pub(crate) struct McpArgs {
     slots: u32,
 }
 
-pub(crate) fn mcp(store: &Store, args: McpArgs) -> CliResult {
+pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
     // First: a signal while the tools load (compiling can take seconds)
     // is a polite stop too, taken as soon as they have loaded.
     let stop =

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 use vibe_store::store::{
-    exported_chain_head, ChainHead, ChainReport, MissionId, Store, StoreError,
+    exported_chain_head, AnyStore, ChainHead, ChainReport, MissionId, StoreError,
 };
 use vibe_store::terminal::visible_line;
 
@@ -52,7 +52,7 @@ struct Verdict<'a> {
     against: Option<Against>,
 }
 
-pub(crate) fn verify(store: &Store, args: VerifyArgs) -> CliResult {
+pub(crate) fn verify(store: &AnyStore, args: VerifyArgs) -> CliResult {
     let mut wanted: Vec<MissionId> = args
         .uuids
         .iter()
@@ -131,7 +131,7 @@ pub(crate) fn verify(store: &Store, args: VerifyArgs) -> CliResult {
 }
 
 /// Compares the chain with a recorded head.
-fn compare(store: &Store, report: &ChainReport, head: &ChainHead) -> Result<Against, Failure> {
+fn compare(store: &AnyStore, report: &ChainReport, head: &ChainHead) -> Result<Against, Failure> {
     let found = if head.length == 0 {
         None
     } else {

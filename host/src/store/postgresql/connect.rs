@@ -155,11 +155,11 @@ impl Target {
                     .connect(postgres_native_tls::MakeTlsConnector::new(connector))
             }
         };
-        connected.map_err(|e| self.error(e, Phase::Connect))
+        connected.map_err(|e| self.error(e, TxStep::Connect))
     }
 
     /// A client library error as the store's error, naming this server.
-    pub(crate) fn error(&self, err: postgres::Error, phase: Phase) -> StoreError {
+    pub(crate) fn error(&self, err: postgres::Error, step: TxStep) -> StoreError {
         if let Some(db) = err.as_db_error() {
             let code = db.code().code();
             let message = db.message().to_owned();
@@ -173,7 +173,7 @@ impl Target {
                 },
                 "57014" => StoreError::Interrupted,
                 // admin_shutdown, crash_shutdown, cannot_connect_now
-                "57P01" | "57P02" | "57P03" => self.unavailable(&message, phase),
+                "57P01" | "57P02" | "57P03" => self.unavailable(&message, step),
                 // integrity and data errors: what the store's own checks
                 // did not catch (another program's rows, a foreign schema)
                 c if c.starts_with("23") || c.starts_with("22") => {
@@ -194,14 +194,14 @@ impl Target {
             reason = format!("{reason}: {cause}");
             source = cause.source();
         }
-        self.unavailable(&reason, phase)
+        self.unavailable(&reason, step)
     }
 
-    fn unavailable(&self, reason: &str, phase: Phase) -> StoreError {
-        let reason = match phase {
-            Phase::Connect => format!("cannot connect: {reason}"),
-            Phase::Work => format!("connection lost ({reason}); nothing was written"),
-            Phase::Commit => format!(
+    fn unavailable(&self, reason: &str, step: TxStep) -> StoreError {
+        let reason = match step {
+            TxStep::Connect => format!("cannot connect: {reason}"),
+            TxStep::Work => format!("connection lost ({reason}); nothing was written"),
+            TxStep::Commit => format!(
                 "connection lost while committing ({reason}); the write may or may not have \
                  been recorded"
             ),
@@ -215,7 +215,7 @@ impl Target {
 
 /// Where in a transaction an error happened: what a lost connection means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+pub(crate) enum TxStep {
     Connect,
     Work,
     Commit,
@@ -377,7 +377,7 @@ impl Pool {
                 let opened = self.target.connect().and_then(|mut client| {
                     client
                         .batch_execute(&self.setup)
-                        .map_err(|e| self.target.error(e, Phase::Connect))?;
+                        .map_err(|e| self.target.error(e, TxStep::Connect))?;
                     Ok(client)
                 });
                 return match opened {

@@ -9,7 +9,7 @@
 
 use postgres::Client;
 
-use super::connect::{Phase, Target};
+use super::connect::{Target, TxStep};
 use crate::store::error::{Result, StoreError};
 use crate::store::open::Migration;
 
@@ -44,14 +44,14 @@ const SQL_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM vibe_schema_ver
 pub(super) fn version(client: &mut Client, target: &Target) -> Result<Option<u32>> {
     let exists: bool = client
         .query_one("SELECT to_regclass('vibe_schema_version') IS NOT NULL", &[])
-        .map_err(|e| target.error(e, Phase::Work))?
+        .map_err(|e| target.error(e, TxStep::Work))?
         .get(0);
     if !exists {
         return Ok(None);
     }
     let version: i32 = client
         .query_one(SQL_VERSION, &[])
-        .map_err(|e| target.error(e, Phase::Work))?
+        .map_err(|e| target.error(e, TxStep::Work))?
         .get(0);
     Ok(Some(version as u32))
 }
@@ -79,7 +79,7 @@ pub(super) fn migrate(client: &mut Client, target: &Target) -> Result<u32> {
             return Ok(found);
         }
     }
-    let fail = |e| target.error(e, Phase::Work);
+    let fail = |e| target.error(e, TxStep::Work);
     for migration in POSTGRES_MIGRATIONS {
         let mut tx = client.transaction().map_err(fail)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -100,7 +100,7 @@ pub(super) fn migrate(client: &mut Client, target: &Target) -> Result<u32> {
             StoreError::Internal(format!(
                 "PostgreSQL migration {} failed: {}",
                 migration.version,
-                target.error(e, Phase::Work)
+                target.error(e, TxStep::Work)
             ))
         })?;
         tx.execute(
@@ -108,7 +108,7 @@ pub(super) fn migrate(client: &mut Client, target: &Target) -> Result<u32> {
             &[&(migration.version as i32)],
         )
         .map_err(fail)?;
-        tx.commit().map_err(|e| target.error(e, Phase::Commit))?;
+        tx.commit().map_err(|e| target.error(e, TxStep::Commit))?;
     }
     Ok(latest)
 }

@@ -30,7 +30,7 @@ use postgres::types::{IsNull, ToSql, Type};
 
 pub use connect::is_postgres_url;
 pub(crate) use connect::Target;
-use connect::{Phase, Pool};
+use connect::{Pool, TxStep};
 pub use migrate::POSTGRES_MIGRATIONS;
 
 use super::backend::MissionStore;
@@ -216,7 +216,7 @@ impl PostgresStore {
                     pooled.discard();
                     continue;
                 }
-                return Err(target.error(e, Phase::Work));
+                return Err(target.error(e, TxStep::Work));
             }
             let mut db = PgTx {
                 client: &mut conn.client,
@@ -226,7 +226,7 @@ impl PostgresStore {
             let outcome = f(&mut db).and_then(|value| {
                 conn.client
                     .batch_execute("COMMIT")
-                    .map_err(|e| target.error(e, Phase::Commit))
+                    .map_err(|e| target.error(e, TxStep::Commit))
                     .map(|()| value)
             });
             if outcome.is_err() && !conn.client.is_closed() {
@@ -1053,7 +1053,7 @@ impl PgTx<'_> {
         let statement = self
             .client
             .prepare(&dollar_placeholders(sql))
-            .map_err(|e| self.target.error(e, Phase::Work))?;
+            .map_err(|e| self.target.error(e, TxStep::Work))?;
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
@@ -1072,7 +1072,7 @@ impl Sql for PgTx<'_> {
     ) -> Result<()> {
         let statement = self.prepare(sql)?;
         let target = self.target;
-        let fail = |e| target.error(e, Phase::Work);
+        let fail = |e| target.error(e, TxStep::Work);
         let mut rows = self.client.query_raw(&statement, params).map_err(fail)?;
         let mut values = Vec::new();
         while let Some(row) = rows.next().map_err(fail)? {
@@ -1094,7 +1094,7 @@ impl Sql for PgTx<'_> {
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.client
             .execute(&statement, &params)
-            .map_err(|e| self.target.error(e, Phase::Work))
+            .map_err(|e| self.target.error(e, TxStep::Work))
     }
 }
 
