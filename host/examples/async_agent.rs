@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use vibe_store::sandbox::{Request, Runtime, RuntimeConfig, Tool};
-use vibe_store::{MissionId, MissionStore, NewToolCall, Phase, SqliteStore};
+use vibe_store::{MissionId, MissionStore, NewDecision, NewToolCall, Phase, SqliteStore};
 
 /// One agent: creates its mission, logs a step, runs the tool, records a
 /// decision. Returns its mission and the tool's output.
@@ -47,8 +47,10 @@ pub async fn agent(
         .unwrap_or_else(|failure| format!("failed: {failure}"));
     {
         let (store, mission, rationale) = (store.clone(), mission.clone(), output.clone());
-        blocking(move || store.record_decision(&mission, "done", &rationale, "agent", None))
-            .await?;
+        blocking(move || {
+            store.record_decision(&mission, NewDecision::new("done", rationale, "agent"))
+        })
+        .await?;
     }
     Ok((mission, output))
 }

@@ -53,8 +53,8 @@ pub use error::{Error, ErrorKind};
 pub use store::PostgresStore;
 pub use store::{
     AnyStore, Decision, DecisionId, Durability, Json, Mission, MissionId, MissionStatus,
-    MissionStore, NewToolCall, OpenOptions, Page, Phase, SqliteStore, StoreError, ToolCall,
-    ToolCallId,
+    MissionStore, NewDecision, NewToolCall, OpenOptions, Page, Phase, PlaybookRunId, SqliteStore,
+    StoreError, ToolCall, ToolCallId,
 };
 
 /// The README's examples, compiled as doctests so they cannot drift from

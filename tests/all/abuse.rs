@@ -13,6 +13,7 @@ use vibe_store::{
     Decision, DecisionId, Json, Mission, MissionId, MissionStatus, NewToolCall, Phase, SqliteStore,
     StoreError, ToolCall, ToolCallId,
 };
+use vibe_store::{NewDecision, PlaybookRunId};
 
 fn runtime_for(store: impl MissionStore, max_concurrent: u32) -> Runtime {
     let config = RuntimeConfig::default()
@@ -271,15 +272,8 @@ impl MissionStore for Faulty {
     ) -> store::Result<()> {
         self.inner.find_tool_calls(filter, f)
     }
-    fn record_decision(
-        &self,
-        m: &MissionId,
-        t: &str,
-        r: &str,
-        a: &str,
-        c: Option<Json>,
-    ) -> store::Result<DecisionId> {
-        self.inner.record_decision(m, t, r, a, c)
+    fn record_decision(&self, m: &MissionId, d: NewDecision) -> store::Result<DecisionId> {
+        self.inner.record_decision(m, d)
     }
     fn get_decisions_page(&self, m: &MissionId, page: Page) -> store::Result<Vec<Decision>> {
         self.inner.get_decisions_page(m, page)
@@ -325,12 +319,12 @@ impl MissionStore for Faulty {
         m: &MissionId,
         name: &str,
         p: Option<Phase>,
-    ) -> store::Result<i64> {
+    ) -> store::Result<PlaybookRunId> {
         self.inner.start_playbook_run(m, name, p)
     }
     fn complete_playbook_run(
         &self,
-        run: i64,
+        run: PlaybookRunId,
         ok: bool,
         metrics: Option<Json>,
         error: Option<&str>,

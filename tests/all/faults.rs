@@ -180,10 +180,7 @@ fn a_full_disk_fails_writes_clearly_and_the_file_recovers() {
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
     let pages_now = count(&path, "PRAGMA page_count") as u32;
-    let small = OpenOptions {
-        max_page_count: Some(pages_now + 8),
-        ..OpenOptions::default()
-    };
+    let small = OpenOptions::default().max_page_count(pages_now + 8);
     let store = SqliteStore::open_with(&path, small).unwrap();
     let mut acknowledged = Vec::new();
     let err = loop {

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 use serde_json::{json, Value};
 use vibe_store::store::OpenOptions;
+use vibe_store::NewDecision;
 use vibe_store::{
     Durability, MissionId, MissionStatus, MissionStore, NewToolCall, Phase, StoreError,
 };
@@ -201,10 +202,10 @@ fn run_sequence(ops: Vec<Op>, backend: Backend) {
                 assert_eq!(
                     outcome(store.record_decision(
                         &missions[i].id,
-                        kind,
-                        "why",
-                        "agent",
-                        context.as_ref().map(Into::into)
+                        NewDecision {
+                            context: context.as_ref().map(Into::into),
+                            ..NewDecision::new(kind, "why", "agent")
+                        }
                     )),
                     expected
                 );

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
+use vibe_store::NewDecision;
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
 use crate::common::backends::{Backend, TestStore};
@@ -386,10 +387,10 @@ pub(crate) fn trail_on(backend: Backend) -> (TestStore, String, String) {
             .unwrap();
     }
     store
-        .record_decision(&a, "plan", "because", "planner", None)
+        .record_decision(&a, NewDecision::new("plan", "because", "planner"))
         .unwrap();
     store
-        .record_decision(&b, "review", "looks fine", "critic", None)
+        .record_decision(&b, NewDecision::new("review", "looks fine", "critic"))
         .unwrap();
     store
         .set_memory(&a, "progress", json!({ "step": 2 }).into(), Some(3600))
@@ -812,7 +813,9 @@ fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
                     .collect(),
             )
             .unwrap();
-        store.record_decision(&m, "d", "r", "a", None).unwrap();
+        store
+            .record_decision(&m, NewDecision::new("d", "r", "a"))
+            .unwrap();
         store.set_memory(&m, "k", json!(1).into(), None).unwrap();
         store.start_playbook_run(&m, "p", None).unwrap();
         store.update_mission_status(&m, status).unwrap();

@@ -555,10 +555,7 @@ fn a_password_never_appears_in_an_error() {
 #[test]
 fn the_pool_is_bounded_and_waits_for_a_free_connection() {
     let db = server().fresh_database();
-    let options = OpenOptions {
-        max_connections: 2,
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default().max_connections(2);
     let store = AnyStore::open_with(&db.url, options).unwrap();
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use vibe_store::store::{
     Migration, OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS, MIGRATIONS,
 };
+use vibe_store::NewDecision;
 use vibe_store::{
     DecisionId, Durability, Json, MissionId, MissionStatus, MissionStore, NewToolCall, Phase,
     SqliteStore, StoreError,
@@ -69,7 +70,10 @@ fn open_creates_directories_file_and_schema() {
             "missions",
             "playbook_runs",
             "row_chain",
-            "tool_calls"
+            "tool_calls",
+            // The migration runner's ledger: each applied migration's
+            // version and checksum.
+            "vibe_schema_version"
         ]
     );
     assert_eq!(
@@ -288,16 +292,16 @@ fn decisions_round_trip_oldest_first(backend: Backend) {
             store
                 .record_decision(
                     &m,
-                    "choose",
-                    &format!("because {i}"),
-                    "planner",
-                    Some(json!({ "i": i }).into()),
+                    NewDecision {
+                        context: Some(json!({ "i": i }).into()),
+                        ..NewDecision::new("choose", format!("because {i}"), "planner")
+                    },
                 )
                 .unwrap()
         })
         .collect();
     store
-        .record_decision(&m, "note", "no context", "critic", None)
+        .record_decision(&m, NewDecision::new("note", "no context", "critic"))
         .unwrap();
     let decisions = store.get_decisions(&m).unwrap();
     assert_eq!(decisions.len(), 6);
@@ -385,7 +389,11 @@ fn unknown_mission_is_not_found_everywhere(backend: Backend) {
             .log_tool_call(&ghost, NewToolCall::success("t", json!({})))
             .map(drop),
     );
-    not_found(store.record_decision(&ghost, "d", "r", "a", None).map(drop));
+    not_found(
+        store
+            .record_decision(&ghost, NewDecision::new("d", "r", "a"))
+            .map(drop),
+    );
     not_found(store.get_tool_history(&ghost).map(drop));
     not_found(store.get_decisions(&ghost).map(drop));
     not_found(store.set_memory(&ghost, "k", json!(1).into(), None));
@@ -450,11 +458,15 @@ fn invalid_input_gets_a_clear_error_and_writes_nothing(backend: Backend) {
         "nests deeper",
     );
     invalid(
-        store.record_decision(&m, "", "r", "a", None).unwrap_err(),
+        store
+            .record_decision(&m, NewDecision::new("", "r", "a"))
+            .unwrap_err(),
         "decision type",
     );
     invalid(
-        store.record_decision(&m, "d", "r", "", None).unwrap_err(),
+        store
+            .record_decision(&m, NewDecision::new("d", "r", ""))
+            .unwrap_err(),
         "agent name",
     );
     invalid(
@@ -503,10 +515,10 @@ fn unicode_and_escapes_round_trip_exactly(backend: Backend) {
     store
         .record_decision(
             &m,
-            "choix",
-            "parce que… ✓",
-            "agent-ü",
-            Some(args.clone().into()),
+            NewDecision {
+                context: Some(args.clone().into()),
+                ..NewDecision::new("choix", "parce que… ✓", "agent-ü")
+            },
         )
         .unwrap();
     let call = &store.get_tool_history(&m).unwrap()[0];
@@ -721,10 +733,7 @@ fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
         sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
               ALTER TABLE missions ADD COLUMN owner TEXT;",
     });
-    let next_options = OpenOptions {
-        migrations,
-        ..OpenOptions::default()
-    };
+    let next_options = OpenOptions::default().sqlite_migrations(migrations);
     let next = SqliteStore::open_with(&path, next_options.clone()).unwrap();
     assert_eq!(next.schema_version().unwrap(), latest_schema() + 1);
     assert_eq!(
@@ -768,13 +777,8 @@ fn a_failing_migration_rolls_back_with_its_version() {
         version: latest_schema() + 1,
         sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
     });
-    let result = SqliteStore::open_with(
-        &path,
-        OpenOptions {
-            migrations,
-            ..OpenOptions::default()
-        },
-    );
+    let result =
+        SqliteStore::open_with(&path, OpenOptions::default().sqlite_migrations(migrations));
     assert!(result.is_err());
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), latest_schema());

@@ -52,10 +52,7 @@ impl Bench<'_> {
             let url = database_url(&server, &name);
             Ok((AnyStore::open_with(&url, options)?, url))
         };
-        let pooled = OpenOptions {
-            max_connections: WRITERS,
-            ..OpenOptions::default()
-        };
+        let pooled = OpenOptions::default().max_connections(WRITERS);
 
         // One durable call at a time: the store against the bare insert,
         // interleaved in blocks so both see the same server and disk.
@@ -312,10 +309,7 @@ pub fn writer_process(
     start_ms: u64,
     window: Duration,
 ) -> BenchResult<u64> {
-    let options = OpenOptions {
-        max_connections: threads,
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default().max_connections(threads);
     let store = AnyStore::open_with(location, options)?;
     let start_at = UNIX_EPOCH + Duration::from_millis(start_ms);
     if let Ok(wait) = start_at.duration_since(SystemTime::now()) {

@@ -15,7 +15,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::store::{self, with_deadline_or_cancel, MissionId, MissionStore, Page};
+use crate::store::{self, with_deadline_or_cancel, MissionId, MissionStore, NewDecision, Page};
 
 use super::failure::Cancelled;
 use super::policy::{Denied, Limits, Scope};
@@ -335,9 +335,11 @@ impl Invocation {
         let context = context
             .map(|c| self.limits.json("context", c))
             .transpose()?;
-        let id =
-            self.store
-                .record_decision(&mission, decision_type, rationale, agent_name, context)?;
+        let decision = NewDecision {
+            context,
+            ..NewDecision::new(decision_type, rationale, agent_name)
+        };
+        let id = self.store.record_decision(&mission, decision)?;
         Ok(id.get())
     }
 

@@ -4,21 +4,21 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::backend::MissionStore;
+use super::backend::Backend;
 use super::chain::{self, ChainReport, OrphanChain};
 use super::error::{Result, StoreError};
-use super::ids::{DecisionId, MissionId, ToolCallId};
+use super::ids::{DecisionId, MissionId, PlaybookRunId, ToolCallId};
 use super::json::Json;
+use super::mission_store::MissionStore;
 use super::model::{
     Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
-    MissionStatus, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall,
-    ToolCallFilter, ToolStats,
+    MissionStatus, NewDecision, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission,
+    ToolCall, ToolCallFilter, ToolStats,
 };
-use super::open::OpenOptions;
+use super::options::OpenOptions;
 use super::otlp;
 #[cfg(feature = "postgres")]
-use super::postgresql::{is_postgres_url, PostgresStore};
-use super::sql::SqlStore;
+use super::postgres::{is_postgres_url, PostgresStore};
 use super::sqlite::SqliteStore;
 use super::transfer::{self, exported_chain_head, ExportFilter};
 
@@ -308,15 +308,8 @@ impl MissionStore for AnyStore {
         each!(self, s => s.tool_stats(mission))
     }
 
-    fn record_decision(
-        &self,
-        mission: &MissionId,
-        decision_type: &str,
-        rationale: &str,
-        agent_name: &str,
-        context: Option<Json>,
-    ) -> Result<DecisionId> {
-        each!(self, s => s.record_decision(mission, decision_type, rationale, agent_name, context))
+    fn record_decision(&self, mission: &MissionId, decision: NewDecision) -> Result<DecisionId> {
+        each!(self, s => s.record_decision(mission, decision))
     }
 
     fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>> {
@@ -367,18 +360,18 @@ impl MissionStore for AnyStore {
         mission: &MissionId,
         playbook_name: &str,
         phase: Option<Phase>,
-    ) -> Result<i64> {
+    ) -> Result<PlaybookRunId> {
         each!(self, s => s.start_playbook_run(mission, playbook_name, phase))
     }
 
     fn complete_playbook_run(
         &self,
-        run_id: i64,
+        run: PlaybookRunId,
         success: bool,
         metrics: Option<Json>,
         error_message: Option<&str>,
     ) -> Result<()> {
-        each!(self, s => s.complete_playbook_run(run_id, success, metrics, error_message))
+        each!(self, s => s.complete_playbook_run(run, success, metrics, error_message))
     }
 
     fn get_playbook_runs(&self, mission: &MissionId) -> Result<Vec<PlaybookRun>> {

@@ -1,247 +1,41 @@
-//! [`MissionStore`]: the store's operations, as a trait.
+//! What a backend provides: transactions over its connections. Everything
+//! else a store does (validation, locking a mission, the statements, the
+//! hash chain, mapping "not found") is written once, against [`Sql`], in
+//! `operations.rs`, `chain.rs` and `transfer.rs`.
 //!
-//! This is the store's API: [`SqliteStore`](super::SqliteStore) implements
-//! it, the sandbox holds an `Arc<dyn MissionStore>` and nothing else of the
-//! store, and an embedder can write code that works with any backend. Every
-//! implementation validates input exactly as `SqliteStore` does (the rules
-//! live in `model.rs` and `json.rs`, once).
-//!
-//! Values cross by value (`Json`, `NewToolCall`): callers build them for one
-//! call, so nothing is copied on the way to the database.
-
-use std::sync::Arc;
+//! A backend is an adapter: [`SqliteStore`](super::SqliteStore) runs its
+//! writes through one group-committing connection and its reads on a small
+//! pool; [`PostgresStore`](super::PostgresStore) runs both on a bounded pool
+//! of server connections and retries transactions the server aborted as
+//! conflicts. The few statements whose text differs between the two are in
+//! `dialect.rs`, side by side.
 
 use super::error::Result;
-use super::ids::{DecisionId, MissionId, ToolCallId};
-use super::json::Json;
-use super::model::{
-    Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
-    MissionStatus, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall,
-    ToolCallFilter, ToolStats,
-};
+use super::model::Origin;
+use super::sql::Sql;
 
-/// The mission store: missions, their audit trail (tool calls and
-/// decisions), agent memory and playbook runs.
-///
-/// ```
-/// use serde_json::json;
-/// use vibe_store::{MissionStore, NewToolCall, Page, Phase, SqliteStore};
-///
-/// # let dir = tempfile::tempdir()?;
-/// # let path = dir.path().join("vibe_agency.db");
-/// let store = SqliteStore::open(&path)?;
-/// let mission = store.create_mission(Phase::Planning, json!({ "goal": "ship" }).into())?;
-/// let call = NewToolCall {
-///     result: Some(json!({ "matches": 3 }).into()),
-///     duration_ms: Some(12),
-///     ..NewToolCall::success("grep", json!({ "pattern": "fn main" }))
-/// };
-/// let id = store.log_tool_call(&mission, call)?;
-/// let page = store.get_tool_history_page(&mission, Page::first(100))?;
-/// assert_eq!(page[0].id, id);
-/// assert_eq!(page[0].args.as_str(), r#"{"pattern":"fn main"}"#);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub trait MissionStore: Send + Sync + 'static {
-    // ---- provenance ------------------------------------------------------
+/// A database the store's operations run on. Implemented by each backend;
+/// [`MissionStore`](super::MissionStore) is implemented once for all of
+/// them (`operations.rs`).
+pub(crate) trait Backend: Send + Sync + Sized + 'static {
+    /// Who this handle's writes are recorded as coming from.
+    fn origin(&self) -> Origin;
 
-    /// A handle on the same store whose writes are recorded as made by the
-    /// tool running in `invocation`: every row it writes carries that id.
-    fn within_invocation(&self, invocation: ToolCallId) -> Arc<dyn MissionStore>;
+    /// A handle on the same database whose writes are recorded as coming
+    /// from `origin`.
+    fn with_origin(&self, origin: Origin) -> Self;
 
-    /// Writes an invocation's row (outcome `running`) before the tool runs;
-    /// returns its id.
-    fn begin_invocation(&self, mission: &MissionId, start: &InvocationStart) -> Result<ToolCallId>;
+    /// Runs `f` in a read transaction (one snapshot). `f` may run again if
+    /// the first attempt's transaction was aborted as a conflict.
+    fn read_sql<T>(&self, f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T>;
 
-    /// Writes how an invocation ended into its row. Each invocation ends
-    /// once.
-    fn end_invocation(&self, invocation: ToolCallId, end: &InvocationEnd) -> Result<()>;
-
-    /// Writes the row of an invocation that began and ended at once (a
-    /// component that could not be loaded), in one write.
-    fn record_invocation(
+    /// Runs `f` in a write transaction, committed before this returns; all
+    /// or nothing of what `f` wrote. `f` may run again if the first
+    /// attempt's transaction was aborted as a conflict, and may run on
+    /// another thread (SQLite's group commit runs a batch of writers' work
+    /// on the thread that leads it).
+    fn write_sql<T: Send + 'static>(
         &self,
-        mission: &MissionId,
-        start: &InvocationStart,
-        end: &InvocationEnd,
-    ) -> Result<ToolCallId>;
-
-    // ---- missions --------------------------------------------------------
-
-    /// Creates a mission in `pending` status and returns its id (a UUID v4).
-    fn create_mission(&self, phase: Phase, metadata: Json) -> Result<MissionId>;
-
-    /// Sets a mission's status. Moving to `completed` or `failed` stamps
-    /// `completed_at`; moving back to an open status clears it.
-    fn update_mission_status(&self, mission: &MissionId, status: MissionStatus) -> Result<()>;
-
-    /// One mission.
-    fn get_mission(&self, mission: &MissionId) -> Result<Mission>;
-
-    /// The missions `filter` selects, newest first (by creation time, then
-    /// id), at most [`MAX_PAGE_ROWS`](super::MAX_PAGE_ROWS) of them.
-    fn find_missions(&self, filter: &MissionFilter) -> Result<Vec<Mission>>;
-
-    /// The `limit` most recent missions (at most
-    /// [`MAX_PAGE_ROWS`](super::MAX_PAGE_ROWS)), newest first.
-    fn get_mission_history(&self, limit: u32) -> Result<Vec<Mission>> {
-        self.find_missions(&MissionFilter::newest(limit))
-    }
-
-    // ---- tool calls ------------------------------------------------------
-
-    /// Logs one tool call; returns its id.
-    fn log_tool_call(&self, mission: &MissionId, call: NewToolCall) -> Result<ToolCallId>;
-
-    /// Logs tool calls of one mission in one transaction: all or none.
-    fn log_tool_calls(
-        &self,
-        mission: &MissionId,
-        calls: Vec<NewToolCall>,
-    ) -> Result<Vec<ToolCallId>>;
-
-    /// One page of a mission's tool calls: ids above `page.after_id`, in id
-    /// (commit) order, at most `page.limit` rows and `page.max_bytes` of row
-    /// text.
-    fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>>;
-
-    /// Calls `f` with every tool call that `filter` selects, oldest first
-    /// (ties by id), one row in memory at a time. Stops at the first error
-    /// `f` returns, or when this thread's deadline passes.
-    fn find_tool_calls(
-        &self,
-        filter: &ToolCallFilter,
-        f: &mut dyn FnMut(ToolCall) -> Result<()>,
-    ) -> Result<()>;
-
-    /// Calls `f` with every tool call of a mission, oldest first (ties by
-    /// id), one row in memory at a time.
-    fn each_tool_call(
-        &self,
-        mission: &MissionId,
-        f: &mut dyn FnMut(ToolCall) -> Result<()>,
-    ) -> Result<()> {
-        self.find_tool_calls(&ToolCallFilter::mission(mission.clone()), f)
-    }
-
-    /// One tool call by its id.
-    fn get_tool_call(&self, id: ToolCallId) -> Result<ToolCall>;
-
-    /// Per tool name: calls, failures, duration percentiles, first and last
-    /// call, over one mission or (with `None`) all; most-called first.
-    fn tool_stats(&self, mission: Option<&MissionId>) -> Result<Vec<ToolStats>>;
-
-    /// Every tool call of a mission, oldest first, collected: memory grows
-    /// with the mission ([`MissionStore::each_tool_call`] streams).
-    fn get_tool_history(&self, mission: &MissionId) -> Result<Vec<ToolCall>> {
-        let mut calls = Vec::new();
-        self.each_tool_call(mission, &mut |call| {
-            calls.push(call);
-            Ok(())
-        })?;
-        Ok(calls)
-    }
-
-    // ---- decisions -------------------------------------------------------
-
-    /// Records a decision; returns its id.
-    fn record_decision(
-        &self,
-        mission: &MissionId,
-        decision_type: &str,
-        rationale: &str,
-        agent_name: &str,
-        context: Option<Json>,
-    ) -> Result<DecisionId>;
-
-    /// One page of a mission's decisions, as
-    /// [`MissionStore::get_tool_history_page`].
-    fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>>;
-
-    /// Calls `f` with every decision that `filter` selects, oldest first,
-    /// one row in memory at a time.
-    fn find_decisions(
-        &self,
-        filter: &DecisionFilter,
-        f: &mut dyn FnMut(Decision) -> Result<()>,
-    ) -> Result<()>;
-
-    /// Calls `f` with every decision of a mission, oldest first, one row in
-    /// memory at a time.
-    fn each_decision(
-        &self,
-        mission: &MissionId,
-        f: &mut dyn FnMut(Decision) -> Result<()>,
-    ) -> Result<()> {
-        self.find_decisions(&DecisionFilter::mission(mission.clone()), f)
-    }
-
-    /// Every decision of a mission, oldest first, collected.
-    fn get_decisions(&self, mission: &MissionId) -> Result<Vec<Decision>> {
-        let mut decisions = Vec::new();
-        self.each_decision(mission, &mut |decision| {
-            decisions.push(decision);
-            Ok(())
-        })?;
-        Ok(decisions)
-    }
-
-    // ---- agent memory ----------------------------------------------------
-
-    /// Stores `value` under `key` for a mission, replacing any earlier
-    /// value. With a `ttl_seconds`, the entry expires that many seconds from
-    /// now.
-    fn set_memory(
-        &self,
-        mission: &MissionId,
-        key: &str,
-        value: Json,
-        ttl_seconds: Option<u32>,
-    ) -> Result<()>;
-
-    /// The value stored under `key`, or `None` if there is none or it has
-    /// expired.
-    fn get_memory(&self, mission: &MissionId, key: &str) -> Result<Option<Json>>;
-
-    /// Deletes `key`; true if a live (unexpired) entry was there.
-    fn delete_memory(&self, mission: &MissionId, key: &str) -> Result<bool>;
-
-    /// Every live (unexpired) entry of a mission's memory, by key.
-    fn list_memory(&self, mission: &MissionId) -> Result<Vec<MemoryEntry>>;
-
-    // ---- keeping ----------------------------------------------------------
-
-    /// Deletes whole missions `filter` selects, with every row of theirs,
-    /// oldest first, in batches that each hold the write lock for about
-    /// [`PRUNE_BATCH`](super::PRUNE_BATCH) at most; calls `report` with each
-    /// mission once it is gone (or, `dry_run`, with each that would go, and
-    /// deletes nothing). Returns how many missions.
-    fn prune(
-        &self,
-        filter: &PruneFilter,
-        dry_run: bool,
-        report: &mut dyn FnMut(&PrunedMission),
-    ) -> Result<u64>;
-
-    // ---- playbook runs ---------------------------------------------------
-
-    /// Records the start of a playbook run; returns its id.
-    fn start_playbook_run(
-        &self,
-        mission: &MissionId,
-        playbook_name: &str,
-        phase: Option<Phase>,
-    ) -> Result<i64>;
-
-    /// Records the end of a playbook run. A run completes once.
-    fn complete_playbook_run(
-        &self,
-        run_id: i64,
-        success: bool,
-        metrics: Option<Json>,
-        error_message: Option<&str>,
-    ) -> Result<()>;
-
-    /// Every playbook run of a mission, oldest first.
-    fn get_playbook_runs(&self, mission: &MissionId) -> Result<Vec<PlaybookRun>>;
+        f: impl FnMut(&mut dyn Sql) -> Result<T> + Send + 'static,
+    ) -> Result<T>;
 }

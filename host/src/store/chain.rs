@@ -29,9 +29,10 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::backend::Backend;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
-use super::sql::{mission_row_id, Dialect, Sql, SqlStore, Value};
+use super::sql::{mission_row_id, Dialect, Sql, Value};
 use crate::hex::hex;
 
 /// A SHA-256 hash.
@@ -305,6 +306,39 @@ pub(super) fn append_after(
         .query_opt(&table.select("id"), &[row_id.into()])?
         .ok_or_else(|| StoreError::Internal(format!("{} #{row_id} vanished", table.name())))?;
     append_row(db, mission_id, table, &row, head)
+}
+
+/// Inserts a row of `table` (`insert` is written without a `RETURNING`
+/// clause) and chains it onto `head`, read in this transaction under the
+/// mission's lock; returns the row's id and the new head. On PostgreSQL the
+/// insert returns what was stored in its own round trip.
+pub(super) fn insert(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    insert: &str,
+    params: &[Value],
+    mission_id: i64,
+    head: Head,
+) -> Result<(i64, Head)> {
+    let row = match db.dialect() {
+        Dialect::Sqlite => {
+            let id = db.insert(insert, params)?;
+            return Ok((id, append_after(db, mission_id, table, id, head)?));
+        }
+        Dialect::Postgres => db
+            .query_opt(
+                &format!(
+                    "WITH t AS ({insert} RETURNING *) {}",
+                    table.select_returned()
+                ),
+                params,
+            )?
+            .ok_or_else(|| StoreError::Internal("an insert returned no row".into()))?,
+    };
+    let id = row[table.width()]
+        .int()
+        .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))?;
+    Ok((id, append_row(db, mission_id, table, &row, head)?))
 }
 
 /// [`append_after`] for a row already read as [`ChainTable::select`] (or
@@ -637,7 +671,7 @@ pub(super) fn entry_at(db: &mut dyn Sql, mission_id: i64, seq: i64) -> Result<Op
 }
 
 /// Recomputes `mission`'s chain and checks its rows against it.
-pub(crate) fn verify_mission(store: &impl SqlStore, mission: &MissionId) -> Result<ChainReport> {
+pub(crate) fn verify_mission(store: &impl Backend, mission: &MissionId) -> Result<ChainReport> {
     store.read_sql(|db| {
         let row = mission_row_id(db, mission)?;
         verify(db, row, mission.clone())
@@ -646,14 +680,14 @@ pub(crate) fn verify_mission(store: &impl SqlStore, mission: &MissionId) -> Resu
 
 /// [`verify_mission`] for every mission, oldest first, one at a time.
 pub(crate) fn verify_every_mission(
-    store: &impl SqlStore,
+    store: &impl Backend,
     f: &mut dyn FnMut(ChainReport) -> Result<()>,
 ) -> Result<()> {
     let missions = store
         .read_sql(|db| db.query_all("SELECT id, mission_uuid FROM missions ORDER BY id", &[]))?;
     for row in missions {
         if let [Value::Integer(id), Value::Text(uuid)] = row.as_slice() {
-            f(store.read_sql(|db| verify(db, *id, MissionId::stored(uuid.clone())))?)?;
+            f(store.read_sql(|db| verify(db, *id, MissionId::stored(uuid.to_string())))?)?;
         }
     }
     Ok(())
@@ -661,7 +695,7 @@ pub(crate) fn verify_every_mission(
 
 /// The hash of entry `seq` of `mission`'s chain, if it has one.
 pub(crate) fn mission_entry(
-    store: &impl SqlStore,
+    store: &impl Backend,
     mission: &MissionId,
     seq: i64,
 ) -> Result<Option<String>> {
@@ -704,7 +738,7 @@ mod tests {
     #[test]
     fn every_table_selects_its_declared_width() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for m in super::super::open::MIGRATIONS {
+        for m in super::super::MIGRATIONS {
             conn.execute_batch(m.sql).unwrap();
         }
         for table in ChainTable::ALL {

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection};
 
 use super::error::Result;
-use super::open::{connect, OpenOptions};
+use super::options::OpenOptions;
+use super::sqlite::connect_vetted as connect;
 
 /// A raw connection inserting tool calls into one mission.
 pub struct RawInserter {
@@ -105,7 +106,7 @@ pub fn bulk_history(location: &str, missions: u64, per_mission: u64) -> Result<V
 
 #[cfg(feature = "postgres")]
 fn pg_client(url: &str) -> Result<postgres::Client> {
-    let target = super::postgresql::Target::parse(url)?;
+    let target = super::postgres::Target::parse(url)?;
     target.connect()
 }
 

@@ -1,4 +1,5 @@
-//! Identifiers and times: [`MissionId`], [`ToolCallId`], [`DecisionId`], and
+//! Identifiers and times: [`MissionId`], [`ToolCallId`], [`DecisionId`],
+//! [`PlaybookRunId`], and
 //! the one text form of a timestamp.
 //!
 //! Each is parsed once, at the edge (the CLI, the WIT boundary, an
@@ -182,6 +183,10 @@ row_id!(
 row_id!(
     /// A row of `decisions`: ids grow in commit order within a database.
     DecisionId
+);
+row_id!(
+    /// A row of `playbook_runs`: ids grow in commit order within a database.
+    PlaybookRunId
 );
 
 /// Timestamps as the store writes them: RFC 3339 UTC with microseconds,

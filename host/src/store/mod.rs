@@ -4,50 +4,67 @@
 //! and status, [`Json`] for JSON text kept as given), every input is validated here
 //! before any SQL runs, and its one error type, [`StoreError`], says what went
 //! wrong in words a caller can act on.
+//!
+//! The tree shows what is shared and what is a backend's own:
+//! - shared, written once: the API ([`MissionStore`], `mission_store.rs`),
+//!   its operations (`operations.rs`), the statements and the few whose text
+//!   differs per database (`dialect.rs`), the connection interface they run
+//!   on (`sql.rs`), the model and its rules (`model.rs`, `ids.rs`,
+//!   `json.rs`, `rows.rs`), the hash chain (`chain.rs`), moving missions
+//!   (`transfer.rs`, `otlp.rs`), migrations (`migrate.rs`) and options
+//!   (`options.rs`);
+//! - what a backend must provide: `backend.rs`, transactions over its
+//!   connections;
+//! - `sqlite/`: one file, group commit, lock waits, opening files safely;
+//! - `postgres/`: a server, its connection pool and its errors.
 
 mod any;
 mod backend;
-mod busy;
 mod chain;
 mod deadline;
+mod dialect;
 mod error;
 #[cfg(feature = "cli")]
 pub(crate) mod floor;
 mod ids;
 mod json;
+mod migrate;
+mod mission_store;
 mod model;
-mod open;
+mod operations;
+mod options;
 mod otlp;
 #[cfg(feature = "postgres")]
-mod postgresql;
+mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
 mod transfer;
-mod writer;
 
 pub use any::{AnyStore, Copied};
-pub use backend::MissionStore;
-pub use busy::LockWaitNotice;
 pub use chain::{ChainHead, ChainReport, ChainRow, OrphanChain};
 pub use deadline::with_deadline;
 pub(crate) use deadline::with_deadline_or_cancel;
 pub use error::{Result, StoreError};
 pub use ids::format_timestamp;
-pub use ids::{DecisionId, MissionId, ToolCallId};
+pub use ids::{DecisionId, MissionId, PlaybookRunId, ToolCallId};
 pub use json::{Json, MAX_JSON_BYTES, MAX_JSON_DEPTH};
+pub use migrate::Migration;
+pub use mission_store::MissionStore;
 pub(crate) use model::check_text;
 pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
-    MemoryEntry, Mission, MissionFilter, MissionStatus, NewToolCall, Origin, Outcome, Page, Phase,
-    PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
+    MemoryEntry, Mission, MissionFilter, MissionStatus, NewDecision, NewToolCall, Origin, Outcome,
+    Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
     DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES, PAGE_BYTES_PER_JSON_LIMIT,
 };
-pub use open::{Durability, Migration, OpenOptions, MIGRATIONS};
-#[cfg(feature = "postgres")]
-pub use postgresql::{
-    is_postgres_url, PostgresStore, DEFAULT_MAX_CONNECTIONS, POSTGRES_MIGRATIONS,
+pub use operations::PRUNE_BATCH;
+pub use options::{
+    Durability, OpenOptions, PostgresOptions, SqliteOptions, DEFAULT_BUSY_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
 };
-pub use sqlite::{ConnectionSettings, SqliteStore, DEFAULT_DB_PATH, PRUNE_BATCH};
+#[cfg(feature = "postgres")]
+pub use postgres::{is_postgres_url, PostgresStore, POSTGRES_MIGRATIONS};
+pub use sqlite::busy::LockWaitNotice;
+pub use sqlite::{ConnectionSettings, SqliteStore, WriteStats, DEFAULT_DB_PATH, MIGRATIONS};
 pub use transfer::{exported_chain_head, ExportFilter};
-pub use writer::WriteStats;

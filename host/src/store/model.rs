@@ -220,6 +220,52 @@ impl NewToolCall {
     }
 }
 
+/// A decision to be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDecision {
+    /// What kind of decision (non-empty, at most 256 bytes, no control
+    /// characters), such as `plan` or `tool_choice`.
+    pub decision_type: String,
+    /// Why it was taken (at most 64 KiB, no NUL).
+    pub rationale: String,
+    /// Who took it (non-empty, at most 256 bytes, no control characters).
+    pub agent_name: String,
+    /// What it was taken in view of, if anything.
+    pub context: Option<Json>,
+}
+
+impl NewDecision {
+    /// A decision with no context; add one with struct update syntax.
+    pub fn new(
+        decision_type: impl Into<String>,
+        rationale: impl Into<String>,
+        agent_name: impl Into<String>,
+    ) -> Self {
+        NewDecision {
+            decision_type: decision_type.into(),
+            rationale: rationale.into(),
+            agent_name: agent_name.into(),
+            context: None,
+        }
+    }
+
+    /// Checks the decision against the store's rules without writing
+    /// anything.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidInput`] for a name or text the rules refuse,
+    /// [`StoreError::LimitExceeded`] for a context over the JSON limits.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(context) = &self.context {
+            context.check_limits("context")?;
+        }
+        check_name("decision type", &self.decision_type)?;
+        check_text("rationale", &self.rationale)?;
+        check_name("agent name", &self.agent_name)
+    }
+}
+
 fn check_duration(duration_ms: Option<i64>) -> Result<()> {
     match duration_ms {
         Some(ms) if ms < 0 => Err(StoreError::invalid(format!(

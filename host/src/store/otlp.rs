@@ -25,9 +25,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::backend::Backend;
 use super::error::Result;
 use super::ids::{parse_timestamp, MissionId};
-use super::sql::{Sql, SqlStore, Value as Column};
+use super::sql::{Sql, Value as Column};
 use super::transfer::{export_selection, ExportFilter};
 
 /// OTLP span kind INTERNAL.
@@ -39,7 +40,7 @@ const STATUS_ERROR: i64 = 2;
 /// OTLP/JSON `ExportTraceServiceRequest` (no newline), one mission in memory
 /// at a time. Also returns the rows each line held, for progress.
 pub(crate) fn export_otlp(
-    store: &impl SqlStore,
+    store: &impl Backend,
     filter: &ExportFilter,
     f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
 ) -> Result<()> {

@@ -56,7 +56,7 @@ pub(super) fn name_list(names: &[String]) -> Option<String> {
 }
 
 /// One row's values, read by position.
-pub(super) struct Cols<'a>(pub(super) &'a [Value]);
+pub(super) struct Cols<'a>(pub(super) &'a [Value<'a>]);
 
 impl Cols<'_> {
     fn wrong(&self, i: usize, wanted: &str) -> StoreError {
@@ -79,7 +79,7 @@ impl Cols<'_> {
 
     pub(super) fn text(&self, i: usize) -> Result<String> {
         match &self.0[i] {
-            Value::Text(s) => Ok(s.clone()),
+            Value::Text(s) => Ok(s.to_string()),
             Value::Blob(b) => Ok(String::from_utf8_lossy(b).into_owned()),
             _ => Err(self.wrong(i, "text")),
         }

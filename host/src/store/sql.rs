@@ -9,6 +9,8 @@
 //! and hashes the same. Statements number their parameters `?1`, `?2`...;
 //! PostgreSQL's `$1` is substituted by its implementation.
 
+use std::borrow::Cow;
+
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{params_from_iter, Connection};
 
@@ -16,17 +18,19 @@ use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::json::Json;
 
-/// One column's value, as SQLite types it.
+/// One column's value, as SQLite types it: a row read back (owned,
+/// `Value<'static>`) or a statement's parameter (borrowing the caller's
+/// text, so binding a tool call's JSON copies nothing).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub(crate) enum Value<'a> {
     Null,
     Integer(i64),
     Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
+    Text(Cow<'a, str>),
+    Blob(Cow<'a, [u8]>),
 }
 
-impl Value {
+impl Value<'_> {
     pub(crate) fn int(&self) -> Option<i64> {
         match self {
             Value::Integer(i) => Some(*i),
@@ -43,31 +47,37 @@ impl Value {
 
     pub(crate) fn into_text(self) -> Option<String> {
         match self {
-            Value::Text(s) => Some(s),
+            Value::Text(s) => Some(s.into_owned()),
             _ => None,
         }
     }
 }
 
-impl From<i64> for Value {
+impl From<i64> for Value<'_> {
     fn from(i: i64) -> Self {
         Value::Integer(i)
     }
 }
 
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::Text(s.to_owned())
+impl From<bool> for Value<'_> {
+    fn from(b: bool) -> Self {
+        Value::Integer(i64::from(b))
     }
 }
 
-impl From<String> for Value {
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Value<'_> {
     fn from(s: String) -> Self {
-        Value::Text(s)
+        Value::Text(Cow::Owned(s))
     }
 }
 
-impl<T: Into<Value>> From<Option<T>> for Value {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
     }
@@ -91,14 +101,22 @@ pub(crate) trait Sql {
         &mut self,
         sql: &str,
         params: &[Value],
-        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+        f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
     ) -> Result<()>;
 
     /// Runs `sql`; returns how many rows it changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
 
+    /// Runs `sql`, an `INSERT` of one row written without a `RETURNING`
+    /// clause; returns the new row's id.
+    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<i64>;
+
+    /// Runs statements that take no parameters, one after another (a
+    /// migration's script).
+    fn batch(&mut self, sql: &str) -> Result<()>;
+
     /// The first row `sql` returns, if any.
-    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value>>> {
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value<'static>>>> {
         let mut first = None;
         self.query(sql, params, &mut |row| {
             if first.is_none() {
@@ -110,7 +128,7 @@ pub(crate) trait Sql {
     }
 
     /// Every row `sql` returns.
-    fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+    fn query_all(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value<'static>>>> {
         let mut all = Vec::new();
         self.query(sql, params, &mut |row| {
             all.push(row.to_vec());
@@ -123,7 +141,7 @@ pub(crate) trait Sql {
 /// A SQLite connection as [`Sql`]: statements prepared once per connection.
 pub(crate) struct Lite<'a>(pub(crate) &'a Connection);
 
-impl rusqlite::ToSql for Value {
+impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
             Value::Null => ValueRef::Null,
@@ -135,14 +153,16 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-impl From<ValueRef<'_>> for Value {
+impl From<ValueRef<'_>> for Value<'static> {
     fn from(v: ValueRef<'_>) -> Self {
         match v {
             ValueRef::Null => Value::Null,
             ValueRef::Integer(i) => Value::Integer(i),
             ValueRef::Real(f) => Value::Real(f),
-            ValueRef::Text(bytes) => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
-            ValueRef::Blob(bytes) => Value::Blob(bytes.to_vec()),
+            ValueRef::Text(bytes) => {
+                Value::Text(Cow::Owned(String::from_utf8_lossy(bytes).into_owned()))
+            }
+            ValueRef::Blob(bytes) => Value::Blob(Cow::Owned(bytes.to_vec())),
         }
     }
 }
@@ -156,7 +176,7 @@ impl Sql for Lite<'_> {
         &mut self,
         sql: &str,
         params: &[Value],
-        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+        f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.0.prepare_cached(sql)?;
         let width = stmt.column_count();
@@ -181,22 +201,17 @@ impl Sql for Lite<'_> {
             .prepare_cached(sql)?
             .execute(params_from_iter(params))? as u64)
     }
-}
 
-/// A store whose operations run inside transactions of [`Sql`]: what the
-/// code shared by both backends needs of a backend.
-pub(crate) trait SqlStore {
-    /// Runs `f` in a read transaction (one snapshot). `f` may run again if
-    /// the first attempt's transaction was aborted as a conflict.
-    fn read_sql<T>(&self, f: impl FnMut(&mut dyn Sql) -> Result<T>) -> Result<T>;
+    fn insert(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
+        self.0
+            .prepare_cached(sql)?
+            .execute(params_from_iter(params))?;
+        Ok(self.0.last_insert_rowid())
+    }
 
-    /// Runs `f` in a write transaction, committed before this returns; all
-    /// or nothing of what `f` wrote. `f` may run again if the first
-    /// attempt's transaction was aborted as a conflict.
-    fn write_sql<T: Send + 'static>(
-        &self,
-        f: impl FnMut(&mut dyn Sql) -> Result<T> + Send + 'static,
-    ) -> Result<T>;
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.execute_batch(sql)?)
+    }
 }
 
 /// The row id of a mission, if it is here.
@@ -225,7 +240,7 @@ impl Json {
             Value::Real(f) => Some(Json::stored(
                 serde_json::Number::from_f64(*f).map_or_else(|| f.to_string(), |n| n.to_string()),
             )),
-            Value::Text(text) => Some(Json::stored(text.clone())),
+            Value::Text(text) => Some(Json::stored(text.as_ref())),
             Value::Blob(bytes) => Some(Json::stored(String::from_utf8_lossy(bytes))),
         }
     }

@@ -21,11 +21,12 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
+use super::backend::Backend;
 use super::chain::ChainHead;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::json::Json;
-use super::sql::{mission_row, Dialect, Sql, SqlStore, Value};
+use super::sql::{mission_row, Dialect, Sql, Value};
 
 /// What each table exports: its columns (provenance ids become positions),
 /// which of them hold JSON, and its order.
@@ -145,7 +146,7 @@ pub struct ExportFilter {
 /// of JSON (no newline) and the rows it holds, one mission in memory at a
 /// time.
 pub(crate) fn export_jsonl(
-    store: &impl SqlStore,
+    store: &impl Backend,
     filter: &ExportFilter,
     f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
 ) -> Result<()> {
@@ -158,7 +159,7 @@ pub(crate) fn export_jsonl(
 
 /// The rows an export holds: what `filter` selects, counted in one read
 /// (for progress and ETA).
-pub(crate) fn export_size(store: &impl SqlStore, filter: &ExportFilter) -> Result<u64> {
+pub(crate) fn export_size(store: &impl Backend, filter: &ExportFilter) -> Result<u64> {
     let missions = export_selection(store, filter)?;
     store.read_sql(|db| {
         let mut total = 0u64;
@@ -179,7 +180,7 @@ pub(crate) fn export_size(store: &impl SqlStore, filter: &ExportFilter) -> Resul
 /// The missions (row id, uuid) `filter` selects, oldest first; an asked-for
 /// mission that is not here is an error.
 pub(crate) fn export_selection(
-    store: &impl SqlStore,
+    store: &impl Backend,
     filter: &ExportFilter,
 ) -> Result<Vec<(i64, String)>> {
     let since = filter
@@ -216,7 +217,7 @@ pub(crate) fn export_selection(
 /// keeping uuids, timestamps and JSON text byte for byte. A mission already
 /// present is left alone (importing twice changes nothing): returns its id
 /// and whether it was imported.
-pub(crate) fn import_jsonl(store: &impl SqlStore, line: &str) -> Result<(MissionId, bool)> {
+pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionId, bool)> {
     let export: HashMap<String, Box<RawValue>> = serde_json::from_str(line)
         .map_err(|e| StoreError::invalid(format!("not an exported mission: {e}")))?;
     let part = |key: &str| -> Result<&RawValue> {
@@ -375,15 +376,15 @@ fn insert(
             Value::Null
         } else if table.json.contains(&column) {
             if invalid.iter().any(|c| c == column) {
-                Value::Text(serde_json::from_str(raw.get()).map_err(|_| {
+                Value::from(serde_json::from_str::<String>(raw.get()).map_err(|_| {
                     StoreError::invalid(format!("{column} is named invalid but is no string"))
                 })?)
             } else {
-                Value::Text(raw.get().to_owned())
+                Value::from(raw.get())
             }
         } else {
             match serde_json::from_str::<serde_json::Value>(raw.get()) {
-                Ok(serde_json::Value::String(s)) => Value::Text(s),
+                Ok(serde_json::Value::String(s)) => Value::from(s),
                 Ok(serde_json::Value::Bool(b)) => Value::Integer(i64::from(b)),
                 Ok(serde_json::Value::Number(n)) => match n.as_i64() {
                     Some(i) => Value::Integer(i),

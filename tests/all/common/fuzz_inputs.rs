@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 use vibe_store::store::Durability;
+use vibe_store::NewDecision;
 use vibe_store::{
     Json, MissionId, MissionStatus, MissionStore, NewToolCall, Phase, SqliteStore, StoreError,
 };
@@ -110,7 +111,7 @@ fn tool_name(store: &SqliteStore, mission: &MissionId, text: &str) {
 
 fn decision(store: &SqliteStore, mission: &MissionId, text: &str) {
     let (kind, rationale) = text.split_once('|').unwrap_or((text, text));
-    match store.record_decision(mission, kind, rationale, "fuzz", None) {
+    match store.record_decision(mission, NewDecision::new(kind, rationale, "fuzz")) {
         Ok(id) => {
             let stored = store
                 .get_decisions(mission)

@@ -22,7 +22,8 @@ use vibe_store::sandbox::{
     FailureKind, Grants, Limits, LoadError, Request, Runtime, RuntimeConfig,
 };
 use vibe_store::store::{
-    Copied, DecisionFilter, ExportFilter, MissionFilter, Outcome, PruneFilter, ToolCallFilter,
+    Copied, DecisionFilter, ExportFilter, MissionFilter, NewDecision, Outcome, PruneFilter,
+    ToolCallFilter,
 };
 use vibe_store::terminal::{json_for_terminal, one_line, visible_line};
 use vibe_store::{
@@ -767,13 +768,11 @@ fn run(cli: Cli) -> CliResult {
                 .context
                 .map(|c| Json::parse("--context", c))
                 .transpose()?;
-            let id = store.record_decision(
-                &args.uuid.parse()?,
-                &args.decision_type,
-                &args.rationale,
-                &args.agent,
+            let decision = NewDecision {
                 context,
-            )?;
+                ..NewDecision::new(args.decision_type, args.rationale, args.agent)
+            };
+            let id = store.record_decision(&args.uuid.parse()?, decision)?;
             out(format_args!("{id}\n"));
         }
         Command::Run(args) => run_tool(&store, args)?,

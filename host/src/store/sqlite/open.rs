@@ -10,167 +10,17 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::busy::{with_wait, LockWaitNotice};
-use super::error::{Result, StoreError};
-
-/// How hard each acknowledged write is pushed to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// Every acknowledged write survives power loss (`synchronous = FULL`).
-    #[default]
-    Full,
-    /// Every acknowledged write survives a crash of the process, but the last
-    /// ones may be lost on power loss (`synchronous = NORMAL`).
-    Normal,
-}
-
-impl Durability {
-    /// Every durability, strongest first.
-    pub const ALL: [Durability; 2] = [Durability::Full, Durability::Normal];
-
-    /// Its name (`full`, `normal`), as the CLI and `VIBE_DURABILITY` spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Durability::Full => "full",
-            Durability::Normal => "normal",
-        }
-    }
-
-    /// The `PRAGMA synchronous` value it runs with.
-    pub(crate) fn synchronous(self) -> &'static str {
-        match self {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        }
-    }
-}
-
-impl std::str::FromStr for Durability {
-    type Err = StoreError;
-
-    /// Accepts any letter case.
-    fn from_str(text: &str) -> Result<Self> {
-        Durability::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                StoreError::invalid(format!(
-                    "unknown durability {text:?}; valid values: full, normal"
-                ))
-            })
-    }
-}
-
-impl std::fmt::Display for Durability {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One numbered schema migration, applied in a transaction together with the
-/// bump of `PRAGMA user_version` to `version`.
-#[derive(Debug, Clone, Copy)]
-pub struct Migration {
-    /// The `user_version` it brings the file to.
-    pub version: u32,
-    /// The statements, run in one transaction.
-    pub sql: &'static str,
-}
-
-/// The migrations compiled into this binary, from `schema/`.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        sql: include_str!("../../schema/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        sql: include_str!("../../schema/0002_provenance.sql"),
-    },
-    Migration {
-        version: 3,
-        sql: include_str!("../../schema/0003_operator_indexes.sql"),
-    },
-    Migration {
-        version: 4,
-        sql: include_str!("../../schema/0004_chain_and_caller.sql"),
-    },
-];
+use super::busy::with_wait;
+use crate::store::error::{Result, StoreError};
+use crate::store::migrate::{self, SchemaConnection};
+use crate::store::options::OpenOptions;
+use crate::store::sql::{Lite, Sql};
 
 /// Tables every vibe-store database has; their absence marks a foreign file.
 const REQUIRED_TABLES: &[&str] = &["missions", "tool_calls", "decisions"];
-
-/// How to open a store.
-#[derive(Debug, Clone)]
-pub struct OpenOptions {
-    /// How hard each acknowledged write is pushed to disk.
-    pub durability: Durability,
-    /// How long a write waits for another process's write lock.
-    pub busy_timeout: Duration,
-    /// Called once per wait when another process's lock has been waited on
-    /// for a second (the `vibe` command line says so on stderr).
-    pub lock_wait_notice: Option<LockWaitNotice>,
-    /// Open for reading only: nothing is created, migrated or converted
-    /// (not even to WAL), and every write fails with
-    /// [`StoreError::ReadOnly`]. A file that cannot be written (its mode, its
-    /// directory, a read-only mount) is read this way.
-    pub read_only: bool,
-    /// Create the file (and its directory) when there is none. Off: a
-    /// missing file is [`StoreError::NoDatabase`].
-    pub create: bool,
-    /// The schema's migrations, oldest first. Programs that extend the schema
-    /// append their own after [`MIGRATIONS`].
-    pub migrations: Vec<Migration>,
-    /// A cap on the database's size, in pages (`PRAGMA max_page_count`):
-    /// writes past it fail with [`StoreError::StorageFull`] exactly as on a
-    /// full disk. `None` leaves SQLite's default (effectively unlimited).
-    pub max_page_count: Option<u32>,
-    /// PostgreSQL: the most connections the store's pool opens at once
-    /// (calls beyond them wait up to `busy_timeout` for one). SQLite keeps
-    /// one write connection and a few readers, and ignores this.
-    pub max_connections: usize,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        OpenOptions {
-            durability: Durability::Full,
-            busy_timeout: DEFAULT_BUSY_TIMEOUT,
-            lock_wait_notice: None,
-            read_only: false,
-            create: true,
-            migrations: MIGRATIONS.to_vec(),
-            max_page_count: None,
-            max_connections: 10,
-        }
-    }
-}
-
-impl OpenOptions {
-    /// These options with another durability.
-    pub fn durability(mut self, durability: Durability) -> Self {
-        self.durability = durability;
-        self
-    }
-
-    /// These options for reading only: no file created, nothing changed.
-    pub fn read_only(mut self) -> Self {
-        self.read_only = true;
-        self.create = false;
-        self
-    }
-
-    pub(crate) fn latest_version(&self) -> u32 {
-        self.migrations.last().map_or(0, |m| m.version)
-    }
-}
-
-/// How long a write waits for another process's lock by default.
-pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Makes sure a usable database exists at `path` and is migrated, and returns
 /// a configured connection to it. Read-only: checks it and opens it, changing
@@ -192,14 +42,16 @@ fn open_database_waiting(path: &Path, options: &OpenOptions) -> Result<Connectio
     }
     check_file(path, options.read_only)?;
     let conn = connect(path, options)?;
-    check_schema(path, &conn, options)?;
+    check_schema(path, &conn)?;
+    let migrations = &options.sqlite.migrations;
     if options.read_only {
+        migrate::run(&mut SchemaLock::new(&conn, path), migrations, true)?;
         return Ok(conn);
     }
     // Only now may the file change: WAL mode is recorded in its header.
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
         .map_err(|e| classify_open_error(path, e))?;
-    migrate(&conn, options)?;
+    migrate::run(&mut SchemaLock::new(&conn, path), migrations, false)?;
     Ok(conn)
 }
 
@@ -276,7 +128,7 @@ fn configure(conn: &Connection, options: &OpenOptions) -> rusqlite::Result<()> {
     conn.busy_handler(Some(super::busy::handler))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", options.durability.synchronous())?;
-    if let Some(pages) = options.max_page_count {
+    if let Some(pages) = options.sqlite.max_page_count {
         conn.pragma_update_and_check(None, "max_page_count", pages, |row| row.get::<_, i64>(0))?;
     }
     conn.set_prepared_statement_cache_capacity(32);
@@ -345,7 +197,11 @@ fn build_fresh(temp: &Path, options: &OpenOptions) -> Result<()> {
         .map_err(|e| classify_open_error(temp, e))?;
     configure(&conn, options)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    migrate(&conn, options)?;
+    migrate::run(
+        &mut SchemaLock::new(&conn, temp),
+        &options.sqlite.migrations,
+        false,
+    )?;
     // Closing the last connection checkpoints the WAL into the file and
     // removes it, so the linked file is complete on its own.
     conn.close().map_err(|(_, e)| StoreError::from(e))?;
@@ -428,28 +284,13 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(wal)
 }
 
-/// Checks the schema version and tables of an existing file; writes nothing.
-fn check_schema(path: &Path, conn: &Connection, options: &OpenOptions) -> Result<()> {
+/// Checks that an existing file's tables are vibe-store's (a file with
+/// tables and no schema version belongs to another program); writes
+/// nothing. Versions are the migration runner's to check.
+fn check_schema(path: &Path, conn: &Connection) -> Result<()> {
     let version: u32 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(|e| classify_open_error(path, e))?;
-    let latest = options.latest_version();
-    if version > latest {
-        return Err(unusable(
-            path,
-            format!(
-                "its schema version is {version}, newer than this vibe-store supports ({latest}); use a newer vibe-store"
-            ),
-        ));
-    }
-    if options.read_only && version < latest {
-        return Err(unusable(
-            path,
-            format!(
-                "its schema version is {version}, older than this vibe-store reads ({latest}); upgrade it with `vibe init` (a write)"
-            ),
-        ));
-    }
     let mut stmt = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         .map_err(|e| classify_open_error(path, e))?;
@@ -485,34 +326,40 @@ fn check_schema(path: &Path, conn: &Connection, options: &OpenOptions) -> Result
     Ok(())
 }
 
-/// Applies every migration newer than the file's `user_version`, each in its
-/// own transaction with its version bump. Safe against other processes
-/// migrating at the same time: the version is re-read under the write lock.
-pub(crate) fn migrate(conn: &Connection, options: &OpenOptions) -> Result<u32> {
-    let version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    for migration in options.migrations.iter().filter(|m| m.version > version) {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let applied = (|| -> Result<bool> {
-            let current: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-            if current >= migration.version {
-                return Ok(false);
-            }
-            conn.execute_batch(migration.sql)?;
-            conn.pragma_update(None, "user_version", migration.version)?;
-            Ok(true)
-        })();
-        match applied {
-            Ok(applied) => {
-                conn.execute_batch("COMMIT")?;
-                if applied {
-                    tracing::info!(version = migration.version, "applied schema migration");
-                }
-            }
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
+/// A SQLite connection as the migration runner takes it: a migration holds
+/// the write lock (`BEGIN IMMEDIATE`), so another process opening the file
+/// at the same time waits, then finds the migration applied.
+pub(super) struct SchemaLock<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+impl<'a> SchemaLock<'a> {
+    pub(super) fn new(conn: &'a Connection, path: &'a Path) -> Self {
+        SchemaLock { conn, path }
     }
-    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+impl SchemaConnection for SchemaLock<'_> {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn transaction<T>(
+        &mut self,
+        lock: bool,
+        f: &mut dyn FnMut(&mut dyn Sql) -> Result<T>,
+    ) -> Result<T> {
+        let conn = self.conn;
+        conn.execute_batch(if lock { "BEGIN IMMEDIATE" } else { "BEGIN" })
+            .map_err(|e| classify_open_error(self.path, e))?;
+        let outcome = f(&mut Lite(conn)).and_then(|value| {
+            conn.execute_batch("COMMIT")?;
+            Ok(value)
+        });
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        outcome
+    }
 }

@@ -84,11 +84,11 @@ pub(crate) fn handler(attempt: i32) -> bool {
             // counted in steps of the longest backoff.
             None => (
                 Duration::from_millis(BACKOFF_MS[BACKOFF_MS.len() - 1] * attempt.max(0) as u64),
-                super::open::DEFAULT_BUSY_TIMEOUT,
+                crate::store::options::DEFAULT_BUSY_TIMEOUT,
             ),
         };
         // A guest's store call gives up at the invocation's deadline too.
-        if waited >= timeout || super::deadline::expired() {
+        if waited >= timeout || crate::store::deadline::expired() {
             return false;
         }
         let step = BACKOFF_MS[(attempt.max(0) as usize).min(BACKOFF_MS.len() - 1)];

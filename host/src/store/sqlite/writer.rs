@@ -20,7 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::Connection;
 
-use super::error::{Result, StoreError};
+use crate::store::error::{Result, StoreError};
 use crate::sync::{lock, wait};
 
 /// Most writes committed together.

@@ -1,0 +1,353 @@
+//! The statements whose text differs between SQLite and PostgreSQL, side by
+//! side, and the ones both run as written.
+//!
+//! Both number their parameters `?1`, `?2`... (PostgreSQL's `$1` is
+//! substituted by its [`Sql`](super::sql::Sql) implementation), and each pair
+//! binds the same parameters in the same order, so `operations.rs` binds
+//! once. What differs:
+//! - a write locks its mission's row on PostgreSQL (`FOR UPDATE`); SQLite has
+//!   one writer per file and needs no lock;
+//! - PostgreSQL compares text with `COLLATE "C"` where SQLite compares bytes,
+//!   so timestamps and names order the same on both;
+//! - PostgreSQL must be told the type of a parameter that may be NULL
+//!   (`CAST(?1 AS TEXT)`), and spells SQLite's `json_each`, `instr` and
+//!   boolean sums its own way;
+//! - SQLite's filtered listings come in two statements, within one mission
+//!   and across all, so its planner can use the mission's index for the
+//!   first (PostgreSQL plans `?1 IS NULL OR ...` at bind time).
+
+use super::rows::{decisions_from, mission_select, tool_calls_from};
+use super::sql::Dialect;
+
+/// One dialect's text for each statement that differs.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    /// `?1` a mission's uuid; returns its row id, locking the row for the
+    /// transaction where a backend has row locks.
+    pub lock_mission: &'static str,
+    /// `?1` a mission's row id: locks it, where a backend has row locks.
+    pub lock_mission_row: Option<&'static str>,
+    /// `?1` status, `?2` phase, `?3`/`?4` created since/until, `?5` text in
+    /// the metadata, `?6` the id of the last mission of the previous page,
+    /// `?7` limit: newest first.
+    pub find_missions: &'static str,
+    /// `?1` mission row id, `?2` after id, `?3` JSON array of tool names,
+    /// `?4` success, `?5`/`?6` since/until, `?7` limit: within one mission,
+    /// then across all (where `?1` is unused).
+    pub find_tool_calls: [&'static str; 2],
+    /// `?1` mission row id, `?2` after id, `?3` JSON array of types, `?4` of
+    /// agents, `?5`/`?6` since/until, `?7` limit: within one mission, then
+    /// across all.
+    pub find_decisions: [&'static str; 2],
+    /// `?1` mission row id or NULL for all: per tool, counts, first and last
+    /// call, nearest-rank duration percentiles (rank = ceil(p * n)).
+    pub tool_stats: &'static str,
+    /// `?1` mission row id, `?2` key, `?3` now: the live value.
+    pub memory_get: &'static str,
+    /// `?1` mission row id, `?2` now: every live entry, by key.
+    pub memory_list: &'static str,
+    /// `?1` created before, `?2` JSON array of statuses: the missions a
+    /// prune selects, oldest first, with how many rows each holds.
+    pub prune_candidates: &'static str,
+    /// `?1` mission row id: its playbook runs, oldest first.
+    pub playbook_runs: &'static str,
+}
+
+impl Dialect {
+    /// This dialect's statements.
+    pub(crate) fn statements(self) -> &'static Statements {
+        match self {
+            Dialect::Sqlite => &SQLITE,
+            Dialect::Postgres => &POSTGRES,
+        }
+    }
+}
+
+// ---- the two dialects --------------------------------------------------------
+
+macro_rules! prune_candidates {
+    () => {
+        "SELECT m.mission_uuid, m.created_at, m.status,
+                (SELECT COUNT(*) FROM tool_calls WHERE mission_id = m.id),
+                (SELECT COUNT(*) FROM decisions WHERE mission_id = m.id),
+                (SELECT COUNT(*) FROM agent_memory WHERE mission_id = m.id),
+                (SELECT COUNT(*) FROM playbook_runs WHERE mission_id = m.id)
+         FROM missions m "
+    };
+}
+macro_rules! playbook_runs {
+    () => {
+        "SELECT id, mission_id, playbook_name, phase, started_at, completed_at,
+                success, metrics, error_message
+         FROM playbook_runs WHERE mission_id = ?1 "
+    };
+}
+
+macro_rules! tool_calls_filter {
+    ($collate:literal, $names:literal, $success:literal) => {
+        concat!(
+            "AND t.id > ?2
+             AND (",
+            $names,
+            ")
+             AND (",
+            $success,
+            ")
+             AND t.timestamp",
+            $collate,
+            " >= ?5 AND t.timestamp",
+            $collate,
+            " < ?6
+             ORDER BY t.timestamp",
+            $collate,
+            ", t.id LIMIT ?7"
+        )
+    };
+}
+macro_rules! decisions_filter {
+    ($collate:literal, $types:literal, $agents:literal) => {
+        concat!(
+            "AND d.id > ?2
+             AND (",
+            $types,
+            ")
+             AND (",
+            $agents,
+            ")
+             AND d.timestamp",
+            $collate,
+            " >= ?5 AND d.timestamp",
+            $collate,
+            " < ?6
+             ORDER BY d.timestamp",
+            $collate,
+            ", d.id LIMIT ?7"
+        )
+    };
+}
+
+pub(crate) const SQLITE: Statements = Statements {
+    lock_mission: "SELECT id FROM missions WHERE mission_uuid = ?1",
+    lock_mission_row: None,
+    find_missions: concat!(
+        mission_select!(),
+        " WHERE (?1 IS NULL OR status = ?1)
+            AND (?2 IS NULL OR phase = ?2)
+            AND created_at >= ?3 AND created_at < ?4
+            AND (?5 IS NULL OR instr(metadata, ?5) > 0)
+            AND (?6 IS NULL
+                 OR (created_at, id) < (SELECT created_at, id FROM missions WHERE id = ?6))
+          ORDER BY created_at DESC, id DESC LIMIT ?7"
+    ),
+    find_tool_calls: [
+        concat!(
+            tool_calls_from!(),
+            "WHERE t.mission_id = ?1 ",
+            tool_calls_filter!(
+                "",
+                "?3 IS NULL OR t.tool_name IN (SELECT value FROM json_each(?3))",
+                "?4 IS NULL OR t.success = ?4"
+            )
+        ),
+        concat!(
+            tool_calls_from!(),
+            "WHERE 1 ",
+            tool_calls_filter!(
+                "",
+                "?3 IS NULL OR t.tool_name IN (SELECT value FROM json_each(?3))",
+                "?4 IS NULL OR t.success = ?4"
+            )
+        ),
+    ],
+    find_decisions: [
+        concat!(
+            decisions_from!(),
+            "WHERE d.mission_id = ?1 ",
+            decisions_filter!(
+                "",
+                "?3 IS NULL OR d.decision_type IN (SELECT value FROM json_each(?3))",
+                "?4 IS NULL OR d.agent_name IN (SELECT value FROM json_each(?4))"
+            )
+        ),
+        concat!(
+            decisions_from!(),
+            "WHERE 1 ",
+            decisions_filter!(
+                "",
+                "?3 IS NULL OR d.decision_type IN (SELECT value FROM json_each(?3))",
+                "?4 IS NULL OR d.agent_name IN (SELECT value FROM json_each(?4))"
+            )
+        ),
+    ],
+    tool_stats: "
+        WITH calls AS (
+            SELECT tool_name, success, duration_ms, timestamp FROM tool_calls
+            WHERE ?1 IS NULL OR mission_id = ?1
+        ),
+        ranked AS (
+            SELECT tool_name, duration_ms,
+                   ROW_NUMBER() OVER (PARTITION BY tool_name ORDER BY duration_ms) AS rank,
+                   COUNT(*) OVER (PARTITION BY tool_name) AS n
+            FROM calls WHERE duration_ms IS NOT NULL
+        )
+        SELECT c.tool_name, COUNT(*), SUM(c.success = 0), MIN(c.timestamp), MAX(c.timestamp),
+               (SELECT duration_ms FROM ranked r
+                WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100),
+               (SELECT duration_ms FROM ranked r
+                WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100),
+               MAX(c.duration_ms)
+        FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name",
+    memory_get: "SELECT value FROM agent_memory
+         WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
+    memory_list: "SELECT key, value, timestamp, expires_at, invocation_id
+         FROM agent_memory
+         WHERE mission_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY key",
+    prune_candidates: concat!(
+        prune_candidates!(),
+        "WHERE m.created_at < ?1 AND m.status IN (SELECT value FROM json_each(?2))
+         ORDER BY m.created_at, m.id"
+    ),
+    playbook_runs: concat!(playbook_runs!(), "ORDER BY started_at, id"),
+};
+
+pub(crate) const POSTGRES: Statements = Statements {
+    lock_mission: "SELECT id FROM missions WHERE mission_uuid = ?1 FOR UPDATE",
+    lock_mission_row: Some("SELECT id FROM missions WHERE id = ?1 FOR UPDATE"),
+    find_missions: concat!(
+        mission_select!(),
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
+            AND (CAST(?2 AS TEXT) IS NULL OR phase = ?2)
+            AND created_at COLLATE \"C\" >= ?3 AND created_at COLLATE \"C\" < ?4
+            AND (CAST(?5 AS TEXT) IS NULL OR strpos(metadata, ?5) > 0)
+            AND (CAST(?6 AS BIGINT) IS NULL
+                 OR (created_at COLLATE \"C\", id)
+                    < (SELECT created_at COLLATE \"C\", id FROM missions WHERE id = ?6))
+          ORDER BY created_at COLLATE \"C\" DESC, id DESC LIMIT ?7"
+    ),
+    find_tool_calls: [POSTGRES_FIND_TOOL_CALLS, POSTGRES_FIND_TOOL_CALLS],
+    find_decisions: [POSTGRES_FIND_DECISIONS, POSTGRES_FIND_DECISIONS],
+    tool_stats: "
+        WITH calls AS (
+            SELECT tool_name, success, duration_ms, timestamp FROM tool_calls
+            WHERE CAST(?1 AS BIGINT) IS NULL OR mission_id = ?1
+        ),
+        ranked AS (
+            SELECT tool_name, duration_ms,
+                   ROW_NUMBER() OVER (PARTITION BY tool_name ORDER BY duration_ms) AS rank,
+                   COUNT(*) OVER (PARTITION BY tool_name) AS n
+            FROM calls WHERE duration_ms IS NOT NULL
+        )
+        SELECT c.tool_name, COUNT(*), SUM(CASE WHEN c.success THEN 0 ELSE 1 END),
+               MIN(c.timestamp COLLATE \"C\"), MAX(c.timestamp COLLATE \"C\"),
+               (SELECT duration_ms FROM ranked r
+                WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100),
+               (SELECT duration_ms FROM ranked r
+                WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100),
+               MAX(c.duration_ms)
+        FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name COLLATE \"C\"",
+    memory_get: "SELECT value FROM agent_memory
+         WHERE mission_id = ?1 AND key = ?2
+           AND (expires_at IS NULL OR expires_at COLLATE \"C\" > ?3)",
+    memory_list: "SELECT key, value, timestamp, expires_at, invocation_id
+         FROM agent_memory
+         WHERE mission_id = ?1 AND (expires_at IS NULL OR expires_at COLLATE \"C\" > ?2)
+         ORDER BY key COLLATE \"C\"",
+    prune_candidates: concat!(
+        prune_candidates!(),
+        "WHERE m.created_at COLLATE \"C\" < ?1
+           AND m.status IN (SELECT json_array_elements_text(CAST(?2 AS TEXT)::json))
+         ORDER BY m.created_at COLLATE \"C\", m.id"
+    ),
+    playbook_runs: concat!(playbook_runs!(), "ORDER BY started_at COLLATE \"C\", id"),
+};
+
+const POSTGRES_FIND_TOOL_CALLS: &str = concat!(
+    tool_calls_from!(),
+    "WHERE (CAST(?1 AS BIGINT) IS NULL OR t.mission_id = ?1) ",
+    tool_calls_filter!(
+        " COLLATE \"C\"",
+        "CAST(?3 AS TEXT) IS NULL
+         OR t.tool_name IN (SELECT json_array_elements_text(CAST(?3 AS TEXT)::json))",
+        "CAST(?4 AS BOOLEAN) IS NULL OR t.success = ?4"
+    )
+);
+const POSTGRES_FIND_DECISIONS: &str = concat!(
+    decisions_from!(),
+    "WHERE (CAST(?1 AS BIGINT) IS NULL OR d.mission_id = ?1) ",
+    decisions_filter!(
+        " COLLATE \"C\"",
+        "CAST(?3 AS TEXT) IS NULL
+         OR d.decision_type IN (SELECT json_array_elements_text(CAST(?3 AS TEXT)::json))",
+        "CAST(?4 AS TEXT) IS NULL
+         OR d.agent_name IN (SELECT json_array_elements_text(CAST(?4 AS TEXT)::json))"
+    )
+);
+
+// ---- the same on both ----------------------------------------------------------
+
+pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), " WHERE mission_uuid = ?1");
+pub(crate) const CREATE_MISSION: &str =
+    "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id)
+     VALUES (?1, ?2, 'pending', ?3, ?4, ?5)";
+pub(crate) const UPDATE_MISSION_STATUS: &str =
+    "UPDATE missions SET status = ?2, completed_at = ?3 WHERE id = ?1";
+pub(crate) const INSERT_TOOL_CALL: &str =
+    "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
+                             success, error_message, invocation_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+pub(crate) const INSERT_INVOCATION: &str =
+    "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
+                             success, error_message, component_sha256, component_size,
+                             outcome, caller)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+pub(crate) const END_INVOCATION: &str = "UPDATE tool_calls
+     SET result = ?2, duration_ms = ?3, success = ?4, error_message = ?5, outcome = ?6
+     WHERE id = ?1 AND outcome = 'running'";
+pub(crate) const TOOL_CALL_MISSION: &str = "SELECT mission_id FROM tool_calls WHERE id = ?1";
+pub(crate) const TOOL_CALL_BY_ID: &str = concat!(tool_calls_from!(), "WHERE t.id = ?1");
+/// `?1` mission row id, `?2` after id, `?3` limit.
+pub(crate) const TOOL_CALLS_PAGE: &str = concat!(
+    tool_calls_from!(),
+    "WHERE t.mission_id = ?1 AND t.id > ?2 ORDER BY t.id LIMIT ?3"
+);
+pub(crate) const INSERT_DECISION: &str =
+    "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name,
+                            context, invocation_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+/// `?1` mission row id, `?2` after id, `?3` limit.
+pub(crate) const DECISIONS_PAGE: &str = concat!(
+    decisions_from!(),
+    "WHERE d.mission_id = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3"
+);
+pub(crate) const SET_MEMORY: &str =
+    "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at, invocation_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT (mission_id, key) DO UPDATE SET
+         value = excluded.value, timestamp = excluded.timestamp,
+         ttl = excluded.ttl, expires_at = excluded.expires_at,
+         invocation_id = excluded.invocation_id
+     RETURNING id";
+pub(crate) const DELETE_MEMORY: &str =
+    "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2 RETURNING chain_seq";
+pub(crate) const START_PLAYBOOK_RUN: &str =
+    "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
+     VALUES (?1, ?2, ?3, ?4)";
+pub(crate) const PLAYBOOK_RUN_MISSION: &str = "SELECT mission_id FROM playbook_runs WHERE id = ?1";
+pub(crate) const COMPLETE_PLAYBOOK_RUN: &str = "UPDATE playbook_runs
+     SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
+     WHERE id = ?1 AND completed_at IS NULL";
+/// `?1` mission row id: a chunk of one mission's rows, table by table,
+/// newest first (a prune deletes a mission a batch at a time).
+pub(crate) const PRUNE_CHUNKS: [&str; 5] = [
+    "DELETE FROM tool_calls WHERE id IN
+         (SELECT id FROM tool_calls WHERE mission_id = ?1 ORDER BY id DESC LIMIT 2000)",
+    "DELETE FROM decisions WHERE id IN
+         (SELECT id FROM decisions WHERE mission_id = ?1 ORDER BY id DESC LIMIT 2000)",
+    "DELETE FROM agent_memory WHERE id IN
+         (SELECT id FROM agent_memory WHERE mission_id = ?1 LIMIT 2000)",
+    "DELETE FROM playbook_runs WHERE id IN
+         (SELECT id FROM playbook_runs WHERE mission_id = ?1 LIMIT 2000)",
+    "DELETE FROM row_chain WHERE mission_id = ?1 AND seq IN
+         (SELECT seq FROM row_chain WHERE mission_id = ?1 ORDER BY seq DESC LIMIT 2000)",
+];
+pub(crate) const DELETE_MISSION: &str = "DELETE FROM missions WHERE id = ?1";

@@ -1,0 +1,96 @@
+//! The PostgreSQL schema: its numbered migrations (`schema/postgres/`) and
+//! the lock the migration runner takes here. Each migration runs in one
+//! transaction that first takes a transaction advisory lock: ten hosts
+//! starting at once queue on it, the first applies the migration and the
+//! other nine find it applied.
+
+use super::connect::{Conn, Target, TxStep};
+use super::tx::PgTx;
+use crate::store::error::Result;
+use crate::store::migrate::{Migration, SchemaConnection};
+use crate::store::sql::Sql;
+
+/// The PostgreSQL migrations compiled into this binary. Their numbers match
+/// the SQLite ones: version N is the same layout on both.
+pub const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../../schema/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../../schema/postgres/0002_provenance.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../../../schema/postgres/0003_operator_indexes.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../../../schema/postgres/0004_chain_and_caller.sql"),
+    },
+];
+
+/// The advisory lock every migration takes: "vibe-mig" in ASCII.
+const MIGRATION_LOCK: i64 = 0x7669_6265_2d6d_6967;
+
+/// The schema version recorded (0: no vibe-store schema).
+pub(super) fn version(db: &mut dyn Sql) -> Result<u32> {
+    let found = db
+        .query_opt(
+            "SELECT CASE WHEN to_regclass('vibe_schema_version') IS NULL THEN 0
+                         ELSE (SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version) END",
+            &[],
+        )?
+        .and_then(|r| r[0].int())
+        .unwrap_or(0);
+    Ok(u32::try_from(found).unwrap_or(u32::MAX))
+}
+
+/// A pooled connection as the migration runner takes it.
+pub(super) struct SchemaLock<'a> {
+    conn: &'a mut Conn,
+    target: &'a Target,
+}
+
+impl<'a> SchemaLock<'a> {
+    pub(super) fn new(conn: &'a mut Conn, target: &'a Target) -> Self {
+        SchemaLock { conn, target }
+    }
+}
+
+impl SchemaConnection for SchemaLock<'_> {
+    fn location(&self) -> String {
+        self.target.shown().to_owned()
+    }
+
+    fn transaction<T>(
+        &mut self,
+        lock: bool,
+        f: &mut dyn FnMut(&mut dyn Sql) -> Result<T>,
+    ) -> Result<T> {
+        let target = self.target;
+        self.conn
+            .client
+            .batch_execute("BEGIN")
+            .map_err(|e| target.error(e, TxStep::Work))?;
+        let mut db = PgTx::new(self.conn, target);
+        let outcome = (|| {
+            if lock {
+                db.execute("SELECT pg_advisory_xact_lock(?1)", &[MIGRATION_LOCK.into()])?;
+            }
+            f(&mut db)
+        })();
+        let outcome = outcome.and_then(|value| {
+            self.conn
+                .client
+                .batch_execute("COMMIT")
+                .map_err(|e| target.error(e, TxStep::Commit))
+                .map(|()| value)
+        });
+        if outcome.is_err() && !self.conn.client.is_closed() {
+            let _ = self.conn.client.batch_execute("ROLLBACK");
+        }
+        outcome
+    }
+}
