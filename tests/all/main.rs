@@ -18,6 +18,7 @@ mod helpers;
 mod languages;
 mod mcp;
 mod mcp_catalog;
+mod migrations;
 mod model;
 mod operator;
 mod postgres;
