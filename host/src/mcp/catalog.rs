@@ -236,7 +236,9 @@ fn load_one(runtime: &Runtime, path: &Path, policy: &Policy) -> Result<Served, c
     // The operator chose the file: its name exactly as on disk, not the
     // component's, selects the policy.
     let file = policy_key(path);
-    policy.check_pin(&file, tool.digest()).map_err(refused)?;
+    policy
+        .check_pin(&file, tool.digest())
+        .map_err(|e| refused(e.to_string()))?;
     let described = tool.description();
     let name = described.map_or_else(|| tool.name().to_owned(), |d| d.name.clone());
     let object = |json: &crate::store::Json| -> Map<String, Value> {

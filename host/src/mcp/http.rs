@@ -63,6 +63,29 @@ const LOOPBACK_ORIGINS: [&str; 6] = [
     "https://[::1]:*",
 ];
 
+/// Why [`HttpOptions`] cannot be served as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpOptionsError {
+    /// `listen` is off this machine and `allow_remote` is not set.
+    #[error(
+        "{listen} is not a loopback address; serving other machines needs allow_remote and a token"
+    )]
+    NotLoopback {
+        /// The address asked for.
+        listen: SocketAddr,
+    },
+    /// `allow_remote` is set without a `token`.
+    #[error("serving other machines needs a token: remote clients must present a bearer token")]
+    RemoteWithoutToken,
+    /// An allowed origin is not `scheme://host[:port]` (or `:*`).
+    #[error("{origin:?} is not an origin: give scheme://host, scheme://host:port or scheme://host:* (any port)")]
+    NotAnOrigin {
+        /// The origin as given.
+        origin: String,
+    },
+}
+
 /// Where and to whom the HTTP transport listens.
 pub struct HttpOptions {
     /// The address to listen on.
@@ -102,18 +125,18 @@ impl HttpOptions {
     /// Refuses an address off this machine unless remote clients are
     /// allowed, remote clients without a token, and an origin that is not
     /// `scheme://host[:port]`.
-    pub fn check(&self) -> Result<(), String> {
+    ///
+    /// # Errors
+    ///
+    /// The [`HttpOptionsError`] that names which.
+    pub fn check(&self) -> Result<(), HttpOptionsError> {
         if !self.listen.ip().is_loopback() && !self.allow_remote {
-            return Err(format!(
-                "{} is not a loopback address; to serve other machines give --allow-remote with --token-file",
-                self.listen
-            ));
+            return Err(HttpOptionsError::NotLoopback {
+                listen: self.listen,
+            });
         }
         if self.allow_remote && self.token.is_none() {
-            return Err(
-                "--allow-remote needs --token-file: remote clients must present a bearer token"
-                    .into(),
-            );
+            return Err(HttpOptionsError::RemoteWithoutToken);
         }
         for origin in &self.allowed_origins {
             let base = origin.strip_suffix(":*").unwrap_or(origin);
@@ -125,9 +148,9 @@ impl HttpOptions {
                     && u.query().is_none()
             });
             if !whole {
-                return Err(format!(
-                    "--allow-origin {origin:?} is not an origin: give scheme://host, scheme://host:port or scheme://host:* (any port)"
-                ));
+                return Err(HttpOptionsError::NotAnOrigin {
+                    origin: origin.clone(),
+                });
             }
         }
         Ok(())

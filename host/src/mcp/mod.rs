@@ -57,10 +57,11 @@ use crate::terminal::one_line;
 
 pub use catalog::{Catalog, Served};
 pub use http::{
-    serve_http, HttpOptions, DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
+    serve_http, HttpOptions, HttpOptionsError, DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS,
+    DEFAULT_SESSION_IDLE,
 };
 pub use inbound::{MAX_DEPTH, MAX_ID_BYTES, MAX_INITIALIZE_PARAMS_BYTES};
-pub use policy::{Policy, ToolPolicy};
+pub use policy::{Policy, PolicyError, ToolPolicy};
 pub use stdio::serve_stdio;
 
 /// Default cap on one incoming message, in bytes.

@@ -26,12 +26,46 @@
 //! errors that name the file, the tool and the key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::sandbox::{Grants, Limits};
+
+/// Why a policy cannot be used, or a component not served under it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The policy file cannot be read.
+    #[error("cannot read policy {}: {source}", path.display())]
+    Read {
+        /// The policy file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The policy's text is not a valid policy.
+    #[error("{}{message}", path.as_ref().map(|p| format!("policy {}: ", p.display())).unwrap_or_default())]
+    Invalid {
+        /// The policy file, when the text came from one.
+        path: Option<PathBuf>,
+        /// What is wrong, naming the tool and the key (`tools."x": key: ...`).
+        message: String,
+    },
+    /// A pinned component file's content is not the pinned one.
+    #[error("is not served: its SHA-256 is {sha256}, but the policy pins {file} to {pinned}")]
+    PinMismatch {
+        /// The component file, without `.wasm`.
+        file: String,
+        /// Its content's SHA-256, hex.
+        sha256: String,
+        /// The SHA-256 the policy pins it to.
+        pinned: String,
+    },
+}
 
 /// What one tool may touch and use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,14 +111,39 @@ impl Policy {
     }
 
     /// Reads a policy file.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("policy {}: {e}", path.display()))
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::Read`] when the file cannot be read,
+    /// [`PolicyError::Invalid`] (naming the file) when its text is no policy.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::Read {
+            path: path.to_owned(),
+            source: Arc::new(e),
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            PolicyError::Invalid { message, .. } => PolicyError::Invalid {
+                path: Some(path.to_owned()),
+                message,
+            },
+            other => other,
+        })
     }
 
     /// Parses a policy's text.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::Invalid`]: not TOML, an unknown key, a grant that is
+    /// none, a value out of its range, a malformed pin.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        Self::parse_text(text).map_err(|message| PolicyError::Invalid {
+            path: None,
+            message,
+        })
+    }
+
+    fn parse_text(text: &str) -> Result<Self, String> {
         let file: File = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         let mut policy = Policy::default();
         for (name, entry) in file.tools {
@@ -139,11 +198,17 @@ impl Policy {
     /// Checks that the component file `file` (its name without `.wasm`) with
     /// content `sha256` (hex) may be served: a pinned file must have exactly
     /// the pinned content.
-    pub fn check_pin(&self, file: &str, sha256: &str) -> Result<(), String> {
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::PinMismatch`] when `file` is pinned to other content.
+    pub fn check_pin(&self, file: &str, sha256: &str) -> Result<(), PolicyError> {
         match self.pins.get(file) {
-            Some(pinned) if !pinned.eq_ignore_ascii_case(sha256) => Err(format!(
-                "is not served: its SHA-256 is {sha256}, but the policy pins {file} to {pinned}"
-            )),
+            Some(pinned) if !pinned.eq_ignore_ascii_case(sha256) => Err(PolicyError::PinMismatch {
+                file: file.to_owned(),
+                sha256: sha256.to_owned(),
+                pinned: pinned.clone(),
+            }),
             _ => Ok(()),
         }
     }
@@ -226,16 +291,24 @@ mod tests {
 
     #[test]
     fn typos_and_values_out_of_range_are_errors_that_say_where() {
-        let typo = Policy::parse("[tools.echo]\ntimeout = 5").unwrap_err();
+        let typo = Policy::parse("[tools.echo]\ntimeout = 5")
+            .unwrap_err()
+            .to_string();
         assert!(typo.contains("unknown field `timeout`"), "{typo}");
-        let grant = Policy::parse("[tools.echo]\ngrants = [\"root\"]").unwrap_err();
+        let grant = Policy::parse("[tools.echo]\ngrants = [\"root\"]")
+            .unwrap_err()
+            .to_string();
         assert!(
             grant.contains("tools.\"echo\": grants: \"root\" is not a grant"),
             "{grant}"
         );
-        let range = Policy::parse("[tools.echo]\nmemory-mb = 100000").unwrap_err();
+        let range = Policy::parse("[tools.echo]\nmemory-mb = 100000")
+            .unwrap_err()
+            .to_string();
         assert!(range.contains("memory-mb:"), "{range}");
-        let pin = Policy::parse("[tools.echo]\nsha256 = \"abc\"").unwrap_err();
+        let pin = Policy::parse("[tools.echo]\nsha256 = \"abc\"")
+            .unwrap_err()
+            .to_string();
         assert!(
             pin.contains("tools.\"echo\": sha256: not a SHA-256"),
             "{pin}"
@@ -250,9 +323,16 @@ mod tests {
             digest.to_uppercase()
         ))
         .unwrap();
-        assert_eq!(policy.check_pin("echo", &digest), Ok(()));
+        assert!(policy.check_pin("echo", &digest).is_ok());
         let refused = policy.check_pin("echo", &"cd".repeat(32)).unwrap_err();
-        assert!(refused.contains("the policy pins echo to"), "{refused}");
-        assert_eq!(policy.check_pin("other", &"cd".repeat(32)), Ok(()));
+        assert!(
+            matches!(&refused, PolicyError::PinMismatch { file, .. } if file == "echo"),
+            "{refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("the policy pins echo to"),
+            "{refused}"
+        );
+        assert!(policy.check_pin("other", &"cd".repeat(32)).is_ok());
     }
 }

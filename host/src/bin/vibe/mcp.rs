@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use vibe_store::mcp::{
-    serve_http, serve_stdio, HttpOptions, McpServer, Policy, ServerOptions,
+    serve_http, serve_stdio, HttpOptions, HttpOptionsError, McpServer, Policy, ServerOptions,
     DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE,
 };
 use vibe_store::sandbox::RuntimeConfig;
@@ -85,7 +85,7 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
     let stop =
         Stop::install().map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
     let policy = match &args.policy {
-        Some(path) => Policy::load(path).map_err(|e| Failure::new(e, 4))?,
+        Some(path) => Policy::load(path).map_err(|e| Failure::new(e.to_string(), 4))?,
         None => Policy::deny_by_default(),
     };
     let mission: Option<MissionId> = args.mission.as_deref().map(str::parse).transpose()?;
@@ -112,7 +112,7 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
         ..HttpOptions::new(listen)
     });
     if let Some(http) = &http {
-        http.check().map_err(|e| Failure::new(e, 2))?;
+        http.check().map_err(|e| Failure::new(http_refusal(e), 2))?;
         if args.max_inflight_bytes < args.max_message_bytes {
             return Err(Failure::new(
                 format!(
@@ -183,5 +183,24 @@ async fn asked_to_stop(stop: &Stop) {
     let flag = stop.flag();
     while !flag.load(std::sync::atomic::Ordering::Relaxed) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The command line's words for the options `HttpOptions::check` refuses:
+/// its flags, where the library names its fields.
+fn http_refusal(refused: HttpOptionsError) -> String {
+    match refused {
+        HttpOptionsError::NotLoopback { listen } => format!(
+            "{listen} is not a loopback address; to serve other machines give --allow-remote \
+             with --token-file"
+        ),
+        HttpOptionsError::RemoteWithoutToken => {
+            "--allow-remote needs --token-file: remote clients must present a bearer token".into()
+        }
+        HttpOptionsError::NotAnOrigin { origin } => format!(
+            "--allow-origin {origin:?} is not an origin: give scheme://host, scheme://host:port \
+             or scheme://host:* (any port)"
+        ),
+        other => other.to_string(),
     }
 }
