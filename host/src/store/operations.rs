@@ -24,7 +24,7 @@ use super::model::{
     ToolCallFilter, ToolStats,
 };
 use super::rows::{self, name_list, time_window};
-use super::sql::{mission_row_id, Sql, Value};
+use super::sql::{mission_row_id, Dialect, Sql, Value};
 
 /// How long one prune batch may hold the write lock, about.
 pub const PRUNE_BATCH: Duration = Duration::from_millis(100);
@@ -676,7 +676,9 @@ fn read_page<T>(
 
 /// One batch of deleting `mission`: its rows a chunk at a time until
 /// [`PRUNE_BATCH`] has passed, then the mission itself once it has none.
-/// True when the mission is gone.
+/// True when the mission is gone. SQLite's writer locks the whole file, so
+/// a batch is short; on PostgreSQL, whose row locks and MVCC keep readers
+/// and other missions' writers going, a mission goes in one transaction.
 fn prune_step(store: &impl Backend, mission: &MissionId) -> Result<bool> {
     let mission = mission.clone();
     store.write_sql(move |db| {
@@ -688,7 +690,7 @@ fn prune_step(store: &impl Backend, mission: &MissionId) -> Result<bool> {
         };
         for sql in dialect::PRUNE_CHUNKS {
             while db.execute(sql, &[mission_id.into()])? > 0 {
-                if started.elapsed() >= PRUNE_BATCH {
+                if db.dialect() == Dialect::Sqlite && started.elapsed() >= PRUNE_BATCH {
                     return Ok(false);
                 }
             }
