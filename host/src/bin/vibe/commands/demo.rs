@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use vibe_store::sandbox::Request;
+use vibe_store::sandbox::{Request, RuntimeConfig};
 use vibe_store::terminal::visible;
 use vibe_store::{AnyStore, MissionStore, Phase};
 
-use vibe_store::sandbox::RuntimeConfig;
-
-use crate::{out, sandbox_runtime, table, CliResult, Failure};
+use crate::open::sandbox_runtime;
+use crate::output::{out, table};
+use crate::{CliResult, Failure};
 
 const GOAL: &str = "add rate limiting to the public API";
 

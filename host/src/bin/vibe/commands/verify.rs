@@ -3,34 +3,21 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use serde::Serialize;
 use vibe_store::store::{
     exported_chain_head, AnyStore, ChainHead, ChainReport, MissionId, StoreError,
 };
 use vibe_store::terminal::visible_line;
 
-use crate::{out, print_json_line, CliResult, Failure};
+use crate::args::VerifyArgs;
+use crate::output::json::print_json_line;
+use crate::output::out;
+use crate::{CliResult, Failure};
 
 /// Exit status when a chain shows tampering (every check ran).
 pub(crate) const TAMPERED: u8 = 5;
-
-#[derive(Args)]
-pub(crate) struct VerifyArgs {
-    /// These missions (default: every mission, and chains whose mission is
-    /// gone).
-    uuids: Vec<String>,
-    /// Also compare each mission's chain with the head this export (`vibe
-    /// export` output) recorded: proves nothing it covered was changed
-    /// since, even by someone who rewrote the chain.
-    #[arg(long, value_name = "EXPORT.jsonl")]
-    against: Option<PathBuf>,
-    /// One JSON object per mission.
-    #[arg(long)]
-    json: bool,
-}
 
 /// How a mission's chain compares with a recorded head.
 #[derive(Serialize)]

@@ -103,7 +103,7 @@ impl Table {
             text.push_str(&cell);
             text.extend(std::iter::repeat_n(' ', pad));
         }
-        crate::out(format_args!("{}\n", text.trim_end()));
+        super::out(format_args!("{}\n", text.trim_end()));
     }
 }
 
@@ -230,7 +230,7 @@ pub fn print_mission(mission: &Mission) {
         ),
     ];
     for (key, value) in fields {
-        crate::out(format_args!("{key:<13} {}\n", visible_line(&value)));
+        super::out(format_args!("{key:<13} {}\n", visible_line(&value)));
     }
 }
 
@@ -369,7 +369,7 @@ pub fn print_tool_call(c: &ToolCall) {
         ("error_message", or_dash(c.error_message.as_deref())),
     ];
     for (key, value) in fields {
-        crate::out(format_args!("{key:<13} {}\n", visible_line(&value)));
+        super::out(format_args!("{key:<13} {}\n", visible_line(&value)));
     }
 }
 

@@ -1,0 +1,109 @@
+//! `vibe bench`: the store and the sandbox measured on this machine (the
+//! rows themselves are `vibe_store::bench`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::demo::find_guest;
+use crate::output::out;
+use crate::{CliResult, Failure};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The trivial echo component (default: the one `./x guests` builds).
+    #[arg(long)]
+    pub echo: Option<PathBuf>,
+    /// Tool calls in the scale row.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub scale_calls: u64,
+    /// Missions in the scale row.
+    #[arg(long, default_value_t = 10_000)]
+    pub scale_missions: u64,
+    /// How long each concurrency row runs.
+    #[arg(long, default_value_t = 1500)]
+    pub window_ms: u64,
+    /// Calls per write-path row (normal durability; a tenth in full).
+    #[arg(long, default_value_t = 3000)]
+    pub ops: usize,
+    /// The Python with the MCP SDK, for the MCP comparison row.
+    #[arg(long, default_value = ".venv/bin/python")]
+    pub python: PathBuf,
+    /// The Python SDK echo server the MCP row compares with.
+    #[arg(long, default_value = "tests/python/echo_server.py")]
+    pub python_echo_server: PathBuf,
+    /// The PostgreSQL server of the PostgreSQL rows (its user must be
+    /// allowed to create databases); default: a throwaway cluster.
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// Run only the PostgreSQL rows (row 13).
+    #[arg(long)]
+    pub postgres_only: bool,
+    /// (The four-process row's writer: log to this store, print the count.)
+    #[arg(long, hide = true)]
+    pub writer: Option<String>,
+    #[arg(long, hide = true, default_value_t = 4)]
+    pub writer_threads: usize,
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub writer_start_ms: u64,
+}
+
+pub fn bench(args: &BenchArgs) -> CliResult {
+    let other = |e: &dyn std::fmt::Display| Failure {
+        message: e.to_string(),
+        code: 1,
+    };
+    if let Some(location) = &args.writer {
+        let calls = vibe_store::bench::writer_process(
+            location,
+            args.writer_threads,
+            args.writer_start_ms,
+            Duration::from_millis(args.window_ms),
+        )
+        .map_err(|e| other(&e))?;
+        out(format_args!("{calls}\n"));
+        return Ok(());
+    }
+    let echo = match &args.echo {
+        Some(path) => path.clone(),
+        None => find_guest("echo").ok_or_else(|| Failure {
+            message: "the echo component is not built; run `./x bench`".into(),
+            code: 1,
+        })?,
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("vibe-bench-")
+        .tempdir_in(std::env::current_dir().map_err(|e| other(&e))?)
+        .map_err(|e| other(&e))?;
+    let config = vibe_store::bench::BenchConfig {
+        dir: scratch.path().to_owned(),
+        echo_component: echo,
+        vibe_binary: std::env::current_exe().map_err(|e| other(&e))?,
+        scale_calls: args.scale_calls,
+        scale_missions: args.scale_missions,
+        window: Duration::from_millis(args.window_ms),
+        ops: args.ops,
+        python: args.python.clone(),
+        python_echo_server: args.python_echo_server.clone(),
+        language_tools: [
+            ("rust", "guest/target/wasm32-wasip2/release"),
+            ("python", "guest/target/python"),
+            ("js", "guest/target/js"),
+        ]
+        .iter()
+        .flat_map(|(language, dir)| {
+            ["echo", "reviewer"].map(|name| {
+                (
+                    language.to_string(),
+                    name.to_string(),
+                    PathBuf::from(dir).join(format!("{name}.wasm")),
+                )
+            })
+        })
+        .collect(),
+        postgres: args.postgres.clone(),
+        postgres_only: args.postgres_only,
+    };
+    vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
+}
