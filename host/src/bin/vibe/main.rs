@@ -23,11 +23,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use vibe_store::terminal::{one_line, visible_line};
 
 use args::{Cli, Command};
 use commands::{bench, demo, inspect, keep, mcp, record, run, verify};
-pub(crate) use exit::{CliResult, Failure};
+pub(crate) use exit::{CliResult, Exit, Failure};
 
 fn main() -> ExitCode {
     // Colour only for a person at a terminal who has not asked for none: a
@@ -41,19 +40,26 @@ fn main() -> ExitCode {
         .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    match dispatch(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            // One line, whatever the message's source did with whitespace.
-            // Messages carry tool and database text: shown escaped.
-            let message = one_line(&failure.message);
-            if !message.is_empty() {
-                eprintln!("vibe: {}", visible_line(&message));
-            }
-            ExitCode::from(failure.code)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap's own report: a usage error on stderr, --help and --version
+        // on stdout.
+        Err(e) => {
+            let exit = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+            debug_assert_eq!(e.exit_code(), exit as i32, "clap's code is ours");
+            let _ = e.print();
+            return exit.into();
         }
+    };
+    match dispatch(cli) {
+        Ok(()) => Exit::Ok,
+        Err(failure) => failure.report(),
     }
+    .into()
 }
 
 /// Runs the command the arguments name.

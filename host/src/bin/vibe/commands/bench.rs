@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::demo::find_guest;
 use crate::output::out;
-use crate::{CliResult, Failure};
+use crate::{CliResult, Exit, Failure};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -50,10 +50,7 @@ pub struct BenchArgs {
 }
 
 pub fn bench(args: &BenchArgs) -> CliResult {
-    let other = |e: &dyn std::fmt::Display| Failure {
-        message: e.to_string(),
-        code: 1,
-    };
+    let other = |e: &dyn std::fmt::Display| Failure::new(e.to_string(), Exit::Other);
     if let Some(location) = &args.writer {
         let calls = vibe_store::bench::writer_process(
             location,
@@ -67,9 +64,11 @@ pub fn bench(args: &BenchArgs) -> CliResult {
     }
     let echo = match &args.echo {
         Some(path) => path.clone(),
-        None => find_guest("echo").ok_or_else(|| Failure {
-            message: "the echo component is not built; run `./x bench`".into(),
-            code: 1,
+        None => find_guest("echo").ok_or_else(|| {
+            Failure::new(
+                "the echo component is not built; run `./x bench`",
+                Exit::Other,
+            )
         })?,
     };
     let scratch = tempfile::Builder::new()

@@ -9,18 +9,18 @@ use vibe_store::{AnyStore, MissionStore, Phase};
 
 use crate::open::sandbox_runtime;
 use crate::output::{out, table};
-use crate::{CliResult, Failure};
+use crate::{CliResult, Exit, Failure};
 
 const GOAL: &str = "add rate limiting to the public API";
 
 pub fn run(store: &AnyStore, component: Option<PathBuf>) -> CliResult {
     let component = match component {
         Some(path) => path,
-        None => find_guest("planner").ok_or_else(|| Failure {
-            message:
-                "the example planner component is not built; run `./x demo` (or `./x guests`) first"
-                    .into(),
-            code: 1,
+        None => find_guest("planner").ok_or_else(|| {
+            Failure::new(
+                "the example planner component is not built; run `./x demo` (or `./x guests`) first",
+                Exit::Other,
+            )
         })?,
     };
     // Loaded before the mission exists: a component that cannot be loaded
@@ -70,10 +70,7 @@ pub fn run(store: &AnyStore, component: Option<PathBuf>) -> CliResult {
     decisions.finish();
     match report.outcome {
         Ok(_) => Ok(()),
-        Err(failure) => Err(Failure {
-            message: failure.message,
-            code: 5,
-        }),
+        Err(failure) => Err(Failure::new(failure.message, Exit::CheckFailed)),
     }
 }
 

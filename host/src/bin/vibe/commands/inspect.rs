@@ -8,7 +8,7 @@ use crate::args::{DecisionsArgs, MemoryArgs, MemoryCommand, ToolsArgs};
 use crate::output::json::{print_json, print_json_text, JsonList, Listed};
 use crate::output::listing::Listing;
 use crate::output::{out, table};
-use crate::{CliResult, Failure};
+use crate::{CliResult, Exit, Failure};
 
 pub fn tools(store: &AnyStore, args: ToolsArgs) -> CliResult {
     let s = &args.selection;
@@ -106,10 +106,10 @@ pub fn memory(store: &AnyStore, args: MemoryArgs) -> CliResult {
         Some(MemoryCommand::Get { uuid, key }) => match store.get_memory(&uuid.parse()?, &key)? {
             Some(value) => print_json_text(value.as_str()),
             None => {
-                return Err(Failure {
-                    message: format!("no live key {key:?} in mission {uuid}"),
-                    code: 3,
-                })
+                return Err(Failure::new(
+                    format!("no live key {key:?} in mission {uuid}"),
+                    Exit::NotFound,
+                ))
             }
         },
         Some(MemoryCommand::Delete { uuid, key }) => {

@@ -12,7 +12,7 @@ use crate::args::{ExportArgs, ExportFormat, PruneArgs};
 use crate::output::json::{print_json, print_json_line};
 use crate::output::progress::Progress;
 use crate::output::{out, Stdout};
-use crate::{CliResult, Failure};
+use crate::{CliResult, Exit, Failure};
 
 pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
     let filter = ExportFilter {
@@ -24,7 +24,7 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
         since: args.since,
     };
     let io = |path: &Path, e: std::io::Error| {
-        Failure::new(format!("cannot write {}: {e}", path.display()), 1)
+        Failure::new(format!("cannot write {}: {e}", path.display()), Exit::Other)
     };
     // Progress for a person watching: only when stderr is a terminal.
     let mut progress = std::io::stderr()
@@ -76,7 +76,10 @@ pub fn copy(options: OpenOptions, from: &str, to: &str, json: bool) -> CliResult
     let source = AnyStore::open_with(from, options.clone().read_only())?;
     let dest = AnyStore::open_with(to, options)?;
     if source.location() == dest.location() {
-        return Err(Failure::new("--from and --to are the same store", 2));
+        return Err(Failure::new(
+            "--from and --to are the same store",
+            Exit::Usage,
+        ));
     }
     let total = source.export_size(&ExportFilter::default())?;
     let mut progress = Progress::new("copied", total, std::io::stderr().is_terminal());
@@ -112,25 +115,22 @@ pub fn import(store: &AnyStore, file: &Path) -> CliResult {
     let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let opened = std::fs::File::open(file).map_err(|e| Failure {
-            message: format!("cannot read {}: {e}", file.display()),
-            code: 1,
+        let opened = std::fs::File::open(file).map_err(|e| {
+            Failure::new(format!("cannot read {}: {e}", file.display()), Exit::Other)
         })?;
         Box::new(std::io::BufReader::new(opened))
     };
     let (mut imported, mut present) = (0u64, 0u64);
     for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| Failure {
-            message: format!("cannot read {}: {e}", file.display()),
-            code: 1,
+        let line = line.map_err(|e| {
+            Failure::new(format!("cannot read {}: {e}", file.display()), Exit::Other)
         })?;
         if line.trim().is_empty() {
             continue;
         }
-        let (_, new) = store.import_jsonl(&line).map_err(|e| Failure {
-            message: format!("line {}: {e}", n + 1),
-            code: 4,
-        })?;
+        let (_, new) = store
+            .import_jsonl(&line)
+            .map_err(|e| Failure::new(format!("line {}: {e}", n + 1), Exit::InvalidInput))?;
         if new {
             imported += 1;
         } else {

@@ -10,15 +10,15 @@ use vibe_store::store::{AnyStore, MissionId, Phase};
 use crate::args::McpArgs;
 use crate::open::sandbox_runtime;
 use crate::signals::Stop;
-use crate::{CliResult, Failure};
+use crate::{CliResult, Exit, Failure};
 
 pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
     // First: a signal while the tools load (compiling can take seconds)
     // is a polite stop too, taken as soon as they have loaded.
-    let stop =
-        Stop::install().map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
+    let stop = Stop::install()
+        .map_err(|e| Failure::new(format!("cannot handle signals: {e}"), Exit::Other))?;
     let policy = match &args.policy {
-        Some(path) => Policy::load(path).map_err(|e| Failure::new(e, 4))?,
+        Some(path) => Policy::load(path).map_err(|e| Failure::new(e, Exit::InvalidInput))?,
         None => Policy::deny_by_default(),
     };
     let mission: Option<MissionId> = args.mission.as_deref().map(str::parse).transpose()?;
@@ -29,11 +29,13 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
         .map(|path| {
             std::fs::read_to_string(path)
                 .map(|t| t.trim().to_owned())
-                .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), 1))
+                .map_err(|e| {
+                    Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other)
+                })
         })
         .transpose()?;
     if token.as_deref() == Some("") {
-        return Err(Failure::new("the token file is empty", 4));
+        return Err(Failure::new("the token file is empty", Exit::InvalidInput));
     }
     let http = args.listen.map(|listen| HttpOptions {
         allow_remote: args.allow_remote,
@@ -45,14 +47,14 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
         ..HttpOptions::new(listen)
     });
     if let Some(http) = &http {
-        http.check().map_err(|e| Failure::new(e, 2))?;
+        http.check().map_err(|e| Failure::new(e, Exit::Usage))?;
         if args.max_inflight_bytes < args.max_message_bytes {
             return Err(Failure::new(
                 format!(
                     "--max-inflight-bytes ({}) must be at least --max-message-bytes ({}): one message must fit",
                     args.max_inflight_bytes, args.max_message_bytes
                 ),
-                2,
+                Exit::Usage,
             ));
         }
     }
@@ -75,7 +77,7 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::new(format!("cannot start the server: {e}"), 1))?;
+        .map_err(|e| Failure::new(format!("cannot start the server: {e}"), Exit::Other))?;
     let served = tokio.block_on(async {
         let serving = async {
             match http {
@@ -108,7 +110,7 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
     // Not a plain drop: that would wait for the thread blocked reading
     // stdin, which a client that keeps its end open never ends.
     tokio.shutdown_background();
-    served.map_err(|e| Failure::new(format!("the MCP server stopped: {e}"), 1))
+    served.map_err(|e| Failure::new(format!("the MCP server stopped: {e}"), Exit::Other))
 }
 
 /// Returns once SIGINT or SIGTERM has asked the process to stop.

@@ -11,7 +11,7 @@ use crate::args::{GrantArg, RunArgs};
 use crate::open::sandbox_runtime;
 use crate::output::json::{print_json, print_json_text};
 use crate::signals;
-use crate::{CliResult, Failure};
+use crate::{CliResult, Exit, Failure};
 
 pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
     let input = Json::parse("--input", args.input)?;
@@ -40,7 +40,7 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
         limits = limits.max_page_bytes(bytes as usize)?;
     }
     let stop = signals::Stop::install()
-        .map_err(|e| Failure::new(format!("cannot handle signals: {e}"), 1))?;
+        .map_err(|e| Failure::new(format!("cannot handle signals: {e}"), Exit::Other))?;
     let mut request = Request::new(mission, input)
         .grants(grants)
         .limits(limits)
@@ -51,13 +51,13 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
     // A component that cannot be loaded is recorded on the mission too.
     let report = runtime.run_file(&args.component, &request)?;
     let stopped = match (&report.outcome, stop.signal()) {
-        (Err(failure), Some((signal, code))) if failure.kind == FailureKind::Cancelled => {
+        (Err(failure), Some((signal, exit))) if failure.kind == FailureKind::Cancelled => {
             Some(Failure::new(
                 format!(
                     "stopped by {signal}: invocation {} was cancelled and its row completed",
                     report.call_id
                 ),
-                code,
+                exit,
             ))
         }
         _ => None,
@@ -94,13 +94,13 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
             }
             Ok(())
         }
-        Err(failure) => Err(Failure {
-            message: failure.message,
-            code: if failure.kind == FailureKind::LoadError {
-                4
+        Err(failure) => Err(Failure::new(
+            failure.message,
+            if failure.kind == FailureKind::LoadError {
+                Exit::InvalidInput
             } else {
-                5
+                Exit::CheckFailed
             },
-        }),
+        )),
     }
 }

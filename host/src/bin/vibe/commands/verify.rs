@@ -14,10 +14,7 @@ use vibe_store::terminal::visible_line;
 use crate::args::VerifyArgs;
 use crate::output::json::print_json_line;
 use crate::output::out;
-use crate::{CliResult, Failure};
-
-/// Exit status when a chain shows tampering (every check ran).
-pub(crate) const TAMPERED: u8 = 5;
+use crate::{CliResult, Exit, Failure};
 
 /// How a mission's chain compares with a recorded head.
 #[derive(Serialize)]
@@ -112,7 +109,8 @@ pub(crate) fn verify(store: &AnyStore, args: VerifyArgs) -> CliResult {
         out(format_args!("{}\n", tally.summary()));
     }
     if tally.tampered > 0 {
-        return Err(Failure::quiet(TAMPERED));
+        // Every check ran: tampering found.
+        return Err(Failure::quiet(Exit::CheckFailed));
     }
     Ok(())
 }
@@ -225,8 +223,9 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) {
 
 /// Each mission's chain head from an export file, in file order.
 fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
-    let unreadable =
-        |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()), 1);
+    let unreadable = |e: std::io::Error| {
+        Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other)
+    };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut heads = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -234,10 +233,12 @@ fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        heads.push(
-            exported_chain_head(&line)
-                .map_err(|e| Failure::new(format!("{} line {}: {e}", path.display(), n + 1), 4))?,
-        );
+        heads.push(exported_chain_head(&line).map_err(|e| {
+            Failure::new(
+                format!("{} line {}: {e}", path.display(), n + 1),
+                Exit::InvalidInput,
+            )
+        })?);
     }
     Ok(heads)
 }
