@@ -59,8 +59,7 @@ pub fn bench(args: &BenchArgs) -> CliResult {
             Duration::from_millis(args.window_ms),
         )
         .map_err(|e| other(&e))?;
-        out(format_args!("{calls}\n"));
-        return Ok(());
+        return out(format_args!("{calls}\n"));
     }
     let echo = match &args.echo {
         Some(path) => path.clone(),

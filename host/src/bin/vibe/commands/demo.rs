@@ -8,7 +8,7 @@ use vibe_store::terminal::visible;
 use vibe_store::{AnyStore, MissionStore, Phase};
 
 use crate::open::sandbox_runtime;
-use crate::output::{out, table};
+use crate::output::{out, table, walk};
 use crate::{CliResult, Exit, Failure};
 
 const GOAL: &str = "add rate limiting to the public API";
@@ -42,32 +42,32 @@ pub fn run(store: &AnyStore, component: Option<PathBuf>) -> CliResult {
     });
     let report = runtime.run(&planner, &Request::new(mission.clone(), input))?;
 
-    out(format_args!("database  {}\n", store.location()));
+    out(format_args!("database  {}\n", store.location()))?;
     out(format_args!(
         "tool      {} (sha256 {})\n",
         component.display(),
         &planner.digest()[..16]
-    ));
+    ))?;
     match &report.outcome {
-        Ok(output) => out(format_args!("output    {}\n", visible(output.as_str()))),
-        Err(failure) => out(format_args!("FAILED    {}\n", visible(&failure.message))),
+        Ok(output) => out(format_args!("output    {}\n", visible(output.as_str())))?,
+        Err(failure) => out(format_args!("FAILED    {}\n", visible(&failure.message)))?,
     }
-    out(format_args!("\n"));
-    table::print_mission(&store.get_mission(&mission)?);
-    out(format_args!("\ntool calls\n"));
+    out(format_args!("\n"))?;
+    table::print_mission(&store.get_mission(&mission)?)?;
+    out(format_args!("\ntool calls\n"))?;
     let mut calls = table::tool_calls_table(false);
-    store.each_tool_call(&mission, &mut |call| {
-        calls.push(table::tool_call_row(&call, false));
-        Ok(())
-    })?;
-    calls.finish();
-    out(format_args!("\ndecisions\n"));
+    walk(
+        |f| store.each_tool_call(&mission, f),
+        |call| calls.push(table::tool_call_row(&call, false)),
+    )?;
+    calls.finish()?;
+    out(format_args!("\ndecisions\n"))?;
     let mut decisions = table::decisions_table(false);
-    store.each_decision(&mission, &mut |decision| {
-        decisions.push(table::decision_row(&decision, false));
-        Ok(())
-    })?;
-    decisions.finish();
+    walk(
+        |f| store.each_decision(&mission, f),
+        |decision| decisions.push(table::decision_row(&decision, false)),
+    )?;
+    decisions.finish()?;
     match report.outcome {
         Ok(_) => Ok(()),
         Err(failure) => Err(Failure::new(failure.message, Exit::CheckFailed)),

@@ -11,7 +11,7 @@ use vibe_store::{AnyStore, MissionStore, OpenOptions};
 use crate::args::{ExportArgs, ExportFormat, PruneArgs};
 use crate::output::json::{print_json, print_json_line};
 use crate::output::progress::Progress;
-use crate::output::{out, Stdout};
+use crate::output::{out, stdout_failure, walk};
 use crate::{CliResult, Exit, Failure};
 
 pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
@@ -39,12 +39,17 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).map_err(|e| io(path, e))?,
         )),
-        None => Box::new(Stdout),
+        None => Box::new(std::io::stdout()),
     };
+    // stdout that fails ends the export at once; a file that fails is said
+    // once every mission has been read.
     let mut failed = None;
-    let mut emit = |line: String, rows: u64| {
+    let emit = |(line, rows): (String, u64)| -> CliResult {
         if failed.is_none() {
             if let Err(e) = writeln!(sink, "{line}") {
+                if args.output.is_none() {
+                    return Err(stdout_failure(e));
+                }
                 failed = Some(e);
             }
         }
@@ -54,10 +59,14 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
         Ok(())
     };
     match args.format {
-        ExportFormat::Jsonl => {
-            store.export_jsonl(&filter, &mut |_, line, rows| emit(line, rows))?
-        }
-        ExportFormat::Otlp => store.export_otlp(&filter, &mut |_, line, rows| emit(line, rows))?,
+        ExportFormat::Jsonl => walk(
+            |f| store.export_jsonl(&filter, &mut |_, line, rows| f((line, rows))),
+            emit,
+        )?,
+        ExportFormat::Otlp => walk(
+            |f| store.export_otlp(&filter, &mut |_, line, rows| f((line, rows))),
+            emit,
+        )?,
     }
     let flushed = match failed {
         Some(e) => Err(e),
@@ -66,8 +75,10 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
     if let Some(progress) = progress {
         progress.finish();
     }
-    let target = args.output.as_deref().unwrap_or(Path::new("stdout"));
-    flushed.map_err(|e| io(target, e))
+    match &args.output {
+        Some(path) => flushed.map_err(|e| io(path, e)),
+        None => flushed.map_err(stdout_failure),
+    }
 }
 
 /// `vibe copy`: `options` are those the global flags give (`--db` is not
@@ -99,15 +110,14 @@ pub fn copy(options: OpenOptions, from: &str, to: &str, json: bool) -> CliResult
             "copied": copied,
             "already_there": there,
             "rows": rows,
-        }));
+        }))
     } else {
         out(format_args!(
             "copied {copied} missions ({rows} rows in all) from {} to {}; {there} were already there\n",
             visible_line(&source.location()),
             visible_line(&dest.location())
-        ));
+        ))
     }
-    Ok(())
 }
 
 pub fn import(store: &AnyStore, file: &Path) -> CliResult {
@@ -139,8 +149,7 @@ pub fn import(store: &AnyStore, file: &Path) -> CliResult {
     }
     out(format_args!(
         "imported {imported} missions; {present} already present\n"
-    ));
-    Ok(())
+    ))
 }
 
 pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
@@ -153,9 +162,16 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
     } else {
         "deleted"
     };
+    // The store's batches cannot be stopped from here: a write to stdout
+    // that fails is kept, nothing more is printed, and it ends the command
+    // once the batches are done.
+    let mut failed = None;
     let count = store.prune(&filter, args.dry_run, &mut |m| {
-        if args.json {
-            print_json_line(m);
+        if failed.is_some() {
+            return;
+        }
+        let printed = if args.json {
+            print_json_line(m)
         } else {
             out(format_args!(
                 "{verb} mission {} ({}, created {}): {} tool calls, {} decisions, {} memory entries, {} playbook runs\n",
@@ -166,18 +182,22 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
                 m.decisions,
                 m.memory,
                 m.playbook_runs
-            ));
-        }
+            ))
+        };
+        failed = printed.err();
     })?;
+    if let Some(failure) = failed {
+        return Err(failure);
+    }
     if !args.json {
-        out(format_args!("{verb} {count} missions\n"));
+        out(format_args!("{verb} {count} missions\n"))?;
     }
     if args.vacuum {
         match store.as_sqlite() {
             Some(file) => {
                 let (before, after) = file.vacuum()?;
                 if !args.json {
-                    out(format_args!("vacuumed: {before} bytes -> {after} bytes\n"));
+                    out(format_args!("vacuumed: {before} bytes -> {after} bytes\n"))?;
                 }
             }
             None => eprintln!("--vacuum: PostgreSQL reclaims the space itself (autovacuum)"),
@@ -193,12 +213,11 @@ pub fn backup(store: &AnyStore, path: PathBuf, json: bool) -> CliResult {
             "path": path,
             "bytes": bytes,
             "integrity": "ok",
-        }));
+        }))
     } else {
         out(format_args!(
             "backed up to {} ({bytes} bytes, integrity ok)\n",
             visible_line(&path.display().to_string())
-        ));
+        ))
     }
-    Ok(())
 }

@@ -4,7 +4,8 @@ use vibe_store::store::MissionFilter;
 use vibe_store::{AnyStore, Json, MissionStatus, MissionStore, NewToolCall, Phase};
 
 use crate::args::{DecideArgs, LogArgs, MissionCommand};
-use crate::output::json::{print_json, JsonList, Listed};
+use crate::output::json::{print_json, Listed};
+use crate::output::listing::print_rows;
 use crate::output::{out, table};
 use crate::CliResult;
 
@@ -14,12 +15,11 @@ pub fn init(store: &AnyStore, json: bool) -> CliResult {
         print_json(&serde_json::json!({
             "path": store.location(),
             "schema_version": version,
-        }));
+        }))
     } else {
-        out(format_args!("{}\n", store.location()));
-        out(format_args!("schema version {version}\n"));
+        out(format_args!("{}\n", store.location()))?;
+        out(format_args!("schema version {version}\n"))
     }
-    Ok(())
 }
 
 pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
@@ -27,18 +27,18 @@ pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
         MissionCommand::Create { phase, metadata } => {
             let phase: Phase = phase.parse()?;
             let metadata = Json::parse("--metadata", metadata)?;
-            out(format_args!("{}\n", store.create_mission(phase, metadata)?));
+            out(format_args!("{}\n", store.create_mission(phase, metadata)?))
         }
         MissionCommand::Status { uuid, status } => {
             let status: MissionStatus = status.parse()?;
-            store.update_mission_status(&uuid.parse()?, status)?;
+            Ok(store.update_mission_status(&uuid.parse()?, status)?)
         }
         MissionCommand::Show { uuid, json } => {
             let mission = store.get_mission(&uuid.parse()?)?;
             if json {
-                print_json(&Listed::new(&mission));
+                print_json(&Listed::new(&mission))
             } else {
-                table::print_mission(&mission);
+                table::print_mission(&mission)
             }
         }
         MissionCommand::List(args) => {
@@ -51,22 +51,14 @@ pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
                 before_id: args.before_id,
                 limit: args.limit,
             })?;
-            if args.json {
-                let mut list = JsonList::new();
-                for mission in &missions {
-                    list.push(mission);
-                }
-                list.finish();
-            } else {
-                let mut table = table::missions_table();
-                for mission in &missions {
-                    table.push(table::mission_row(mission));
-                }
-                table.finish();
-            }
+            print_rows(
+                &missions,
+                args.json,
+                table::missions_table(),
+                table::mission_row,
+            )
         }
     }
-    Ok(())
 }
 
 pub fn log(store: &AnyStore, args: LogArgs) -> CliResult {
@@ -84,8 +76,7 @@ pub fn log(store: &AnyStore, args: LogArgs) -> CliResult {
     out(format_args!(
         "{}\n",
         store.log_tool_call(&args.uuid.parse()?, call)?
-    ));
-    Ok(())
+    ))
 }
 
 pub fn decide(store: &AnyStore, args: DecideArgs) -> CliResult {
@@ -100,6 +91,5 @@ pub fn decide(store: &AnyStore, args: DecideArgs) -> CliResult {
         &args.agent,
         context,
     )?;
-    out(format_args!("{id}\n"));
-    Ok(())
+    out(format_args!("{id}\n"))
 }

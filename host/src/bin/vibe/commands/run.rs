@@ -82,7 +82,7 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
                 .map_or_else(|f| f.kind.outcome(), |_| Outcome::Ok),
             output: report.outcome.as_ref().ok(),
             error: report.outcome.as_ref().err().map(|f| f.message.as_str()),
-        });
+        })?;
     }
     if let Some(stopped) = stopped {
         return Err(stopped);
@@ -90,7 +90,7 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
     match report.outcome {
         Ok(output) => {
             if !args.json {
-                print_json_text(output.as_str());
+                print_json_text(output.as_str())?;
             }
             Ok(())
         }

@@ -11,6 +11,7 @@ use vibe_store::terminal::json_for_terminal;
 use vibe_store::Json;
 
 use super::out;
+use crate::{CliResult, Failure};
 
 /// A row as `--json` prints it: its columns, and `invalid_json` naming the
 /// JSON columns whose stored text is not strict JSON (another program wrote
@@ -81,26 +82,26 @@ impl JsonColumns for vibe_store::Mission {
 }
 
 /// One JSON value on one line (for streams such as `--follow --json`).
-pub fn print_json_line(value: &impl Serialize) {
+pub fn print_json_line(value: &impl Serialize) -> CliResult {
     let text = serde_json::to_string(value).expect("store rows serialise to JSON");
     if std::io::stdout().is_terminal() {
-        out(format_args!("{}\n", json_for_terminal(&text)));
+        out(format_args!("{}\n", json_for_terminal(&text)))
     } else {
-        out(format_args!("{text}\n"));
+        out(format_args!("{text}\n"))
     }
 }
 
-pub fn print_json(value: &impl Serialize) {
-    print_json_text(&serde_json::to_string_pretty(value).expect("store rows serialise to JSON"));
+pub fn print_json(value: &impl Serialize) -> CliResult {
+    print_json_text(&serde_json::to_string_pretty(value).expect("store rows serialise to JSON"))
 }
 
 /// JSON for stdout: exactly as given when piped; on a terminal, characters
 /// that could steer it are \u-escaped inside strings (the same JSON).
-pub fn print_json_text(json: &str) {
+pub fn print_json_text(json: &str) -> CliResult {
     if std::io::stdout().is_terminal() {
-        out(format_args!("{}\n", json_for_terminal(json)));
+        out(format_args!("{}\n", json_for_terminal(json)))
     } else {
-        out(format_args!("{json}\n"));
+        out(format_args!("{json}\n"))
     }
 }
 
@@ -111,25 +112,25 @@ pub struct JsonList {
 }
 
 impl JsonList {
-    pub fn new() -> Self {
-        out(format_args!("["));
-        JsonList { first: true }
+    pub fn new() -> Result<Self, Failure> {
+        out(format_args!("["))?;
+        Ok(JsonList { first: true })
     }
 
-    pub fn push(&mut self, item: &(impl Serialize + JsonColumns)) {
+    pub fn push(&mut self, item: &(impl Serialize + JsonColumns)) -> CliResult {
         let text =
             serde_json::to_string_pretty(&Listed::new(item)).expect("store rows serialise to JSON");
         let indented = text.replace('\n', "\n  ");
         let separator = if self.first { "\n  " } else { ",\n  " };
         self.first = false;
         if std::io::stdout().is_terminal() {
-            out(format_args!("{separator}{}", json_for_terminal(&indented)));
+            out(format_args!("{separator}{}", json_for_terminal(&indented)))
         } else {
-            out(format_args!("{separator}{indented}"));
+            out(format_args!("{separator}{indented}"))
         }
     }
 
-    pub fn finish(self) {
-        out(format_args!("{}]\n", if self.first { "" } else { "\n" }));
+    pub fn finish(self) -> CliResult {
+        out(format_args!("{}]\n", if self.first { "" } else { "\n" }))
     }
 }

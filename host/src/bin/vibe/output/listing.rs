@@ -1,5 +1,6 @@
-//! A listing of rows (`vibe tools`, `vibe decisions`): as a table or as
-//! JSON, once or, with `--follow`, as other connections commit them.
+//! Listings of rows: as a table or as JSON; for `vibe tools` and `vibe
+//! decisions` streamed from the store, once or, with `--follow`, as other
+//! connections commit them.
 
 use std::time::Duration;
 
@@ -7,9 +8,9 @@ use serde::Serialize;
 use vibe_store::{AnyStore, StoreError};
 
 use super::json::{print_json_line, JsonColumns, JsonList, Listed};
-use super::table;
+use super::{table, walk};
 use crate::args::Selection;
-use crate::CliResult;
+use crate::{CliResult, Failure};
 
 /// How often `--follow` asks whether anything was committed.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
@@ -38,36 +39,34 @@ impl<T: Serialize + JsonColumns> Listing<T> {
         if s.follow {
             return follow(store, |after| {
                 let mut last = None;
-                find(after, &mut |row| {
-                    last = Some((self.id)(&row));
-                    if s.json {
-                        print_json_line(&Listed::new(&row));
-                    } else {
-                        self.table.push((self.row)(&row, with_mission));
-                    }
-                    Ok(())
-                })?;
+                walk(
+                    |f| find(after, f),
+                    |row| {
+                        last = Some((self.id)(&row));
+                        if s.json {
+                            print_json_line(&Listed::new(&row))
+                        } else {
+                            self.table.push((self.row)(&row, with_mission))
+                        }
+                    },
+                )?;
                 if !s.json {
-                    self.table.flush();
+                    self.table.flush()?;
                 }
                 Ok(last)
             });
         }
         if s.json {
-            let mut list = JsonList::new();
-            find(None, &mut |row| {
-                list.push(&row);
-                Ok(())
-            })?;
-            list.finish();
+            let mut list = JsonList::new()?;
+            walk(|f| find(None, f), |row| list.push(&row))?;
+            list.finish()
         } else {
-            find(None, &mut |row| {
-                self.table.push((self.row)(&row, with_mission));
-                Ok(())
-            })?;
-            self.table.finish();
+            walk(
+                |f| find(None, f),
+                |row| self.table.push((self.row)(&row, with_mission)),
+            )?;
+            self.table.finish()
         }
-        Ok(())
     }
 }
 
@@ -77,7 +76,7 @@ impl<T: Serialize + JsonColumns> Listing<T> {
 /// [`FOLLOW_POLL`].
 fn follow(
     store: &AnyStore,
-    mut print_rows: impl FnMut(Option<i64>) -> Result<Option<i64>, StoreError>,
+    mut print_rows: impl FnMut(Option<i64>) -> Result<Option<i64>, Failure>,
 ) -> CliResult {
     let mut seen = store.data_version()?;
     let mut last = print_rows(None)?;
@@ -88,5 +87,26 @@ fn follow(
             seen = now;
             last = print_rows(last)?.or(last);
         }
+    }
+}
+
+/// Rows already read, printed as a table or as one JSON array.
+pub fn print_rows<T: Serialize + JsonColumns>(
+    rows: &[T],
+    json: bool,
+    mut table: table::Table,
+    row: fn(&T) -> Vec<String>,
+) -> CliResult {
+    if json {
+        let mut list = JsonList::new()?;
+        for item in rows {
+            list.push(item)?;
+        }
+        list.finish()
+    } else {
+        for item in rows {
+            table.push(row(item))?;
+        }
+        table.finish()
     }
 }

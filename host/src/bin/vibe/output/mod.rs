@@ -9,33 +9,47 @@ pub mod table;
 
 use std::io::Write;
 
-/// Writes to stdout. A reader that went away (`vibe tools | head`) ends the
-/// command quietly with status 0: there is no one left to tell.
-pub(crate) fn out(args: std::fmt::Arguments<'_>) {
-    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("vibe: cannot write to stdout: {e}");
-        std::process::exit(1);
+use vibe_store::StoreError;
+
+use crate::{CliResult, Exit, Failure};
+
+/// Writes to stdout; a failed write is the command's failure (see
+/// [`stdout_failure`]).
+pub(crate) fn out(args: std::fmt::Arguments<'_>) -> CliResult {
+    std::io::stdout()
+        .lock()
+        .write_fmt(args)
+        .map_err(stdout_failure)
+}
+
+/// How a failed write to stdout ends the command: a reader that went away
+/// (`vibe tools M | head -1`) ends it quietly with status 0, as there is no
+/// one left to tell; any other error is said on stderr.
+pub(crate) fn stdout_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::quiet(Exit::Ok)
+    } else {
+        Failure::new(format!("cannot write to stdout: {e}"), Exit::Other)
     }
 }
 
-/// stdout through [`out`]: a reader that went away ends the command quietly.
-pub struct Stdout;
-
-impl Write for Stdout {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        out(format_args!("{}", String::from_utf8_lossy(buf)));
-        Ok(())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+/// Runs a store walk (`find_tool_calls`, `each_decision`...) whose callback
+/// prints each item: a failed write stops the walk at once and is what the
+/// walk returns.
+pub(crate) fn walk<T>(
+    run: impl FnOnce(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<(), StoreError>,
+    mut each: impl FnMut(T) -> CliResult,
+) -> CliResult {
+    let mut failed = None;
+    let walked = run(&mut |item| {
+        each(item).map_err(|failure| {
+            failed = Some(failure);
+            // Only to stop the walk: the failure kept is what is reported.
+            StoreError::Interrupted
+        })
+    });
+    match failed {
+        Some(failure) => Err(failure),
+        None => Ok(walked?),
     }
 }
