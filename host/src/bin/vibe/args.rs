@@ -6,15 +6,58 @@
 //! (`commands/bench.rs`).
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use vibe_store::mcp::{DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE};
-use vibe_store::{Durability, MissionId, MissionStatus, Phase};
+use vibe_store::mcp::{
+    DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS,
+    DEFAULT_SESSION_IDLE,
+};
+use vibe_store::sandbox::{Limits, DEFAULT_MAX_COMPONENT_BYTES};
+use vibe_store::store::{DEFAULT_DB_PATH, MAX_JSON_BYTES, MAX_PAGE_ROWS};
+use vibe_store::{Durability, MissionId, MissionStatus, OpenOptions, Phase};
 
 use crate::commands::bench::BenchArgs;
 use crate::Failure;
+
+// The numbers flags accept, each written once. Bounds and defaults the
+// library exports are taken from it (`MAX_PAGE_ROWS`, `MAX_JSON_BYTES`,
+// `Limits::default()`, `OpenOptions::default()`, the `mcp` defaults); the
+// ranges below without one mirror checks the library keeps to itself
+// (`Limits`'s setters say the same numbers when refusing) or are the command
+// line's own. Help texts repeat them for the reader.
+
+/// `--busy-timeout-ms`: up to a day.
+const BUSY_TIMEOUT_MS: RangeInclusive<u64> = 0..=86_400_000;
+/// `vibe run --timeout-ms`, as `Limits::timeout` accepts it.
+const TIMEOUT_MS: RangeInclusive<u64> = 1..=3_600_000;
+/// `vibe run --memory-mb`, as `Limits::memory_mb` accepts it.
+const MEMORY_MB: RangeInclusive<u64> = 1..=4096;
+/// `vibe run --max-page-rows` and `vibe mission list --limit`: a page.
+const PAGE_ROWS: RangeInclusive<i64> = 1..=MAX_PAGE_ROWS as i64;
+/// `vibe run --max-json-bytes`, as `Limits::max_json_bytes` accepts it.
+const JSON_BYTES: RangeInclusive<u64> = 2..=MAX_JSON_BYTES as u64;
+/// `vibe run --max-page-bytes`, as `Limits::max_page_bytes` accepts it.
+const PAGE_BYTES: RangeInclusive<u64> = 1024..=256 << 20;
+/// `vibe run --max-component-mb`.
+const COMPONENT_MB: RangeInclusive<u64> = 1..=4096;
+/// `--limit` of `vibe tools` and `vibe decisions` (rows are streamed, not
+/// paged).
+const LISTED_ROWS: RangeInclusive<i64> = 1..=1_000_000;
+/// `vibe mcp --max-sessions`.
+const SESSIONS: RangeInclusive<u64> = 1..=65_536;
+/// `vibe mcp --session-idle-secs`: up to a day.
+const SESSION_IDLE_SECS: RangeInclusive<u64> = 1..=86_400;
+/// `vibe mcp --max-inflight-bytes`.
+const INFLIGHT_BYTES: RangeInclusive<u64> = 1024..=u32::MAX as u64;
+/// `vibe mcp --max-message-bytes`.
+const MESSAGE_BYTES: RangeInclusive<u64> = 1024..=256 << 20;
+/// `vibe mcp --max-pending-calls`.
+const PENDING_CALLS: RangeInclusive<u64> = 1..=4096;
+/// `vibe mcp --slots`.
+const SLOTS: RangeInclusive<i64> = 1..=256;
 
 /// `vibe --help`: the commands grouped by what a user wants to do.
 const HELP: &str = "\
@@ -64,7 +107,7 @@ pub struct Cli {
     /// The database: a SQLite file's path, or a PostgreSQL server as
     /// postgres://USER@HOST:PORT/DB (libpq's sslmode and connect_timeout
     /// apply; the password comes from PGPASSWORD or ~/.pgpass).
-    #[arg(long, global = true, env = "VIBE_DB", default_value = vibe_store::store::DEFAULT_DB_PATH)]
+    #[arg(long, global = true, env = "VIBE_DB", default_value = DEFAULT_DB_PATH)]
     pub db: String,
 
     /// full: every acknowledged write survives power loss; normal: survives a process crash.
@@ -78,7 +121,9 @@ pub struct Cli {
 
     /// How long a write waits for a lock another process holds, in ms (0 to
     /// 86400000).
-    #[arg(long, global = true, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
+    #[arg(long, global = true,
+          default_value_t = OpenOptions::default().busy_timeout.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(BUSY_TIMEOUT_MS))]
     pub busy_timeout_ms: u64,
 
     #[command(subcommand)]
@@ -205,27 +250,32 @@ pub struct RunArgs {
     #[arg(long = "grant", value_enum)]
     pub grants: Vec<GrantArg>,
     /// Wall-clock limit for the whole invocation, in ms (1 to 3600000).
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, default_value_t = Limits::default().timeout_duration().as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(TIMEOUT_MS))]
     pub timeout_ms: u64,
     /// Linear memory limit, in MiB (1 to 4096).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = (Limits::default().memory_bytes() >> 20) as u64,
+          value_parser = clap::value_parser!(u64).range(MEMORY_MB))]
     pub memory_mb: u64,
     /// Rows per history page the tool may ask for (1 to 1000).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = MAX_PAGE_ROWS,
+          value_parser = clap::value_parser!(u32).range(PAGE_ROWS))]
     pub max_page_rows: u32,
     /// Bytes of any one JSON value crossing the boundary (2 to 1048576).
-    #[arg(long, default_value_t = 1_048_576, value_parser = clap::value_parser!(u64).range(2..=1_048_576))]
+    #[arg(long, default_value_t = MAX_JSON_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(JSON_BYTES))]
     pub max_json_bytes: u64,
     /// Bytes of row text one history page returned to the tool may hold
     /// (1024 to 268435456; default: 4 times --max-json-bytes).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(PAGE_BYTES))]
     pub max_page_bytes: Option<u64>,
     /// Print {"call_id", "duration_ms", "outcome", "output", "error"} as
     /// JSON (the exit code still says how the tool ended).
     #[arg(long)]
     pub json: bool,
     /// Largest component file loaded, in MiB (1 to 4096).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = DEFAULT_MAX_COMPONENT_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(COMPONENT_MB))]
     pub max_component_mb: u64,
 }
 
@@ -384,7 +434,7 @@ pub enum MemoryCommand {
 #[derive(Args)]
 pub struct MissionListArgs {
     /// At most N missions (1 to 1000).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(PAGE_ROWS))]
     pub limit: u32,
     /// Only missions in this status.
     #[arg(long)]
@@ -420,7 +470,7 @@ pub struct Selection {
     #[arg(long, conflicts_with = "uuid")]
     pub all_missions: bool,
     /// At most N rows (1 to 1000000).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(LISTED_ROWS))]
     pub limit: Option<u32>,
     /// Only rows with an id above ID (paging: pass the last id you saw).
     #[arg(long, value_name = "ID")]
@@ -535,12 +585,12 @@ pub struct McpArgs {
     /// HTTP sessions open at once; past it an initialize is refused with
     /// 503 (1 to 65536).
     #[arg(long, default_value_t = DEFAULT_MAX_SESSIONS as u64, requires = "listen",
-          value_parser = clap::value_parser!(u64).range(1..=65_536))]
+          value_parser = clap::value_parser!(u64).range(SESSIONS))]
     pub max_sessions: u64,
     /// An HTTP session that exchanges no message for this long ends, and
     /// what it held is freed (1 to 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_SESSION_IDLE.as_secs(),
-          requires = "listen", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+          requires = "listen", value_parser = clap::value_parser!(u64).range(SESSION_IDLE_SECS))]
     pub session_idle_secs: u64,
     /// Serve browser pages from ORIGIN too (scheme://host:port, or :* for
     /// any port); pages from other origins than this machine's are refused
@@ -553,18 +603,18 @@ pub struct McpArgs {
     /// request is refused with 503 (at least --max-message-bytes; up to
     /// 4294967295).
     #[arg(long, default_value_t = DEFAULT_MAX_INFLIGHT_BYTES as u64, requires = "listen",
-          value_parser = clap::value_parser!(u64).range(1024..=u32::MAX as u64))]
+          value_parser = clap::value_parser!(u64).range(INFLIGHT_BYTES))]
     pub max_inflight_bytes: u64,
     /// Largest message accepted, in bytes (1024 to 268435456).
-    #[arg(long, default_value_t = vibe_store::mcp::DEFAULT_MAX_MESSAGE_BYTES as u64,
-          value_parser = clap::value_parser!(u64).range(1024..=268_435_456))]
+    #[arg(long, default_value_t = DEFAULT_MAX_MESSAGE_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(MESSAGE_BYTES))]
     pub max_message_bytes: u64,
     /// Calls running or waiting at once; past it a call is refused with a
     /// JSON-RPC error (1 to 4096).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(PENDING_CALLS))]
     pub max_pending_calls: u64,
     /// Invocations running at once (1 to 256).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(SLOTS))]
     pub slots: u32,
 }
 
