@@ -495,6 +495,14 @@ fn bench_runs_every_row_on_a_small_scale() {
             "--echo",
         ])
         .arg(crate::common::guest("echo"))
+        // Nothing at these paths: the Python and language rows say skipped
+        // (they need `./x guests`'s Python and JavaScript builds).
+        .arg("--python")
+        .arg(dir.path().join("absent/python"))
+        .arg("--python-echo-server")
+        .arg(dir.path().join("absent/echo_server.py"))
+        .arg("--language-tools")
+        .arg(dir.path().join("absent"))
         .arg("--postgres")
         .arg(crate::common::pg::server().url("postgres"))
         .output()

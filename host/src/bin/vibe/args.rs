@@ -289,7 +289,8 @@ pub enum GrantArg {
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// The planner component (default: the one `./x guests` builds).
+    /// The planner component (default: planner.wasm in VIBE_GUEST_DIR,
+    /// which `./x demo` sets).
     #[arg(long)]
     pub component: Option<PathBuf>,
 }

@@ -12,7 +12,8 @@ use crate::{CliResult, Exit, Failure};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// The trivial echo component (default: the one `./x guests` builds).
+    /// The trivial echo component (default: echo.wasm in VIBE_GUEST_DIR,
+    /// which `./x bench` sets).
     #[arg(long)]
     pub echo: Option<PathBuf>,
     /// Tool calls in the scale row.
@@ -27,12 +28,28 @@ pub struct BenchArgs {
     /// Calls per write-path row (normal durability; a tenth in full).
     #[arg(long, default_value_t = 3000)]
     pub ops: usize,
-    /// The Python with the MCP SDK, for the MCP comparison row.
-    #[arg(long, default_value = ".venv/bin/python")]
-    pub python: PathBuf,
-    /// The Python SDK echo server the MCP row compares with.
-    #[arg(long, default_value = "tests/python/echo_server.py")]
-    pub python_echo_server: PathBuf,
+    /// The Python with the MCP SDK, for the MCP comparison row (`./x
+    /// bench` sets it).
+    #[arg(long, env = "VIBE_BENCH_PYTHON", required_unless_present = "writer")]
+    pub python: Option<PathBuf>,
+    /// The Python SDK echo server the MCP row compares with (`./x bench`
+    /// sets it).
+    #[arg(
+        long,
+        env = "VIBE_BENCH_PYTHON_ECHO_SERVER",
+        required_unless_present = "writer"
+    )]
+    pub python_echo_server: Option<PathBuf>,
+    /// Where the same tools are built in each language, for the language
+    /// rows: wasm32-wasip2/release, python and js in DIR (`./x bench` sets
+    /// it).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "VIBE_BENCH_LANGUAGE_TOOLS",
+        required_unless_present = "writer"
+    )]
+    pub language_tools: Option<PathBuf>,
     /// The PostgreSQL server of the PostgreSQL rows (its user must be
     /// allowed to create databases); default: a throwaway cluster.
     #[arg(long)]
@@ -63,13 +80,10 @@ pub fn bench(args: &BenchArgs) -> CliResult {
     }
     let echo = match &args.echo {
         Some(path) => path.clone(),
-        None => find_guest("echo").ok_or_else(|| {
-            Failure::new(
-                "the echo component is not built; run `./x bench`",
-                Exit::Other,
-            )
-        })?,
+        None => find_guest("echo", "--echo", "./x bench")?,
     };
+    let given = |arg: &Option<PathBuf>| arg.clone().expect("clap requires it without --writer");
+    let language_tools = given(&args.language_tools);
     let scratch = tempfile::Builder::new()
         .prefix("vibe-bench-")
         .tempdir_in(std::env::current_dir().map_err(|e| other(&e))?)
@@ -82,12 +96,12 @@ pub fn bench(args: &BenchArgs) -> CliResult {
         scale_missions: args.scale_missions,
         window: Duration::from_millis(args.window_ms),
         ops: args.ops,
-        python: args.python.clone(),
-        python_echo_server: args.python_echo_server.clone(),
+        python: given(&args.python),
+        python_echo_server: given(&args.python_echo_server),
         language_tools: [
-            ("rust", "guest/target/wasm32-wasip2/release"),
-            ("python", "guest/target/python"),
-            ("js", "guest/target/js"),
+            ("rust", "wasm32-wasip2/release"),
+            ("python", "python"),
+            ("js", "js"),
         ]
         .iter()
         .flat_map(|(language, dir)| {
@@ -95,7 +109,7 @@ pub fn bench(args: &BenchArgs) -> CliResult {
                 (
                     language.to_string(),
                     name.to_string(),
-                    PathBuf::from(dir).join(format!("{name}.wasm")),
+                    language_tools.join(dir).join(format!("{name}.wasm")),
                 )
             })
         })

@@ -1,6 +1,6 @@
 //! `vibe demo`: one mission, planned by the example tool in the sandbox.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::json;
 use vibe_store::sandbox::{Request, RuntimeConfig};
@@ -16,12 +16,7 @@ const GOAL: &str = "add rate limiting to the public API";
 pub fn run(store: &AnyStore, component: Option<PathBuf>) -> CliResult {
     let component = match component {
         Some(path) => path,
-        None => find_guest("planner").ok_or_else(|| {
-            Failure::new(
-                "the example planner component is not built; run `./x demo` (or `./x guests`) first",
-                Exit::Other,
-            )
-        })?,
+        None => find_guest("planner", "--component", "./x demo")?,
     };
     // Loaded before the mission exists: a component that cannot be loaded
     // leaves nothing behind.
@@ -74,20 +69,26 @@ pub fn run(store: &AnyStore, component: Option<PathBuf>) -> CliResult {
     }
 }
 
-/// A guest component `./x guests` builds: in `VIBE_GUEST_DIR`, beside the
-/// working directory's checkout, or in the checkout this binary was built
-/// from.
-pub fn find_guest(name: &str) -> Option<PathBuf> {
-    const BUILT: &str = "guest/target/wasm32-wasip2/release";
+/// One of the project's example components, `NAME.wasm` in
+/// `VIBE_GUEST_DIR` (the binary knows no folder of a checkout); when it is
+/// not there, the failure says how to get one: the command's `flag`, the
+/// variable, or from a clone the `x` command that builds it and sets it.
+pub fn find_guest(name: &str, flag: &str, x: &str) -> Result<PathBuf, Failure> {
     let file = format!("{name}.wasm");
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    std::env::var_os("VIBE_GUEST_DIR")
-        .map(|dir| PathBuf::from(dir).join(&file))
-        .into_iter()
-        .chain([
-            Path::new(BUILT).join(&file),
-            checkout.join(BUILT).join(&file),
-        ])
-        .find(|path| path.is_file())
-        .map(|path| path.canonicalize().unwrap_or(path))
+    let dir = std::env::var_os("VIBE_GUEST_DIR").map(PathBuf::from);
+    if let Some(path) = dir.as_ref().map(|dir| dir.join(&file)) {
+        if path.is_file() {
+            return Ok(path.canonicalize().unwrap_or(path));
+        }
+    }
+    let missing = match &dir {
+        Some(dir) => format!("no {file} in VIBE_GUEST_DIR ({})", dir.display()),
+        None => format!("no {name} component: VIBE_GUEST_DIR is not set"),
+    };
+    Err(Failure::new(
+        format!(
+            "{missing}; pass {flag} FILE.wasm, or set VIBE_GUEST_DIR to the folder that holds {file} (from a clone of vibe-store, `{x}` builds it and sets it)"
+        ),
+        Exit::Other,
+    ))
 }
