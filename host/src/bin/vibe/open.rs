@@ -88,7 +88,7 @@ impl Command {
 
 /// A sandbox runtime for one CLI process, caching compiled components on
 /// disk so the next process starts fast.
-pub(crate) fn sandbox_runtime(
+pub fn sandbox_runtime(
     store: &AnyStore,
     config: RuntimeConfig,
     slots: u32,

@@ -70,22 +70,22 @@ impl<T: Serialize + JsonColumns> Listing<T> {
     }
 }
 
-/// Prints what `print_rows(None)` finds, then, each time another
-/// connection commits, what `print_rows(Some(last id printed))` finds; until
-/// the process is interrupted. Idle, it asks SQLite one cheap question every
-/// [`FOLLOW_POLL`].
+/// Prints what `print_new(None)` finds, then, each time another
+/// connection commits, what `print_new(Some(last id printed))` finds; until
+/// the process is interrupted or stdout fails (its reader went away). Idle,
+/// it asks SQLite one cheap question every [`FOLLOW_POLL`].
 fn follow(
     store: &AnyStore,
-    mut print_rows: impl FnMut(Option<i64>) -> Result<Option<i64>, Failure>,
+    mut print_new: impl FnMut(Option<i64>) -> Result<Option<i64>, Failure>,
 ) -> CliResult {
     let mut seen = store.data_version()?;
-    let mut last = print_rows(None)?;
+    let mut last = print_new(None)?;
     loop {
         std::thread::sleep(FOLLOW_POLL);
         let now = store.data_version()?;
         if now != seen {
             seen = now;
-            last = print_rows(last)?.or(last);
+            last = print_new(last)?.or(last);
         }
     }
 }

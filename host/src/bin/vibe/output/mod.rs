@@ -1,6 +1,10 @@
-//! Everything `vibe` prints on stdout goes through [`out`]: tables
-//! (`table`), JSON (`json`), listings once or followed (`listing`), and
-//! progress on stderr (`progress`).
+//! What `vibe` prints: tables (`table`), JSON (`json`) and listings once
+//! or followed (`listing`) on stdout, progress on stderr (`progress`).
+//!
+//! Writes to stdout go through [`out`] (an export's lines through a writer
+//! of their own). A write that fails is not an exit from here: it is
+//! returned up to `main`, as [`stdout_failure`] says how, and a store walk
+//! that prints stops at it ([`walk`]).
 
 pub mod json;
 pub mod listing;
