@@ -329,6 +329,72 @@ fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
     assert_eq!(rows(), before, "nothing written by rejected commands");
 }
 
+/// The README's table of exit codes is the binary's `Exit` enum
+/// (`host/src/bin/vibe/exit.rs`): the same codes, in the same order, under
+/// the same names; and each is one the binary's other files use.
+#[test]
+fn the_readme_lists_exactly_the_exit_codes_the_binary_names() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = root.join("host/src/bin/vibe");
+    let exit_rs = std::fs::read_to_string(bin.join("exit.rs")).unwrap();
+    let body = exit_rs
+        .split_once("enum Exit {")
+        .expect("exit.rs declares `enum Exit`")
+        .1
+        .split_once("\n}")
+        .unwrap()
+        .0;
+    // `Name = code,`, doc comments aside.
+    let named: Vec<(u8, String)> = body
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("//"))
+        .filter_map(|line| line.strip_suffix(',')?.split_once(" = "))
+        .map(|(name, code)| (code.parse().unwrap(), name.to_owned()))
+        .collect();
+
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let table: Vec<(u8, String)> = readme
+        .lines()
+        .skip_while(|line| *line != "| code | name | when |")
+        .skip(2) // the header and its rule
+        .take_while(|line| line.starts_with('|'))
+        .map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            (
+                cells[1].parse().unwrap(),
+                cells[2].trim_matches('`').to_owned(),
+            )
+        })
+        .collect();
+
+    assert!(named.len() >= 6, "no exit codes read from exit.rs: {body}");
+    assert_eq!(
+        table, named,
+        "README.md's exit-code table and exit.rs differ"
+    );
+
+    // Each code is used somewhere else in the binary, not only declared.
+    let mut sources = String::new();
+    let mut dirs = vec![bin];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.file_name().unwrap() != "exit.rs" {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    for (code, name) in &named {
+        assert!(
+            sources.contains(&format!("Exit::{name}")),
+            "exit code {code} ({name}) is declared but never used"
+        );
+    }
+}
+
 #[test]
 fn durability_flag_and_environment_are_accepted() {
     let v = Vibe::new();
@@ -429,6 +495,14 @@ fn bench_runs_every_row_on_a_small_scale() {
             "--echo",
         ])
         .arg(crate::common::guest("echo"))
+        // Nothing at these paths: the Python and language rows say skipped
+        // (they need `./x guests`'s Python and JavaScript builds).
+        .arg("--python")
+        .arg(dir.path().join("absent/python"))
+        .arg("--python-echo-server")
+        .arg(dir.path().join("absent/echo_server.py"))
+        .arg("--language-tools")
+        .arg(dir.path().join("absent"))
         .arg("--postgres")
         .arg(crate::common::pg::server().url("postgres"))
         .output()

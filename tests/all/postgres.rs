@@ -461,6 +461,8 @@ fn every_command_takes_a_postgres_url_and_file_only_commands_say_so() {
     let run = |args: &[&str]| {
         vibe(dir)
             .env("VIBE_DB", &store.location)
+            // Where `vibe demo` finds its planner.
+            .env("VIBE_GUEST_DIR", guest("planner").parent().unwrap())
             .args(args)
             .output()
             .unwrap()

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::flag;
 
+use crate::Exit;
+
 /// Whether a stop was asked for, and by which signal.
 #[derive(Clone)]
 pub(crate) struct Stop {
@@ -22,10 +24,10 @@ impl Stop {
             asked: Arc::new(AtomicBool::new(false)),
             signal: Arc::new(AtomicUsize::new(0)),
         };
-        for signal in [SIGINT, SIGTERM] {
+        for (signal, exit) in [(SIGINT, Exit::Interrupted), (SIGTERM, Exit::Terminated)] {
             // Registered first, so it sees the flag as the earlier signal
             // left it: set means this is the second one.
-            flag::register_conditional_shutdown(signal, 128 + signal, stop.asked.clone())?;
+            flag::register_conditional_shutdown(signal, exit as i32, stop.asked.clone())?;
             flag::register_usize(signal, stop.signal.clone(), signal as usize)?;
             flag::register(signal, stop.asked.clone())?;
         }
@@ -38,10 +40,10 @@ impl Stop {
     }
 
     /// The signal that asked for the stop, if one did.
-    pub(crate) fn signal(&self) -> Option<(&'static str, u8)> {
+    pub(crate) fn signal(&self) -> Option<(&'static str, Exit)> {
         match self.signal.load(Ordering::Relaxed) as i32 {
-            SIGINT => Some(("SIGINT", 130)),
-            SIGTERM => Some(("SIGTERM", 143)),
+            SIGINT => Some(("SIGINT", Exit::Interrupted)),
+            SIGTERM => Some(("SIGTERM", Exit::Terminated)),
             _ => None,
         }
     }

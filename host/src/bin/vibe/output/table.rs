@@ -18,6 +18,9 @@ use vibe_store::store::{MemoryEntry, PlaybookRun, ToolStats};
 use vibe_store::terminal::visible_line;
 use vibe_store::{Decision, Json, Mission, ToolCall, ToolCallId};
 
+use super::out;
+use crate::CliResult;
+
 /// Widest a cell is printed; longer text is cut with an ellipsis.
 const MAX_CELL: usize = 60;
 /// Narrowest a column is squeezed to when fitting the terminal.
@@ -47,7 +50,7 @@ impl Table {
         }
     }
 
-    pub fn push(&mut self, row: Vec<String>) {
+    pub fn push(&mut self, row: Vec<String>) -> CliResult {
         let row: Vec<String> = row
             .iter()
             .map(|cell| clip(&visible_line(cell), MAX_CELL))
@@ -59,36 +62,38 @@ impl Table {
                 }
                 pending.push(row);
                 if pending.len() >= MEASURED_ROWS {
-                    self.flush();
+                    self.flush()?;
                 }
+                Ok(())
             }
             None => self.line(&row),
         }
     }
 
     /// Prints what is still buffered (the header, if nothing else).
-    pub fn finish(mut self) {
-        self.flush();
+    pub fn finish(mut self) -> CliResult {
+        self.flush()
     }
 
     /// Prints what is buffered now and every later row as it comes (for
     /// `--follow`); the widths are those of the rows seen so far, fitted to
     /// the terminal.
-    pub fn flush(&mut self) {
+    pub fn flush(&mut self) -> CliResult {
         if let Some(pending) = self.pending.take() {
             if let Some(columns) = terminal_columns() {
                 fit(&mut self.widths, columns);
                 self.fitted = true;
             }
             let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
-            self.line(&header);
+            self.line(&header)?;
             for row in &pending {
-                self.line(row);
+                self.line(row)?;
             }
         }
+        Ok(())
     }
 
-    fn line(&self, row: &[String]) {
+    fn line(&self, row: &[String]) -> CliResult {
         let mut text = String::new();
         for (i, (cell, &w)) in row.iter().zip(&self.widths).enumerate() {
             if i > 0 {
@@ -103,7 +108,7 @@ impl Table {
             text.push_str(&cell);
             text.extend(std::iter::repeat_n(' ', pad));
         }
-        crate::out(format_args!("{}\n", text.trim_end()));
+        out(format_args!("{}\n", text.trim_end()))
     }
 }
 
@@ -214,7 +219,7 @@ fn goal(metadata: Option<&Json>) -> String {
     }
 }
 
-pub fn print_mission(mission: &Mission) {
+pub fn print_mission(mission: &Mission) -> CliResult {
     let fields = [
         ("mission_uuid", mission.mission_uuid.to_string()),
         ("phase", mission.phase.to_string()),
@@ -230,8 +235,9 @@ pub fn print_mission(mission: &Mission) {
         ),
     ];
     for (key, value) in fields {
-        crate::out(format_args!("{key:<13} {}\n", visible_line(&value)));
+        out(format_args!("{key:<13} {}\n", visible_line(&value)))?;
     }
+    Ok(())
 }
 
 /// The tool-call table; with the mission's id as a column when rows come
@@ -340,7 +346,7 @@ pub fn decision_row(d: &Decision, with_mission: bool) -> Vec<String> {
 }
 
 /// One tool call in full, a field a line.
-pub fn print_tool_call(c: &ToolCall) {
+pub fn print_tool_call(c: &ToolCall) -> CliResult {
     let fields = [
         ("id", c.id.to_string()),
         ("mission_uuid", c.mission_uuid.to_string()),
@@ -369,8 +375,9 @@ pub fn print_tool_call(c: &ToolCall) {
         ("error_message", or_dash(c.error_message.as_deref())),
     ];
     for (key, value) in fields {
-        crate::out(format_args!("{key:<13} {}\n", visible_line(&value)));
+        out(format_args!("{key:<13} {}\n", visible_line(&value)))?;
     }
+    Ok(())
 }
 
 pub fn stats_table() -> Table {

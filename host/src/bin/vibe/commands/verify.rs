@@ -3,34 +3,18 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use serde::Serialize;
 use vibe_store::store::{
     exported_chain_head, AnyStore, ChainHead, ChainReport, MissionId, StoreError,
 };
 use vibe_store::terminal::visible_line;
 
-use crate::{out, print_json_line, CliResult, Failure};
-
-/// Exit status when a chain shows tampering (every check ran).
-pub(crate) const TAMPERED: u8 = 5;
-
-#[derive(Args)]
-pub(crate) struct VerifyArgs {
-    /// These missions (default: every mission, and chains whose mission is
-    /// gone).
-    uuids: Vec<String>,
-    /// Also compare each mission's chain with the head this export (`vibe
-    /// export` output) recorded: proves nothing it covered was changed
-    /// since, even by someone who rewrote the chain.
-    #[arg(long, value_name = "EXPORT.jsonl")]
-    against: Option<PathBuf>,
-    /// One JSON object per mission.
-    #[arg(long)]
-    json: bool,
-}
+use crate::args::VerifyArgs;
+use crate::output::json::print_json_line;
+use crate::output::{out, walk};
+use crate::{CliResult, Exit, Failure};
 
 /// How a mission's chain compares with a recorded head.
 #[derive(Serialize)]
@@ -69,52 +53,63 @@ pub(crate) fn verify(store: &AnyStore, args: VerifyArgs) -> CliResult {
         None => HashMap::new(),
     };
     let mut tally = Tally::default();
-    let check = |tally: &mut Tally, report: ChainReport| -> Result<(), Failure> {
-        let against = heads
+    // How a chain compares with the head the export kept for it, if any.
+    let against = |report: &ChainReport| {
+        heads
             .get(&report.mission)
-            .map(|head| compare(store, &report, head))
-            .transpose()?;
+            .map(|head| compare(store, report, head))
+            .transpose()
+    };
+    let check = |tally: &mut Tally, report: ChainReport, against: Option<Against>| {
         tally.count(&report, against.as_ref());
-        show(&report, against, args.json);
-        Ok(())
+        show(&report, against, args.json)
     };
     if wanted.is_empty() {
+        // A chain that cannot be compared is reported once the others have
+        // been checked; a write to stdout that fails ends the walk.
         let mut failed = None;
-        store.verify_chains(&mut |report| {
-            if let Err(e) = check(&mut tally, report) {
-                failed.get_or_insert(e);
-            }
-            Ok(())
-        })?;
+        walk(
+            |f| store.verify_chains(f),
+            |report| match against(&report) {
+                Ok(a) => check(&mut tally, report, a),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    Ok(())
+                }
+            },
+        )?;
         if let Some(e) = failed {
             return Err(e);
         }
         for orphan in store.orphan_chains()? {
             tally.tampered += 1;
             if args.json {
-                print_json_line(&serde_json::json!({ "orphan_chain": orphan, "intact": false }));
+                print_json_line(&serde_json::json!({ "orphan_chain": orphan, "intact": false }))?;
             } else {
                 out(format_args!(
                     "mission row #{}: DELETED: its chain of {} entries remains, the mission and its rows are gone\n",
                     orphan.mission_row, orphan.entries
-                ));
+                ))?;
             }
         }
     } else {
         for mission in &wanted {
             match store.verify_chain(mission) {
-                Ok(report) => check(&mut tally, report)?,
+                Ok(report) => {
+                    let a = against(&report)?;
+                    check(&mut tally, report, a)?
+                }
                 // A mission the export holds and the database does not.
                 Err(StoreError::MissionNotFound(_)) if heads.contains_key(mission) => {
                     tally.tampered += 1;
                     if args.json {
                         print_json_line(&serde_json::json!({
                             "mission": mission, "intact": false, "missing": true,
-                        }));
+                        }))?;
                     } else {
                         out(format_args!(
                             "mission {mission}: DELETED: the export holds it, the database does not\n"
-                        ));
+                        ))?;
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -122,10 +117,11 @@ pub(crate) fn verify(store: &AnyStore, args: VerifyArgs) -> CliResult {
         }
     }
     if !args.json {
-        out(format_args!("{}\n", tally.summary()));
+        out(format_args!("{}\n", tally.summary()))?;
     }
     if tally.tampered > 0 {
-        return Err(Failure::quiet(TAMPERED));
+        // Every check ran: tampering found.
+        return Err(Failure::quiet(Exit::CheckFailed));
     }
     Ok(())
 }
@@ -179,15 +175,14 @@ impl Tally {
     }
 }
 
-fn show(report: &ChainReport, against: Option<Against>, json: bool) {
+fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult {
     let intact = report.intact() && against.as_ref().is_none_or(|a| a.matches);
     if json {
-        print_json_line(&Verdict {
+        return print_json_line(&Verdict {
             report,
             intact,
             against,
         });
-        return;
     }
     let head = match &report.head {
         Some(hash) => format!("head {}", &hash[..hash.len().min(16)]),
@@ -203,14 +198,14 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) {
     if report.unchained > 0 {
         line.push_str(&format!(", {} unchained", report.unchained));
     }
-    out(format_args!("{}\n", visible_line(&line)));
+    out(format_args!("{}\n", visible_line(&line)))?;
     for (what, rows) in [
         ("edited", &report.edited),
         ("deleted", &report.deleted),
         ("out of chain", &report.out_of_chain),
     ] {
         for row in rows {
-            out(format_args!("  {what}: {row}\n"));
+            out(format_args!("  {what}: {row}\n"))?;
         }
     }
     if let Some(a) = against {
@@ -220,26 +215,28 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) {
                 "  matches the export's head at entry {} ({})\n",
                 a.length,
                 &recorded[..recorded.len().min(16)]
-            ));
+            ))?;
         } else {
             match a.found {
                 Some(found) => out(format_args!(
                     "  REWRITTEN: entry {} is {found}, the export recorded {recorded}\n",
                     a.length
-                )),
+                ))?,
                 None => out(format_args!(
                     "  TRUNCATED: the chain has {} entries, the export recorded {}\n",
                     report.length, a.length
-                )),
+                ))?,
             }
         }
     }
+    Ok(())
 }
 
 /// Each mission's chain head from an export file, in file order.
 fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
-    let unreadable =
-        |e: std::io::Error| Failure::new(format!("cannot read {}: {e}", path.display()), 1);
+    let unreadable = |e: std::io::Error| {
+        Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other)
+    };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut heads = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -247,10 +244,12 @@ fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        heads.push(
-            exported_chain_head(&line)
-                .map_err(|e| Failure::new(format!("{} line {}: {e}", path.display(), n + 1), 4))?,
-        );
+        heads.push(exported_chain_head(&line).map_err(|e| {
+            Failure::new(
+                format!("{} line {}: {e}", path.display(), n + 1),
+                Exit::InvalidInput,
+            )
+        })?);
     }
     Ok(heads)
 }

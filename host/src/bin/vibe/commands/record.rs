@@ -1,0 +1,93 @@
+//! Record a mission: `vibe init`, `mission`, `log` and `decide`.
+
+use vibe_store::store::MissionFilter;
+use vibe_store::{AnyStore, Json, MissionStatus, MissionStore, NewDecision, NewToolCall, Phase};
+
+use crate::args::{DecideArgs, LogArgs, MissionCommand};
+use crate::output::json::{print_json, Listed};
+use crate::output::listing::print_rows;
+use crate::output::{out, table};
+use crate::CliResult;
+
+pub fn init(store: &AnyStore, json: bool) -> CliResult {
+    let version = store.init_db()?;
+    if json {
+        print_json(&serde_json::json!({
+            "path": store.location(),
+            "schema_version": version,
+        }))
+    } else {
+        out(format_args!("{}\n", store.location()))?;
+        out(format_args!("schema version {version}\n"))
+    }
+}
+
+pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
+    match command {
+        MissionCommand::Create { phase, metadata } => {
+            let phase: Phase = phase.parse()?;
+            let metadata = Json::parse("--metadata", metadata)?;
+            out(format_args!("{}\n", store.create_mission(phase, metadata)?))
+        }
+        MissionCommand::Status { uuid, status } => {
+            let status: MissionStatus = status.parse()?;
+            Ok(store.update_mission_status(&uuid.parse()?, status)?)
+        }
+        MissionCommand::Show { uuid, json } => {
+            let mission = store.get_mission(&uuid.parse()?)?;
+            if json {
+                print_json(&Listed::new(&mission))
+            } else {
+                table::print_mission(&mission)
+            }
+        }
+        MissionCommand::List(args) => {
+            let missions = store.find_missions(&MissionFilter {
+                status: args.status,
+                phase: args.phase,
+                since: args.since,
+                until: args.until,
+                search: args.search,
+                before_id: args.before_id,
+                limit: args.limit,
+            })?;
+            print_rows(
+                &missions,
+                args.json,
+                table::missions_table(),
+                table::mission_row,
+            )
+        }
+    }
+}
+
+pub fn log(store: &AnyStore, args: LogArgs) -> CliResult {
+    let call = NewToolCall {
+        tool_name: args.tool,
+        args: Json::parse("--args", args.args)?,
+        result: args
+            .result
+            .map(|r| Json::parse("--result", r))
+            .transpose()?,
+        success: args.error.is_none(),
+        duration_ms: args.duration_ms,
+        error_message: args.error,
+    };
+    out(format_args!(
+        "{}\n",
+        store.log_tool_call(&args.uuid.parse()?, call)?
+    ))
+}
+
+pub fn decide(store: &AnyStore, args: DecideArgs) -> CliResult {
+    let context = args
+        .context
+        .map(|c| Json::parse("--context", c))
+        .transpose()?;
+    let decision = NewDecision {
+        context,
+        ..NewDecision::new(args.decision_type, args.rationale, args.agent)
+    };
+    let id = store.record_decision(&args.uuid.parse()?, decision)?;
+    out(format_args!("{id}\n"))
+}

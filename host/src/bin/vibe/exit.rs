@@ -1,0 +1,95 @@
+//! How a command ends: every exit code `vibe` uses, named once ([`Exit`]),
+//! and [`Failure`], a command's one-line reason with its code.
+//!
+//! The README's table of exit codes is this enum: a test
+//! (`tests/all/cli.rs`) reads both and fails when they disagree.
+
+use std::process::ExitCode;
+
+use vibe_store::sandbox::LoadError;
+use vibe_store::terminal::{one_line, visible_line};
+use vibe_store::{ErrorKind, StoreError};
+
+/// The exit codes, as the README's table lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Done; also when the reader of stdout went away (`vibe tools M | head -1`).
+    Ok = 0,
+    /// Any failure no other code names.
+    Other = 1,
+    /// The command line is wrong: clap's errors, and flags that disagree.
+    Usage = 2,
+    /// A mission, a tool call or a memory key is not there.
+    NotFound = 3,
+    /// Input refused, including a file that is not a valid component.
+    InvalidInput = 4,
+    /// What was checked failed: the tool (`vibe run`, `vibe demo`) or a hash
+    /// chain (`vibe verify`).
+    CheckFailed = 5,
+    /// `vibe run` stopped by SIGINT (128 + 2).
+    Interrupted = 130,
+    /// `vibe run` stopped by SIGTERM (128 + 15).
+    Terminated = 143,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// A failed command: its one-line reason and exit code.
+pub(crate) struct Failure {
+    message: String,
+    exit: Exit,
+}
+
+impl Failure {
+    pub(crate) fn new(message: impl Into<String>, exit: Exit) -> Self {
+        Failure {
+            message: message.into(),
+            exit,
+        }
+    }
+
+    /// An exit status alone: the command already said why on stdout.
+    pub(crate) fn quiet(exit: Exit) -> Self {
+        Failure::new(String::new(), exit)
+    }
+
+    /// Says why on stderr (one line, whatever the message's source did
+    /// with whitespace; tool and database text shown escaped), and gives
+    /// the exit code.
+    pub(crate) fn report(self) -> Exit {
+        let message = one_line(&self.message);
+        if !message.is_empty() {
+            eprintln!("vibe: {}", visible_line(&message));
+        }
+        self.exit
+    }
+}
+
+impl From<vibe_store::Error> for Failure {
+    fn from(err: vibe_store::Error) -> Self {
+        let exit = match err.kind() {
+            ErrorKind::NotFound => Exit::NotFound,
+            ErrorKind::InvalidInput | ErrorKind::Limit | ErrorKind::Load => Exit::InvalidInput,
+            _ => Exit::Other,
+        };
+        Failure::new(err.to_string(), exit)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        vibe_store::Error::from(err).into()
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(err: LoadError) -> Self {
+        vibe_store::Error::from(err).into()
+    }
+}
+
+pub(crate) type CliResult = Result<(), Failure>;
