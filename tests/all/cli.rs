@@ -269,6 +269,14 @@ fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
         let err = v.fails(&args, 3);
         assert!(err.contains(&ghost), "{err}");
     }
+    // The binary, not the library, says what to run next.
+    let err = v.fails(&["mission", "show", &ghost], 3);
+    assert!(
+        err.contains(&format!(
+            "mission {ghost} not found; list missions with `vibe mission list`"
+        )),
+        "{err}"
+    );
     // 4: invalid input, naming what is wrong.
     let err = v.fails(&["mission", "create", "--phase", "launch"], 4);
     assert!(

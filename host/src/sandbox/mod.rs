@@ -25,5 +25,5 @@ mod slots;
 pub use cache::DEFAULT_CACHE_MAX_BYTES;
 pub use failure::{FailureKind, ToolFailure};
 pub use load::{LoadError, DEFAULT_MAX_COMPONENT_BYTES};
-pub use policy::{Grants, Limits};
+pub use policy::{ranges, Grants, Limits};
 pub use runtime::{Request, RunReport, Runtime, RuntimeConfig, Tool, ToolDescription};

@@ -269,8 +269,8 @@ impl Head {
                 // Someone wrote a malformed hash into the ledger: a write
                 // must not chain onto it, and must say why.
                 None => Err(StoreError::invalid(format!(
-                    "the chain of mission row {mission_id} ends in a malformed hash; run vibe \
-                     verify"
+                    "the chain of mission row {mission_id} ends in a malformed hash; verifying \
+                     the mission shows where"
                 ))),
             },
             other => Err(StoreError::Internal(format!(

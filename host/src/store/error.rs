@@ -10,7 +10,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// No mission has this id.
-    #[error("mission {0} not found; list missions with `vibe mission list`")]
+    #[error("mission {0} not found")]
     MissionNotFound(String),
 
     /// No row has this id (a tool call, a decision).
@@ -39,7 +39,7 @@ pub enum StoreError {
 
     /// There is no database at this path, and the operation may not create
     /// one (a read).
-    #[error("no database at {}; create one with vibe init", path.display())]
+    #[error("no database at {}", path.display())]
     NoDatabase {
         /// Where one was looked for.
         path: PathBuf,

@@ -15,7 +15,7 @@ use vibe_store::mcp::{
     DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS,
     DEFAULT_SESSION_IDLE,
 };
-use vibe_store::sandbox::{Limits, DEFAULT_MAX_COMPONENT_BYTES};
+use vibe_store::sandbox::{ranges, Limits, DEFAULT_MAX_COMPONENT_BYTES};
 use vibe_store::store::{DEFAULT_DB_PATH, MAX_JSON_BYTES, MAX_PAGE_ROWS};
 use vibe_store::{Durability, MissionId, MissionStatus, OpenOptions, Phase};
 
@@ -32,15 +32,17 @@ use crate::Failure;
 /// `--busy-timeout-ms`: up to a day.
 const BUSY_TIMEOUT_MS: RangeInclusive<u64> = 0..=86_400_000;
 /// `vibe run --timeout-ms`, as `Limits::timeout` accepts it.
-const TIMEOUT_MS: RangeInclusive<u64> = 1..=3_600_000;
+const TIMEOUT_MS: RangeInclusive<u64> = ranges::TIMEOUT_MS;
 /// `vibe run --memory-mb`, as `Limits::memory_mb` accepts it.
-const MEMORY_MB: RangeInclusive<u64> = 1..=4096;
+const MEMORY_MB: RangeInclusive<u64> =
+    *ranges::MEMORY_MB.start() as u64..=*ranges::MEMORY_MB.end() as u64;
 /// `vibe run --max-page-rows` and `vibe mission list --limit`: a page.
 const PAGE_ROWS: RangeInclusive<i64> = 1..=MAX_PAGE_ROWS as i64;
 /// `vibe run --max-json-bytes`, as `Limits::max_json_bytes` accepts it.
 const JSON_BYTES: RangeInclusive<u64> = 2..=MAX_JSON_BYTES as u64;
 /// `vibe run --max-page-bytes`, as `Limits::max_page_bytes` accepts it.
-const PAGE_BYTES: RangeInclusive<u64> = 1024..=256 << 20;
+const PAGE_BYTES: RangeInclusive<u64> =
+    *ranges::PAGE_BYTES.start() as u64..=*ranges::PAGE_BYTES.end() as u64;
 /// `vibe run --max-component-mb`.
 const COMPONENT_MB: RangeInclusive<u64> = 1..=4096;
 /// `--limit` of `vibe tools` and `vibe decisions` (rows are streamed, not

@@ -76,7 +76,25 @@ impl From<vibe_store::Error> for Failure {
             ErrorKind::InvalidInput | ErrorKind::Limit | ErrorKind::Load => Exit::InvalidInput,
             _ => Exit::Other,
         };
-        Failure::new(err.to_string(), exit)
+        let hint = match &err {
+            vibe_store::Error::Store(store) => hint(store),
+            _ => "",
+        };
+        Failure::new(format!("{err}{hint}"), exit)
+    }
+}
+
+/// What to run next, for the errors a command of this binary answers: the
+/// library names no command.
+fn hint(err: &StoreError) -> &'static str {
+    match err {
+        StoreError::MissionNotFound(_) => "; list missions with `vibe mission list`",
+        StoreError::NoDatabase { .. } => "; create one with vibe init",
+        StoreError::UnusableFile { reason, .. } if reason.contains("older than") => {
+            " (`vibe init` upgrades it)"
+        }
+        StoreError::InvalidInput(reason) if reason.contains("malformed hash") => " (`vibe verify`)",
+        _ => "",
     }
 }
 
