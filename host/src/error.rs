@@ -30,6 +30,7 @@ use crate::store::StoreError;
 
 /// Everything vibe-store can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A store operation failed (the database, or input it refused).
     #[error(transparent)]
@@ -47,6 +48,7 @@ pub enum Error {
 
 /// What kind of failure an [`Error`] is, for callers that decide by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// No mission has the id given.
     NotFound,

@@ -18,6 +18,7 @@ use super::policy::Limits;
 
 /// How an invocation ended badly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureKind {
     /// The tool returned `Err`.
     ToolError,

@@ -40,6 +40,7 @@ use super::transfer::{self, exported_chain_head, ExportFilter};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum AnyStore {
     /// One SQLite file.
     Sqlite(SqliteStore),

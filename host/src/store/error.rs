@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 /// Everything a store operation can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// No mission has this id.
     #[error("mission {0} not found")]

@@ -299,6 +299,7 @@ impl Origin {
 /// How an invocation ended, as the `outcome` column of its row says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Started and not (yet) ended: in progress, or the host stopped.
     Running,
@@ -583,11 +584,19 @@ pub struct PlaybookRun {
 /// Which missions [`MissionStore::prune`](super::MissionStore::prune)
 /// deletes: whole missions created before a time, in the given statuses.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PruneFilter {
     /// Only missions created before this time.
     pub before: DateTime<Utc>,
     /// Only missions in one of these statuses.
     pub statuses: Vec<MissionStatus>,
+}
+
+impl PruneFilter {
+    /// Missions created before `before` in one of `statuses`.
+    pub fn new(before: DateTime<Utc>, statuses: Vec<MissionStatus>) -> Self {
+        PruneFilter { before, statuses }
+    }
 }
 
 /// A mission prune deleted (or, dry, would delete), with its rows.
@@ -656,6 +665,7 @@ pub struct ToolStats {
 /// returns, newest first (by creation time, then id): every filter left
 /// `None` is off.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MissionFilter {
     /// Only missions in this status.
     pub status: Option<MissionStatus>,
@@ -692,6 +702,7 @@ impl MissionFilter {
 /// Which tool calls [`MissionStore::find_tool_calls`](super::MissionStore::find_tool_calls)
 /// returns: every filter left empty or `None` is off.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ToolCallFilter {
     /// One mission's rows; `None`: every mission's.
     pub mission: Option<MissionId>,
@@ -722,6 +733,7 @@ impl ToolCallFilter {
 /// Which decisions [`MissionStore::find_decisions`](super::MissionStore::find_decisions)
 /// returns: every filter left empty or `None` is off.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct DecisionFilter {
     /// One mission's rows; `None`: every mission's.
     pub mission: Option<MissionId>,

@@ -135,6 +135,7 @@ const CHILDREN: [Table; 4] = [
 
 /// Which missions an export holds.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ExportFilter {
     /// These missions; empty: every mission.
     pub missions: Vec<MissionId>,

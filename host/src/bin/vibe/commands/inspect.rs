@@ -12,15 +12,12 @@ use crate::{CliResult, Exit, Failure};
 
 pub fn tools(store: &AnyStore, args: ToolsArgs) -> CliResult {
     let s = &args.selection;
-    let mut filter = ToolCallFilter {
-        mission: s.mission()?,
-        tools: args.tools.clone(),
-        success: (args.failed || args.succeeded).then_some(args.succeeded),
-        since: s.since,
-        until: s.until,
-        after_id: s.after,
-        limit: s.limit,
-    };
+    let mut filter = ToolCallFilter::default();
+    filter.mission = s.mission()?;
+    filter.tools = args.tools.clone();
+    filter.success = (args.failed || args.succeeded).then_some(args.succeeded);
+    (filter.since, filter.until) = (s.since, s.until);
+    (filter.after_id, filter.limit) = (s.after, s.limit);
     let listing = Listing {
         table: table::tool_calls_table(s.all_missions),
         row: table::tool_call_row,
@@ -34,15 +31,12 @@ pub fn tools(store: &AnyStore, args: ToolsArgs) -> CliResult {
 
 pub fn decisions(store: &AnyStore, args: DecisionsArgs) -> CliResult {
     let s = &args.selection;
-    let mut filter = DecisionFilter {
-        mission: s.mission()?,
-        types: args.types.clone(),
-        agents: args.agents.clone(),
-        since: s.since,
-        until: s.until,
-        after_id: s.after,
-        limit: s.limit,
-    };
+    let mut filter = DecisionFilter::default();
+    filter.mission = s.mission()?;
+    filter.types = args.types.clone();
+    filter.agents = args.agents.clone();
+    (filter.since, filter.until) = (s.since, s.until);
+    (filter.after_id, filter.limit) = (s.after, s.limit);
     let listing = Listing {
         table: table::decisions_table(s.all_missions),
         row: table::decision_row,

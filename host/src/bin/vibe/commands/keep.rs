@@ -15,14 +15,13 @@ use crate::output::{out, stdout_failure, walk};
 use crate::{CliResult, Exit, Failure};
 
 pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
-    let filter = ExportFilter {
-        missions: args
-            .uuids
-            .iter()
-            .map(|u| u.parse())
-            .collect::<Result<_, _>>()?,
-        since: args.since,
-    };
+    let mut filter = ExportFilter::default();
+    filter.missions = args
+        .uuids
+        .iter()
+        .map(|u| u.parse())
+        .collect::<Result<_, _>>()?;
+    filter.since = args.since;
     let io = |path: &Path, e: std::io::Error| {
         Failure::new(format!("cannot write {}: {e}", path.display()), Exit::Other)
     };
@@ -153,10 +152,7 @@ pub fn import(store: &AnyStore, file: &Path) -> CliResult {
 }
 
 pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
-    let filter = PruneFilter {
-        before: args.before,
-        statuses: args.status,
-    };
+    let filter = PruneFilter::new(args.before, args.status);
     let verb = if args.dry_run {
         "would delete"
     } else {

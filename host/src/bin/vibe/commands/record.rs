@@ -42,15 +42,11 @@ pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
             }
         }
         MissionCommand::List(args) => {
-            let missions = store.find_missions(&MissionFilter {
-                status: args.status,
-                phase: args.phase,
-                since: args.since,
-                until: args.until,
-                search: args.search,
-                before_id: args.before_id,
-                limit: args.limit,
-            })?;
+            let mut filter = MissionFilter::newest(args.limit);
+            (filter.status, filter.phase) = (args.status, args.phase);
+            (filter.since, filter.until) = (args.since, args.until);
+            (filter.search, filter.before_id) = (args.search, args.before_id);
+            let missions = store.find_missions(&filter)?;
             print_rows(
                 &missions,
                 args.json,
