@@ -41,7 +41,7 @@ use super::sql::Sql;
 const MAX_RETRIES: u32 = 20;
 
 /// The mission store on a PostgreSQL server. Its operations are those of
-/// [`MissionStore`]. Cheap to clone and safe to share between threads: all
+/// [`MissionStore`](super::MissionStore). Cheap to clone and safe to share between threads: all
 /// clones share one pool of connections.
 #[derive(Clone)]
 pub struct PostgresStore {

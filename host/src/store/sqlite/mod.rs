@@ -57,7 +57,7 @@ pub const DEFAULT_DB_PATH: &str = ".vibe/state/vibe_agency.db";
 const MAX_IDLE_READERS: usize = 16;
 
 /// The mission store on one SQLite file. Its operations are those of
-/// [`MissionStore`]. Cheap to clone and safe to share between threads: all
+/// [`MissionStore`](super::MissionStore). Cheap to clone and safe to share between threads: all
 /// clones use the same connections.
 #[derive(Clone)]
 pub struct SqliteStore {
