@@ -430,7 +430,7 @@ fn bench_runs_every_row_on_a_small_scale() {
         ])
         .arg(crate::common::guest("echo"))
         .arg("--postgres")
-        .arg(crate::common::pg::server().url("postgres"))
+        .arg(vibe_test_support::pg::server().url("postgres"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
