@@ -11,8 +11,6 @@ mod busy;
 mod chain;
 mod deadline;
 mod error;
-#[cfg(feature = "cli")]
-pub(crate) mod floor;
 mod ids;
 mod json;
 mod model;

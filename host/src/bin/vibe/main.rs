@@ -197,48 +197,19 @@ enum Command {
     /// Create a mission, run the example planner tool on it in the sandbox,
     /// and print the mission with its tool calls and decisions.
     Demo(DemoArgs),
-    /// Measure the store and the sandbox on this machine (use a release
-    /// build: `./x bench`). Uses a scratch directory, not --db.
+    /// Measure the store and the sandbox on this machine: runs the
+    /// `vibe-bench` executable (beside this one, else on PATH) with these
+    /// arguments; `./x bench` builds both and runs it in release.
     Bench(BenchArgs),
 }
 
+/// `vibe bench ARGS`: every argument is `vibe-bench`'s, `--help` included.
 #[derive(Args)]
+#[command(disable_help_flag = true)]
 struct BenchArgs {
-    /// The trivial echo component (default: the one `./x guests` builds).
-    #[arg(long)]
-    echo: Option<PathBuf>,
-    /// Tool calls in the scale row.
-    #[arg(long, default_value_t = 1_000_000)]
-    scale_calls: u64,
-    /// Missions in the scale row.
-    #[arg(long, default_value_t = 10_000)]
-    scale_missions: u64,
-    /// How long each concurrency row runs.
-    #[arg(long, default_value_t = 1500)]
-    window_ms: u64,
-    /// Calls per write-path row (normal durability; a tenth in full).
-    #[arg(long, default_value_t = 3000)]
-    ops: usize,
-    /// The Python with the MCP SDK, for the MCP comparison row.
-    #[arg(long, default_value = ".venv/bin/python")]
-    python: PathBuf,
-    /// The Python SDK echo server the MCP row compares with.
-    #[arg(long, default_value = "tests/python/echo_server.py")]
-    python_echo_server: PathBuf,
-    /// The PostgreSQL server of the PostgreSQL rows (its user must be
-    /// allowed to create databases); default: a throwaway cluster.
-    #[arg(long)]
-    postgres: Option<String>,
-    /// Run only the PostgreSQL rows (row 13).
-    #[arg(long)]
-    postgres_only: bool,
-    /// (The four-process row's writer: log to this store, print the count.)
-    #[arg(long, hide = true)]
-    writer: Option<String>,
-    #[arg(long, hide = true, default_value_t = 4)]
-    writer_threads: usize,
-    #[arg(long, hide = true, default_value_t = 0)]
-    writer_start_ms: u64,
+    /// vibe-bench's arguments (`vibe bench --help` lists them).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args)]
@@ -1006,63 +977,43 @@ fn cache_dir() -> Option<PathBuf> {
     Some(base.join("vibe-store").join("components"))
 }
 
+/// `vibe bench`, as cargo runs `cargo-clippy`: the benchmark is its own
+/// executable, `vibe-bench`, found beside this one (cargo builds them into
+/// one folder), else on PATH; it gets the arguments as given, and this
+/// executable's path in `VIBE`, so it times this `vibe`.
 fn bench(args: &BenchArgs) -> CliResult {
-    let other = |e: &dyn std::fmt::Display| Failure {
-        message: e.to_string(),
-        code: 1,
+    use std::os::unix::process::CommandExt;
+    const BENCH: &str = "vibe-bench";
+    let exe = std::env::current_exe().ok();
+    let file = format!("{BENCH}{}", std::env::consts::EXE_SUFFIX);
+    let beside = exe
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join(&file));
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join(&file));
+    let Some(program) = beside.into_iter().chain(on_path).find(|p| p.is_file()) else {
+        return Err(Failure::new(
+            format!(
+                "`vibe bench` runs the {BENCH} executable, found neither beside this vibe nor on \
+                 PATH: from a clone of the repository run `./x bench`, or build it with \
+                 `cargo build --release -p {BENCH}` (it lands beside vibe in target/release)"
+            ),
+            2,
+        ));
     };
-    if let Some(location) = &args.writer {
-        let calls = vibe_store::bench::writer_process(
-            location,
-            args.writer_threads,
-            args.writer_start_ms,
-            Duration::from_millis(args.window_ms),
-        )
-        .map_err(|e| other(&e))?;
-        out(format_args!("{calls}\n"));
-        return Ok(());
+    let mut command = std::process::Command::new(&program);
+    command.args(&args.args);
+    if let Some(exe) = &exe {
+        command.env("VIBE", exe);
     }
-    let echo = match &args.echo {
-        Some(path) => path.clone(),
-        None => demo::find_guest("echo").ok_or_else(|| Failure {
-            message: "the echo component is not built; run `./x bench`".into(),
-            code: 1,
-        })?,
-    };
-    let scratch = tempfile::Builder::new()
-        .prefix("vibe-bench-")
-        .tempdir_in(std::env::current_dir().map_err(|e| other(&e))?)
-        .map_err(|e| other(&e))?;
-    let config = vibe_store::bench::BenchConfig {
-        dir: scratch.path().to_owned(),
-        echo_component: echo,
-        vibe_binary: std::env::current_exe().map_err(|e| other(&e))?,
-        scale_calls: args.scale_calls,
-        scale_missions: args.scale_missions,
-        window: Duration::from_millis(args.window_ms),
-        ops: args.ops,
-        python: args.python.clone(),
-        python_echo_server: args.python_echo_server.clone(),
-        language_tools: [
-            ("rust", "guest/target/wasm32-wasip2/release"),
-            ("python", "guest/target/python"),
-            ("js", "guest/target/js"),
-        ]
-        .iter()
-        .flat_map(|(language, dir)| {
-            ["echo", "reviewer"].map(|name| {
-                (
-                    language.to_string(),
-                    name.to_string(),
-                    PathBuf::from(dir).join(format!("{name}.wasm")),
-                )
-            })
-        })
-        .collect(),
-        postgres: args.postgres.clone(),
-        postgres_only: args.postgres_only,
-    };
-    vibe_store::bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| other(&e))
+    // The benchmark takes this process's place (exec returns only if it
+    // could not): its output, exit status and signals are the command's own.
+    let err = command.exec();
+    Err(Failure::new(format!("{}: {err}", program.display()), 1))
 }
 
 fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
