@@ -36,9 +36,6 @@
 //! `vibe bench` measures what it costs.
 #![warn(missing_docs)]
 
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod bench;
 mod error;
 mod hex;
 #[cfg(feature = "mcp")]

@@ -10,12 +10,11 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vibe_store::bench::cluster::Cluster;
 use vibe_store::store::{OpenOptions, POSTGRES_MIGRATIONS};
 use vibe_store::{AnyStore, Json, MissionStore, NewToolCall, Phase, PostgresStore, StoreError};
+use vibe_test_support::pg::{server, Cluster};
 
 use crate::common::backends::{Backend, TestStore};
-use crate::common::pg::server;
 use crate::common::{guest, ids, stress_writer, vibe, vibe_db};
 
 fn text(bytes: &[u8]) -> String {

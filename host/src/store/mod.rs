@@ -24,8 +24,6 @@ mod chain;
 mod deadline;
 mod dialect;
 mod error;
-#[cfg(feature = "cli")]
-pub(crate) mod floor;
 mod ids;
 mod json;
 mod migrate;

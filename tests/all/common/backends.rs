@@ -6,8 +6,7 @@ use std::ops::Deref;
 
 use tempfile::TempDir;
 use vibe_store::{AnyStore, OpenOptions};
-
-use super::pg::{server, Database};
+use vibe_test_support::pg::{server, Database};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 pub mod backends;
 pub mod fuzz_inputs;
 pub mod mcp_stdio;
-pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};

@@ -2,8 +2,8 @@
 //! them, and how a time on the command line is parsed.
 //!
 //! Definitions only: what a command does with its arguments is in
-//! `commands/`. The benchmark's flags sit with the benchmark
-//! (`commands/bench.rs`).
+//! `commands/`. The benchmark's flags are `vibe-bench`'s own
+//! (`commands/bench.rs` passes them through).
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
@@ -230,8 +230,9 @@ pub enum Command {
     /// Create a mission, run the example planner tool on it in the sandbox,
     /// and print the mission with its tool calls and decisions.
     Demo(DemoArgs),
-    /// Measure the store and the sandbox on this machine (use a release
-    /// build: `./x bench`). Uses a scratch directory, not --db.
+    /// Measure the store and the sandbox on this machine: runs the
+    /// `vibe-bench` executable (beside this one, else on PATH) with these
+    /// arguments; `./x bench` builds both and runs it in release.
     Bench(BenchArgs),
 }
 

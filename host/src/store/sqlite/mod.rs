@@ -25,7 +25,6 @@ use super::sql::{Lite, Sql};
 use super::transfer::{self, ExportFilter};
 use crate::sync::lock;
 use busy::with_wait;
-pub(crate) use open::connect as connect_vetted;
 use open::{connect, open_database, SchemaLock};
 pub use writer::WriteStats;
 use writer::{exec_cached, Writer};

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::cluster::{database_url, Cluster};
-use super::{ratio, sample, Bench, BenchResult};
-use crate::store::floor::{bulk_history, PgRawInserter, RawInserter};
-use crate::store::{
+use vibe_store::store::{
     AnyStore, Durability, MissionId, MissionStore, NewToolCall, OpenOptions, Phase,
 };
+use vibe_test_support::pg::{database_url, Cluster};
+
+use super::floor::{bulk_history, pg_client, PgRawInserter, RawInserter};
+use super::{ratio, sample, Bench, BenchResult};
 
 /// Writers in the concurrency rows, and the pool that lets them all in.
 const WRITERS: usize = 16;
@@ -42,7 +43,7 @@ impl Bench<'_> {
                 }
             },
         };
-        let mut admin = postgres::Client::connect(&server, postgres::NoTls)?;
+        let mut admin = pg_client(&server)?;
         let mut databases = 0;
         let mut fresh_pg = |options: OpenOptions| -> BenchResult<(AnyStore, String)> {
             databases += 1;
@@ -61,11 +62,7 @@ impl Bench<'_> {
         let mut raw = PgRawInserter::new(&url, pg.get_mission(&mission)?.id)?;
         let sqlite = self.fresh_store(Durability::Full)?;
         let lite_mission = sqlite.create_mission(Phase::Coding, json!({}).into())?;
-        let mut lite_raw = RawInserter::new(
-            sqlite.path(),
-            sqlite.options(),
-            sqlite.get_mission(&lite_mission)?.id,
-        )?;
+        let mut lite_raw = RawInserter::new(&sqlite, sqlite.get_mission(&lite_mission)?.id)?;
         let (mut floor, mut store, mut lite_floor, mut lite_store) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for i in 0..(self.config.ops / 10).max(50) {
@@ -122,10 +119,7 @@ impl Bench<'_> {
         let (pg_procs, pg_url) = fresh_pg(pooled.clone())?;
         drop(pg_procs);
         let pg_four = self.four_processes(&pg_url)?;
-        let (pg_async, _) = fresh_pg(OpenOptions {
-            durability: Durability::Normal,
-            ..pooled.clone()
-        })?;
+        let (pg_async, _) = fresh_pg(pooled.clone().durability(Durability::Normal))?;
         let pg_ceiling = throughput(&pg_async, WRITERS, window)?;
         drop(pg_async);
         let lite: AnyStore = self.fresh_store(Durability::Full)?.into();
@@ -229,15 +223,15 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// Four `vibe bench --writer` processes of four threads, started
+    /// Four `vibe-bench --writer` processes of four threads, started
     /// together; their total calls per second, as time per call.
     fn four_processes(&mut self, location: &str) -> BenchResult<Duration> {
         let window = self.config.window;
         let start_at = SystemTime::now().duration_since(UNIX_EPOCH)? + Duration::from_secs(2);
         let children: Vec<_> = (0..4)
             .map(|_| {
-                Command::new(&self.config.vibe_binary)
-                    .args(["bench", "--writer", location, "--writer-threads", "4"])
+                Command::new(&self.config.bench_binary)
+                    .args(["--writer", location, "--writer-threads", "4"])
                     .arg("--writer-start-ms")
                     .arg(start_at.as_millis().to_string())
                     .arg("--window-ms")
@@ -300,7 +294,7 @@ fn write_for(
     Ok(done.load(Ordering::Relaxed))
 }
 
-/// `vibe bench --writer LOCATION`: the writer process of the four-process
+/// `vibe-bench --writer LOCATION`: the writer process of the four-process
 /// row. Waits for `start_ms` (Unix time), writes from `threads` threads for
 /// `window`, and returns how many calls it made.
 pub fn writer_process(

@@ -1,19 +1,21 @@
-//! The benchmark's floor: raw rusqlite, no store code in the way.
+//! The benchmark's floors: the store's own client libraries (rusqlite,
+//! rust-postgres) with no store code in the way.
 //!
-//! It lives here because it is SQL, and only the store speaks SQL. It opens
-//! the same file with the same pragmas the store uses and inserts tool calls
-//! with one prepared statement, one transaction per row: the fastest
-//! single-row durable insert this disk allows, against which the store's own
-//! path is measured.
+//! The SQLite floor opens the store's file with the settings the store
+//! reports for its writer ([`SqliteStore::connection_settings`]) and inserts
+//! tool calls with one prepared statement, one transaction per row: the
+//! fastest single-row durable insert this disk allows, against which the
+//! store's own path is measured. The PostgreSQL floor is one prepared
+//! `INSERT`, committed on its own.
 
 use std::path::Path;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
+use vibe_store::store::{is_postgres_url, now_timestamp, SqliteStore};
 
-use super::error::Result;
-use super::options::OpenOptions;
-use super::sqlite::connect_vetted as connect;
+use super::BenchResult;
 
 /// A raw connection inserting tool calls into one mission.
 pub struct RawInserter {
@@ -23,9 +25,25 @@ pub struct RawInserter {
 }
 
 impl RawInserter {
+    /// A connection to `store`'s file, set up as the store's writer is.
     /// `mission_row_id` is the `missions.id` of an existing mission.
-    pub fn new(path: &Path, options: &OpenOptions, mission_row_id: i64) -> Result<Self> {
-        let conn = connect(path, options)?;
+    pub fn new(store: &SqliteStore, mission_row_id: i64) -> BenchResult<Self> {
+        let [writer, _] = store.connection_settings()?;
+        let conn = Connection::open(store.path())?;
+        let journal_mode: String =
+            conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+        if !journal_mode.eq_ignore_ascii_case(&writer.journal_mode) {
+            return Err(format!(
+                "the floor's journal mode is {journal_mode}, the store's {}",
+                writer.journal_mode
+            )
+            .into());
+        }
+        conn.pragma_update(None, "synchronous", writer.synchronous)?;
+        conn.pragma_update(None, "foreign_keys", writer.foreign_keys)?;
+        conn.busy_timeout(Duration::from_millis(
+            u64::try_from(writer.busy_timeout_ms).unwrap_or(0),
+        ))?;
         Ok(RawInserter {
             conn,
             mission_row_id,
@@ -34,7 +52,7 @@ impl RawInserter {
     }
 
     /// Inserts one row in its own transaction; returns how long it took.
-    pub fn insert_one(&mut self) -> Result<Duration> {
+    pub fn insert_one(&mut self) -> BenchResult<Duration> {
         let start = Instant::now();
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
@@ -45,7 +63,7 @@ impl RawInserter {
         stmt.execute(params![
             self.mission_row_id,
             format!("{{\"i\":{}}}", self.next),
-            super::now_timestamp()
+            now_timestamp()
         ])?;
         self.conn.execute_batch("COMMIT")?;
         self.next += 1;
@@ -56,15 +74,12 @@ impl RawInserter {
 /// Fills a fresh store with `missions` missions of `per_mission` tool calls
 /// each, in bulk SQL (no store code, no chain: a history to read, built in
 /// seconds); the missions' uuids, in row order.
-pub fn bulk_history(location: &str, missions: u64, per_mission: u64) -> Result<Vec<String>> {
+pub fn bulk_history(location: &str, missions: u64, per_mission: u64) -> BenchResult<Vec<String>> {
     let uuid = |m: u64| format!("00000000-0000-4000-8000-{m:012}");
-    #[cfg(feature = "postgres")]
-    if super::is_postgres_url(location) {
+    if is_postgres_url(location) {
         let mut client = pg_client(location)?;
-        let fail = |e: postgres::Error| super::StoreError::Server(e.to_string());
-        client
-            .batch_execute(&format!(
-                "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
+        client.batch_execute(&format!(
+            "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
                  SELECT '00000000-0000-4000-8000-' || lpad(m::text, 12, '0'), 'CODING',
                         'pending', '2026-01-01T00:00:00.000000Z', '{{}}'
                  FROM generate_series(1, {missions}) AS m;
@@ -76,11 +91,10 @@ pub fn bulk_history(location: &str, missions: u64, per_mission: u64) -> Result<V
                         '2026-01-01T00:00:00.000000Z', i % 500, true
                  FROM generate_series(0, {missions} * {per_mission} - 1) AS i;
                  ANALYZE;"
-            ))
-            .map_err(fail)?;
+        ))?;
         return Ok((1..=missions).map(uuid).collect());
     }
-    let conn = Connection::open(location)?;
+    let conn = Connection::open(Path::new(location))?;
     conn.execute_batch(&format!(
         "BEGIN;
          WITH RECURSIVE m(m) AS (SELECT 1 UNION ALL SELECT m + 1 FROM m WHERE m < {missions})
@@ -104,15 +118,14 @@ pub fn bulk_history(location: &str, missions: u64, per_mission: u64) -> Result<V
     Ok((1..=missions).map(uuid).collect())
 }
 
-#[cfg(feature = "postgres")]
-fn pg_client(url: &str) -> Result<postgres::Client> {
-    let target = super::postgres::Target::parse(url)?;
-    target.connect()
+/// A plain rust-postgres connection to `url` (libpq's URL form, as the
+/// store reads it; no TLS: the benchmark's servers are local).
+pub fn pg_client(url: &str) -> BenchResult<postgres::Client> {
+    Ok(postgres::Config::from_str(url)?.connect(postgres::NoTls)?)
 }
 
 /// The PostgreSQL floor: one prepared `INSERT` of a tool call, committed on
 /// its own (autocommit), through the same client library the store uses.
-#[cfg(feature = "postgres")]
 pub struct PgRawInserter {
     client: postgres::Client,
     insert: postgres::Statement,
@@ -120,18 +133,15 @@ pub struct PgRawInserter {
     next: u64,
 }
 
-#[cfg(feature = "postgres")]
 impl PgRawInserter {
     /// `mission_row_id` is the `missions.id` of an existing mission.
-    pub fn new(url: &str, mission_row_id: i64) -> Result<Self> {
+    pub fn new(url: &str, mission_row_id: i64) -> BenchResult<Self> {
         let mut client = pg_client(url)?;
-        let insert = client
-            .prepare(
-                "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
+        let insert = client.prepare(
+            "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
                                          duration_ms, success, error_message)
                  VALUES ($1, 'raw', $2, NULL, $3, 0, true, NULL)",
-            )
-            .map_err(|e| super::StoreError::Server(e.to_string()))?;
+        )?;
         Ok(PgRawInserter {
             client,
             insert,
@@ -141,18 +151,16 @@ impl PgRawInserter {
     }
 
     /// Inserts and commits one row; returns how long it took.
-    pub fn insert_one(&mut self) -> Result<Duration> {
+    pub fn insert_one(&mut self) -> BenchResult<Duration> {
         let start = Instant::now();
-        self.client
-            .execute(
-                &self.insert,
-                &[
-                    &self.mission_row_id,
-                    &format!("{{\"i\":{}}}", self.next),
-                    &super::now_timestamp(),
-                ],
-            )
-            .map_err(|e| super::StoreError::Server(e.to_string()))?;
+        self.client.execute(
+            &self.insert,
+            &[
+                &self.mission_row_id,
+                &format!("{{\"i\":{}}}", self.next),
+                &now_timestamp(),
+            ],
+        )?;
         self.next += 1;
         Ok(start.elapsed())
     }

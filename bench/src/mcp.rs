@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::sandbox::{Request, Runtime, RuntimeConfig};
-use crate::store::{Durability, MissionStore, Phase};
+use vibe_store::sandbox::{Request, Runtime, RuntimeConfig};
+use vibe_store::store::{Durability, MissionStore, Phase};
 
 use super::{fmt, median, per_sec, ratio, timed, Bench, BenchResult};
 

@@ -1,11 +1,14 @@
-//! `vibe bench`: where the store and the sandbox stand against the limits of
-//! this machine, measured side by side in one run.
+//! `vibe-bench` (`vibe bench`): where the store and the sandbox stand
+//! against the limits of this machine, measured side by side in one run.
 //!
 //! Absolute times on shared machines mean little; the ratios between rows
 //! measured in the same run hold. Every row prints its median and, where it
 //! has one, its ratio to the floor it is compared with.
+//!
+//! It measures the published library through its public API, and the
+//! `vibe` command line as a user runs it; it is not part of either.
 
-pub mod cluster;
+mod floor;
 mod languages;
 mod mcp;
 mod postgres;
@@ -21,12 +24,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::sandbox::{Request, Runtime, RuntimeConfig};
-use crate::store::floor::RawInserter;
-use crate::store::{
+use vibe_store::sandbox::{Request, Runtime, RuntimeConfig};
+use vibe_store::store::{
     Durability, Json, MissionId, MissionStore, NewToolCall, OpenOptions, Page, Phase, SqliteStore,
     MAX_JSON_BYTES,
 };
+
+use floor::RawInserter;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -35,8 +39,10 @@ pub struct BenchConfig {
     pub dir: PathBuf,
     /// The trivial `echo` tool component.
     pub echo_component: PathBuf,
-    /// The `vibe` binary, for the cold-process row.
+    /// The `vibe` executable whose commands the process rows time.
     pub vibe_binary: PathBuf,
+    /// This benchmark's own executable, for the four-process row's writers.
+    pub bench_binary: PathBuf,
     /// Tool calls in the scale row (1,000,000 by default).
     pub scale_calls: u64,
     /// Missions in the scale row (10,000 by default).
@@ -59,7 +65,8 @@ pub struct BenchConfig {
     pub postgres_only: bool,
 }
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+/// What a row returns: its measure, or why it could not be taken.
+pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Runs every row and prints the table to `out` as it goes.
 pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
@@ -155,7 +162,7 @@ impl Bench<'_> {
         // block's mean per call, the only way to time calls made from inside
         // a guest; the other rows are timed the same way to compare fairly.
         const BLOCK: u32 = 100;
-        let mut raw = RawInserter::new(store.path(), store.options(), mission_row)?;
+        let mut raw = RawInserter::new(&store, mission_row)?;
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let echo = runtime.load(&self.config.echo_component)?;
         let (mut floor, mut native, mut guest) = (Vec::new(), Vec::new(), Vec::new());
@@ -463,12 +470,10 @@ impl Bench<'_> {
     /// filtered queries, export and verify throughput, and how long
     /// `--follow` takes to show a committed row.
     fn operator_rows(&mut self, store: &SqliteStore, missions: &[MissionId]) -> BenchResult<()> {
-        use crate::store::{ExportFilter, ToolCallFilter};
+        use vibe_store::store::{ExportFilter, ToolCallFilter};
         let in_mission = sample(300, |k| {
-            let filter = ToolCallFilter {
-                tools: vec!["grep".into()],
-                ..ToolCallFilter::mission(missions[(k * 7919) % missions.len()].clone())
-            };
+            let mut filter = ToolCallFilter::mission(missions[(k * 7919) % missions.len()].clone());
+            filter.tools = vec!["grep".into()];
             let start = Instant::now();
             store.find_tool_calls(&filter, &mut |_| Ok(()))?;
             Ok(start.elapsed())
@@ -481,12 +486,10 @@ impl Bench<'_> {
             None,
         )?;
         let across = sample(50, |_| {
-            let filter = ToolCallFilter {
-                tools: vec!["cargo".into()],
-                since: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
-                limit: Some(100),
-                ..ToolCallFilter::default()
-            };
+            let mut filter = ToolCallFilter::default();
+            filter.tools = vec!["cargo".into()];
+            filter.since = Some(chrono::Utc::now() - chrono::Duration::hours(1));
+            filter.limit = Some(100);
             let start = Instant::now();
             store.find_tool_calls(&filter, &mut |_| Ok(()))?;
             Ok(start.elapsed())
@@ -501,18 +504,14 @@ impl Bench<'_> {
         let some: Vec<MissionId> = missions.iter().take(1000).cloned().collect();
         let (mut missions_out, mut rows, mut bytes) = (0u64, 0u64, 0usize);
         let start = Instant::now();
-        store.export_jsonl(
-            &ExportFilter {
-                missions: some,
-                since: None,
-            },
-            &mut |_, line, held| {
-                bytes += line.len() + 1;
-                missions_out += 1;
-                rows += held;
-                Ok(())
-            },
-        )?;
+        let mut filter = ExportFilter::default();
+        filter.missions = some;
+        store.export_jsonl(&filter, &mut |_, line, held| {
+            bytes += line.len() + 1;
+            missions_out += 1;
+            rows += held;
+            Ok(())
+        })?;
         let took = start.elapsed();
         writeln!(
             self.out,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::sandbox::{Request, Runtime, RuntimeConfig};
-use crate::store::{Durability, MissionStore, Phase};
+use vibe_store::sandbox::{Request, Runtime, RuntimeConfig};
+use vibe_store::store::{Durability, MissionStore, Phase};
 
 use super::{fmt, ratio, sample, timed, Bench, BenchResult};
 
