@@ -4,7 +4,7 @@
 //! each backend runs the migrations its own options name.
 
 use vibe_store::store::{Migration, StoreError, MIGRATIONS, POSTGRES_MIGRATIONS};
-use vibe_store::OpenOptions;
+use vibe_store::{AnyStore, Json, MissionStore, OpenOptions, Phase};
 
 use crate::common::backends::{Backend, TestStore};
 use crate::common::latest_schema;
@@ -14,6 +14,7 @@ on_both_backends!(
     an_edited_migration_is_refused_and_nothing_is_written,
     an_older_schema_is_refused_read_only_and_upgraded_by_a_write,
     migrations_applied_before_checksums_get_them_at_the_next_writable_open,
+    a_migration_numbered_zero_is_run_or_refused_never_recorded_unrun,
 );
 
 /// This backend's own migrations.
@@ -147,5 +148,118 @@ fn migrations_applied_before_checksums_get_them_at_the_next_writable_open(backen
             "migration {}",
             migration.version
         );
+    }
+}
+
+/// SQLite's `user_version` 0 and an empty ledger both mean "no schema", so
+/// a migration numbered 0 can never be applied. The runner must refuse such
+/// a list (as it refuses one not numbered upwards) or run the migration;
+/// it must not record the migration's checksum as applied while its
+/// statements never ran.
+fn a_migration_numbered_zero_is_run_or_refused_never_recorded_unrun(backend: Backend) {
+    let mut migrations = vec![Migration {
+        version: 0,
+        sql: "CREATE TABLE program_zero (a INTEGER)",
+    }];
+    migrations.extend(builtin(backend));
+    let store = TestStore::open(backend);
+    match store.reopen(with_migrations(backend, migrations)) {
+        Err(StoreError::InvalidInput(_)) => {}
+        Err(other) => panic!("expected InvalidInput or an applied migration, got {other:?}"),
+        Ok(_) => {
+            let ran = match backend {
+                Backend::Sqlite => store.count(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'program_zero'",
+                ),
+                Backend::Postgres => {
+                    store.count("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'program_zero'")
+                }
+            };
+            let recorded = store.count("SELECT COUNT(*) FROM vibe_schema_version WHERE version = 0");
+            assert!(
+                ran == 1 || recorded == 0,
+                "migration 0 recorded as applied ({recorded} ledger row) but its table was never \
+                 created"
+            );
+        }
+    }
+}
+
+/// The URL of `url`'s database as another login role (no password).
+fn as_role(url: &str, role: &str) -> String {
+    let start = url.find("://").expect("a URL") + 3;
+    let at = url[start..].find('@').map(|i| start + i).expect("a user in the URL");
+    format!("{}{role}{}", &url[..start], &url[at..])
+}
+
+/// The default `search_path` is `"$user", public`: the tables of a store
+/// made by an earlier open live in `public`. A schema named after the login
+/// role, created later (by a DBA, by another program), comes first in the
+/// search path but holds none of them. vibe-store before the single
+/// migration runner found its version table by the search path
+/// (`to_regclass`), as every query finds its tables, and opened the store;
+/// `schema_version()` still does. Reopening must neither build a second,
+/// empty schema in the new schema nor lose sight of the missions.
+#[test]
+fn postgres_a_schema_named_after_the_user_does_not_hide_the_store() {
+    let store = TestStore::open(Backend::Postgres);
+    let mission = store
+        .create_mission(Phase::Planning, Json::from(serde_json::json!({})))
+        .unwrap();
+    let user = store.text("SELECT CAST(current_user AS TEXT)");
+    store.exec(&format!("CREATE SCHEMA \"{user}\""));
+
+    let read = store.reopen(OpenOptions::default().read_only());
+    assert!(
+        read.is_ok(),
+        "a read-only open of an up-to-date store was refused: {:?}",
+        read.err()
+    );
+    let reopened = store.reopen(OpenOptions::default()).unwrap();
+    assert_eq!(
+        store.count(&format!(
+            "SELECT COUNT(*) FROM pg_tables WHERE schemaname = '{user}'"
+        )),
+        0,
+        "a second, empty vibe-store schema was built in schema {user:?}"
+    );
+    reopened
+        .get_mission(&mission)
+        .expect("the store's missions are still there after a reopen");
+}
+
+/// Production PostgreSQL often migrates as the owner and runs the
+/// application as a role that may only read and write rows. A database an
+/// earlier vibe-store migrated (version table without checksums) opened
+/// fine for writing by such a role: the schema was current, nothing was
+/// created. The open must still succeed; recording the checksums needs the
+/// table's owner and can wait for one.
+#[test]
+fn postgres_a_row_only_role_opens_a_database_an_earlier_vibe_store_migrated() {
+    let store = TestStore::open(Backend::Postgres);
+    // As an earlier vibe-store left it: no checksum column.
+    store.exec("ALTER TABLE vibe_schema_version DROP COLUMN checksum");
+    let database = store.location.rsplit('/').next().unwrap();
+    let database = database.split('?').next().unwrap();
+    let role = format!("app_{}", &database[database.len() - 12..]);
+    store.exec(&format!(
+        "CREATE ROLE {role} LOGIN;
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};"
+    ));
+    let url = as_role(&store.location, &role);
+    let opened = AnyStore::open_with(&url, OpenOptions::default()).map(|app| {
+        app.create_mission(Phase::Coding, Json::from(serde_json::json!({})))
+            .map(|_| ())
+    });
+    store.exec(&format!("DROP OWNED BY {role}"));
+    drop(store);
+    let _ = vibe_test_support::pg::server()
+        .admin()
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+    match opened {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("the role opened the store but could not write: {e}"),
+        Err(e) => panic!("a row-only role could not open a current database: {e}"),
     }
 }

@@ -949,3 +949,25 @@ fn no_lookup_scans_a_table_an_index_could_serve() {
     }
     eprintln!("{plans:#?}");
 }
+
+/// A handle made by `within_invocation` for an invocation that is not in
+/// the store: its writes fail on both backends, and must fail the same way
+/// (one operation, one error mapping). SQLite answers with its raw foreign
+/// key error (`Database`, exit 1 from the command line); PostgreSQL with
+/// `InvalidInput` ("the server refused the write", exit 4).
+#[test]
+fn a_write_within_an_unknown_invocation_fails_alike_on_both_backends() {
+    let kinds: Vec<(Backend, vibe_store::ErrorKind, String)> = [Backend::Sqlite, Backend::Postgres]
+        .into_iter()
+        .map(|backend| {
+            let store = TestStore::open(backend);
+            let mission = store.create_mission(Phase::Coding, Json::from(json!({}))).unwrap();
+            let inner = store.within_invocation(vibe_store::ToolCallId::from(999_999));
+            let err = inner
+                .log_tool_call(&mission, NewToolCall::success("t", json!({})))
+                .expect_err("no such invocation");
+            (backend, err.kind(), err.to_string())
+        })
+        .collect();
+    assert_eq!(kinds[0].1, kinds[1].1, "{kinds:#?}");
+}
