@@ -167,15 +167,15 @@ fn a_migration_numbered_zero_is_run_or_refused_never_recorded_unrun(backend: Bac
         Err(StoreError::InvalidInput(_)) => {}
         Err(other) => panic!("expected InvalidInput or an applied migration, got {other:?}"),
         Ok(_) => {
-            let ran = match backend {
-                Backend::Sqlite => store.count(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'program_zero'",
-                ),
-                Backend::Postgres => {
-                    store.count("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'program_zero'")
-                }
-            };
-            let recorded = store.count("SELECT COUNT(*) FROM vibe_schema_version WHERE version = 0");
+            let ran =
+                match backend {
+                    Backend::Sqlite => store
+                        .count("SELECT COUNT(*) FROM sqlite_master WHERE name = 'program_zero'"),
+                    Backend::Postgres => store
+                        .count("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'program_zero'"),
+                };
+            let recorded =
+                store.count("SELECT COUNT(*) FROM vibe_schema_version WHERE version = 0");
             assert!(
                 ran == 1 || recorded == 0,
                 "migration 0 recorded as applied ({recorded} ledger row) but its table was never \
@@ -188,7 +188,10 @@ fn a_migration_numbered_zero_is_run_or_refused_never_recorded_unrun(backend: Bac
 /// The URL of `url`'s database as another login role (no password).
 fn as_role(url: &str, role: &str) -> String {
     let start = url.find("://").expect("a URL") + 3;
-    let at = url[start..].find('@').map(|i| start + i).expect("a user in the URL");
+    let at = url[start..]
+        .find('@')
+        .map(|i| start + i)
+        .expect("a user in the URL");
     format!("{}{role}{}", &url[..start], &url[at..])
 }
 

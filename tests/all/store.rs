@@ -961,7 +961,9 @@ fn a_write_within_an_unknown_invocation_fails_alike_on_both_backends() {
         .into_iter()
         .map(|backend| {
             let store = TestStore::open(backend);
-            let mission = store.create_mission(Phase::Coding, Json::from(json!({}))).unwrap();
+            let mission = store
+                .create_mission(Phase::Coding, Json::from(json!({})))
+                .unwrap();
             let inner = store.within_invocation(vibe_store::ToolCallId::from(999_999));
             let err = inner
                 .log_tool_call(&mission, NewToolCall::success("t", json!({})))

@@ -120,6 +120,12 @@ impl From<rusqlite::Error> for StoreError {
             Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy {
                 waited: std::time::Duration::ZERO,
             },
+            // What the store's own checks did not catch (another program's
+            // rows, a foreign schema, an invocation that is not there): as
+            // PostgreSQL's integrity errors are.
+            Some(ErrorCode::ConstraintViolation) => {
+                StoreError::invalid(format!("the database refused the write: {err}"))
+            }
             _ => StoreError::Database(Arc::new(err)),
         }
     }

@@ -70,6 +70,13 @@ pub(crate) fn run(
     migrations: &[Migration],
     read_only: bool,
 ) -> Result<u32> {
+    if let Some(first) = migrations.first().filter(|m| m.version == 0) {
+        return Err(StoreError::invalid(format!(
+            "migrations are numbered from 1 (version 0 is a database without a schema): {} \
+             bytes of SQL at version 0",
+            first.sql.len()
+        )));
+    }
     if let Some(pair) = migrations.windows(2).find(|w| w[0].version >= w[1].version) {
         return Err(StoreError::invalid(format!(
             "migrations must be numbered upwards: {} comes after {}",
@@ -111,7 +118,10 @@ pub(crate) fn run(
             .any(|m| state.checksum(m.version).is_none())
     };
     if unrecorded(&found) {
-        conn.transaction(true, &mut |db| {
+        // Bookkeeping the open does not need: a role that may write rows but
+        // not alter tables (as the previous release needed no more) still
+        // opens the database, and the checksums wait for one that may.
+        let recorded = conn.transaction(true, &mut |db| {
             ledger(db.dialect()).create(db)?;
             let now = State::read(db)?;
             for migration in migrations.iter().filter(|m| m.version <= now.version) {
@@ -120,7 +130,14 @@ pub(crate) fn run(
                 }
             }
             Ok(())
-        })?;
+        });
+        if let Err(e) = recorded {
+            tracing::warn!(
+                database = %location,
+                error = %e,
+                "could not record the checksums of migrations applied before they were recorded"
+            );
+        }
     }
     Ok(conn.transaction(false, &mut |db| State::read(db))?.version)
 }
@@ -232,24 +249,31 @@ struct Ledger {
     version: &'static str,
     /// Every recorded version and its checksum.
     checksums: &'static str,
-    /// Creates the table, or adds the checksum column to an older one.
-    create: &'static str,
+    /// Creates the table.
+    create_table: &'static str,
+    /// Adds the checksum column to a table an older vibe-store made.
+    add_checksums: &'static str,
     /// `?1` version, `?2` now, `?3` checksum: records a migration, or
     /// the checksum of one recorded without.
     record: &'static str,
 }
 
 impl Ledger {
+    /// Makes the table hold checksums, changing nothing when it does.
     fn create(&self, db: &mut dyn Sql) -> Result<()> {
-        if db.query_opt(self.exists, &[])?.and_then(|r| r[0].int()) == Some(1)
-            && db
-                .query_opt(self.has_checksums, &[])?
+        let count = |db: &mut dyn Sql, sql| -> Result<i64> {
+            Ok(db
+                .query_opt(sql, &[])?
                 .and_then(|r| r[0].int())
-                == Some(1)
-        {
-            return Ok(());
+                .unwrap_or(0))
+        };
+        if count(db, self.exists)? == 0 {
+            return db.batch(self.create_table);
         }
-        db.batch(self.create)
+        if count(db, self.has_checksums)? == 0 {
+            return db.batch(self.add_checksums);
+        }
+        Ok(())
     }
 }
 
@@ -267,11 +291,12 @@ const SQLITE_LEDGER: Ledger = Ledger {
                     WHERE name = 'checksum'",
     version: "SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version",
     checksums: "SELECT version, checksum FROM vibe_schema_version ORDER BY version",
-    create: "CREATE TABLE IF NOT EXISTS vibe_schema_version (
-                 version     INTEGER PRIMARY KEY,
-                 applied_at  TEXT NOT NULL,
-                 checksum    TEXT
-             )",
+    create_table: "CREATE TABLE vibe_schema_version (
+                       version     INTEGER PRIMARY KEY,
+                       applied_at  TEXT NOT NULL,
+                       checksum    TEXT
+                   )",
+    add_checksums: "ALTER TABLE vibe_schema_version ADD COLUMN checksum TEXT",
     record: "INSERT INTO vibe_schema_version (version, applied_at, checksum)
              VALUES (?1, ?2, ?3)
              ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum
@@ -279,18 +304,19 @@ const SQLITE_LEDGER: Ledger = Ledger {
 };
 
 const POSTGRES_LEDGER: Ledger = Ledger {
-    exists: "SELECT COUNT(*) FROM pg_catalog.pg_tables
-             WHERE schemaname = current_schema() AND tablename = 'vibe_schema_version'",
-    has_checksums: "SELECT COUNT(*) FROM information_schema.columns
-                    WHERE table_schema = current_schema()
-                      AND table_name = 'vibe_schema_version' AND column_name = 'checksum'",
+    // Found through the search path, as every statement finds its tables.
+    exists: "SELECT CASE WHEN to_regclass('vibe_schema_version') IS NULL THEN 0 ELSE 1 END",
+    has_checksums: "SELECT COUNT(*) FROM pg_catalog.pg_attribute
+                    WHERE attrelid = to_regclass('vibe_schema_version')
+                      AND attname = 'checksum' AND NOT attisdropped",
     version: "SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version",
     checksums: "SELECT version, checksum FROM vibe_schema_version ORDER BY version",
-    create: "CREATE TABLE IF NOT EXISTS vibe_schema_version (
-                 version     INTEGER PRIMARY KEY,
-                 applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
-             );
-             ALTER TABLE vibe_schema_version ADD COLUMN IF NOT EXISTS checksum TEXT",
+    create_table: "CREATE TABLE vibe_schema_version (
+                       version     INTEGER PRIMARY KEY,
+                       applied_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+                       checksum    TEXT
+                   )",
+    add_checksums: "ALTER TABLE vibe_schema_version ADD COLUMN checksum TEXT",
     record: "INSERT INTO vibe_schema_version (version, applied_at, checksum)
              VALUES (?1, CAST(CAST(?2 AS TEXT) AS TIMESTAMPTZ), ?3)
              ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum
