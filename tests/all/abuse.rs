@@ -5,9 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{component_cache, count, guest, temp_store};
+use crate::common::memory::status_kib;
+use crate::common::runtime::runtime;
+use crate::common::{count, guest, temp_store};
 use serde_json::json;
-use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime};
 use vibe_store::store::{self, InvocationEnd, InvocationStart, MissionStore, Page, PlaybookRun};
 use vibe_store::{
     Decision, DecisionId, Json, Mission, MissionId, MissionStatus, NewToolCall, Phase, SqliteStore,
@@ -15,21 +17,13 @@ use vibe_store::{
 };
 use vibe_store::{NewDecision, PlaybookRunId};
 
-fn runtime_for(store: impl MissionStore, max_concurrent: u32) -> Runtime {
-    let config = RuntimeConfig::default()
-        .max_concurrent(max_concurrent)
-        .unwrap()
-        .cache_dir(component_cache());
-    Runtime::new(store, config).unwrap()
-}
-
 #[test]
 fn a_guest_flooding_the_store_with_writes_is_stopped_on_time() {
     let (_dir, store) = temp_store();
     let m = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    let runtime = runtime_for(store.clone(), 4);
+    let runtime = runtime(store.clone(), 4);
     let limits = Limits::default()
         .timeout(Duration::from_millis(400))
         .unwrap();
@@ -76,7 +70,7 @@ fn a_guest_paging_through_history_forever_is_stopped_on_time() {
         .map(|i| NewToolCall::success("seed", json!({ "i": i })))
         .collect();
     store.log_tool_calls(&m, calls).unwrap();
-    let runtime = runtime_for(store.clone(), 4);
+    let runtime = runtime(store.clone(), 4);
     let limits = Limits::default()
         .timeout(Duration::from_millis(400))
         .unwrap();
@@ -102,7 +96,7 @@ fn a_guest_paging_through_history_forever_is_stopped_on_time() {
 #[test]
 fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
     let (_dir, store) = temp_store();
-    let runtime = runtime_for(store.clone(), 16);
+    let runtime = runtime(store.clone(), 16);
     let echo = runtime.load(guest("echo")).unwrap();
     let spin = runtime.load(guest("spin")).unwrap();
     let missions: Vec<MissionId> = (0..100)
@@ -179,14 +173,7 @@ fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
 }
 
 fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    status_kib("self", "VmRSS").unwrap_or(0)
 }
 
 /// A store whose `log_tool_call` panics or stalls, to stand for a bug or a
@@ -206,7 +193,7 @@ impl Faulty {
             stall,
             panic_in_host,
         };
-        runtime_for(faulty, 4)
+        runtime(faulty, 4)
     }
 }
 

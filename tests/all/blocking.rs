@@ -6,18 +6,19 @@
 //! what was running.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
+use crate::common::runtime::runtime;
 use crate::common::{
-    component_cache, count, guest, query_text, signal, temp_db, vibe_db, wait_for_row,
+    cli_mission, count, guest, language_tool, query_text, served, signal, temp_db, vibe_db,
+    wait_for_row,
 };
 
 /// How far past its deadline (or its cancellation) a blocked run may end in
@@ -45,28 +46,12 @@ fn blocking_cases() -> Vec<(String, Value)> {
         ("python", &["sleep", "read-stdin", "write-stdout"][..]),
         ("js", &["sleep"][..]),
     ] {
-        let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../guest/target")
-            .join(language)
-            .join("hostile.wasm");
-        assert!(
-            tool.is_file(),
-            "{} is missing: run `./x test`",
-            tool.display()
-        );
+        let tool = language_tool(language, "hostile");
         for way in ways {
             cases.push((tool.display().to_string(), json!({ "case": way })));
         }
     }
     cases
-}
-
-fn runtime(store: &SqliteStore, slots: u32) -> Runtime {
-    let config = RuntimeConfig::default()
-        .max_concurrent(slots)
-        .unwrap()
-        .cache_dir(component_cache());
-    Runtime::new(store.clone(), config).unwrap()
 }
 
 fn outcome_of(store: &SqliteStore, call_id: i64) -> String {
@@ -80,7 +65,7 @@ fn outcome_of(store: &SqliteStore, call_id: i64) -> String {
 fn a_tool_blocked_in_any_wasi_host_call_ends_at_its_deadline() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let timeout = Duration::from_millis(500);
     let limits = Limits::default().timeout(timeout).unwrap();
     for (tool, input) in blocking_cases() {
@@ -118,7 +103,7 @@ fn a_tool_blocked_in_any_wasi_host_call_ends_at_its_deadline() {
 fn a_tool_blocked_in_a_host_call_is_cancelled_at_once() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     // A deadline an hour away: only the cancellation can end these runs.
     let limits = Limits::default()
         .timeout(Duration::from_secs(3_600))
@@ -161,7 +146,7 @@ fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
     // One slot: the sleeper holds it until its deadline.
-    let runtime = runtime(&store, 1);
+    let runtime = runtime(store.clone(), 1);
     let (block, echo) = (
         runtime.load(guest("block")).unwrap(),
         runtime.load(guest("echo")).unwrap(),
@@ -198,7 +183,7 @@ fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
 fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let started = Instant::now();
     let refused = match runtime.load(guest("slow-describe")) {
         Ok(_) => panic!("a describe that never returns cannot load"),
@@ -228,11 +213,7 @@ fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
 fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
     for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
         let (dir, db) = temp_db();
-        let out = vibe_db(dir.path(), &db)
-            .args(["mission", "create", "--phase", "TESTING"])
-            .output()
-            .unwrap();
-        let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let (mission, _) = cli_mission(dir.path(), &db);
         let child = vibe_db(dir.path(), &db)
             .args([
                 "run",
@@ -272,9 +253,7 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
 fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = dir.path().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    std::fs::copy(guest("block"), tools.join("block.wasm")).unwrap();
+    let tools = served(dir.path(), &["block"]);
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
     let mut child = vibe_db(dir.path(), &db)
@@ -332,7 +311,7 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
 fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let block = runtime.load(guest("block")).unwrap();
     let mission = store
         .create_mission(Phase::Testing, json!({}).into())
@@ -360,7 +339,7 @@ fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() 
 fn a_tool_runs_and_is_bounded_whatever_runtime_the_embedder_built() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let (block, echo) = (
         runtime.load(guest("block")).unwrap(),
         runtime.load(guest("echo")).unwrap(),

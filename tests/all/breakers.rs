@@ -9,20 +9,13 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
 use crate::common::mcp_stdio::McpStdio;
-use crate::common::{component_cache, count, guest, temp_db, tools_dir, vibe_db};
-
-fn vm_rss_mib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())?;
-    Some(kib / 1024)
-}
+use crate::common::memory::status_kib;
+use crate::common::runtime::runtime;
+use crate::common::{cli_mission, count, guest, temp_db, tools_dir, vibe_db};
 
 /// Promise 1 (memory): a guest's memory limit bounds what it makes the host
 /// hold. `guest/hostile/hoard` creates 4,000 `wasi:http` `fields`, each
@@ -33,16 +26,8 @@ fn vm_rss_mib(pid: u32) -> Option<u64> {
 #[test]
 fn a_blocked_guest_cannot_make_the_host_hold_memory_past_its_limit_through_wasi_http_fields() {
     let (dir, db) = temp_db();
-    let out = vibe_db(dir.path(), &db)
-        .args(["mission", "create", "--phase", "TESTING"])
-        .output()
-        .unwrap();
-    let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(
-        !mission.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (mission, stderr) = cli_mission(dir.path(), &db);
+    assert!(!mission.is_empty(), "{stderr}");
     // Values over the per-field cap, and then many values just under it.
     for input in [
         r#"{"case":"fields","count":4000}"#,
@@ -69,7 +54,7 @@ fn a_blocked_guest_cannot_make_the_host_hold_memory_past_its_limit_through_wasi_
                 let _ = child.wait();
                 panic!("vibe run did not end within 60 s");
             }
-            if let Some(rss) = vm_rss_mib(child.id()) {
+            if let Some(rss) = status_kib(&child.id().to_string(), "VmRSS").map(|kib| kib / 1024) {
                 peak = peak.max(rss);
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -95,11 +80,7 @@ fn a_blocked_guest_cannot_make_the_host_hold_memory_past_its_limit_through_wasi_
 fn a_store_write_waiting_on_another_connections_lock_gives_up_when_cancelled() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let config = RuntimeConfig::default()
-        .max_concurrent(2)
-        .unwrap()
-        .cache_dir(component_cache());
-    let runtime = Runtime::new(store.clone(), config).unwrap();
+    let runtime = runtime(store.clone(), 2);
     let tool = runtime.load(guest("flood-writes")).unwrap();
     let mission = store
         .create_mission(Phase::Testing, json!({}).into())

@@ -3,14 +3,16 @@
 //! is bounded: servers and runs are killed when their test ends, and every
 //! wait has a timeout.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::common::mcp_stdio::McpStdio;
-use crate::common::{guest, query_text, signal, temp_db, vibe_db, wait_bounded};
+use crate::common::{
+    cli_mission, guest, language_tool, query_text, signal, temp_db, vibe_db, wait_bounded,
+};
 
 /// Promise (README, `vibe mcp`): "A file dropped into a watched directory
 /// that claims a name already served is refused (a warning naming both
@@ -68,11 +70,7 @@ fn a_newcomer_takes_a_served_name_while_the_incumbent_is_rewritten_and_keeps_it(
 #[test]
 fn vibe_run_stopped_by_sigterm_while_describe_runs_is_cancelled_at_once() {
     let (dir, db) = temp_db();
-    let out = vibe_db(dir.path(), &db)
-        .args(["mission", "create", "--phase", "TESTING"])
-        .output()
-        .unwrap();
-    let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (mission, _) = cli_mission(dir.path(), &db);
     let mut child = vibe_db(dir.path(), &db)
         .args([
             "run",
@@ -113,8 +111,7 @@ fn vibe_mcp_stopped_by_sigterm_while_loading_its_tools_exits_0() {
     let (dir, db) = temp_db();
     let tools = dir.path().join("tools");
     std::fs::create_dir_all(&tools).unwrap();
-    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest/target/js/hostile.wasm");
-    assert!(js.is_file(), "{} is missing: run ./x guests", js.display());
+    let js = language_tool("js", "hostile");
     std::fs::copy(&js, tools.join("hostile.wasm")).unwrap();
     let mut child = vibe_db(dir.path(), &db)
         .env("VIBE_CACHE_DIR", dir.path().join("empty-cache"))

@@ -2,72 +2,9 @@
 //! exit codes.
 
 use std::path::Path;
-use std::process::Output;
 
-use crate::common::{count, temp_db, vibe};
+use crate::common::{count, vibe, Vibe};
 use serde_json::{json, Value};
-
-struct Vibe {
-    dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-}
-
-impl Vibe {
-    fn new() -> Self {
-        let (dir, db) = temp_db();
-        Vibe { dir, db }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        vibe(self.dir.path())
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "vibe {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "vibe {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.stdout.is_empty(), "nothing on stdout when failing");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        if code != 2 {
-            // Usage errors carry clap's usage text; every other failure is one line.
-            assert_eq!(
-                stderr.trim_end().lines().count(),
-                1,
-                "one-line reason: {stderr}"
-            );
-        }
-        stderr
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).expect("--json prints JSON")
-    }
-
-    fn mission(&self) -> String {
-        self.ok(&["mission", "create", "--phase", "coding"])
-            .trim()
-            .to_owned()
-    }
-}
 
 #[test]
 fn init_prints_path_and_version_and_is_idempotent() {

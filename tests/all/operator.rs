@@ -13,12 +13,11 @@ use serde_json::{json, Value};
 use vibe_store::NewDecision;
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
-use crate::common::backends::{Backend, TestStore};
-use crate::common::{count, db_with_mission, guest, temp_db, vibe, vibe_db};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::backends::Backend;
+use crate::common::trail::{trail, trail_on};
+use crate::common::{
+    count, db_with_mission, guest, integrity, temp_db, text, vibe, vibe_db, vibe_ok,
+};
 
 /// Bytes 18 and 19 of a SQLite header: 1 for a rollback journal, 2 for WAL.
 fn journal_bytes(path: &Path) -> [u8; 2] {
@@ -350,65 +349,8 @@ fn a_demo_whose_component_is_missing_writes_nothing() {
     assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
 }
 
-/// A SQLite file with two missions and a known trail, for the finding tests.
-pub(crate) fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
-    let (store, a, b) = trail_on(Backend::Sqlite);
-    let TestStore { dir, location, .. } = store;
-    (dir, location.into(), a, b)
-}
-
-/// [`trail`] on either backend.
-pub(crate) fn trail_on(backend: Backend) -> (TestStore, String, String) {
-    let store = TestStore::open(backend);
-    let a = store
-        .create_mission(Phase::Coding, json!({ "goal": "ship the parser" }).into())
-        .unwrap();
-    let b = store
-        .create_mission(Phase::Testing, json!({ "goal": "test it" }).into())
-        .unwrap();
-    for (mission, tool, ms, ok) in [
-        (&a, "grep", 5, true),
-        (&a, "cargo", 100, false),
-        (&a, "grep", 10, true),
-        (&a, "grep", 20, true),
-        (&a, "grep", 40, true),
-        (&b, "grep", 7, true),
-    ] {
-        store
-            .log_tool_call(
-                mission,
-                NewToolCall {
-                    duration_ms: Some(ms),
-                    success: ok,
-                    error_message: (!ok).then(|| "boom".to_owned()),
-                    ..NewToolCall::success(tool, json!({ "tool": tool }))
-                },
-            )
-            .unwrap();
-    }
-    store
-        .record_decision(&a, NewDecision::new("plan", "because", "planner"))
-        .unwrap();
-    store
-        .record_decision(&b, NewDecision::new("review", "looks fine", "critic"))
-        .unwrap();
-    store
-        .set_memory(&a, "progress", json!({ "step": 2 }).into(), Some(3600))
-        .unwrap();
-    store
-        .set_memory(&a, "gone", json!(1).into(), Some(0))
-        .unwrap();
-    let run = store.start_playbook_run(&a, "deploy", None).unwrap();
-    store
-        .complete_playbook_run(run, true, Some(json!({ "hosts": 3 }).into()), None)
-        .unwrap();
-    (store, a.to_string(), b.to_string())
-}
-
 fn json_of(dir: &Path, path: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Value {
-    let out = vibe(dir).arg("--db").arg(path).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&vibe_ok(dir, path, args)).unwrap()
 }
 
 fn ids(rows: &Value) -> Vec<i64> {
@@ -763,11 +705,7 @@ fn backup_copies_a_consistent_checked_database_while_writers_write() {
     let during = writer.join().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("integrity ok"));
-    let conn = rusqlite::Connection::open(&copy).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_eq!(integrity(&copy), "ok");
     let copied = count(&copy, "SELECT COUNT(*) FROM tool_calls");
     assert!(copied >= 500, "{copied}");
     assert!(copied <= 500 + during, "{copied} of {}", 500 + during);
@@ -887,11 +825,7 @@ fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
         "{open}"
     );
     assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 1);
-    let integrity: String = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    assert_eq!(integrity(&path), "ok");
 }
 
 #[test]

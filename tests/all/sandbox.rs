@@ -5,90 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{component_cache, count, guest, ov, temp_store, v, vibe};
+use crate::common::runtime::{failure, Sandbox};
+use crate::common::{count, guest, ov, temp_store, v, vibe};
 use serde_json::{json, Value};
-use vibe_store::sandbox::{
-    FailureKind, Grants, Limits, Request, RunReport, Runtime, RuntimeConfig, Tool,
-};
+use vibe_store::sandbox::{FailureKind, Grants, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::store::Outcome;
 use vibe_store::{MissionId, MissionStatus, MissionStore, Phase, SqliteStore};
-
-/// A store in a temp dir and a runtime on it; shared with `trust`.
-pub struct Sandbox {
-    pub dir: tempfile::TempDir,
-    pub store: SqliteStore,
-    pub runtime: Runtime,
-}
-
-impl Sandbox {
-    pub fn new() -> Self {
-        let (dir, store) = temp_store();
-        let config = RuntimeConfig::default().cache_dir(component_cache());
-        let runtime = Runtime::new(store.clone(), config).expect("runtime");
-        Sandbox {
-            dir,
-            store,
-            runtime,
-        }
-    }
-
-    pub fn tool(&self, name: &str) -> Arc<Tool> {
-        self.runtime.load(guest(name)).expect("guest loads")
-    }
-
-    pub fn mission(&self) -> MissionId {
-        self.store
-            .create_mission(Phase::Coding, json!({ "goal": "test" }).into())
-            .unwrap()
-    }
-
-    pub fn run(&self, name: &str, request: Request) -> RunReport {
-        self.runtime
-            .run(&self.tool(name), &request)
-            .expect("the run is recorded")
-    }
-
-    pub fn rows(&self, sql: &str) -> i64 {
-        count(self.store.path(), sql)
-    }
-
-    /// The invocation's own audit row: failed, with this error text.
-    pub fn assert_logged_failure(
-        &self,
-        mission: &MissionId,
-        report: &RunReport,
-        tool: &str,
-        needle: &str,
-    ) {
-        let calls = self.store.get_tool_history(mission).unwrap();
-        let row = calls
-            .iter()
-            .find(|c| c.id == report.call_id)
-            .expect("run is logged");
-        assert_eq!(row.tool_name, tool);
-        assert!(!row.success, "run logged as failed");
-        let message = row.error_message.as_deref().unwrap_or_default();
-        assert!(
-            message.contains(needle),
-            "{message:?} should mention {needle:?}"
-        );
-        assert_eq!(row.result, None);
-        assert!(row.duration_ms.is_some());
-    }
-
-    /// The host still serves: a well-behaved tool runs and is logged.
-    pub fn assert_still_serving(&self) {
-        let m = self.mission();
-        let report = self.run("echo", Request::new(m.clone(), json!({ "still": "here" })));
-        assert_eq!(report.outcome.unwrap(), json!({ "still": "here" }));
-        assert_eq!(self.store.get_tool_history(&m).unwrap().len(), 1);
-    }
-}
-
-pub fn failure(report: &RunReport) -> (FailureKind, String) {
-    let f = report.outcome.clone().expect_err("the tool must fail");
-    (f.kind, f.message)
-}
 
 // ---- the example tool --------------------------------------------------------
 

@@ -5,10 +5,8 @@
 //! native code it did not compile. One test (or more) per finding of the
 //! security review; the hostile guests are in `guest/hostile/`.
 
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -16,80 +14,9 @@ use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::store::{with_deadline, Outcome, Page, MAX_JSON_BYTES, MAX_TEXT_BYTES};
 use vibe_store::{Json, MissionId, MissionStore, NewToolCall, Phase, SqliteStore, StoreError};
 
+use crate::common::memory::run_measured;
+use crate::common::runtime::{failure, Sandbox};
 use crate::common::{count, guest, temp_db, temp_store, vibe, vibe_db};
-use crate::sandbox::{failure, Sandbox};
-
-/// Runs `cmd` to completion under GNU time (`/usr/bin/time`, Debian's
-/// `time` package) and returns its output with its peak resident memory in
-/// KiB. GNU time forks the command from its own small process, so the peak
-/// is the command's alone (a child spawned straight from this test binary
-/// would inherit the test process's high-water mark). Killed, with the test
-/// failed, if it runs past `limit`.
-fn run_measured(cmd: &mut Command, limit: Duration) -> (std::process::Output, i64) {
-    use std::os::unix::process::CommandExt;
-    let time = Path::new("/usr/bin/time");
-    assert!(
-        time.is_file(),
-        "measuring peak memory needs GNU time: apt-get install time"
-    );
-    let report = tempfile::NamedTempFile::new().unwrap();
-    let mut timed = Command::new(time);
-    timed
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(report.path())
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .process_group(0);
-    for (key, value) in cmd.get_envs() {
-        match value {
-            Some(value) => timed.env(key, value),
-            None => timed.env_remove(key),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    let mut child = timed
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        out.read_to_end(&mut buf).map(|_| buf)
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        err.read_to_end(&mut buf).map(|_| buf)
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            // SAFETY: the group is the child's own (process_group(0)).
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            panic!("{cmd:?} hung past {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let output = std::process::Output {
-        status,
-        stdout: out.join().unwrap().unwrap(),
-        stderr: err.join().unwrap().unwrap(),
-    };
-    let peak = std::fs::read_to_string(report.path()).unwrap();
-    let peak = peak
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("GNU time reported {peak:?}"));
-    (output, peak)
-}
 
 fn invocation_rows(path: &Path, mission: &str) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
