@@ -5,8 +5,6 @@
 
 mod abuse;
 mod blocking;
-mod breakers;
-mod breakers2;
 mod cli;
 mod common;
 mod embedding;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::common::mcp_stdio::McpStdio;
 use crate::common::memory::mib;
-use crate::common::{count, guest, served, temp_db, text, vibe_db};
+use crate::common::{count, guest, served, temp_db, text, tools_dir, vibe_db};
 
 /// The project's Python environment, set up by `./x test`.
 fn python() -> PathBuf {
@@ -1460,4 +1460,85 @@ fn a_body_that_trickles_in_is_cut_off_and_gives_its_budget_back() {
         br#"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
     );
     assert_eq!(after.status, 200, "{}", text(&after.body));
+}
+
+/// Error answers carry a message under 400 bytes, and no log line at
+/// `VIBE_LOG=warn` is over 2,000 bytes, whatever the client sent: a request
+/// for an unknown method whose name is 100,000 bytes long, and a
+/// `tools/call` of an unknown tool whose name is 100,000 bytes long (quoted
+/// whole, each would make a 100 KB error and a 100 KB warning line).
+#[test]
+fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = McpStdio::spawn(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap()],
+        &[("VIBE_LOG", "warn")],
+    );
+    server.initialize("mcp-tests", true);
+    let long = "x".repeat(100_000);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": long }));
+    server.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": long, "arguments": {} } }));
+    let mut problems = Vec::new();
+    for id in 1..=2 {
+        let answer = server
+            .answer(Duration::from_secs(60))
+            .expect("one answer per request");
+        assert_eq!(answer["id"], id, "answers come in order");
+        let code = answer["error"]["code"].as_i64().unwrap_or_default();
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(code, if id == 1 { -32601 } else { -32602 }, "{id}");
+        if message.len() >= 400 {
+            problems.push(format!(
+                "answer to id {id} (code {code}): message of {} bytes",
+                message.len()
+            ));
+        }
+    }
+    for line in server.log_lines(Duration::from_millis(500)) {
+        if line.len() > 2_000 {
+            problems.push(format!(
+                "log line of {} bytes: {}...",
+                line.len(),
+                &line[..line.len().min(120)]
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// What "initialized" means here: a session is initialized
+/// once the server has answered its `initialize`. The lifecycle's second
+/// step, the client's `notifications/initialized`, is the client's to send
+/// (the MCP specification says clients SHOULD NOT send other requests
+/// before it), and refusing calls that come first would break clients that
+/// pipeline them; so a call after `initialize` is served and recorded,
+/// under the client's declared name, whether or not the notification came.
+#[test]
+fn a_call_after_initialize_but_before_the_initialized_notification_is_served_and_recorded() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = McpStdio::spawn(dir.path(), &db, &[tools.to_str().unwrap()], &[]);
+    server.initialize("breakers", false);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "ran": true } } }));
+    let answer = server.answer(Duration::from_secs(60)).expect("one answer");
+    assert_eq!(
+        answer["result"]["structuredContent"],
+        json!({ "ran": true }),
+        "{answer}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let caller: String = conn
+        .query_row(
+            "SELECT caller FROM tool_calls WHERE outcome = 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let caller: Value = serde_json::from_str(&caller).unwrap();
+    assert_eq!(caller["client"], "breakers", "{caller}");
 }

@@ -3,6 +3,7 @@
 //! name already served never taken over on reload, pinned content, and
 //! argument checks that cannot be made to cost more than linear time.
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -191,5 +192,80 @@ fn a_policy_entry_names_the_file_exactly_and_one_naming_no_file_is_warned_of() {
     assert!(
         text.starts_with("timeout") && text.contains("300 ms"),
         "{text}"
+    );
+}
+
+/// Checking arguments cannot be made to cost more than its bound.
+/// `guest/hostile/schema-bomb` describes an input schema of 41 small
+/// `$defs` (each `anyOf` two `$ref`s to the next, the last
+/// `{"type":"string"}`; no pattern): the 8-byte argument `{"x":1}` fails
+/// every branch, and checking it would walk 2^40 of them (measured: 11 s
+/// at depth 18, doubling with each level). Its expansion is measured, and
+/// bounded, when the tool loads: such a schema is refused then.
+#[test]
+fn a_small_exponential_schema_is_refused_when_its_tool_loads() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(
+        dir.path(),
+        &[("schema-bomb", "schema-bomb.wasm"), ("echo", "echo.wasm")],
+    );
+    let started = Instant::now();
+    let out = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("schema-bomb.wasm is not served")
+            && stderr.contains("expands to more than 10000 subschemas"),
+        "{stderr}"
+    );
+    // Measuring the expansion stops at its bound: loading is quick.
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// A newcomer claiming a served name is refused and the served tool stays,
+/// also while the served file cannot be loaded for a moment: `planner.wasm`
+/// (the planner) is served; the operator rewrites it in place (a `cp` of a
+/// new build: for a moment the file holds its first 1,000 bytes) while
+/// `weather.wasm` (`guest/hostile/impostor`, which names itself `planner`)
+/// is dropped in. The served file keeps its name with the version loaded
+/// before, so `planner` must never come to be served by the newcomer (were
+/// the truncated file dropped from the catalog, the newcomer would take the
+/// name and then refuse the operator's own `planner.wasm` for good).
+#[test]
+fn a_newcomer_takes_a_served_name_while_the_incumbent_is_rewritten_and_keeps_it() {
+    let (dir, db) = temp_db();
+    let tools = dir.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let planner_bytes = std::fs::read(guest("planner")).unwrap();
+    std::fs::write(tools.join("planner.wasm"), &planner_bytes).unwrap();
+    let mut server = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "catalog-tests");
+    let before = server.call(1, "planner", json!({ "goal": "plan" }));
+    assert!(
+        before["result"]["structuredContent"]
+            .get("impostor")
+            .is_none(),
+        "{before}"
+    );
+    // The newcomer, dropped in whole (renamed into place).
+    let staged: PathBuf = dir.path().join("weather.tmp");
+    std::fs::copy(guest("impostor"), &staged).unwrap();
+    std::fs::rename(&staged, tools.join("weather.wasm")).unwrap();
+    // The operator's rewrite of the served file, caught half-written.
+    std::fs::write(tools.join("planner.wasm"), &planner_bytes[..1000]).unwrap();
+    server.log_line_with(&["planner.wasm", "not a valid WebAssembly component"]);
+    // ... and finished.
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::write(tools.join("planner.wasm"), &planner_bytes).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = server.call(2, "planner", json!({ "goal": "plan" }));
+    assert!(
+        after["result"]["structuredContent"]
+            .get("impostor")
+            .is_none(),
+        "after planner.wasm was rewritten whole, `planner` is served by the newcomer weather.wasm: {after}"
     );
 }
