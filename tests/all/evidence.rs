@@ -9,9 +9,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::Value;
 
-use crate::common::backends::{Backend, TestStore};
-use crate::common::trail::{trail, trail_on};
-use crate::common::{count, guest, text, vibe_db, vibe_ok};
+use crate::common::backends::Backend;
+use crate::common::trail::{full_trail, full_trail_on, trail};
+use crate::common::{count, text, vibe_db, vibe_ok};
 
 /// `vibe verify ARGS...`: exit code and stdout.
 fn verify(dir: &Path, db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> (Option<i32>, String) {
@@ -31,30 +31,6 @@ fn tamper(db: &Path, sql: &str) {
         .unwrap()
         .execute_batch(sql)
         .unwrap();
-}
-
-/// The trail, with a tool's invocation that writes rows of its own (and
-/// creates a mission), a deleted memory key and a finished mission.
-fn full_trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
-    let (store, a, b) = full_trail_on(Backend::Sqlite);
-    let TestStore { dir, location, .. } = store;
-    (dir, location.into(), a, b)
-}
-
-/// [`full_trail`] on either backend.
-fn full_trail_on(backend: Backend) -> (TestStore, String, String) {
-    let (store, a, b) = trail_on(backend);
-    let (dir, path) = (store.dir.path(), &store.location);
-    let forger = guest("forger");
-    let forger = forger.to_str().unwrap();
-    vibe_ok(
-        dir,
-        path,
-        &["run", forger, "--mission", &a, "--grant", "create-missions"],
-    );
-    vibe_ok(dir, path, &["memory", "delete", &a, "gone"]);
-    vibe_ok(dir, path, &["mission", "status", &b, "completed"]);
-    (store, a, b)
 }
 
 crate::on_both_backends!(
@@ -427,46 +403,6 @@ fn the_otlp_export_is_one_export_trace_service_request_per_mission_in_genai_term
     assert_eq!(event_types(root), ["plan"]);
     let playbook = spans.iter().find(|s| s.name == "playbook deploy").unwrap();
     assert_eq!(playbook.parent_span_id, root.span_id);
-}
-
-#[test]
-fn export_shows_progress_to_a_terminal_and_nothing_to_a_pipe() {
-    let (dir, path, _a, _b) = full_trail();
-    let piped = vibe_db(dir.path(), &path)
-        .args(["export", "-o", "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(piped.status.success());
-    assert_eq!(text(&piped.stderr), "", "no progress into a pipe or a log");
-    // `script` gives the command a terminal (util-linux, part of Debian's
-    // base system).
-    let command = format!(
-        "{} --db {} export -o {}",
-        env!("CARGO_BIN_EXE_vibe"),
-        path.display(),
-        dir.path().join("t.jsonl").display()
-    );
-    let shown = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("script(1) from util-linux runs a command on a terminal");
-    assert!(shown.status.success(), "{}", text(&shown.stderr));
-    let screen = text(&shown.stdout);
-    let rows = [
-        "missions",
-        "tool_calls",
-        "decisions",
-        "agent_memory",
-        "playbook_runs",
-    ]
-    .iter()
-    .map(|t| count(&path, &format!("SELECT COUNT(*) FROM {t}")))
-    .sum::<i64>();
-    assert!(
-        screen.contains(&format!("exported {rows}/{rows} rows, "))
-            && screen.contains(" rows/s, ETA "),
-        "{screen:?}"
-    );
 }
 
 #[test]

@@ -5,10 +5,12 @@
 
 mod abuse;
 mod blocking;
+mod cache;
 mod cli;
 mod common;
 mod embedding;
 mod evidence;
+mod exit_codes;
 mod faults;
 mod files;
 mod fuzz;
@@ -19,6 +21,7 @@ mod mcp_catalog;
 mod migrations;
 mod model;
 mod operator;
+mod output;
 mod postgres;
 mod sandbox;
 mod store;

@@ -5,6 +5,7 @@ use serde_json::json;
 use vibe_store::{MissionStore, NewDecision, NewToolCall, Phase};
 
 use super::backends::{Backend, TestStore};
+use super::{guest, vibe_ok};
 
 /// The trail in a SQLite file: its temp dir, its path and the two missions.
 pub fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
@@ -59,4 +60,28 @@ pub fn trail_on(backend: Backend) -> (TestStore, String, String) {
         .complete_playbook_run(run, true, Some(json!({ "hosts": 3 }).into()), None)
         .unwrap();
     (store, a.to_string(), b.to_string())
+}
+
+/// The trail, with a tool's invocation that writes rows of its own (and
+/// creates a mission), a deleted memory key and a finished mission.
+pub fn full_trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+    let (store, a, b) = full_trail_on(Backend::Sqlite);
+    let TestStore { dir, location, .. } = store;
+    (dir, location.into(), a, b)
+}
+
+/// [`full_trail`] on either backend.
+pub fn full_trail_on(backend: Backend) -> (TestStore, String, String) {
+    let (store, a, b) = trail_on(backend);
+    let (dir, path) = (store.dir.path(), &store.location);
+    let forger = guest("forger");
+    let forger = forger.to_str().unwrap();
+    vibe_ok(
+        dir,
+        path,
+        &["run", forger, "--mission", &a, "--grant", "create-missions"],
+    );
+    vibe_ok(dir, path, &["memory", "delete", &a, "gone"]);
+    vibe_ok(dir, path, &["mission", "status", &b, "completed"]);
+    (store, a, b)
 }
