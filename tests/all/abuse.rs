@@ -11,7 +11,9 @@ use crate::common::runtime::runtime;
 use crate::common::{cli_mission, count, guest, temp_db, temp_store, vibe_db};
 use serde_json::json;
 use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime};
-use vibe_store::store::{self, InvocationEnd, InvocationStart, MissionStore, Page, PlaybookRun};
+use vibe_store::store::{
+    self, with_deadline, InvocationEnd, InvocationStart, MissionStore, Page, PlaybookRun,
+};
 use vibe_store::{
     Decision, DecisionId, Json, Mission, MissionId, MissionStatus, NewToolCall, Phase, SqliteStore,
     StoreError, ToolCall, ToolCallId,
@@ -175,6 +177,59 @@ fn a_hundred_invocations_at_once_all_complete_and_the_host_stays_responsive() {
 
 fn resident_kib() -> u64 {
     status_kib("self", "VmRSS").unwrap_or(0)
+}
+
+/// A guest's memory limit bounds what it makes the host hold outside its
+/// linear memory. `guest/hostile/hoard` (16 MiB allowed) creates 4,000
+/// `wasi:http` `fields`, each holding one 100 KB header value copied from
+/// the same small buffer, or 100,000 of 16,000 bytes, then blocks in a sleep
+/// holding them; held by the host outside the limiter, that would be about
+/// 400 MB until the deadline. `vibe run`'s peak RSS must stay near the
+/// limit.
+#[test]
+fn a_blocked_guest_cannot_make_the_host_hold_memory_past_its_limit_through_wasi_http_fields() {
+    let (dir, db) = temp_db();
+    let (mission, stderr) = cli_mission(dir.path(), &db);
+    assert!(!mission.is_empty(), "{stderr}");
+    // Values over the per-field cap, and then many values just under it.
+    for input in [
+        r#"{"case":"fields","count":4000}"#,
+        r#"{"case":"fields","count":100000,"size":16000}"#,
+    ] {
+        let mut child = vibe_db(dir.path(), &db)
+            .args([
+                "run",
+                guest("hoard").to_str().unwrap(),
+                "--mission",
+                &mission,
+            ])
+            .args(["--input", input])
+            .args(["--memory-mb", "16", "--timeout-ms", "6000"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let mut peak = 0;
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("vibe run did not end within 60 s");
+            }
+            if let Some(rss) = status_kib(&child.id().to_string(), "VmRSS").map(|kib| kib / 1024) {
+                peak = peak.max(rss);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // 16 MiB of guest memory, as much again held for it by the host,
+        // and a generous allowance for the host itself (a debug `vibe run`
+        // peaks around 50 MiB running a small tool).
+        assert!(
+            peak < 16 + 16 + 150,
+            "{input}: a tool limited to 16 MiB made `vibe run` hold {peak} MiB"
+        );
+    }
 }
 
 /// A store whose `log_tool_call` panics or stalls, to stand for a bug or a
@@ -432,6 +487,37 @@ fn a_read_running_past_its_deadline_is_interrupted() {
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 2000);
 }
 
+#[test]
+fn reads_check_the_deadline_between_rows() {
+    let (_dir, store) = temp_store();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    for i in 0..5 {
+        store
+            .log_tool_call(&m, NewToolCall::success("t", json!(i)))
+            .unwrap();
+    }
+    let mut seen = 0;
+    let outcome = with_deadline(Instant::now() + Duration::from_millis(50), || {
+        store.each_tool_call(&m, &mut |_| {
+            seen += 1;
+            // The first row takes past the deadline; no second row follows.
+            std::thread::sleep(Duration::from_millis(80));
+            Ok(())
+        })
+    });
+    assert!(
+        matches!(outcome, Err(StoreError::Interrupted)),
+        "{outcome:?}"
+    );
+    assert_eq!(seen, 1);
+    let page = with_deadline(Instant::now() - Duration::from_millis(1), || {
+        store.get_tool_history_page(&m, Page::first(10))
+    });
+    assert!(matches!(page, Err(StoreError::Interrupted)), "{page:?}");
+}
+
 // Compile-time: what embedders share between threads is Send + Sync.
 const _: fn() = || {
     fn is<T: Send + Sync>() {}
@@ -439,56 +525,3 @@ const _: fn() = || {
     is::<Runtime>();
     is::<Arc<vibe_store::sandbox::Tool>>();
 };
-
-/// A guest's memory limit bounds what it makes the host hold outside its
-/// linear memory. `guest/hostile/hoard` (16 MiB allowed) creates 4,000
-/// `wasi:http` `fields`, each holding one 100 KB header value copied from
-/// the same small buffer, or 100,000 of 16,000 bytes, then blocks in a sleep
-/// holding them; held by the host outside the limiter, that would be about
-/// 400 MB until the deadline. `vibe run`'s peak RSS must stay near the
-/// limit.
-#[test]
-fn a_blocked_guest_cannot_make_the_host_hold_memory_past_its_limit_through_wasi_http_fields() {
-    let (dir, db) = temp_db();
-    let (mission, stderr) = cli_mission(dir.path(), &db);
-    assert!(!mission.is_empty(), "{stderr}");
-    // Values over the per-field cap, and then many values just under it.
-    for input in [
-        r#"{"case":"fields","count":4000}"#,
-        r#"{"case":"fields","count":100000,"size":16000}"#,
-    ] {
-        let mut child = vibe_db(dir.path(), &db)
-            .args([
-                "run",
-                guest("hoard").to_str().unwrap(),
-                "--mission",
-                &mission,
-            ])
-            .args(["--input", input])
-            .args(["--memory-mb", "16", "--timeout-ms", "6000"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        let mut peak = 0;
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("vibe run did not end within 60 s");
-            }
-            if let Some(rss) = status_kib(&child.id().to_string(), "VmRSS").map(|kib| kib / 1024) {
-                peak = peak.max(rss);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // 16 MiB of guest memory, as much again held for it by the host,
-        // and a generous allowance for the host itself (a debug `vibe run`
-        // peaks around 50 MiB running a small tool).
-        assert!(
-            peak < 16 + 16 + 150,
-            "{input}: a tool limited to 16 MiB made `vibe run` hold {peak} MiB"
-        );
-    }
-}

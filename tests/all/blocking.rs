@@ -141,6 +141,78 @@ fn a_tool_blocked_in_a_host_call_is_cancelled_at_once() {
     }
 }
 
+/// A store call the guest is blocked in gives up when the invocation is
+/// cancelled. `flood-writes` logs rows in a loop; another connection takes
+/// SQLite's write lock, so the tool's next write waits for it; the
+/// invocation is then cancelled (deadline an hour away). The waiting write
+/// must give up at the cancel (the busy handler checks the cancel flag as
+/// well as the deadline), committing no row for the cancelled invocation
+/// once the lock is released, 3 s later.
+#[test]
+fn a_store_write_waiting_on_another_connections_lock_gives_up_when_cancelled() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(store.clone(), 2);
+    let tool = runtime.load(guest("flood-writes")).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let request = Request::new(mission.clone(), json!({}))
+        .limits(
+            Limits::default()
+                .timeout(Duration::from_secs(3_600))
+                .unwrap(),
+        )
+        .cancel_flag(flag.clone());
+    let (done_tx, done) = mpsc::channel();
+    {
+        let runtime = runtime.clone();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(runtime.run(&tool, &request));
+        });
+    }
+    let flood_rows = || {
+        count(
+            &path,
+            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'flood'",
+        )
+    };
+    let waited = Instant::now();
+    while flood_rows() < 10 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "the tool never wrote"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.busy_timeout(Duration::from_secs(30)).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The tool's next write is now waiting for the lock.
+    std::thread::sleep(Duration::from_millis(500));
+    let at_cancel = flood_rows();
+    flag.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(3));
+    holder.execute_batch("COMMIT").unwrap();
+    let report = done
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run ends once the lock is released")
+        .unwrap();
+    let after = flood_rows();
+    assert_eq!(
+        report.outcome.as_ref().map_err(|f| f.kind).unwrap_err(),
+        FailureKind::Cancelled
+    );
+    assert_eq!(
+        after,
+        at_cancel,
+        "the store call blocked when the invocation was cancelled did not give up: \
+         it committed {} row(s) for the cancelled invocation after the cancel",
+        after - at_cancel
+    );
+}
+
 #[test]
 fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
     let (_dir, path) = temp_db();
@@ -307,6 +379,76 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
     );
 }
 
+/// SIGTERM during `vibe run` cancels the tool, completes its row as
+/// `cancelled` and exits 143, also while the tool is still loading:
+/// `vibe run guest/hostile/slow-describe` (its `describe` sleeps an hour)
+/// with `--timeout-ms 3600000`, SIGTERM 2 s after start. (Driven without
+/// the cancel flag, `describe` would run on to the describe limit, 10 s,
+/// and the run end with exit 4 and a `load_error` row.)
+#[test]
+fn vibe_run_stopped_by_sigterm_while_describe_runs_is_cancelled_at_once() {
+    let (dir, db) = temp_db();
+    let (mission, _) = cli_mission(dir.path(), &db);
+    let mut child = vibe_db(dir.path(), &db)
+        .args([
+            "run",
+            guest("slow-describe").to_str().unwrap(),
+            "--mission",
+            &mission,
+            "--input",
+            "{}",
+            "--timeout-ms",
+            "3600000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    signal(&child, libc::SIGTERM);
+    let signalled = Instant::now();
+    let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("exits within 60 s");
+    let took = signalled.elapsed();
+    let outcomes = query_text(&db, "SELECT group_concat(outcome) FROM tool_calls");
+    assert_eq!(
+        (status.code(), outcomes.as_str()),
+        (Some(143), "cancelled"),
+        "after SIGTERM: exit {status:?} after {took:?}, rows {outcomes:?}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?} after SIGTERM");
+}
+
+/// `vibe mcp` stopped by a signal exits 0, also while it is still loading
+/// its tools: `vibe mcp DIR` with `guest/target/js/hostile.wasm` (12 MB) in
+/// DIR and an empty `VIBE_CACHE_DIR`, SIGTERM 1 s after start, while the
+/// component compiles. (With the handlers installed only once every tool
+/// had loaded, the process would die of the signal, with no exit status.)
+#[test]
+fn vibe_mcp_stopped_by_sigterm_while_loading_its_tools_exits_0() {
+    let (dir, db) = temp_db();
+    let tools = dir.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let js = language_tool("js", "hostile");
+    std::fs::copy(&js, tools.join("hostile.wasm")).unwrap();
+    let mut child = vibe_db(dir.path(), &db)
+        .env("VIBE_CACHE_DIR", dir.path().join("empty-cache"))
+        .arg("mcp")
+        .arg(&tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    signal(&child, libc::SIGTERM);
+    let status = wait_bounded(&mut child, Duration::from_secs(120)).expect("exits within 120 s");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "vibe mcp stopped by SIGTERM while loading: {status:?}"
+    );
+}
+
 #[test]
 fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() {
     let (_dir, path) = temp_db();
@@ -376,146 +518,4 @@ fn a_tool_runs_and_is_bounded_whatever_runtime_the_embedder_built() {
         assert_eq!(slept.outcome.unwrap_err().kind, FailureKind::Timeout);
         assert_eq!(echoed.outcome.unwrap().as_str(), r#"{"fine":true}"#);
     }
-}
-
-/// A store call the guest is blocked in gives up when the invocation is
-/// cancelled. `flood-writes` logs rows in a loop; another connection takes
-/// SQLite's write lock, so the tool's next write waits for it; the
-/// invocation is then cancelled (deadline an hour away). The waiting write
-/// must give up at the cancel (the busy handler checks the cancel flag as
-/// well as the deadline), committing no row for the cancelled invocation
-/// once the lock is released, 3 s later.
-#[test]
-fn a_store_write_waiting_on_another_connections_lock_gives_up_when_cancelled() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(store.clone(), 2);
-    let tool = runtime.load(guest("flood-writes")).unwrap();
-    let mission = store
-        .create_mission(Phase::Testing, json!({}).into())
-        .unwrap();
-    let flag = Arc::new(AtomicBool::new(false));
-    let request = Request::new(mission.clone(), json!({}))
-        .limits(
-            Limits::default()
-                .timeout(Duration::from_secs(3_600))
-                .unwrap(),
-        )
-        .cancel_flag(flag.clone());
-    let (done_tx, done) = mpsc::channel();
-    {
-        let runtime = runtime.clone();
-        std::thread::spawn(move || {
-            let _ = done_tx.send(runtime.run(&tool, &request));
-        });
-    }
-    let flood_rows = || {
-        count(
-            &path,
-            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'flood'",
-        )
-    };
-    let waited = Instant::now();
-    while flood_rows() < 10 {
-        assert!(
-            waited.elapsed() < Duration::from_secs(60),
-            "the tool never wrote"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let holder = rusqlite::Connection::open(&path).unwrap();
-    holder.busy_timeout(Duration::from_secs(30)).unwrap();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    // The tool's next write is now waiting for the lock.
-    std::thread::sleep(Duration::from_millis(500));
-    let at_cancel = flood_rows();
-    flag.store(true, Ordering::Relaxed);
-    std::thread::sleep(Duration::from_secs(3));
-    holder.execute_batch("COMMIT").unwrap();
-    let report = done
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the run ends once the lock is released")
-        .unwrap();
-    let after = flood_rows();
-    assert_eq!(
-        report.outcome.as_ref().map_err(|f| f.kind).unwrap_err(),
-        FailureKind::Cancelled
-    );
-    assert_eq!(
-        after,
-        at_cancel,
-        "the store call blocked when the invocation was cancelled did not give up: \
-         it committed {} row(s) for the cancelled invocation after the cancel",
-        after - at_cancel
-    );
-}
-
-/// SIGTERM during `vibe run` cancels the tool, completes its row as
-/// `cancelled` and exits 143, also while the tool is still loading:
-/// `vibe run guest/hostile/slow-describe` (its `describe` sleeps an hour)
-/// with `--timeout-ms 3600000`, SIGTERM 2 s after start. (Driven without
-/// the cancel flag, `describe` would run on to the describe limit, 10 s,
-/// and the run end with exit 4 and a `load_error` row.)
-#[test]
-fn vibe_run_stopped_by_sigterm_while_describe_runs_is_cancelled_at_once() {
-    let (dir, db) = temp_db();
-    let (mission, _) = cli_mission(dir.path(), &db);
-    let mut child = vibe_db(dir.path(), &db)
-        .args([
-            "run",
-            guest("slow-describe").to_str().unwrap(),
-            "--mission",
-            &mission,
-            "--input",
-            "{}",
-            "--timeout-ms",
-            "3600000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    signal(&child, libc::SIGTERM);
-    let signalled = Instant::now();
-    let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("exits within 60 s");
-    let took = signalled.elapsed();
-    let outcomes = query_text(&db, "SELECT group_concat(outcome) FROM tool_calls");
-    assert_eq!(
-        (status.code(), outcomes.as_str()),
-        (Some(143), "cancelled"),
-        "after SIGTERM: exit {status:?} after {took:?}, rows {outcomes:?}"
-    );
-    assert!(took < Duration::from_secs(3), "took {took:?} after SIGTERM");
-}
-
-/// `vibe mcp` stopped by a signal exits 0, also while it is still loading
-/// its tools: `vibe mcp DIR` with `guest/target/js/hostile.wasm` (12 MB) in
-/// DIR and an empty `VIBE_CACHE_DIR`, SIGTERM 1 s after start, while the
-/// component compiles. (With the handlers installed only once every tool
-/// had loaded, the process would die of the signal, with no exit status.)
-#[test]
-fn vibe_mcp_stopped_by_sigterm_while_loading_its_tools_exits_0() {
-    let (dir, db) = temp_db();
-    let tools = dir.path().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    let js = language_tool("js", "hostile");
-    std::fs::copy(&js, tools.join("hostile.wasm")).unwrap();
-    let mut child = vibe_db(dir.path(), &db)
-        .env("VIBE_CACHE_DIR", dir.path().join("empty-cache"))
-        .arg("mcp")
-        .arg(&tools)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
-    signal(&child, libc::SIGTERM);
-    let status = wait_bounded(&mut child, Duration::from_secs(120)).expect("exits within 120 s");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "vibe mcp stopped by SIGTERM while loading: {status:?}"
-    );
 }

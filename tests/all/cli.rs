@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use crate::common::{count, vibe, Vibe};
 use serde_json::{json, Value};
+use vibe_store::SqliteStore;
+
+use crate::common::{count, guest, temp_db, text, vibe, vibe_db, Vibe};
 
 #[test]
 fn init_prints_path_and_version_and_is_idempotent() {
@@ -317,4 +319,48 @@ fn bench_runs_vibe_bench_beside_vibe_or_says_how_to_get_it() {
             vibe.canonicalize().unwrap().display()
         )
     );
+}
+
+#[test]
+fn vibe_demo_shows_a_mission_with_tool_calls_and_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vibe(dir.path())
+        .args(["demo", "--component"])
+        .arg(guest("planner"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "mission_uuid",
+        "tool calls",
+        "planner.step",
+        "decisions",
+        "plan",
+        "in_progress",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} missing from demo output:\n{text}"
+        );
+    }
+    let db = dir.path().join(".vibe/state/vibe_agency.db");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 5);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM decisions"), 1);
+}
+
+#[test]
+fn a_demo_whose_component_is_missing_writes_nothing() {
+    let (dir, path) = temp_db();
+    SqliteStore::open(&path).unwrap();
+    let out = vibe_db(dir.path(), &path)
+        .args(["demo", "--component", "/missing.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
 }

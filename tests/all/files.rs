@@ -201,3 +201,34 @@ fn four_processes_writing_one_file_lose_nothing() {
     );
     assert_acknowledged_present(&path, &acknowledged, "four processes");
 }
+
+#[test]
+fn a_db_path_that_looks_like_a_uri_is_a_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.db"), b"").unwrap();
+    let init = vibe(dir.path())
+        .args(["--db", "file:x.db", "init"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(dir.path().join("file:x.db").is_file());
+    assert_eq!(std::fs::metadata(dir.path().join("x.db")).unwrap().len(), 0);
+    let refused = vibe(dir.path())
+        .args(["--db", "x.db", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("empty"));
+    assert_eq!(std::fs::metadata(dir.path().join("x.db")).unwrap().len(), 0);
+    assert_eq!(
+        count(
+            &dir.path().join("file:x.db"),
+            "SELECT COUNT(*) FROM missions"
+        ),
+        0
+    );
+}

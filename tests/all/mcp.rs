@@ -413,83 +413,6 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
 }
 
 #[test]
-fn the_policy_fixes_grants_and_limits_and_start_up_refuses_what_it_cannot_serve() {
-    let (dir, db) = temp_db();
-    vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["forger", "spin"]);
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(
-        &policy,
-        "[tools.forger]\ngrants = [\"create-missions\"]\n\n[tools.\"*\"]\ntimeout-ms = 200\n",
-    )
-    .unwrap();
-    for (with_policy, created) in [(false, false), (true, true)] {
-        let mut args = vec![tools.to_str().unwrap()];
-        if with_policy {
-            args.extend(["--policy", policy.to_str().unwrap()]);
-        }
-        let mut raw = McpStdio::start(dir.path(), &db, &args, "raw");
-        raw.send_call(1, "forger", json!({}));
-        let answer = raw.next();
-        assert_eq!(answer["result"]["isError"], false, "{answer}");
-        assert_eq!(
-            answer["result"]["structuredContent"]["created"].is_string(),
-            created
-        );
-        if with_policy {
-            // The policy's limit, not the default 10 s.
-            raw.send_call(2, "spin", json!({}));
-            let answer = raw.next();
-            assert_eq!(answer["result"]["isError"], true);
-            let reason = answer["result"]["content"][0]["text"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            assert!(
-                reason.starts_with("timeout: ") && reason.contains("200 ms"),
-                "{reason}"
-            );
-        }
-        raw.finish();
-    }
-    // Two components claiming one name, a policy with a typo: refused at
-    // start-up, naming the files.
-    let clash = dir.path().join("clash");
-    std::fs::create_dir(&clash).unwrap();
-    std::fs::copy(guest("echo"), clash.join("echo.wasm")).unwrap();
-    let out = vibe_db(dir.path(), &db)
-        .args([
-            "mcp",
-            clash.to_str().unwrap(),
-            guest("echo").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let said = text(&out.stderr);
-    assert!(
-        said.contains("clash/echo.wasm and ") && said.contains("are both named \"echo\""),
-        "{said}"
-    );
-    std::fs::write(&policy, "[tools.echo]\ntimeout = 5\n").unwrap();
-    let out = vibe_db(dir.path(), &db)
-        .args([
-            "mcp",
-            clash.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    assert!(
-        text(&out.stderr).contains("unknown field `timeout`"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
-#[test]
 fn a_client_that_goes_away_mid_call_leaves_the_calls_row_complete() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
@@ -878,6 +801,54 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
     assert_eq!(invocations(&db).len(), 0, "nothing ran");
 }
 
+/// Error answers carry a message under 400 bytes, and no log line at
+/// `VIBE_LOG=warn` is over 2,000 bytes, whatever the client sent: a request
+/// for an unknown method whose name is 100,000 bytes long, and a
+/// `tools/call` of an unknown tool whose name is 100,000 bytes long (quoted
+/// whole, each would make a 100 KB error and a 100 KB warning line).
+#[test]
+fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = McpStdio::spawn(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap()],
+        &[("VIBE_LOG", "warn")],
+    );
+    server.initialize("mcp-tests", true);
+    let long = "x".repeat(100_000);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": long }));
+    server.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": long, "arguments": {} } }));
+    let mut problems = Vec::new();
+    for id in 1..=2 {
+        let answer = server
+            .answer(Duration::from_secs(60))
+            .expect("one answer per request");
+        assert_eq!(answer["id"], id, "answers come in order");
+        let code = answer["error"]["code"].as_i64().unwrap_or_default();
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(code, if id == 1 { -32601 } else { -32602 }, "{id}");
+        if message.len() >= 400 {
+            problems.push(format!(
+                "answer to id {id} (code {code}): message of {} bytes",
+                message.len()
+            ));
+        }
+    }
+    for line in server.log_lines(Duration::from_millis(500)) {
+        if line.len() > 2_000 {
+            problems.push(format!(
+                "log line of {} bytes: {}...",
+                line.len(),
+                &line[..line.len().min(120)]
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 fn http_call(url: &str, session: &str, id: i64, tool: &str, arguments: Value) -> Value {
     let call = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": { "name": tool, "arguments": arguments } });
@@ -1019,6 +990,39 @@ fn a_second_initialize_is_refused_and_the_recorded_client_keeps_its_name() {
         .map(|(_, _, caller)| caller["client"].clone())
         .collect();
     assert_eq!(clients, [json!("raw"), json!("first")]);
+}
+
+/// What "initialized" means here: a session is initialized
+/// once the server has answered its `initialize`. The lifecycle's second
+/// step, the client's `notifications/initialized`, is the client's to send
+/// (the MCP specification says clients SHOULD NOT send other requests
+/// before it), and refusing calls that come first would break clients that
+/// pipeline them; so a call after `initialize` is served and recorded,
+/// under the client's declared name, whether or not the notification came.
+#[test]
+fn a_call_after_initialize_but_before_the_initialized_notification_is_served_and_recorded() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = McpStdio::spawn(dir.path(), &db, &[tools.to_str().unwrap()], &[]);
+    server.initialize("breakers", false);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "ran": true } } }));
+    let answer = server.answer(Duration::from_secs(60)).expect("one answer");
+    assert_eq!(
+        answer["result"]["structuredContent"],
+        json!({ "ran": true }),
+        "{answer}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let caller: String = conn
+        .query_row(
+            "SELECT caller FROM tool_calls WHERE outcome = 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let caller: Value = serde_json::from_str(&caller).unwrap();
+    assert_eq!(caller["client"], "breakers", "{caller}");
 }
 
 #[test]
@@ -1460,85 +1464,4 @@ fn a_body_that_trickles_in_is_cut_off_and_gives_its_budget_back() {
         br#"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
     );
     assert_eq!(after.status, 200, "{}", text(&after.body));
-}
-
-/// Error answers carry a message under 400 bytes, and no log line at
-/// `VIBE_LOG=warn` is over 2,000 bytes, whatever the client sent: a request
-/// for an unknown method whose name is 100,000 bytes long, and a
-/// `tools/call` of an unknown tool whose name is 100,000 bytes long (quoted
-/// whole, each would make a 100 KB error and a 100 KB warning line).
-#[test]
-fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() {
-    let (dir, db) = temp_db();
-    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
-    let mut server = McpStdio::spawn(
-        dir.path(),
-        &db,
-        &[tools.to_str().unwrap()],
-        &[("VIBE_LOG", "warn")],
-    );
-    server.initialize("mcp-tests", true);
-    let long = "x".repeat(100_000);
-    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": long }));
-    server.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": { "name": long, "arguments": {} } }));
-    let mut problems = Vec::new();
-    for id in 1..=2 {
-        let answer = server
-            .answer(Duration::from_secs(60))
-            .expect("one answer per request");
-        assert_eq!(answer["id"], id, "answers come in order");
-        let code = answer["error"]["code"].as_i64().unwrap_or_default();
-        let message = answer["error"]["message"].as_str().unwrap_or_default();
-        assert_eq!(code, if id == 1 { -32601 } else { -32602 }, "{id}");
-        if message.len() >= 400 {
-            problems.push(format!(
-                "answer to id {id} (code {code}): message of {} bytes",
-                message.len()
-            ));
-        }
-    }
-    for line in server.log_lines(Duration::from_millis(500)) {
-        if line.len() > 2_000 {
-            problems.push(format!(
-                "log line of {} bytes: {}...",
-                line.len(),
-                &line[..line.len().min(120)]
-            ));
-        }
-    }
-    assert!(problems.is_empty(), "{problems:#?}");
-}
-
-/// What "initialized" means here: a session is initialized
-/// once the server has answered its `initialize`. The lifecycle's second
-/// step, the client's `notifications/initialized`, is the client's to send
-/// (the MCP specification says clients SHOULD NOT send other requests
-/// before it), and refusing calls that come first would break clients that
-/// pipeline them; so a call after `initialize` is served and recorded,
-/// under the client's declared name, whether or not the notification came.
-#[test]
-fn a_call_after_initialize_but_before_the_initialized_notification_is_served_and_recorded() {
-    let (dir, db) = temp_db();
-    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
-    let mut server = McpStdio::spawn(dir.path(), &db, &[tools.to_str().unwrap()], &[]);
-    server.initialize("breakers", false);
-    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": { "name": "echo", "arguments": { "ran": true } } }));
-    let answer = server.answer(Duration::from_secs(60)).expect("one answer");
-    assert_eq!(
-        answer["result"]["structuredContent"],
-        json!({ "ran": true }),
-        "{answer}"
-    );
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let caller: String = conn
-        .query_row(
-            "SELECT caller FROM tool_calls WHERE outcome = 'ok'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let caller: Value = serde_json::from_str(&caller).unwrap();
-    assert_eq!(caller["client"], "breakers", "{caller}");
 }

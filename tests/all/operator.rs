@@ -277,18 +277,6 @@ fn init_and_run_speak_json_when_asked() {
     );
 }
 
-#[test]
-fn a_demo_whose_component_is_missing_writes_nothing() {
-    let (dir, path) = temp_db();
-    SqliteStore::open(&path).unwrap();
-    let out = vibe_db(dir.path(), &path)
-        .args(["demo", "--component", "/missing.wasm"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
-}
-
 fn json_of(dir: &Path, path: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Value {
     serde_json::from_str(&vibe_ok(dir, path, args)).unwrap()
 }
