@@ -1,6 +1,7 @@
 //! Resource abuse and host failures: guests that hammer the store, many
-//! invocations at once, a store that panics or stalls. The host must stay
-//! up and responsive, and every run must be accounted for.
+//! invocations at once, a guest making the host hold memory for it, a store
+//! that panics or stalls, reads running past their deadline. The host must
+//! stay up and responsive, and every run must be accounted for.
 
 use std::process::Stdio;
 use std::sync::Arc;

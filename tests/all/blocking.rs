@@ -1,9 +1,10 @@
 //! Tools that block inside a host call rather than in wasm code: every WASI
 //! call a guest can wait in (a clock's pollable, `poll` on several, blocking
 //! stream reads and writes), in Rust, Python and JavaScript, ends at the
-//! invocation's deadline or when it is cancelled; so does `describe` while
-//! a tool loads; and a polite stop (SIGTERM, SIGINT) completes the rows of
-//! what was running.
+//! invocation's deadline or when it is cancelled; so do a store write waiting
+//! for another connection's lock, and `describe` while a tool loads; and a
+//! polite stop (SIGTERM, SIGINT) of `vibe run` or `vibe mcp`, even while tools
+//! load, completes the rows of what was running.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;

@@ -1,5 +1,5 @@
-//! The `vibe` command line as a user meets it: names, flags, output and
-//! exit codes.
+//! The `vibe` command line as a user meets it: the commands and their
+//! names, flags and environment, what each prints, and `vibe demo`.
 
 use std::path::Path;
 

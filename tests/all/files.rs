@@ -1,5 +1,5 @@
-//! The database file under stress: several processes at once, and files this
-//! program must refuse without touching them.
+//! The database file: several processes at once, files this program must
+//! refuse without touching them, and the path given being the file opened.
 
 use std::path::Path;
 use std::process::Stdio;

@@ -25,7 +25,7 @@ fn invocation_rows(path: &Path, mission: &str) -> i64 {
     .unwrap()
 }
 
-// ---- one row per invocation, in every outcome ---------------------------------
+// ---- one row per invocation, in every outcome -------------------------------
 
 #[test]
 fn every_outcome_leaves_exactly_one_invocation_row() {
@@ -160,7 +160,7 @@ fn a_name_derived_from_any_file_name_still_leaves_a_row() {
     assert_eq!(row.tool_name, "tool");
 }
 
-// ---- provenance ---------------------------------------------------------------
+// ---- provenance -------------------------------------------------------------
 
 #[test]
 fn rows_a_tool_writes_name_its_invocation_and_cannot_pass_for_the_hosts() {

@@ -1,7 +1,9 @@
-//! What `vibe mcp` serves, and under which policy: grants bound to the
-//! file the operator chose (never to the name a component declares), a
-//! name already served never taken over on reload, pinned content, and
-//! argument checks that cannot be made to cost more than linear time.
+//! What `vibe mcp` serves, and under which policy: grants and limits from
+//! the operator's policy file alone, bound to the file the operator chose
+//! (never to the name a component declares), what start-up refuses, a name
+//! already served never taken over on reload (not even while its file is
+//! rewritten), pinned content, and argument checks that cannot be made to
+//! cost more than linear time.
 
 use std::path::PathBuf;
 use std::process::Stdio;

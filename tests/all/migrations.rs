@@ -1,7 +1,9 @@
-//! One migration runner for both backends: the same rules, the same words.
-//! An edited migration is refused, an older schema is refused read-only,
+//! Migrations. One runner for both backends, the same rules, the same words:
+//! an edited migration is refused, an older schema is refused read-only,
 //! migrations an older vibe-store applied get their checksums recorded, and
-//! each backend runs the migrations its own options name.
+//! each backend runs the migrations its own options name. On SQLite, a newer
+//! migration applies once (and older binaries refuse the file), a failing
+//! one rolls back with its version, and a v1 file upgrades in place.
 
 use serde_json::json;
 use vibe_store::store::{Migration, StoreError, MIGRATIONS, POSTGRES_MIGRATIONS};

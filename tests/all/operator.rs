@@ -1,7 +1,8 @@
 //! The operator's view through the `vibe` binary: reading never changes
-//! anything, a locked database says so, pipes close quietly, rows other
-//! programs wrote never fail a listing, numbers out of range are usage
-//! errors, and every command speaks JSON when asked.
+//! anything, a locked database says so, rows other programs wrote never fail
+//! a listing, listings filter, page and follow new rows; stats, memory and
+//! playbooks; backup, prune, export and import; and every command speaks
+//! JSON when asked.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;

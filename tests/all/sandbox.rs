@@ -1,6 +1,6 @@
 //! Agent tools in the sandbox, through the real `Runtime` and real
-//! components: the example planner, every hostile fixture, grants, limits,
-//! concurrency, and `vibe run`.
+//! components: the example planner, every hostile fixture, grants, limits
+//! (pages a tool reads bounded in rows and bytes), loading, and concurrency.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use vibe_store::sandbox::{FailureKind, Grants, Limits, Request};
 use vibe_store::store::Outcome;
 use vibe_store::{MissionId, MissionStatus, MissionStore, Phase, SqliteStore};
 
-// ---- the example tool --------------------------------------------------------
+// ---- the example tool -------------------------------------------------------
 
 #[test]
 fn planner_reads_its_mission_logs_steps_decides_and_keeps_progress() {
@@ -90,7 +90,7 @@ fn planner_defaults_its_goal_from_mission_metadata() {
     assert_eq!(out["steps"].as_array().unwrap().len(), 4);
 }
 
-// ---- hostile guests ----------------------------------------------------------
+// ---- hostile guests ---------------------------------------------------------
 
 #[test]
 fn a_guest_cannot_read_the_database_or_any_file() {
@@ -357,7 +357,7 @@ fn oversize_values_and_pages_hit_limits_and_write_nothing() {
     s.assert_logged_failure(&m, &report, "oversize", "limit");
 }
 
-// ---- pages a tool reads: bounded in rows and bytes -----------------------------
+// ---- pages a tool reads: bounded in rows and bytes --------------------------
 
 #[test]
 fn per_invocation_page_and_json_limits_can_only_tighten() {

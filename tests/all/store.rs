@@ -400,7 +400,7 @@ fn unknown_mission_is_not_found_everywhere(backend: Backend) {
     not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
     assert_eq!(store.all_rows(), 0);
     // The library names the mission and no command (the binary adds its
-    // hint: `cli::a_missing_mission_is_exit_3_with_a_hint_to_list_missions`).
+    // hint: `exit_codes::exit_codes_say_what_went_wrong_and_bad_input_writes_nothing`).
     let message = store.get_mission(&ghost).unwrap_err().to_string();
     assert_eq!(message, format!("mission {ghost} not found"));
 }

@@ -1,4 +1,8 @@
-//! Helpers shared by the integration tests.
+//! Fixtures shared by the integration tests: paths, databases, the `vibe`
+//! binary, guests, helper processes; in modules of their own, runtimes
+//! (`runtime`), the two-mission trail (`trail`), memory measurements
+//! (`memory`), a raw MCP client over stdio (`mcp_stdio`), both backends
+//! (`backends`) and the fuzz harness (`fuzz_inputs`).
 #![allow(dead_code)]
 
 pub mod backends;
