@@ -1,5 +1,5 @@
 //! libFuzzer over every outside input the store parses; the harness is the
-//! one `tests/fuzz.rs` runs with a fixed seed.
+//! one `tests/all/fuzz.rs` runs with a fixed seed.
 #![no_main]
 
 use std::sync::OnceLock;

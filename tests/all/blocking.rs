@@ -1,23 +1,25 @@
 //! Tools that block inside a host call rather than in wasm code: every WASI
 //! call a guest can wait in (a clock's pollable, `poll` on several, blocking
 //! stream reads and writes), in Rust, Python and JavaScript, ends at the
-//! invocation's deadline or when it is cancelled; so does `describe` while
-//! a tool loads; and a polite stop (SIGTERM, SIGINT) completes the rows of
-//! what was running.
+//! invocation's deadline or when it is cancelled; so do a store write waiting
+//! for another connection's lock, and `describe` while a tool loads; and a
+//! polite stop (SIGTERM, SIGINT) of `vibe run` or `vibe mcp`, even while tools
+//! load, completes the rows of what was running.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
+use crate::common::runtime::runtime;
 use crate::common::{
-    component_cache, count, guest, query_text, signal, temp_db, vibe_db, wait_for_row,
+    cli_mission, count, guest, language_tool, query_text, served, signal, temp_db, vibe_db,
+    wait_bounded, wait_for_row,
 };
 
 /// How far past its deadline (or its cancellation) a blocked run may end in
@@ -45,28 +47,12 @@ fn blocking_cases() -> Vec<(String, Value)> {
         ("python", &["sleep", "read-stdin", "write-stdout"][..]),
         ("js", &["sleep"][..]),
     ] {
-        let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../guest/target")
-            .join(language)
-            .join("hostile.wasm");
-        assert!(
-            tool.is_file(),
-            "{} is missing: run `./x test`",
-            tool.display()
-        );
+        let tool = language_tool(language, "hostile");
         for way in ways {
             cases.push((tool.display().to_string(), json!({ "case": way })));
         }
     }
     cases
-}
-
-fn runtime(store: &SqliteStore, slots: u32) -> Runtime {
-    let config = RuntimeConfig::default()
-        .max_concurrent(slots)
-        .unwrap()
-        .cache_dir(component_cache());
-    Runtime::new(store.clone(), config).unwrap()
 }
 
 fn outcome_of(store: &SqliteStore, call_id: i64) -> String {
@@ -80,7 +66,7 @@ fn outcome_of(store: &SqliteStore, call_id: i64) -> String {
 fn a_tool_blocked_in_any_wasi_host_call_ends_at_its_deadline() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let timeout = Duration::from_millis(500);
     let limits = Limits::default().timeout(timeout).unwrap();
     for (tool, input) in blocking_cases() {
@@ -118,7 +104,7 @@ fn a_tool_blocked_in_any_wasi_host_call_ends_at_its_deadline() {
 fn a_tool_blocked_in_a_host_call_is_cancelled_at_once() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     // A deadline an hour away: only the cancellation can end these runs.
     let limits = Limits::default()
         .timeout(Duration::from_secs(3_600))
@@ -156,12 +142,84 @@ fn a_tool_blocked_in_a_host_call_is_cancelled_at_once() {
     }
 }
 
+/// A store call the guest is blocked in gives up when the invocation is
+/// cancelled. `flood-writes` logs rows in a loop; another connection takes
+/// SQLite's write lock, so the tool's next write waits for it; the
+/// invocation is then cancelled (deadline an hour away). The waiting write
+/// must give up at the cancel (the busy handler checks the cancel flag as
+/// well as the deadline), committing no row for the cancelled invocation
+/// once the lock is released, 3 s later.
+#[test]
+fn a_store_write_waiting_on_another_connections_lock_gives_up_when_cancelled() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let runtime = runtime(store.clone(), 2);
+    let tool = runtime.load(guest("flood-writes")).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let request = Request::new(mission.clone(), json!({}))
+        .limits(
+            Limits::default()
+                .timeout(Duration::from_secs(3_600))
+                .unwrap(),
+        )
+        .cancel_flag(flag.clone());
+    let (done_tx, done) = mpsc::channel();
+    {
+        let runtime = runtime.clone();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(runtime.run(&tool, &request));
+        });
+    }
+    let flood_rows = || {
+        count(
+            &path,
+            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'flood'",
+        )
+    };
+    let waited = Instant::now();
+    while flood_rows() < 10 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "the tool never wrote"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.busy_timeout(Duration::from_secs(30)).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // The tool's next write is now waiting for the lock.
+    std::thread::sleep(Duration::from_millis(500));
+    let at_cancel = flood_rows();
+    flag.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(3));
+    holder.execute_batch("COMMIT").unwrap();
+    let report = done
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run ends once the lock is released")
+        .unwrap();
+    let after = flood_rows();
+    assert_eq!(
+        report.outcome.as_ref().map_err(|f| f.kind).unwrap_err(),
+        FailureKind::Cancelled
+    );
+    assert_eq!(
+        after,
+        at_cancel,
+        "the store call blocked when the invocation was cancelled did not give up: \
+         it committed {} row(s) for the cancelled invocation after the cancel",
+        after - at_cancel
+    );
+}
+
 #[test]
 fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
     // One slot: the sleeper holds it until its deadline.
-    let runtime = runtime(&store, 1);
+    let runtime = runtime(store.clone(), 1);
     let (block, echo) = (
         runtime.load(guest("block")).unwrap(),
         runtime.load(guest("echo")).unwrap(),
@@ -198,7 +256,7 @@ fn a_call_waiting_for_a_slot_gets_it_when_a_blocked_call_times_out() {
 fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let started = Instant::now();
     let refused = match runtime.load(guest("slow-describe")) {
         Ok(_) => panic!("a describe that never returns cannot load"),
@@ -228,11 +286,7 @@ fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
 fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
     for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
         let (dir, db) = temp_db();
-        let out = vibe_db(dir.path(), &db)
-            .args(["mission", "create", "--phase", "TESTING"])
-            .output()
-            .unwrap();
-        let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let (mission, _) = cli_mission(dir.path(), &db);
         let child = vibe_db(dir.path(), &db)
             .args([
                 "run",
@@ -272,9 +326,7 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
 fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = dir.path().join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    std::fs::copy(guest("block"), tools.join("block.wasm")).unwrap();
+    let tools = served(dir.path(), &["block"]);
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
     let mut child = vibe_db(dir.path(), &db)
@@ -328,11 +380,81 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
     );
 }
 
+/// SIGTERM during `vibe run` cancels the tool, completes its row as
+/// `cancelled` and exits 143, also while the tool is still loading:
+/// `vibe run guest/hostile/slow-describe` (its `describe` sleeps an hour)
+/// with `--timeout-ms 3600000`, SIGTERM 2 s after start. (Driven without
+/// the cancel flag, `describe` would run on to the describe limit, 10 s,
+/// and the run end with exit 4 and a `load_error` row.)
+#[test]
+fn vibe_run_stopped_by_sigterm_while_describe_runs_is_cancelled_at_once() {
+    let (dir, db) = temp_db();
+    let (mission, _) = cli_mission(dir.path(), &db);
+    let mut child = vibe_db(dir.path(), &db)
+        .args([
+            "run",
+            guest("slow-describe").to_str().unwrap(),
+            "--mission",
+            &mission,
+            "--input",
+            "{}",
+            "--timeout-ms",
+            "3600000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    signal(&child, libc::SIGTERM);
+    let signalled = Instant::now();
+    let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("exits within 60 s");
+    let took = signalled.elapsed();
+    let outcomes = query_text(&db, "SELECT group_concat(outcome) FROM tool_calls");
+    assert_eq!(
+        (status.code(), outcomes.as_str()),
+        (Some(143), "cancelled"),
+        "after SIGTERM: exit {status:?} after {took:?}, rows {outcomes:?}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?} after SIGTERM");
+}
+
+/// `vibe mcp` stopped by a signal exits 0, also while it is still loading
+/// its tools: `vibe mcp DIR` with `guest/target/js/hostile.wasm` (12 MB) in
+/// DIR and an empty `VIBE_CACHE_DIR`, SIGTERM 1 s after start, while the
+/// component compiles. (With the handlers installed only once every tool
+/// had loaded, the process would die of the signal, with no exit status.)
+#[test]
+fn vibe_mcp_stopped_by_sigterm_while_loading_its_tools_exits_0() {
+    let (dir, db) = temp_db();
+    let tools = dir.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let js = language_tool("js", "hostile");
+    std::fs::copy(&js, tools.join("hostile.wasm")).unwrap();
+    let mut child = vibe_db(dir.path(), &db)
+        .env("VIBE_CACHE_DIR", dir.path().join("empty-cache"))
+        .arg("mcp")
+        .arg(&tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    signal(&child, libc::SIGTERM);
+    let status = wait_bounded(&mut child, Duration::from_secs(120)).expect("exits within 120 s");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "vibe mcp stopped by SIGTERM while loading: {status:?}"
+    );
+}
+
 #[test]
 fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let block = runtime.load(guest("block")).unwrap();
     let mission = store
         .create_mission(Phase::Testing, json!({}).into())
@@ -360,7 +482,7 @@ fn a_tool_run_from_a_task_on_a_multi_threaded_runtime_is_bounded_the_same_way() 
 fn a_tool_runs_and_is_bounded_whatever_runtime_the_embedder_built() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store, 2);
+    let runtime = runtime(store.clone(), 2);
     let (block, echo) = (
         runtime.load(guest("block")).unwrap(),
         runtime.load(guest("echo")).unwrap(),

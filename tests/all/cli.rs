@@ -1,73 +1,12 @@
-//! The `vibe` command line as a user meets it: names, flags, output and
-//! exit codes.
+//! The `vibe` command line as a user meets it: the commands and their
+//! names, flags and environment, what each prints, and `vibe demo`.
 
 use std::path::Path;
-use std::process::Output;
 
-use crate::common::{count, temp_db, vibe};
 use serde_json::{json, Value};
+use vibe_store::SqliteStore;
 
-struct Vibe {
-    dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-}
-
-impl Vibe {
-    fn new() -> Self {
-        let (dir, db) = temp_db();
-        Vibe { dir, db }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        vibe(self.dir.path())
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "vibe {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "vibe {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.stdout.is_empty(), "nothing on stdout when failing");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        if code != 2 {
-            // Usage errors carry clap's usage text; every other failure is one line.
-            assert_eq!(
-                stderr.trim_end().lines().count(),
-                1,
-                "one-line reason: {stderr}"
-            );
-        }
-        stderr
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).expect("--json prints JSON")
-    }
-
-    fn mission(&self) -> String {
-        self.ok(&["mission", "create", "--phase", "coding"])
-            .trim()
-            .to_owned()
-    }
-}
+use crate::common::{count, guest, temp_db, text, vibe, vibe_db, Vibe};
 
 #[test]
 fn init_prints_path_and_version_and_is_idempotent() {
@@ -235,175 +174,6 @@ fn log_and_decide_print_ids_and_tools_decisions_list_them() {
 }
 
 #[test]
-fn exit_codes_say_what_went_wrong_and_bad_input_writes_nothing() {
-    let v = Vibe::new();
-    let m = v.mission();
-    let ghost = uuid::Uuid::new_v4().to_string();
-    let rows = || {
-        count(&v.db, "SELECT (SELECT COUNT(*) FROM missions) + (SELECT COUNT(*) FROM tool_calls) + (SELECT COUNT(*) FROM decisions)")
-    };
-    let before = rows();
-
-    // 2: usage.
-    v.fails(&["mission", "frobnicate"], 2);
-    v.fails(&["log", &m, "--args", "{}"], 2);
-    v.fails(&["--durability", "sometimes", "init"], 2);
-    // 3: mission not found.
-    for args in [
-        vec!["mission", "show", &ghost],
-        vec!["mission", "status", &ghost, "completed"],
-        vec!["log", &ghost, "--tool", "t", "--args", "{}"],
-        vec![
-            "decide",
-            &ghost,
-            "--type",
-            "t",
-            "--rationale",
-            "r",
-            "--agent",
-            "a",
-        ],
-        vec!["tools", &ghost],
-        vec!["decisions", &ghost],
-    ] {
-        let err = v.fails(&args, 3);
-        assert!(err.contains(&ghost), "{err}");
-    }
-    // The binary, not the library, says what to run next.
-    let err = v.fails(&["mission", "show", &ghost], 3);
-    assert!(
-        err.contains(&format!(
-            "mission {ghost} not found; list missions with `vibe mission list`"
-        )),
-        "{err}"
-    );
-    // 4: invalid input, naming what is wrong.
-    let err = v.fails(&["mission", "create", "--phase", "launch"], 4);
-    assert!(
-        err.contains("PLANNING") && err.contains("MAINTENANCE"),
-        "{err}"
-    );
-    let err = v.fails(&["mission", "status", &m, "done"], 4);
-    assert!(err.contains("in_progress"), "{err}");
-    v.fails(
-        &[
-            "mission",
-            "create",
-            "--phase",
-            "coding",
-            "--metadata",
-            "{oops",
-        ],
-        4,
-    );
-    let err = v.fails(&["log", &m, "--tool", "t", "--args", "not json"], 4);
-    assert!(err.contains("--args is not valid JSON"), "{err}");
-    v.fails(
-        &["log", &m, "--tool", "t", "--args", "{}", "--result", "{"],
-        4,
-    );
-    v.fails(&["log", &m, "--tool", "", "--args", "{}"], 4);
-    v.fails(
-        &[
-            "log",
-            &m,
-            "--tool",
-            "t",
-            "--args",
-            "{}",
-            "--duration-ms",
-            "-5",
-        ],
-        4,
-    );
-    v.fails(
-        &[
-            "decide",
-            &m,
-            "--type",
-            "t",
-            "--rationale",
-            "r",
-            "--agent",
-            "a",
-            "--context",
-            "[1,",
-        ],
-        4,
-    );
-    let long_name = "t".repeat(300);
-    let err = v.fails(&["log", &m, "--tool", &long_name, "--args", "{}"], 4);
-    assert!(err.contains("limit"), "{err}");
-    assert_eq!(rows(), before, "nothing written by rejected commands");
-}
-
-/// The README's table of exit codes is the binary's `Exit` enum
-/// (`host/src/bin/vibe/exit.rs`): the same codes, in the same order, under
-/// the same names; and each is one the binary's other files use.
-#[test]
-fn the_readme_lists_exactly_the_exit_codes_the_binary_names() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join("host/src/bin/vibe");
-    let exit_rs = std::fs::read_to_string(bin.join("exit.rs")).unwrap();
-    let body = exit_rs
-        .split_once("enum Exit {")
-        .expect("exit.rs declares `enum Exit`")
-        .1
-        .split_once("\n}")
-        .unwrap()
-        .0;
-    // `Name = code,`, doc comments aside.
-    let named: Vec<(u8, String)> = body
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.starts_with("//"))
-        .filter_map(|line| line.strip_suffix(',')?.split_once(" = "))
-        .map(|(name, code)| (code.parse().unwrap(), name.to_owned()))
-        .collect();
-
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    let table: Vec<(u8, String)> = readme
-        .lines()
-        .skip_while(|line| *line != "| code | name | when |")
-        .skip(2) // the header and its rule
-        .take_while(|line| line.starts_with('|'))
-        .map(|row| {
-            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            (
-                cells[1].parse().unwrap(),
-                cells[2].trim_matches('`').to_owned(),
-            )
-        })
-        .collect();
-
-    assert!(named.len() >= 6, "no exit codes read from exit.rs: {body}");
-    assert_eq!(
-        table, named,
-        "README.md's exit-code table and exit.rs differ"
-    );
-
-    // Each code is used somewhere else in the binary, not only declared.
-    let mut sources = String::new();
-    let mut dirs = vec![bin];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.file_name().unwrap() != "exit.rs" {
-                sources.push_str(&std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    for (code, name) in &named {
-        assert!(
-            sources.contains(&format!("Exit::{name}")),
-            "exit code {code} ({name}) is declared but never used"
-        );
-    }
-}
-
-#[test]
 fn durability_flag_and_environment_are_accepted() {
     let v = Vibe::new();
     let out = vibe(v.dir.path())
@@ -549,4 +319,48 @@ fn bench_runs_vibe_bench_beside_vibe_or_says_how_to_get_it() {
             vibe.canonicalize().unwrap().display()
         )
     );
+}
+
+#[test]
+fn vibe_demo_shows_a_mission_with_tool_calls_and_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = vibe(dir.path())
+        .args(["demo", "--component"])
+        .arg(guest("planner"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "mission_uuid",
+        "tool calls",
+        "planner.step",
+        "decisions",
+        "plan",
+        "in_progress",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} missing from demo output:\n{text}"
+        );
+    }
+    let db = dir.path().join(".vibe/state/vibe_agency.db");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 5);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM decisions"), 1);
+}
+
+#[test]
+fn a_demo_whose_component_is_missing_writes_nothing() {
+    let (dir, path) = temp_db();
+    SqliteStore::open(&path).unwrap();
+    let out = vibe_db(dir.path(), &path)
+        .args(["demo", "--component", "/missing.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
 }

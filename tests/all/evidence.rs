@@ -9,13 +9,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::Value;
 
-use crate::common::backends::{Backend, TestStore};
-use crate::common::{count, guest, vibe_db};
-use crate::operator::{trail, trail_on};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::backends::Backend;
+use crate::common::trail::{full_trail, full_trail_on, trail};
+use crate::common::{count, text, vibe_db, vibe_ok};
 
 /// `vibe verify ARGS...`: exit code and stdout.
 fn verify(dir: &Path, db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> (Option<i32>, String) {
@@ -35,36 +31,6 @@ fn tamper(db: &Path, sql: &str) {
         .unwrap()
         .execute_batch(sql)
         .unwrap();
-}
-
-fn run_ok(dir: &Path, db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
-    let out = vibe_db(dir, db).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-    text(&out.stdout)
-}
-
-/// The trail, with a tool's invocation that writes rows of its own (and
-/// creates a mission), a deleted memory key and a finished mission.
-fn full_trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
-    let (store, a, b) = full_trail_on(Backend::Sqlite);
-    let TestStore { dir, location, .. } = store;
-    (dir, location.into(), a, b)
-}
-
-/// [`full_trail`] on either backend.
-fn full_trail_on(backend: Backend) -> (TestStore, String, String) {
-    let (store, a, b) = trail_on(backend);
-    let (dir, path) = (store.dir.path(), &store.location);
-    let forger = guest("forger");
-    let forger = forger.to_str().unwrap();
-    run_ok(
-        dir,
-        path,
-        &["run", forger, "--mission", &a, "--grant", "create-missions"],
-    );
-    run_ok(dir, path, &["memory", "delete", &a, "gone"]);
-    run_ok(dir, path, &["mission", "status", &b, "completed"]);
-    (store, a, b)
 }
 
 crate::on_both_backends!(
@@ -209,7 +175,7 @@ fn a_ledger_entry_removed_or_altered_and_a_mission_deleted_outright_are_reported
 fn a_chain_head_kept_with_an_export_catches_what_the_chain_alone_cannot() {
     let (dir, path, a, b) = trail();
     let export = dir.path().join("kept.jsonl");
-    run_ok(
+    vibe_ok(
         dir.path(),
         &path,
         &["export", "-o", export.to_str().unwrap()],
@@ -219,7 +185,7 @@ fn a_chain_head_kept_with_an_export_catches_what_the_chain_alone_cannot() {
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(out.matches("matches the export's head").count(), 2, "{out}");
     // Rows written since the export leave its head where it was.
-    run_ok(
+    vibe_ok(
         dir.path(),
         &path,
         &[
@@ -261,7 +227,7 @@ fn a_chain_head_kept_with_an_export_catches_what_the_chain_alone_cannot() {
     // Writing new rows until the chain is as long again rewrites it: still
     // a valid chain, and still caught.
     for _ in 0..2 {
-        run_ok(
+        vibe_ok(
             dir.path(),
             &path,
             &[
@@ -304,13 +270,13 @@ fn a_chain_head_kept_with_an_export_catches_what_the_chain_alone_cannot() {
 fn an_imported_copy_verifies_and_keeps_every_chain_head() {
     let (dir, path, _a, _b) = full_trail();
     let export = dir.path().join("a.jsonl");
-    run_ok(
+    vibe_ok(
         dir.path(),
         &path,
         &["export", "-o", export.to_str().unwrap()],
     );
     let copy = dir.path().join("copy.db");
-    run_ok(dir.path(), &copy, &["import", export.to_str().unwrap()]);
+    vibe_ok(dir.path(), &copy, &["import", export.to_str().unwrap()]);
     let (code, out) = verify(dir.path(), &copy, &["--against", export.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(out.matches("matches the export's head").count(), 3, "{out}");
@@ -323,7 +289,7 @@ fn an_imported_copy_verifies_and_keeps_every_chain_head() {
 #[test]
 fn prune_takes_a_missions_chain_with_it() {
     let (dir, path, _a, b) = full_trail();
-    run_ok(
+    vibe_ok(
         dir.path(),
         &path,
         &["prune", "--before", "2999-01-01", "--status", "completed"],
@@ -350,7 +316,7 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
 #[test]
 fn the_otlp_export_is_one_export_trace_service_request_per_mission_in_genai_terms() {
     let (dir, path, a, _b) = full_trail();
-    let out = run_ok(dir.path(), &path, &["export", "--format", "otlp", &a]);
+    let out = vibe_ok(dir.path(), &path, &["export", "--format", "otlp", &a]);
     assert_eq!(out.lines().count(), 1, "a line a mission");
     let request: ExportTraceServiceRequest =
         serde_json::from_str(out.trim()).expect("OTLP/JSON the protocol's own types accept");
@@ -440,50 +406,10 @@ fn the_otlp_export_is_one_export_trace_service_request_per_mission_in_genai_term
 }
 
 #[test]
-fn export_shows_progress_to_a_terminal_and_nothing_to_a_pipe() {
-    let (dir, path, _a, _b) = full_trail();
-    let piped = vibe_db(dir.path(), &path)
-        .args(["export", "-o", "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(piped.status.success());
-    assert_eq!(text(&piped.stderr), "", "no progress into a pipe or a log");
-    // `script` gives the command a terminal (util-linux, part of Debian's
-    // base system).
-    let command = format!(
-        "{} --db {} export -o {}",
-        env!("CARGO_BIN_EXE_vibe"),
-        path.display(),
-        dir.path().join("t.jsonl").display()
-    );
-    let shown = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .output()
-        .expect("script(1) from util-linux runs a command on a terminal");
-    assert!(shown.status.success(), "{}", text(&shown.stderr));
-    let screen = text(&shown.stdout);
-    let rows = [
-        "missions",
-        "tool_calls",
-        "decisions",
-        "agent_memory",
-        "playbook_runs",
-    ]
-    .iter()
-    .map(|t| count(&path, &format!("SELECT COUNT(*) FROM {t}")))
-    .sum::<i64>();
-    assert!(
-        screen.contains(&format!("exported {rows}/{rows} rows, "))
-            && screen.contains(" rows/s, ETA "),
-        "{screen:?}"
-    );
-}
-
-#[test]
 fn a_malformed_chain_or_head_is_refused_with_its_line_and_writes_nothing() {
     let (dir, path, a, _b) = trail();
     let export = dir.path().join("a.jsonl");
-    run_ok(
+    vibe_ok(
         dir.path(),
         &path,
         &["export", "-o", export.to_str().unwrap(), &a],
@@ -496,7 +422,7 @@ fn a_malformed_chain_or_head_is_refused_with_its_line_and_writes_nothing() {
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, format!("{exported}\n")).unwrap();
     let copy = dir.path().join("copy.db");
-    run_ok(dir.path(), &copy, &["init"]);
+    vibe_ok(dir.path(), &copy, &["init"]);
     let out = vibe_db(dir.path(), &copy)
         .arg("import")
         .arg(&bad)

@@ -1,13 +1,12 @@
 //! Fault tests: processes killed at random moments, a full disk, read-only
 //! files. Each is bounded in count and time and asserts what survived.
 
-use std::io::Read;
-use std::process::{Child, Stdio};
-use std::thread::JoinHandle;
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::{
-    assert_acknowledged_present, count, guest, ids, stress_writer, temp_db, vibe_db,
+    acknowledged_ids, assert_acknowledged_present, count, guest, integrity, stress_writer, temp_db,
+    vibe_db,
 };
 use serde_json::json;
 use vibe_store::store::OpenOptions;
@@ -27,27 +26,6 @@ impl Rng {
     fn between(&mut self, low: u64, high: u64) -> u64 {
         low + self.next() % (high - low)
     }
-}
-
-/// Collects a child's stdout; only complete lines count (a line cut by the
-/// kill was never fully acknowledged on the pipe).
-fn collect_lines(child: &mut Child) -> JoinHandle<Vec<String>> {
-    let mut stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        let complete = match text.rfind('\n') {
-            Some(end) => &text[..end],
-            None => "",
-        };
-        complete.lines().map(str::to_owned).collect()
-    })
-}
-
-fn integrity(path: &std::path::Path) -> String {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
 }
 
 #[test]
@@ -71,11 +49,11 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let lines = collect_lines(&mut child);
+        let acknowledged_now = acknowledged_ids(&mut child);
         std::thread::sleep(Duration::from_millis(rng.between(20, 250)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        let ids = ids(&lines.join().unwrap().join("\n"));
+        let ids = acknowledged_now.join().unwrap();
 
         // The next open needs no manual step, and everything acknowledged is there.
         let store = SqliteStore::open(&path).expect("the file opens after a kill");

@@ -1,12 +1,10 @@
-//! The database file under stress: several processes at once, and files this
-//! program must refuse without touching them.
+//! The database file: several processes at once, files this program must
+//! refuse without touching them, and the path given being the file opened.
 
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::common::{
-    assert_acknowledged_present, count, ids, stress_writer, temp_db, vibe, vibe_db,
-};
+use crate::common::{assert_acknowledged_present, count, ids, stress_writer, temp_db, vibe};
 use serde_json::json;
 use vibe_store::{MissionStore, Phase, SqliteStore, StoreError};
 
@@ -95,21 +93,6 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
         conn.execute_batch("PRAGMA user_version = 7;").unwrap();
     }
     assert_refused_untouched(&path, "newer");
-}
-
-#[test]
-fn the_cli_reports_an_unusable_file_in_one_line_and_exits_1() {
-    let (dir, path) = temp_db();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, b"garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage").unwrap();
-    let out = vibe_db(dir.path(), &path).arg("init").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("not a SQLite database") && stderr.contains("untouched"),
-        "{stderr}"
-    );
 }
 
 #[test]
@@ -217,4 +200,35 @@ fn four_processes_writing_one_file_lose_nothing() {
         50
     );
     assert_acknowledged_present(&path, &acknowledged, "four processes");
+}
+
+#[test]
+fn a_db_path_that_looks_like_a_uri_is_a_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.db"), b"").unwrap();
+    let init = vibe(dir.path())
+        .args(["--db", "file:x.db", "init"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(dir.path().join("file:x.db").is_file());
+    assert_eq!(std::fs::metadata(dir.path().join("x.db")).unwrap().len(), 0);
+    let refused = vibe(dir.path())
+        .args(["--db", "x.db", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("empty"));
+    assert_eq!(std::fs::metadata(dir.path().join("x.db")).unwrap().len(), 0);
+    assert_eq!(
+        count(
+            &dir.path().join("file:x.db"),
+            "SELECT COUNT(*) FROM missions"
+        ),
+        0
+    );
 }

@@ -2,7 +2,7 @@
 //! (see `tests/all/common/fuzz_inputs.rs`). For longer runs under libFuzzer, see
 //! `fuzz/README.md`.
 
-use crate::common::temp_store;
+use crate::common::{integrity, temp_store};
 use serde_json::json;
 use vibe_store::store::OpenOptions;
 use vibe_store::{Durability, MissionStore, Phase, SqliteStore};
@@ -78,11 +78,7 @@ fn fixed_seed_fuzz_of_every_outside_input() {
         data.extend(mutate(&mut rng, seed));
         crate::common::fuzz_inputs::exercise(&store, &mission, &data);
     }
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    assert_eq!(integrity(&path), "ok");
     eprintln!("{EXECUTIONS} fuzz executions");
 }
 

@@ -4,36 +4,14 @@
 //! the trail.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
-use crate::common::{guest, temp_db};
-
-/// A Python (`python`) or JavaScript (`js`) tool `./x guests` built.
-fn language_tool(language: &str, name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../guest/target")
-        .join(language)
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is missing: run the tests with `./x test`, which builds the tools of every language",
-        path.display()
-    );
-    path
-}
-
-fn runtime(store: &SqliteStore) -> Runtime {
-    let config = RuntimeConfig::default()
-        .max_concurrent(2)
-        .unwrap()
-        .cache_dir(crate::common::component_cache());
-    Runtime::new(store.clone(), config).unwrap()
-}
+use crate::common::runtime::runtime;
+use crate::common::{guest, language_tool, temp_db};
 
 #[test]
 fn python_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
@@ -48,7 +26,7 @@ fn javascript_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
 fn hostile_twins(language: &str) {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    let runtime = runtime(&store);
+    let runtime = runtime(store.clone(), 2);
     let hostile = runtime.load(language_tool(language, "hostile")).unwrap();
     // Nothing may reach this listener, from either language.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -219,7 +197,7 @@ fn the_reviewer_leaves_the_same_rows_in_rust_python_and_javascript() {
                 )
                 .unwrap();
         }
-        let runtime = runtime(&store);
+        let runtime = runtime(store.clone(), 2);
         let tool = runtime.load(component).unwrap();
         let described = tool.description().unwrap();
         assert_eq!(described.name, "reviewer", "{language}");

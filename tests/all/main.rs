@@ -5,23 +5,24 @@
 
 mod abuse;
 mod blocking;
-mod breakers;
-mod breakers2;
+mod cache;
 mod cli;
 mod common;
 mod embedding;
 mod evidence;
+mod exit_codes;
 mod faults;
 mod files;
 mod fuzz;
 mod helpers;
+mod invocations;
 mod languages;
 mod mcp;
 mod mcp_catalog;
 mod migrations;
 mod model;
 mod operator;
+mod output;
 mod postgres;
 mod sandbox;
 mod store;
-mod trust;

@@ -5,17 +5,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::{count, guest, temp_db, vibe_db};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::mcp_stdio::McpStdio;
+use crate::common::memory::mib;
+use crate::common::{count, guest, served, temp_db, text, tools_dir, vibe_db};
 
 /// The project's Python environment, set up by `./x test`.
 fn python() -> PathBuf {
@@ -45,17 +42,6 @@ fn client(args: &[&str]) -> Value {
         text(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
-}
-
-/// A directory holding copies of the named guests.
-fn served(dir: &Path, names: &[&str]) -> PathBuf {
-    let tools = dir.join("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    for name in names {
-        let from = guest(name);
-        std::fs::copy(&from, tools.join(from.file_name().unwrap())).unwrap();
-    }
-    tools
 }
 
 /// Every invocation row, oldest first: (tool, outcome, caller).
@@ -302,85 +288,6 @@ fn the_http_transport_serves_with_the_token_and_refuses_without_it() {
     }
 }
 
-/// A `vibe mcp` on stdio spoken to in raw JSON-RPC lines.
-pub(crate) struct Raw {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<Value>,
-}
-
-impl Raw {
-    fn start(dir: &Path, db: &Path, args: &[&str]) -> Raw {
-        Raw::start_with(vibe_db(dir, db), args)
-    }
-
-    pub(crate) fn start_with(mut command: Command, args: &[&str]) -> Raw {
-        let mut child = command
-            .arg("mcp")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        let mut raw = Raw {
-            child,
-            stdin,
-            lines,
-        };
-        raw.send(
-            &json!({ "jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": { "name": "raw", "version": "0" } } }),
-        );
-        assert_eq!(raw.next()["id"], "init");
-        raw.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
-        raw
-    }
-
-    fn send_line(&mut self, line: &[u8]) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(line).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    pub(crate) fn send(&mut self, message: &Value) {
-        self.send_line(message.to_string().as_bytes());
-    }
-
-    pub(crate) fn next(&self) -> Value {
-        self.lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("an answer within 30 s")
-    }
-
-    fn call(&mut self, id: i64, tool: &str, arguments: Value) {
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": { "name": tool, "arguments": arguments } }));
-    }
-
-    /// Closes stdin and waits for the server to exit: its stderr and status.
-    fn finish(mut self) -> (String, Option<i32>) {
-        drop(self.stdin.take());
-        let out = self.child.wait_with_output().unwrap();
-        (text(&out.stderr), out.status.code())
-    }
-}
-
 #[test]
 fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
     let (dir, db) = temp_db();
@@ -415,12 +322,13 @@ fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
     assert_eq!(answers[1]["id"], 2);
     assert!(answers[1]["result"]["protocolVersion"].is_string());
 
-    let mut raw = Raw::start(
+    let mut raw = McpStdio::start(
         dir.path(),
         &db,
         &[tools.to_str().unwrap(), "--max-message-bytes", "4096"],
+        "raw",
     );
-    raw.send_line(b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ");
+    raw.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ");
     let parse = raw.next();
     assert_eq!(
         (parse["id"].clone(), parse["error"]["code"].clone()),
@@ -429,17 +337,17 @@ fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
     // A message over the cap is refused whole, without being held.
     let big = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": { "name": "echo", "arguments": { "pad": "x".repeat(10_000) } } });
-    raw.send(&big);
+    raw.send(big);
     let refused = raw.next();
     assert_eq!(refused["error"]["code"], -32600);
     assert!(refused["error"]["message"]
         .as_str()
         .unwrap()
         .contains("at most 4096 bytes"));
-    raw.send(&json!({ "jsonrpc": "2.0", "id": 3, "method": "no/such/method" }));
+    raw.send(json!({ "jsonrpc": "2.0", "id": 3, "method": "no/such/method" }));
     assert_eq!(raw.next()["error"]["code"], -32601);
     // And it still serves.
-    raw.call(4, "echo", json!({ "ok": true }));
+    raw.send_call(4, "echo", json!({ "ok": true }));
     let answer = raw.next();
     assert_eq!(answer["id"], 4);
     assert_eq!(answer["result"]["structuredContent"], json!({ "ok": true }));
@@ -458,7 +366,7 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
         .args(["-f", "peak-rss-kib %M", env!("CARGO_BIN_EXE_vibe"), "--db"])
         .arg(&db)
         .env("VIBE_CACHE_DIR", crate::common::component_cache());
-    let mut raw = Raw::start_with(
+    let mut raw = McpStdio::start_with(
         command,
         &[
             tools.to_str().unwrap(),
@@ -467,9 +375,10 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
             "--durability",
             "normal",
         ],
+        "raw",
     );
     for id in 0..1000 {
-        raw.call(id, "echo", json!({ "id": id, "pad": "y".repeat(1000) }));
+        raw.send_call(id, "echo", json!({ "id": id, "pad": "y".repeat(1000) }));
     }
     let (mut ran, mut busy) = (Vec::new(), 0);
     for _ in 0..1000 {
@@ -488,7 +397,7 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
     assert_eq!(ran.len() + busy, 1000);
     assert!(!ran.is_empty());
     // The server still serves, and every call that ran left its row.
-    raw.call(5000, "echo", json!({}));
+    raw.send_call(5000, "echo", json!({}));
     assert_eq!(raw.next()["id"], 5000);
     let (stderr, code) = raw.finish();
     assert_eq!(code, Some(0), "{stderr}");
@@ -504,90 +413,13 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
 }
 
 #[test]
-fn the_policy_fixes_grants_and_limits_and_start_up_refuses_what_it_cannot_serve() {
-    let (dir, db) = temp_db();
-    vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["forger", "spin"]);
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(
-        &policy,
-        "[tools.forger]\ngrants = [\"create-missions\"]\n\n[tools.\"*\"]\ntimeout-ms = 200\n",
-    )
-    .unwrap();
-    for (with_policy, created) in [(false, false), (true, true)] {
-        let mut args = vec![tools.to_str().unwrap()];
-        if with_policy {
-            args.extend(["--policy", policy.to_str().unwrap()]);
-        }
-        let mut raw = Raw::start(dir.path(), &db, &args);
-        raw.call(1, "forger", json!({}));
-        let answer = raw.next();
-        assert_eq!(answer["result"]["isError"], false, "{answer}");
-        assert_eq!(
-            answer["result"]["structuredContent"]["created"].is_string(),
-            created
-        );
-        if with_policy {
-            // The policy's limit, not the default 10 s.
-            raw.call(2, "spin", json!({}));
-            let answer = raw.next();
-            assert_eq!(answer["result"]["isError"], true);
-            let reason = answer["result"]["content"][0]["text"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            assert!(
-                reason.starts_with("timeout: ") && reason.contains("200 ms"),
-                "{reason}"
-            );
-        }
-        raw.finish();
-    }
-    // Two components claiming one name, a policy with a typo: refused at
-    // start-up, naming the files.
-    let clash = dir.path().join("clash");
-    std::fs::create_dir(&clash).unwrap();
-    std::fs::copy(guest("echo"), clash.join("echo.wasm")).unwrap();
-    let out = vibe_db(dir.path(), &db)
-        .args([
-            "mcp",
-            clash.to_str().unwrap(),
-            guest("echo").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    let said = text(&out.stderr);
-    assert!(
-        said.contains("clash/echo.wasm and ") && said.contains("are both named \"echo\""),
-        "{said}"
-    );
-    std::fs::write(&policy, "[tools.echo]\ntimeout = 5\n").unwrap();
-    let out = vibe_db(dir.path(), &db)
-        .args([
-            "mcp",
-            clash.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
-    assert!(
-        text(&out.stderr).contains("unknown field `timeout`"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
-#[test]
 fn a_client_that_goes_away_mid_call_leaves_the_calls_row_complete() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["spin"]);
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[tools.spin]\ntimeout-ms = 300\n").unwrap();
-    let mut raw = Raw::start(
+    let mut raw = McpStdio::start(
         dir.path(),
         &db,
         &[
@@ -595,8 +427,9 @@ fn a_client_that_goes_away_mid_call_leaves_the_calls_row_complete() {
             "--policy",
             policy.to_str().unwrap(),
         ],
+        "raw",
     );
-    raw.call(1, "spin", json!({}));
+    raw.send_call(1, "spin", json!({}));
     std::thread::sleep(Duration::from_millis(100));
     let (stderr, code) = raw.finish();
     assert_eq!(code, Some(0), "{stderr}");
@@ -908,8 +741,7 @@ fn malformed() -> Vec<(&'static str, Vec<u8>, i64, Value, u16)> {
 }
 
 fn assert_answer(case: &str, answer: &Value, code: i64, id: &Value) {
-    let short =
-        |v: &Value| crate::mcp::text(&v.to_string().into_bytes()[..v.to_string().len().min(300)]);
+    let short = |v: &Value| text(&v.to_string().into_bytes()[..v.to_string().len().min(300)]);
     assert_eq!(answer["error"]["code"], code, "{case}: {}", short(answer));
     assert!(
         answer.as_object().unwrap().contains_key("id"),
@@ -933,13 +765,13 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
 
     let mut command = vibe_db(dir.path(), &db);
     command.env("VIBE_LOG", "warn");
-    let mut raw = Raw::start_with(command, &[tools.to_str().unwrap()]);
+    let mut raw = McpStdio::start_with(command, &[tools.to_str().unwrap()], "raw");
     for (case, message, code, id, _) in &cases {
-        raw.send_line(message);
+        raw.send_raw(message);
         assert_answer(case, &raw.next(), *code, id);
     }
     // One answer each, and no more: the next is the next request's.
-    raw.send(&json!({ "jsonrpc": "2.0", "id": "last", "method": "ping" }));
+    raw.send(json!({ "jsonrpc": "2.0", "id": "last", "method": "ping" }));
     assert_eq!(raw.next()["id"], "last");
     let (stderr, code) = raw.finish();
     assert_eq!(code, Some(0), "{stderr}");
@@ -969,6 +801,54 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
     assert_eq!(invocations(&db).len(), 0, "nothing ran");
 }
 
+/// Error answers carry a message under 400 bytes, and no log line at
+/// `VIBE_LOG=warn` is over 2,000 bytes, whatever the client sent: a request
+/// for an unknown method whose name is 100,000 bytes long, and a
+/// `tools/call` of an unknown tool whose name is 100,000 bytes long (quoted
+/// whole, each would make a 100 KB error and a 100 KB warning line).
+#[test]
+fn a_long_method_or_tool_name_is_quoted_in_bounded_pieces_in_answers_and_logs() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = McpStdio::spawn(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap()],
+        &[("VIBE_LOG", "warn")],
+    );
+    server.initialize("mcp-tests", true);
+    let long = "x".repeat(100_000);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": long }));
+    server.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": long, "arguments": {} } }));
+    let mut problems = Vec::new();
+    for id in 1..=2 {
+        let answer = server
+            .answer(Duration::from_secs(60))
+            .expect("one answer per request");
+        assert_eq!(answer["id"], id, "answers come in order");
+        let code = answer["error"]["code"].as_i64().unwrap_or_default();
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(code, if id == 1 { -32601 } else { -32602 }, "{id}");
+        if message.len() >= 400 {
+            problems.push(format!(
+                "answer to id {id} (code {code}): message of {} bytes",
+                message.len()
+            ));
+        }
+    }
+    for line in server.log_lines(Duration::from_millis(500)) {
+        if line.len() > 2_000 {
+            problems.push(format!(
+                "log line of {} bytes: {}...",
+                line.len(),
+                &line[..line.len().min(120)]
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 fn http_call(url: &str, session: &str, id: i64, tool: &str, arguments: Value) -> Value {
     let call = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": { "name": tool, "arguments": arguments } });
@@ -979,17 +859,6 @@ fn http_call(url: &str, session: &str, id: i64, tool: &str, arguments: Value) ->
         call.to_string().as_bytes(),
     )
     .one()
-}
-
-/// What `/proc` says of a process: a field of its status, in MiB.
-fn mib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in {status}"));
-    kib / 1024
 }
 
 /// Tries `attempt` until it gives something, for at most a minute: for what
@@ -1083,14 +952,14 @@ fn a_second_initialize_is_refused_and_the_recorded_client_keeps_its_name() {
         message
     };
 
-    let mut raw = Raw::start(dir.path(), &db, &[tools.to_str().unwrap()]);
-    raw.send(&again("impostor"));
+    let mut raw = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "raw");
+    raw.send(again("impostor"));
     let refused = raw.next();
     assert_eq!(
         (refused["id"].clone(), refused["error"]["code"].clone()),
         (json!("again"), json!(-32600))
     );
-    raw.call(1, "echo", json!({}));
+    raw.send_call(1, "echo", json!({}));
     assert_eq!(raw.next()["result"]["isError"], false);
     raw.finish();
 
@@ -1121,6 +990,39 @@ fn a_second_initialize_is_refused_and_the_recorded_client_keeps_its_name() {
         .map(|(_, _, caller)| caller["client"].clone())
         .collect();
     assert_eq!(clients, [json!("raw"), json!("first")]);
+}
+
+/// What "initialized" means here: a session is initialized
+/// once the server has answered its `initialize`. The lifecycle's second
+/// step, the client's `notifications/initialized`, is the client's to send
+/// (the MCP specification says clients SHOULD NOT send other requests
+/// before it), and refusing calls that come first would break clients that
+/// pipeline them; so a call after `initialize` is served and recorded,
+/// under the client's declared name, whether or not the notification came.
+#[test]
+fn a_call_after_initialize_but_before_the_initialized_notification_is_served_and_recorded() {
+    let (dir, db) = temp_db();
+    let tools = tools_dir(dir.path(), &[("echo", "echo.wasm")]);
+    let mut server = McpStdio::spawn(dir.path(), &db, &[tools.to_str().unwrap()], &[]);
+    server.initialize("breakers", false);
+    server.send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "ran": true } } }));
+    let answer = server.answer(Duration::from_secs(60)).expect("one answer");
+    assert_eq!(
+        answer["result"]["structuredContent"],
+        json!({ "ran": true }),
+        "{answer}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let caller: String = conn
+        .query_row(
+            "SELECT caller FROM tool_calls WHERE outcome = 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let caller: Value = serde_json::from_str(&caller).unwrap();
+    assert_eq!(caller["client"], "breakers", "{caller}");
 }
 
 #[test]
@@ -1179,7 +1081,7 @@ fn sessions_create_their_mission_on_their_first_call_and_name_it_in_every_result
     assert_eq!(named, rows);
 
     // Over stdio too: a session that calls nothing leaves no mission.
-    let raw = Raw::start(dir.path(), &db, &[tools.to_str().unwrap()]);
+    let raw = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "raw");
     raw.finish();
     assert_eq!(count(&db, "SELECT COUNT(*) FROM missions"), 1);
 }

@@ -1,13 +1,18 @@
-//! One migration runner for both backends: the same rules, the same words.
-//! An edited migration is refused, an older schema is refused read-only,
+//! Migrations. One runner for both backends, the same rules, the same words:
+//! an edited migration is refused, an older schema is refused read-only,
 //! migrations an older vibe-store applied get their checksums recorded, and
-//! each backend runs the migrations its own options name.
+//! each backend runs the migrations its own options name. On SQLite, a newer
+//! migration applies once (and older binaries refuse the file), a failing
+//! one rolls back with its version, and a v1 file upgrades in place.
 
+use serde_json::json;
 use vibe_store::store::{Migration, StoreError, MIGRATIONS, POSTGRES_MIGRATIONS};
-use vibe_store::{AnyStore, Json, MissionStore, OpenOptions, Phase};
+use vibe_store::{
+    AnyStore, Json, MissionId, MissionStore, NewToolCall, OpenOptions, Phase, SqliteStore,
+};
 
 use crate::common::backends::{Backend, TestStore};
-use crate::common::latest_schema;
+use crate::common::{count, latest_schema, ov, temp_db};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -265,4 +270,120 @@ fn postgres_a_row_only_role_opens_a_database_an_earlier_vibe_store_migrated() {
         Ok(Err(e)) => panic!("the role opened the store but could not write: {e}"),
         Err(e) => panic!("a row-only role could not open a current database: {e}"),
     }
+}
+
+#[test]
+fn a_v1_file_upgrades_in_place_and_v1_writers_keep_working() {
+    // A v1 file as an older vibe-store (or another ARCH-001 program) left it.
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(vibe_store::store::MIGRATIONS[0].sql)
+        .unwrap();
+    conn.execute_batch(
+        "PRAGMA user_version = 1;
+         INSERT INTO missions (mission_uuid, phase, status, created_at, metadata)
+         VALUES ('v1-mission', 'CODING', 'pending', '2026-01-01T00:00:00Z', '{\"v\":1}');
+         INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES (1, 'old', '[1]', '2026-01-01T00:00:01Z', 1);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::common::latest_schema()
+    );
+    let v1: MissionId = "v1-mission".parse().unwrap();
+    let old = store.get_tool_history(&v1).unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!((old[0].invocation_id, old[0].outcome), (None, None));
+    assert_eq!(old[0].args.as_str(), "[1]");
+    // Another program writing v1-style rows (no provenance columns) still can.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES (1, 'v1-writer', '{}', '2026-01-01T00:00:02Z', 1)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(store.get_tool_history(&v1).unwrap().len(), 2);
+    store
+        .log_tool_call(&v1, NewToolCall::success("new", json!({})))
+        .unwrap();
+    assert_eq!(store.get_tool_history(&v1).unwrap().len(), 3);
+}
+
+#[test]
+fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
+    let (_dir, path) = temp_db();
+    let current = SqliteStore::open(&path).unwrap();
+    let mission = current
+        .create_mission(Phase::Coding, json!({ "kept": true }).into())
+        .unwrap();
+    drop(current);
+
+    let mut migrations = MIGRATIONS.to_vec();
+    migrations.push(Migration {
+        version: latest_schema() + 1,
+        sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
+              ALTER TABLE missions ADD COLUMN owner TEXT;",
+    });
+    let next_options = OpenOptions::default().sqlite_migrations(migrations);
+    let next = SqliteStore::open_with(&path, next_options.clone()).unwrap();
+    assert_eq!(next.schema_version().unwrap(), latest_schema() + 1);
+    assert_eq!(
+        ov(&next.get_mission(&mission).unwrap().metadata),
+        Some(json!({ "kept": true }))
+    );
+    assert_eq!(next.init_db().unwrap(), latest_schema() + 1);
+    drop(next);
+    assert_eq!(
+        SqliteStore::open_with(&path, next_options)
+            .unwrap()
+            .schema_version()
+            .unwrap(),
+        latest_schema() + 1
+    );
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_tags"), 0);
+
+    // This binary knows only its own version: the newer file is refused,
+    // byte for byte untouched.
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    match &err {
+        StoreError::UnusableFile { reason, .. } => {
+            assert!(
+                reason.contains(&format!("schema version is {}", latest_schema() + 1)),
+                "{reason}"
+            )
+        }
+        other => panic!("expected UnusableFile, got {other:?}"),
+    }
+    assert!(err.to_string().contains("left untouched"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_failing_migration_rolls_back_with_its_version() {
+    let (_dir, path) = temp_db();
+    SqliteStore::open(&path).unwrap();
+    let mut migrations = MIGRATIONS.to_vec();
+    migrations.push(Migration {
+        version: latest_schema() + 1,
+        sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
+    });
+    let result =
+        SqliteStore::open_with(&path, OpenOptions::default().sqlite_migrations(migrations));
+    assert!(result.is_err());
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_schema());
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"
+        ),
+        0
+    );
 }

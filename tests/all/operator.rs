@@ -1,7 +1,8 @@
 //! The operator's view through the `vibe` binary: reading never changes
-//! anything, a locked database says so, pipes close quietly, rows other
-//! programs wrote never fail a listing, numbers out of range are usage
-//! errors, and every command speaks JSON when asked.
+//! anything, a locked database says so, rows other programs wrote never fail
+//! a listing, listings filter, page and follow new rows; stats, memory and
+//! playbooks; backup, prune, export and import; and every command speaks
+//! JSON when asked.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -13,12 +14,11 @@ use serde_json::{json, Value};
 use vibe_store::NewDecision;
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
-use crate::common::backends::{Backend, TestStore};
-use crate::common::{count, db_with_mission, guest, temp_db, vibe, vibe_db};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::backends::Backend;
+use crate::common::trail::{trail, trail_on};
+use crate::common::{
+    count, db_with_mission, guest, integrity, temp_db, text, vibe, vibe_db, vibe_ok,
+};
 
 /// Bytes 18 and 19 of a SQLite header: 1 for a rollback journal, 2 for WAL.
 fn journal_bytes(path: &Path) -> [u8; 2] {
@@ -184,39 +184,6 @@ fn a_write_waiting_on_another_process_says_so_and_gives_up_at_its_timeout() {
 }
 
 #[test]
-fn a_reader_that_goes_away_ends_the_listing_quietly() {
-    let (dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
-    let m = store
-        .create_mission(Phase::Coding, json!({}).into())
-        .unwrap();
-    let calls = (0..3000)
-        .map(|i| NewToolCall::success("chatty", json!({ "i": i, "pad": "x".repeat(40) })))
-        .collect();
-    store.log_tool_calls(&m, calls).unwrap();
-    for json in [false, true] {
-        let mut cmd = vibe(dir.path());
-        cmd.arg("--db").arg(&path).args(["tools", &m]);
-        if json {
-            cmd.arg("--json");
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        // The read end closes here, as `head -1` does.
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert_eq!(text(&out.stderr), "", "quiet");
-    }
-}
-
-#[test]
 fn rows_other_programs_wrote_with_json_strict_parsers_refuse_never_fail_a_listing() {
     let (dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
@@ -267,33 +234,6 @@ fn rows_other_programs_wrote_with_json_strict_parsers_refuse_never_fail_a_listin
 }
 
 #[test]
-fn numbers_out_of_range_are_usage_errors_that_name_the_range() {
-    let (dir, path, m) = db_with_mission();
-    let echo = guest("echo");
-    for (flag, value, range) in [
-        ("--max-page-rows", "5000", "1..=1000"),
-        ("--max-json-bytes", "99999999", "2..=1048576"),
-        ("--memory-mb", "100000", "1..=4096"),
-        ("--timeout-ms", "0", "1..=3600000"),
-        ("--max-page-bytes", "10", "1024..=268435456"),
-    ] {
-        let out = vibe_db(dir.path(), &path)
-            .arg("run")
-            .arg(&echo)
-            .args(["--mission", &m, flag, value])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
-        assert!(
-            text(&out.stderr).contains(range),
-            "{flag}: {}",
-            text(&out.stderr)
-        );
-    }
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls"), 0);
-}
-
-#[test]
 fn init_and_run_speak_json_when_asked() {
     let (dir, path) = temp_db();
     let init = vibe_db(dir.path(), &path)
@@ -338,77 +278,8 @@ fn init_and_run_speak_json_when_asked() {
     );
 }
 
-#[test]
-fn a_demo_whose_component_is_missing_writes_nothing() {
-    let (dir, path) = temp_db();
-    SqliteStore::open(&path).unwrap();
-    let out = vibe_db(dir.path(), &path)
-        .args(["demo", "--component", "/missing.wasm"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 0);
-}
-
-/// A SQLite file with two missions and a known trail, for the finding tests.
-pub(crate) fn trail() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
-    let (store, a, b) = trail_on(Backend::Sqlite);
-    let TestStore { dir, location, .. } = store;
-    (dir, location.into(), a, b)
-}
-
-/// [`trail`] on either backend.
-pub(crate) fn trail_on(backend: Backend) -> (TestStore, String, String) {
-    let store = TestStore::open(backend);
-    let a = store
-        .create_mission(Phase::Coding, json!({ "goal": "ship the parser" }).into())
-        .unwrap();
-    let b = store
-        .create_mission(Phase::Testing, json!({ "goal": "test it" }).into())
-        .unwrap();
-    for (mission, tool, ms, ok) in [
-        (&a, "grep", 5, true),
-        (&a, "cargo", 100, false),
-        (&a, "grep", 10, true),
-        (&a, "grep", 20, true),
-        (&a, "grep", 40, true),
-        (&b, "grep", 7, true),
-    ] {
-        store
-            .log_tool_call(
-                mission,
-                NewToolCall {
-                    duration_ms: Some(ms),
-                    success: ok,
-                    error_message: (!ok).then(|| "boom".to_owned()),
-                    ..NewToolCall::success(tool, json!({ "tool": tool }))
-                },
-            )
-            .unwrap();
-    }
-    store
-        .record_decision(&a, NewDecision::new("plan", "because", "planner"))
-        .unwrap();
-    store
-        .record_decision(&b, NewDecision::new("review", "looks fine", "critic"))
-        .unwrap();
-    store
-        .set_memory(&a, "progress", json!({ "step": 2 }).into(), Some(3600))
-        .unwrap();
-    store
-        .set_memory(&a, "gone", json!(1).into(), Some(0))
-        .unwrap();
-    let run = store.start_playbook_run(&a, "deploy", None).unwrap();
-    store
-        .complete_playbook_run(run, true, Some(json!({ "hosts": 3 }).into()), None)
-        .unwrap();
-    (store, a.to_string(), b.to_string())
-}
-
 fn json_of(dir: &Path, path: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Value {
-    let out = vibe(dir).arg("--db").arg(path).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&vibe_ok(dir, path, args)).unwrap()
 }
 
 fn ids(rows: &Value) -> Vec<i64> {
@@ -763,11 +634,7 @@ fn backup_copies_a_consistent_checked_database_while_writers_write() {
     let during = writer.join().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("integrity ok"));
-    let conn = rusqlite::Connection::open(&copy).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_eq!(integrity(&copy), "ok");
     let copied = count(&copy, "SELECT COUNT(*) FROM tool_calls");
     assert!(copied >= 500, "{copied}");
     assert!(copied <= 500 + during, "{copied} of {}", 500 + during);
@@ -887,61 +754,7 @@ fn prune_deletes_old_ended_missions_with_their_rows_and_keeps_the_rest() {
         "{open}"
     );
     assert_eq!(count(&path, "SELECT COUNT(*) FROM missions"), 1);
-    let integrity: String = rusqlite::Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
-}
-
-#[test]
-fn tables_fit_the_terminal_by_display_width_and_cut_no_character() {
-    let (dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
-    let m = store
-        .create_mission(Phase::Coding, json!({ "goal": "漢字".repeat(40) }).into())
-        .unwrap();
-    store
-        .log_tool_call(
-            &m,
-            NewToolCall::success("検索ツール", json!({ "q": "漢字".repeat(50) })),
-        )
-        .unwrap();
-    for (list, columns) in [(vec!["tools", &*m], 70), (vec!["mission", "list"], 90)] {
-        let out = vibe_db(dir.path(), &path)
-            .args(&list)
-            .env("COLUMNS", columns.to_string())
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let table = String::from_utf8(out.stdout).expect("valid UTF-8: no character cut");
-        for line in table.lines() {
-            let width: usize = line
-                .chars()
-                .map(|c| {
-                    if ('\u{3000}'..='\u{9fff}').contains(&c)
-                        || ('\u{30a0}'..='\u{30ff}').contains(&c)
-                    {
-                        2
-                    } else {
-                        1
-                    }
-                })
-                .sum();
-            assert!(width <= columns, "{width} > {columns}: {line}");
-        }
-        assert!(table.contains('…'), "long cells are cut: {table}");
-    }
-    // Piped without COLUMNS, cells keep up to 60 columns each.
-    let out = vibe_db(dir.path(), &path)
-        .args(["tools", &m])
-        .env_remove("COLUMNS")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .any(|l| l.chars().count() > 90));
+    assert_eq!(integrity(&path), "ok");
 }
 
 #[test]

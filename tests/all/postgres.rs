@@ -15,11 +15,9 @@ use vibe_store::{AnyStore, Json, MissionStore, NewToolCall, Phase, PostgresStore
 use vibe_test_support::pg::{server, Cluster};
 
 use crate::common::backends::{Backend, TestStore};
-use crate::common::{guest, ids, stress_writer, vibe, vibe_db};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::mcp_stdio::McpStdio;
+use crate::common::trail::trail_on;
+use crate::common::{acknowledged_ids, guest, ids, stress_writer, text, vibe, vibe_db};
 
 #[test]
 fn ten_hosts_starting_at_once_migrate_once_in_numbered_versions() {
@@ -220,14 +218,8 @@ fn a_writer_killed_with_sigkill_loses_nothing_it_acknowledged() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout.read_to_string(&mut text);
-            // The last line may be cut short by the kill.
-            let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-            ids(complete)
-        });
+        // The last line may be cut short by the kill.
+        let reader = acknowledged_ids(&mut child);
         std::thread::sleep(Duration::from_millis(700 + 300 * round));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -333,7 +325,7 @@ fn a_server_restarted_mid_load_fails_calls_clearly_keeps_acknowledged_rows_and_i
 
 #[test]
 fn vibe_copy_moves_a_store_to_postgres_and_back_byte_for_byte() {
-    let (source, a, _b) = crate::operator::trail_on(Backend::Sqlite);
+    let (source, a, _b) = trail_on(Backend::Sqlite);
     let dir = source.dir.path();
     let forger = guest("forger");
     let ran = vibe_db(dir, &source.location)
@@ -593,11 +585,12 @@ fn the_pool_is_bounded_and_waits_for_a_free_connection() {
 fn vibe_mcp_serves_tools_on_postgres_and_records_each_call() {
     let store = TestStore::open(Backend::Postgres);
     let echo = guest("echo");
-    let mut raw = crate::mcp::Raw::start_with(
+    let mut raw = McpStdio::start_with(
         vibe_db(store.dir.path(), &store.location),
         &[echo.to_str().unwrap()],
+        "raw",
     );
-    raw.send(&json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+    raw.send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": { "name": "echo", "arguments": { "say": "hi" } } }));
     let reply = raw.next();
     assert_eq!(reply["result"]["isError"], json!(false), "{reply}");

@@ -1,96 +1,19 @@
 //! Agent tools in the sandbox, through the real `Runtime` and real
-//! components: the example planner, every hostile fixture, grants, limits,
-//! concurrency, and `vibe run`.
+//! components: the example planner, every hostile fixture, grants, limits
+//! (pages a tool reads bounded in rows and bytes), loading, and concurrency.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::common::{component_cache, count, guest, ov, temp_store, v, vibe};
+use crate::common::memory::run_measured;
+use crate::common::runtime::{failure, Sandbox};
+use crate::common::{guest, ov, temp_db, v, vibe};
 use serde_json::{json, Value};
-use vibe_store::sandbox::{
-    FailureKind, Grants, Limits, Request, RunReport, Runtime, RuntimeConfig, Tool,
-};
+use vibe_store::sandbox::{FailureKind, Grants, Limits, Request};
 use vibe_store::store::Outcome;
 use vibe_store::{MissionId, MissionStatus, MissionStore, Phase, SqliteStore};
 
-/// A store in a temp dir and a runtime on it; shared with `trust`.
-pub struct Sandbox {
-    pub dir: tempfile::TempDir,
-    pub store: SqliteStore,
-    pub runtime: Runtime,
-}
-
-impl Sandbox {
-    pub fn new() -> Self {
-        let (dir, store) = temp_store();
-        let config = RuntimeConfig::default().cache_dir(component_cache());
-        let runtime = Runtime::new(store.clone(), config).expect("runtime");
-        Sandbox {
-            dir,
-            store,
-            runtime,
-        }
-    }
-
-    pub fn tool(&self, name: &str) -> Arc<Tool> {
-        self.runtime.load(guest(name)).expect("guest loads")
-    }
-
-    pub fn mission(&self) -> MissionId {
-        self.store
-            .create_mission(Phase::Coding, json!({ "goal": "test" }).into())
-            .unwrap()
-    }
-
-    pub fn run(&self, name: &str, request: Request) -> RunReport {
-        self.runtime
-            .run(&self.tool(name), &request)
-            .expect("the run is recorded")
-    }
-
-    pub fn rows(&self, sql: &str) -> i64 {
-        count(self.store.path(), sql)
-    }
-
-    /// The invocation's own audit row: failed, with this error text.
-    pub fn assert_logged_failure(
-        &self,
-        mission: &MissionId,
-        report: &RunReport,
-        tool: &str,
-        needle: &str,
-    ) {
-        let calls = self.store.get_tool_history(mission).unwrap();
-        let row = calls
-            .iter()
-            .find(|c| c.id == report.call_id)
-            .expect("run is logged");
-        assert_eq!(row.tool_name, tool);
-        assert!(!row.success, "run logged as failed");
-        let message = row.error_message.as_deref().unwrap_or_default();
-        assert!(
-            message.contains(needle),
-            "{message:?} should mention {needle:?}"
-        );
-        assert_eq!(row.result, None);
-        assert!(row.duration_ms.is_some());
-    }
-
-    /// The host still serves: a well-behaved tool runs and is logged.
-    pub fn assert_still_serving(&self) {
-        let m = self.mission();
-        let report = self.run("echo", Request::new(m.clone(), json!({ "still": "here" })));
-        assert_eq!(report.outcome.unwrap(), json!({ "still": "here" }));
-        assert_eq!(self.store.get_tool_history(&m).unwrap().len(), 1);
-    }
-}
-
-pub fn failure(report: &RunReport) -> (FailureKind, String) {
-    let f = report.outcome.clone().expect_err("the tool must fail");
-    (f.kind, f.message)
-}
-
-// ---- the example tool --------------------------------------------------------
+// ---- the example tool -------------------------------------------------------
 
 #[test]
 fn planner_reads_its_mission_logs_steps_decides_and_keeps_progress() {
@@ -167,7 +90,7 @@ fn planner_defaults_its_goal_from_mission_metadata() {
     assert_eq!(out["steps"].as_array().unwrap().len(), 4);
 }
 
-// ---- hostile guests ----------------------------------------------------------
+// ---- hostile guests ---------------------------------------------------------
 
 #[test]
 fn a_guest_cannot_read_the_database_or_any_file() {
@@ -434,354 +357,7 @@ fn oversize_values_and_pages_hit_limits_and_write_nothing() {
     s.assert_logged_failure(&m, &report, "oversize", "limit");
 }
 
-#[test]
-fn output_that_is_not_json_or_too_large_fails_the_run() {
-    let s = Sandbox::new();
-    let m = s.mission();
-    let report = s.run("bad-output", Request::new(m.clone(), json!({})));
-    let (kind, message) = failure(&report);
-    assert_eq!(kind, FailureKind::InvalidOutput);
-    assert!(
-        message.contains("tool output is not valid JSON"),
-        "{message}"
-    );
-    s.assert_logged_failure(&m, &report, "bad-output", "not valid JSON");
-
-    let report = s.run("bad-output", Request::new(m.clone(), json!("big")));
-    let (kind, message) = failure(&report);
-    assert_eq!(kind, FailureKind::InvalidOutput);
-    assert!(message.contains("limit"), "{message}");
-    s.assert_logged_failure(&m, &report, "bad-output", "limit");
-    s.assert_still_serving();
-}
-
-// ---- loading, and the run contract ------------------------------------------
-
-#[test]
-fn files_that_are_not_components_are_clear_errors() {
-    let s = Sandbox::new();
-    let err = s
-        .runtime
-        .load_bytes("junk", b"definitely not wasm")
-        .err()
-        .expect("junk refused");
-    assert_eq!(
-        err.to_string(),
-        "junk is not a WebAssembly component (no \\0asm header)"
-    );
-    // A core module is WebAssembly but not a component.
-    let core = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    assert!(s.runtime.load_bytes("core", &core).is_err());
-    assert!(s.runtime.load("/no/such/file.wasm").is_err());
-}
-
-#[test]
-fn an_unknown_mission_runs_nothing_and_writes_nothing() {
-    let s = Sandbox::new();
-    let ghost = MissionId::new_v4();
-    let err = s
-        .runtime
-        .run(
-            &s.tool("echo"),
-            &Request::new(ghost.clone(), json!({ "log": 5 })),
-        )
-        .unwrap_err();
-    assert!(err.to_string().contains(ghost.as_str()));
-    assert_eq!(s.rows("SELECT COUNT(*) FROM tool_calls"), 0);
-}
-
-#[test]
-fn eight_threads_running_tools_on_one_runtime_lose_nothing() {
-    let s = Sandbox::new();
-    let echo = s.tool("echo");
-    let missions: Vec<MissionId> = (0..8).map(|_| s.mission()).collect();
-    let handles: Vec<_> = missions
-        .iter()
-        .cloned()
-        .map(|m| {
-            let (runtime, echo) = (s.runtime.clone(), echo.clone());
-            std::thread::spawn(move || {
-                for _ in 0..10 {
-                    let report = runtime
-                        .run(&echo, &Request::new(m.clone(), json!({ "log": 20 })))
-                        .unwrap();
-                    assert!(report.outcome.is_ok(), "{:?}", report.outcome);
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("no thread panicked");
-    }
-    for m in &missions {
-        // 10 runs x (20 logged calls + the run's own row).
-        assert_eq!(s.store.get_tool_history(m).unwrap().len(), 210);
-    }
-    assert_eq!(s.rows("SELECT COUNT(*) FROM tool_calls"), 8 * 210);
-}
-
-#[test]
-fn a_component_compiles_once_per_content() {
-    let s = Sandbox::new();
-    let a = s.tool("echo");
-    let b = s.tool("echo");
-    assert!(Arc::ptr_eq(&a, &b));
-    assert_eq!(a.digest().len(), 64);
-    assert_eq!(a.name(), "echo");
-    // The same bytes under another name share the digest and record the
-    // new name in the audit trail.
-    let renamed = s
-        .runtime
-        .load_bytes("renamed", &std::fs::read(guest("echo")).unwrap())
-        .unwrap();
-    assert_eq!((renamed.name(), renamed.digest()), ("renamed", a.digest()));
-    let m = s.mission();
-    s.runtime
-        .run(&renamed, &Request::new(m.clone(), json!({})))
-        .unwrap();
-    assert_eq!(
-        s.store.get_tool_history(&m).unwrap()[0].tool_name,
-        "renamed"
-    );
-}
-
-// ---- vibe run ----------------------------------------------------------------
-
-#[test]
-fn vibe_run_prints_output_alone_and_uses_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("v.db");
-    let store = SqliteStore::open(&db).unwrap();
-    let m = store
-        .create_mission(Phase::Coding, json!({}).into())
-        .unwrap();
-    let run = |args: &[&str]| {
-        vibe(dir.path())
-            .arg("--db")
-            .arg(&db)
-            .arg("run")
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let echo = guest("echo");
-    let echo = echo.to_str().unwrap();
-
-    let ok = run(&[
-        echo,
-        "--mission",
-        &m,
-        "--input",
-        r#"{"hello":"world"}"#,
-        "--name",
-        "greeter",
-    ]);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    assert_eq!(
-        String::from_utf8(ok.stdout).unwrap(),
-        "{\"hello\":\"world\"}\n"
-    );
-    let last = store.get_tool_history(&m).unwrap().pop().unwrap();
-    assert_eq!((last.tool_name.as_str(), last.success), ("greeter", true));
-
-    let spin = guest("spin");
-    let failed = run(&[
-        spin.to_str().unwrap(),
-        "--mission",
-        &m,
-        "--timeout-ms",
-        "200",
-    ]);
-    assert_eq!(failed.status.code(), Some(5));
-    assert!(failed.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&failed.stderr).contains("timed out"));
-
-    let bomb = guest("alloc-bomb");
-    let failed = run(&[bomb.to_str().unwrap(), "--mission", &m, "--memory-mb", "8"]);
-    assert_eq!(failed.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&failed.stderr).contains("8 MiB"));
-
-    let ghost = MissionId::new_v4();
-    let missing = run(&[echo, "--mission", &ghost]);
-    assert_eq!(missing.status.code(), Some(3));
-    let missing_and_no_file = run(&["/no/such.wasm", "--mission", &ghost]);
-    assert_eq!(
-        missing_and_no_file.status.code(),
-        Some(3),
-        "mission checked before anything runs"
-    );
-
-    let junk = dir.path().join("junk.wasm");
-    std::fs::write(&junk, b"junk").unwrap();
-    let bad = run(&[junk.to_str().unwrap(), "--mission", &m]);
-    assert_eq!(bad.status.code(), Some(4));
-    let stderr = String::from_utf8(bad.stderr).unwrap();
-    assert!(
-        stderr.contains("junk.wasm is not a WebAssembly component") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1);
-
-    let bad_input = run(&[echo, "--mission", &m, "--input", "{nope"]);
-    assert_eq!(bad_input.status.code(), Some(4));
-
-    let granted = run(&[
-        guest("other-mission").to_str().unwrap(),
-        "--mission",
-        &m,
-        "--input",
-        &format!("{{\"target\":\"{m}\"}}"),
-        "--grant",
-        "read-all-missions",
-        "--grant",
-        "create-missions",
-    ]);
-    assert!(
-        granted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&granted.stderr)
-    );
-    // 3 runs above, the junk component (recorded: an agent asked for a tool
-    // and it did not run), and this one; the bad input wrote nothing.
-    let rows = store.get_tool_history(&m).unwrap();
-    let rows: Vec<_> = rows.iter().filter(|c| c.tool_name != "intruder").collect();
-    assert_eq!(rows.len(), 5);
-    assert_eq!(
-        rows.iter()
-            .filter(|c| c.outcome == Some(Outcome::LoadError))
-            .count(),
-        1
-    );
-}
-
-#[test]
-fn vibe_demo_shows_a_mission_with_tool_calls_and_decisions() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = vibe(dir.path())
-        .args(["demo", "--component"])
-        .arg(guest("planner"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "mission_uuid",
-        "tool calls",
-        "planner.step",
-        "decisions",
-        "plan",
-        "in_progress",
-    ] {
-        assert!(
-            text.contains(needle),
-            "{needle} missing from demo output:\n{text}"
-        );
-    }
-    let db = dir.path().join(".vibe/state/vibe_agency.db");
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 5);
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM decisions"), 1);
-}
-
-#[test]
-fn guest_output_is_captured_up_to_its_cap_and_kept_out_of_vibe_runs_stdout() {
-    let s = Sandbox::new();
-    let m = s.mission();
-    let report = s.run("chatty", Request::new(m.clone(), json!({})));
-    let output = v(&report.outcome.expect("printing too much is not a failure"));
-    let printed = output["printed"].as_u64().unwrap() as usize;
-    assert!(printed > 200 * 1024);
-    assert_eq!(
-        report.stdout.len(),
-        Limits::default().output_bytes(),
-        "stdout kept up to the cap"
-    );
-    assert!(report.stdout.starts_with("chatty: all work"));
-    assert_eq!(report.stderr, "chatty: done talking\n");
-
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("v.db");
-    let store = SqliteStore::open(&db).unwrap();
-    let mission = store
-        .create_mission(Phase::Coding, json!({}).into())
-        .unwrap();
-    let out = vibe(dir.path())
-        .arg("--db")
-        .arg(&db)
-        .arg("run")
-        .arg(guest("chatty"))
-        .args(["--mission", &mission])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        stdout,
-        format!("{{\"printed\":{printed}}}\n"),
-        "only the tool's JSON on stdout"
-    );
-}
-
-#[test]
-fn compiled_components_are_cached_on_disk_by_content_and_engine() {
-    let (_dir, store) = temp_store();
-    let cache = tempfile::tempdir().unwrap();
-    let config = || RuntimeConfig::default().cache_dir(cache.path());
-    let m = store
-        .create_mission(Phase::Coding, json!({}).into())
-        .unwrap();
-    let first = Runtime::new(store.clone(), config()).unwrap();
-    let tool = first.load(guest("echo")).unwrap();
-    let entries: Vec<_> = std::fs::read_dir(cache.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    let name = entries[0].file_name().unwrap().to_str().unwrap().to_owned();
-    assert!(
-        name.starts_with(tool.digest()) && name.ends_with(".cwasm"),
-        "keyed by content: {name}"
-    );
-    let compiled = std::fs::read(&entries[0]).unwrap();
-
-    // A second runtime (another process, in effect) uses the cached artifact.
-    let second = Runtime::new(store.clone(), config()).unwrap();
-    let out = second
-        .run(
-            &second.load(guest("echo")).unwrap(),
-            &Request::new(m.clone(), json!(1)),
-        )
-        .unwrap();
-    assert_eq!(out.outcome.unwrap(), json!(1));
-    assert_eq!(
-        std::fs::read(&entries[0]).unwrap(),
-        compiled,
-        "not recompiled"
-    );
-
-    // A damaged cache entry is ignored and replaced, never trusted.
-    std::fs::write(&entries[0], b"not a compiled component").unwrap();
-    let third = Runtime::new(store.clone(), config()).unwrap();
-    let out = third
-        .run(
-            &third.load(guest("echo")).unwrap(),
-            &Request::new(m, json!(2)),
-        )
-        .unwrap();
-    assert_eq!(out.outcome.unwrap(), json!(2));
-    assert_eq!(
-        std::fs::read(&entries[0]).unwrap(),
-        compiled,
-        "rewritten from the component"
-    );
-}
+// ---- pages a tool reads: bounded in rows and bytes --------------------------
 
 #[test]
 fn per_invocation_page_and_json_limits_can_only_tighten() {
@@ -828,4 +404,300 @@ fn per_invocation_page_and_json_limits_can_only_tighten() {
         "small values pass: {:?}",
         report.outcome
     );
+}
+
+#[test]
+fn a_page_of_huge_rows_is_bounded_in_bytes_and_paging_reaches_every_row() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    for _ in 0..3 {
+        let fill = s.run("page-bomb", Request::new(m.clone(), json!("fill")));
+        assert_eq!(
+            fill.outcome.unwrap(),
+            json!({ "logged": 10, "args_bytes": 1_048_575 })
+        );
+    }
+    // 30 rows of 1 MiB: the default budget (4 x the 1 MiB JSON limit) holds
+    // the first invocation's own small row and three of them, so one page
+    // returns those four and the tool pages on.
+    let read = s.run("page-bomb", Request::new(m.clone(), json!("read")));
+    assert_eq!(
+        read.outcome.unwrap(),
+        json!({ "rows": 4, "args_bytes": "\"fill\"".len() + 3 * 1_048_575 })
+    );
+    let all = s.run("page-bomb", Request::new(m.clone(), json!("page-all")));
+    let seen = all.outcome.unwrap().to_value().unwrap();
+    let rows = s.rows("SELECT COUNT(*) FROM tool_calls");
+    assert_eq!(seen["rows"], json!(rows), "paging reached every row");
+    assert!(seen["pages"].as_u64().unwrap() >= 10, "{seen}");
+
+    // A tighter budget: a page stops before the row that would overflow
+    // it, and a row that alone exceeds it is limit-exceeded, never a
+    // silently empty page.
+    let tight = Limits::default().max_page_bytes(1024 * 1024).unwrap();
+    let read = s.run(
+        "page-bomb",
+        Request::new(m.clone(), json!("read")).limits(tight),
+    );
+    assert_eq!(
+        read.outcome.unwrap(),
+        json!({ "rows": 1, "args_bytes": "\"fill\"".len() })
+    );
+    let refused = s.run(
+        "page-bomb",
+        Request::new(m.clone(), json!("page-all")).limits(tight),
+    );
+    let (kind, message) = failure(&refused);
+    assert_eq!(kind, FailureKind::ToolError);
+    assert!(
+        message.contains("LimitExceeded") && message.contains("budget"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_page_bomb_run_by_vibe_stays_small_and_listings_stream() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let small = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let big = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    let run = |mission: &str, input: &str, timeout: &str| {
+        let mut cmd = vibe(dir.path());
+        cmd.arg("--db")
+            .arg(&path)
+            .arg("run")
+            .arg(guest("page-bomb"))
+            .args([
+                "--mission",
+                mission,
+                "--input",
+                input,
+                "--timeout-ms",
+                timeout,
+            ]);
+        run_measured(&mut cmd, Duration::from_secs(120))
+    };
+    let (out, _) = run(&small, "\"fill\"", "60000");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..3 {
+        let (out, _) = run(&big, "\"fill\"", "60000");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // One page of everything, with a 500 ms timeout.
+    let started = Instant::now();
+    let (out, peak_kib) = run(&big, "\"read\"", "500");
+    let took = started.elapsed();
+    eprintln!("page-bomb read: {took:?}, peak RSS {} MiB", peak_kib / 1024);
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(5));
+    assert!(
+        peak_kib < 300 * 1024,
+        "host peak RSS {} MiB for one page read",
+        peak_kib / 1024
+    );
+
+    // Listing a mission holds one row at a time: 30 MiB of rows cost no
+    // more than 10 MiB of them.
+    for args in [&["tools"][..], &["tools", "--json"][..]] {
+        let peak = |mission: &str| {
+            let mut cmd = vibe(dir.path());
+            cmd.arg("--db").arg(&path).args(args).arg(mission);
+            let (out, peak) = run_measured(&mut cmd, Duration::from_secs(120));
+            assert!(out.status.success());
+            assert!(out.stdout.len() > 1000);
+            peak
+        };
+        let (small_kib, big_kib) = (peak(&small), peak(&big));
+        eprintln!("vibe {args:?}: 10 MiB of rows {small_kib} KiB, 30 MiB {big_kib} KiB");
+        assert!(
+            big_kib < small_kib + 8 * 1024,
+            "vibe {args:?} grew from {small_kib} KiB to {big_kib} KiB with the mission"
+        );
+    }
+}
+
+// ---- loading, and the run contract ------------------------------------------
+
+#[test]
+fn files_that_are_not_components_are_clear_errors() {
+    let s = Sandbox::new();
+    let err = s
+        .runtime
+        .load_bytes("junk", b"definitely not wasm")
+        .err()
+        .expect("junk refused");
+    assert_eq!(
+        err.to_string(),
+        "junk is not a WebAssembly component (no \\0asm header)"
+    );
+    // A core module is WebAssembly but not a component.
+    let core = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    assert!(s.runtime.load_bytes("core", &core).is_err());
+    assert!(s.runtime.load("/no/such/file.wasm").is_err());
+}
+
+/// A component that declares `functions` empty functions in a core module
+/// and exports nothing: it cannot fit the tool world, and compiling it would
+/// take seconds and gigabytes.
+fn many_functions(functions: u32) -> Vec<u8> {
+    fn leb(mut n: u32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        leb(body.len() as u32, out);
+        out.extend_from_slice(body);
+    }
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[1, 0x60, 0, 0], &mut module); // one type: () -> ()
+    let mut funcs = Vec::new();
+    leb(functions, &mut funcs);
+    funcs.extend(std::iter::repeat_n(0u8, functions as usize));
+    section(3, &funcs, &mut module);
+    let mut code = Vec::new();
+    leb(functions, &mut code);
+    for _ in 0..functions {
+        code.extend_from_slice(&[2, 0, 0x0b]); // size 2: no locals, end
+    }
+    section(10, &code, &mut module);
+    let mut component = b"\0asm\x0d\0\x01\0".to_vec();
+    section(1, &module, &mut component); // a core module section
+    component
+}
+
+#[test]
+fn loading_is_bounded_checked_before_compiling_and_recorded() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let cache = dir.path().join("cache");
+    let run = |component: &Path, extra: &[&str]| {
+        let mut cmd = vibe(dir.path());
+        cmd.env("VIBE_CACHE_DIR", &cache)
+            .arg("--db")
+            .arg(&path)
+            .arg("run")
+            .arg(component)
+            .args(["--mission", &m])
+            .args(extra);
+        run_measured(&mut cmd, Duration::from_secs(60)).0
+    };
+    let notes = dir.path().join("notes.wasm");
+    std::fs::write(&notes, "just some notes\n").unwrap();
+    let fifo = dir.path().join("pipe.wasm");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let bomb = dir.path().join("bomb.wasm");
+    std::fs::write(&bomb, many_functions(200_000)).unwrap();
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+
+    let big = dir.path().join("big.wasm");
+    std::fs::write(&big, vec![0u8; 2 * 1024 * 1024]).unwrap();
+    let cases: Vec<(&Path, &[&str], &str, bool)> = vec![
+        (&notes, &[], "notes.wasm is not a WebAssembly component (no \\0asm header)", true),
+        (&fifo, &[], "pipe.wasm is not a regular file (it is a FIFO)", false),
+        (Path::new("/dev/zero"), &[], "/dev/zero is not a regular file (it is a character device)", false),
+        (&bomb, &[], "bomb.wasm does not fit the vibe:store agent-tool world: it does not export vibe:store/tool@0.1.0", true),
+        (&core, &[], "core.wasm is a core WebAssembly module, not a component", true),
+        (&big, &["--max-component-mb", "1"], "big.wasm is 2097152 bytes, over the component size limit of 1048576 bytes", false),
+        (Path::new("/no/such/tool.wasm"), &[], "/no/such/tool.wasm cannot be read", false),
+    ];
+    for (i, (component, extra, message, hashed)) in cases.iter().enumerate() {
+        let out = run(component, extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}: {stderr}",
+            component.display()
+        );
+        assert!(stderr.contains(message), "{stderr}");
+        // Recorded on the mission: the agent asked for a tool; it did not run.
+        let calls = store.get_tool_history(&m).unwrap();
+        assert_eq!(calls.len(), i + 1);
+        let row = calls.last().unwrap();
+        assert_eq!(row.outcome, Some(Outcome::LoadError));
+        assert!(row.error_message.as_deref().unwrap().contains(message));
+        assert_eq!(
+            row.component_sha256.is_some(),
+            *hashed,
+            "{}",
+            component.display()
+        );
+        if *hashed {
+            let bytes = std::fs::read(component).unwrap();
+            assert_eq!(row.component_size, Some(bytes.len() as i64));
+        }
+    }
+    // Nothing was compiled, so nothing was cached.
+    let cached = std::fs::read_dir(&cache).map_or(0, |d| d.count());
+    assert_eq!(cached, 0);
+}
+
+#[test]
+fn an_unknown_mission_runs_nothing_and_writes_nothing() {
+    let s = Sandbox::new();
+    let ghost = MissionId::new_v4();
+    let err = s
+        .runtime
+        .run(
+            &s.tool("echo"),
+            &Request::new(ghost.clone(), json!({ "log": 5 })),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains(ghost.as_str()));
+    assert_eq!(s.rows("SELECT COUNT(*) FROM tool_calls"), 0);
+}
+
+#[test]
+fn eight_threads_running_tools_on_one_runtime_lose_nothing() {
+    let s = Sandbox::new();
+    let echo = s.tool("echo");
+    let missions: Vec<MissionId> = (0..8).map(|_| s.mission()).collect();
+    let handles: Vec<_> = missions
+        .iter()
+        .cloned()
+        .map(|m| {
+            let (runtime, echo) = (s.runtime.clone(), echo.clone());
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    let report = runtime
+                        .run(&echo, &Request::new(m.clone(), json!({ "log": 20 })))
+                        .unwrap();
+                    assert!(report.outcome.is_ok(), "{:?}", report.outcome);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("no thread panicked");
+    }
+    for m in &missions {
+        // 10 runs x (20 logged calls + the run's own row).
+        assert_eq!(s.store.get_tool_history(m).unwrap().len(), 210);
+    }
+    assert_eq!(s.rows("SELECT COUNT(*) FROM tool_calls"), 8 * 210);
 }

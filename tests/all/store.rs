@@ -7,9 +7,7 @@ use std::thread;
 use crate::common::backends::{Backend, TestStore};
 use crate::common::{count, latest_schema, ov, temp_db, temp_store, v};
 use serde_json::{json, Value};
-use vibe_store::store::{
-    Migration, OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS, MIGRATIONS,
-};
+use vibe_store::store::{OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS};
 use vibe_store::NewDecision;
 use vibe_store::{
     DecisionId, Durability, Json, MissionId, MissionStatus, MissionStore, NewToolCall, Phase,
@@ -402,7 +400,7 @@ fn unknown_mission_is_not_found_everywhere(backend: Backend) {
     not_found(store.start_playbook_run(&ghost, "p", None).map(drop));
     assert_eq!(store.all_rows(), 0);
     // The library names the mission and no command (the binary adds its
-    // hint: `cli::a_missing_mission_is_exit_3_with_a_hint_to_list_missions`).
+    // hint: `exit_codes::exit_codes_say_what_went_wrong_and_bad_input_writes_nothing`).
     let message = store.get_mission(&ghost).unwrap_err().to_string();
     assert_eq!(message, format!("mission {ghost} not found"));
 }
@@ -713,81 +711,6 @@ fn rows_written_by_other_programs_read_back() {
     )
     .unwrap();
     assert_eq!(count(store.path(), "SELECT COUNT(*) FROM tool_calls"), 0);
-}
-
-// ---- migrations ------------------------------------------------------------
-
-#[test]
-fn a_newer_migration_applies_once_and_older_binaries_refuse_the_file() {
-    let (_dir, path) = temp_db();
-    let current = SqliteStore::open(&path).unwrap();
-    let mission = current
-        .create_mission(Phase::Coding, json!({ "kept": true }).into())
-        .unwrap();
-    drop(current);
-
-    let mut migrations = MIGRATIONS.to_vec();
-    migrations.push(Migration {
-        version: latest_schema() + 1,
-        sql: "CREATE TABLE tool_tags (tool_call_id INTEGER REFERENCES tool_calls(id), tag TEXT NOT NULL);
-              ALTER TABLE missions ADD COLUMN owner TEXT;",
-    });
-    let next_options = OpenOptions::default().sqlite_migrations(migrations);
-    let next = SqliteStore::open_with(&path, next_options.clone()).unwrap();
-    assert_eq!(next.schema_version().unwrap(), latest_schema() + 1);
-    assert_eq!(
-        ov(&next.get_mission(&mission).unwrap().metadata),
-        Some(json!({ "kept": true }))
-    );
-    assert_eq!(next.init_db().unwrap(), latest_schema() + 1);
-    drop(next);
-    assert_eq!(
-        SqliteStore::open_with(&path, next_options)
-            .unwrap()
-            .schema_version()
-            .unwrap(),
-        latest_schema() + 1
-    );
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_tags"), 0);
-
-    // This binary knows only its own version: the newer file is refused,
-    // byte for byte untouched.
-    let before = std::fs::read(&path).unwrap();
-    let err = SqliteStore::open(&path).unwrap_err();
-    match &err {
-        StoreError::UnusableFile { reason, .. } => {
-            assert!(
-                reason.contains(&format!("schema version is {}", latest_schema() + 1)),
-                "{reason}"
-            )
-        }
-        other => panic!("expected UnusableFile, got {other:?}"),
-    }
-    assert!(err.to_string().contains("left untouched"));
-    assert_eq!(std::fs::read(&path).unwrap(), before);
-}
-
-#[test]
-fn a_failing_migration_rolls_back_with_its_version() {
-    let (_dir, path) = temp_db();
-    SqliteStore::open(&path).unwrap();
-    let mut migrations = MIGRATIONS.to_vec();
-    migrations.push(Migration {
-        version: latest_schema() + 1,
-        sql: "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
-    });
-    let result =
-        SqliteStore::open_with(&path, OpenOptions::default().sqlite_migrations(migrations));
-    assert!(result.is_err());
-    let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), latest_schema());
-    assert_eq!(
-        count(
-            &path,
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'"
-        ),
-        0
-    );
 }
 
 // ---- durability and concurrency --------------------------------------------

@@ -1,7 +1,7 @@
 //! The fuzz harness for every input the store parses from outside: JSON
 //! fields, phases, statuses, durability values, names and free text, the
 //! same functions the CLI and the WIT boundary call. Shared by the bounded
-//! fixed-seed run in `tests/fuzz.rs` and the cargo-fuzz target in `fuzz/`.
+//! fixed-seed run in `tests/all/fuzz.rs` and the cargo-fuzz target in `fuzz/`.
 //!
 //! The property: any input either round-trips exactly or is refused with
 //! `InvalidInput`/`LimitExceeded` (or `MissionNotFound` for ids), never a

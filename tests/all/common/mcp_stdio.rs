@@ -1,10 +1,10 @@
 //! A `vibe mcp` over stdio for tests that speak raw JSON-RPC: answers
-//! (stdout) and log lines (stderr) read as they come, the process killed
-//! when the handle is dropped.
+//! (stdout, which carries only JSON-RPC) and log lines (stderr) read as they
+//! come, the process killed when the handle is dropped.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,7 @@ use super::vibe_db;
 
 pub struct McpStdio {
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     answers: mpsc::Receiver<Value>,
     log: mpsc::Receiver<String>,
 }
@@ -23,30 +23,48 @@ impl McpStdio {
     /// `vibe --db DB mcp ARGS...` with `envs` set, not yet initialized.
     pub fn spawn(dir: &Path, db: &Path, args: &[&str], envs: &[(&str, &str)]) -> McpStdio {
         let mut command = vibe_db(dir, db);
-        command
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        McpStdio::spawn_with(command, args)
+    }
+
+    /// `COMMAND mcp ARGS...`, `command` being a `vibe` with its global
+    /// flags (or a program that runs one), not yet initialized.
+    pub fn spawn_with(mut command: Command, args: &[&str]) -> McpStdio {
+        let mut child = command
             .arg("mcp")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, value) in envs {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().unwrap();
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
         let (to_answers, answers) = mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = to_answers.send(serde_json::from_str(&line).unwrap_or(Value::Null));
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC: {e}: {line:?}"));
+                if to_answers.send(value).is_err() {
+                    break;
+                }
             }
         });
         let (to_log, log) = mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = to_log.send(line);
+            // Every line, whatever bytes it holds (invalid UTF-8 replaced).
+            let mut stderr = BufReader::new(stderr);
+            let mut line = Vec::new();
+            while stderr.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                let _ = to_log.send(text.strip_suffix('\r').unwrap_or(text).to_owned());
+                line.clear();
             }
         });
-        let stdin = child.stdin.take().unwrap();
+        let stdin = child.stdin.take();
         McpStdio {
             child,
             stdin,
@@ -59,6 +77,14 @@ impl McpStdio {
     /// (with `notifications/initialized`).
     pub fn start(dir: &Path, db: &Path, args: &[&str], client: &str) -> McpStdio {
         let mut server = McpStdio::spawn(dir, db, args, &[]);
+        server.initialize(client, true);
+        server
+    }
+
+    /// As [`spawn_with`](Self::spawn_with), then initialized as client
+    /// `client` (with `notifications/initialized`).
+    pub fn start_with(command: Command, args: &[&str], client: &str) -> McpStdio {
+        let mut server = McpStdio::spawn_with(command, args);
         server.initialize(client, true);
         server
     }
@@ -85,9 +111,10 @@ impl McpStdio {
     }
 
     pub fn send_raw(&mut self, line: &[u8]) {
-        self.stdin.write_all(line).unwrap();
-        self.stdin.write_all(b"\n").unwrap();
-        self.stdin.flush().unwrap();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
     }
 
     /// The next answer (a message with an id; notifications are passed
@@ -104,10 +131,22 @@ impl McpStdio {
         }
     }
 
-    /// `tools/call` of `tool` with `arguments` as request `id`; its answer.
-    pub fn call(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
+    /// The next answer, which must come within 30 s.
+    pub fn next(&self) -> Value {
+        self.answer(Duration::from_secs(30))
+            .expect("an answer within 30 s")
+    }
+
+    /// Sends a `tools/call` of `tool` with `arguments` as request `id`,
+    /// without waiting for its answer.
+    pub fn send_call(&mut self, id: i64, tool: &str, arguments: Value) {
         self.send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
             "params": { "name": tool, "arguments": arguments } }));
+    }
+
+    /// `tools/call` of `tool` with `arguments` as request `id`; its answer.
+    pub fn call(&mut self, id: i64, tool: &str, arguments: Value) -> Value {
+        self.send_call(id, tool, arguments);
         let answer = self
             .answer(Duration::from_secs(60))
             .expect("an answer within 60 s");
@@ -137,6 +176,16 @@ impl McpStdio {
     pub fn log_lines(&self, settle: Duration) -> Vec<String> {
         std::thread::sleep(settle);
         self.log.try_iter().collect()
+    }
+
+    /// Closes stdin and waits for the server to exit: what it wrote on
+    /// stderr that was not read yet, and its status.
+    pub fn finish(mut self) -> (String, Option<i32>) {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        // The reader ends with stderr, once the process has exited.
+        let log: Vec<String> = self.log.iter().collect();
+        (log.join("\n"), status.code())
     }
 }
 

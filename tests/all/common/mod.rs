@@ -1,12 +1,21 @@
-//! Helpers shared by the integration tests.
+//! Fixtures shared by the integration tests: paths, databases, the `vibe`
+//! binary, guests, helper processes; in modules of their own, runtimes
+//! (`runtime`), the two-mission trail (`trail`), memory measurements
+//! (`memory`), a raw MCP client over stdio (`mcp_stdio`), both backends
+//! (`backends`) and the fuzz harness (`fuzz_inputs`).
 #![allow(dead_code)]
 
 pub mod backends;
 pub mod fuzz_inputs;
 pub mod mcp_stdio;
+pub mod memory;
+pub mod runtime;
+pub mod trail;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -16,6 +25,11 @@ use vibe_store::{Json, SqliteStore};
 /// The schema version this build writes.
 pub fn latest_schema() -> u32 {
     vibe_store::store::MIGRATIONS.last().unwrap().version
+}
+
+/// Bytes a process wrote, as text (invalid UTF-8 replaced).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The JSON text as a tree, for assertions on its parts.
@@ -51,16 +65,20 @@ pub fn count(path: &Path, sql: &str) -> i64 {
 
 /// The built guest component `name` (crate name with dashes).
 pub fn guest(name: &str) -> PathBuf {
-    let file = format!("{}.wasm", name.replace('-', "_"));
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../guest/target/wasm32-wasip2/release")
-        .join(file);
+        .join(guest_file(name));
     assert!(
         path.is_file(),
         "guest component {} is missing: run the tests with `./x test`, which builds the guests",
         path.display()
     );
     path
+}
+
+/// The file name of guest component `name`.
+fn guest_file(name: &str) -> String {
+    format!("{}.wasm", name.replace('-', "_"))
 }
 
 /// The `vibe` binary, with a private component cache.
@@ -78,6 +96,83 @@ pub fn vibe_db(dir: &Path, db: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = vibe(dir);
     cmd.arg("--db").arg(db);
     cmd
+}
+
+/// `vibe --db DB ARGS...`, which must succeed: its stdout.
+pub fn vibe_ok(dir: &Path, db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> String {
+    let out = vibe_db(dir, db).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 on stdout")
+}
+
+/// A mission (phase TESTING) made by `vibe mission create` on the database
+/// at `db`: the id it printed, and what it said on stderr.
+pub fn cli_mission(dir: &Path, db: &Path) -> (String, String) {
+    let out = vibe_db(dir, db)
+        .args(["mission", "create", "--phase", "TESTING"])
+        .output()
+        .unwrap();
+    let mission = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    (mission, text(&out.stderr))
+}
+
+/// `vibe` on a database of its own in a temp dir.
+pub struct Vibe {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+impl Vibe {
+    pub fn new() -> Self {
+        let (dir, db) = temp_db();
+        Vibe { dir, db }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        vibe_db(self.dir.path(), &self.db)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `vibe ARGS...`, which must succeed: its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        vibe_ok(self.dir.path(), &self.db, args)
+    }
+
+    /// `vibe ARGS...`, which must fail with exit code `code`, nothing on
+    /// stdout and, unless it is a usage error, a one-line reason: stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "vibe {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "nothing on stdout when failing");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        if code != 2 {
+            // Usage errors carry clap's usage text; every other failure is one line.
+            assert_eq!(
+                stderr.trim_end().lines().count(),
+                1,
+                "one-line reason: {stderr}"
+            );
+        }
+        stderr
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).expect("--json prints JSON")
+    }
+
+    /// A new mission (phase CODING): its id.
+    pub fn mission(&self) -> String {
+        self.ok(&["mission", "create", "--phase", "coding"])
+            .trim()
+            .to_owned()
+    }
 }
 
 /// A fresh database in a temp dir with one mission (phase CODING).
@@ -132,6 +227,26 @@ pub fn ids(output: &str) -> Vec<i64> {
         .collect()
 }
 
+/// The ids a stress writer acknowledged before it ended (or was killed):
+/// read from its stdout to the end, counting complete lines only (a line
+/// cut by a kill was never fully acknowledged on the pipe).
+pub fn acknowledged_ids(child: &mut Child) -> JoinHandle<Vec<i64>> {
+    let mut stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        ids(complete)
+    })
+}
+
+/// What `PRAGMA integrity_check` says of the database at `path`.
+pub fn integrity(path: &Path) -> String {
+    let conn = rusqlite::Connection::open(path).expect("raw connection");
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity check")
+}
+
 /// Asserts every acknowledged id is a row of `tool_calls`, and the file is
 /// intact.
 pub fn assert_acknowledged_present(path: &Path, ids: &[i64], context: &str) {
@@ -158,6 +273,32 @@ pub fn tools_dir(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
         std::fs::copy(guest(fixture), tools.join(file)).expect("copy a guest");
     }
     tools
+}
+
+/// A `tools` folder under `dir` holding copies of the named guests, each
+/// under its own file name.
+pub fn served(dir: &Path, names: &[&str]) -> PathBuf {
+    let files: Vec<String> = names.iter().map(|name| guest_file(name)).collect();
+    let pairs: Vec<(&str, &str)> = names
+        .iter()
+        .copied()
+        .zip(files.iter().map(String::as_str))
+        .collect();
+    tools_dir(dir, &pairs)
+}
+
+/// A Python (`python`) or JavaScript (`js`) tool `./x guests` built.
+pub fn language_tool(language: &str, name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../guest/target")
+        .join(language)
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with `./x test`, which builds the tools of every language",
+        path.display()
+    );
+    path
 }
 
 /// The one text value `sql` reads from the database at `db` (NULL as "").

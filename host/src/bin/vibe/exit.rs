@@ -2,7 +2,7 @@
 //! and [`Failure`], a command's one-line reason with its code.
 //!
 //! The README's table of exit codes is this enum: a test
-//! (`tests/all/cli.rs`) reads both and fails when they disagree.
+//! (`tests/all/exit_codes.rs`) reads both and fails when they disagree.
 
 use std::process::ExitCode;
 
