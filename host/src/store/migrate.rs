@@ -249,9 +249,10 @@ struct Ledger {
     version: &'static str,
     /// Every recorded version and its checksum.
     checksums: &'static str,
-    /// Creates the table.
+    /// Creates the table if there is none.
     create_table: &'static str,
-    /// Adds the checksum column to a table an older vibe-store made.
+    /// Adds the checksum column to a table an older vibe-store made
+    /// (PostgreSQL: if it has none).
     add_checksums: &'static str,
     /// `?1` version, `?2` now, `?3` checksum: records a migration, or
     /// the checksum of one recorded without.
@@ -259,19 +260,18 @@ struct Ledger {
 }
 
 impl Ledger {
-    /// Makes the table hold checksums, changing nothing when it does.
+    /// Makes the table hold checksums, changing nothing when it does. On
+    /// PostgreSQL a catalog lookup under the advisory lock may predate the
+    /// last holder's commit, so the DDL itself says `IF NOT EXISTS`.
     fn create(&self, db: &mut dyn Sql) -> Result<()> {
-        let count = |db: &mut dyn Sql, sql| -> Result<i64> {
-            Ok(db
-                .query_opt(sql, &[])?
-                .and_then(|r| r[0].int())
-                .unwrap_or(0))
-        };
-        if count(db, self.exists)? == 0 {
-            return db.batch(self.create_table);
-        }
-        if count(db, self.has_checksums)? == 0 {
-            return db.batch(self.add_checksums);
+        db.batch(self.create_table)?;
+        let has_checksums = db
+            .query_opt(self.has_checksums, &[])?
+            .and_then(|r| r[0].int())
+            .unwrap_or(0)
+            > 0;
+        if db.dialect() == Dialect::Postgres || !has_checksums {
+            db.batch(self.add_checksums)?;
         }
         Ok(())
     }
@@ -291,7 +291,7 @@ const SQLITE_LEDGER: Ledger = Ledger {
                     WHERE name = 'checksum'",
     version: "SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version",
     checksums: "SELECT version, checksum FROM vibe_schema_version ORDER BY version",
-    create_table: "CREATE TABLE vibe_schema_version (
+    create_table: "CREATE TABLE IF NOT EXISTS vibe_schema_version (
                        version     INTEGER PRIMARY KEY,
                        applied_at  TEXT NOT NULL,
                        checksum    TEXT
@@ -311,12 +311,12 @@ const POSTGRES_LEDGER: Ledger = Ledger {
                       AND attname = 'checksum' AND NOT attisdropped",
     version: "SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version",
     checksums: "SELECT version, checksum FROM vibe_schema_version ORDER BY version",
-    create_table: "CREATE TABLE vibe_schema_version (
+    create_table: "CREATE TABLE IF NOT EXISTS vibe_schema_version (
                        version     INTEGER PRIMARY KEY,
                        applied_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
                        checksum    TEXT
                    )",
-    add_checksums: "ALTER TABLE vibe_schema_version ADD COLUMN checksum TEXT",
+    add_checksums: "ALTER TABLE vibe_schema_version ADD COLUMN IF NOT EXISTS checksum TEXT",
     record: "INSERT INTO vibe_schema_version (version, applied_at, checksum)
              VALUES (?1, CAST(CAST(?2 AS TEXT) AS TIMESTAMPTZ), ?3)
              ON CONFLICT (version) DO UPDATE SET checksum = excluded.checksum
