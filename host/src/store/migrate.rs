@@ -142,6 +142,12 @@ pub(crate) fn run(
     Ok(conn.transaction(false, &mut |db| State::read(db))?.version)
 }
 
+/// The schema version a database records (0: no vibe-store schema), read
+/// as the runner reads it.
+pub(crate) fn version(db: &mut dyn Sql) -> Result<u32> {
+    Ok(State::read(db)?.version)
+}
+
 /// Records `migration`'s row in the ledger (a row without a checksum gets
 /// one; a recorded checksum is kept).
 fn record(db: &mut dyn Sql, migration: &Migration) -> Result<()> {

@@ -204,28 +204,15 @@ impl<B: Backend> MissionStore for B {
         filter: &ToolCallFilter,
         f: &mut dyn FnMut(ToolCall) -> Result<()>,
     ) -> Result<()> {
-        let (since, until) = time_window(filter.since, filter.until);
-        self.read_sql(|db| {
-            let mission = filter
-                .mission
-                .as_ref()
-                .map(|m| mission_row_id(db, m))
-                .transpose()?;
-            let sql = statements(db).find_tool_calls[usize::from(mission.is_none())];
-            db.query(
-                sql,
-                &[
-                    mission.into(),
-                    filter.after_id.unwrap_or(i64::MIN).into(),
-                    name_list(&filter.tools).into(),
-                    filter.success.into(),
-                    since.as_str().into(),
-                    until.as_str().into(),
-                    filter.limit.map_or(i64::MAX, i64::from).into(),
-                ],
-                &mut |r| f(rows::tool_call(r)?),
-            )
-        })
+        let listing = Listing {
+            mission: filter.mission.as_ref(),
+            statements: |s| s.find_tool_calls,
+            after_id: filter.after_id,
+            filters: [name_list(&filter.tools).into(), filter.success.into()],
+            window: time_window(filter.since, filter.until),
+            limit: filter.limit,
+        };
+        listing.stream(self, &mut |r| f(rows::tool_call(r)?))
     }
 
     fn get_tool_call(&self, id: ToolCallId) -> Result<ToolCall> {
@@ -293,28 +280,18 @@ impl<B: Backend> MissionStore for B {
         filter: &DecisionFilter,
         f: &mut dyn FnMut(Decision) -> Result<()>,
     ) -> Result<()> {
-        let (since, until) = time_window(filter.since, filter.until);
-        self.read_sql(|db| {
-            let mission = filter
-                .mission
-                .as_ref()
-                .map(|m| mission_row_id(db, m))
-                .transpose()?;
-            let sql = statements(db).find_decisions[usize::from(mission.is_none())];
-            db.query(
-                sql,
-                &[
-                    mission.into(),
-                    filter.after_id.unwrap_or(i64::MIN).into(),
-                    name_list(&filter.types).into(),
-                    name_list(&filter.agents).into(),
-                    since.as_str().into(),
-                    until.as_str().into(),
-                    filter.limit.map_or(i64::MAX, i64::from).into(),
-                ],
-                &mut |r| f(rows::decision(r)?),
-            )
-        })
+        let listing = Listing {
+            mission: filter.mission.as_ref(),
+            statements: |s| s.find_decisions,
+            after_id: filter.after_id,
+            filters: [
+                name_list(&filter.types).into(),
+                name_list(&filter.agents).into(),
+            ],
+            window: time_window(filter.since, filter.until),
+            limit: filter.limit,
+        };
+        listing.stream(self, &mut |r| f(rows::decision(r)?))
     }
 
     // ---- agent memory --------------------------------------------------------
@@ -505,6 +482,48 @@ impl<B: Backend> MissionStore for B {
                 .iter()
                 .map(|r| rows::playbook_run(r))
                 .collect()
+        })
+    }
+}
+
+/// A filtered listing (`find_tool_calls`, `find_decisions`): its two
+/// statements in `dialect.rs` bind the mission's row id, the id to start
+/// after, the listing's own two filters, the time window and the limit, in
+/// that order.
+struct Listing<'a> {
+    mission: Option<&'a MissionId>,
+    /// The pair of statements: within one mission, across all.
+    statements: fn(&Statements) -> [&'static str; 2],
+    after_id: Option<i64>,
+    filters: [Value<'static>; 2],
+    window: (String, String),
+    limit: Option<u32>,
+}
+
+impl Listing<'_> {
+    /// Calls `f` with each row, oldest first, one in memory at a time.
+    fn stream(
+        &self,
+        store: &impl Backend,
+        f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
+    ) -> Result<()> {
+        store.read_sql(|db| {
+            let mission = self.mission.map(|m| mission_row_id(db, m)).transpose()?;
+            let sql = (self.statements)(statements(db))[usize::from(mission.is_none())];
+            let [first, second] = &self.filters;
+            db.query(
+                sql,
+                &[
+                    mission.into(),
+                    self.after_id.unwrap_or(i64::MIN).into(),
+                    first.clone(),
+                    second.clone(),
+                    self.window.0.as_str().into(),
+                    self.window.1.as_str().into(),
+                    self.limit.map_or(i64::MAX, i64::from).into(),
+                ],
+                f,
+            )
         })
     }
 }

@@ -34,19 +34,6 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
 /// The advisory lock every migration takes: "vibe-mig" in ASCII.
 const MIGRATION_LOCK: i64 = 0x7669_6265_2d6d_6967;
 
-/// The schema version recorded (0: no vibe-store schema).
-pub(super) fn version(db: &mut dyn Sql) -> Result<u32> {
-    let found = db
-        .query_opt(
-            "SELECT CASE WHEN to_regclass('vibe_schema_version') IS NULL THEN 0
-                         ELSE (SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version) END",
-            &[],
-        )?
-        .and_then(|r| r[0].int())
-        .unwrap_or(0);
-    Ok(u32::try_from(found).unwrap_or(u32::MAX))
-}
-
 /// A pooled connection as the migration runner takes it.
 pub(super) struct SchemaLock<'a> {
     conn: &'a mut Conn,

@@ -138,7 +138,7 @@ impl PostgresStore {
 
     /// The schema version recorded in the database (0: none).
     pub fn schema_version(&self) -> Result<u32> {
-        self.read(|db| migrate::version(db))
+        self.read(super::migrate::version)
     }
 
     /// A number that changes whenever a transaction may have committed
