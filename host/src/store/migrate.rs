@@ -177,10 +177,11 @@ impl State {
             row.and_then(|r| r[0].int()).unwrap_or(0)
         };
         let has_ledger = int(db.query_opt(ledger.exists, &[])?) > 0;
-        let version = match db.dialect() {
-            Dialect::Sqlite => int(db.query_opt("PRAGMA user_version", &[])?),
-            Dialect::Postgres if has_ledger => int(db.query_opt(ledger.version, &[])?),
-            Dialect::Postgres => 0,
+        // SQLite's version is in the file's header, ledger or not.
+        let version = if has_ledger || db.dialect() == Dialect::Sqlite {
+            int(db.query_opt(ledger.version, &[])?)
+        } else {
+            0
         };
         let mut checksums = Vec::new();
         if has_ledger && int(db.query_opt(ledger.has_checksums, &[])?) > 0 {
@@ -250,8 +251,8 @@ struct Ledger {
     exists: &'static str,
     /// Counts its `checksum` column (0 or 1): older databases lack it.
     has_checksums: &'static str,
-    /// The highest version recorded (PostgreSQL; SQLite's is
-    /// `user_version`).
+    /// The schema version: SQLite's `user_version`, PostgreSQL's highest
+    /// version recorded.
     version: &'static str,
     /// Every recorded version and its checksum.
     checksums: &'static str,
@@ -295,7 +296,7 @@ const SQLITE_LEDGER: Ledger = Ledger {
              WHERE type = 'table' AND name = 'vibe_schema_version'",
     has_checksums: "SELECT COUNT(*) FROM pragma_table_info('vibe_schema_version')
                     WHERE name = 'checksum'",
-    version: "SELECT COALESCE(MAX(version), 0) FROM vibe_schema_version",
+    version: "PRAGMA user_version",
     checksums: "SELECT version, checksum FROM vibe_schema_version ORDER BY version",
     create_table: "CREATE TABLE IF NOT EXISTS vibe_schema_version (
                        version     INTEGER PRIMARY KEY,
