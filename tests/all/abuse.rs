@@ -355,7 +355,7 @@ impl MissionStore for Faulty {
         filter: &store::PruneFilter,
         dry_run: bool,
         report: &mut dyn FnMut(&store::PrunedMission),
-    ) -> store::Result<u64> {
+    ) -> store::Result<store::PruneSummary> {
         self.inner.prune(filter, dry_run, report)
     }
     fn start_playbook_run(

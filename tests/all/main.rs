@@ -13,6 +13,7 @@ mod evidence;
 mod exit_codes;
 mod faults;
 mod files;
+mod foreign;
 mod fuzz;
 mod helpers;
 mod invocations;

@@ -461,7 +461,10 @@ fn every_command_takes_a_postgres_url_and_file_only_commands_say_so() {
     let init = run(&["init", "--json"]);
     assert!(init.status.success(), "{}", text(&init.stderr));
     let init: serde_json::Value = serde_json::from_slice(&init.stdout).unwrap();
-    assert_eq!(init["schema_version"], json!(4));
+    assert_eq!(
+        init["schema_version"],
+        json!(vibe_store::store::POSTGRES_MIGRATIONS.len())
+    );
     let demo = run(&["demo"]);
     assert!(demo.status.success(), "{}", text(&demo.stderr));
     assert!(

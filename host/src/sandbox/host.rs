@@ -563,8 +563,8 @@ impl From<store::Mission> for WitMission {
             id: m.mission_uuid.into(),
             phase: m.phase.into(),
             status: m.status.into(),
-            created_at: store::format_timestamp(m.created_at),
-            completed_at: m.completed_at.map(store::format_timestamp),
+            created_at: m.created_at.to_string(),
+            completed_at: m.completed_at.map(|at| at.to_string()),
             metadata: m
                 .metadata
                 .map_or_else(|| "null".to_owned(), store::Json::into_string),
@@ -580,7 +580,7 @@ impl From<store::ToolCall> for WitToolCall {
             tool_name: c.tool_name,
             args: c.args.into_string(),
             result: c.result.map(store::Json::into_string),
-            timestamp: store::format_timestamp(c.timestamp),
+            timestamp: c.timestamp.to_string(),
             // Another program may have stored a negative duration; it has no
             // u64 form, so it reads as absent.
             duration_ms: c.duration_ms.and_then(|d| u64::try_from(d).ok()),
@@ -598,7 +598,7 @@ impl From<store::Decision> for WitDecision {
             decision_type: d.decision_type,
             rationale: d.rationale.unwrap_or_default(),
             agent_name: d.agent_name.unwrap_or_default(),
-            timestamp: store::format_timestamp(d.timestamp),
+            timestamp: d.timestamp.to_string(),
             context: d.context.map(store::Json::into_string),
         }
     }

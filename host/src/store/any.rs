@@ -12,8 +12,8 @@ use super::json::Json;
 use super::mission_store::MissionStore;
 use super::model::{
     Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
-    MissionStatus, NewDecision, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission,
-    ToolCall, ToolCallFilter, ToolStats,
+    MissionStatus, NewDecision, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PruneSummary,
+    PrunedMission, ToolCall, ToolCallFilter, ToolStats,
 };
 use super::options::OpenOptions;
 use super::otlp;
@@ -352,7 +352,7 @@ impl MissionStore for AnyStore {
         filter: &PruneFilter,
         dry_run: bool,
         report: &mut dyn FnMut(&PrunedMission),
-    ) -> Result<u64> {
+    ) -> Result<PruneSummary> {
         each!(self, s => s.prune(filter, dry_run, report))
     }
 

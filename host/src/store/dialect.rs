@@ -8,7 +8,10 @@
 //! - a write locks its mission's row on PostgreSQL (`FOR UPDATE`); SQLite has
 //!   one writer per file and needs no lock;
 //! - PostgreSQL compares text with `COLLATE "C"` where SQLite compares bytes,
-//!   so timestamps and names order the same on both;
+//!   so names order the same on both;
+//! - times are compared as the instants they name, whatever their spelling
+//!   (see `time.rs`): SQLite through [`sqlite_instant!`], PostgreSQL through
+//!   its `vibe_instant(text)` function, each in its indexes too;
 //! - PostgreSQL must be told the type of a parameter that may be NULL
 //!   (`CAST(?1 AS TEXT)`), and spells SQLite's `json_each`, `instr` and
 //!   boolean sums its own way;
@@ -18,6 +21,7 @@
 
 use super::rows::{decisions_from, mission_select, tool_calls_from};
 use super::sql::Dialect;
+use super::time::sqlite_instant;
 
 /// One dialect's text for each statement that differs.
 #[derive(Debug)]
@@ -47,8 +51,13 @@ pub(crate) struct Statements {
     /// `?1` mission row id, `?2` now: every live entry, by key.
     pub memory_list: &'static str,
     /// `?1` created before, `?2` JSON array of statuses: the missions a
-    /// prune selects, oldest first, with how many rows each holds.
+    /// prune selects (those whose `created_at` names an instant before
+    /// `?1`), oldest first, with how many rows each holds.
     pub prune_candidates: &'static str,
+    /// `?1` JSON array of statuses: row id, uuid and `created_at` of the
+    /// missions in them whose `created_at` is not a time (a prune by age
+    /// skips them).
+    pub missions_not_a_time: &'static str,
     /// `?1` mission row id: its playbook runs, oldest first.
     pub playbook_runs: &'static str,
 }
@@ -83,45 +92,46 @@ macro_rules! playbook_runs {
     };
 }
 
+/// The filter and order of a tool-call listing: rows in the order they
+/// were recorded (`id`, which is also the page key), those whose timestamp
+/// names an instant in `[?5, ?6)` (`$at` is the dialect's instant of
+/// `t.timestamp`, `$since`/`$until` of the parameters).
 macro_rules! tool_calls_filter {
-    ($collate:literal, $names:literal, $success:literal) => {
+    ($at:expr, $since:expr, $until:expr, $names:literal, $success:literal) => {
         concat!(
-            "AND t.id > ?2
-             AND (",
+            "AND t.id > ?2 AND (",
             $names,
-            ")
-             AND (",
+            ") AND (",
             $success,
-            ")
-             AND t.timestamp",
-            $collate,
-            " >= ?5 AND t.timestamp",
-            $collate,
-            " < ?6
-             ORDER BY t.timestamp",
-            $collate,
-            ", t.id LIMIT ?7"
+            ") AND ",
+            $at,
+            " >= ",
+            $since,
+            " AND ",
+            $at,
+            " < ",
+            $until,
+            " ORDER BY t.id LIMIT ?7"
         )
     };
 }
+/// [`tool_calls_filter!`] for decisions.
 macro_rules! decisions_filter {
-    ($collate:literal, $types:literal, $agents:literal) => {
+    ($at:expr, $since:expr, $until:expr, $types:literal, $agents:literal) => {
         concat!(
-            "AND d.id > ?2
-             AND (",
+            "AND d.id > ?2 AND (",
             $types,
-            ")
-             AND (",
+            ") AND (",
             $agents,
-            ")
-             AND d.timestamp",
-            $collate,
-            " >= ?5 AND d.timestamp",
-            $collate,
-            " < ?6
-             ORDER BY d.timestamp",
-            $collate,
-            ", d.id LIMIT ?7"
+            ") AND ",
+            $at,
+            " >= ",
+            $since,
+            " AND ",
+            $at,
+            " < ",
+            $until,
+            " ORDER BY d.id LIMIT ?7"
         )
     };
 }
@@ -133,18 +143,32 @@ pub(crate) const SQLITE: Statements = Statements {
         mission_select!(),
         " WHERE (?1 IS NULL OR status = ?1)
             AND (?2 IS NULL OR phase = ?2)
-            AND created_at >= ?3 AND created_at < ?4
-            AND (?5 IS NULL OR instr(metadata, ?5) > 0)
-            AND (?6 IS NULL
-                 OR (created_at, id) < (SELECT created_at, id FROM missions WHERE id = ?6))
-          ORDER BY created_at DESC, id DESC LIMIT ?7"
+            AND ",
+        sqlite_instant!("created_at"),
+        " >= ",
+        sqlite_instant!("?3"),
+        " AND ",
+        sqlite_instant!("created_at"),
+        " < ",
+        sqlite_instant!("?4"),
+        " AND (?5 IS NULL OR instr(metadata, ?5) > 0)
+            AND (?6 IS NULL OR (",
+        sqlite_instant!("created_at"),
+        ", id) < (SELECT ",
+        sqlite_instant!("created_at"),
+        ", id FROM missions WHERE id = ?6))
+          ORDER BY ",
+        sqlite_instant!("created_at"),
+        " DESC, id DESC LIMIT ?7"
     ),
     find_tool_calls: [
         concat!(
             tool_calls_from!(),
             "WHERE t.mission_id = ?1 ",
             tool_calls_filter!(
-                "",
+                sqlite_instant!("t.timestamp"),
+                sqlite_instant!("?5"),
+                sqlite_instant!("?6"),
                 "?3 IS NULL OR t.tool_name IN (SELECT value FROM json_each(?3))",
                 "?4 IS NULL OR t.success = ?4"
             )
@@ -153,7 +177,9 @@ pub(crate) const SQLITE: Statements = Statements {
             tool_calls_from!(),
             "WHERE 1 ",
             tool_calls_filter!(
-                "",
+                sqlite_instant!("t.timestamp"),
+                sqlite_instant!("?5"),
+                sqlite_instant!("?6"),
                 "?3 IS NULL OR t.tool_name IN (SELECT value FROM json_each(?3))",
                 "?4 IS NULL OR t.success = ?4"
             )
@@ -164,7 +190,9 @@ pub(crate) const SQLITE: Statements = Statements {
             decisions_from!(),
             "WHERE d.mission_id = ?1 ",
             decisions_filter!(
-                "",
+                sqlite_instant!("d.timestamp"),
+                sqlite_instant!("?5"),
+                sqlite_instant!("?6"),
                 "?3 IS NULL OR d.decision_type IN (SELECT value FROM json_each(?3))",
                 "?4 IS NULL OR d.agent_name IN (SELECT value FROM json_each(?4))"
             )
@@ -173,16 +201,21 @@ pub(crate) const SQLITE: Statements = Statements {
             decisions_from!(),
             "WHERE 1 ",
             decisions_filter!(
-                "",
+                sqlite_instant!("d.timestamp"),
+                sqlite_instant!("?5"),
+                sqlite_instant!("?6"),
                 "?3 IS NULL OR d.decision_type IN (SELECT value FROM json_each(?3))",
                 "?4 IS NULL OR d.agent_name IN (SELECT value FROM json_each(?4))"
             )
         ),
     ],
-    tool_stats: "
+    tool_stats: concat!(
+        "
         WITH calls AS (
-            SELECT tool_name, success, duration_ms, timestamp FROM tool_calls
-            WHERE ?1 IS NULL OR mission_id = ?1
+            SELECT tool_name, success, duration_ms, ",
+        sqlite_instant!("timestamp"),
+        " AS at
+            FROM tool_calls WHERE ?1 IS NULL OR mission_id = ?1
         ),
         ranked AS (
             SELECT tool_name, duration_ms,
@@ -190,24 +223,53 @@ pub(crate) const SQLITE: Statements = Statements {
                    COUNT(*) OVER (PARTITION BY tool_name) AS n
             FROM calls WHERE duration_ms IS NOT NULL
         )
-        SELECT c.tool_name, COUNT(*), SUM(c.success = 0), MIN(c.timestamp), MAX(c.timestamp),
+        SELECT c.tool_name, COUNT(*), SUM(c.success = 0),
+               strftime('%Y-%m-%dT%H:%M:%fZ', MIN(NULLIF(c.at, -1))),
+               strftime('%Y-%m-%dT%H:%M:%fZ', MAX(NULLIF(c.at, -1))),
                (SELECT duration_ms FROM ranked r
                 WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100),
                (SELECT duration_ms FROM ranked r
                 WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 95 + 99) / 100),
                MAX(c.duration_ms)
-        FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name",
-    memory_get: "SELECT value FROM agent_memory
-         WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
-    memory_list: "SELECT key, value, timestamp, expires_at, invocation_id
+        FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name"
+    ),
+    memory_get: concat!(
+        "SELECT value FROM agent_memory
+         WHERE mission_id = ?1 AND key = ?2 AND (expires_at IS NULL OR ",
+        sqlite_instant!("expires_at"),
+        " > ",
+        sqlite_instant!("?3"),
+        ")"
+    ),
+    memory_list: concat!(
+        "SELECT key, value, timestamp, expires_at, invocation_id
          FROM agent_memory
-         WHERE mission_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY key",
+         WHERE mission_id = ?1 AND (expires_at IS NULL OR ",
+        sqlite_instant!("expires_at"),
+        " > ",
+        sqlite_instant!("?2"),
+        ") ORDER BY key"
+    ),
     prune_candidates: concat!(
         prune_candidates!(),
-        "WHERE m.created_at < ?1 AND m.status IN (SELECT value FROM json_each(?2))
-         ORDER BY m.created_at, m.id"
+        "WHERE ",
+        sqlite_instant!("m.created_at"),
+        " > -1 AND ",
+        sqlite_instant!("m.created_at"),
+        " < ",
+        sqlite_instant!("?1"),
+        " AND m.status IN (SELECT value FROM json_each(?2))
+         ORDER BY ",
+        sqlite_instant!("m.created_at"),
+        ", m.id"
     ),
-    playbook_runs: concat!(playbook_runs!(), "ORDER BY started_at, id"),
+    missions_not_a_time: concat!(
+        "SELECT id, mission_uuid, created_at FROM missions WHERE ",
+        sqlite_instant!("created_at"),
+        " = -1
+           AND status IN (SELECT value FROM json_each(?1)) ORDER BY id"
+    ),
+    playbook_runs: concat!(playbook_runs!(), "ORDER BY id"),
 };
 
 pub(crate) const POSTGRES: Statements = Statements {
@@ -217,19 +279,20 @@ pub(crate) const POSTGRES: Statements = Statements {
         mission_select!(),
         " WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
             AND (CAST(?2 AS TEXT) IS NULL OR phase = ?2)
-            AND created_at COLLATE \"C\" >= ?3 AND created_at COLLATE \"C\" < ?4
+            AND vibe_instant(created_at) >= vibe_instant(?3)
+            AND vibe_instant(created_at) < vibe_instant(?4)
             AND (CAST(?5 AS TEXT) IS NULL OR strpos(metadata, ?5) > 0)
             AND (CAST(?6 AS BIGINT) IS NULL
-                 OR (created_at COLLATE \"C\", id)
-                    < (SELECT created_at COLLATE \"C\", id FROM missions WHERE id = ?6))
-          ORDER BY created_at COLLATE \"C\" DESC, id DESC LIMIT ?7"
+                 OR (vibe_instant(created_at), id)
+                    < (SELECT vibe_instant(created_at), id FROM missions WHERE id = ?6))
+          ORDER BY vibe_instant(created_at) DESC, id DESC LIMIT ?7"
     ),
     find_tool_calls: [POSTGRES_FIND_TOOL_CALLS, POSTGRES_FIND_TOOL_CALLS],
     find_decisions: [POSTGRES_FIND_DECISIONS, POSTGRES_FIND_DECISIONS],
     tool_stats: "
         WITH calls AS (
-            SELECT tool_name, success, duration_ms, timestamp FROM tool_calls
-            WHERE CAST(?1 AS BIGINT) IS NULL OR mission_id = ?1
+            SELECT tool_name, success, duration_ms, vibe_instant(timestamp) AS at
+            FROM tool_calls WHERE CAST(?1 AS BIGINT) IS NULL OR mission_id = ?1
         ),
         ranked AS (
             SELECT tool_name, duration_ms,
@@ -238,7 +301,10 @@ pub(crate) const POSTGRES: Statements = Statements {
             FROM calls WHERE duration_ms IS NOT NULL
         )
         SELECT c.tool_name, COUNT(*), SUM(CASE WHEN c.success THEN 0 ELSE 1 END),
-               MIN(c.timestamp COLLATE \"C\"), MAX(c.timestamp COLLATE \"C\"),
+               to_char(MIN(NULLIF(c.at, '-infinity')) AT TIME ZONE 'UTC',
+                       'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+               to_char(MAX(NULLIF(c.at, '-infinity')) AT TIME ZONE 'UTC',
+                       'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
                (SELECT duration_ms FROM ranked r
                 WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100),
                (SELECT duration_ms FROM ranked r
@@ -247,25 +313,32 @@ pub(crate) const POSTGRES: Statements = Statements {
         FROM calls c GROUP BY c.tool_name ORDER BY COUNT(*) DESC, c.tool_name COLLATE \"C\"",
     memory_get: "SELECT value FROM agent_memory
          WHERE mission_id = ?1 AND key = ?2
-           AND (expires_at IS NULL OR expires_at COLLATE \"C\" > ?3)",
+           AND (expires_at IS NULL OR vibe_instant(expires_at) > vibe_instant(?3))",
     memory_list: "SELECT key, value, timestamp, expires_at, invocation_id
          FROM agent_memory
-         WHERE mission_id = ?1 AND (expires_at IS NULL OR expires_at COLLATE \"C\" > ?2)
+         WHERE mission_id = ?1
+           AND (expires_at IS NULL OR vibe_instant(expires_at) > vibe_instant(?2))
          ORDER BY key COLLATE \"C\"",
     prune_candidates: concat!(
         prune_candidates!(),
-        "WHERE m.created_at COLLATE \"C\" < ?1
+        "WHERE vibe_instant(m.created_at) > '-infinity'
+           AND vibe_instant(m.created_at) < vibe_instant(?1)
            AND m.status IN (SELECT json_array_elements_text(CAST(?2 AS TEXT)::json))
-         ORDER BY m.created_at COLLATE \"C\", m.id"
+         ORDER BY vibe_instant(m.created_at), m.id"
     ),
-    playbook_runs: concat!(playbook_runs!(), "ORDER BY started_at COLLATE \"C\", id"),
+    missions_not_a_time: "SELECT id, mission_uuid, created_at FROM missions
+         WHERE vibe_instant(created_at) = '-infinity'
+           AND status IN (SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)) ORDER BY id",
+    playbook_runs: concat!(playbook_runs!(), "ORDER BY id"),
 };
 
 const POSTGRES_FIND_TOOL_CALLS: &str = concat!(
     tool_calls_from!(),
     "WHERE (CAST(?1 AS BIGINT) IS NULL OR t.mission_id = ?1) ",
     tool_calls_filter!(
-        " COLLATE \"C\"",
+        "vibe_instant(t.timestamp)",
+        "vibe_instant(?5)",
+        "vibe_instant(?6)",
         "CAST(?3 AS TEXT) IS NULL
          OR t.tool_name IN (SELECT json_array_elements_text(CAST(?3 AS TEXT)::json))",
         "CAST(?4 AS BOOLEAN) IS NULL OR t.success = ?4"
@@ -275,7 +348,9 @@ const POSTGRES_FIND_DECISIONS: &str = concat!(
     decisions_from!(),
     "WHERE (CAST(?1 AS BIGINT) IS NULL OR d.mission_id = ?1) ",
     decisions_filter!(
-        " COLLATE \"C\"",
+        "vibe_instant(d.timestamp)",
+        "vibe_instant(?5)",
+        "vibe_instant(?6)",
         "CAST(?3 AS TEXT) IS NULL
          OR d.decision_type IN (SELECT json_array_elements_text(CAST(?3 AS TEXT)::json))",
         "CAST(?4 AS TEXT) IS NULL

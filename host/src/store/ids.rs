@@ -1,6 +1,5 @@
 //! Identifiers and times: [`MissionId`], [`ToolCallId`], [`DecisionId`],
-//! [`PlaybookRunId`], and
-//! the one text form of a timestamp.
+//! [`PlaybookRunId`].
 //!
 //! Each is parsed once, at the edge (the CLI, the WIT boundary, an
 //! embedder), and then passed around as a type: a function that takes a
@@ -9,11 +8,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use super::error::{Result, StoreError};
 use super::model::MAX_NAME_BYTES;
+pub(crate) use super::time::{format_timestamp, parse_timestamp};
 
 /// A mission's id, as the `mission_uuid` column holds it.
 ///
@@ -189,50 +188,6 @@ row_id!(
     PlaybookRunId
 );
 
-/// Timestamps as the store writes them: RFC 3339 UTC with microseconds,
-/// fixed width (`2026-11-27T01:39:01.123456Z`), so text order is time order.
-pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-/// Reads a timestamp column: vibe-store's own form, any RFC 3339 time, or
-/// the shorter forms other programs write (`2025-01-02 03:04:05`, with or
-/// without fractions or `Z`, or a bare date), read as UTC.
-pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.with_timezone(&Utc));
-    }
-    let naive = text.trim_end_matches('Z');
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(at) = NaiveDateTime::parse_from_str(naive, format) {
-            return Some(at.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(naive, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|at| at.and_utc())
-}
-
-/// Serialises a timestamp in the store's text form (for `--json`).
-pub(crate) fn serialize_timestamp<S: Serializer>(
-    at: &DateTime<Utc>,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_timestamp(*at))
-}
-
-/// [`serialize_timestamp`] for an optional timestamp.
-pub(crate) fn serialize_optional_timestamp<S: Serializer>(
-    at: &Option<DateTime<Utc>>,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match at {
-        Some(at) => serializer.serialize_str(&format_timestamp(*at)),
-        None => serializer.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,22 +208,6 @@ mod tests {
         assert!(MissionId::parse("").is_err());
         assert!(MissionId::parse("a\0b").is_err());
         assert!(MissionId::parse(&"x".repeat(257)).is_err());
-    }
-
-    #[test]
-    fn timestamps_read_every_form_and_write_one() {
-        let ours = "2026-11-27T01:39:01.123456Z";
-        let at = parse_timestamp(ours).unwrap();
-        assert_eq!(format_timestamp(at), ours);
-        for (text, expected) in [
-            ("2025-01-02 03:04:05", "2025-01-02T03:04:05.000000Z"),
-            ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05.000000Z"),
-            ("2025-01-02T03:04:05.5+01:00", "2025-01-02T02:04:05.500000Z"),
-            ("2025-01-02", "2025-01-02T00:00:00.000000Z"),
-        ] {
-            assert_eq!(format_timestamp(parse_timestamp(text).unwrap()), expected);
-        }
-        assert_eq!(parse_timestamp("yesterday"), None);
     }
 }
 
@@ -294,28 +233,5 @@ mod more_tests {
         assert_eq!(serde_json::to_string(&call).unwrap(), "42");
         assert!("x".parse::<DecisionId>().is_err());
         assert_eq!(DecisionId::from(7).get(), 7);
-    }
-
-    #[test]
-    fn timestamps_serialise_in_the_stored_form() {
-        #[derive(Serialize)]
-        struct Row {
-            #[serde(serialize_with = "serialize_timestamp")]
-            at: DateTime<Utc>,
-            #[serde(serialize_with = "serialize_optional_timestamp")]
-            done: Option<DateTime<Utc>>,
-            #[serde(serialize_with = "serialize_optional_timestamp")]
-            never: Option<DateTime<Utc>>,
-        }
-        let at = parse_timestamp("2026-11-27T01:39:01.5Z").unwrap();
-        let row = Row {
-            at,
-            done: Some(at),
-            never: None,
-        };
-        assert_eq!(
-            serde_json::to_string(&row).unwrap(),
-            r#"{"at":"2026-11-27T01:39:01.500000Z","done":"2026-11-27T01:39:01.500000Z","never":null}"#
-        );
     }
 }

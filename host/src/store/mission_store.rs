@@ -16,8 +16,8 @@ use super::ids::{DecisionId, MissionId, PlaybookRunId, ToolCallId};
 use super::json::Json;
 use super::model::{
     Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
-    MissionStatus, NewDecision, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PrunedMission,
-    ToolCall, ToolCallFilter, ToolStats,
+    MissionStatus, NewDecision, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PruneSummary,
+    PrunedMission, ToolCall, ToolCallFilter, ToolStats,
 };
 
 /// The mission store: missions, their audit trail (tool calls and
@@ -192,9 +192,14 @@ pub trait MissionStore: Send + Sync + 'static {
     /// `page.max_bytes`.
     fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>>;
 
-    /// Calls `f` with every tool call that `filter` selects, oldest first
-    /// (ties by id), one row in memory at a time. Stops at the first error
-    /// `f` returns, or when this thread's deadline passes.
+    /// Calls `f` with every tool call that `filter` selects, in the order
+    /// they were recorded (by id, which is also the page key
+    /// `filter.after_id`, so pages neither repeat nor skip), one row in
+    /// memory at a time. `since`/`until` compare the instant each row's
+    /// timestamp names, however another program spelled it; a timestamp
+    /// that is not a time never matches them (see
+    /// [`Timestamp`](super::Timestamp)). Stops at the first error `f`
+    /// returns, or when this thread's deadline passes.
     ///
     /// # Errors
     ///
@@ -207,8 +212,8 @@ pub trait MissionStore: Send + Sync + 'static {
         f: &mut dyn FnMut(ToolCall) -> Result<()>,
     ) -> Result<()>;
 
-    /// Calls `f` with every tool call of a mission, oldest first (ties by
-    /// id), one row in memory at a time.
+    /// Calls `f` with every tool call of a mission, in the order they were
+    /// recorded (by id), one row in memory at a time.
     ///
     /// # Errors
     ///
@@ -239,7 +244,7 @@ pub trait MissionStore: Send + Sync + 'static {
     /// `mission` is given and not here.
     fn tool_stats(&self, mission: Option<&MissionId>) -> Result<Vec<ToolStats>>;
 
-    /// Every tool call of a mission, oldest first, collected: memory grows
+    /// Every tool call of a mission, in the order recorded, collected: memory grows
     /// with the mission ([`MissionStore::each_tool_call`] streams).
     ///
     /// # Errors
@@ -277,8 +282,10 @@ pub trait MissionStore: Send + Sync + 'static {
     /// As [`get_tool_history_page`](Self::get_tool_history_page).
     fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>>;
 
-    /// Calls `f` with every decision that `filter` selects, oldest first,
-    /// one row in memory at a time.
+    /// Calls `f` with every decision that `filter` selects, in the order
+    /// they were recorded (by id, the page key), one row in memory at a
+    /// time; times compared as
+    /// [`find_tool_calls`](MissionStore::find_tool_calls) compares them.
     ///
     /// # Errors
     ///
@@ -290,8 +297,8 @@ pub trait MissionStore: Send + Sync + 'static {
         f: &mut dyn FnMut(Decision) -> Result<()>,
     ) -> Result<()>;
 
-    /// Calls `f` with every decision of a mission, oldest first, one row in
-    /// memory at a time.
+    /// Calls `f` with every decision of a mission, in the order they were
+    /// recorded (by id), one row in memory at a time.
     ///
     /// # Errors
     ///
@@ -305,7 +312,7 @@ pub trait MissionStore: Send + Sync + 'static {
         self.find_decisions(&DecisionFilter::mission(mission.clone()), f)
     }
 
-    /// Every decision of a mission, oldest first, collected.
+    /// Every decision of a mission, in the order recorded, collected.
     ///
     /// # Errors
     ///
@@ -377,7 +384,9 @@ pub trait MissionStore: Send + Sync + 'static {
     /// oldest first, in batches that each hold the write lock for about
     /// [`PRUNE_BATCH`](super::PRUNE_BATCH) at most; calls `report` with each
     /// mission once it is gone (or, `dry_run`, with each that would go, and
-    /// deletes nothing). Returns how many missions.
+    /// deletes nothing). Missions whose `created_at` is not a time
+    /// (another program wrote it) have no age: they are never deleted, and
+    /// are returned as skipped, with how many were deleted.
     ///
     /// # Errors
     ///
@@ -388,7 +397,7 @@ pub trait MissionStore: Send + Sync + 'static {
         filter: &PruneFilter,
         dry_run: bool,
         report: &mut dyn FnMut(&PrunedMission),
-    ) -> Result<u64>;
+    ) -> Result<PruneSummary>;
 
     // ---- playbook runs ---------------------------------------------------
 
@@ -424,7 +433,7 @@ pub trait MissionStore: Send + Sync + 'static {
         error_message: Option<&str>,
     ) -> Result<()>;
 
-    /// Every playbook run of a mission, oldest first.
+    /// Every playbook run of a mission, in the order started (by id).
     ///
     /// # Errors
     ///

@@ -37,6 +37,7 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod time;
 mod transfer;
 
 pub use any::{AnyStore, Copied};
@@ -44,7 +45,6 @@ pub use chain::{ChainHead, ChainReport, ChainRow, OrphanChain};
 pub use deadline::with_deadline;
 pub(crate) use deadline::with_deadline_or_cancel;
 pub use error::{Result, StoreError};
-pub use ids::format_timestamp;
 pub use ids::{DecisionId, MissionId, PlaybookRunId, ToolCallId};
 pub use json::{Json, MAX_JSON_BYTES, MAX_JSON_DEPTH};
 pub use migrate::Migration;
@@ -53,8 +53,9 @@ pub(crate) use model::check_text;
 pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
     MemoryEntry, Mission, MissionFilter, MissionStatus, NewDecision, NewToolCall, Origin, Outcome,
-    Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
-    DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES, PAGE_BYTES_PER_JSON_LIMIT,
+    Page, Phase, PlaybookRun, PruneFilter, PruneSummary, PrunedMission, Skipped, ToolCall,
+    ToolCallFilter, ToolStats, DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES,
+    PAGE_BYTES_PER_JSON_LIMIT,
 };
 pub use operations::PRUNE_BATCH;
 pub use options::{
@@ -65,4 +66,5 @@ pub use options::{
 pub use postgres::{is_postgres_url, PostgresStore, POSTGRES_MIGRATIONS};
 pub use sqlite::busy::LockWaitNotice;
 pub use sqlite::{ConnectionSettings, SqliteStore, WriteStats, DEFAULT_DB_PATH, MIGRATIONS};
+pub use time::{format_timestamp, Timestamp};
 pub use transfer::{exported_chain_head, ExportFilter};

@@ -12,11 +12,9 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 use super::error::{Result, StoreError};
-use super::ids::{
-    format_timestamp, serialize_optional_timestamp, serialize_timestamp, DecisionId, MissionId,
-    ToolCallId,
-};
+use super::ids::{format_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::{Json, MAX_JSON_BYTES};
+use super::time::Timestamp;
 
 /// Largest name accepted (tool names, decision types, agent names, memory
 /// keys, playbook names), in bytes.
@@ -162,11 +160,9 @@ pub struct Mission {
     /// Where it stands.
     pub status: MissionStatus,
     /// When it was created.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When it moved to `completed` or `failed`.
-    #[serde(serialize_with = "serialize_optional_timestamp")]
-    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<Timestamp>,
     /// `None` where another program left the column NULL.
     pub metadata: Option<Json>,
     /// The invocation row of the tool that created this mission, if a tool
@@ -471,8 +467,7 @@ pub struct ToolCall {
     /// What it returned (for an invocation row: the tool's output).
     pub result: Option<Json>,
     /// When the row was written (for an invocation row: when it started).
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
     /// How long it took.
     pub duration_ms: Option<i64>,
     /// Whether it succeeded.
@@ -524,8 +519,7 @@ pub struct Decision {
     /// Why it was taken (NULL where another program left it so).
     pub rationale: Option<String>,
     /// When the decision was recorded.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
     /// Who took it.
     pub agent_name: Option<String>,
     /// What it was taken in view of.
@@ -568,11 +562,9 @@ pub struct PlaybookRun {
     /// The phase it ran in, as stored.
     pub phase: Option<String>,
     /// When the run started.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub started_at: DateTime<Utc>,
+    pub started_at: Timestamp,
     /// When it completed.
-    #[serde(serialize_with = "serialize_optional_timestamp")]
-    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<Timestamp>,
     /// Whether it succeeded, once completed.
     pub success: Option<bool>,
     /// What it measured.
@@ -605,8 +597,7 @@ pub struct PrunedMission {
     /// The mission.
     pub mission_uuid: MissionId,
     /// When it was created.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// Its status.
     pub status: MissionStatus,
     /// Its tool calls.
@@ -619,6 +610,82 @@ pub struct PrunedMission {
     pub playbook_runs: u64,
 }
 
+/// What a prune did: how many missions it deleted (or, dry, would delete)
+/// and the ones it went past.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct PruneSummary {
+    /// Missions deleted (reported one by one as they went).
+    pub pruned: u64,
+    /// Missions in the statuses asked for that it could not judge by age:
+    /// their `created_at` is not a time (written by another program).
+    pub skipped: Vec<Skipped>,
+}
+
+/// An item a command that works through the whole store went past, and
+/// where it is: its mission, and the row (table, id, column) at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Skipped {
+    /// The mission it belongs to, as stored.
+    pub mission_uuid: String,
+    /// The table of the row at fault.
+    pub table: Option<String>,
+    /// That row's id in this database.
+    pub row_id: Option<i64>,
+    /// The column at fault.
+    pub column: Option<String>,
+    /// Why it was gone past, in words.
+    pub reason: String,
+}
+
+impl Skipped {
+    /// A row's column at fault.
+    pub fn row(
+        mission_uuid: impl Into<String>,
+        table: &str,
+        row_id: i64,
+        column: &str,
+        reason: impl Into<String>,
+    ) -> Self {
+        Skipped {
+            mission_uuid: mission_uuid.into(),
+            table: Some(table.to_owned()),
+            row_id: Some(row_id),
+            column: Some(column.to_owned()),
+            reason: reason.into(),
+        }
+    }
+
+    /// A whole mission.
+    pub fn mission(mission_uuid: impl Into<String>, reason: impl Into<String>) -> Self {
+        Skipped {
+            mission_uuid: mission_uuid.into(),
+            table: None,
+            row_id: None,
+            column: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Skipped {
+    /// `mission M, tool_calls #7 (args): reason`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "mission {}", self.mission_uuid)?;
+        if let Some(table) = &self.table {
+            write!(f, ", {table}")?;
+            if let Some(id) = self.row_id {
+                write!(f, " #{id}")?;
+            }
+            if let Some(column) = &self.column {
+                write!(f, " ({column})")?;
+            }
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
 /// One live entry of a mission's agent memory.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemoryEntry {
@@ -627,11 +694,9 @@ pub struct MemoryEntry {
     /// The value as stored.
     pub value: Option<Json>,
     /// When it was last set.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: Timestamp,
     /// When it expires, if it has a TTL.
-    #[serde(serialize_with = "serialize_optional_timestamp")]
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
     /// The invocation that set it, if a tool did.
     pub invocation_id: Option<ToolCallId>,
 }
@@ -653,17 +718,19 @@ pub struct ToolStats {
     pub p95_ms: Option<i64>,
     /// Longest duration.
     pub max_ms: Option<i64>,
-    /// The first call's timestamp.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub first: DateTime<Utc>,
-    /// The last call's timestamp.
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub last: DateTime<Utc>,
+    /// The earliest instant among the calls' timestamps; `None` when no
+    /// call's timestamp is a time (see [`Timestamp`]).
+    pub first: Option<Timestamp>,
+    /// The latest instant among the calls' timestamps.
+    pub last: Option<Timestamp>,
 }
 
 /// Which missions [`MissionStore::find_missions`](super::MissionStore::find_missions)
-/// returns, newest first (by creation time, then id): every filter left
-/// `None` is off.
+/// returns, newest first (by the instant `created_at` names, then id; a
+/// `created_at` that is not a time sorts as older than every time): every
+/// filter left `None` is off. The times compare instants, whatever the
+/// spelling (see [`Timestamp`](super::Timestamp)); text that is not a time
+/// never matches them.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MissionFilter {

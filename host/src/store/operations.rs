@@ -20,7 +20,7 @@ use super::mission_store::MissionStore;
 use super::model::{
     check_name, check_text, now_timestamp, Decision, DecisionFilter, InvocationEnd,
     InvocationStart, MemoryEntry, Mission, MissionFilter, MissionStatus, NewDecision, NewToolCall,
-    Origin, Outcome, Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall,
+    Origin, Outcome, Page, Phase, PlaybookRun, PruneFilter, PruneSummary, PrunedMission, ToolCall,
     ToolCallFilter, ToolStats,
 };
 use super::rows::{self, name_list, time_window};
@@ -140,7 +140,7 @@ impl<B: Backend> MissionStore for B {
                 &[
                     filter.status.map(MissionStatus::as_str).into(),
                     filter.phase.map(Phase::as_str).into(),
-                    since.as_str().into(),
+                    since.as_deref().into(),
                     until.as_str().into(),
                     filter.search.as_deref().into(),
                     filter.before_id.into(),
@@ -378,7 +378,7 @@ impl<B: Backend> MissionStore for B {
         filter: &PruneFilter,
         dry_run: bool,
         report: &mut dyn FnMut(&PrunedMission),
-    ) -> Result<u64> {
+    ) -> Result<PruneSummary> {
         let statuses = serde_json::Value::from(
             filter
                 .statuses
@@ -388,12 +388,24 @@ impl<B: Backend> MissionStore for B {
         )
         .to_string();
         let before = format_timestamp(filter.before);
-        let candidates: Vec<PrunedMission> = self.read_sql(|db| {
-            let sql = statements(db).prune_candidates;
-            db.query_all(sql, &[before.as_str().into(), statuses.as_str().into()])?
+        let (candidates, skipped) = self.read_sql(|db| {
+            let candidates = db
+                .query_all(
+                    statements(db).prune_candidates,
+                    &[before.as_str().into(), statuses.as_str().into()],
+                )?
                 .iter()
                 .map(|r| rows::pruned_mission(r))
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            let skipped = db
+                .query_all(
+                    statements(db).missions_not_a_time,
+                    &[statuses.as_str().into()],
+                )?
+                .iter()
+                .map(|r| rows::not_a_time(r, "missions", "created_at"))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((candidates, skipped))
         })?;
         for mission in &candidates {
             if !dry_run {
@@ -401,7 +413,10 @@ impl<B: Backend> MissionStore for B {
             }
             report(mission);
         }
-        Ok(candidates.len() as u64)
+        Ok(PruneSummary {
+            pruned: candidates.len() as u64,
+            skipped,
+        })
     }
 
     // ---- playbook runs -------------------------------------------------------
@@ -496,7 +511,7 @@ struct Listing<'a> {
     statements: fn(&Statements) -> [&'static str; 2],
     after_id: Option<i64>,
     filters: [Value<'static>; 2],
-    window: (String, String),
+    window: (Option<String>, String),
     limit: Option<u32>,
 }
 
@@ -518,7 +533,7 @@ impl Listing<'_> {
                     self.after_id.unwrap_or(i64::MIN).into(),
                     first.clone(),
                     second.clone(),
-                    self.window.0.as_str().into(),
+                    self.window.0.as_deref().into(),
                     self.window.1.as_str().into(),
                     self.limit.map_or(i64::MAX, i64::from).into(),
                 ],

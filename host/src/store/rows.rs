@@ -5,12 +5,13 @@
 use chrono::{DateTime, Utc};
 
 use super::error::{Result, StoreError};
-use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
+use super::ids::{format_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::Json;
 use super::model::{
-    Decision, MemoryEntry, Mission, PlaybookRun, PrunedMission, ToolCall, ToolStats,
+    Decision, MemoryEntry, Mission, PlaybookRun, PrunedMission, Skipped, ToolCall, ToolStats,
 };
 use super::sql::Value;
+use super::time::Timestamp;
 
 macro_rules! mission_select {
     () => {
@@ -37,18 +38,29 @@ macro_rules! decisions_from {
 }
 pub(super) use {decisions_from, mission_select, tool_calls_from};
 
-/// A time filter as the bounds of a range on a timestamp column, so the
-/// planner can search its index: an open end is a bound every stored
-/// timestamp passes (they all start with a digit).
+/// A time filter as the bounds of a range on a time column's instant, so
+/// the planner can search its index. With no filter at all the lower bound
+/// is NULL, whose instant is the floor that text which is not a time maps
+/// to, so every row passes; with either end given, the lower bound is the
+/// earliest time, so text that is not a time never matches a time filter.
+/// The open upper end is the last instant the grammar spells.
 pub(super) fn time_window(
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-) -> (String, String) {
+) -> (Option<String>, String) {
+    let lower = match (since, until) {
+        (Some(since), _) => Some(format_timestamp(since)),
+        (None, Some(_)) => Some(EARLIEST.to_owned()),
+        (None, None) => None,
+    };
     (
-        since.map_or_else(String::new, format_timestamp),
-        until.map_or_else(|| "~".to_owned(), format_timestamp),
+        lower,
+        until.map_or_else(|| LATEST.to_owned(), format_timestamp),
     )
 }
+
+const EARLIEST: &str = "0001-01-01T00:00:00Z";
+const LATEST: &str = "9999-12-31T23:59:59.999999Z";
 
 /// A list filter as a JSON array; `None` (no filter) when empty.
 pub(super) fn name_list(names: &[String]) -> Option<String> {
@@ -96,14 +108,12 @@ impl Cols<'_> {
         self.text(i)?.parse()
     }
 
-    /// A timestamp in any form [`parse_timestamp`] knows.
-    pub(super) fn time(&self, i: usize) -> Result<DateTime<Utc>> {
-        let text = self.text(i)?;
-        parse_timestamp(&text)
-            .ok_or_else(|| StoreError::Internal(format!("{text:?} is not a timestamp")))
+    /// A stored time: the instant it names, or its text when it is not one.
+    pub(super) fn time(&self, i: usize) -> Result<Timestamp> {
+        Ok(Timestamp::from_stored(&self.text(i)?))
     }
 
-    pub(super) fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>> {
+    pub(super) fn opt_time(&self, i: usize) -> Result<Option<Timestamp>> {
         match &self.0[i] {
             Value::Null => Ok(None),
             _ => self.time(i).map(Some),
@@ -213,8 +223,8 @@ pub(super) fn tool_stats(r: &[Value]) -> Result<ToolStats> {
         calls,
         failures,
         failure_rate: failures as f64 / calls.max(1) as f64,
-        first: c.time(3)?,
-        last: c.time(4)?,
+        first: c.opt_time(3)?,
+        last: c.opt_time(4)?,
         p50_ms: c.opt_int(5)?,
         p95_ms: c.opt_int(6)?,
         max_ms: c.opt_int(7)?,
@@ -234,4 +244,17 @@ pub(super) fn pruned_mission(r: &[Value]) -> Result<PrunedMission> {
         memory: c.int(5)? as u64,
         playbook_runs: c.int(6)? as u64,
     })
+}
+
+/// A row of `id, mission_uuid, <time column>` whose time is not a time.
+pub(super) fn not_a_time(r: &[Value], table: &str, column: &str) -> Result<Skipped> {
+    let c = Cols(r);
+    let text = c.text(2)?;
+    Ok(Skipped::row(
+        c.text(1)?,
+        table,
+        c.int(0)?,
+        column,
+        format!("{text:?} is not a time, so its age is unknown"),
+    ))
 }

@@ -26,6 +26,10 @@ pub(crate) enum Exit {
     /// What was checked failed: the tool (`vibe run`, `vibe demo`) or a hash
     /// chain (`vibe verify`).
     CheckFailed = 5,
+    /// A command over the whole store (`copy`, `backup`, `export`,
+    /// `import`, `prune`) did everything but the items it named on stderr,
+    /// which it could not handle and went past.
+    Partial = 6,
     /// `vibe run` stopped by SIGINT (128 + 2).
     Interrupted = 130,
     /// `vibe run` stopped by SIGTERM (128 + 15).

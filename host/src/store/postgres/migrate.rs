@@ -29,6 +29,10 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../../../schema/postgres/0004_chain_and_caller.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../../../schema/postgres/0005_instants.sql"),
+    },
 ];
 
 /// The advisory lock every migration takes: "vibe-mig" in ASCII.

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../../../schema/0004_chain_and_caller.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../../../schema/0005_instants.sql"),
+    },
 ];
 
 /// Where `open_default` puts the database, relative to the working directory.

@@ -162,7 +162,7 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
     // that fails is kept, nothing more is printed, and it ends the command
     // once the batches are done.
     let mut failed = None;
-    let count = store.prune(&filter, args.dry_run, &mut |m| {
+    let summary = store.prune(&filter, args.dry_run, &mut |m| {
         if failed.is_some() {
             return;
         }
@@ -173,7 +173,7 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
                 "{verb} mission {} ({}, created {}): {} tool calls, {} decisions, {} memory entries, {} playbook runs\n",
                 m.mission_uuid,
                 m.status,
-                vibe_store::store::format_timestamp(m.created_at),
+                m.created_at,
                 m.tool_calls,
                 m.decisions,
                 m.memory,
@@ -185,8 +185,11 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
     if let Some(failure) = failed {
         return Err(failure);
     }
+    for skipped in &summary.skipped {
+        eprintln!("vibe prune: skipped {}", visible_line(&skipped.to_string()));
+    }
     if !args.json {
-        out(format_args!("{verb} {count} missions\n"))?;
+        out(format_args!("{verb} {} missions\n", summary.pruned))?;
     }
     if args.vacuum {
         match store.as_sqlite() {
@@ -199,7 +202,13 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
             None => eprintln!("--vacuum: PostgreSQL reclaims the space itself (autovacuum)"),
         }
     }
-    Ok(())
+    match summary.skipped.len() {
+        0 => Ok(()),
+        n => Err(Failure::new(
+            format!("{n} missions skipped (named above): their age is unknown"),
+            Exit::Partial,
+        )),
+    }
 }
 
 pub fn backup(store: &AnyStore, path: PathBuf, json: bool) -> CliResult {

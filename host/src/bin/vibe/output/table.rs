@@ -11,9 +11,8 @@
 
 use std::io::IsTerminal;
 
-use chrono::{DateTime, Utc};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-use vibe_store::store::format_timestamp;
+use vibe_store::store::{format_timestamp, Timestamp};
 use vibe_store::store::{MemoryEntry, PlaybookRun, ToolStats};
 use vibe_store::terminal::visible_line;
 use vibe_store::{Decision, Json, Mission, ToolCall, ToolCallId};
@@ -171,8 +170,14 @@ fn or_dash(text: Option<&str>) -> String {
     text.unwrap_or("-").to_owned()
 }
 
-fn time(at: Option<&DateTime<Utc>>) -> String {
-    at.map_or_else(|| "-".to_owned(), |at| format_timestamp(*at))
+/// A stored time as the store writes it; text that is not a time as it
+/// was written, marked so it is not read as one.
+fn time(at: Option<&Timestamp>) -> String {
+    match at {
+        None => "-".to_owned(),
+        Some(Timestamp::At(at)) => format_timestamp(*at),
+        Some(Timestamp::NotATime(text)) => format!("{text:?} (not a time)"),
+    }
 }
 
 fn json_cell(value: Option<&Json>) -> String {
@@ -404,8 +409,8 @@ pub fn stats_row(s: &ToolStats) -> Vec<String> {
         ms(s.p50_ms),
         ms(s.p95_ms),
         ms(s.max_ms),
-        time(Some(&s.first)),
-        time(Some(&s.last)),
+        time(s.first.as_ref()),
+        time(s.last.as_ref()),
     ]
 }
 

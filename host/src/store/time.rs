@@ -1,0 +1,377 @@
+//! Times as rows hold them: the one text form vibe-store writes, the
+//! spellings it reads, and [`Timestamp`], a stored time that may not be one.
+//!
+//! Other programs share the database (the ARCH-001 layout is the point), and
+//! they stamp rows their own way: `2026-11-30 09:35:01` (SQLite's
+//! `datetime('now')`), `2026-11-30T09:35:01.828406` (Python's
+//! `isoformat()`), `2026-11-30 09:35:01.828406+00` (PostgreSQL's
+//! `now()::text`). Compared as text those sort by their characters, not by
+//! the instant they name, so every filter, order and prune compares
+//! instants instead, on both backends, by the same grammar:
+//!
+//! ```text
+//! YYYY-MM-DD [ (T | space) hh:mm [ :ss [ .fraction ] ] [ spaces ] [ Z | z | ±hh | ±hhmm | ±hh:mm ] ]
+//! ```
+//!
+//! with years 0001 to 9999, real calendar dates, hours 00 to 23, minutes and
+//! seconds 00 to 59, offsets up to ±14:59, and no zone read as UTC. Anything else ("yesterday",
+//! an epoch number, `2026-02-30`) is not a time: it is kept and shown as
+//! written, never matched by a time filter, never pruned by age.
+//!
+//! The database compares instants through one expression per dialect, in
+//! the indexes of migration 5 and in every statement (`sqlite_instant!`,
+//! PostgreSQL's `vibe_instant(text)` function): SQLite's `julianday` of the
+//! text with its offset spelled as SQLite reads it (to the millisecond,
+//! SQLite's precision); PostgreSQL's `timestamptz` (to the microsecond).
+//! A value that is not a time maps to a floor below every instant (`-1`,
+//! `-infinity`).
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde::{Serialize, Serializer};
+
+/// Timestamps as the store writes them: RFC 3339 UTC with microseconds,
+/// fixed width (`2026-11-27T01:39:01.123456Z`).
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The instant a stored time names, when it is one of the spellings in the
+/// [module's grammar](self); `None` otherwise. Fractions finer than a
+/// nanosecond are dropped.
+pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let digits = |from: usize, n: usize| -> Option<u32> {
+        let s = b.get(from..from + n)?;
+        s.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits(0, 4)?;
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, digits(5, 2)?, digits(8, 2)?)
+        .filter(|_| year >= 1)?;
+    if b.len() == 10 {
+        return Some(date.and_time(NaiveTime::MIN).and_utc());
+    }
+    if !matches!(b[10], b'T' | b' ') || b.get(13) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute) = (digits(11, 2)?, digits(14, 2)?);
+    let mut i = 16;
+    let (mut second, mut nanos) = (0, 0);
+    if b.get(i) == Some(&b':') {
+        second = digits(i + 1, 2)?;
+        i += 3;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                if i - start < 9 {
+                    nanos = nanos * 10 + u32::from(b[i] - b'0');
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            nanos *= 10u32.pow(9u32.saturating_sub(u32::try_from(i - start).ok()?));
+        }
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let offset_minutes: i64 = match &b[i..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, m) = match rest.len() {
+                2 => (digits(i + 1, 2)?, 0),
+                4 => (digits(i + 1, 2)?, digits(i + 3, 2)?),
+                5 if rest[2] == b':' => (digits(i + 1, 2)?, digits(i + 4, 2)?),
+                _ => return None,
+            };
+            // SQLite reads offsets up to 14 hours, the widest in use.
+            if h > 14 || m > 59 {
+                return None;
+            }
+            let minutes = i64::from(h * 60 + m);
+            if *sign == b'+' {
+                minutes
+            } else {
+                -minutes
+            }
+        }
+        _ => return None,
+    };
+    date.and_time(time)
+        .and_utc()
+        .checked_sub_signed(Duration::minutes(offset_minutes))
+}
+
+/// The instant of a stored time in SQLite, as SQL text: `julianday` of the
+/// text with a `±hh` or `±hhmm` offset respelled as the `±hh:mm` SQLite
+/// reads, and `-1` for text outside the [grammar](self) (and for NULL).
+/// The indexes of migration 5 are on exactly this expression of each time
+/// column (a test holds them to it), so a statement that compares it uses
+/// them; a statement compares a parameter through it too, so both sides of
+/// a comparison are read alike.
+macro_rules! sqlite_instant {
+    ($x:literal) => {
+        concat!(
+            "coalesce(CASE WHEN (",
+            $x,
+            " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' OR ",
+            $x,
+            " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-2][0-9]:[0-5][0-9]*')",
+            " AND substr(",
+            $x,
+            ", 1, 4) <> '0000' AND substr(",
+            $x,
+            ", 12, 2) < '24'",
+            " AND date(substr(",
+            $x,
+            ", 1, 10)) = substr(",
+            $x,
+            ", 1, 10)",
+            " THEN julianday(CASE",
+            " WHEN ",
+            $x,
+            " GLOB '*[0-9]:[0-9][0-9]*[+-][0-9][0-9]' THEN ",
+            $x,
+            " || ':00'",
+            " WHEN ",
+            $x,
+            " GLOB '*[0-9]:[0-9][0-9]*[+-][0-9][0-9][0-9][0-9]'",
+            " THEN substr(",
+            $x,
+            ", 1, length(",
+            $x,
+            ") - 2) || ':' || substr(",
+            $x,
+            ", -2)",
+            " ELSE ",
+            $x,
+            " END) END, -1)"
+        )
+    };
+}
+pub(crate) use sqlite_instant;
+
+/// A time as a row holds it: the instant it names, or, when another program
+/// wrote something that is not one of the spellings the store reads, the
+/// text itself, kept and shown as written.
+///
+/// The spellings read: `YYYY-MM-DD`, then optionally `T` or a space,
+/// `hh:mm`, `:ss`, a fraction of any length, spaces, and a zone (`Z`, `z`,
+/// `±hh`, `±hhmm`, `±hh:mm` up to 14 hours); no zone is UTC. Years 0001 to
+/// 9999, real calendar dates, hours 00 to 23, minutes and seconds 00 to 59.
+/// Stores compare times by these instants (SQLite to the millisecond,
+/// PostgreSQL to the microsecond); text that is not a time matches no
+/// time filter.
+///
+/// Prints and serialises as the store's form of the instant
+/// (`2026-11-27T01:39:01.123456Z`) or the text as stored. Orders as the
+/// database does: text that is not a time before every instant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timestamp {
+    /// Text that names no instant, as stored.
+    NotATime(String),
+    /// A time: the instant the stored text names.
+    At(DateTime<Utc>),
+}
+
+impl Timestamp {
+    /// Reads stored text.
+    pub fn from_stored(text: &str) -> Timestamp {
+        parse_timestamp(text).map_or_else(|| Timestamp::NotATime(text.to_owned()), Timestamp::At)
+    }
+
+    /// The instant, when the stored text names one.
+    pub fn instant(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Timestamp::At(at) => Some(*at),
+            Timestamp::NotATime(_) => None,
+        }
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(at: DateTime<Utc>) -> Self {
+        Timestamp::At(at)
+    }
+}
+
+impl PartialEq<DateTime<Utc>> for Timestamp {
+    fn eq(&self, other: &DateTime<Utc>) -> bool {
+        self.instant().as_ref() == Some(other)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timestamp::At(at) => f.write_str(&format_timestamp(*at)),
+            Timestamp::NotATime(text) => f.write_str(text),
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Option<String> {
+        parse_timestamp(text).map(format_timestamp)
+    }
+
+    #[test]
+    fn every_spelling_names_its_instant() {
+        let ours = "2026-11-27T01:39:01.123456Z";
+        assert_eq!(read(ours).as_deref(), Some(ours));
+        for (text, expected) in [
+            ("2025-01-02 03:04:05", "2025-01-02T03:04:05.000000Z"),
+            ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05.000000Z"),
+            ("2025-01-02T03:04:05z", "2025-01-02T03:04:05.000000Z"),
+            ("2025-01-02T03:04:05.5+01:00", "2025-01-02T02:04:05.500000Z"),
+            ("2025-01-02T03:04:05.5+0100", "2025-01-02T02:04:05.500000Z"),
+            (
+                "2025-01-02 03:04:05.828406+00",
+                "2025-01-02T03:04:05.828406Z",
+            ),
+            ("2025-01-02 03:04:05-02", "2025-01-02T05:04:05.000000Z"),
+            ("2025-01-02 03:04:05 +02:00", "2025-01-02T01:04:05.000000Z"),
+            ("2025-01-02T03:04", "2025-01-02T03:04:00.000000Z"),
+            ("2025-01-02T00:30+01:00", "2025-01-01T23:30:00.000000Z"),
+            (
+                "2025-01-02T03:04:05.1234567891",
+                "2025-01-02T03:04:05.123456Z",
+            ),
+            ("2025-01-02", "2025-01-02T00:00:00.000000Z"),
+            ("0001-01-01", "0001-01-01T00:00:00.000000Z"),
+        ] {
+            assert_eq!(read(text).as_deref(), Some(expected), "{text}");
+        }
+        for not_a_time in [
+            "yesterday",
+            "",
+            "1764495000",
+            "2026-02-30",
+            "2026-13-01",
+            "0000-01-01",
+            "2026-11-30T24:00:00",
+            "2026-11-30T23:60",
+            "2026-11-30T23:59:60",
+            "2026-11-30T09:35:01.",
+            "2026-11-30T09:35:01+2",
+            "2026-11-30T09:35:01+02:0",
+            "2026-11-30T09:35:01+24:00",
+            "2026-11-30T09:35:01+15:00",
+            "2026-11-30T09:35:01 utc",
+            "2026-11-30TT09:35",
+            "2026-11-30t09:35",
+            " 2026-11-30",
+            "2026-11-30 ",
+            "2026-11-30Z",
+            "+2026-11-30",
+        ] {
+            assert_eq!(read(not_a_time), None, "{not_a_time:?}");
+        }
+    }
+
+    /// SQLite's expression reads every spelling as Rust does (to the
+    /// millisecond, SQLite's precision), and text outside the grammar as
+    /// the floor, -1.
+    #[test]
+    fn sqlite_reads_the_grammar_as_rust_does() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let sql = concat!(
+            "SELECT CASE WHEN ",
+            sqlite_instant!("?1"),
+            " = -1 THEN NULL ELSE ",
+            "strftime('%Y-%m-%dT%H:%M:%fZ', ",
+            sqlite_instant!("?1"),
+            ") END"
+        );
+        let spellings = [
+            "2026-11-27T01:39:01.123456Z",
+            "2025-01-02 03:04:05",
+            "2025-01-02T03:04:05z",
+            "2025-01-02T03:04:05.5+01:00",
+            "2025-01-02T03:04:05.5+0100",
+            "2025-01-02 03:04:05.828406+00",
+            "2025-01-02 03:04:05-02",
+            "2025-01-02 03:04:05 +02:00",
+            "2025-01-02T00:30+01:00",
+            "2024-02-29",
+            "0001-01-01",
+            "9999-12-31T23:59:59.998Z",
+            "yesterday",
+            "now",
+            "2461000.5",
+            "2026-02-30",
+            "2026-11-30T24:00:00",
+            "2026-11-30T23:59:60",
+            "2026-11-30T09:35:01+15:00",
+            "2026-11-30T09:35:01.",
+            "2026-11-30TT09:35",
+            "2026-11-30 ",
+            "0000-01-01",
+        ];
+        for text in spellings {
+            let sqlite: Option<String> = conn.query_row(sql, [text], |r| r.get(0)).unwrap();
+            let rust = parse_timestamp(text).map(|at| {
+                let ms =
+                    at.timestamp_millis() + i64::from(at.timestamp_subsec_micros() % 1000 >= 500);
+                DateTime::from_timestamp_millis(ms)
+                    .unwrap()
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string()
+            });
+            assert_eq!(sqlite, rust, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_indexes_are_on_the_expression_the_statements_compare() {
+        let sqlite = include_str!("../../../schema/0005_instants.sql");
+        for (table, column) in [
+            ("tool_calls", "timestamp"),
+            ("decisions", "timestamp"),
+            ("missions", "created_at"),
+        ] {
+            let expression = SQLITE_INSTANT_OF_COLUMN.replace("{}", column);
+            assert!(
+                sqlite.contains(&format!("ON {table}({expression}")),
+                "{table}.{column}"
+            );
+        }
+    }
+
+    const SQLITE_INSTANT_OF_COLUMN: &str = sqlite_instant!("{}");
+
+    #[test]
+    fn a_stored_time_prints_as_the_store_writes_it_or_as_it_was_written() {
+        let at = Timestamp::from_stored("2026-11-27 01:39:01.5");
+        assert_eq!(at.to_string(), "2026-11-27T01:39:01.500000Z");
+        assert_eq!(at, parse_timestamp("2026-11-27T01:39:01.5Z").unwrap());
+        let odd = Timestamp::from_stored("yesterday");
+        assert_eq!((odd.to_string(), odd.instant()), ("yesterday".into(), None));
+        assert_eq!(
+            serde_json::to_string(&[at, odd]).unwrap(),
+            r#"["2026-11-27T01:39:01.500000Z","yesterday"]"#
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! Rows other programs write: times in their own spellings, and text that
+//! is not a time at all. Every filter, order, page and prune compares the
+//! instant a stored time names, on both backends (docs/guarantees.md,
+//! "Rows other programs write").
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use serde_json::json;
+use vibe_store::store::{MissionFilter, PruneFilter, Timestamp, ToolCallFilter};
+use vibe_store::{Json, MissionStatus, MissionStore, NewToolCall, Phase};
+
+use crate::common::backends::{Backend, TestStore};
+use crate::common::{vibe_db, vibe_ok};
+use crate::on_both_backends;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// A mission row as another program writes it: its own uuid and stamp.
+fn foreign_mission(store: &TestStore, uuid: &str, created_at: &str) {
+    store.exec(&format!(
+        "INSERT INTO missions (mission_uuid, phase, status, created_at)
+         VALUES ('{uuid}', 'CODING', 'completed', '{created_at}')"
+    ));
+}
+
+fn foreign_call(store: &TestStore, mission: &str, tool: &str, timestamp: &str) {
+    store.exec(&format!(
+        "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES ((SELECT id FROM missions WHERE mission_uuid = '{mission}'),
+                 '{tool}', '{{}}', '{timestamp}', TRUE)"
+    ));
+}
+
+fn uuids(missions: &[vibe_store::Mission]) -> Vec<String> {
+    missions
+        .iter()
+        .map(|m| m.mission_uuid.to_string())
+        .collect()
+}
+
+/// Each spelling, its instant as the store reads it, and where it falls:
+/// before or after 2026-06-01T00:00:01Z.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("space", "2026-06-01 23:59:59"),
+    ("python", "2026-06-01T00:00:00.25"),
+    ("offset", "2026-06-01T01:00:00+02:00"),
+    ("postgres", "2026-06-01 00:00:00.5+00"),
+    ("basic-offset", "2026-05-31T17:30:00-0500"),
+    ("ours", "2026-05-31T23:59:59.000000Z"),
+    ("date", "2026-06-02"),
+    ("minutes", "2026-06-01T00:01"),
+];
+
+fn insert_spellings(store: &TestStore) {
+    for (uuid, created_at) in SPELLINGS {
+        foreign_mission(store, uuid, created_at);
+    }
+    foreign_mission(store, "not-a-time", "yesterday");
+}
+
+/// Filters and the newest-first order compare instants: a mission stamped
+/// `2026-06-01 23:59:59` is after `2026-06-01T00:00:01Z` though its text
+/// sorts before it, and text that is not a time matches no time filter.
+fn mission_filters_and_order_compare_instants(backend: Backend) {
+    let store = TestStore::open(backend);
+    insert_spellings(&store);
+    let cut = at("2026-06-01T00:00:01Z");
+
+    let mut before = MissionFilter::newest(100);
+    before.until = Some(cut);
+    let mut found = uuids(&store.find_missions(&before).unwrap());
+    found.sort();
+    assert_eq!(
+        found,
+        ["basic-offset", "offset", "ours", "postgres", "python"]
+    );
+
+    let mut after = MissionFilter::newest(100);
+    after.since = Some(cut);
+    let mut found = uuids(&store.find_missions(&after).unwrap());
+    found.sort();
+    assert_eq!(found, ["date", "minutes", "space"]);
+
+    // No filter: every mission, newest instant first, the one that is not a
+    // time last (it sorts before every time), and its text kept as written.
+    let all = store.find_missions(&MissionFilter::newest(100)).unwrap();
+    assert_eq!(
+        uuids(&all),
+        [
+            "date",
+            "space",
+            "minutes",
+            "postgres",
+            "python",
+            "ours",
+            "offset",
+            "basic-offset",
+            "not-a-time"
+        ]
+    );
+    assert_eq!(
+        all.last().unwrap().created_at,
+        Timestamp::NotATime("yesterday".into())
+    );
+    assert_eq!(all[0].created_at, at("2026-06-02T00:00:00Z"));
+
+    // Pages of one, keyed by the last mission seen, give the same order.
+    let mut paged = Vec::new();
+    let mut page = MissionFilter::newest(1);
+    loop {
+        let got = store.find_missions(&page).unwrap();
+        let Some(last) = got.last() else { break };
+        page.before_id = Some(last.id);
+        paged.extend(uuids(&got));
+        assert!(paged.len() <= all.len(), "paging repeats: {paged:?}");
+    }
+    assert_eq!(paged, uuids(&all));
+}
+
+/// Prune by age deletes what is older by instant, nothing younger, and
+/// never a mission whose age is unknown: that one is reported as skipped.
+fn prune_compares_instants_and_skips_what_is_not_a_time(backend: Backend) {
+    let store = TestStore::open(backend);
+    insert_spellings(&store);
+    let filter = PruneFilter::new(at("2026-06-01T00:00:01Z"), vec![MissionStatus::Completed]);
+    let mut pruned = Vec::new();
+    let summary = store
+        .prune(&filter, false, &mut |m| {
+            pruned.push(m.mission_uuid.to_string())
+        })
+        .unwrap();
+    pruned.sort();
+    assert_eq!(
+        pruned,
+        ["basic-offset", "offset", "ours", "postgres", "python"]
+    );
+    assert_eq!(summary.pruned, 5);
+    assert_eq!(summary.skipped.len(), 1, "{summary:?}");
+    let skipped = &summary.skipped[0];
+    assert_eq!(
+        (
+            skipped.mission_uuid.as_str(),
+            skipped.table.as_deref(),
+            skipped.column.as_deref()
+        ),
+        ("not-a-time", Some("missions"), Some("created_at"))
+    );
+    assert!(skipped.reason.contains("\"yesterday\""), "{skipped}");
+    let mut left = uuids(&store.find_missions(&MissionFilter::newest(100)).unwrap());
+    left.sort();
+    assert_eq!(left, ["date", "minutes", "not-a-time", "space"]);
+}
+
+/// Tool calls list in the order they were recorded (id), which is also the
+/// page key, so pages neither repeat nor skip whatever the stamps say; the
+/// time filters select by instant; stats name the first and last instant.
+fn tool_call_pages_follow_their_order_and_filters_compare_instants(backend: Backend) {
+    let store = TestStore::open(backend);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    // Ours first (now), then another program's rows, older and in odd
+    // spellings, with higher ids.
+    store
+        .log_tool_call(&m, NewToolCall::success("ours", json!(1)))
+        .unwrap();
+    for (tool, stamp) in [
+        ("space", "2026-06-01 23:59:59"),
+        ("postgres", "2026-06-01 00:00:00.5+00"),
+        ("python", "2026-06-01T00:00:00.25"),
+        ("junk", "last tuesday"),
+        ("offset", "2026-06-02T01:00:00+02:00"),
+    ] {
+        foreign_call(&store, m.as_str(), tool, stamp);
+    }
+    let names = |filter: &ToolCallFilter| {
+        let mut names = Vec::new();
+        store
+            .find_tool_calls(filter, &mut |c| {
+                names.push(c.tool_name);
+                Ok(())
+            })
+            .unwrap();
+        names
+    };
+    let all = names(&ToolCallFilter::mission(m.clone()));
+    assert_eq!(
+        all,
+        ["ours", "space", "postgres", "python", "junk", "offset"]
+    );
+
+    let mut paged = Vec::new();
+    let mut page = ToolCallFilter::mission(m.clone());
+    page.limit = Some(2);
+    loop {
+        let mut got = Vec::new();
+        store
+            .find_tool_calls(&page, &mut |c| {
+                got.push(c);
+                Ok(())
+            })
+            .unwrap();
+        let Some(last) = got.last() else { break };
+        page.after_id = Some(last.id.get());
+        paged.extend(got.into_iter().map(|c| c.tool_name));
+    }
+    assert_eq!(paged, all);
+
+    let mut day = ToolCallFilter::mission(m.clone());
+    day.since = Some(at("2026-06-01T00:00:00.3Z"));
+    day.until = Some(at("2026-06-02T00:00:00Z"));
+    assert_eq!(names(&day), ["space", "postgres", "offset"]);
+    let mut until_only = ToolCallFilter::default();
+    until_only.until = Some(at("2026-06-01T00:00:00.3Z"));
+    assert_eq!(names(&until_only), ["python"]);
+
+    let stats = store.tool_stats(Some(&m)).unwrap();
+    let junk = stats.iter().find(|s| s.tool_name == "junk").unwrap();
+    assert_eq!((junk.calls, junk.first.clone()), (1, None));
+    let space = stats.iter().find(|s| s.tool_name == "space").unwrap();
+    assert_eq!(space.first, Some(at("2026-06-01T23:59:59Z").into()));
+}
+
+/// Each spelling names the same instant on both backends as the library
+/// reads it: a window of one millisecond around it (SQLite's precision)
+/// finds exactly that mission; text outside the grammar is in no window.
+fn every_spelling_names_the_same_instant_in_the_database(backend: Backend) {
+    let store = TestStore::open(backend);
+    let spellings = [
+        "2026-11-30 09:35:01",
+        "2026-11-30T09:35:02.828406",
+        "2026-11-30T09:35:03.828+00:00",
+        "2026-11-30T09:35:04.828406+02:00",
+        "2026-11-30 09:35:05.828406+00",
+        "2026-11-30 09:35:06.828406-05",
+        "2026-11-30T09:35:07+0530",
+        "2026-11-30T09:35:08.5 Z",
+        "2026-11-30T09:36z",
+        "2026-11-30",
+        "2024-02-29T12:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+    ];
+    let not_times = [
+        "yesterday",
+        "now",
+        "1764495000",
+        "2026-02-30",
+        "2026-11-31T00:00:00Z",
+        "2026-11-30T24:00:00",
+        "2026-11-30T23:59:60",
+        "2026-11-30T09:35:01+15:00",
+        "2026-11-30Z",
+        "2026-11-30TT09:35",
+        "0000-01-01",
+        "",
+    ];
+    for (i, text) in spellings.iter().chain(&not_times).enumerate() {
+        foreign_mission(&store, &format!("m{i}"), text);
+    }
+    for (i, text) in spellings.iter().enumerate() {
+        let instant = Timestamp::from_stored(text)
+            .instant()
+            .unwrap_or_else(|| panic!("{text} is a time"));
+        let ms = instant.timestamp_subsec_millis();
+        let from = instant.with_nanosecond(ms * 1_000_000).unwrap();
+        let mut window = MissionFilter::newest(100);
+        window.since = Some(from);
+        window.until = Some(from + Duration::milliseconds(1));
+        assert_eq!(
+            uuids(&store.find_missions(&window).unwrap()),
+            [format!("m{i}")],
+            "{text} on {backend:?}"
+        );
+    }
+    let mut everything = MissionFilter::newest(100);
+    everything.since = Some(at("0001-01-01T00:00:00Z"));
+    let times = store.find_missions(&everything).unwrap();
+    assert_eq!(times.len(), spellings.len(), "{:?}", uuids(&times));
+    let all = store.find_missions(&MissionFilter::newest(100)).unwrap();
+    for m in &all[spellings.len()..] {
+        assert!(m.created_at.instant().is_none(), "{m:?}");
+    }
+}
+
+/// The command line: `vibe prune --before 1h` keeps a mission another
+/// program stamped a minute ago with a space, and says which mission it
+/// could not judge (exit 6); `mission list --since` finds it.
+fn operator_commands_read_foreign_stamps_as_instants(backend: Backend) {
+    let store = TestStore::open(backend);
+    let minute_ago = (Utc::now() - Duration::minutes(1))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    foreign_mission(&store, "recent", &minute_ago);
+    foreign_mission(&store, "old", "2020-01-01 00:00:00+00");
+    foreign_mission(&store, "odd", "soon");
+    let dir = store.dir.path();
+    let db = &store.location;
+
+    let listed = vibe_ok(dir, db, &["mission", "list", "--since", "10m"]);
+    assert!(listed.contains("recent") && !listed.contains("old") && !listed.contains("odd"));
+
+    let out = vibe_db(dir, db)
+        .args(["prune", "--before", "1h", "--status", "completed"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("mission odd") && stderr.contains("\"soon\""),
+        "{stderr}"
+    );
+    let left = vibe_ok(dir, db, &["mission", "list"]);
+    assert!(
+        left.contains("recent") && left.contains("odd") && !left.contains("old"),
+        "{left}"
+    );
+    assert!(left.contains("\"soon\" (not a time)"), "{left}");
+}
+
+on_both_backends!(
+    mission_filters_and_order_compare_instants,
+    prune_compares_instants_and_skips_what_is_not_a_time,
+    tool_call_pages_follow_their_order_and_filters_compare_instants,
+    every_spelling_names_the_same_instant_in_the_database,
+    operator_commands_read_foreign_stamps_as_instants,
+);
