@@ -300,6 +300,11 @@ fn operator_commands_read_foreign_stamps_as_instants(backend: Backend) {
 
     let listed = vibe_ok(dir, db, &["mission", "list", "--since", "10m"]);
     assert!(listed.contains("recent") && !listed.contains("old") && !listed.contains("odd"));
+    let exported = vibe_ok(dir, db, &["export", "--since", "10m"]);
+    assert_eq!(exported.lines().count(), 1, "{exported}");
+    assert!(exported.contains("\"recent\""), "{exported}");
+    let everything = vibe_ok(dir, db, &["export"]);
+    assert_eq!(everything.lines().count(), 3, "{everything}");
 
     let out = vibe_db(dir, db)
         .args(["prune", "--before", "1h", "--status", "completed"])

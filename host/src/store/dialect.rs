@@ -58,8 +58,12 @@ pub(crate) struct Statements {
     /// missions in them whose `created_at` is not a time (a prune by age
     /// skips them).
     pub missions_not_a_time: &'static str,
-    /// `?1` mission row id: its playbook runs, oldest first.
+    /// `?1` mission row id: its playbook runs, in the order started.
     pub playbook_runs: &'static str,
+    /// `?1` created since, or NULL for all: row id and uuid of the missions
+    /// an export selects, oldest first (a `created_at` that is not a time
+    /// first when `?1` is NULL; never when it is given).
+    pub export_selection: &'static str,
 }
 
 impl Dialect {
@@ -270,6 +274,11 @@ pub(crate) const SQLITE: Statements = Statements {
            AND status IN (SELECT value FROM json_each(?1)) ORDER BY id"
     ),
     playbook_runs: concat!(playbook_runs!(), "ORDER BY id"),
+    export_selection: concat!(
+        "SELECT id, mission_uuid FROM missions WHERE ",
+        sqlite_instant!("created_at"), " >= ", sqlite_instant!("?1"),
+        " ORDER BY ", sqlite_instant!("created_at"), ", id"
+    ),
 };
 
 pub(crate) const POSTGRES: Statements = Statements {
@@ -330,6 +339,9 @@ pub(crate) const POSTGRES: Statements = Statements {
          WHERE vibe_instant(created_at) = '-infinity'
            AND status IN (SELECT json_array_elements_text(CAST(?1 AS TEXT)::json)) ORDER BY id",
     playbook_runs: concat!(playbook_runs!(), "ORDER BY id"),
+    export_selection: "SELECT id, mission_uuid FROM missions
+         WHERE vibe_instant(created_at) >= vibe_instant(?1)
+         ORDER BY vibe_instant(created_at), id",
 };
 
 const POSTGRES_FIND_TOOL_CALLS: &str = concat!(

@@ -184,18 +184,15 @@ pub(crate) fn export_selection(
     store: &impl Backend,
     filter: &ExportFilter,
 ) -> Result<Vec<(i64, String)>> {
-    let since = filter
-        .since
-        .map_or_else(String::new, super::ids::format_timestamp);
+    let since = filter.since.map(super::ids::format_timestamp);
     let wanted: std::collections::HashSet<&str> =
         filter.missions.iter().map(|m| m.as_str()).collect();
     let mut ids: Vec<(i64, String)> = Vec::new();
     store.read_sql(|db| {
         ids.clear();
         db.query(
-            "SELECT id, mission_uuid FROM missions WHERE created_at >= ?1
-             ORDER BY created_at, id",
-            &[since.as_str().into()],
+            db.dialect().statements().export_selection,
+            &[since.as_deref().into()],
             &mut |r| {
                 if let (Some(id), Some(uuid)) = (r[0].int(), r[1].text()) {
                     if wanted.is_empty() || wanted.contains(uuid) {
