@@ -331,3 +331,63 @@ on_both_backends!(
     every_spelling_names_the_same_instant_in_the_database,
     operator_commands_read_foreign_stamps_as_instants,
 );
+
+/// `vibe copy` to PostgreSQL goes past a mission holding a row another
+/// program wrote that PostgreSQL refuses (`NaN` in a JSON column), names
+/// it (mission, table, row, column), copies every other mission, and ends
+/// with exit 6; running it again finishes nothing more and says the same.
+#[test]
+fn copy_goes_past_a_mission_it_cannot_copy_and_names_it() {
+    let source = TestStore::open(Backend::Sqlite);
+    let dest = TestStore::open(Backend::Postgres);
+    let missions: Vec<_> = (0..3)
+        .map(|i| {
+            let m = source
+                .create_mission(Phase::Coding, Json::from(json!({ "i": i })))
+                .unwrap();
+            source
+                .log_tool_call(&m, NewToolCall::success("ok", json!(i)))
+                .unwrap();
+            m
+        })
+        .collect();
+    let conn = rusqlite::Connection::open(&source.location).unwrap();
+    conn.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    conn.execute(
+        "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES ((SELECT id FROM missions WHERE mission_uuid = ?1), 'odd', 'NaN',
+                 '2026-11-30 09:35:01', 1)",
+        [missions[1].as_str()],
+    )
+    .unwrap();
+    drop(conn);
+
+    for run in 0..2 {
+        let out = vibe_db(source.dir.path(), &source.location)
+            .args(["copy", "--from", &source.location, "--to", &dest.location])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "run {run}: {stderr}");
+        assert!(
+            stderr.contains(&format!("mission {}", missions[1]))
+                && stderr.contains("tool_calls row 2")
+                && stderr.contains("args"),
+            "run {run}: {stderr}"
+        );
+        assert!(!stderr.contains(missions[0].as_str()) && !stderr.contains(missions[2].as_str()));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let expected = if run == 0 {
+            "copied 2 missions"
+        } else {
+            "copied 0 missions"
+        };
+        assert!(stdout.contains(expected), "run {run}: {stdout}");
+    }
+    assert_eq!(dest.count("SELECT COUNT(*) FROM missions"), 2);
+    for m in [&missions[0], &missions[2]] {
+        assert_eq!(dest.get_tool_history(m).unwrap().len(), 1);
+    }
+    assert!(dest.get_mission(&missions[1]).is_err());
+}

@@ -13,7 +13,7 @@ use super::mission_store::MissionStore;
 use super::model::{
     Decision, DecisionFilter, InvocationEnd, InvocationStart, MemoryEntry, Mission, MissionFilter,
     MissionStatus, NewDecision, NewToolCall, Page, Phase, PlaybookRun, PruneFilter, PruneSummary,
-    PrunedMission, ToolCall, ToolCallFilter, ToolStats,
+    PrunedMission, Skipped, ToolCall, ToolCallFilter, ToolStats,
 };
 use super::options::OpenOptions;
 use super::otlp;
@@ -158,21 +158,33 @@ impl AnyStore {
         each!(self, s => chain::mission_entry(s, mission, seq))
     }
 
-    /// Each mission `filter` selects as one line of JSON.
+    /// Calls `f` with each mission `filter` selects, oldest first, as one
+    /// line of JSON (no newline) and the rows it holds. A mission whose rows
+    /// cannot be read is gone past: returns those, named, with why.
+    ///
+    /// # Errors
+    ///
+    /// The database's, and the first error `f` returns; missions already
+    /// handed to `f` stay handed.
     pub fn export_jsonl(
         &self,
         filter: &ExportFilter,
         f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Skipped>> {
         each!(self, s => transfer::export_jsonl(s, filter, f))
     }
 
-    /// Each mission `filter` selects as one OTLP/JSON request.
+    /// Each mission `filter` selects as one OTLP/JSON request, as
+    /// [`export_jsonl`](Self::export_jsonl) hands them on.
+    ///
+    /// # Errors
+    ///
+    /// As [`export_jsonl`](Self::export_jsonl).
     pub fn export_otlp(
         &self,
         filter: &ExportFilter,
         f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Skipped>> {
         each!(self, s => otlp::export_otlp(s, filter, f))
     }
 
@@ -205,38 +217,59 @@ impl AnyStore {
     ///
     /// Idempotent and resumable: a mission `dest` already holds with the
     /// same trail is left alone, so a copy that was interrupted is finished
-    /// by running it again. A mission `dest` holds with a different trail
-    /// (its chain does not contain this store's) is an error, and nothing
-    /// of it is written: copying never merges two trails.
+    /// by running it again. A mission that cannot be copied (`dest` holds
+    /// it with a different trail, since copying never merges two trails;
+    /// `dest` refuses one of its rows; its rows cannot be read) is gone
+    /// past, nothing of it written: returns those, named, with why.
+    ///
+    /// # Errors
+    ///
+    /// Either database's errors that are not about one mission (see
+    /// [`StoreError::concerns_one_item`]), and the first error `f` returns.
+    /// Missions copied before stay copied.
     pub fn copy_to(
         &self,
         dest: &AnyStore,
         f: &mut dyn FnMut(&MissionId, Copied, u64) -> Result<()>,
-    ) -> Result<()> {
-        self.export_jsonl(&ExportFilter::default(), &mut |mission, line, rows| {
-            let (_, new) = dest.import_jsonl(&line)?;
-            if new {
-                return f(mission, Copied::New, rows);
+    ) -> Result<Vec<Skipped>> {
+        let mut refused = Vec::new();
+        let mut unread = self.export_jsonl(&ExportFilter::default(), &mut |mission, line, rows| {
+            match copy_one(self, dest, mission, &line) {
+                Ok(copied) => f(mission, copied, rows),
+                Err(e) if e.concerns_one_item() => {
+                    refused.push(Skipped::mission(mission.as_str(), e.to_string()));
+                    Ok(())
+                }
+                Err(e) => Err(e),
             }
-            let (_, head) = exported_chain_head(&line)?;
-            let there = if head.length == 0 {
-                None
-            } else {
-                dest.chain_entry(mission, head.length)?
-            };
-            if there != head.hash {
-                return Err(StoreError::invalid(format!(
-                    "mission {mission} is at both {} and {} with different trails (the \
-                     destination's chain does not hold this one's {} entries); copy never \
-                     merges trails",
-                    self.location(),
-                    dest.location(),
-                    head.length
-                )));
-            }
-            f(mission, Copied::AlreadyThere, rows)
-        })
+        })?;
+        unread.extend(refused);
+        Ok(unread)
     }
+}
+
+/// Copies one exported mission to `dest`, or finds it there already.
+fn copy_one(source: &AnyStore, dest: &AnyStore, mission: &MissionId, line: &str) -> Result<Copied> {
+    let (_, new) = dest.import_jsonl(line)?;
+    if new {
+        return Ok(Copied::New);
+    }
+    let (_, head) = exported_chain_head(line)?;
+    let there = if head.length == 0 {
+        None
+    } else {
+        dest.chain_entry(mission, head.length)?
+    };
+    if there != head.hash {
+        return Err(StoreError::invalid(format!(
+            "it is at both {} and {} with different trails (the destination's chain does not \
+             hold this one's {} entries); copy never merges trails",
+            source.location(),
+            dest.location(),
+            head.length
+        )));
+    }
+    Ok(Copied::AlreadyThere)
 }
 
 impl MissionStore for AnyStore {

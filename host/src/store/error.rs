@@ -132,6 +132,21 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl StoreError {
+    /// Whether this error is about one item (a row or a mission: input
+    /// refused, over a limit, not there, or rows a reader cannot handle)
+    /// rather than the database itself: a command that works through the
+    /// whole store names that item, goes past it and goes on.
+    pub fn concerns_one_item(&self) -> bool {
+        matches!(
+            self,
+            StoreError::InvalidInput(_)
+                | StoreError::LimitExceeded(_)
+                | StoreError::MissionNotFound(_)
+                | StoreError::NotFound(_)
+                | StoreError::Internal(_)
+        )
+    }
+
     /// The error for a panic caught while `doing` something: a bug in
     /// vibe-store or in a backend, reported as [`StoreError::Internal`].
     pub fn from_panic(doing: &str, payload: Box<dyn std::any::Any + Send>) -> Self {

@@ -29,7 +29,8 @@ use super::backend::Backend;
 use super::error::Result;
 use super::ids::{parse_timestamp, MissionId};
 use super::sql::{Sql, Value as Column};
-use super::transfer::{export_selection, ExportFilter};
+use super::model::Skipped;
+use super::transfer::{export_each, ExportFilter};
 
 /// OTLP span kind INTERNAL.
 const KIND_INTERNAL: i64 = 1;
@@ -43,12 +44,8 @@ pub(crate) fn export_otlp(
     store: &impl Backend,
     filter: &ExportFilter,
     f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-) -> Result<()> {
-    for (row_id, uuid) in export_selection(store, filter)? {
-        let (line, rows) = store.read_sql(|db| trace(db, row_id, &uuid))?;
-        f(&MissionId::stored(uuid), line, rows)?;
-    }
-    Ok(())
+) -> Result<Vec<Skipped>> {
+    export_each(store, filter, &trace, f)
 }
 
 /// A text column's value (empty when NULL).

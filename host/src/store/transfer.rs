@@ -26,6 +26,7 @@ use super::chain::ChainHead;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::json::Json;
+use super::model::Skipped;
 use super::sql::{mission_row, Dialect, Sql, Value};
 
 /// What each table exports: its columns (provenance ids become positions),
@@ -145,17 +146,34 @@ pub struct ExportFilter {
 
 /// Calls `f` with each mission `filter` selects, oldest first, as one line
 /// of JSON (no newline) and the rows it holds, one mission in memory at a
-/// time.
+/// time. A mission that cannot be read is gone past and returned.
 pub(crate) fn export_jsonl(
     store: &impl Backend,
     filter: &ExportFilter,
     f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-) -> Result<()> {
+) -> Result<Vec<Skipped>> {
+    export_each(store, filter, &|db, row_id, _| export_mission(db, row_id), f)
+}
+
+/// Renders each mission `filter` selects with `render` (row id, uuid) and
+/// hands it to `f`, oldest first. A mission whose rows `render` cannot
+/// handle ([`StoreError::concerns_one_item`]) is gone past and returned,
+/// named; any other error (the database, `f`'s) ends the export.
+pub(crate) fn export_each(
+    store: &impl Backend,
+    filter: &ExportFilter,
+    render: &dyn Fn(&mut dyn Sql, i64, &str) -> Result<(String, u64)>,
+    f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
+) -> Result<Vec<Skipped>> {
+    let mut skipped = Vec::new();
     for (row_id, uuid) in export_selection(store, filter)? {
-        let (line, rows) = store.read_sql(|db| export_mission(db, row_id))?;
-        f(&MissionId::stored(uuid), line, rows)?;
+        match store.read_sql(|db| render(db, row_id, &uuid)) {
+            Ok((line, rows)) => f(&MissionId::stored(uuid), line, rows)?,
+            Err(e) if e.concerns_one_item() => skipped.push(Skipped::mission(uuid, e.to_string())),
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+    Ok(skipped)
 }
 
 /// The rows an export holds: what `filter` selects, counted in one read
@@ -260,7 +278,15 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
         let mission_id = insert(db, &MISSIONS, &mission, None, &[("invocation_id", creator)])?;
         let mut calls: Vec<i64> = Vec::new();
         for (table, rows) in CHILDREN.iter().zip(&children) {
-            for row in rows {
+            for (position, row) in rows.iter().enumerate() {
+                let at = |e: StoreError| match e {
+                    StoreError::InvalidInput(why) => StoreError::InvalidInput(format!(
+                        "{} row {} (in the export's order): {why}",
+                        table.name,
+                        position + 1
+                    )),
+                    e => e,
+                };
                 let invocation = match row.get("invocation").map(|v| v.get()) {
                     None | Some("null") => None,
                     Some(index) => {
@@ -280,7 +306,8 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
                     row,
                     Some(mission_id),
                     &[("invocation_id", invocation)],
-                )?;
+                )
+                .map_err(at)?;
                 if table.name == "tool_calls" {
                     calls.push(id);
                 }
@@ -437,10 +464,8 @@ fn insert(
             id(inserted?)
         }
         Dialect::Postgres => Err(StoreError::invalid(format!(
-            "{} of mission {} holds text that is not JSON in {}; PostgreSQL's JSON check \
-             cannot be set aside, so the mission cannot be copied there",
-            table.name,
-            row.get("mission_uuid").map_or("(below)", |v| v.get()),
+            "column {} holds text that is not JSON (another program wrote it); \
+             PostgreSQL's JSON check cannot be set aside, so the mission cannot be copied there",
             invalid.join(", ")
         ))),
     }

@@ -299,23 +299,25 @@ impl SqliteStore {
 
     /// Calls `f` with each mission `filter` selects, oldest first, as one
     /// line of JSON (no newline) and the rows it holds, one mission in
-    /// memory at a time.
+    /// memory at a time; returns the missions it went past (their rows
+    /// could not be read), named.
     pub fn export_jsonl(
         &self,
         filter: &ExportFilter,
         f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<super::Skipped>> {
         transfer::export_jsonl(self, filter, f)
     }
 
     /// Calls `f` with each mission `filter` selects, oldest first, as one
     /// OTLP/JSON `ExportTraceServiceRequest` (no newline), one mission in
-    /// memory at a time. Also returns the rows each line held, for progress.
+    /// memory at a time, with the rows each line held, for progress;
+    /// returns the missions it went past, named.
     pub fn export_otlp(
         &self,
         filter: &ExportFilter,
         f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Vec<super::Skipped>> {
         super::otlp::export_otlp(self, filter, f)
     }
 

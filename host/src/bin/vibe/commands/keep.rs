@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use vibe_store::store::{Copied, ExportFilter, PruneFilter};
+use vibe_store::store::{Copied, ExportFilter, PruneFilter, Skipped};
 use vibe_store::terminal::visible_line;
 use vibe_store::{AnyStore, MissionStore, OpenOptions};
 
@@ -57,7 +57,7 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
         }
         Ok(())
     };
-    match args.format {
+    let skipped = match args.format {
         ExportFormat::Jsonl => walk(
             |f| store.export_jsonl(&filter, &mut |_, line, rows| f((line, rows))),
             emit,
@@ -66,7 +66,7 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
             |f| store.export_otlp(&filter, &mut |_, line, rows| f((line, rows))),
             emit,
         )?,
-    }
+    };
     let flushed = match failed {
         Some(e) => Err(e),
         None => sink.flush(),
@@ -75,8 +75,24 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
         progress.finish();
     }
     match &args.output {
-        Some(path) => flushed.map_err(|e| io(path, e)),
-        None => flushed.map_err(stdout_failure),
+        Some(path) => flushed.map_err(|e| io(path, e))?,
+        None => flushed.map_err(stdout_failure)?,
+    }
+    went_past("export", "exported", &skipped)
+}
+
+/// Names on stderr each item a command over the whole store went past, and
+/// ends it with exit 6 when there was one.
+fn went_past(command: &str, done: &str, skipped: &[Skipped]) -> CliResult {
+    for item in skipped {
+        eprintln!("vibe {command}: went past {}", visible_line(&item.to_string()));
+    }
+    match skipped.len() {
+        0 => Ok(()),
+        n => Err(Failure::new(
+            format!("{n} missions not {done} (named above); everything else was"),
+            Exit::Partial,
+        )),
     }
 }
 
@@ -94,7 +110,7 @@ pub fn copy(options: OpenOptions, from: &str, to: &str, json: bool) -> CliResult
     let total = source.export_size(&ExportFilter::default())?;
     let mut progress = Progress::new("copied", total, std::io::stderr().is_terminal());
     let (mut copied, mut there, mut rows) = (0u64, 0u64, 0u64);
-    source.copy_to(&dest, &mut |_, what, n| {
+    let skipped = source.copy_to(&dest, &mut |_, what, n| {
         match what {
             Copied::New => copied += 1,
             Copied::AlreadyThere => there += 1,
@@ -109,14 +125,16 @@ pub fn copy(options: OpenOptions, from: &str, to: &str, json: bool) -> CliResult
             "copied": copied,
             "already_there": there,
             "rows": rows,
-        }))
+            "skipped": skipped,
+        }))?;
     } else {
         out(format_args!(
             "copied {copied} missions ({rows} rows in all) from {} to {}; {there} were already there\n",
             visible_line(&source.location()),
             visible_line(&dest.location())
-        ))
+        ))?;
     }
+    went_past("copy", "copied", &skipped)
 }
 
 pub fn import(store: &AnyStore, file: &Path) -> CliResult {
@@ -185,9 +203,6 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
     if let Some(failure) = failed {
         return Err(failure);
     }
-    for skipped in &summary.skipped {
-        eprintln!("vibe prune: skipped {}", visible_line(&skipped.to_string()));
-    }
     if !args.json {
         out(format_args!("{verb} {} missions\n", summary.pruned))?;
     }
@@ -202,13 +217,7 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
             None => eprintln!("--vacuum: PostgreSQL reclaims the space itself (autovacuum)"),
         }
     }
-    match summary.skipped.len() {
-        0 => Ok(()),
-        n => Err(Failure::new(
-            format!("{n} missions skipped (named above): their age is unknown"),
-            Exit::Partial,
-        )),
-    }
+    went_past("prune", "judged by age", &summary.skipped)
 }
 
 pub fn backup(store: &AnyStore, path: PathBuf, json: bool) -> CliResult {

@@ -40,10 +40,10 @@ pub(crate) fn stdout_failure(e: std::io::Error) -> Failure {
 /// Runs a store walk (`find_tool_calls`, `each_decision`...) whose callback
 /// prints each item: a failed write stops the walk at once and is what the
 /// walk returns.
-pub(crate) fn walk<T>(
-    run: impl FnOnce(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<(), StoreError>,
+pub(crate) fn walk<T, R>(
+    run: impl FnOnce(&mut dyn FnMut(T) -> Result<(), StoreError>) -> Result<R, StoreError>,
     mut each: impl FnMut(T) -> CliResult,
-) -> CliResult {
+) -> Result<R, Failure> {
     let mut failed = None;
     let walked = run(&mut |item| {
         each(item).map_err(|failure| {
