@@ -391,3 +391,53 @@ fn copy_goes_past_a_mission_it_cannot_copy_and_names_it() {
     }
     assert!(dest.get_mission(&missions[1]).is_err());
 }
+
+/// `vibe backup` of a file holding rows another program wrote past the
+/// schema's CHECK constraints is a faithful copy: it succeeds, names each
+/// such row on stderr as a warning, and the copy holds them as they are.
+#[test]
+fn backup_copies_rows_that_break_a_constraint_faithfully_and_names_them() {
+    let source = TestStore::open(Backend::Sqlite);
+    let m = source
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    for i in 0..50 {
+        source
+            .log_tool_call(&m, NewToolCall::success("ok", json!(i)))
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(&source.location).unwrap();
+    conn.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    conn.execute_batch(
+        "UPDATE tool_calls SET success = 7 WHERE id IN (3, 41);
+         INSERT INTO missions (mission_uuid, phase, status, created_at)
+         VALUES ('foreign', 'HACKED', 'pending', '2026-11-30 09:35:01');",
+    )
+    .unwrap();
+    let foreign: i64 = conn
+        .query_row("SELECT id FROM missions WHERE mission_uuid = 'foreign'", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+
+    let dest = source.dir.path().join("copy.db");
+    let out = vibe_db(source.dir.path(), &source.location)
+        .args(["backup", dest.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for row in ["tool_calls #3 ", "tool_calls #41 ", &format!("missions #{foreign} ")] {
+        assert!(stderr.contains(row), "{row} in {stderr}");
+    }
+    assert_eq!(stderr.lines().count(), 3, "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rows that break constraints"));
+    let copy = rusqlite::Connection::open(&dest).unwrap();
+    let odd: i64 = copy
+        .query_row("SELECT COUNT(*) FROM tool_calls WHERE success = 7", [], |r| r.get(0))
+        .unwrap();
+    let calls: i64 = copy
+        .query_row("SELECT COUNT(*) FROM tool_calls", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((odd, calls), (2, 50));
+}

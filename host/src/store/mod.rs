@@ -65,6 +65,9 @@ pub use options::{
 #[cfg(feature = "postgres")]
 pub use postgres::{is_postgres_url, PostgresStore, POSTGRES_MIGRATIONS};
 pub use sqlite::busy::LockWaitNotice;
-pub use sqlite::{ConnectionSettings, SqliteStore, WriteStats, DEFAULT_DB_PATH, MIGRATIONS};
+pub use sqlite::{
+    Backup, ConnectionSettings, ConstraintBreach, SqliteStore, WriteStats, DEFAULT_DB_PATH,
+    MIGRATIONS,
+};
 pub use time::{format_timestamp, Timestamp};
 pub use transfer::{exported_chain_head, ExportFilter};

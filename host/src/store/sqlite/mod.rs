@@ -4,6 +4,7 @@
 //! go through the group-committing [`Writer`]; reads use a small pool of
 //! connections of their own, so readers never wait on a writer's fsync (WAL).
 
+mod backup;
 pub(crate) mod busy;
 mod open;
 mod writer;
@@ -28,6 +29,7 @@ use busy::with_wait;
 use open::{connect, open_database, SchemaLock};
 pub use writer::WriteStats;
 use writer::{exec_cached, Writer};
+pub use backup::{Backup, ConstraintBreach};
 
 /// The SQLite migrations compiled into this binary, from `schema/`.
 pub const MIGRATIONS: &[Migration] = &[
@@ -200,9 +202,17 @@ impl SqliteStore {
     /// Copies the database to `dest` (a new file) while writers keep
     /// writing: SQLite's online backup, from one read snapshot, so the copy
     /// is consistent as of one moment. The copy is checked with `PRAGMA
-    /// integrity_check` before it is moved into place; returns its size in
-    /// bytes. Nothing is left at `dest` if anything fails.
-    pub fn backup_to(&self, dest: &Path) -> Result<u64> {
+    /// integrity_check` before it is moved into place: damage is an error;
+    /// rows another program wrote that break a CHECK or NOT NULL constraint
+    /// are copied as they are (a faithful copy) and named in the returned
+    /// [`Backup`], with the copy's size in bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidInput`] when `dest` exists; I/O errors;
+    /// [`StoreError::Internal`] when the copy is damaged. Nothing is left at
+    /// `dest` if anything fails.
+    pub fn backup_to(&self, dest: &Path) -> Result<Backup> {
         if dest.exists() {
             return Err(StoreError::invalid(format!(
                 "{} exists; back up to a new file",
@@ -234,26 +244,26 @@ impl SqliteStore {
                 let backup = rusqlite::backup::Backup::new(src, &mut out)?;
                 backup.step(-1)?;
             }
-            let check: String = out.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-            if check != "ok" {
-                return Err(StoreError::Internal(format!(
-                    "the backup failed its integrity check: {check}"
-                )));
-            }
+            let breaches = backup::check_copy(&mut out)?;
             out.close().map_err(|(_, e)| StoreError::from(e))?;
-            Ok(())
+            Ok(breaches)
         });
-        let moved = copied.and_then(|()| {
+        let moved = copied.and_then(|breaches| {
             std::fs::File::open(&temp)
                 .and_then(|f| f.sync_all())
                 .and_then(|()| std::fs::hard_link(&temp, dest))
                 .map_err(|e| StoreError::io(dest, e))
+                .map(|()| breaches)
         });
         let _ = std::fs::remove_file(&temp);
-        moved?;
-        std::fs::metadata(dest)
+        let rows_breaking_constraints = moved?;
+        let bytes = std::fs::metadata(dest)
             .map(|m| m.len())
-            .map_err(|e| StoreError::io(dest, e))
+            .map_err(|e| StoreError::io(dest, e))?;
+        Ok(Backup {
+            bytes,
+            rows_breaking_constraints,
+        })
     }
 
     /// A number that changes whenever a transaction is committed to the

@@ -220,18 +220,36 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
     went_past("prune", "judged by age", &summary.skipped)
 }
 
+/// `vibe backup`: a faithful copy of rows that break a constraint is a
+/// warning naming them (exit 0), not a failure; a damaged copy fails.
 pub fn backup(store: &AnyStore, path: PathBuf, json: bool) -> CliResult {
-    let bytes = store.sqlite_only("vibe backup")?.backup_to(&path)?;
+    let backup = store.sqlite_only("vibe backup")?.backup_to(&path)?;
+    let breaking = &backup.rows_breaking_constraints;
+    let integrity = if breaking.is_empty() {
+        "ok"
+    } else {
+        "ok, with rows that break constraints (copied as they are)"
+    };
+    for row in breaking {
+        eprintln!(
+            "vibe backup: warning: {} #{} breaks a constraint of its table (another program \
+             wrote it); copied as it is",
+            visible_line(&row.table),
+            row.row_id
+        );
+    }
     if json {
         print_json(&serde_json::json!({
             "path": path,
-            "bytes": bytes,
-            "integrity": "ok",
+            "bytes": backup.bytes,
+            "integrity": integrity,
+            "rows_breaking_constraints": breaking,
         }))
     } else {
         out(format_args!(
-            "backed up to {} ({bytes} bytes, integrity ok)\n",
-            visible_line(&path.display().to_string())
+            "backed up to {} ({} bytes, integrity {integrity})\n",
+            visible_line(&path.display().to_string()),
+            backup.bytes
         ))
     }
 }
