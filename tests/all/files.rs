@@ -232,3 +232,65 @@ fn a_db_path_that_looks_like_a_uri_is_a_file_name() {
         0
     );
 }
+
+/// Eight threads each running `vibe --durability normal log` (one process
+/// per call, 8 KB of arguments) while the file grows past 20 MB: each
+/// process that closes last checkpoints the WAL into the file and deletes
+/// it, so another's open-time damage check meets a page 1 already declaring
+/// pages the file does not hold yet. None may be refused, and every
+/// acknowledged row must be there.
+#[test]
+fn eight_cli_writers_growing_the_file_are_never_refused_as_damaged() {
+    const THREADS: usize = 8;
+    const PER_THREAD: usize = 500;
+    let (dir, path) = temp_db();
+    let mission = SqliteStore::open(&path)
+        .unwrap()
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let pad = "x".repeat(8 * 1024);
+    let writers: Vec<_> = (0..THREADS)
+        .map(|w| {
+            let (dir, path, mission) = (dir.path().to_owned(), path.clone(), mission.clone());
+            let pad = pad.clone();
+            std::thread::spawn(move || {
+                let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+                for i in 0..PER_THREAD {
+                    let args = json!({ "w": w, "i": i, "pad": pad }).to_string();
+                    let out = vibe(&dir)
+                        .arg("--db")
+                        .arg(&path)
+                        .args(["--durability", "normal", "log", &mission])
+                        .args(["--tool", "load", "--args", &args])
+                        .output()
+                        .unwrap();
+                    if out.status.success() {
+                        let id = String::from_utf8_lossy(&out.stdout).trim().parse::<i64>();
+                        acknowledged.push(id.expect("`vibe log` prints the new row's id"));
+                    } else {
+                        refused.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                    }
+                }
+                (acknowledged, refused)
+            })
+        })
+        .collect();
+    let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+    for writer in writers {
+        let (a, r) = writer.join().expect("CLI writer thread");
+        acknowledged.extend(a);
+        refused.extend(r);
+    }
+    let truncated = refused.iter().filter(|r| r.contains("truncated")).count();
+    assert!(
+        refused.is_empty(),
+        "{} of {} calls refused ({truncated} as truncated), first: {}",
+        refused.len(),
+        THREADS * PER_THREAD,
+        refused[0]
+    );
+    assert_eq!(acknowledged.len(), THREADS * PER_THREAD);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > 20 << 20, "the file grew past 20 MB: {size} bytes");
+    assert_acknowledged_present(&path, &acknowledged, "eight CLI writers");
+}

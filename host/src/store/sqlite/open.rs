@@ -263,11 +263,22 @@ fn check_file(path: &Path, read_only: bool) -> Result<()> {
     let valid_for = &header[92..96];
     // The in-header size is trustworthy only when written by SQLite >= 3.7.0,
     // which marks it by copying the change counter into "version-valid-for".
-    // A process killed mid-checkpoint can leave page 1 ahead of the file's
-    // length; its WAL still holds every page and completes the file on the
-    // next open, so the check applies only when there is no WAL to replay.
-    let wal_len = fs::metadata(wal_path(path)).map(|m| m.len()).unwrap_or(0);
-    if wal_len == 0 && change_counter == valid_for && page_count * page_size > len {
+    //
+    // The size is compared only for a file at rest: one no other process is
+    // growing. SQLite writes page 1 (the new page count) before the pages
+    // that lengthen the file, and keeps its WAL (or rollback journal) from
+    // before the first of those writes until after the last: a checkpoint,
+    // a commit, the last connection's checkpoint-and-delete on close, and a
+    // process killed in the middle all leave that file in place. So the
+    // order here is length, header, journals, length again: a header read
+    // after a page 1 write whose file growth the second length has not yet
+    // seen is followed by a journal check inside that window, which finds
+    // the journal. Any journal content, or a length that moved, means
+    // SQLite's own recovery and checks apply, not this one.
+    let at_rest = journal_len(path, "-wal") == 0
+        && journal_len(path, "-journal") == 0
+        && fs::metadata(path).map(|m| m.len()).ok() == Some(len);
+    if at_rest && change_counter == valid_for && page_count * page_size > len {
         return Err(unusable(
             path,
             format!(
@@ -278,10 +289,18 @@ fn check_file(path: &Path, read_only: bool) -> Result<()> {
     Ok(())
 }
 
-fn wal_path(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    PathBuf::from(wal)
+/// Length of the journal beside `path` whose name ends in `suffix` (`-wal`,
+/// `-journal`); 0 when there is none.
+fn journal_len(path: &Path, suffix: &str) -> u64 {
+    fs::metadata(beside(path, suffix)).map_or(0, |m| m.len())
+}
+
+/// The file SQLite keeps beside `path` under the name ending in `suffix`
+/// (`-wal`, `-shm`, `-journal`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// Checks that an existing file's tables are vibe-store's (a file with
