@@ -68,10 +68,11 @@ pub(crate) fn connect(path: &Path, options: &OpenOptions) -> Result<Connection> 
     Ok(conn)
 }
 
-/// A read-only connection. A WAL file whose directory this user cannot
-/// write (so SQLite cannot make its shared-memory file) is opened as
-/// immutable: nobody who could change it is reading through us anyway, and
-/// the alternative is not reading it at all.
+/// A read-only connection. SQLite reads a WAL only through its
+/// shared-memory index (`-shm`); when this user can neither open nor create
+/// one (a folder it cannot write), the file is opened as immutable, which
+/// reads the main file alone. That is the whole database only when the WAL
+/// holds nothing: otherwise the open is refused, never a partial view.
 fn connect_read_only(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(literal(path), flags)
@@ -86,12 +87,38 @@ fn connect_read_only(path: &Path) -> Result<Connection> {
                 Some(rusqlite::ErrorCode::CannotOpen) | Some(rusqlite::ErrorCode::ReadOnly)
             ) =>
         {
+            refuse_unseen_wal(path)?;
             let uri = immutable_uri(path).map_err(|e| StoreError::io(path, e))?;
             Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
                 .map_err(|e| classify_open_error(path, e))
         }
         Err(e) => Err(classify_open_error(path, e)),
     }
+}
+
+/// Refuses `path` when its WAL holds frames (more than its 32-byte header)
+/// that a connection without shared memory would not see. A WAL that cannot
+/// even be looked at counts as holding frames.
+fn refuse_unseen_wal(path: &Path) -> Result<()> {
+    const WAL_HEADER: u64 = 32;
+    let wal = beside(path, "-wal");
+    let held = match fs::metadata(&wal) {
+        Ok(meta) if meta.len() <= WAL_HEADER => return Ok(()),
+        Ok(meta) => format!("{} bytes", meta.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => format!("bytes this user cannot inspect ({e})"),
+    };
+    Err(unusable(
+        path,
+        format!(
+            "its write-ahead log {} holds changes ({held}) that SQLite can read only \
+             through a shared-memory file {}, which this user can neither open nor create; \
+             reading without it could miss committed rows. Copy the folder, with its -wal \
+             file, somewhere you can write, or read it as a user who can write the folder",
+            wal.display(),
+            beside(path, "-shm").display()
+        ),
+    ))
 }
 
 /// `file:` URI of `path` with `immutable=1`, every byte outside the
