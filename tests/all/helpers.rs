@@ -11,6 +11,9 @@
 //! URL; COUNT per thread; 0 =
 //! forever). Lines that are not ids (the test harness's own) are ignored by
 //! the reader.
+//!
+//! `read_only_reader` is a second helper: a library reader the file tests
+//! start as another user.
 
 use std::io::Write;
 
@@ -72,5 +75,26 @@ fn write_loop(store: &AnyStore, mission: &MissionId, count: u64, thread: u64) {
             }
         }
         i += 1;
+    }
+}
+
+/// A reader process for the tests of who may read what: opens the database
+/// in `VIBE_READ_ONLY_READER` (`DB\tMISSION`) read-only through the library
+/// and prints how many tool calls the mission has, or the error with exit 1.
+#[test]
+#[ignore = "a helper process the file tests start, not a test"]
+fn read_only_reader() {
+    let args = std::env::var("VIBE_READ_ONLY_READER")
+        .expect("started by a test that sets VIBE_READ_ONLY_READER");
+    let (db, mission) = args.split_once('\t').expect("DB\tMISSION");
+    let mission: MissionId = mission.parse().expect("MISSION is a mission id");
+    let read = vibe_store::SqliteStore::open_with(db, OpenOptions::default().read_only())
+        .and_then(|store| store.get_tool_history(&mission));
+    match read {
+        Ok(calls) => println!("\nrows: {}", calls.len()),
+        Err(e) => {
+            eprintln!("refused: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -28,7 +28,8 @@ pub enum StoreError {
     LimitExceeded(String),
 
     /// The file exists but is not a database this program can use
-    /// (not SQLite, damaged, a foreign schema, or a newer schema version).
+    /// (not SQLite, damaged, a foreign schema, a newer schema version, or,
+    /// opened read-only, a WAL this user cannot read with it).
     /// The file has not been modified.
     #[error("cannot use {}: {reason}; it was left untouched", path.display())]
     UnusableFile {

@@ -68,10 +68,11 @@ pub(crate) fn connect(path: &Path, options: &OpenOptions) -> Result<Connection> 
     Ok(conn)
 }
 
-/// A read-only connection. A WAL file whose directory this user cannot
-/// write (so SQLite cannot make its shared-memory file) is opened as
-/// immutable: nobody who could change it is reading through us anyway, and
-/// the alternative is not reading it at all.
+/// A read-only connection. SQLite reads a WAL only through its
+/// shared-memory index (`-shm`); when this user can neither open nor create
+/// one (a folder it cannot write), the file is opened as immutable, which
+/// reads the main file alone. That is the whole database only when the WAL
+/// holds nothing: otherwise the open is refused, never a partial view.
 fn connect_read_only(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(literal(path), flags)
@@ -86,12 +87,38 @@ fn connect_read_only(path: &Path) -> Result<Connection> {
                 Some(rusqlite::ErrorCode::CannotOpen) | Some(rusqlite::ErrorCode::ReadOnly)
             ) =>
         {
+            refuse_unseen_wal(path)?;
             let uri = immutable_uri(path).map_err(|e| StoreError::io(path, e))?;
             Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
                 .map_err(|e| classify_open_error(path, e))
         }
         Err(e) => Err(classify_open_error(path, e)),
     }
+}
+
+/// Refuses `path` when its WAL holds frames (more than its 32-byte header)
+/// that a connection without shared memory would not see. A WAL that cannot
+/// even be looked at counts as holding frames.
+fn refuse_unseen_wal(path: &Path) -> Result<()> {
+    const WAL_HEADER: u64 = 32;
+    let wal = beside(path, "-wal");
+    let held = match fs::metadata(&wal) {
+        Ok(meta) if meta.len() <= WAL_HEADER => return Ok(()),
+        Ok(meta) => format!("{} bytes", meta.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => format!("bytes this user cannot inspect ({e})"),
+    };
+    Err(unusable(
+        path,
+        format!(
+            "its write-ahead log {} holds changes ({held}) that SQLite can read only \
+             through a shared-memory file {}, which this user can neither open nor create; \
+             reading without it could miss committed rows. Copy the folder, with its -wal \
+             file, somewhere you can write, or read it as a user who can write the folder",
+            wal.display(),
+            beside(path, "-shm").display()
+        ),
+    ))
 }
 
 /// `file:` URI of `path` with `immutable=1`, every byte outside the
@@ -263,11 +290,22 @@ fn check_file(path: &Path, read_only: bool) -> Result<()> {
     let valid_for = &header[92..96];
     // The in-header size is trustworthy only when written by SQLite >= 3.7.0,
     // which marks it by copying the change counter into "version-valid-for".
-    // A process killed mid-checkpoint can leave page 1 ahead of the file's
-    // length; its WAL still holds every page and completes the file on the
-    // next open, so the check applies only when there is no WAL to replay.
-    let wal_len = fs::metadata(wal_path(path)).map(|m| m.len()).unwrap_or(0);
-    if wal_len == 0 && change_counter == valid_for && page_count * page_size > len {
+    //
+    // The size is compared only for a file at rest: one no other process is
+    // growing. SQLite writes page 1 (the new page count) before the pages
+    // that lengthen the file, and keeps its WAL (or rollback journal) from
+    // before the first of those writes until after the last: a checkpoint,
+    // a commit, the last connection's checkpoint-and-delete on close, and a
+    // process killed in the middle all leave that file in place. So the
+    // order here is length, header, journals, length again: a header read
+    // after a page 1 write whose file growth the second length has not yet
+    // seen is followed by a journal check inside that window, which finds
+    // the journal. Any journal content, or a length that moved, means
+    // SQLite's own recovery and checks apply, not this one.
+    let at_rest = journal_len(path, "-wal") == 0
+        && journal_len(path, "-journal") == 0
+        && fs::metadata(path).map(|m| m.len()).ok() == Some(len);
+    if at_rest && change_counter == valid_for && page_count * page_size > len {
         return Err(unusable(
             path,
             format!(
@@ -278,10 +316,18 @@ fn check_file(path: &Path, read_only: bool) -> Result<()> {
     Ok(())
 }
 
-fn wal_path(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    PathBuf::from(wal)
+/// Length of the journal beside `path` whose name ends in `suffix` (`-wal`,
+/// `-journal`); 0 when there is none.
+fn journal_len(path: &Path, suffix: &str) -> u64 {
+    fs::metadata(beside(path, suffix)).map_or(0, |m| m.len())
+}
+
+/// The file SQLite keeps beside `path` under the name ending in `suffix`
+/// (`-wal`, `-shm`, `-journal`).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// Checks that an existing file's tables are vibe-store's (a file with
