@@ -330,6 +330,7 @@ on_both_backends!(
     tool_call_pages_follow_their_order_and_filters_compare_instants,
     every_spelling_names_the_same_instant_in_the_database,
     operator_commands_read_foreign_stamps_as_instants,
+    provenance_across_missions_survives_copies_and_prunes,
 );
 
 /// `vibe copy` to PostgreSQL goes past a mission holding a row another
@@ -416,7 +417,11 @@ fn backup_copies_rows_that_break_a_constraint_faithfully_and_names_them() {
     )
     .unwrap();
     let foreign: i64 = conn
-        .query_row("SELECT id FROM missions WHERE mission_uuid = 'foreign'", [], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM missions WHERE mission_uuid = 'foreign'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     drop(conn);
 
@@ -427,17 +432,116 @@ fn backup_copies_rows_that_break_a_constraint_faithfully_and_names_them() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    for row in ["tool_calls #3 ", "tool_calls #41 ", &format!("missions #{foreign} ")] {
+    for row in [
+        "tool_calls #3 ",
+        "tool_calls #41 ",
+        &format!("missions #{foreign} "),
+    ] {
         assert!(stderr.contains(row), "{row} in {stderr}");
     }
     assert_eq!(stderr.lines().count(), 3, "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("rows that break constraints"));
     let copy = rusqlite::Connection::open(&dest).unwrap();
     let odd: i64 = copy
-        .query_row("SELECT COUNT(*) FROM tool_calls WHERE success = 7", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM tool_calls WHERE success = 7",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     let calls: i64 = copy
         .query_row("SELECT COUNT(*) FROM tool_calls", [], |r| r.get(0))
         .unwrap();
     assert_eq!((odd, calls), (2, 50));
+}
+
+/// A mission a tool created from another mission (B, created by an
+/// invocation in A), with rows that tool wrote into it: its trail verifies
+/// in the original, after an export and import of everything, of B alone,
+/// after `vibe copy` to the other backend, and after A is pruned; its rows
+/// keep their origin wherever the invocation is present.
+fn provenance_across_missions_survives_copies_and_prunes(backend: Backend) {
+    let store = TestStore::open(backend);
+    let a = store
+        .create_mission(Phase::Coding, Json::from(json!({ "role": "parent" })))
+        .unwrap();
+    let invocation = store
+        .log_tool_call(&a, NewToolCall::success("spawner", json!({})))
+        .unwrap();
+    let tool = store.within_invocation(invocation);
+    let b = tool
+        .create_mission(Phase::Testing, Json::from(json!({ "role": "child" })))
+        .unwrap();
+    tool.log_tool_call(&b, NewToolCall::success("step", json!(1)))
+        .unwrap();
+    tool.record_decision(&b, vibe_store::NewDecision::new("go", "because", "tool"))
+        .unwrap();
+    tool.set_memory(&b, "k", Json::from(json!("v")), None)
+        .unwrap();
+    store
+        .update_mission_status(&a, MissionStatus::Completed)
+        .unwrap();
+
+    let intact = |s: &vibe_store::AnyStore, m: &vibe_store::MissionId, when: &str| {
+        let report = s.verify_chain(m).unwrap();
+        assert!(report.intact(), "{when}: {report:?}");
+        assert!(report.checked >= 1, "{when}: {report:?}");
+    };
+    intact(&store, &a, "original");
+    intact(&store, &b, "original");
+
+    let mut lines = Vec::new();
+    store
+        .export_jsonl(&Default::default(), &mut |_, line, _| {
+            lines.push(line);
+            Ok(())
+        })
+        .unwrap();
+    let b_line = lines
+        .iter()
+        .find(|l| l.contains("\"child\""))
+        .unwrap()
+        .clone();
+
+    // Everything, into a fresh store of the same kind: B's rows keep their
+    // origin, the invocation in A.
+    let all = TestStore::open(backend);
+    for line in &lines {
+        all.import_jsonl(line).unwrap();
+    }
+    intact(&all, &a, "imported");
+    intact(&all, &b, "imported");
+    let calls = all.get_tool_history(&b).unwrap();
+    assert_eq!(calls[0].invoked_by.as_deref(), Some("spawner"), "{calls:?}");
+    assert!(all.get_mission(&b).unwrap().invocation_id.is_some());
+
+    // B alone, then A: B verifies without A, and is linked when A arrives.
+    let alone = TestStore::open(backend);
+    alone.import_jsonl(&b_line).unwrap();
+    intact(&alone, &b, "B alone");
+    for line in &lines {
+        alone.import_jsonl(line).unwrap();
+    }
+    intact(&alone, &b, "B, then A");
+    let calls = alone.get_tool_history(&b).unwrap();
+    assert_eq!(calls[0].invoked_by.as_deref(), Some("spawner"), "{calls:?}");
+    assert!(alone.get_mission(&b).unwrap().invocation_id.is_some());
+
+    // `vibe copy` to the other backend.
+    let other = TestStore::open(match backend {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    });
+    store.copy_to(&other, &mut |_, _, _| Ok(())).unwrap();
+    intact(&other, &a, "copied");
+    intact(&other, &b, "copied");
+
+    // Pruning A leaves B's trail whole.
+    let filter = PruneFilter::new(
+        Utc::now() + Duration::hours(1),
+        vec![MissionStatus::Completed],
+    );
+    let summary = store.prune(&filter, false, &mut |_| {}).unwrap();
+    assert_eq!(summary.pruned, 1);
+    intact(&store, &b, "parent pruned");
 }

@@ -428,7 +428,8 @@ fn an_interrupted_copy_finishes_on_the_next_run_and_a_different_trail_is_refused
     assert_eq!(dest.count("SELECT COUNT(*) FROM tool_calls"), 300);
 
     // The source's trail grows after the copy: the copies now differ, and
-    // copy refuses to merge them, writing nothing more.
+    // copy refuses to merge them, writing nothing more: it names that
+    // mission and goes past it (exit 6, Partial).
     source
         .log_tool_call(&missions[0], NewToolCall::success("late", json!({})))
         .unwrap();
@@ -436,9 +437,10 @@ fn an_interrupted_copy_finishes_on_the_next_run_and_a_different_trail_is_refused
         .args(["copy", "--from", &source.location, "--to", &dest.location])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("different trails"),
+        text(&out.stderr).contains("different trails")
+            && text(&out.stderr).contains(missions[0].as_str()),
         "{}",
         text(&out.stderr)
     );

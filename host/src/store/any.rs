@@ -233,16 +233,17 @@ impl AnyStore {
         f: &mut dyn FnMut(&MissionId, Copied, u64) -> Result<()>,
     ) -> Result<Vec<Skipped>> {
         let mut refused = Vec::new();
-        let mut unread = self.export_jsonl(&ExportFilter::default(), &mut |mission, line, rows| {
-            match copy_one(self, dest, mission, &line) {
+        let mut unread = self.export_jsonl(
+            &ExportFilter::default(),
+            &mut |mission, line, rows| match copy_one(self, dest, mission, &line) {
                 Ok(copied) => f(mission, copied, rows),
                 Err(e) if e.concerns_one_item() => {
                     refused.push(Skipped::mission(mission.as_str(), e.to_string()));
                     Ok(())
                 }
                 Err(e) => Err(e),
-            }
-        })?;
+            },
+        )?;
         unread.extend(refused);
         Ok(unread)
     }

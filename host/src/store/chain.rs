@@ -71,25 +71,28 @@ impl ChainTable {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// The columns the digest covers, in order. `i` is the invocation row a
-    /// row belongs to, `im` that invocation's mission.
+    /// The columns the digest covers, in order: the row's own, then the
+    /// identity of the invocation it came from (its mission's uuid and chain
+    /// position, stored in the row since schema v6; before, the same values
+    /// were joined from the invocation's row, so older chains verify alike).
     fn content(self) -> &'static str {
         match self {
             ChainTable::Missions => {
                 "t.mission_uuid, t.phase, t.status, t.created_at, t.completed_at, t.metadata,
-                 im.mission_uuid, i.chain_seq"
+                 t.invocation_mission, t.invocation_seq"
             }
             ChainTable::ToolCalls => {
                 "t.tool_name, t.args, t.result, t.timestamp, t.duration_ms, t.success,
                  t.error_message, t.component_sha256, t.component_size, t.outcome, t.caller,
-                 im.mission_uuid, i.chain_seq"
+                 t.invocation_mission, t.invocation_seq"
             }
             ChainTable::Decisions => {
                 "t.decision_type, t.rationale, t.timestamp, t.agent_name, t.context,
-                 im.mission_uuid, i.chain_seq"
+                 t.invocation_mission, t.invocation_seq"
             }
             ChainTable::Memory => {
-                "t.key, t.value, t.timestamp, t.ttl, t.expires_at, im.mission_uuid, i.chain_seq"
+                "t.key, t.value, t.timestamp, t.ttl, t.expires_at, t.invocation_mission,
+                 t.invocation_seq"
             }
             ChainTable::PlaybookRuns => {
                 "t.playbook_name, t.phase, t.started_at, t.completed_at, t.success, t.metrics,
@@ -112,15 +115,9 @@ impl ChainTable {
     /// Selects the content, then `id, chain_seq, chain_hash`, of the rows
     /// whose `by` column is `?1`.
     fn select(self, by: &str) -> String {
-        let join = if self == ChainTable::PlaybookRuns {
-            ""
-        } else {
-            "LEFT JOIN tool_calls i ON i.id = t.invocation_id
-             LEFT JOIN missions im ON im.id = i.mission_id"
-        };
         // Names come from this module's constants, never from input.
         format!(
-            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM {} t {join} WHERE t.{by} = ?1",
+            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM {} t WHERE t.{by} = ?1",
             self.content(),
             self.name()
         )
@@ -131,14 +128,8 @@ impl ChainTable {
     /// (INSERT ... RETURNING *)`): what was stored, read in the same
     /// statement that stored it.
     pub(super) fn select_returned(self) -> String {
-        let join = if self == ChainTable::PlaybookRuns {
-            ""
-        } else {
-            "LEFT JOIN tool_calls i ON i.id = t.invocation_id
-             LEFT JOIN missions im ON im.id = i.mission_id"
-        };
         format!(
-            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM t {join}",
+            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM t",
             self.content()
         )
     }

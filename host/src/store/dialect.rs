@@ -276,8 +276,12 @@ pub(crate) const SQLITE: Statements = Statements {
     playbook_runs: concat!(playbook_runs!(), "ORDER BY id"),
     export_selection: concat!(
         "SELECT id, mission_uuid FROM missions WHERE ",
-        sqlite_instant!("created_at"), " >= ", sqlite_instant!("?1"),
-        " ORDER BY ", sqlite_instant!("created_at"), ", id"
+        sqlite_instant!("created_at"),
+        " >= ",
+        sqlite_instant!("?1"),
+        " ORDER BY ",
+        sqlite_instant!("created_at"),
+        ", id"
     ),
 };
 
@@ -372,16 +376,42 @@ const POSTGRES_FIND_DECISIONS: &str = concat!(
 
 // ---- the same on both ----------------------------------------------------------
 
+/// The identity of invocation row `$id` across files, as the two values a
+/// row stores beside its `invocation_id` (schema v6): its mission's uuid and
+/// its place in that mission's chain. The chain covers these, not the id,
+/// so a row's provenance survives its invocation being pruned, and a copy.
+macro_rules! invocation_identity {
+    ($id:literal) => {
+        concat!(
+            "(SELECT m.mission_uuid FROM tool_calls i JOIN missions m ON m.id = i.mission_id
+              WHERE i.id = ",
+            $id,
+            "),
+             (SELECT i.chain_seq FROM tool_calls i WHERE i.id = ",
+            $id,
+            ")"
+        )
+    };
+}
+
 pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), " WHERE mission_uuid = ?1");
-pub(crate) const CREATE_MISSION: &str =
-    "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id)
-     VALUES (?1, ?2, 'pending', ?3, ?4, ?5)";
+pub(crate) const CREATE_MISSION: &str = concat!(
+    "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id,
+                           invocation_mission, invocation_seq)
+     VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ",
+    invocation_identity!("?5"),
+    ")"
+);
 pub(crate) const UPDATE_MISSION_STATUS: &str =
     "UPDATE missions SET status = ?2, completed_at = ?3 WHERE id = ?1";
-pub(crate) const INSERT_TOOL_CALL: &str =
+pub(crate) const INSERT_TOOL_CALL: &str = concat!(
     "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
-                             success, error_message, invocation_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+                             success, error_message, invocation_id, invocation_mission,
+                             invocation_seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ",
+    invocation_identity!("?9"),
+    ")"
+);
 pub(crate) const INSERT_INVOCATION: &str =
     "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
                              success, error_message, component_sha256, component_size,
@@ -397,23 +427,32 @@ pub(crate) const TOOL_CALLS_PAGE: &str = concat!(
     tool_calls_from!(),
     "WHERE t.mission_id = ?1 AND t.id > ?2 ORDER BY t.id LIMIT ?3"
 );
-pub(crate) const INSERT_DECISION: &str =
+pub(crate) const INSERT_DECISION: &str = concat!(
     "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name,
-                            context, invocation_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+                            context, invocation_id, invocation_mission, invocation_seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ",
+    invocation_identity!("?7"),
+    ")"
+);
 /// `?1` mission row id, `?2` after id, `?3` limit.
 pub(crate) const DECISIONS_PAGE: &str = concat!(
     decisions_from!(),
     "WHERE d.mission_id = ?1 AND d.id > ?2 ORDER BY d.id LIMIT ?3"
 );
-pub(crate) const SET_MEMORY: &str =
-    "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at, invocation_id)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+pub(crate) const SET_MEMORY: &str = concat!(
+    "INSERT INTO agent_memory (mission_id, key, value, timestamp, ttl, expires_at, invocation_id,
+                               invocation_mission, invocation_seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ",
+    invocation_identity!("?7"),
+    ")
      ON CONFLICT (mission_id, key) DO UPDATE SET
          value = excluded.value, timestamp = excluded.timestamp,
          ttl = excluded.ttl, expires_at = excluded.expires_at,
-         invocation_id = excluded.invocation_id
-     RETURNING id";
+         invocation_id = excluded.invocation_id,
+         invocation_mission = excluded.invocation_mission,
+         invocation_seq = excluded.invocation_seq
+     RETURNING id"
+);
 pub(crate) const DELETE_MEMORY: &str =
     "DELETE FROM agent_memory WHERE mission_id = ?1 AND key = ?2 RETURNING chain_seq";
 pub(crate) const START_PLAYBOOK_RUN: &str =

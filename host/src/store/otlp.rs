@@ -28,8 +28,8 @@ use sha2::{Digest, Sha256};
 use super::backend::Backend;
 use super::error::Result;
 use super::ids::{parse_timestamp, MissionId};
-use super::sql::{Sql, Value as Column};
 use super::model::Skipped;
+use super::sql::{Sql, Value as Column};
 use super::transfer::{export_each, ExportFilter};
 
 /// OTLP span kind INTERNAL.

@@ -51,6 +51,8 @@ const MISSIONS: Table = Table {
         "created_at",
         "completed_at",
         "metadata",
+        "invocation_mission",
+        "invocation_seq",
         "chain_seq",
         "chain_hash",
     ],
@@ -75,6 +77,8 @@ const CHILDREN: [Table; 4] = [
             "component_size",
             "outcome",
             "caller",
+            "invocation_mission",
+            "invocation_seq",
             "chain_seq",
             "chain_hash",
         ],
@@ -91,6 +95,8 @@ const CHILDREN: [Table; 4] = [
             "timestamp",
             "agent_name",
             "context",
+            "invocation_mission",
+            "invocation_seq",
             "chain_seq",
             "chain_hash",
         ],
@@ -107,6 +113,8 @@ const CHILDREN: [Table; 4] = [
             "timestamp",
             "ttl",
             "expires_at",
+            "invocation_mission",
+            "invocation_seq",
             "chain_seq",
             "chain_hash",
         ],
@@ -152,7 +160,12 @@ pub(crate) fn export_jsonl(
     filter: &ExportFilter,
     f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
 ) -> Result<Vec<Skipped>> {
-    export_each(store, filter, &|db, row_id, _| export_mission(db, row_id), f)
+    export_each(
+        store,
+        filter,
+        &|db, row_id, _| export_mission(db, row_id),
+        f,
+    )
 }
 
 /// Renders each mission `filter` selects with `render` (row id, uuid) and
@@ -265,17 +278,23 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
         if mission_row(db, &id)?.is_some() {
             return Ok(false);
         }
-        let creator = match &created_by {
-            Some(by) => db
+        // The invocation that created it, by the identity the row carries
+        // (schema v6), or by an older export's `created_by` position.
+        let creator = match (identity(&mission), &created_by) {
+            (Some((uuid, seq)), _) => invocation_by_identity(db, &uuid, seq)?,
+            (None, Some(by)) => db
                 .query_opt(
                     "SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id
                      WHERE m.mission_uuid = ?1 ORDER BY t.id LIMIT 1 OFFSET ?2",
                     &[by.mission.as_str().into(), by.invocation.into()],
                 )?
                 .and_then(|r| r[0].int()),
-            None => None,
+            (None, None) => None,
         };
         let mission_id = insert(db, &MISSIONS, &mission, None, &[("invocation_id", creator)])?;
+        if identity(&mission).is_none() && creator.is_some() {
+            set_identity(db, "missions", mission_id)?;
+        }
         let mut calls: Vec<i64> = Vec::new();
         for (table, rows) in CHILDREN.iter().zip(&children) {
             for (position, row) in rows.iter().enumerate() {
@@ -288,7 +307,10 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
                     e => e,
                 };
                 let invocation = match row.get("invocation").map(|v| v.get()) {
-                    None | Some("null") => None,
+                    None | Some("null") => match identity(row) {
+                        Some((uuid, seq)) => invocation_by_identity(db, &uuid, seq)?,
+                        None => None,
+                    },
                     Some(index) => {
                         let index: usize = index.parse().map_err(|_| {
                             StoreError::invalid(format!("invocation {index} is not a position"))
@@ -308,6 +330,9 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
                     &[("invocation_id", invocation)],
                 )
                 .map_err(at)?;
+                if invocation.is_some() && identity(row).is_none() {
+                    set_identity(db, table.name, id)?;
+                }
                 if table.name == "tool_calls" {
                     calls.push(id);
                 }
@@ -327,6 +352,7 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
                 ],
             )?;
         }
+        resolve_waiting(db, mission_id)?;
         Ok(true)
     })?;
     Ok((uuid, imported))
@@ -337,6 +363,64 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
 struct CreatedBy {
     mission: String,
     invocation: i64,
+}
+
+/// The invocation identity an exported row carries (schema v6): its
+/// mission's uuid and chain position.
+fn identity(row: &HashMap<String, Box<RawValue>>) -> Option<(String, i64)> {
+    let uuid = serde_json::from_str(row.get("invocation_mission")?.get()).ok()?;
+    let seq = serde_json::from_str(row.get("invocation_seq")?.get()).ok()?;
+    Some((uuid, seq))
+}
+
+/// The row id here of the invocation with this identity, if it is here.
+fn invocation_by_identity(db: &mut dyn Sql, mission: &str, seq: i64) -> Result<Option<i64>> {
+    Ok(db
+        .query_opt(
+            "SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id
+             WHERE m.mission_uuid = ?1 AND t.chain_seq = ?2",
+            &[mission.into(), seq.into()],
+        )?
+        .and_then(|r| r[0].int()))
+}
+
+/// Gives a row imported from an export older than schema v6 the identity
+/// of the invocation it was linked to.
+fn set_identity(db: &mut dyn Sql, table: &str, id: i64) -> Result<()> {
+    // The table name comes from the constant tables above.
+    db.execute(
+        &format!(
+            "UPDATE {table} SET
+                 invocation_mission = (SELECT m.mission_uuid FROM tool_calls i
+                                       JOIN missions m ON m.id = i.mission_id
+                                       WHERE i.id = {table}.invocation_id),
+                 invocation_seq = (SELECT i.chain_seq FROM tool_calls i
+                                   WHERE i.id = {table}.invocation_id)
+             WHERE id = ?1"
+        ),
+        &[id.into()],
+    )?;
+    Ok(())
+}
+
+/// Links rows already here that name an invocation of the mission just
+/// imported (they came first: a mission a tool created, imported before the
+/// mission of the tool) to it. Only `invocation_id` changes: the chain
+/// covers the identity, which was already right.
+fn resolve_waiting(db: &mut dyn Sql, mission_id: i64) -> Result<()> {
+    for table in ["missions", "tool_calls", "decisions", "agent_memory"] {
+        db.execute(
+            &format!(
+                "UPDATE {table} SET invocation_id =
+                     (SELECT i.id FROM tool_calls i
+                      WHERE i.mission_id = ?1 AND i.chain_seq = {table}.invocation_seq)
+                 WHERE invocation_id IS NULL
+                   AND invocation_mission = (SELECT mission_uuid FROM missions WHERE id = ?1)"
+            ),
+            &[mission_id.into()],
+        )?;
+    }
+    Ok(())
 }
 
 /// One exported chain entry: seq, table, row's position, digest, hash.
@@ -497,31 +581,9 @@ fn export_mission(db: &mut dyn Sql, mission_id: i64) -> Result<(String, u64)> {
         line.push_str(&rows.join(","));
         line.push(']');
     }
-    line.push_str(",\"created_by\":");
-    line.push_str(&created_by(db, mission_id)?);
     export_chain(db, mission_id, &mut line)?;
     line.push('}');
     Ok((line, count))
-}
-
-/// The invocation that created the mission, if a tool did: its mission and
-/// its position among that mission's tool calls.
-fn created_by(db: &mut dyn Sql, mission_id: i64) -> Result<String> {
-    let found = db.query_opt(
-        "SELECT im.mission_uuid,
-                (SELECT COUNT(*) FROM tool_calls e WHERE e.mission_id = i.mission_id
-                                                   AND e.id < i.id)
-         FROM missions m JOIN tool_calls i ON i.id = m.invocation_id
-                         JOIN missions im ON im.id = i.mission_id
-         WHERE m.id = ?1",
-        &[mission_id.into()],
-    )?;
-    Ok(match found.as_deref() {
-        Some([Value::Text(uuid), Value::Integer(position)]) => {
-            serde_json::json!({ "mission": uuid, "invocation": position }).to_string()
-        }
-        _ => "null".into(),
-    })
 }
 
 /// The mission's chain, entry by entry as stored, then its head.

@@ -33,6 +33,10 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../../../schema/postgres/0005_instants.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../../../schema/postgres/0006_provenance_identity.sql"),
+    },
 ];
 
 /// The advisory lock every migration takes: "vibe-mig" in ASCII.

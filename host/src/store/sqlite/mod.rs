@@ -25,11 +25,11 @@ use super::options::OpenOptions;
 use super::sql::{Lite, Sql};
 use super::transfer::{self, ExportFilter};
 use crate::sync::lock;
+pub use backup::{Backup, ConstraintBreach};
 use busy::with_wait;
 use open::{connect, open_database, SchemaLock};
 pub use writer::WriteStats;
 use writer::{exec_cached, Writer};
-pub use backup::{Backup, ConstraintBreach};
 
 /// The SQLite migrations compiled into this binary, from `schema/`.
 pub const MIGRATIONS: &[Migration] = &[
@@ -52,6 +52,10 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 5,
         sql: include_str!("../../../schema/0005_instants.sql"),
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("../../../schema/0006_provenance_identity.sql"),
     },
 ];
 

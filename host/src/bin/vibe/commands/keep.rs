@@ -85,7 +85,10 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
 /// ends it with exit 6 when there was one.
 fn went_past(command: &str, done: &str, skipped: &[Skipped]) -> CliResult {
     for item in skipped {
-        eprintln!("vibe {command}: went past {}", visible_line(&item.to_string()));
+        eprintln!(
+            "vibe {command}: went past {}",
+            visible_line(&item.to_string())
+        );
     }
     match skipped.len() {
         0 => Ok(()),
