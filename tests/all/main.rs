@@ -13,6 +13,7 @@ mod evidence;
 mod exit_codes;
 mod faults;
 mod files;
+mod foreign_ids;
 mod fuzz;
 mod helpers;
 mod invocations;

@@ -482,6 +482,7 @@ fn lookups() -> Vec<&'static str> {
     let sqlite = &dialect::SQLITE;
     let mut all = vec![
         dialect::MISSION_BY_UUID,
+        dialect::MISSION_ROW_BY_UUID,
         sqlite.find_missions,
         sqlite.memory_list,
         dialect::TOOL_CALL_BY_ID,
