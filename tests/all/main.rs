@@ -16,6 +16,7 @@ mod files;
 mod foreign_ids;
 mod fuzz;
 mod helpers;
+mod hostile_output;
 mod invocations;
 mod languages;
 mod mcp;
