@@ -12,6 +12,7 @@ mod embedding;
 mod evidence;
 mod exit_codes;
 mod faults;
+mod file_modes;
 mod files;
 mod foreign_ids;
 mod fuzz;

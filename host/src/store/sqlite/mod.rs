@@ -197,7 +197,9 @@ impl SqliteStore {
     /// writing: SQLite's online backup, from one read snapshot, so the copy
     /// is consistent as of one moment. The copy is checked with `PRAGMA
     /// integrity_check` before it is moved into place; returns its size in
-    /// bytes. Nothing is left at `dest` if anything fails.
+    /// bytes. Nothing is left at `dest` if anything fails. The copy is
+    /// created with the source file's read and write bits (0600 if they
+    /// cannot be read), never wider, the umask narrowing them further.
     pub fn backup_to(&self, dest: &Path) -> Result<u64> {
         if dest.exists() {
             return Err(StoreError::invalid(format!(
@@ -217,6 +219,21 @@ impl SqliteStore {
             name.to_string_lossy(),
             uuid::Uuid::new_v4().simple()
         ));
+        // SQLite would create the file world-readable (0644 less the
+        // umask): it is created here first, empty, with the source's mode.
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&self.inner.path).map_or(0o600, |m| m.permissions().mode() & 0o666)
+        };
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&temp)
+                .map_err(|e| StoreError::io(&temp, e))?;
+        }
         let copied = self.read(|src| {
             let mut out = Connection::open_with_flags(
                 &temp,

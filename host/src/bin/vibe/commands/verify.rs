@@ -235,7 +235,9 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
 /// The first 16 characters of a hash, as a person reads it: whatever the
 /// database or the export holds there, cut between characters.
 fn prefix(hash: &str) -> &str {
-    hash.char_indices().nth(16).map_or(hash, |(end, _)| &hash[..end])
+    hash.char_indices()
+        .nth(16)
+        .map_or(hash, |(end, _)| &hash[..end])
 }
 
 /// Each mission's chain head from an export file, in file order.
