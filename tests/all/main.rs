@@ -7,6 +7,7 @@ mod abuse;
 mod blocking;
 mod cache;
 mod cli;
+mod cli_input;
 mod common;
 mod embedding;
 mod evidence;

@@ -62,6 +62,7 @@ impl Target {
     /// login name.
     pub(crate) fn parse(url: &str) -> Result<Self> {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        check_at_signs(base)?;
         let mut tls = Tls::Unverified;
         let mut mode = SslMode::Prefer;
         let mut root_cert = None;
@@ -211,6 +212,24 @@ impl Target {
             reason,
         }
     }
+}
+
+/// Refuses a URL (before its `?`) with more than one `@`, or one after the
+/// first `/`: a password holding an unencoded `@` would otherwise have the
+/// rest of it read as the host, tried and printed. The message quotes
+/// nothing of the URL, which holds the password.
+fn check_at_signs(base: &str) -> Result<()> {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    if rest.matches('@').count() > 1 || authority.matches('@').count() != rest.matches('@').count()
+    {
+        return Err(StoreError::invalid(
+            "the PostgreSQL URL holds more than one `@` (or one after its host): a user name, \
+             password or database name containing `@` must percent-encode it as %40 \
+             (and `/` as %2F, `:` as %3A)",
+        ));
+    }
+    Ok(())
 }
 
 /// Where in a transaction an error happened: what a lost connection means.
@@ -467,6 +486,22 @@ mod tests {
             Some("fallback")
         );
         assert_eq!(pgpass_lookup("h:1:d:u:p\n", ["h", "2", "d", "u"]), None);
+    }
+
+    #[test]
+    fn an_unencoded_at_in_the_password_is_refused_without_showing_it() {
+        for url in [
+            "postgres://ann:hun@ter2@db.example/vibe",
+            "postgresql://ann:hun@ter2@db.example:5432/vibe?sslmode=disable",
+            "postgres://ann:hun/t@ter2@db.example/vibe",
+        ] {
+            let err = Target::parse(url).unwrap_err().to_string();
+            assert!(err.contains("%40"), "{err}");
+            assert!(!err.contains("hun") && !err.contains("ter2"), "{err}");
+        }
+        let encoded = Target::parse("postgres://ann:p%40ss@db.example/vibe").unwrap();
+        assert_eq!(encoded.shown(), "postgres://ann@db.example:5432/vibe");
+        assert_eq!(encoded.config.get_password(), Some(&b"p@ss"[..]));
     }
 
     #[test]
