@@ -5,14 +5,13 @@
 //! A password is never part of what this module shows: servers are named by
 //! [`Target::shown`], `postgres://user@host:port/db`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::config::{Host, SslMode};
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, Config, NoTls};
 
 use crate::store::error::{Result, StoreError};
 use crate::sync::lock;
@@ -324,10 +323,9 @@ fn pgpass_lookup(text: &str, wanted: [&str; 4]) -> Option<Vec<u8>> {
     None
 }
 
-/// A connection with the statements prepared on it.
+/// A pooled connection.
 pub(crate) struct Conn {
     pub(crate) client: Client,
-    pub(crate) statements: HashMap<String, Statement>,
 }
 
 /// At most `max` connections, opened on demand and kept for reuse.
@@ -404,7 +402,6 @@ impl Pool {
                         pool: self,
                         conn: Some(Conn {
                             client,
-                            statements: HashMap::new(),
                         }),
                     }),
                     Err(e) => {
