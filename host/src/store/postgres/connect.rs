@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::config::{Host, SslMode};
@@ -326,13 +326,27 @@ fn pgpass_lookup(text: &str, wanted: [&str; 4]) -> Option<Vec<u8>> {
 /// A pooled connection.
 pub(crate) struct Conn {
     pub(crate) client: Client,
+    settings: Arc<str>,
+}
+
+impl Conn {
+    /// Begins a transaction (`begin`: `BEGIN` and its modes) with the
+    /// store's settings, in one round trip. They are `SET LOCAL`, made for
+    /// each transaction rather than once per connection: behind a
+    /// transaction pooler a session setting would stay on a server
+    /// connection other clients get next, and be missing from the one this
+    /// transaction runs on.
+    pub(crate) fn begin(&mut self, begin: &str) -> std::result::Result<(), postgres::Error> {
+        self.client
+            .batch_execute(&format!("{begin}; {}", self.settings))
+    }
 }
 
 /// At most `max` connections, opened on demand and kept for reuse.
 pub(crate) struct Pool {
     target: Target,
     max: usize,
-    setup: String,
+    settings: Arc<str>,
     state: Mutex<PoolState>,
     freed: Condvar,
 }
@@ -354,12 +368,13 @@ impl Drop for Pool {
 }
 
 impl Pool {
-    /// `setup` runs on every new connection (session settings).
-    pub(crate) fn new(target: Target, max: usize, setup: String) -> Self {
+    /// `settings` (`SET LOCAL` statements) begin every transaction
+    /// ([`Conn::begin`]).
+    pub(crate) fn new(target: Target, max: usize, settings: String) -> Self {
         Pool {
             target,
             max: max.max(1),
-            setup,
+            settings: settings.into(),
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 open: 0,
@@ -391,17 +406,13 @@ impl Pool {
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
-                let opened = self.target.connect().and_then(|mut client| {
-                    client
-                        .batch_execute(&self.setup)
-                        .map_err(|e| self.target.error(e, TxStep::Connect))?;
-                    Ok(client)
-                });
+                let opened = self.target.connect();
                 return match opened {
                     Ok(client) => Ok(Pooled {
                         pool: self,
                         conn: Some(Conn {
                             client,
+                            settings: self.settings.clone(),
                         }),
                     }),
                     Err(e) => {
