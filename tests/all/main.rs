@@ -27,6 +27,7 @@ mod migrations;
 mod model;
 mod operator;
 mod output;
+mod pgbouncer;
 mod postgres;
 mod sandbox;
 mod store;
