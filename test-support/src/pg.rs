@@ -324,6 +324,126 @@ impl Server {
     }
 }
 
+/// PgBouncer in transaction pooling mode (`pool_mode = transaction`, what
+/// managed PostgreSQL offerings put in front of a server) on a free
+/// loopback port, in front of the test server: each transaction may run
+/// on another server connection, and 2 server connections a database are
+/// shared by every client. Debian's `pgbouncer`, which `./x test`
+/// installs.
+pub struct Bouncer {
+    _dir: TempDir,
+    port: u16,
+    pid: u32,
+}
+
+static BOUNCER: OnceLock<Bouncer> = OnceLock::new();
+
+extern "C" fn stop_bouncer() {
+    if let Some(bouncer) = BOUNCER.get() {
+        // SAFETY: signals the process this module started.
+        unsafe { libc::kill(bouncer.pid as libc::pid_t, libc::SIGTERM) };
+    }
+}
+
+/// The shared PgBouncer in front of [`server`], started on first use.
+/// Panics with what to install when `pgbouncer` is not there.
+pub fn bouncer() -> &'static Bouncer {
+    BOUNCER.get_or_init(|| {
+        let bouncer = Bouncer::start(server()).unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: registers a plain function to run at exit.
+        unsafe { libc::atexit(stop_bouncer) };
+        bouncer
+    })
+}
+
+impl Bouncer {
+    fn start(server: &Server) -> Result<Bouncer, String> {
+        let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .ok_or("pgbouncer was not found: install it (apt-get install pgbouncer)")?;
+        let config: postgres::Config = server
+            .url("postgres")
+            .parse()
+            .map_err(|e| format!("the test server's URL: {e}"))?;
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "127.0.0.1".into(),
+        };
+        let server_port = config.get_ports().first().copied().unwrap_or(5432);
+        let user = config.get_user().unwrap_or("postgres").to_owned();
+        let dir = tempfile::Builder::new()
+            .prefix("vibe-pgbouncer-")
+            .tempdir()
+            .map_err(|e| format!("a temp dir for pgbouncer: {e}"))?;
+        let port = free_port()?;
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(path("users.txt"), format!("\"{user}\" \"\"\n"))
+            .and_then(|()| {
+                std::fs::write(
+                    path("pgbouncer.ini"),
+                    format!(
+                        "[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\n\
+                         listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                         auth_type = trust\nauth_file = {}\npool_mode = transaction\n\
+                         default_pool_size = 2\nmax_client_conn = 500\n\
+                         logfile = {}\npidfile = {}\n",
+                        path("users.txt"),
+                        path("pgbouncer.log"),
+                        path("pgbouncer.pid"),
+                    ),
+                )
+            })
+            .map_err(|e| format!("pgbouncer's configuration: {e}"))?;
+        let mut command = Command::new(&program);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // PgBouncer refuses to run as root: it switches to this user.
+            let _ = Command::new("chown")
+                .arg("-R")
+                .arg("postgres")
+                .arg(dir.path())
+                .status();
+            command.args(["-u", "postgres"]);
+        }
+        let child = command
+            .arg(path("pgbouncer.ini"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                let log = std::fs::read_to_string(path("pgbouncer.log")).unwrap_or_default();
+                return Err(format!(
+                    "pgbouncer did not start listening on {port}: {log}"
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(Bouncer {
+            _dir: dir,
+            port,
+            pid: child.id(),
+        })
+    }
+
+    /// The URL of database `db` (on the test server) through PgBouncer.
+    pub fn url(&self, db: &str) -> String {
+        let through = server()
+            .url(db)
+            .parse::<postgres::Config>()
+            .map(|c| c.get_user().unwrap_or("postgres").to_owned())
+            .unwrap_or_else(|_| "postgres".into());
+        format!(
+            "postgres://{through}@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+}
+
 /// A test's own database, dropped (with its connections) when this is.
 pub struct Database {
     /// Its URL.

@@ -19,15 +19,17 @@
 //!   and across all, so its planner can use the mission's index for the
 //!   first (PostgreSQL plans `?1 IS NULL OR ...` at bind time).
 
+use super::ids::MissionId;
 use super::rows::{decisions_from, mission_select, tool_calls_from};
-use super::sql::Dialect;
+use super::sql::{Dialect, Value};
 use super::time::sqlite_instant;
 
 /// One dialect's text for each statement that differs.
 #[derive(Debug)]
 pub(crate) struct Statements {
-    /// `?1` a mission's uuid; returns its row id, locking the row for the
-    /// transaction where a backend has row locks.
+    /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it; returns its
+    /// row id, locking the row for the transaction where a backend has row
+    /// locks.
     pub lock_mission: &'static str,
     /// `?1` a mission's row id: locks it, where a backend has row locks.
     pub lock_mission_row: Option<&'static str>,
@@ -77,6 +79,17 @@ impl Dialect {
 }
 
 // ---- the two dialects --------------------------------------------------------
+
+/// Finds a mission by its uuid: `?1` the id as given, `?2` and `?3` its
+/// lower- and upper-case spellings when it is a UUID (another program may
+/// have stored it upper-case): three probes of the unique index, the id as
+/// given preferred, then the lower-case spelling.
+macro_rules! by_uuid {
+    () => {
+        " WHERE mission_uuid IN (?1, ?2, ?3)
+          ORDER BY mission_uuid = ?1 DESC, mission_uuid = ?2 DESC LIMIT 1"
+    };
+}
 
 macro_rules! prune_candidates {
     () => {
@@ -141,7 +154,7 @@ macro_rules! decisions_filter {
 }
 
 pub(crate) const SQLITE: Statements = Statements {
-    lock_mission: "SELECT id FROM missions WHERE mission_uuid = ?1",
+    lock_mission: MISSION_ROW_BY_UUID,
     lock_mission_row: None,
     find_missions: concat!(
         mission_select!(),
@@ -286,7 +299,7 @@ pub(crate) const SQLITE: Statements = Statements {
 };
 
 pub(crate) const POSTGRES: Statements = Statements {
-    lock_mission: "SELECT id FROM missions WHERE mission_uuid = ?1 FOR UPDATE",
+    lock_mission: concat!("SELECT id FROM missions", by_uuid!(), " FOR UPDATE"),
     lock_mission_row: Some("SELECT id FROM missions WHERE id = ?1 FOR UPDATE"),
     find_missions: concat!(
         mission_select!(),
@@ -394,7 +407,17 @@ macro_rules! invocation_identity {
     };
 }
 
-pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), " WHERE mission_uuid = ?1");
+/// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: the mission.
+pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), by_uuid!());
+/// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: its row id.
+pub(crate) const MISSION_ROW_BY_UUID: &str = concat!("SELECT id FROM missions", by_uuid!());
+
+/// The parameters of a lookup by uuid ([`MISSION_BY_UUID`],
+/// [`Statements::lock_mission`]): the id as given, then its lower- and
+/// upper-case spellings ([`MissionId::spellings`]).
+pub(crate) fn uuid_params(mission: &MissionId) -> [Value<'_>; 3] {
+    mission.spellings().map(Value::Text)
+}
 pub(crate) const CREATE_MISSION: &str = concat!(
     "INSERT INTO missions (mission_uuid, phase, status, created_at, metadata, invocation_id,
                            invocation_mission, invocation_seq)

@@ -64,6 +64,24 @@ impl MissionId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The spellings a lookup tries, in order of preference: the id as
+    /// given, then, when it is a UUID, its lower-case and upper-case
+    /// hyphenated forms (the canonical form, and the one other programs
+    /// write upper-case); other text three times as given. A UUID stored in
+    /// mixed case is found only by its exact text.
+    pub(crate) fn spellings(&self) -> [std::borrow::Cow<'_, str>; 3] {
+        use std::borrow::Cow;
+        match uuid::Uuid::parse_str(self.as_str()) {
+            Ok(uuid) => {
+                let mut buf = uuid::Uuid::encode_buffer();
+                let lower = uuid.hyphenated().encode_lower(&mut buf).to_owned();
+                let upper = uuid.hyphenated().encode_upper(&mut buf).to_owned();
+                [Cow::Borrowed(self.as_str()), lower.into(), upper.into()]
+            }
+            Err(_) => std::array::from_fn(|_| Cow::Borrowed(self.as_str())),
+        }
+    }
 }
 
 impl FromStr for MissionId {
@@ -208,6 +226,21 @@ mod tests {
         assert!(MissionId::parse("").is_err());
         assert!(MissionId::parse("a\0b").is_err());
         assert!(MissionId::parse(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn a_lookup_tries_the_id_as_given_then_both_cases_of_a_uuid() {
+        let stored = MissionId::stored("3F2a51C0-A4E8-4D5C-9D3B-0E1F2A3B4C5D".into());
+        assert_eq!(
+            stored.spellings(),
+            [
+                "3F2a51C0-A4E8-4D5C-9D3B-0E1F2A3B4C5D",
+                "3f2a51c0-a4e8-4d5c-9d3b-0e1f2a3b4c5d",
+                "3F2A51C0-A4E8-4D5C-9D3B-0E1F2A3B4C5D"
+            ]
+        );
+        let other = MissionId::parse("Test-001").unwrap();
+        assert_eq!(other.spellings(), ["Test-001"; 3]);
     }
 }
 

@@ -123,7 +123,7 @@ impl<B: Backend> MissionStore for B {
 
     fn get_mission(&self, mission: &MissionId) -> Result<Mission> {
         self.read_sql(|db| {
-            db.query_opt(dialect::MISSION_BY_UUID, &[mission.as_str().into()])?
+            db.query_opt(dialect::MISSION_BY_UUID, &dialect::uuid_params(mission))?
                 .map(|r| rows::mission(&r))
                 .transpose()?
                 .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
@@ -555,7 +555,7 @@ fn statements(db: &dyn Sql) -> &'static Statements {
 /// still sees the ledger as it was when that statement began.
 fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
     let sql = statements(db).lock_mission;
-    db.query_opt(sql, &[mission.as_str().into()])?
+    db.query_opt(sql, &dialect::uuid_params(mission))?
         .and_then(|r| r[0].int())
         .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
 }

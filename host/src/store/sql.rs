@@ -214,12 +214,13 @@ impl Sql for Lite<'_> {
     }
 }
 
-/// The row id of a mission, if it is here.
+/// The row id of a mission, if it is here (in any case its uuid is
+/// stored: [`MissionId::spellings`]).
 pub(crate) fn mission_row(db: &mut dyn Sql, mission: &MissionId) -> Result<Option<i64>> {
     Ok(db
         .query_opt(
-            "SELECT id FROM missions WHERE mission_uuid = ?1",
-            &[mission.as_str().into()],
+            super::dialect::MISSION_ROW_BY_UUID,
+            &super::dialect::uuid_params(mission),
         )?
         .and_then(|r| r[0].int()))
 }

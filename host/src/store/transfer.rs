@@ -216,8 +216,9 @@ pub(crate) fn export_selection(
     filter: &ExportFilter,
 ) -> Result<Vec<(i64, String)>> {
     let since = filter.since.map(super::ids::format_timestamp);
-    let wanted: std::collections::HashSet<&str> =
-        filter.missions.iter().map(|m| m.as_str()).collect();
+    // A uuid another program stored upper-case is the mission asked for.
+    let canonical = |uuid: &str| MissionId::parse(uuid).ok();
+    let wanted: std::collections::HashSet<&MissionId> = filter.missions.iter().collect();
     let mut ids: Vec<(i64, String)> = Vec::new();
     store.read_sql(|db| {
         ids.clear();
@@ -226,7 +227,7 @@ pub(crate) fn export_selection(
             &[since.as_deref().into()],
             &mut |r| {
                 if let (Some(id), Some(uuid)) = (r[0].int(), r[1].text()) {
-                    if wanted.is_empty() || wanted.contains(uuid) {
+                    if wanted.is_empty() || canonical(uuid).is_some_and(|id| wanted.contains(&id)) {
                         ids.push((id, uuid.to_owned()));
                     }
                 }
@@ -235,7 +236,10 @@ pub(crate) fn export_selection(
         )
     })?;
     for id in &filter.missions {
-        if !ids.iter().any(|(_, uuid)| uuid == id.as_str()) {
+        if !ids
+            .iter()
+            .any(|(_, uuid)| canonical(uuid).as_ref() == Some(id))
+        {
             return Err(StoreError::MissionNotFound(id.to_string()));
         }
     }

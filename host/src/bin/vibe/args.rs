@@ -243,7 +243,8 @@ pub struct RunArgs {
     /// The mission the tool runs for (the only one it may write to).
     #[arg(long)]
     pub mission: String,
-    /// The tool's input, as JSON.
+    /// The tool's input, as JSON; `@FILE` reads it from FILE, `-` from
+    /// stdin (up to 1 MiB).
     #[arg(long, default_value = "{}")]
     pub input: String,
     /// The tool name recorded in the audit trail (default: the file's stem).
@@ -305,7 +306,8 @@ pub enum MissionCommand {
         /// PLANNING, CODING, TESTING, DEPLOYMENT or MAINTENANCE (any case).
         #[arg(long)]
         phase: String,
-        /// JSON metadata.
+        /// JSON metadata; `@FILE` reads it from FILE, `-` from stdin (up to
+        /// 1 MiB).
         #[arg(long, default_value = "{}")]
         metadata: String,
     },
@@ -328,10 +330,11 @@ pub struct LogArgs {
     /// The tool's name.
     #[arg(long)]
     pub tool: String,
-    /// The call's arguments, as JSON.
+    /// The call's arguments, as JSON; `@FILE` reads them from FILE, `-`
+    /// from stdin (up to 1 MiB).
     #[arg(long)]
     pub args: String,
-    /// The call's result, as JSON.
+    /// The call's result, as JSON; `@FILE` or `-` as for --args.
     #[arg(long)]
     pub result: Option<String>,
     /// Marks the call failed, with this message.
@@ -351,7 +354,8 @@ pub struct DecideArgs {
     pub rationale: String,
     #[arg(long)]
     pub agent: String,
-    /// Context, as JSON.
+    /// Context, as JSON; `@FILE` reads it from FILE, `-` from stdin (up to
+    /// 1 MiB).
     #[arg(long)]
     pub context: Option<String>,
 }
@@ -635,4 +639,59 @@ pub struct VerifyArgs {
     /// One JSON object per mission.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Whether a JSON flag has read stdin already: only one may.
+static STDIN_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A JSON flag's value (`--args`, `--result`, `--context`, `--metadata`,
+/// `--input`): the JSON text itself; `@FILE`, the file's contents; `-`,
+/// standard input (one flag per command). JSON text never starts with `@`
+/// and is never `-` alone, so neither can be mistaken for a value: a JSON
+/// string starting with `@` is written with its quotes (`'"@ann"'`). A file
+/// or stdin is read up to the store's limit on a JSON value
+/// ([`MAX_JSON_BYTES`], 1 MiB) and refused past it without reading the
+/// rest: the command line itself holds about 128 KiB.
+///
+/// # Failure
+/// Exit 4 for text over the limit, not UTF-8 or not JSON, and for a second
+/// flag reading stdin; exit 1 for a file that cannot be read.
+pub fn json_value(flag: &str, value: String) -> Result<vibe_store::Json, Failure> {
+    use std::io::Read;
+    use std::sync::atomic::Ordering;
+
+    use crate::Exit;
+    let (source, reader): (String, Box<dyn Read>) = if value == "-" {
+        if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+            return Err(Failure::new(
+                format!("{flag} -: another flag already reads standard input"),
+                Exit::InvalidInput,
+            ));
+        }
+        ("standard input".into(), Box::new(std::io::stdin().lock()))
+    } else if let Some(path) = value.strip_prefix('@') {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Failure::new(format!("{flag}: cannot read {path}: {e}"), Exit::Other))?;
+        (path.to_owned(), Box::new(file))
+    } else {
+        return Ok(vibe_store::Json::parse(flag, value)?);
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_JSON_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::new(format!("{flag}: cannot read {source}: {e}"), Exit::Other))?;
+    if bytes.len() > MAX_JSON_BYTES {
+        return Err(Failure::new(
+            format!("{flag}: {source} holds more than {MAX_JSON_BYTES} bytes, the limit of a JSON value"),
+            Exit::InvalidInput,
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Failure::new(
+            format!("{flag}: {source} is not UTF-8 text"),
+            Exit::InvalidInput,
+        )
+    })?;
+    Ok(vibe_store::Json::parse(flag, text)?)
 }

@@ -5,14 +5,13 @@
 //! A password is never part of what this module shows: servers are named by
 //! [`Target::shown`], `postgres://user@host:port/db`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::config::{Host, SslMode};
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::{Client, Config, NoTls};
 
 use crate::store::error::{Result, StoreError};
 use crate::sync::lock;
@@ -62,6 +61,7 @@ impl Target {
     /// login name.
     pub(crate) fn parse(url: &str) -> Result<Self> {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        check_at_signs(base)?;
         let mut tls = Tls::Unverified;
         let mut mode = SslMode::Prefer;
         let mut root_cert = None;
@@ -213,6 +213,24 @@ impl Target {
     }
 }
 
+/// Refuses a URL (before its `?`) with more than one `@`, or one after the
+/// first `/`: a password holding an unencoded `@` would otherwise have the
+/// rest of it read as the host, tried and printed. The message quotes
+/// nothing of the URL, which holds the password.
+fn check_at_signs(base: &str) -> Result<()> {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    if rest.matches('@').count() > 1 || authority.matches('@').count() != rest.matches('@').count()
+    {
+        return Err(StoreError::invalid(
+            "the PostgreSQL URL holds more than one `@` (or one after its host): a user name, \
+             password or database name containing `@` must percent-encode it as %40 \
+             (and `/` as %2F, `:` as %3A)",
+        ));
+    }
+    Ok(())
+}
+
 /// Where in a transaction an error happened: what a lost connection means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxStep {
@@ -305,17 +323,30 @@ fn pgpass_lookup(text: &str, wanted: [&str; 4]) -> Option<Vec<u8>> {
     None
 }
 
-/// A connection with the statements prepared on it.
+/// A pooled connection.
 pub(crate) struct Conn {
     pub(crate) client: Client,
-    pub(crate) statements: HashMap<String, Statement>,
+    settings: Arc<str>,
+}
+
+impl Conn {
+    /// Begins a transaction (`begin`: `BEGIN` and its modes) with the
+    /// store's settings, in one round trip. They are `SET LOCAL`, made for
+    /// each transaction rather than once per connection: behind a
+    /// transaction pooler a session setting would stay on a server
+    /// connection other clients get next, and be missing from the one this
+    /// transaction runs on.
+    pub(crate) fn begin(&mut self, begin: &str) -> std::result::Result<(), postgres::Error> {
+        self.client
+            .batch_execute(&format!("{begin}; {}", self.settings))
+    }
 }
 
 /// At most `max` connections, opened on demand and kept for reuse.
 pub(crate) struct Pool {
     target: Target,
     max: usize,
-    setup: String,
+    settings: Arc<str>,
     state: Mutex<PoolState>,
     freed: Condvar,
 }
@@ -337,12 +368,13 @@ impl Drop for Pool {
 }
 
 impl Pool {
-    /// `setup` runs on every new connection (session settings).
-    pub(crate) fn new(target: Target, max: usize, setup: String) -> Self {
+    /// `settings` (`SET LOCAL` statements) begin every transaction
+    /// ([`Conn::begin`]).
+    pub(crate) fn new(target: Target, max: usize, settings: String) -> Self {
         Pool {
             target,
             max: max.max(1),
-            setup,
+            settings: settings.into(),
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 open: 0,
@@ -374,18 +406,13 @@ impl Pool {
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
-                let opened = self.target.connect().and_then(|mut client| {
-                    client
-                        .batch_execute(&self.setup)
-                        .map_err(|e| self.target.error(e, TxStep::Connect))?;
-                    Ok(client)
-                });
+                let opened = self.target.connect();
                 return match opened {
                     Ok(client) => Ok(Pooled {
                         pool: self,
                         conn: Some(Conn {
                             client,
-                            statements: HashMap::new(),
+                            settings: self.settings.clone(),
                         }),
                     }),
                     Err(e) => {
@@ -467,6 +494,22 @@ mod tests {
             Some("fallback")
         );
         assert_eq!(pgpass_lookup("h:1:d:u:p\n", ["h", "2", "d", "u"]), None);
+    }
+
+    #[test]
+    fn an_unencoded_at_in_the_password_is_refused_without_showing_it() {
+        for url in [
+            "postgres://ann:hun@ter2@db.example/vibe",
+            "postgresql://ann:hun@ter2@db.example:5432/vibe?sslmode=disable",
+            "postgres://ann:hun/t@ter2@db.example/vibe",
+        ] {
+            let err = Target::parse(url).unwrap_err().to_string();
+            assert!(err.contains("%40"), "{err}");
+            assert!(!err.contains("hun") && !err.contains("ter2"), "{err}");
+        }
+        let encoded = Target::parse("postgres://ann:p%40ss@db.example/vibe").unwrap();
+        assert_eq!(encoded.shown(), "postgres://ann@db.example:5432/vibe");
+        assert_eq!(encoded.config.get_password(), Some(&b"p@ss"[..]));
     }
 
     #[test]

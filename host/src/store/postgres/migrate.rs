@@ -66,8 +66,7 @@ impl SchemaConnection for SchemaLock<'_> {
     ) -> Result<T> {
         let target = self.target;
         self.conn
-            .client
-            .batch_execute("BEGIN")
+            .begin("BEGIN")
             .map_err(|e| target.error(e, TxStep::Work))?;
         let mut db = PgTx::new(self.conn, target);
         let outcome = (|| {

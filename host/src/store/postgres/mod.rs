@@ -84,17 +84,17 @@ impl PostgresStore {
         let target = Target::parse(url)?;
         // A row lock held past the busy timeout (another host's stuck
         // transaction) fails the call as Busy instead of waiting forever.
-        let mut setup = format!(
-            "SET TIME ZONE 'UTC'; SET lock_timeout = {};",
+        let mut settings = format!(
+            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = {};",
             options.busy_timeout.as_millis().min(i32::MAX as u128)
         );
         if options.durability == Durability::Normal {
-            setup.push_str("SET synchronous_commit = off;");
+            settings.push_str("SET LOCAL synchronous_commit = off;");
         }
         if options.read_only {
-            setup.push_str("SET default_transaction_read_only = on;");
+            settings.push_str("SET LOCAL transaction_read_only = on;");
         }
-        let pool = Pool::new(target, options.postgres.max_connections, setup);
+        let pool = Pool::new(target, options.postgres.max_connections, settings);
         let store = PostgresStore {
             inner: Arc::new(Inner { pool, options }),
             origin: Origin::Host,
@@ -184,10 +184,9 @@ impl PostgresStore {
             let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
             let conn = pooled.conn();
             let begun = if write {
-                conn.client.batch_execute("BEGIN")
+                conn.begin("BEGIN")
             } else {
-                conn.client
-                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                conn.begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             };
             if let Err(e) = begun {
                 // A connection the server closed while it sat idle (a

@@ -1,12 +1,12 @@
 //! A PostgreSQL connection inside a transaction, as the shared code's
-//! [`Sql`]: `?N` placeholders rewritten to `$N`, statements prepared once
-//! per connection, and columns read as SQLite's storage classes.
+//! [`Sql`]: `?N` placeholders rewritten to `$N`, every statement sent
+//! unnamed (so a transaction pooler can hand each transaction another
+//! server connection), and columns read as SQLite's storage classes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::{IsNull, ToSql, Type};
+use postgres::types::{Format, IsNull, Kind, ToSql, Type};
 
 use super::connect::{Conn, Target, TxStep};
 use crate::store::error::{Result, StoreError};
@@ -15,7 +15,6 @@ use crate::store::sql::{Dialect, Sql, Value};
 /// A PostgreSQL connection inside a transaction, as [`Sql`].
 pub(super) struct PgTx<'a> {
     client: &'a mut postgres::Client,
-    statements: &'a mut HashMap<String, postgres::Statement>,
     target: &'a Target,
 }
 
@@ -23,24 +22,30 @@ impl<'a> PgTx<'a> {
     pub(super) fn new(conn: &'a mut Conn, target: &'a Target) -> Self {
         PgTx {
             client: &mut conn.client,
-            statements: &mut conn.statements,
             target,
         }
     }
-
-    fn prepare(&mut self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(statement) = self.statements.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self
-            .client
-            .prepare(&dollar_placeholders(sql))
-            .map_err(|e| self.target.error(e, TxStep::Work))?;
-        self.statements.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
-    }
 }
 
+/// A parameter's type left to the server to infer (OID 0 in the Parse
+/// message), as a prepared statement's would be: each value is sent as
+/// text, which the server reads as the type it inferred.
+fn inferred() -> Type {
+    Type::new(String::new(), 0, Kind::Pseudo, String::new())
+}
+
+/// `params` as the client sends them to an unnamed statement.
+fn typed<'p>(params: &'p [Value<'p>]) -> Vec<(&'p Value<'p>, Type)> {
+    params.iter().map(|p| (p, inferred())).collect()
+}
+
+// Every statement is sent unnamed (Parse, Bind, Execute and Sync in one
+// round trip, `query_typed`), never prepared under a name the connection
+// keeps: behind a transaction pooler (PgBouncer's `pool_mode =
+// transaction`, what managed offerings put in front of a server) the next
+// transaction may run on another server connection, where a name
+// prepared earlier is missing or taken ("prepared statement \"s2\" already
+// exists").
 impl Sql for PgTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
@@ -52,10 +57,12 @@ impl Sql for PgTx<'_> {
         params: &[Value],
         f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
     ) -> Result<()> {
-        let statement = self.prepare(sql)?;
         let target = self.target;
         let fail = |e| target.error(e, TxStep::Work);
-        let mut rows = self.client.query_raw(&statement, params).map_err(fail)?;
+        let mut rows = self
+            .client
+            .query_typed_raw(&dollar_placeholders(sql), typed(params))
+            .map_err(fail)?;
         let mut values = Vec::new();
         while let Some(row) = rows.next().map_err(fail)? {
             if crate::store::deadline::expired() {
@@ -71,12 +78,14 @@ impl Sql for PgTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let statement = self.prepare(sql)?;
-        let params: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client
-            .execute(&statement, &params)
-            .map_err(|e| self.target.error(e, TxStep::Work))
+        let target = self.target;
+        let fail = |e| target.error(e, TxStep::Work);
+        let mut rows = self
+            .client
+            .query_typed_raw(&dollar_placeholders(sql), typed(params))
+            .map_err(fail)?;
+        while rows.next().map_err(fail)?.is_some() {}
+        Ok(rows.rows_affected().unwrap_or(0))
     }
 
     fn insert(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
@@ -144,32 +153,35 @@ fn column_value(row: &postgres::Row, i: usize, ty: &Type) -> Result<Value<'stati
 }
 
 impl ToSql for Value<'_> {
+    /// The value as text, for the server to read as the type it inferred
+    /// for the parameter (booleans read `1` and `0`, bytea `\\x` hex).
     fn to_sql(
         &self,
-        ty: &Type,
+        _: &Type,
         out: &mut bytes::BytesMut,
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use std::fmt::Write as _;
         match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(v) => match *ty {
-                Type::BOOL => (*v != 0).to_sql(ty, out),
-                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR => v.to_string().to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            Value::Real(v) => match *ty {
-                Type::TEXT | Type::VARCHAR => v.to_string().to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            Value::Text(s) => s.as_ref().to_sql(ty, out),
-            Value::Blob(b) => b.as_ref().to_sql(ty, out),
+            Value::Null => return Ok(IsNull::Yes),
+            Value::Integer(v) => write!(out, "{v}")?,
+            Value::Real(v) => write!(out, "{v}")?,
+            Value::Text(s) => out.extend_from_slice(s.as_bytes()),
+            Value::Blob(b) => {
+                out.extend_from_slice(b"\\x");
+                for byte in b.iter() {
+                    write!(out, "{byte:02x}")?;
+                }
+            }
         }
+        Ok(IsNull::No)
     }
 
     fn accepts(_: &Type) -> bool {
         true
+    }
+
+    fn encode_format(&self, _: &Type) -> Format {
+        Format::Text
     }
 
     postgres::types::to_sql_checked!();

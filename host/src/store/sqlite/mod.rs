@@ -209,7 +209,9 @@ impl SqliteStore {
     /// integrity_check` before it is moved into place: damage is an error;
     /// rows another program wrote that break a CHECK or NOT NULL constraint
     /// are copied as they are (a faithful copy) and named in the returned
-    /// [`Backup`], with the copy's size in bytes.
+    /// [`Backup`], with the copy's size in bytes. The copy is created with
+    /// the source file's read and write bits (0600 if they cannot be read),
+    /// never wider, the umask narrowing them further.
     ///
     /// # Errors
     ///
@@ -235,6 +237,21 @@ impl SqliteStore {
             name.to_string_lossy(),
             uuid::Uuid::new_v4().simple()
         ));
+        // SQLite would create the file world-readable (0644 less the
+        // umask): it is created here first, empty, with the source's mode.
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&self.inner.path).map_or(0o600, |m| m.permissions().mode() & 0o666)
+        };
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&temp)
+                .map_err(|e| StoreError::io(&temp, e))?;
+        }
         let copied = self.read(|src| {
             let mut out = Connection::open_with_flags(
                 &temp,
@@ -502,6 +519,7 @@ fn lookups() -> Vec<&'static str> {
     let sqlite = &dialect::SQLITE;
     let mut all = vec![
         dialect::MISSION_BY_UUID,
+        dialect::MISSION_ROW_BY_UUID,
         sqlite.find_missions,
         sqlite.memory_list,
         sqlite.prune_candidates,

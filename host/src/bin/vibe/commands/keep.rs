@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use vibe_store::store::{Copied, ExportFilter, PruneFilter, Skipped};
-use vibe_store::terminal::visible_line;
+use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{AnyStore, MissionStore, OpenOptions};
 
 use crate::args::{ExportArgs, ExportFormat, PruneArgs};
@@ -34,17 +34,28 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
                 .map(|total| Progress::new("exported", total, true))
         })
         .transpose()?;
-    let mut sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| io(path, e))?,
-        )),
+    let mut file = match &args.output {
+        Some(path) => Some(OutputFile::create(path, source_mode(store)).map_err(|e| io(path, e))?),
+        None => None,
+    };
+    let mut sink: Box<dyn Write + '_> = match &mut file {
+        Some(file) => Box::new(std::io::BufWriter::new(&file.file)),
         None => Box::new(std::io::stdout()),
     };
+    // The lines are JSON: exact into a pipe or a file; on a terminal, what
+    // could steer it is \u-escaped inside strings (the same JSON), as
+    // `--json` does.
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
     // stdout that fails ends the export at once; a file that fails is said
     // once every mission has been read.
     let mut failed = None;
     let emit = |(line, rows): (String, u64)| -> CliResult {
         if failed.is_none() {
+            let line = if terminal {
+                json_for_terminal(&line)
+            } else {
+                line.as_str().into()
+            };
             if let Err(e) = writeln!(sink, "{line}") {
                 if args.output.is_none() {
                     return Err(stdout_failure(e));
@@ -67,10 +78,14 @@ pub fn export(store: &AnyStore, args: ExportArgs) -> CliResult {
             emit,
         )?,
     };
-    let flushed = match failed {
+    let mut flushed = match failed {
         Some(e) => Err(e),
         None => sink.flush(),
     };
+    drop(sink);
+    if let (Ok(()), Some(file)) = (&flushed, file) {
+        flushed = file.finish();
+    }
     if let Some(progress) = progress {
         progress.finish();
     }
@@ -221,6 +236,84 @@ pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {
         }
     }
     went_past("prune", "judged by age", &summary.skipped)
+}
+
+/// The permission bits a file holding `store`'s rows is created with: the
+/// SQLite file's own (never more than read and write), 0600 for
+/// PostgreSQL or a file whose mode cannot be read. The process's umask
+/// narrows them further.
+fn source_mode(store: &AnyStore) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    store
+        .as_sqlite()
+        .and_then(|file| std::fs::metadata(file.path()).ok())
+        .map_or(0o600, |m| m.permissions().mode() & 0o666)
+}
+
+/// An export's `--output`: a regular file is written under a temporary
+/// name beside it, created with its final mode (no moment with wider
+/// permissions), and renamed into place once complete, so a failed export
+/// leaves what was there; anything else (`/dev/null`, a FIFO) is opened
+/// and written as it is.
+struct OutputFile {
+    file: std::fs::File,
+    /// (temporary, final) when written under a temporary name.
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+impl OutputFile {
+    fn create(path: &Path, mode: u32) -> std::io::Result<OutputFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if !meta.is_file() {
+                let file = std::fs::OpenOptions::new().write(true).open(path)?;
+                return Ok(OutputFile { file, rename: None });
+            }
+        }
+        let name = path.file_name().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path")
+        })?;
+        let temp = path.with_file_name(format!(
+            ".{}.export-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        Ok(OutputFile {
+            file,
+            rename: Some((temp, path.to_owned())),
+        })
+    }
+
+    /// Makes the file durable and puts it in place.
+    fn finish(mut self) -> std::io::Result<()> {
+        match self.rename.take() {
+            Some((temp, path)) => {
+                let placed = self
+                    .file
+                    .sync_all()
+                    .and_then(|()| std::fs::rename(&temp, &path));
+                if placed.is_err() {
+                    let _ = std::fs::remove_file(&temp);
+                }
+                placed
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for OutputFile {
+    /// An export that did not finish leaves no temporary file.
+    fn drop(&mut self) {
+        if let Some((temp, _)) = &self.rename {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
 }
 
 /// `vibe backup`: a faithful copy of rows that break a constraint is a

@@ -1,9 +1,9 @@
 //! Record a mission: `vibe init`, `mission`, `log` and `decide`.
 
 use vibe_store::store::MissionFilter;
-use vibe_store::{AnyStore, Json, MissionStatus, MissionStore, NewDecision, NewToolCall, Phase};
+use vibe_store::{AnyStore, MissionStatus, MissionStore, NewDecision, NewToolCall, Phase};
 
-use crate::args::{DecideArgs, LogArgs, MissionCommand};
+use crate::args::{json_value, DecideArgs, LogArgs, MissionCommand};
 use crate::output::json::{print_json, Listed};
 use crate::output::listing::print_rows;
 use crate::output::{out, table};
@@ -26,7 +26,7 @@ pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
     match command {
         MissionCommand::Create { phase, metadata } => {
             let phase: Phase = phase.parse()?;
-            let metadata = Json::parse("--metadata", metadata)?;
+            let metadata = json_value("--metadata", metadata)?;
             out(format_args!("{}\n", store.create_mission(phase, metadata)?))
         }
         MissionCommand::Status { uuid, status } => {
@@ -60,11 +60,8 @@ pub fn mission(store: &AnyStore, command: MissionCommand) -> CliResult {
 pub fn log(store: &AnyStore, args: LogArgs) -> CliResult {
     let call = NewToolCall {
         tool_name: args.tool,
-        args: Json::parse("--args", args.args)?,
-        result: args
-            .result
-            .map(|r| Json::parse("--result", r))
-            .transpose()?,
+        args: json_value("--args", args.args)?,
+        result: args.result.map(|r| json_value("--result", r)).transpose()?,
         success: args.error.is_none(),
         duration_ms: args.duration_ms,
         error_message: args.error,
@@ -78,7 +75,7 @@ pub fn log(store: &AnyStore, args: LogArgs) -> CliResult {
 pub fn decide(store: &AnyStore, args: DecideArgs) -> CliResult {
     let context = args
         .context
-        .map(|c| Json::parse("--context", c))
+        .map(|c| json_value("--context", c))
         .transpose()?;
     let decision = NewDecision {
         context,

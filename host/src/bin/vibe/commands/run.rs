@@ -7,14 +7,14 @@ use vibe_store::sandbox::{FailureKind, Grants, Limits, Request, RuntimeConfig};
 use vibe_store::store::Outcome;
 use vibe_store::{AnyStore, Json, MissionId, MissionStore};
 
-use crate::args::{GrantArg, RunArgs};
+use crate::args::{json_value, GrantArg, RunArgs};
 use crate::open::sandbox_runtime;
 use crate::output::json::{print_json, print_json_text};
 use crate::signals;
 use crate::{CliResult, Exit, Failure};
 
 pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
-    let input = Json::parse("--input", args.input)?;
+    let input = json_value("--input", args.input)?;
     let mission: MissionId = args.mission.parse()?;
     // An unknown mission exits 3 before the component is even read.
     store.get_mission(&mission)?;

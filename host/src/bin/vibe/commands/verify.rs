@@ -185,7 +185,7 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
         });
     }
     let head = match &report.head {
-        Some(hash) => format!("head {}", &hash[..hash.len().min(16)]),
+        Some(hash) => format!("head {}", prefix(hash)),
         None => "no chain".into(),
     };
     let mut line = format!(
@@ -214,7 +214,7 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
             out(format_args!(
                 "  matches the export's head at entry {} ({})\n",
                 a.length,
-                &recorded[..recorded.len().min(16)]
+                prefix(recorded)
             ))?;
         } else {
             match a.found {
@@ -230,6 +230,14 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
         }
     }
     Ok(())
+}
+
+/// The first 16 characters of a hash, as a person reads it: whatever the
+/// database or the export holds there, cut between characters.
+fn prefix(hash: &str) -> &str {
+    hash.char_indices()
+        .nth(16)
+        .map_or(hash, |(end, _)| &hash[..end])
 }
 
 /// Each mission's chain head from an export file, in file order.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use vibe_store::terminal::json_for_terminal;
 use vibe_store::Json;
 
-use super::out;
+use super::out_json as out;
 use crate::{CliResult, Failure};
 
 /// A row as `--json` prints it: its columns, and `invalid_json` naming the

@@ -1,8 +1,13 @@
 //! What `vibe` prints: tables (`table`), JSON (`json`) and listings once
 //! or followed (`listing`) on stdout, progress on stderr (`progress`).
 //!
-//! Writes to stdout go through [`out`] (an export's lines through a writer
-//! of their own). A write that fails is not an exit from here: it is
+//! Writes to stdout go through [`out`], which shows every control, DEL and
+//! bidi character as an escape (`vibe_store::terminal::visible`), so no
+//! text from a database or a file someone handed over reaches a terminal
+//! raw, whichever command prints it; JSON goes through [`out_json`], whose
+//! callers make it safe for a terminal as JSON (`json.rs`), and an export's
+//! lines through a writer of their own (`commands/keep.rs`, the same rule).
+//! A write that fails is not an exit from here: it is
 //! returned up to `main`, as [`stdout_failure`] says how, and a store walk
 //! that prints stops at it ([`walk`]).
 
@@ -13,16 +18,34 @@ pub mod table;
 
 use std::io::Write;
 
+use vibe_store::terminal::visible;
 use vibe_store::StoreError;
 
 use crate::{CliResult, Exit, Failure};
 
-/// Writes to stdout; a failed write is the command's failure (see
-/// [`stdout_failure`]).
+/// Writes text for a person to stdout, every control character but tab
+/// and newline shown as an escape; a failed write is the command's failure
+/// (see [`stdout_failure`]).
 pub(crate) fn out(args: std::fmt::Arguments<'_>) -> CliResult {
+    match args.as_str() {
+        Some(text) => write_stdout(&visible(text)),
+        None => write_stdout(&visible(&args.to_string())),
+    }
+}
+
+/// Writes JSON to stdout as given: for [`json`]'s printers, which escape
+/// what could steer a terminal inside its strings when stdout is one.
+pub(crate) fn out_json(args: std::fmt::Arguments<'_>) -> CliResult {
     std::io::stdout()
         .lock()
         .write_fmt(args)
+        .map_err(stdout_failure)
+}
+
+fn write_stdout(text: &str) -> CliResult {
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
         .map_err(stdout_failure)
 }
 
