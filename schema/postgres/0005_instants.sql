@@ -8,22 +8,26 @@
 -- NULL included, is '-infinity', below every instant: never matched by a
 -- time filter, never pruned by age. It depends on no session setting
 -- (the zone-less case is read AT TIME ZONE 'UTC', an explicit offset
--- needs none), so it is IMMUTABLE and may be indexed.
+-- needs none), so it is IMMUTABLE and may be indexed. It is plain SQL that
+-- validates before it casts, so no text can make it raise: no exception
+-- handler (a subtransaction per call) on the write path of every row.
 
 CREATE FUNCTION vibe_instant(t TEXT) RETURNS TIMESTAMPTZ
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF t IS NULL
-       OR t !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)? *([Zz]|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?$'
-       OR left(t, 4) = '0000' THEN
-        RETURN '-infinity';
-    END IF;
-    IF length(t) > 10 AND t ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN
-        RETURN t::timestamptz;
-    END IF;
-    RETURN t::timestamp AT TIME ZONE 'UTC';
-EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
-    RETURN '-infinity';
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE
+    -- Outside the grammar (NULL too): the floor. A CASE tries its branches
+    -- in order, so each cast below only sees text the ones before passed.
+    WHEN t IS NULL
+      OR t !~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)? *([Zz]|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?$'
+      OR left(t, 4) = '0000'
+        THEN '-infinity'::timestamptz
+    -- A day the month does not have (2026-02-30).
+    WHEN substr(t, 9, 2)::int > extract(day FROM make_date(left(t, 4)::int, substr(t, 6, 2)::int, 1)
+                                                + interval '1 month' - interval '1 day')
+        THEN '-infinity'::timestamptz
+    WHEN length(t) > 10 AND t ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'
+        THEN t::timestamptz
+    ELSE t::timestamp AT TIME ZONE 'UTC'
 END
 $$;
 
