@@ -14,7 +14,9 @@
 
 CREATE FUNCTION vibe_instant(t TEXT) RETURNS TIMESTAMPTZ
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE
+SELECT CASE WHEN at >= '0001-01-01 00:00:00+00' AND at < '10000-01-01 00:00:00+00'
+            THEN at ELSE '-infinity' END
+FROM (SELECT CASE
     -- Outside the grammar (NULL too): the floor. A CASE tries its branches
     -- in order, so each cast below only sees text the ones before passed.
     WHEN t IS NULL
@@ -25,10 +27,12 @@ SELECT CASE
     WHEN substr(t, 9, 2)::int > extract(day FROM make_date(left(t, 4)::int, substr(t, 6, 2)::int, 1)
                                                 + interval '1 month' - interval '1 day')
         THEN '-infinity'::timestamptz
+    -- The fraction cut to microseconds, as the other readers cut it (a
+    -- cast would round .9999999 up into the next second).
     WHEN length(t) > 10 AND t ~ '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'
-        THEN t::timestamptz
-    ELSE t::timestamp AT TIME ZONE 'UTC'
-END
+        THEN regexp_replace(t, '(\.[0-9]{6})[0-9]+', '\1')::timestamptz
+    ELSE regexp_replace(t, '(\.[0-9]{6})[0-9]+', '\1')::timestamp AT TIME ZONE 'UTC'
+END AS at) instant
 $$;
 
 DROP INDEX idx_tool_calls_timestamp;

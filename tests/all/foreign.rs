@@ -241,6 +241,11 @@ fn every_spelling_names_the_same_instant_in_the_database(backend: Backend) {
         "2024-02-29T12:00:00Z",
         "0001-01-01T00:00:00Z",
         "9999-12-31T23:59:59Z",
+        "2020-01-01T00:00:00.9999999Z",
+        "2026-11-30T09:35:01.1234+0545",
+        "2026-11-30T09:35:01 +05",
+        "9999-12-31T23:59:59.9979999",
+        "2021-01-01T00:00:00.99999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999Z",
     ];
     let not_times = [
         "yesterday",
@@ -255,6 +260,13 @@ fn every_spelling_names_the_same_instant_in_the_database(backend: Backend) {
         "2026-11-30TT09:35",
         "0000-01-01",
         "",
+        "2023-02-29",
+        "2020-01-01T00:00:00Z ",
+        "2020-01-01T00:00:00\t",
+        "2020-01-01T00:00:00 \tZ",
+        "2020-01-01T00:00:00\n",
+        "9999-12-31T23:59-14:00",
+        "0001-01-01T00:00+14:00",
     ];
     for (i, text) in spellings.iter().chain(&not_times).enumerate() {
         foreign_mission(&store, &format!("m{i}"), text);
@@ -544,4 +556,159 @@ fn provenance_across_missions_survives_copies_and_prunes(backend: Backend) {
     let summary = store.prune(&filter, false, &mut |_| {}).unwrap();
     assert_eq!(summary.pruned, 1);
     intact(&store, &b, "parent pruned");
+}
+
+/// Another program writing the file with an older SQLite (Debian's 3.40,
+/// through Python's sqlite3) keeps the instant indexes exactly as vibe's
+/// SQLite builds them: the file stays healthy (`integrity_check` in both),
+/// `vibe backup` copies it without a finding, and the time filters read
+/// what that program wrote as vibe shows it (`2023-02-29` is not a time).
+#[test]
+fn an_older_sqlite_writing_the_file_keeps_the_instant_indexes() {
+    let store = TestStore::open(Backend::Sqlite);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    store
+        .log_tool_call(&m, NewToolCall::success("ours", json!(1)))
+        .unwrap();
+    let script = r#"
+import sqlite3, sys
+print(sqlite3.sqlite_version, file=sys.stderr)
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE missions SET created_at = '2023-02-29T12:00:00Z'")
+for stamp in ['2023-02-29', '2020-01-01T00:00:00Z ', '2026-11-30 09:35:01.828406+00',
+              '2020-01-01T00:00:00.' + '9' * 200 + 'Z', '2026-11-30T09:35:01.5 Z']:
+    c.execute("INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success) "
+              "VALUES (1, 'theirs', '{}', ?, 1)", (stamp,))
+c.commit()
+print(c.execute("PRAGMA integrity_check").fetchone()[0])
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &store.location])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "ok");
+
+    let dir = store.dir.path();
+    let copy = dir.join("copy.db");
+    let backup = vibe_db(dir, &store.location)
+        .args(["backup", copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    assert!(
+        backup.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+
+    let listed = vibe_ok(
+        dir,
+        &store.location,
+        &[
+            "mission",
+            "list",
+            "--since",
+            "2023-01-01",
+            "--until",
+            "2024-01-01",
+        ],
+    );
+    assert!(!listed.contains(m.as_str()), "{listed}");
+    let mut all = ToolCallFilter::default();
+    all.since = Some(at("2026-11-30T09:35:01.6Z"));
+    let mut after = Vec::new();
+    store
+        .find_tool_calls(&all, &mut |c| {
+            after.push(c.timestamp.to_string());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+}
+
+/// A value an export cannot carry as it is (an infinite REAL another
+/// program stored as a duration, bytes that are not UTF-8) is never turned
+/// into something else: `vibe export` and `vibe copy` go past that mission,
+/// name it, and exit 6; the other missions are exported whole.
+#[test]
+fn an_export_never_changes_a_value_it_cannot_carry() {
+    let store = TestStore::open(Backend::Sqlite);
+    let missions: Vec<_> = (0..3)
+        .map(|_| {
+            let m = store
+                .create_mission(Phase::Coding, Json::from(json!({})))
+                .unwrap();
+            store
+                .log_tool_call(&m, NewToolCall::success("ok", json!(1)))
+                .unwrap();
+            m
+        })
+        .collect();
+    let conn = rusqlite::Connection::open(&store.location).unwrap();
+    conn.execute(
+        "UPDATE tool_calls SET duration_ms = 9e999 WHERE mission_id = 1",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE tool_calls SET error_message = x'ff00fe' WHERE mission_id = 2",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let out = vibe_db(store.dir.path(), &store.location)
+        .arg("export")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains(missions[0].as_str()) && stderr.contains("duration_ms"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(missions[1].as_str()) && stderr.contains("error_message"),
+        "{stderr}"
+    );
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(lines, 1);
+    let dest = TestStore::open(Backend::Sqlite);
+    let copied = vibe_db(store.dir.path(), &store.location)
+        .args(["copy", "--from", &store.location, "--to", &dest.location])
+        .output()
+        .unwrap();
+    assert_eq!(copied.status.code(), Some(6));
+    assert_eq!(dest.count("SELECT COUNT(*) FROM missions"), 1);
+
+    // A row whose mission is gone is named, not dropped in silence.
+    let conn = rusqlite::Connection::open(&store.location).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
+         VALUES (999, 'orphan', '{}', '2026-11-30 09:35:01', 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let out = vibe_db(store.dir.path(), &store.location)
+        .arg("export")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("#999 (no such mission), tool_calls #"),
+        "{stderr}"
+    );
 }

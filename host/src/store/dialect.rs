@@ -241,8 +241,8 @@ pub(crate) const SQLITE: Statements = Statements {
             FROM calls WHERE duration_ms IS NOT NULL
         )
         SELECT c.tool_name, COUNT(*), SUM(c.success = 0),
-               strftime('%Y-%m-%dT%H:%M:%fZ', MIN(NULLIF(c.at, -1))),
-               strftime('%Y-%m-%dT%H:%M:%fZ', MAX(NULLIF(c.at, -1))),
+               strftime('%Y-%m-%dT%H:%M:%fZ', MIN(NULLIF(c.at, -1)) / 86400000.0),
+               strftime('%Y-%m-%dT%H:%M:%fZ', MAX(NULLIF(c.at, -1)) / 86400000.0),
                (SELECT duration_ms FROM ranked r
                 WHERE r.tool_name = c.tool_name AND r.rank = (r.n * 50 + 99) / 100),
                (SELECT duration_ms FROM ranked r

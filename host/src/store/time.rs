@@ -28,7 +28,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Serialize, Serializer};
 
 /// Timestamps as the store writes them: RFC 3339 UTC with microseconds,
@@ -113,56 +113,167 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     date.and_time(time)
         .and_utc()
         .checked_sub_signed(Duration::minutes(offset_minutes))
+        .filter(|at| (1..=9999).contains(&at.year()))
 }
 
-/// The instant of a stored time in SQLite, as SQL text: `julianday` of the
-/// text with a `±hh` or `±hhmm` offset respelled as the `±hh:mm` SQLite
-/// reads, and `-1` for text outside the [grammar](self) (and for NULL).
-/// The indexes of migration 5 are on exactly this expression of each time
-/// column (a test holds them to it), so a statement that compares it uses
-/// them; a statement compares a parameter through it too, so both sides of
-/// a comparison are read alike.
+/// The instant of a stored time in SQLite, as SQL text: whole milliseconds
+/// since the Julian epoch, or `-1` for text outside the [grammar](self)
+/// (and for NULL). The text is taken apart with `substr`, `ltrim`, `GLOB`
+/// and `CAST`, and only its validated date is given to `julianday`: SQLite's
+/// own date parser differs between versions (what `date('2023-02-29')`
+/// returns, trailing spaces, text after a NUL), and the indexes of
+/// migration 5 must come out the same whichever SQLite writes the table.
+/// A statement compares a parameter through it too, so both sides of a
+/// comparison are read alike.
 macro_rules! sqlite_instant {
     ($x:literal) => {
         concat!(
-            "coalesce(CASE WHEN (",
-            $x,
-            " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' OR ",
-            $x,
-            " GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-2][0-9]:[0-5][0-9]*')",
-            " AND substr(",
-            $x,
-            ", 1, 4) <> '0000' AND substr(",
-            $x,
-            ", 12, 2) < '24'",
-            " AND date(substr(",
-            $x,
-            ", 1, 10)) = substr(",
-            $x,
-            ", 1, 10)",
-            " THEN julianday(CASE",
-            " WHEN ",
-            $x,
-            " GLOB '*[0-9]:[0-9][0-9]*[+-][0-9][0-9]' THEN ",
-            $x,
-            " || ':00'",
-            " WHEN ",
-            $x,
-            " GLOB '*[0-9]:[0-9][0-9]*[+-][0-9][0-9][0-9][0-9]'",
-            " THEN substr(",
-            $x,
-            ", 1, length(",
-            $x,
-            ") - 2) || ':' || substr(",
-            $x,
-            ", -2)",
-            " ELSE ",
-            $x,
+            "coalesce(CASE WHEN ",
+            $crate::store::time::sqlite_well_formed!($x),
+            " THEN (CASE WHEN ",
+            $crate::store::time::sqlite_millis!($x),
+            " BETWEEN 148731163200000 AND 464269060799999 THEN ",
+            $crate::store::time::sqlite_millis!($x),
             " END) END, -1)"
         )
     };
 }
-pub(crate) use sqlite_instant;
+/// Whether `$x` is in the grammar: ASCII (no NUL), a real date, and
+/// optionally a time, seconds, a fraction, spaces and a zone.
+macro_rules! sqlite_well_formed {
+    ($x:literal) => {
+        concat!(
+            "(length(CAST(",
+            $x,
+            " AS BLOB)) = length(",
+            $x,
+            ")",
+            " AND ",
+            $x,
+            " GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]*'",
+            " AND substr(",
+            $x,
+            ", 1, 4) <> '0000'",
+            " AND CAST(substr(",
+            $x,
+            ", 6, 2) AS INTEGER) BETWEEN 1 AND 12",
+            " AND CAST(substr(",
+            $x,
+            ", 9, 2) AS INTEGER) BETWEEN 1 AND CASE CAST(substr(",
+            $x,
+            ", 6, 2) AS INTEGER) WHEN 2 THEN 28 + (CAST(substr(",
+            $x,
+            ", 1, 4) AS INTEGER) % 4 = 0 AND (CAST(substr(",
+            $x,
+            ", 1, 4) AS INTEGER) % 100 <> 0 OR CAST(substr(",
+            $x,
+            ", 1, 4) AS INTEGER) % 400 = 0)) WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30",
+            " WHEN 11 THEN 30 ELSE 31 END",
+            " AND (length(",
+            $x,
+            ") = 10 OR (substr(",
+            $x,
+            ", 11, 1) IN ('T', ' ')",
+            " AND substr(",
+            $x,
+            ", 12, 5) GLOB '[0-2][0-9]:[0-5][0-9]' AND substr(",
+            $x,
+            ", 12, 2) < '24'",
+            " AND (substr(",
+            $x,
+            ", 17, 1) <> ':' OR substr(",
+            $x,
+            ", 18, 2) GLOB '[0-5][0-9]')",
+            " AND (NOT ",
+            $crate::store::time::sqlite_fraction!($x),
+            " OR length(substr(",
+            $x,
+            ", 21)) > length(ltrim(substr(",
+            $x,
+            ", 21), '0123456789')))",
+            " AND (",
+            $crate::store::time::sqlite_zone!($x),
+            " IN ('', 'Z', 'z') OR ((",
+            $crate::store::time::sqlite_zone!($x),
+            " GLOB '[+-][0-1][0-9]' OR ",
+            $crate::store::time::sqlite_zone!($x),
+            " GLOB '[+-][0-1][0-9][0-5][0-9]' OR ",
+            $crate::store::time::sqlite_zone!($x),
+            " GLOB '[+-][0-1][0-9]:[0-5][0-9]') AND substr(",
+            $crate::store::time::sqlite_zone!($x),
+            ", 2, 2) <= '14')))))"
+        )
+    };
+}
+/// Whether `$x` has seconds with a fraction.
+macro_rules! sqlite_fraction {
+    ($x:literal) => {
+        concat!(
+            "(substr(",
+            $x,
+            ", 17, 1) = ':' AND substr(",
+            $x,
+            ", 20, 1) = '.')"
+        )
+    };
+}
+/// What follows the time of `$x` (its seconds and fraction), spaces
+/// trimmed: the zone.
+macro_rules! sqlite_zone {
+    ($x:literal) => {
+        concat!(
+            "ltrim(CASE WHEN ",
+            $crate::store::time::sqlite_fraction!($x),
+            " THEN ltrim(substr(",
+            $x,
+            ", 21), '0123456789') WHEN substr(",
+            $x,
+            ", 17, 1) = ':' THEN substr(",
+            $x,
+            ", 20) ELSE substr(",
+            $x,
+            ", 17) END, ' ')"
+        )
+    };
+}
+/// The milliseconds since the Julian epoch that well-formed `$x` names:
+/// its date's Julian day (exact: a half day), then its time less its
+/// offset, the fraction cut to milliseconds.
+macro_rules! sqlite_millis {
+    ($x:literal) => {
+        concat!(
+            "(CAST(julianday(substr(",
+            $x,
+            ", 1, 10)) * 86400000 AS INTEGER) + ((CAST(substr(",
+            $x,
+            ", 12, 2) AS INTEGER) * 60 + CAST(substr(",
+            $x,
+            ", 15, 2) AS INTEGER) - CASE WHEN ",
+            $crate::store::time::sqlite_zone!($x),
+            " IN ('', 'Z', 'z') THEN 0 ELSE (CASE substr(",
+            $crate::store::time::sqlite_zone!($x),
+            ", 1, 1) WHEN '-' THEN -1 ELSE 1 END) * (CAST(substr(",
+            $crate::store::time::sqlite_zone!($x),
+            ", 2, 2) AS INTEGER) * 60 + CAST(substr(replace(",
+            $crate::store::time::sqlite_zone!($x),
+            ", ':', ''), 4, 2) AS INTEGER)) END) * 60 + CASE WHEN substr(",
+            $x,
+            ", 17, 1) = ':' THEN CAST(substr(",
+            $x,
+            ", 18, 2) AS INTEGER) ELSE 0 END) * 1000",
+            " + CASE WHEN ",
+            $crate::store::time::sqlite_fraction!($x),
+            " THEN CAST(substr(substr(",
+            $x,
+            ", 21, min(3, length(substr(",
+            $x,
+            ", 21)) - length(ltrim(substr(",
+            $x,
+            ", 21), '0123456789')))) || '000', 1, 3) AS INTEGER) ELSE 0 END)"
+        )
+    };
+}
+pub(crate) use {sqlite_fraction, sqlite_instant, sqlite_millis, sqlite_well_formed, sqlite_zone};
 
 /// A time as a row holds it: the instant it names, or, when another program
 /// wrote something that is not one of the spellings the store reads, the
@@ -303,7 +414,7 @@ mod tests {
             " = -1 THEN NULL ELSE ",
             "strftime('%Y-%m-%dT%H:%M:%fZ', ",
             sqlite_instant!("?1"),
-            ") END"
+            " / 86400000.0) END"
         );
         let spellings = [
             "2026-11-27T01:39:01.123456Z",
@@ -329,13 +440,33 @@ mod tests {
             "2026-11-30TT09:35",
             "2026-11-30 ",
             "0000-01-01",
+            "2023-02-29",
+            "2024-02-29T12:00:00Z",
+            "2026-04-31",
+            "2020-01-01T00:00:00Z ",
+            "2020-01-01T00:00:00\t",
+            "2020-01-01T00:00:00Z\0x",
+            "2020-01-01T00:00:00 \tZ",
+            "2020-01-01T00:00:00+05:00 ",
+            "2020-01-01T00:00:00.5Z",
+            "2020-01-01T00:00:00.1234+0545",
+            "2020-01-01T00:00 +05",
+            "2020-01-01T00:00:00.9999999Z",
+            "9999-12-31T23:59-14:00",
+            "9999-12-31T23:59:59.9999999",
+            "0001-01-01T00:00+14:00",
+            "0001-01-01T00:00-14:00",
+            "2020-01-01T09:35.5",
+            "2020-01-01T09:35:01.",
+            "2020-01-01T09:35:0",
+            "2020-01-01T0\u{663}:35",
+            "\u{ff12}020-01-01",
         ];
-        for text in spellings {
+        let long = format!("2020-01-01T00:00:00.{}Z", "9".repeat(200));
+        for text in spellings.iter().copied().chain([long.as_str()]) {
             let sqlite: Option<String> = conn.query_row(sql, [text], |r| r.get(0)).unwrap();
             let rust = parse_timestamp(text).map(|at| {
-                let ms =
-                    at.timestamp_millis() + i64::from(at.timestamp_subsec_micros() % 1000 >= 500);
-                DateTime::from_timestamp_millis(ms)
+                DateTime::from_timestamp_millis(at.timestamp_millis())
                     .unwrap()
                     .format("%Y-%m-%dT%H:%M:%S%.3fZ")
                     .to_string()

@@ -168,6 +168,9 @@ pub(crate) fn export_jsonl(
     )
 }
 
+/// How an export writes one mission (row id, uuid): its line and its rows.
+pub(crate) type Render = dyn Fn(&mut dyn Sql, i64, &str) -> Result<(String, u64)>;
+
 /// Renders each mission `filter` selects with `render` (row id, uuid) and
 /// hands it to `f`, oldest first. A mission whose rows `render` cannot
 /// handle ([`StoreError::concerns_one_item`]) is gone past and returned,
@@ -175,7 +178,7 @@ pub(crate) fn export_jsonl(
 pub(crate) fn export_each(
     store: &impl Backend,
     filter: &ExportFilter,
-    render: &dyn Fn(&mut dyn Sql, i64, &str) -> Result<(String, u64)>,
+    render: &Render,
     f: &mut dyn FnMut(&MissionId, String, u64) -> Result<()>,
 ) -> Result<Vec<Skipped>> {
     let mut skipped = Vec::new();
@@ -186,7 +189,39 @@ pub(crate) fn export_each(
             Err(e) => return Err(e),
         }
     }
+    if filter.missions.is_empty() && filter.since.is_none() {
+        skipped.extend(store.read_sql(orphans)?);
+    }
     Ok(skipped)
+}
+
+/// Rows whose mission is not in the database (another program deleted it
+/// without them, or wrote them so): an export of everything cannot carry
+/// them, since it is a line per mission, and names them instead.
+fn orphans(db: &mut dyn Sql) -> Result<Vec<Skipped>> {
+    let mut found = Vec::new();
+    for table in ["tool_calls", "decisions", "agent_memory", "playbook_runs"] {
+        // The table name comes from the list above.
+        db.query(
+            &format!(
+                "SELECT id, mission_id FROM {table} t
+                 WHERE NOT EXISTS (SELECT 1 FROM missions m WHERE m.id = t.mission_id)"
+            ),
+            &[],
+            &mut |r| {
+                let (id, mission) = (r[0].int().unwrap_or_default(), r[1].int());
+                found.push(Skipped::row(
+                    format!("#{} (no such mission)", mission.unwrap_or_default()),
+                    table,
+                    id,
+                    "mission_id",
+                    "its mission is not in the database, so no mission's line can carry it",
+                ));
+                Ok(())
+            },
+        )?;
+    }
+    Ok(found)
 }
 
 /// The rows an export holds: what `filter` selects, counted in one read
@@ -656,7 +691,12 @@ fn rows(
                     }
                 }
             } else {
-                scalar(&r[i])
+                scalar(&r[i]).ok_or_else(|| {
+                    StoreError::invalid(format!(
+                        "{} has {column} = {:?}, which an export cannot carry as it is",
+                        table.name, r[i]
+                    ))
+                })?
             };
             fields.push(format!("\"{column}\":{value}"));
         }
@@ -679,15 +719,16 @@ fn rows(
     Ok(out)
 }
 
-/// A non-JSON column's value as JSON: text as a string, numbers as numbers.
-fn scalar(value: &Value) -> String {
-    match value {
+/// A non-JSON column's value as JSON: text as a string, numbers as numbers;
+/// `None` for a number JSON has no spelling for (NaN, infinities) and bytes
+/// that are not UTF-8, which an export must not turn into something else.
+fn scalar(value: &Value) -> Option<String> {
+    Some(match value {
         Value::Null => "null".into(),
         Value::Integer(i) => i.to_string(),
-        Value::Real(f) => serde_json::to_string(f).unwrap_or_else(|_| "null".into()),
+        Value::Real(f) if !f.is_finite() => return None,
+        Value::Real(f) => serde_json::to_string(f).ok()?,
         Value::Text(text) => serde_json::to_string(text).expect("a string"),
-        Value::Blob(bytes) => {
-            serde_json::to_string(&String::from_utf8_lossy(bytes)).expect("a string")
-        }
-    }
+        Value::Blob(bytes) => serde_json::to_string(std::str::from_utf8(bytes).ok()?).ok()?,
+    })
 }

@@ -108,7 +108,7 @@ fn went_past(command: &str, done: &str, skipped: &[Skipped]) -> CliResult {
     match skipped.len() {
         0 => Ok(()),
         n => Err(Failure::new(
-            format!("{n} missions not {done} (named above); everything else was"),
+            format!("{n} not {done} (named above); everything else was"),
             Exit::Partial,
         )),
     }
