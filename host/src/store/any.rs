@@ -20,7 +20,7 @@ use super::otlp;
 #[cfg(feature = "postgres")]
 use super::postgres::{is_postgres_url, PostgresStore};
 use super::sqlite::SqliteStore;
-use super::transfer::{self, exported_chain_head, ExportFilter};
+use super::transfer::{self, exported_chain_head, ExportFilter, ImportScope};
 
 /// The mission store on either backend. An embedder that takes its
 /// database from configuration holds this; code that only records and reads
@@ -181,9 +181,24 @@ impl AnyStore {
         each!(self, s => transfer::export_size(s, filter))
     }
 
-    /// Imports one exported line; the mission and whether it was new here.
+    /// Imports one exported line on its own; the mission and whether it
+    /// was new here. A line whose mission a tool created (`created_by`) is
+    /// refused: use [`import_jsonl_in`](Self::import_jsonl_in) with the
+    /// lines before it.
     pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        each!(self, s => transfer::import_jsonl(s, line))
+        self.import_jsonl_in(line, &mut ImportScope::default())
+    }
+
+    /// Imports one line of a file whose earlier lines `scope` holds (and
+    /// adds this one): every row passes the rules a live write passes, and
+    /// a line that breaks one writes nothing (see `docs/guarantees.md`,
+    /// "Files other people hand you").
+    pub fn import_jsonl_in(
+        &self,
+        line: &str,
+        scope: &mut ImportScope,
+    ) -> Result<(MissionId, bool)> {
+        each!(self, s => transfer::import_jsonl(s, line, scope))
     }
 }
 
@@ -213,8 +228,9 @@ impl AnyStore {
         dest: &AnyStore,
         f: &mut dyn FnMut(&MissionId, Copied, u64) -> Result<()>,
     ) -> Result<()> {
+        let mut scope = ImportScope::default();
         self.export_jsonl(&ExportFilter::default(), &mut |mission, line, rows| {
-            let (_, new) = dest.import_jsonl(&line)?;
+            let (_, new) = dest.import_jsonl_in(&line, &mut scope)?;
             if new {
                 return f(mission, Copied::New, rows);
             }

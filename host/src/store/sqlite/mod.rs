@@ -326,7 +326,7 @@ impl SqliteStore {
     /// A mission already present is left alone (importing twice changes
     /// nothing): returns its id and whether it was imported.
     pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        transfer::import_jsonl(self, line)
+        transfer::import_jsonl(self, line, &mut transfer::ImportScope::default())
     }
 
     /// Rebuilds the file to return the space deleted rows left free (`VACUUM`;

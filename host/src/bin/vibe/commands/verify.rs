@@ -2,12 +2,11 @@
 //! chain heads an export kept.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde::Serialize;
 use vibe_store::store::{
-    exported_chain_head, AnyStore, ChainHead, ChainReport, MissionId, StoreError,
+    exported_chain_head, AnyStore, ChainHead, ChainReport, ExportLines, MissionId, StoreError,
 };
 use vibe_store::terminal::visible_line;
 
@@ -185,7 +184,7 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
         });
     }
     let head = match &report.head {
-        Some(hash) => format!("head {}", &hash[..hash.len().min(16)]),
+        Some(hash) => format!("head {}", prefix(hash)),
         None => "no chain".into(),
     };
     let mut line = format!(
@@ -214,13 +213,15 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
             out(format_args!(
                 "  matches the export's head at entry {} ({})\n",
                 a.length,
-                &recorded[..recorded.len().min(16)]
+                visible_line(prefix(recorded))
             ))?;
         } else {
             match a.found {
                 Some(found) => out(format_args!(
-                    "  REWRITTEN: entry {} is {found}, the export recorded {recorded}\n",
-                    a.length
+                    "  REWRITTEN: entry {} is {}, the export recorded {}\n",
+                    a.length,
+                    visible_line(&found),
+                    visible_line(recorded)
                 ))?,
                 None => out(format_args!(
                     "  TRUNCATED: the chain has {} entries, the export recorded {}\n",
@@ -232,21 +233,23 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
     Ok(())
 }
 
-/// Each mission's chain head from an export file, in file order.
+/// The first 16 characters of a hash as stored (whatever text it holds).
+fn prefix(hash: &str) -> &str {
+    hash.char_indices().nth(16).map_or(hash, |(at, _)| &hash[..at])
+}
+
+/// Each mission's chain head from an export file, in file order; each line
+/// read with the import's cap.
 fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
-    let unreadable = |e: std::io::Error| {
+    let file = std::fs::File::open(path).map_err(|e| {
         Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other)
-    };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    })?;
     let mut heads = Vec::new();
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(unreadable)?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        heads.push(exported_chain_head(&line).map_err(|e| {
+    let mut lines = ExportLines::new(std::io::BufReader::new(file));
+    while let Some((n, line)) = lines.next_line() {
+        heads.push(line.and_then(|line| exported_chain_head(&line)).map_err(|e| {
             Failure::new(
-                format!("{} line {}: {e}", path.display(), n + 1),
+                format!("{} line {n}: {e}", path.display()),
                 Exit::InvalidInput,
             )
         })?);
