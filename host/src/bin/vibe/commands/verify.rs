@@ -202,6 +202,7 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
         ("edited", &report.edited),
         ("deleted", &report.deleted),
         ("out of chain", &report.out_of_chain),
+        ("moved", &report.moved),
     ] {
         for row in rows {
             out(format_args!("  {what}: {row}\n"))?;
