@@ -15,6 +15,7 @@ mod faults;
 mod files;
 mod fuzz;
 mod helpers;
+mod hostile_exports;
 mod invocations;
 mod languages;
 mod mcp;

@@ -298,7 +298,7 @@ impl<R: std::io::BufRead> ExportLines<R> {
                     skipped.map_err(|e| StoreError::Internal(format!("cannot read: {e}"))).and(
                         Err(StoreError::LimitExceeded(format!(
                             "the line is longer than {} bytes, the limit of an exported \
-                             mission; nothing of it was read",
+                             mission; nothing of it is kept",
                             self.max_bytes
                         ))),
                     ),
