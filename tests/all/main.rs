@@ -11,6 +11,7 @@ mod common;
 mod embedding;
 mod evidence;
 mod exit_codes;
+mod extreme_values;
 mod faults;
 mod files;
 mod fuzz;

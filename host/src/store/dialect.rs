@@ -179,9 +179,13 @@ pub(crate) const SQLITE: Statements = Statements {
             )
         ),
     ],
+    // A duration another program stored as other than a whole number (a
+    // REAL, text) is left out of the percentiles rather than stop them.
     tool_stats: "
         WITH calls AS (
-            SELECT tool_name, success, duration_ms, timestamp FROM tool_calls
+            SELECT tool_name, success,
+                   CASE WHEN typeof(duration_ms) = 'integer' THEN duration_ms END AS duration_ms,
+                   timestamp FROM tool_calls
             WHERE ?1 IS NULL OR mission_id = ?1
         ),
         ranked AS (
