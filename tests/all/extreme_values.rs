@@ -54,7 +54,14 @@ fn foreign(store: &TestStore, sql: &str) {
                 .unwrap()
         }
         Backend::Postgres => Command::new("psql")
-            .args([store.location.as_str(), "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .args([
+                store.location.as_str(),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                sql,
+            ])
             .status()
             .unwrap(),
     };
@@ -128,13 +135,18 @@ fn every_reader_survives_any_number_another_program_stores(backend: Backend) {
             store
                 .record_decision(&m, NewDecision::new("plan", "why", "agent"))
                 .unwrap();
-            store.set_memory(&m, "k", json!(1).into(), Some(60)).unwrap();
+            store
+                .set_memory(&m, "k", json!(1).into(), Some(60))
+                .unwrap();
             m.to_string()
         })
         .collect();
     let now = "2026-11-30T09:35:01.828406Z";
     // The first mission holds the extremes; the others stay ordinary.
-    let first = format!("(SELECT id FROM missions WHERE mission_uuid = '{}')", missions[0]);
+    let first = format!(
+        "(SELECT id FROM missions WHERE mission_uuid = '{}')",
+        missions[0]
+    );
     let mut values: Vec<String> = [
         i64::MAX.to_string(),
         i64::MIN.to_string(),
@@ -147,7 +159,12 @@ fn every_reader_survives_any_number_another_program_stores(backend: Backend) {
         Backend::Sqlite => {
             // SQLite holds what its column types do not say: infinities as
             // REAL (NaN binds as NULL), text and fractions in an INTEGER column.
-            values.extend(["9e999".into(), "-9e999".into(), "'abc'".into(), "1.5".into()]);
+            values.extend([
+                "9e999".into(),
+                "-9e999".into(),
+                "'abc'".into(),
+                "1.5".into(),
+            ]);
             ("7", "'€'")
         }
         Backend::Postgres => ("true", "NULL"),
@@ -188,13 +205,22 @@ fn every_reader_survives_any_number_another_program_stores(backend: Backend) {
         vec!["export"],
         vec!["export", "--format", "otlp"],
         vec!["verify"],
-        vec!["copy", "--from", &store.location, "--to", copy.to_str().unwrap()],
+        vec![
+            "copy",
+            "--from",
+            &store.location,
+            "--to",
+            copy.to_str().unwrap(),
+        ],
     ];
     let mut said = std::collections::HashMap::new();
     for args in &readers {
         let out = run(&store, args);
         no_panic(&out, &args.join(" "));
-        said.insert(args[..args.len().min(2)].join(" "), (text(&out.stdout), text(&out.stderr)));
+        said.insert(
+            args[..args.len().min(2)].join(" "),
+            (text(&out.stdout), text(&out.stderr)),
+        );
     }
     // What a read cannot take is named with its row and column.
     if backend == Backend::Sqlite {

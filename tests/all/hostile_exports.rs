@@ -43,24 +43,54 @@ const REFUSED: &[(&str, &str)] = &[
     ("phase-hacked", "unknown phase \"HACKED\""),
     ("status-upper-case", "status must be lower case"),
     ("success-7", "success must be true or false"),
-    ("created-at-yesterday", "created_at \"yesterday\" is not a time"),
-    ("timestamp-yesterday", "timestamp \"yesterday\" is not a time"),
+    (
+        "created-at-yesterday",
+        "created_at \"yesterday\" is not a time",
+    ),
+    (
+        "timestamp-yesterday",
+        "timestamp \"yesterday\" is not a time",
+    ),
     ("expires-at-soon", "expires_at \"soon\" is not a time"),
-    ("tool-name-5004-bytes", "tool name is 5004 bytes; the limit is 256"),
-    ("duration-in-nanoseconds", "duration_ms 1764495000000000000 is above"),
+    (
+        "tool-name-5004-bytes",
+        "tool name is 5004 bytes; the limit is 256",
+    ),
+    (
+        "duration-in-nanoseconds",
+        "duration_ms 1764495000000000000 is above",
+    ),
     ("duration-negative", "duration_ms must not be negative"),
     ("duration-as-text", "duration_ms must be a whole number"),
     ("ttl-negative", "ttl -1 is outside"),
-    ("component-size-negative", "component_size must be 0 or more"),
+    (
+        "component-size-negative",
+        "component_size must be 0 or more",
+    ),
     ("outcome-unknown", "unknown outcome"),
     ("error-message-nul", "must not contain NUL"),
     ("uuid-empty", "is not a mission id"),
-    ("ledger-hash-euro", "chain entry 1: its digest and hash must be"),
+    (
+        "ledger-hash-euro",
+        "chain entry 1: its digest and hash must be",
+    ),
     ("ledger-seq-max", "seq 9223372036854775807 is outside"),
-    ("ledger-table-unknown", "sqlite_master is no table the chain holds"),
-    ("row-chain-seq-max", "chain_seq 9223372036854775807 is outside"),
-    ("row-chain-hash-euro", "chain_hash must be 64 lowercase hex digits"),
-    ("created-by-not-carried", "this file does not carry that invocation"),
+    (
+        "ledger-table-unknown",
+        "sqlite_master is no table the chain holds",
+    ),
+    (
+        "row-chain-seq-max",
+        "chain_seq 9223372036854775807 is outside",
+    ),
+    (
+        "row-chain-hash-euro",
+        "chain_hash must be 64 lowercase hex digits",
+    ),
+    (
+        "created-by-not-carried",
+        "this file does not carry that invocation",
+    ),
 ];
 
 fn every_hostile_line_is_refused_with_its_reason_and_writes_nothing(backend: Backend) {
@@ -89,7 +119,10 @@ fn json_past_the_limit_is_refused_like_a_live_write(backend: Backend) {
     let mut exported: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     // 8 MiB of args, as JSON and as text named in invalid_json.
     let big = "x".repeat(8 << 20);
-    for (args, invalid) in [(json!({ "a": big }), None), (json!(big), Some(json!(["args"])))] {
+    for (args, invalid) in [
+        (json!({ "a": big }), None),
+        (json!(big), Some(json!(["args"]))),
+    ] {
         let mut line = exported.clone();
         line["tool_calls"][0]["args"] = args;
         if let Some(invalid) = invalid {
@@ -200,10 +233,17 @@ fn verify_reports_any_ledger_content_and_goes_on(backend: Backend) {
     ));
     let (code, said) = verify(&store);
     assert_eq!(code, Some(5), "{said}");
-    for (id, state) in [(&ids[0], "TAMPERED"), (&ids[1], "TAMPERED"), (&ids[2], "intact")] {
+    for (id, state) in [
+        (&ids[0], "TAMPERED"),
+        (&ids[1], "TAMPERED"),
+        (&ids[2], "intact"),
+    ] {
         assert!(said.contains(&format!("mission {id}: {state}")), "{said}");
     }
-    assert!(said.contains("verified 3 missions: 1 intact, 2 tampered"), "{said}");
+    assert!(
+        said.contains("verified 3 missions: 1 intact, 2 tampered"),
+        "{said}"
+    );
     // A write to the first mission is refused, and says why.
     let err = store
         .log_tool_call(
@@ -254,10 +294,14 @@ fn a_dangling_or_swapped_row_id_is_not_intact(backend: Backend) {
         "{said}"
     );
     assert!(
-        said.contains(&format!("mission {}: TAMPERED", ids[1])) && said.contains("moved: tool_calls #"),
+        said.contains(&format!("mission {}: TAMPERED", ids[1]))
+            && said.contains("moved: tool_calls #"),
         "{said}"
     );
-    assert!(said.contains(&format!("mission {}: intact", ids[2])), "{said}");
+    assert!(
+        said.contains(&format!("mission {}: intact", ids[2])),
+        "{said}"
+    );
 }
 
 on_both_backends!(
@@ -281,8 +325,10 @@ fn a_line_too_large_is_refused_as_it_streams() {
     let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
     out.write_all(std::fs::read(hostile("a-mission")).unwrap().as_slice())
         .unwrap();
-    out.write_all(br#"{"mission":{"mission_uuid":"9b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3","metadata":""#)
-        .unwrap();
+    out.write_all(
+        br#"{"mission":{"mission_uuid":"9b1c2d3e-4f50-4a6b-8c7d-8e9fa0b1c2d3","metadata":""#,
+    )
+    .unwrap();
     let chunk = vec![b'x'; 1 << 20];
     for _ in 0..256 {
         out.write_all(&chunk).unwrap();
@@ -299,5 +345,8 @@ fn a_line_too_large_is_refused_as_it_streams() {
     );
     // The first line's mission is in; nothing of the second.
     assert_eq!(store.count("SELECT COUNT(*) FROM missions"), 1);
-    assert_eq!(store.count("SELECT MAX(length(metadata)) FROM missions"), 12);
+    assert_eq!(
+        store.count("SELECT MAX(length(metadata)) FROM missions"),
+        12
+    );
 }

@@ -581,8 +581,7 @@ pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> R
                     });
                     return Ok(());
                 };
-                if !(1..=MAX_CHAIN_SEQ).contains(&seq) || !(1..=MAX_CHAIN_SEQ).contains(&row_seq)
-                {
+                if !(1..=MAX_CHAIN_SEQ).contains(&seq) || !(1..=MAX_CHAIN_SEQ).contains(&row_seq) {
                     report.out_of_chain.push(entry(seq));
                     return Ok(());
                 }

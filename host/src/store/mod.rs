@@ -54,8 +54,8 @@ pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
     MemoryEntry, Mission, MissionFilter, MissionStatus, NewDecision, NewToolCall, Origin, Outcome,
     Page, Phase, PlaybookRun, PruneFilter, PrunedMission, ToolCall, ToolCallFilter, ToolStats,
-    DEFAULT_PAGE_BYTES, MAX_CHAIN_SEQ, MAX_DURATION_MS, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES,
-    MAX_TTL_SECONDS, PAGE_BYTES_PER_JSON_LIMIT,
+    DEFAULT_PAGE_BYTES, MAX_CHAIN_SEQ, MAX_DURATION_MS, MAX_NAME_BYTES, MAX_PAGE_ROWS,
+    MAX_TEXT_BYTES, MAX_TTL_SECONDS, PAGE_BYTES_PER_JSON_LIMIT,
 };
 pub use operations::PRUNE_BATCH;
 pub use options::{

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 
 use super::error::{Result, StoreError};
 use super::ids::{
-    format_timestamp, parse_timestamp, serialize_optional_timestamp, serialize_timestamp, DecisionId, MissionId,
-    ToolCallId,
+    format_timestamp, parse_timestamp, serialize_optional_timestamp, serialize_timestamp,
+    DecisionId, MissionId, ToolCallId,
 };
 use super::json::{Json, MAX_JSON_BYTES};
 

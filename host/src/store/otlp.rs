@@ -171,7 +171,8 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
             });
             let warning = ends.is_none().then(|| {
                 json!(format!(
-                    "duration_ms {} is outside 0 to {MAX_DURATION_MS}; the span ends at its start",
+                    "duration_ms {} is outside 0 to {MAX_DURATION_MS} (or runs past the last \
+                     time a span can name); the span ends at its start",
                     duration.unwrap_or_default()
                 ))
             });

@@ -58,7 +58,10 @@ pub(super) fn name_list(names: &[String]) -> Option<String> {
 /// One row's values, read by position; `.1` names the row's table and its
 /// columns in the order selected (the first is the row's id), so a value
 /// another program stored that the read cannot take is named with its row.
-pub(super) struct Cols<'a>(pub(super) &'a [Value<'a>], pub(super) &'static [&'static str]);
+pub(super) struct Cols<'a>(
+    pub(super) &'a [Value<'a>],
+    pub(super) &'static [&'static str],
+);
 
 impl Cols<'_> {
     fn wrong(&self, i: usize, wanted: &str) -> StoreError {
@@ -139,8 +142,15 @@ pub(super) fn mission(r: &[Value]) -> Result<Mission> {
     let c = Cols(
         r,
         &[
-            "missions", "id", "mission_uuid", "phase", "status", "created_at",
-            "completed_at", "metadata", "invocation_id",
+            "missions",
+            "id",
+            "mission_uuid",
+            "phase",
+            "status",
+            "created_at",
+            "completed_at",
+            "metadata",
+            "invocation_id",
         ],
     );
     Ok(Mission {
@@ -160,9 +170,23 @@ pub(super) fn tool_call(r: &[Value]) -> Result<ToolCall> {
     let c = Cols(
         r,
         &[
-            "tool_calls", "id", "mission_id", "tool_name", "args", "result", "timestamp",
-            "duration_ms", "success", "error_message", "invocation_id", "invoked_by",
-            "component_sha256", "component_size", "outcome", "mission_uuid", "caller",
+            "tool_calls",
+            "id",
+            "mission_id",
+            "tool_name",
+            "args",
+            "result",
+            "timestamp",
+            "duration_ms",
+            "success",
+            "error_message",
+            "invocation_id",
+            "invoked_by",
+            "component_sha256",
+            "component_size",
+            "outcome",
+            "mission_uuid",
+            "caller",
         ],
     );
     Ok(ToolCall {
@@ -190,8 +214,17 @@ pub(super) fn decision(r: &[Value]) -> Result<Decision> {
     let c = Cols(
         r,
         &[
-            "decisions", "id", "mission_id", "decision_type", "rationale", "timestamp",
-            "agent_name", "context", "invocation_id", "invoked_by", "mission_uuid",
+            "decisions",
+            "id",
+            "mission_id",
+            "decision_type",
+            "rationale",
+            "timestamp",
+            "agent_name",
+            "context",
+            "invocation_id",
+            "invoked_by",
+            "mission_uuid",
         ],
     );
     Ok(Decision {
@@ -212,7 +245,14 @@ pub(super) fn decision(r: &[Value]) -> Result<Decision> {
 pub(super) fn memory_entry(r: &[Value]) -> Result<MemoryEntry> {
     let c = Cols(
         r,
-        &["agent_memory", "key", "value", "timestamp", "expires_at", "invocation_id"],
+        &[
+            "agent_memory",
+            "key",
+            "value",
+            "timestamp",
+            "expires_at",
+            "invocation_id",
+        ],
     );
     Ok(MemoryEntry {
         key: c.text(0)?,
@@ -229,8 +269,16 @@ pub(super) fn playbook_run(r: &[Value]) -> Result<PlaybookRun> {
     let c = Cols(
         r,
         &[
-            "playbook_runs", "id", "mission_id", "playbook_name", "phase", "started_at",
-            "completed_at", "success", "metrics", "error_message",
+            "playbook_runs",
+            "id",
+            "mission_id",
+            "playbook_name",
+            "phase",
+            "started_at",
+            "completed_at",
+            "success",
+            "metrics",
+            "error_message",
         ],
     );
     Ok(PlaybookRun {
@@ -252,8 +300,15 @@ pub(super) fn tool_stats(r: &[Value]) -> Result<ToolStats> {
     let c = Cols(
         r,
         &[
-            "tool stats", "tool_name", "calls", "failures", "first", "last", "p50_ms",
-            "p95_ms", "max_ms",
+            "tool stats",
+            "tool_name",
+            "calls",
+            "failures",
+            "first",
+            "last",
+            "p50_ms",
+            "p95_ms",
+            "max_ms",
         ],
     );
     let (calls, failures) = (c.int(1)? as u64, c.opt_int(2)?.unwrap_or(0) as u64);
@@ -276,8 +331,14 @@ pub(super) fn pruned_mission(r: &[Value]) -> Result<PrunedMission> {
     let c = Cols(
         r,
         &[
-            "missions", "mission_uuid", "created_at", "status", "tool_calls", "decisions",
-            "memory", "playbook_runs",
+            "missions",
+            "mission_uuid",
+            "created_at",
+            "status",
+            "tool_calls",
+            "decisions",
+            "memory",
+            "playbook_runs",
         ],
     );
     Ok(PrunedMission {

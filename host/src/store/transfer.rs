@@ -295,13 +295,13 @@ impl<R: std::io::BufRead> ExportLines<R> {
                 let skipped = skip_line(&mut self.reader);
                 return Some((
                     self.line,
-                    skipped.map_err(|e| StoreError::Internal(format!("cannot read: {e}"))).and(
-                        Err(StoreError::LimitExceeded(format!(
+                    skipped
+                        .map_err(|e| StoreError::Internal(format!("cannot read: {e}")))
+                        .and(Err(StoreError::LimitExceeded(format!(
                             "the line is longer than {} bytes, the limit of an exported \
                              mission; nothing of it is kept",
                             self.max_bytes
-                        ))),
-                    ),
+                        )))),
                 ));
             }
             if buf.iter().all(u8::is_ascii_whitespace) {
@@ -421,9 +421,8 @@ pub(crate) fn import_jsonl(
         .transpose()?;
     let chain: Vec<ChainEntry> = optional(&export, "chain")?.unwrap_or_default();
     for (seq, table, row_seq, digest, hash) in &chain {
-        check_entry(*seq, table, *row_seq, digest.as_deref(), hash).map_err(|e| {
-            within(e, &format!("mission {uuid}, chain entry {seq}"))
-        })?;
+        check_entry(*seq, table, *row_seq, digest.as_deref(), hash)
+            .map_err(|e| within(e, &format!("mission {uuid}, chain entry {seq}")))?;
     }
     let calls = children[0].len();
     let id = uuid.clone();
@@ -494,9 +493,7 @@ pub(crate) fn import_jsonl(
 fn within(err: StoreError, what: &str) -> StoreError {
     match err {
         StoreError::InvalidInput(reason) => StoreError::InvalidInput(format!("{what}: {reason}")),
-        StoreError::LimitExceeded(reason) => {
-            StoreError::LimitExceeded(format!("{what}: {reason}"))
-        }
+        StoreError::LimitExceeded(reason) => StoreError::LimitExceeded(format!("{what}: {reason}")),
         other => other,
     }
 }

@@ -4,9 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use vibe_store::store::{
-    Copied, ExportFilter, ExportLines, ImportScope, PruneFilter, StoreError,
-};
+use vibe_store::store::{Copied, ExportFilter, ExportLines, ImportScope, PruneFilter, StoreError};
 use vibe_store::terminal::visible_line;
 use vibe_store::{AnyStore, MissionStore, OpenOptions};
 

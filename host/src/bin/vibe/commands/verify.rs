@@ -236,24 +236,28 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
 
 /// The first 16 characters of a hash as stored (whatever text it holds).
 fn prefix(hash: &str) -> &str {
-    hash.char_indices().nth(16).map_or(hash, |(at, _)| &hash[..at])
+    hash.char_indices()
+        .nth(16)
+        .map_or(hash, |(at, _)| &hash[..at])
 }
 
 /// Each mission's chain head from an export file, in file order; each line
 /// read with the import's cap.
 fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other)
-    })?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other))?;
     let mut heads = Vec::new();
     let mut lines = ExportLines::new(std::io::BufReader::new(file));
     while let Some((n, line)) = lines.next_line() {
-        heads.push(line.and_then(|line| exported_chain_head(&line)).map_err(|e| {
-            Failure::new(
-                format!("{} line {n}: {e}", path.display()),
-                Exit::InvalidInput,
-            )
-        })?);
+        heads.push(
+            line.and_then(|line| exported_chain_head(&line))
+                .map_err(|e| {
+                    Failure::new(
+                        format!("{} line {n}: {e}", path.display()),
+                        Exit::InvalidInput,
+                    )
+                })?,
+        );
     }
     Ok(heads)
 }
