@@ -265,8 +265,7 @@ impl<R: std::io::BufRead> ExportLines<R> {
     ///
     /// [`StoreError::LimitExceeded`] for a line over the cap (the next call
     /// reads the line after it), [`StoreError::InvalidInput`] for one that
-    /// is not UTF-8, [`StoreError::Io`]-like failures as
-    /// [`std::io::Error`]s turned into [`StoreError::Internal`].
+    /// is not UTF-8, [`StoreError::Internal`] when the reader fails.
     pub fn next_line(&mut self) -> Option<(u64, Result<String>)> {
         use std::io::{BufRead, Read};
         loop {
