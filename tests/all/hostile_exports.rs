@@ -91,6 +91,11 @@ const REFUSED: &[(&str, &str)] = &[
         "created-by-not-carried",
         "this file does not carry that invocation",
     ),
+    (
+        "ledger-seq-repeated",
+        "ascending order of seq, each once (1 after 1)",
+    ),
+    ("memory-key-twice", "memory key \"k\" is there twice"),
 ];
 
 fn every_hostile_line_is_refused_with_its_reason_and_writes_nothing(backend: Backend) {

@@ -138,10 +138,13 @@ impl ChainTable {
         }
     }
 
-    /// Whether the table is a history whose id order is the order it was
-    /// written in (memory is keyed by its keys, and imported in key order).
+    /// Whether each row of the table is chained as it is inserted, so its
+    /// id order is its chain order: tool calls and decisions. (A playbook
+    /// run or a memory entry another program wrote is chained when
+    /// vibe-store first updates it, after rows with greater ids; memory is
+    /// also imported in key order.)
     fn ordered(self) -> bool {
-        self != ChainTable::Memory
+        matches!(self, ChainTable::ToolCalls | ChainTable::Decisions)
     }
 
     /// Selects the same as [`select`](Self::select) from the rows a
@@ -504,8 +507,7 @@ pub struct ChainReport {
     /// from elsewhere, or given a position the chain never had), and ledger
     /// entries whose hash does not follow from the entries before them.
     pub out_of_chain: Vec<ChainRow>,
-    /// Chained rows of a history (tool calls, decisions, playbook runs)
-    /// whose id order disagrees with the order the chain wrote them in:
+    /// Chained tool calls and decisions whose id order disagrees with the order the chain wrote them in:
     /// ids swapped or renumbered, which reorders what every listing shows.
     pub moved: Vec<ChainRow>,
 }

@@ -419,9 +419,35 @@ pub(crate) fn import_jsonl(
         })
         .transpose()?;
     let chain: Vec<ChainEntry> = optional(&export, "chain")?.unwrap_or_default();
+    let mut last = 0;
     for (seq, table, row_seq, digest, hash) in &chain {
         check_entry(*seq, table, *row_seq, digest.as_deref(), hash)
+            .and_then(|()| {
+                if *seq <= last {
+                    return Err(StoreError::invalid(format!(
+                        "entries must be in ascending order of seq, each once ({seq} after {last})"
+                    )));
+                }
+                last = *seq;
+                Ok(())
+            })
             .map_err(|e| within(e, &format!("mission {uuid}, chain entry {seq}")))?;
+    }
+    // One memory entry a key (the table's unique key), said before the
+    // database says it.
+    let mut keys = std::collections::HashSet::new();
+    for row in &children[2] {
+        let key = Column {
+            row,
+            invalid: Vec::new(),
+        }
+        .required_text("key")?;
+        if !keys.insert(key.clone()) {
+            return Err(StoreError::invalid(format!(
+                "mission {uuid}: memory key {:?} is there twice",
+                truncated(&key)
+            )));
+        }
     }
     let calls = children[0].len();
     let id = uuid.clone();

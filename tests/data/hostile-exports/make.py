@@ -107,3 +107,6 @@ hostile("ledger-seq-max", lambda l: l["chain"][4].__setitem__(0, 2**63 - 1))
 hostile("ledger-table-unknown", lambda l: l["chain"][0].__setitem__(1, "sqlite_master"))
 hostile("row-chain-seq-max", setter(["tool_calls", 0, "chain_seq"], 2**63 - 1))
 hostile("row-chain-hash-euro", setter(["decisions", 0, "chain_hash"], "€" * 64))
+hostile("ledger-seq-repeated", lambda l: l["chain"][1].__setitem__(0, 1))
+hostile("memory-key-twice", lambda l: l["memory"].append(
+    dict(l["memory"][0], key="\u006b", chain_seq=None, chain_hash=None)))
