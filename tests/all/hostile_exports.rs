@@ -309,7 +309,31 @@ fn a_dangling_or_swapped_row_id_is_not_intact(backend: Backend) {
     );
 }
 
+fn a_foreign_run_vibe_store_completes_later_is_not_moved(backend: Backend) {
+    let store = TestStore::open(backend);
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    // Another program starts a run; vibe-store starts one after it, then
+    // completes the first: the first is chained after the second, with
+    // the smaller id, and nothing was tampered with.
+    store.exec(&format!(
+        "INSERT INTO playbook_runs (mission_id, playbook_name, started_at)
+         SELECT id, 'foreign', '2026-11-30T09:35:01.828406Z' FROM missions
+         WHERE mission_uuid = '{m}'"
+    ));
+    let foreign = store.count("SELECT MAX(id) FROM playbook_runs");
+    store.start_playbook_run(&m, "ours", None).unwrap();
+    store
+        .complete_playbook_run(foreign.into(), true, None, None)
+        .unwrap();
+    let (code, said) = verify(&store);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains(&format!("mission {m}: intact")), "{said}");
+}
+
 on_both_backends!(
+    a_foreign_run_vibe_store_completes_later_is_not_moved,
     every_hostile_line_is_refused_with_its_reason_and_writes_nothing,
     json_past_the_limit_is_refused_like_a_live_write,
     an_upper_case_uuid_is_the_same_mission,
