@@ -1073,3 +1073,27 @@ fn scalar(value: &Value) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_and_the_next_one_read() {
+        let text = format!(
+            "{}\n\n{}\r\n{}",
+            "a".repeat(8),
+            "b".repeat(9),
+            "c".repeat(3)
+        );
+        let mut lines = ExportLines::within(text.as_bytes(), 8);
+        let (n, first) = lines.next_line().unwrap();
+        assert_eq!((n, first.unwrap()), (1, "a".repeat(8)));
+        let (n, second) = lines.next_line().unwrap();
+        assert!(matches!(second, Err(StoreError::LimitExceeded(_))));
+        assert_eq!(n, 3);
+        let (n, third) = lines.next_line().unwrap();
+        assert_eq!((n, third.unwrap()), (4, "ccc".to_owned()));
+        assert!(lines.next_line().is_none());
+    }
+}
