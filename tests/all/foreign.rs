@@ -515,11 +515,12 @@ fn provenance_across_missions_survives_copies_and_prunes(backend: Backend) {
         .unwrap()
         .clone();
 
-    // Everything, into a fresh store of the same kind: B's rows keep their
-    // origin, the invocation in A.
+    // Everything, as one file, into a fresh store of the same kind: B's
+    // rows keep their origin, the invocation in A.
     let all = TestStore::open(backend);
+    let mut file = vibe_store::store::ImportScope::default();
     for line in &lines {
-        all.import_jsonl(line).unwrap();
+        all.import_jsonl_in(line, &mut file).unwrap();
     }
     intact(&all, &a, "imported");
     intact(&all, &b, "imported");
@@ -527,12 +528,14 @@ fn provenance_across_missions_survives_copies_and_prunes(backend: Backend) {
     assert_eq!(calls[0].invoked_by.as_deref(), Some("spawner"), "{calls:?}");
     assert!(all.get_mission(&b).unwrap().invocation_id.is_some());
 
-    // B alone, then A: B verifies without A, and is linked when A arrives.
+    // B alone, then the whole file: B verifies without A, and is linked
+    // when A arrives.
     let alone = TestStore::open(backend);
     alone.import_jsonl(&b_line).unwrap();
     intact(&alone, &b, "B alone");
+    let mut file = vibe_store::store::ImportScope::default();
     for line in &lines {
-        alone.import_jsonl(line).unwrap();
+        alone.import_jsonl_in(line, &mut file).unwrap();
     }
     intact(&alone, &b, "B, then A");
     let calls = alone.get_tool_history(&b).unwrap();
@@ -711,4 +714,36 @@ fn an_export_never_changes_a_value_it_cannot_carry() {
         stderr.contains("#999 (no such mission), tool_calls #"),
         "{stderr}"
     );
+}
+
+/// A line cannot attach its rows to an invocation that is merely in the
+/// database it is imported into: the identity it names is kept (the chain
+/// covers it) but linked only when the file carries that mission.
+#[test]
+fn an_identity_naming_an_invocation_the_file_does_not_carry_is_not_linked() {
+    let source = TestStore::open(Backend::Sqlite);
+    let a = source
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let invocation = source
+        .log_tool_call(&a, NewToolCall::success("spawner", json!({})))
+        .unwrap();
+    let b = source
+        .within_invocation(invocation)
+        .create_mission(Phase::Testing, Json::from(json!({ "child": true })))
+        .unwrap();
+    let mut lines = Vec::new();
+    source
+        .export_jsonl(&Default::default(), &mut |_, line, _| {
+            lines.push(line);
+            Ok(())
+        })
+        .unwrap();
+    // The destination already holds A (from elsewhere); a file carrying
+    // only B does not get B linked to it.
+    let dest = TestStore::open(Backend::Sqlite);
+    dest.import_jsonl(&lines[0]).unwrap();
+    dest.import_jsonl(&lines[1]).unwrap();
+    assert_eq!(dest.get_mission(&b).unwrap().invocation_id, None);
+    assert!(dest.verify_chain(&b).unwrap().intact());
 }

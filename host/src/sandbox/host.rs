@@ -624,3 +624,32 @@ impl WitNewToolCall {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A guest's duration goes through the store's one range check: what
+    /// `log-tool-call` hands the store is refused before any SQL runs.
+    #[test]
+    fn a_guest_duration_past_the_range_is_refused() {
+        let call = |ms: u64| WitNewToolCall {
+            tool_name: "t".into(),
+            args: "{}".into(),
+            result: None,
+            success: true,
+            duration_ms: Some(ms),
+            error_message: None,
+        };
+        let limits = Limits::default();
+        let year = store::MAX_DURATION_MS as u64;
+        assert!(call(year).into_store(&limits).unwrap().validate().is_ok());
+        for ms in [year + 1, 1_764_495_000_000_000_000, u64::MAX] {
+            let refused = call(ms)
+                .into_store(&limits)
+                .and_then(|c| c.validate())
+                .unwrap_err();
+            assert!(refused.to_string().contains("duration"), "{refused}");
+        }
+    }
+}

@@ -20,7 +20,7 @@ use super::otlp;
 #[cfg(feature = "postgres")]
 use super::postgres::{is_postgres_url, PostgresStore};
 use super::sqlite::SqliteStore;
-use super::transfer::{self, exported_chain_head, ExportFilter};
+use super::transfer::{self, exported_chain_head, ExportFilter, ImportScope};
 
 /// The mission store on either backend. An embedder that takes its
 /// database from configuration holds this; code that only records and reads
@@ -193,9 +193,24 @@ impl AnyStore {
         each!(self, s => transfer::export_size(s, filter))
     }
 
-    /// Imports one exported line; the mission and whether it was new here.
+    /// Imports one exported line on its own; the mission and whether it
+    /// was new here. A line whose mission a tool created (`created_by`) is
+    /// refused: use [`import_jsonl_in`](Self::import_jsonl_in) with the
+    /// lines before it.
     pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        each!(self, s => transfer::import_jsonl(s, line))
+        self.import_jsonl_in(line, &mut ImportScope::default())
+    }
+
+    /// Imports one line of a file whose earlier lines `scope` holds (and
+    /// adds this one): every row passes the rules a live write passes, and
+    /// a line that breaks one writes nothing (see `docs/guarantees.md`,
+    /// "Files other people hand you").
+    pub fn import_jsonl_in(
+        &self,
+        line: &str,
+        scope: &mut ImportScope,
+    ) -> Result<(MissionId, bool)> {
+        each!(self, s => transfer::import_jsonl(s, line, scope))
     }
 }
 
@@ -233,9 +248,10 @@ impl AnyStore {
         f: &mut dyn FnMut(&MissionId, Copied, u64) -> Result<()>,
     ) -> Result<Vec<Skipped>> {
         let mut refused = Vec::new();
+        let mut scope = ImportScope::default();
         let mut unread = self.export_jsonl(
             &ExportFilter::default(),
-            &mut |mission, line, rows| match copy_one(self, dest, mission, &line) {
+            &mut |mission, line, rows| match copy_one(self, dest, mission, &line, &mut scope) {
                 Ok(copied) => f(mission, copied, rows),
                 Err(e) if e.concerns_one_item() => {
                     refused.push(Skipped::mission(mission.as_str(), e.to_string()));
@@ -250,8 +266,14 @@ impl AnyStore {
 }
 
 /// Copies one exported mission to `dest`, or finds it there already.
-fn copy_one(source: &AnyStore, dest: &AnyStore, mission: &MissionId, line: &str) -> Result<Copied> {
-    let (_, new) = dest.import_jsonl(line)?;
+fn copy_one(
+    source: &AnyStore,
+    dest: &AnyStore,
+    mission: &MissionId,
+    line: &str,
+    scope: &mut ImportScope,
+) -> Result<Copied> {
+    let (_, new) = dest.import_jsonl_in(line, scope)?;
     if new {
         return Ok(Copied::New);
     }

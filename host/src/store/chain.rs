@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use super::backend::Backend;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
+use super::model::MAX_CHAIN_SEQ;
 use super::sql::{mission_row_id, Dialect, Sql, Value};
 use crate::hex::hex;
 
@@ -67,7 +68,7 @@ impl ChainTable {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    pub(super) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
@@ -112,15 +113,41 @@ impl ChainTable {
         }
     }
 
-    /// Selects the content, then `id, chain_seq, chain_hash`, of the rows
-    /// whose `by` column is `?1`.
+    /// Selects the content, then `id, chain_seq, chain_hash`, then whether
+    /// the row's `invocation_id` names no row (1 or 0), of the rows whose
+    /// `by` column is `?1`, in id order.
     fn select(self, by: &str) -> String {
+        let (join, dangling) = self.invocation();
         // Names come from this module's constants, never from input.
         format!(
-            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM {} t WHERE t.{by} = ?1",
+            "SELECT {}, t.id, t.chain_seq, t.chain_hash, {dangling} FROM {} t {join}
+             WHERE t.{by} = ?1 ORDER BY t.id",
             self.content(),
             self.name()
         )
+    }
+
+    /// The joins that find a row's invocation, and the expression saying
+    /// whether its `invocation_id` names a row that is not there.
+    fn invocation(self) -> (&'static str, &'static str) {
+        if self == ChainTable::PlaybookRuns {
+            ("", "0")
+        } else {
+            (
+                "LEFT JOIN tool_calls i ON i.id = t.invocation_id
+                 LEFT JOIN missions im ON im.id = i.mission_id",
+                "CASE WHEN t.invocation_id IS NOT NULL AND i.id IS NULL THEN 1 ELSE 0 END",
+            )
+        }
+    }
+
+    /// Whether each row of the table is chained as it is inserted, so its
+    /// id order is its chain order: tool calls and decisions. (A playbook
+    /// run or a memory entry another program wrote is chained when
+    /// vibe-store first updates it, after rows with greater ids; memory is
+    /// also imported in key order.)
+    fn ordered(self) -> bool {
+        matches!(self, ChainTable::ToolCalls | ChainTable::Decisions)
     }
 
     /// Selects the same as [`select`](Self::select) from the rows a
@@ -128,8 +155,9 @@ impl ChainTable {
     /// (INSERT ... RETURNING *)`): what was stored, read in the same
     /// statement that stored it.
     pub(super) fn select_returned(self) -> String {
+        let (join, dangling) = self.invocation();
         format!(
-            "SELECT {}, t.id, t.chain_seq, t.chain_hash FROM t",
+            "SELECT {}, t.id, t.chain_seq, t.chain_hash, {dangling} FROM t {join}",
             self.content()
         )
     }
@@ -256,12 +284,13 @@ impl Head {
         match (seq, hash) {
             (Value::Null, Value::Null) => Ok(Head::EMPTY),
             (Value::Integer(seq), hash) => match hash.text().and_then(unhex) {
-                Some(hash) => Ok(Head { seq: *seq, hash }),
+                // A position past the range would overflow the next one.
+                Some(hash) if (1..MAX_CHAIN_SEQ).contains(seq) => Ok(Head { seq: *seq, hash }),
                 // Someone wrote a malformed hash into the ledger: a write
                 // must not chain onto it, and must say why.
-                None => Err(StoreError::invalid(format!(
-                    "the chain of mission row {mission_id} ends in a malformed hash; verifying \
-                     the mission shows where"
+                _ => Err(StoreError::invalid(format!(
+                    "the chain of mission row {mission_id} ends in a malformed hash or a \
+                     position outside 1 to {MAX_CHAIN_SEQ}; verifying the mission shows where"
                 ))),
             },
             other => Err(StoreError::Internal(format!(
@@ -481,14 +510,24 @@ pub struct ChainReport {
     /// from elsewhere, or given a position the chain never had), and ledger
     /// entries whose hash does not follow from the entries before them.
     pub out_of_chain: Vec<ChainRow>,
+    /// Chained tool calls and decisions whose id order disagrees with the order the chain wrote them in:
+    /// ids swapped or renumbered, which reorders what every listing shows.
+    pub moved: Vec<ChainRow>,
 }
 
 impl ChainReport {
-    /// Whether nothing was edited, deleted or inserted out of chain.
+    /// Whether nothing was edited, deleted, inserted out of chain or moved.
     pub fn intact(&self) -> bool {
-        self.edited.is_empty() && self.deleted.is_empty() && self.out_of_chain.is_empty()
+        self.edited.is_empty()
+            && self.deleted.is_empty()
+            && self.out_of_chain.is_empty()
+            && self.moved.is_empty()
     }
 }
+
+/// The most entries one gap in a ledger lists: a larger gap is listed by its
+/// first entries and its last.
+const MAX_LISTED_GAP: i64 = 1000;
 
 /// A chain whose mission row is gone: the mission was deleted behind
 /// vibe-store's back (`vibe prune` deletes chains with their missions).
@@ -519,6 +558,7 @@ pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> R
         edited: Vec::new(),
         deleted: Vec::new(),
         out_of_chain: Vec::new(),
+        moved: Vec::new(),
     };
     let entry = |seq| ChainRow {
         table: "row_chain".into(),
@@ -534,16 +574,29 @@ pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> R
              WHERE mission_id = ?1 ORDER BY seq",
             &[mission_id.into()],
             &mut |r| {
+                // Whatever another program stored in the ledger is reported,
+                // never trusted to be in range: the check goes on.
                 let (Some(seq), Some(table), Some(row_seq), Some(hash)) =
                     (r[0].int(), r[1].text(), r[2].int(), r[4].text())
                 else {
-                    return Err(StoreError::Internal(format!(
-                        "a chain entry reads as {r:?}"
-                    )));
+                    report.out_of_chain.push(ChainRow {
+                        table: "row_chain".into(),
+                        id: None,
+                        position: r[0].int(),
+                    });
+                    return Ok(());
                 };
+                if !(1..=MAX_CHAIN_SEQ).contains(&seq) || !(1..=MAX_CHAIN_SEQ).contains(&row_seq) {
+                    report.out_of_chain.push(entry(seq));
+                    return Ok(());
+                }
                 let digest = r[3].text();
                 if seq > expected {
-                    report.deleted.extend((expected..seq).map(entry));
+                    let listed = seq.min(expected + MAX_LISTED_GAP);
+                    report.deleted.extend((expected..listed).map(entry));
+                    if listed < seq - 1 {
+                        report.deleted.push(entry(seq - 1));
+                    }
                 }
                 expected = seq + 1;
                 report.length = seq;
@@ -580,6 +633,7 @@ pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> R
     // The rows, table by table.
     let mut seen: HashSet<(ChainTable, i64)> = HashSet::new();
     for table in ChainTable::ALL {
+        let mut last_seq = 0i64;
         db.query(
             &table.select(table.mission_column()),
             &[mission_id.into()],
@@ -587,6 +641,7 @@ pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> R
                 let id = r[table.width()].int();
                 let row_seq = r[table.width() + 1].int();
                 let row_hash = r[table.width() + 2].text();
+                let dangling = r[table.width() + 3].int() == Some(1);
                 let found = |position| ChainRow {
                     table: table.name().into(),
                     id,
@@ -607,11 +662,26 @@ pub(super) fn verify(db: &mut dyn Sql, mission_id: i64, mission: MissionId) -> R
                         hash,
                         ..
                     }) if seen.insert((table, row_seq)) => {
-                        if digest_row(table, r) != *digest || row_hash != Some(hash.as_str()) {
+                        // A chained row's invocation_id that names no row was
+                        // changed after the write (the digest names the
+                        // invocation, and a row without one reads the same).
+                        if digest_row(table, r) != *digest
+                            || row_hash != Some(hash.as_str())
+                            || dangling
+                        {
                             report.edited.push(found(Some(row_seq)));
                         }
                     }
                     _ => report.out_of_chain.push(found(Some(row_seq))),
+                }
+                // Ids grow in commit order, and each row is chained as it is
+                // inserted: in a history, a row first written earlier never
+                // has the greater id.
+                if table.ordered() {
+                    if last_seq > row_seq {
+                        report.moved.push(found(Some(row_seq)));
+                    }
+                    last_seq = last_seq.max(row_seq);
                 }
                 Ok(())
             },
@@ -734,7 +804,7 @@ mod tests {
         }
         for table in ChainTable::ALL {
             let stmt = conn.prepare(&table.select("id")).unwrap();
-            assert_eq!(stmt.column_count(), table.width() + 3, "{}", table.name());
+            assert_eq!(stmt.column_count(), table.width() + 4, "{}", table.name());
         }
     }
 }

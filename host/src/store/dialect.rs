@@ -229,7 +229,8 @@ pub(crate) const SQLITE: Statements = Statements {
     tool_stats: concat!(
         "
         WITH calls AS (
-            SELECT tool_name, success, duration_ms, ",
+            SELECT tool_name, success,
+                   CASE WHEN typeof(duration_ms) = 'integer' THEN duration_ms END AS duration_ms, ",
         sqlite_instant!("timestamp"),
         " AS at
             FROM tool_calls WHERE ?1 IS NULL OR mission_id = ?1

@@ -54,8 +54,8 @@ pub use model::{
     now_timestamp, ComponentInfo, Decision, DecisionFilter, InvocationEnd, InvocationStart,
     MemoryEntry, Mission, MissionFilter, MissionStatus, NewDecision, NewToolCall, Origin, Outcome,
     Page, Phase, PlaybookRun, PruneFilter, PruneSummary, PrunedMission, Skipped, ToolCall,
-    ToolCallFilter, ToolStats, DEFAULT_PAGE_BYTES, MAX_NAME_BYTES, MAX_PAGE_ROWS, MAX_TEXT_BYTES,
-    PAGE_BYTES_PER_JSON_LIMIT,
+    ToolCallFilter, ToolStats, DEFAULT_PAGE_BYTES, MAX_CHAIN_SEQ, MAX_DURATION_MS, MAX_NAME_BYTES,
+    MAX_PAGE_ROWS, MAX_TEXT_BYTES, MAX_TTL_SECONDS, PAGE_BYTES_PER_JSON_LIMIT,
 };
 pub use operations::PRUNE_BATCH;
 pub use options::{
@@ -70,4 +70,6 @@ pub use sqlite::{
     MIGRATIONS,
 };
 pub use time::{format_timestamp, Timestamp};
-pub use transfer::{exported_chain_head, ExportFilter};
+pub use transfer::{
+    exported_chain_head, ExportFilter, ExportLines, ImportScope, MAX_IMPORT_LINE_BYTES,
+};

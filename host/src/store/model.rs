@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 use super::error::{Result, StoreError};
-use super::ids::{format_timestamp, DecisionId, MissionId, ToolCallId};
+use super::ids::{format_timestamp, parse_timestamp, DecisionId, MissionId, ToolCallId};
 use super::json::{Json, MAX_JSON_BYTES};
 use super::time::Timestamp;
 
@@ -23,6 +23,18 @@ pub const MAX_NAME_BYTES: usize = 256;
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// Largest page a history query returns.
 pub const MAX_PAGE_ROWS: u32 = 1000;
+/// Longest duration a row may record, in milliseconds: 365 days. A larger
+/// value is a unit error (nanoseconds or a Unix time passed as a duration),
+/// and every duration in range turns into nanoseconds, and is added to any
+/// stored time, without overflowing 64 bits.
+pub const MAX_DURATION_MS: i64 = 365 * 24 * 60 * 60 * 1000;
+/// Longest memory TTL, in seconds (`u32::MAX`, about 136 years): what
+/// [`MissionStore::set_memory`](super::MissionStore::set_memory) takes.
+pub const MAX_TTL_SECONDS: i64 = u32::MAX as i64;
+/// Largest position in a mission's hash chain (`2^53 - 1`): entries and rows
+/// are numbered from 1, and a position stays exact as a JSON number in every
+/// reader, JavaScript's included.
+pub const MAX_CHAIN_SEQ: i64 = (1 << 53) - 1;
 
 /// The phase of a mission, as the ARCH-001 layout spells it (upper case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,7 +193,7 @@ pub struct NewToolCall {
     pub result: Option<Json>,
     /// Whether it succeeded.
     pub success: bool,
-    /// How long it took (not negative).
+    /// How long it took, in milliseconds: 0 to [`MAX_DURATION_MS`].
     pub duration_ms: Option<i64>,
     /// Why it failed (at most 64 KiB, no NUL).
     pub error_message: Option<String>,
@@ -262,12 +274,71 @@ impl NewDecision {
     }
 }
 
-fn check_duration(duration_ms: Option<i64>) -> Result<()> {
+/// Durations: 0 to [`MAX_DURATION_MS`] milliseconds.
+pub(crate) fn check_duration(duration_ms: Option<i64>) -> Result<()> {
     match duration_ms {
         Some(ms) if ms < 0 => Err(StoreError::invalid(format!(
             "duration_ms must not be negative (got {ms})"
         ))),
+        Some(ms) if ms > MAX_DURATION_MS => Err(StoreError::invalid(format!(
+            "duration_ms {ms} is above the limit of {MAX_DURATION_MS} ms (365 days); was it \
+             given in another unit (nanoseconds, or a Unix time)?"
+        ))),
         _ => Ok(()),
+    }
+}
+
+/// A component's SHA-256: 64 lowercase hex digits.
+pub(crate) fn check_sha256(field: &str, text: &str) -> Result<()> {
+    if is_sha256_hex(text) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(format!(
+            "{field} must be 64 lowercase hex digits"
+        )))
+    }
+}
+
+/// Whether `text` is a SHA-256 as the store writes one: 64 lowercase hex
+/// digits.
+pub(crate) fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A time as the store reads one ([`parse_timestamp`]): text that names no
+/// instant is refused.
+pub(crate) fn check_timestamp(field: &str, text: &str) -> Result<()> {
+    match parse_timestamp(text) {
+        Some(_) => Ok(()),
+        None => Err(StoreError::invalid(format!(
+            "{field} {text:?} is not a time (expected RFC 3339, such as \
+             2026-11-30T09:35:01.828406Z)"
+        ))),
+    }
+}
+
+/// A position in a mission's hash chain: 1 to [`MAX_CHAIN_SEQ`].
+pub(crate) fn check_chain_seq(field: &str, seq: i64) -> Result<()> {
+    if (1..=MAX_CHAIN_SEQ).contains(&seq) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(format!(
+            "{field} {seq} is outside the chain's positions, 1 to {MAX_CHAIN_SEQ}"
+        )))
+    }
+}
+
+/// A memory TTL: 0 to [`MAX_TTL_SECONDS`] seconds.
+pub(crate) fn check_ttl(ttl: i64) -> Result<()> {
+    if (0..=MAX_TTL_SECONDS).contains(&ttl) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(format!(
+            "ttl {ttl} is outside 0 to {MAX_TTL_SECONDS} seconds"
+        )))
     }
 }
 
@@ -406,15 +477,13 @@ impl InvocationStart {
             caller.check_limits("caller")?;
         }
         if let Some(component) = &self.component {
-            let hex = component.sha256.len() == 64
-                && component
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !hex {
-                return Err(StoreError::invalid(
-                    "component sha256 must be 64 lowercase hex digits",
-                ));
+            check_sha256("component sha256", &component.sha256)?;
+            if i64::try_from(component.size).is_err() {
+                return Err(StoreError::invalid(format!(
+                    "component size {} is above {} bytes",
+                    component.size,
+                    i64::MAX
+                )));
             }
         }
         Ok(())
@@ -428,7 +497,7 @@ pub struct InvocationEnd {
     pub outcome: Outcome,
     /// The tool's output, when it returned JSON within its limits.
     pub result: Option<Json>,
-    /// How long it ran.
+    /// How long it ran, in milliseconds: 0 to [`MAX_DURATION_MS`].
     pub duration_ms: Option<i64>,
     /// Why it failed; `None` when it succeeded.
     pub error_message: Option<String>,

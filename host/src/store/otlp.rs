@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use super::backend::Backend;
 use super::error::Result;
 use super::ids::{parse_timestamp, MissionId};
-use super::model::Skipped;
+use super::model::{Skipped, MAX_DURATION_MS};
 use super::sql::{Sql, Value as Column};
 use super::transfer::{export_each, ExportFilter};
 
@@ -155,7 +155,24 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
             let name = text(&r[1]);
             let begin = at(&text(&r[4]));
             let duration = r[5].int();
-            let end = begin + chrono::Duration::milliseconds(duration.unwrap_or(0).max(0));
+            // Another program may have stored any integer: a duration out of
+            // the store's range is named on the span, which ends where it
+            // starts, and the export goes on.
+            let ends = duration.map_or(Some(begin), |ms| {
+                (0..=MAX_DURATION_MS)
+                    .contains(&ms)
+                    .then(|| chrono::Duration::try_milliseconds(ms))
+                    .flatten()
+                    .and_then(|d| begin.checked_add_signed(d))
+            });
+            let warning = ends.is_none().then(|| {
+                json!(format!(
+                    "duration_ms {} is outside 0 to {MAX_DURATION_MS} (or runs past the last \
+                     time a span can name); the span ends at its start",
+                    duration.unwrap_or_default()
+                ))
+            });
+            let end = ends.unwrap_or(begin);
             last = last.max(end);
             let success = r[6].int().is_some_and(|v| v != 0);
             let error = r[7].text().map(str::to_owned);
@@ -186,6 +203,7 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
                     ("vibe.outcome", outcome.clone().map(Value::from)),
                     ("vibe.component.sha256", optional_text(&r[9])),
                     ("vibe.duration_ms", duration.map(Value::from)),
+                    ("vibe.warning", warning),
                 ]),
             });
             if failed {

@@ -67,14 +67,32 @@ pub(super) fn name_list(names: &[String]) -> Option<String> {
     (!names.is_empty()).then(|| serde_json::json!(names).to_string())
 }
 
-/// One row's values, read by position.
-pub(super) struct Cols<'a>(pub(super) &'a [Value<'a>]);
+/// One row's values, read by position; `.1` names the row's table and its
+/// columns in the order selected (the first is the row's id), so a value
+/// another program stored that the read cannot take is named with its row.
+pub(super) struct Cols<'a>(
+    pub(super) &'a [Value<'a>],
+    pub(super) &'static [&'static str],
+);
 
 impl Cols<'_> {
     fn wrong(&self, i: usize, wanted: &str) -> StoreError {
+        let shown = match self.0.get(i) {
+            Some(Value::Integer(v)) => v.to_string(),
+            Some(Value::Real(v)) => v.to_string(),
+            Some(Value::Text(t)) => format!("{:?}", t.chars().take(80).collect::<String>()),
+            Some(Value::Blob(b)) => format!("{} bytes of BLOB", b.len()),
+            Some(Value::Null) => "NULL".into(),
+            None => "nothing".into(),
+        };
+        let (table, column) = (self.1.first().copied().unwrap_or("row"), self.1.get(i + 1));
+        let row = match self.0.first() {
+            Some(Value::Integer(id)) if i != 0 => format!(" #{id}"),
+            _ => String::new(),
+        };
         StoreError::Internal(format!(
-            "column {i} holds {:?}, not {wanted}",
-            self.0.get(i)
+            "{table}{row}: {} holds {shown}, not {wanted} (another program wrote it)",
+            column.copied().unwrap_or("a column")
         ))
     }
 
@@ -131,7 +149,20 @@ impl Cols<'_> {
 
 /// A row of [`mission_select!`].
 pub(super) fn mission(r: &[Value]) -> Result<Mission> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "missions",
+            "id",
+            "mission_uuid",
+            "phase",
+            "status",
+            "created_at",
+            "completed_at",
+            "metadata",
+            "invocation_id",
+        ],
+    );
     Ok(Mission {
         id: c.int(0)?,
         mission_uuid: MissionId::stored(c.text(1)?),
@@ -146,7 +177,28 @@ pub(super) fn mission(r: &[Value]) -> Result<Mission> {
 
 /// A row of [`tool_calls_from!`].
 pub(super) fn tool_call(r: &[Value]) -> Result<ToolCall> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "tool_calls",
+            "id",
+            "mission_id",
+            "tool_name",
+            "args",
+            "result",
+            "timestamp",
+            "duration_ms",
+            "success",
+            "error_message",
+            "invocation_id",
+            "invoked_by",
+            "component_sha256",
+            "component_size",
+            "outcome",
+            "mission_uuid",
+            "caller",
+        ],
+    );
     Ok(ToolCall {
         id: ToolCallId::from(c.int(0)?),
         mission_id: c.int(1)?,
@@ -169,7 +221,22 @@ pub(super) fn tool_call(r: &[Value]) -> Result<ToolCall> {
 
 /// A row of [`decisions_from!`].
 pub(super) fn decision(r: &[Value]) -> Result<Decision> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "decisions",
+            "id",
+            "mission_id",
+            "decision_type",
+            "rationale",
+            "timestamp",
+            "agent_name",
+            "context",
+            "invocation_id",
+            "invoked_by",
+            "mission_uuid",
+        ],
+    );
     Ok(Decision {
         id: DecisionId::from(c.int(0)?),
         mission_id: c.int(1)?,
@@ -186,7 +253,17 @@ pub(super) fn decision(r: &[Value]) -> Result<Decision> {
 
 /// A row of `key, value, timestamp, expires_at, invocation_id`.
 pub(super) fn memory_entry(r: &[Value]) -> Result<MemoryEntry> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "agent_memory",
+            "key",
+            "value",
+            "timestamp",
+            "expires_at",
+            "invocation_id",
+        ],
+    );
     Ok(MemoryEntry {
         key: c.text(0)?,
         value: c.json(1),
@@ -199,7 +276,21 @@ pub(super) fn memory_entry(r: &[Value]) -> Result<MemoryEntry> {
 /// A row of `id, mission_id, playbook_name, phase, started_at, completed_at,
 /// success, metrics, error_message`.
 pub(super) fn playbook_run(r: &[Value]) -> Result<PlaybookRun> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "playbook_runs",
+            "id",
+            "mission_id",
+            "playbook_name",
+            "phase",
+            "started_at",
+            "completed_at",
+            "success",
+            "metrics",
+            "error_message",
+        ],
+    );
     Ok(PlaybookRun {
         id: c.int(0)?,
         mission_id: c.int(1)?,
@@ -216,7 +307,20 @@ pub(super) fn playbook_run(r: &[Value]) -> Result<PlaybookRun> {
 /// A row of the tool-stats query: name, calls, failures, first, last, p50,
 /// p95, max.
 pub(super) fn tool_stats(r: &[Value]) -> Result<ToolStats> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "tool stats",
+            "tool_name",
+            "calls",
+            "failures",
+            "first",
+            "last",
+            "p50_ms",
+            "p95_ms",
+            "max_ms",
+        ],
+    );
     let (calls, failures) = (c.int(1)? as u64, c.opt_int(2)?.unwrap_or(0) as u64);
     Ok(ToolStats {
         tool_name: c.text(0)?,
@@ -234,7 +338,19 @@ pub(super) fn tool_stats(r: &[Value]) -> Result<ToolStats> {
 /// A row of the prune candidates: uuid, created, status, and the count of
 /// each table's rows.
 pub(super) fn pruned_mission(r: &[Value]) -> Result<PrunedMission> {
-    let c = Cols(r);
+    let c = Cols(
+        r,
+        &[
+            "missions",
+            "mission_uuid",
+            "created_at",
+            "status",
+            "tool_calls",
+            "decisions",
+            "memory",
+            "playbook_runs",
+        ],
+    );
     Ok(PrunedMission {
         mission_uuid: MissionId::stored(c.text(0)?),
         created_at: c.time(1)?,
@@ -248,7 +364,7 @@ pub(super) fn pruned_mission(r: &[Value]) -> Result<PrunedMission> {
 
 /// A row of `id, mission_uuid, <time column>` whose time is not a time.
 pub(super) fn not_a_time(r: &[Value], table: &str, column: &str) -> Result<Skipped> {
-    let c = Cols(r);
+    let c = Cols(r, &["missions", "id", "mission_uuid", "created_at"]);
     let text = c.text(2)?;
     Ok(Skipped::row(
         c.text(1)?,

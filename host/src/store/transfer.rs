@@ -22,11 +22,15 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use super::backend::Backend;
-use super::chain::ChainHead;
+use super::chain::{ChainHead, ChainTable};
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::json::Json;
-use super::model::Skipped;
+use super::model::{
+    check_chain_seq, check_name, check_text, check_timestamp, check_ttl, is_sha256_hex,
+    ComponentInfo, InvocationEnd, InvocationStart, MissionStatus, NewDecision, NewToolCall,
+    Outcome, Phase, Skipped, DEFAULT_PAGE_BYTES,
+};
 use super::sql::{mission_row, Dialect, Sql, Value};
 
 /// What each table exports: its columns (provenance ids become positions),
@@ -281,11 +285,146 @@ pub(crate) fn export_selection(
     Ok(ids)
 }
 
+/// Longest line `vibe import` (and `verify --against`) reads: 64 MiB,
+/// sixteen times the byte budget of a page ([`DEFAULT_PAGE_BYTES`]), which
+/// holds any one row vibe-store writes. A line is read with this cap as it
+/// streams, so a longer one is refused without being held in memory.
+pub const MAX_IMPORT_LINE_BYTES: usize = 16 * DEFAULT_PAGE_BYTES;
+
+/// The missions the lines of one file have carried so far, and how many
+/// tool calls each holds: a mission's `created_by` must name an invocation
+/// the same file carries (on an earlier line), never one that is merely in
+/// the database it is imported into.
+#[derive(Debug, Clone, Default)]
+pub struct ImportScope {
+    carried: HashMap<MissionId, usize>,
+}
+
+/// Reads the lines of an export file one at a time, each at most
+/// [`MAX_IMPORT_LINE_BYTES`]: a longer line is refused as it streams (its
+/// bytes past the cap are read and dropped, never kept) and the next call
+/// goes on with the line after it. Blank lines are skipped.
+pub struct ExportLines<R> {
+    reader: R,
+    line: u64,
+    max_bytes: usize,
+}
+
+impl<R: std::io::BufRead> ExportLines<R> {
+    /// Lines of `reader`, each at most [`MAX_IMPORT_LINE_BYTES`].
+    pub fn new(reader: R) -> Self {
+        Self::within(reader, MAX_IMPORT_LINE_BYTES)
+    }
+
+    /// Lines of `reader`, each at most `max_bytes`.
+    pub fn within(reader: R, max_bytes: usize) -> Self {
+        ExportLines {
+            reader,
+            line: 0,
+            max_bytes,
+        }
+    }
+
+    /// The next non-blank line and its number (from 1); `None` at the end.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::LimitExceeded`] for a line over the cap (the next call
+    /// reads the line after it), [`StoreError::InvalidInput`] for one that
+    /// is not UTF-8, [`StoreError::Internal`] when the reader fails.
+    pub fn next_line(&mut self) -> Option<(u64, Result<String>)> {
+        use std::io::{BufRead, Read};
+        loop {
+            self.line += 1;
+            let mut buf = Vec::new();
+            let cap = self.max_bytes as u64 + 1;
+            let read = (&mut self.reader).take(cap).read_until(b'\n', &mut buf);
+            match read {
+                Err(e) => {
+                    return Some((
+                        self.line,
+                        Err(StoreError::Internal(format!("cannot read: {e}"))),
+                    ))
+                }
+                Ok(0) => return None,
+                Ok(_) => {}
+            }
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            } else if buf.len() > self.max_bytes {
+                drop(buf);
+                // Drop the rest of the line without keeping it.
+                let skipped = skip_line(&mut self.reader);
+                return Some((
+                    self.line,
+                    skipped
+                        .map_err(|e| StoreError::Internal(format!("cannot read: {e}")))
+                        .and(Err(StoreError::LimitExceeded(format!(
+                            "the line is longer than {} bytes, the limit of an exported \
+                             mission; nothing of it is kept",
+                            self.max_bytes
+                        )))),
+                ));
+            }
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some((
+                self.line,
+                String::from_utf8(buf)
+                    .map_err(|_| StoreError::invalid("the line is not UTF-8 text")),
+            ));
+        }
+    }
+}
+
+/// Reads and drops bytes up to and including the next newline.
+fn skip_line(reader: &mut impl std::io::BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
 /// Imports one exported line: the mission and its rows in one transaction,
 /// keeping uuids, timestamps and JSON text byte for byte. A mission already
 /// present is left alone (importing twice changes nothing): returns its id
 /// and whether it was imported.
-pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionId, bool)> {
+///
+/// Every row passes the rules a live write passes (the same functions of
+/// `model.rs`, with the same limits), and the columns a live write stamps
+/// itself pass theirs (times that [`parse_timestamp`] reads, chain
+/// positions and hashes in range); a UUID is stored in its canonical form.
+/// A line any of whose rows breaks a rule is refused whole: nothing of its
+/// mission is written. `scope` holds what the file's earlier lines carried
+/// (see [`ImportScope`]); this line is added to it.
+pub(crate) fn import_jsonl(
+    store: &impl Backend,
+    line: &str,
+    scope: &mut ImportScope,
+) -> Result<(MissionId, bool)> {
+    if line.len() > MAX_IMPORT_LINE_BYTES {
+        return Err(StoreError::LimitExceeded(format!(
+            "the line is {} bytes, over the limit of {MAX_IMPORT_LINE_BYTES} bytes of an \
+             exported mission",
+            line.len()
+        )));
+    }
     let export: HashMap<String, Box<RawValue>> = serde_json::from_str(line)
         .map_err(|e| StoreError::invalid(format!("not an exported mission: {e}")))?;
     let part = |key: &str| -> Result<&RawValue> {
@@ -294,38 +433,121 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
             .map(|raw| &**raw)
             .ok_or_else(|| StoreError::invalid(format!("an exported mission has no {key:?}")))
     };
-    let mission = parse_row(part("mission")?)?;
+    let mut mission = parse_row(part("mission")?)?;
     let uuid = match mission.get("mission_uuid").map(|v| v.get()) {
-        Some(text) => MissionId::stored(
-            serde_json::from_str::<String>(text)
+        Some(text) => MissionId::parse(
+            &serde_json::from_str::<String>(text)
                 .map_err(|_| StoreError::invalid("mission_uuid must be a string"))?,
-        ),
+        )?,
         None => return Err(StoreError::invalid("the mission has no mission_uuid")),
     };
+    // Every spelling of a UUID is one mission: stored in its canonical form.
+    mission.insert(
+        "mission_uuid".into(),
+        serde_json::value::to_raw_value(uuid.as_str()).expect("a string"),
+    );
+    let in_mission = |e: StoreError| within(e, &format!("mission {uuid}"));
+    check_row(&MISSIONS, &mission).map_err(in_mission)?;
     let children: Vec<Vec<HashMap<String, Box<RawValue>>>> = CHILDREN
         .iter()
         .map(|table| {
             let list: Vec<Box<RawValue>> = serde_json::from_str(part(table.key)?.get())
                 .map_err(|e| StoreError::invalid(format!("{}: {e}", table.key)))?;
-            list.iter().map(|raw| parse_row(raw)).collect()
+            list.iter()
+                .enumerate()
+                .map(|(n, raw)| {
+                    let row = parse_row(raw)?;
+                    check_row(table, &row).map_err(|e| {
+                        within(e, &format!("mission {uuid}, {} row {}", table.name, n + 1))
+                    })?;
+                    Ok(row)
+                })
+                .collect()
         })
         .collect::<Result<_>>()?;
     let created_by = optional::<Option<CreatedBy>>(&export, "created_by")?.flatten();
+    let created_by = created_by
+        .map(|by| -> Result<(MissionId, i64)> {
+            let creator = MissionId::parse(&by.mission)?;
+            let carried = usize::try_from(by.invocation)
+                .ok()
+                .zip(scope.carried.get(&creator))
+                .is_some_and(|(at, calls)| at < *calls);
+            if !carried || creator == uuid {
+                return Err(StoreError::invalid(format!(
+                    "mission {uuid} says invocation {} of mission {creator} created it, and \
+                     this file does not carry that invocation (export the creating mission \
+                     with it, on an earlier line)",
+                    by.invocation
+                )));
+            }
+            Ok((creator, by.invocation))
+        })
+        .transpose()?;
     let chain: Vec<ChainEntry> = optional(&export, "chain")?.unwrap_or_default();
+    let mut last = 0;
+    for (seq, table, row_seq, digest, hash) in &chain {
+        check_entry(*seq, table, *row_seq, digest.as_deref(), hash)
+            .and_then(|()| {
+                if *seq <= last {
+                    return Err(StoreError::invalid(format!(
+                        "entries must be in ascending order of seq, each once ({seq} after {last})"
+                    )));
+                }
+                last = *seq;
+                Ok(())
+            })
+            .map_err(|e| within(e, &format!("mission {uuid}, chain entry {seq}")))?;
+    }
+    // One memory entry a key (the table's unique key), said before the
+    // database says it.
+    let mut keys = std::collections::HashSet::new();
+    for row in &children[2] {
+        let key = Column {
+            row,
+            invalid: Vec::new(),
+        }
+        .required_text("key")?;
+        if !keys.insert(key.clone()) {
+            return Err(StoreError::invalid(format!(
+                "mission {uuid}: memory key {:?} is there twice",
+                truncated(&key)
+            )));
+        }
+    }
+    let calls = children[0].len();
     let id = uuid.clone();
+    // An invocation named by identity is linked only when this file carries
+    // its mission (this line or an earlier one): a line cannot attach its
+    // rows to an invocation that is merely in the database. The identity is
+    // kept either way (the chain covers it), and linked if that mission is
+    // imported later.
+    let linkable: std::collections::HashSet<String> = scope
+        .carried
+        .keys()
+        .map(|m| m.to_string())
+        .chain([uuid.to_string()])
+        .collect();
     let imported = store.write_sql(move |db| {
+        let link = |db: &mut dyn Sql, (mission, seq): (String, i64)| -> Result<Option<i64>> {
+            if linkable.contains(&mission) {
+                invocation_by_identity(db, &mission, seq)
+            } else {
+                Ok(None)
+            }
+        };
         if mission_row(db, &id)?.is_some() {
             return Ok(false);
         }
         // The invocation that created it, by the identity the row carries
         // (schema v6), or by an older export's `created_by` position.
         let creator = match (identity(&mission), &created_by) {
-            (Some((uuid, seq)), _) => invocation_by_identity(db, &uuid, seq)?,
-            (None, Some(by)) => db
+            (Some(identity), _) => link(db, identity)?,
+            (None, Some((mission, invocation))) => db
                 .query_opt(
                     "SELECT t.id FROM tool_calls t JOIN missions m ON m.id = t.mission_id
                      WHERE m.mission_uuid = ?1 ORDER BY t.id LIMIT 1 OFFSET ?2",
-                    &[by.mission.as_str().into(), by.invocation.into()],
+                    &[mission.as_str().into(), (*invocation).into()],
                 )?
                 .and_then(|r| r[0].int()),
             (None, None) => None,
@@ -347,7 +569,7 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
                 };
                 let invocation = match row.get("invocation").map(|v| v.get()) {
                     None | Some("null") => match identity(row) {
-                        Some((uuid, seq)) => invocation_by_identity(db, &uuid, seq)?,
+                        Some(identity) => link(db, identity)?,
                         None => None,
                     },
                     Some(index) => {
@@ -394,7 +616,296 @@ pub(crate) fn import_jsonl(store: &impl Backend, line: &str) -> Result<(MissionI
         resolve_waiting(db, mission_id)?;
         Ok(true)
     })?;
+    scope.carried.insert(uuid.clone(), calls);
     Ok((uuid, imported))
+}
+
+/// `err` with `what` said first, its kind kept.
+fn within(err: StoreError, what: &str) -> StoreError {
+    match err {
+        StoreError::InvalidInput(reason) => StoreError::InvalidInput(format!("{what}: {reason}")),
+        StoreError::LimitExceeded(reason) => StoreError::LimitExceeded(format!("{what}: {reason}")),
+        other => other,
+    }
+}
+
+/// One exported column, read as the type its table gives it.
+struct Column<'a> {
+    row: &'a HashMap<String, Box<RawValue>>,
+    invalid: Vec<String>,
+}
+
+impl Column<'_> {
+    fn raw(&self, column: &str) -> Option<&str> {
+        self.row
+            .get(column)
+            .map(|raw| raw.get())
+            .filter(|raw| *raw != "null")
+    }
+
+    fn wrong(&self, column: &str, wanted: &str) -> StoreError {
+        StoreError::invalid(format!(
+            "{column} must be {wanted}, not {}",
+            crate::terminal::visible_line(&truncated(self.raw(column).unwrap_or("null")))
+        ))
+    }
+
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        self.raw(column)
+            .map(|raw| serde_json::from_str::<String>(raw).map_err(|_| self.wrong(column, "text")))
+            .transpose()
+    }
+
+    fn required_text(&self, column: &str) -> Result<String> {
+        self.text(column)?
+            .ok_or_else(|| StoreError::invalid(format!("{column} is missing")))
+    }
+
+    fn int(&self, column: &str) -> Result<Option<i64>> {
+        self.raw(column)
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .map_err(|_| self.wrong(column, "a whole number within 64 bits"))
+            })
+            .transpose()
+    }
+
+    /// A flag as either backend exports it: `true`/`false` or `1`/`0`.
+    fn flag(&self, column: &str) -> Result<Option<bool>> {
+        match self.raw(column) {
+            None => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(_) => Err(self.wrong(column, "true or false (or 1 or 0)")),
+        }
+    }
+
+    /// A JSON column: its text (for a column named in `invalid_json`, the
+    /// string it was exported as).
+    fn json(&self, column: &str) -> Result<Option<Json>> {
+        let Some(raw) = self.raw(column) else {
+            return Ok(None);
+        };
+        if self.invalid.iter().any(|c| c == column) {
+            let text = serde_json::from_str::<String>(raw).map_err(|_| {
+                StoreError::invalid(format!("{column} is named invalid but is no string"))
+            })?;
+            return Ok(Some(Json::stored(text)));
+        }
+        Ok(Some(Json::stored(raw)))
+    }
+
+    fn time(&self, column: &str, required: bool) -> Result<()> {
+        match self.text(column)? {
+            Some(text) => check_timestamp(column, &text),
+            None if required => Err(StoreError::invalid(format!("{column} is missing"))),
+            None => Ok(()),
+        }
+    }
+
+    fn chain(&self) -> Result<()> {
+        let seq = self.int("chain_seq")?;
+        let hash = self.text("chain_hash")?;
+        if let Some(seq) = seq {
+            check_chain_seq("chain_seq", seq)?;
+        }
+        if let Some(hash) = &hash {
+            if !is_sha256_hex(hash) {
+                return Err(self.wrong("chain_hash", "64 lowercase hex digits"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The invocation's identity (schema v6), where the table has one: a
+    /// mission id as the store writes it and a chain position, both or
+    /// neither.
+    fn identity(&self) -> Result<()> {
+        match (
+            self.text("invocation_mission")?,
+            self.int("invocation_seq")?,
+        ) {
+            (None, None) => Ok(()),
+            (Some(mission), Some(seq)) => {
+                if MissionId::parse(&mission)?.as_str() != mission {
+                    return Err(
+                        self.wrong("invocation_mission", "a mission id as the store writes it")
+                    );
+                }
+                check_chain_seq("invocation_seq", seq)
+            }
+            _ => Err(StoreError::invalid(
+                "invocation_mission and invocation_seq come together",
+            )),
+        }
+    }
+}
+
+/// At most 80 characters of `text`, for an error message.
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// Checks one exported row of `table` with the rules a live write applies.
+fn check_row(table: &Table, row: &HashMap<String, Box<RawValue>>) -> Result<()> {
+    let invalid: Vec<String> = match row.get("invalid_json") {
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|_| StoreError::invalid("invalid_json must list column names"))?,
+        None => Vec::new(),
+    };
+    if let Some(column) = invalid.iter().find(|c| !table.json.contains(&c.as_str())) {
+        return Err(StoreError::invalid(format!(
+            "invalid_json names {}, which is not a JSON column of {}",
+            crate::terminal::visible_line(&truncated(column)),
+            table.name
+        )));
+    }
+    let c = Column { row, invalid };
+    c.chain()?;
+    c.identity()?;
+    match table.name {
+        "missions" => {
+            let phase = c.required_text("phase")?;
+            if !Phase::ALL.iter().any(|p| p.as_str() == phase) {
+                phase.parse::<Phase>()?;
+                return Err(c.wrong("phase", "upper case, as the store writes it"));
+            }
+            let status = c.required_text("status")?;
+            if !MissionStatus::ALL.iter().any(|s| s.as_str() == status) {
+                status.parse::<MissionStatus>()?;
+                return Err(c.wrong("status", "lower case, as the store writes it"));
+            }
+            c.time("created_at", true)?;
+            c.time("completed_at", false)?;
+            if let Some(metadata) = c.json("metadata")? {
+                metadata.check_limits("metadata")?;
+            }
+        }
+        "tool_calls" => {
+            let args = c
+                .json("args")?
+                .ok_or_else(|| StoreError::invalid("args is missing"))?;
+            let call = NewToolCall {
+                tool_name: c.required_text("tool_name")?,
+                args: args.clone(),
+                result: c.json("result")?,
+                success: c
+                    .flag("success")?
+                    .ok_or_else(|| StoreError::invalid("success is missing"))?,
+                duration_ms: c.int("duration_ms")?,
+                error_message: c.text("error_message")?,
+            };
+            call.validate()?;
+            c.time("timestamp", true)?;
+            let outcome = c
+                .text("outcome")?
+                .map(|o| o.parse::<Outcome>())
+                .transpose()?;
+            let sha256 = c.text("component_sha256")?;
+            let size = c.int("component_size")?;
+            let component = match (sha256, size) {
+                (None, None) => None,
+                (Some(sha256), Some(size)) => Some(ComponentInfo {
+                    sha256,
+                    size: u64::try_from(size)
+                        .map_err(|_| c.wrong("component_size", "0 or more bytes"))?,
+                }),
+                _ => {
+                    return Err(StoreError::invalid(
+                        "component_sha256 and component_size come together",
+                    ))
+                }
+            };
+            let caller = c.json("caller")?;
+            if outcome.is_some() || component.is_some() || caller.is_some() {
+                InvocationStart {
+                    tool_name: call.tool_name.clone(),
+                    input: args,
+                    component,
+                    caller,
+                }
+                .validate()?;
+            }
+            if let Some(outcome) = outcome.filter(|o| *o != Outcome::Running) {
+                InvocationEnd {
+                    outcome,
+                    result: call.result,
+                    duration_ms: call.duration_ms,
+                    error_message: call.error_message,
+                }
+                .validate()?;
+            }
+        }
+        "decisions" => {
+            let decision = NewDecision {
+                decision_type: c.required_text("decision_type")?,
+                rationale: c.text("rationale")?.unwrap_or_default(),
+                agent_name: c.text("agent_name")?.unwrap_or_else(|| "-".into()),
+                context: c.json("context")?,
+            };
+            decision.validate()?;
+            c.time("timestamp", true)?;
+        }
+        "agent_memory" => {
+            check_name("memory key", &c.required_text("key")?)?;
+            if let Some(value) = c.json("value")? {
+                value.check_limits("memory value")?;
+            }
+            c.time("timestamp", true)?;
+            if let Some(ttl) = c.int("ttl")? {
+                check_ttl(ttl)?;
+            }
+            c.time("expires_at", false)?;
+        }
+        "playbook_runs" => {
+            check_name("playbook name", &c.required_text("playbook_name")?)?;
+            if let Some(phase) = c.text("phase")? {
+                if !Phase::ALL.iter().any(|p| p.as_str() == phase) {
+                    phase.parse::<Phase>()?;
+                    return Err(c.wrong("phase", "upper case, as the store writes it"));
+                }
+            }
+            c.time("started_at", true)?;
+            c.time("completed_at", false)?;
+            c.flag("success")?;
+            if let Some(metrics) = c.json("metrics")? {
+                metrics.check_limits("metrics")?;
+            }
+            if let Some(message) = c.text("error_message")? {
+                check_text("error message", &message)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Checks one exported chain entry: positions in range, a table the chain
+/// knows, digest and hash as SHA-256 hex.
+fn check_entry(
+    seq: i64,
+    table: &str,
+    row_seq: i64,
+    digest: Option<&str>,
+    hash: &str,
+) -> Result<()> {
+    check_chain_seq("seq", seq)?;
+    check_chain_seq("row_seq", row_seq)?;
+    if ChainTable::from_name(table).is_none() {
+        return Err(StoreError::invalid(format!(
+            "{} is no table the chain holds",
+            crate::terminal::visible_line(&truncated(table))
+        )));
+    }
+    if digest.is_some_and(|d| !is_sha256_hex(d)) || !is_sha256_hex(hash) {
+        return Err(StoreError::invalid(
+            "its digest and hash must be 64 lowercase hex digits",
+        ));
+    }
+    Ok(())
 }
 
 /// The invocation that created an exported mission.
@@ -731,4 +1242,28 @@ fn scalar(value: &Value) -> Option<String> {
         Value::Text(text) => serde_json::to_string(text).expect("a string"),
         Value::Blob(bytes) => serde_json::to_string(std::str::from_utf8(bytes).ok()?).ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_and_the_next_one_read() {
+        let text = format!(
+            "{}\n\n{}\r\n{}",
+            "a".repeat(8),
+            "b".repeat(9),
+            "c".repeat(3)
+        );
+        let mut lines = ExportLines::within(text.as_bytes(), 8);
+        let (n, first) = lines.next_line().unwrap();
+        assert_eq!((n, first.unwrap()), (1, "a".repeat(8)));
+        let (n, second) = lines.next_line().unwrap();
+        assert!(matches!(second, Err(StoreError::LimitExceeded(_))));
+        assert_eq!(n, 3);
+        let (n, third) = lines.next_line().unwrap();
+        assert_eq!((n, third.unwrap()), (4, "ccc".to_owned()));
+        assert!(lines.next_line().is_none());
+    }
 }

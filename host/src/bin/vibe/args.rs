@@ -340,6 +340,7 @@ pub struct LogArgs {
     /// Marks the call failed, with this message.
     #[arg(long)]
     pub error: Option<String>,
+    /// How long the call took, in milliseconds (0 to 31536000000, a year).
     #[arg(long, allow_negative_numbers = true)]
     pub duration_ms: Option<i64>,
 }

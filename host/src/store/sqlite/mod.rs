@@ -363,7 +363,18 @@ impl SqliteStore {
     /// A mission already present is left alone (importing twice changes
     /// nothing): returns its id and whether it was imported.
     pub fn import_jsonl(&self, line: &str) -> Result<(MissionId, bool)> {
-        transfer::import_jsonl(self, line)
+        self.import_jsonl_in(line, &mut transfer::ImportScope::default())
+    }
+
+    /// [`import_jsonl`](Self::import_jsonl) for one line of a file whose
+    /// earlier lines `scope` holds: a `created_by` must name an invocation
+    /// they carry.
+    pub fn import_jsonl_in(
+        &self,
+        line: &str,
+        scope: &mut transfer::ImportScope,
+    ) -> Result<(MissionId, bool)> {
+        transfer::import_jsonl(self, line, scope)
     }
 
     /// Rebuilds the file to return the space deleted rows left free (`VACUUM`;

@@ -4,7 +4,9 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use vibe_store::store::{Copied, ExportFilter, PruneFilter, Skipped};
+use vibe_store::store::{
+    Copied, ExportFilter, ExportLines, ImportScope, PruneFilter, Skipped, StoreError,
+};
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{AnyStore, MissionStore, OpenOptions};
 
@@ -156,8 +158,7 @@ pub fn copy(options: OpenOptions, from: &str, to: &str, json: bool) -> CliResult
 }
 
 pub fn import(store: &AnyStore, file: &Path) -> CliResult {
-    use std::io::BufRead;
-    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+    let reader: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         let opened = std::fs::File::open(file).map_err(|e| {
@@ -166,16 +167,21 @@ pub fn import(store: &AnyStore, file: &Path) -> CliResult {
         Box::new(std::io::BufReader::new(opened))
     };
     let (mut imported, mut present) = (0u64, 0u64);
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| {
-            Failure::new(format!("cannot read {}: {e}", file.display()), Exit::Other)
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (_, new) = store
-            .import_jsonl(&line)
-            .map_err(|e| Failure::new(format!("line {}: {e}", n + 1), Exit::InvalidInput))?;
+    let mut scope = ImportScope::default();
+    // Each line is read with a cap as it streams: a line over it is never
+    // held in memory. A refused line refuses its mission whole; the
+    // missions of the lines before it stay imported.
+    let mut lines = ExportLines::new(reader);
+    while let Some((n, line)) = lines.next_line() {
+        let (_, new) = line
+            .and_then(|line| store.import_jsonl_in(&line, &mut scope))
+            .map_err(|e| {
+                let exit = match e {
+                    StoreError::Internal(_) => Exit::Other,
+                    _ => Exit::InvalidInput,
+                };
+                Failure::new(format!("line {n}: {e}"), exit)
+            })?;
         if new {
             imported += 1;
         } else {

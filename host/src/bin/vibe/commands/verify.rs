@@ -2,12 +2,11 @@
 //! chain heads an export kept.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde::Serialize;
 use vibe_store::store::{
-    exported_chain_head, AnyStore, ChainHead, ChainReport, MissionId, StoreError,
+    exported_chain_head, AnyStore, ChainHead, ChainReport, ExportLines, MissionId, StoreError,
 };
 use vibe_store::terminal::visible_line;
 
@@ -203,6 +202,7 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
         ("edited", &report.edited),
         ("deleted", &report.deleted),
         ("out of chain", &report.out_of_chain),
+        ("moved", &report.moved),
     ] {
         for row in rows {
             out(format_args!("  {what}: {row}\n"))?;
@@ -214,13 +214,15 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
             out(format_args!(
                 "  matches the export's head at entry {} ({})\n",
                 a.length,
-                prefix(recorded)
+                visible_line(prefix(recorded))
             ))?;
         } else {
             match a.found {
                 Some(found) => out(format_args!(
-                    "  REWRITTEN: entry {} is {found}, the export recorded {recorded}\n",
-                    a.length
+                    "  REWRITTEN: entry {} is {}, the export recorded {}\n",
+                    a.length,
+                    visible_line(&found),
+                    visible_line(recorded)
                 ))?,
                 None => out(format_args!(
                     "  TRUNCATED: the chain has {} entries, the export recorded {}\n",
@@ -232,32 +234,30 @@ fn show(report: &ChainReport, against: Option<Against>, json: bool) -> CliResult
     Ok(())
 }
 
-/// The first 16 characters of a hash, as a person reads it: whatever the
-/// database or the export holds there, cut between characters.
+/// The first 16 characters of a hash as stored (whatever text it holds).
 fn prefix(hash: &str) -> &str {
     hash.char_indices()
         .nth(16)
-        .map_or(hash, |(end, _)| &hash[..end])
+        .map_or(hash, |(at, _)| &hash[..at])
 }
 
-/// Each mission's chain head from an export file, in file order.
+/// Each mission's chain head from an export file, in file order; each line
+/// read with the import's cap.
 fn read_heads(path: &Path) -> Result<Vec<(MissionId, ChainHead)>, Failure> {
-    let unreadable = |e: std::io::Error| {
-        Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other)
-    };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display()), Exit::Other))?;
     let mut heads = Vec::new();
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(unreadable)?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        heads.push(exported_chain_head(&line).map_err(|e| {
-            Failure::new(
-                format!("{} line {}: {e}", path.display(), n + 1),
-                Exit::InvalidInput,
-            )
-        })?);
+    let mut lines = ExportLines::new(std::io::BufReader::new(file));
+    while let Some((n, line)) = lines.next_line() {
+        heads.push(
+            line.and_then(|line| exported_chain_head(&line))
+                .map_err(|e| {
+                    Failure::new(
+                        format!("{} line {n}: {e}", path.display()),
+                        Exit::InvalidInput,
+                    )
+                })?,
+        );
     }
     Ok(heads)
 }
