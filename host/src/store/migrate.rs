@@ -143,7 +143,8 @@ pub(crate) fn run(
 }
 
 /// The schema version a database records (0: no vibe-store schema), read
-/// as the runner reads it.
+/// as the runner reads it. (SQLite reads its own from `user_version`.)
+#[cfg(feature = "postgres")]
 pub(crate) fn version(db: &mut dyn Sql) -> Result<u32> {
     Ok(State::read(db)?.version)
 }
