@@ -50,6 +50,9 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// A listing went past rows it could not read (named), having delivered
+    /// the rest.
+    Unreadable,
     /// No mission has the id given.
     NotFound,
     /// Input was refused (not JSON, empty name, out of range); nothing was
@@ -104,6 +107,7 @@ impl StoreError {
             StoreError::Busy { .. } | StoreError::Conflict(_) => ErrorKind::Busy,
             StoreError::Interrupted => ErrorKind::Interrupted,
             StoreError::Internal(_) => ErrorKind::Internal,
+            StoreError::Unreadable(_) => ErrorKind::Unreadable,
             StoreError::Database(_)
             | StoreError::Io { .. }
             | StoreError::Unavailable { .. }

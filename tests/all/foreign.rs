@@ -747,3 +747,64 @@ fn an_identity_naming_an_invocation_the_file_does_not_carry_is_not_linked() {
     assert_eq!(dest.get_mission(&b).unwrap().invocation_id, None);
     assert!(dest.verify_chain(&b).unwrap().intact());
 }
+
+/// A listing over a row another program stored with a value its type
+/// cannot take (text in `duration_ms`, `success` = 'yes') shows every other
+/// row, names the ones it went past (mission, table, row, column), and
+/// exits 6; the library delivers the same rows and then says which it
+/// could not read.
+#[test]
+fn a_listing_goes_past_a_row_it_cannot_read_and_names_it() {
+    let store = TestStore::open(Backend::Sqlite);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    for i in 0..5 {
+        store
+            .log_tool_call(&m, NewToolCall::success("ok", json!(i)))
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(&store.location).unwrap();
+    conn.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    conn.execute_batch(
+        "UPDATE tool_calls SET duration_ms = 'abc' WHERE id = 2;
+         UPDATE tool_calls SET success = 'yes' WHERE id = 4;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let mut seen = Vec::new();
+    let err = store
+        .find_tool_calls(&ToolCallFilter::mission(m.clone()), &mut |c| {
+            seen.push(c.id.get());
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(seen, [1, 3, 5]);
+    let vibe_store::StoreError::Unreadable(rows) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].to_string().contains("tool_calls #2")
+            && rows[0].to_string().contains("duration_ms")
+    );
+
+    let out = vibe_db(store.dir.path(), &store.location)
+        .args(["tools", m.as_str()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(listed, ["1", "3", "5"]);
+    assert!(
+        stderr.contains("tool_calls #2") && stderr.contains("tool_calls #4"),
+        "{stderr}"
+    );
+}

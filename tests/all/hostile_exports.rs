@@ -343,9 +343,9 @@ on_both_backends!(
 );
 
 /// A 256 MiB line is refused as it streams: `vibe import` reads at most
-/// `MAX_IMPORT_LINE_BYTES` of it, writes nothing of it, and goes on to
-/// read the file (the line after it is not reached: the import stops at
-/// the refused line, and the missions before it stay imported).
+/// `MAX_IMPORT_LINE_BYTES` of it, writes nothing of it, names it, and goes
+/// on to the lines after it (the missions before and after it are
+/// imported; exit 6, some of the file was gone past).
 #[test]
 fn a_line_too_large_is_refused_as_it_streams() {
     use std::io::Write;
@@ -363,17 +363,24 @@ fn a_line_too_large_is_refused_as_it_streams() {
         out.write_all(&chunk).unwrap();
     }
     out.write_all(b"\"}}\n").unwrap();
+    let another = std::fs::read_to_string(hostile("a-mission"))
+        .unwrap()
+        .replace(
+            "3f2a51c0-a4e8-4d5c-9d3b-0e1f2a3b4c5d",
+            "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a",
+        );
+    out.write_all(another.as_bytes()).unwrap();
     drop(out);
     let out = run(&store, &["import", file.to_str().unwrap()]);
     no_panic(&out, "import");
     let said = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert_eq!(out.status.code(), Some(6), "{said}");
     assert!(
         said.contains("line 2: ") && said.contains("the line is longer than 67108864 bytes"),
         "{said}"
     );
-    // The first line's mission is in; nothing of the second.
-    assert_eq!(store.count("SELECT COUNT(*) FROM missions"), 1);
+    // The first and third lines' missions are in; nothing of the second.
+    assert_eq!(store.count("SELECT COUNT(*) FROM missions"), 2);
     assert_eq!(
         store.count("SELECT MAX(length(metadata)) FROM missions"),
         12

@@ -77,6 +77,16 @@ pub enum StoreError {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// A listing delivered every row it could read, and these it could not:
+    /// values another program stored that this store's types cannot take
+    /// (text in an integer column, an infinity), each named with its
+    /// mission, table, row and column. Returned after the last row.
+    #[error("{} {} could not be read and {} gone past: {}", .0.len(),
+            if .0.len() == 1 { "row" } else { "rows" },
+            if .0.len() == 1 { "was" } else { "were" },
+            .0.iter().take(10).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Unreadable(Vec<super::model::Skipped>),
+
     /// Any other SQLite failure.
     #[error("database error: {0}")]
     Database(#[source] Arc<rusqlite::Error>),

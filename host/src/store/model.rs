@@ -726,6 +726,22 @@ impl Skipped {
         }
     }
 
+    /// A row, whatever its column.
+    pub fn at(
+        mission_uuid: impl Into<String>,
+        table: &str,
+        row_id: i64,
+        reason: impl Into<String>,
+    ) -> Self {
+        Skipped {
+            mission_uuid: mission_uuid.into(),
+            table: Some(table.to_owned()),
+            row_id: Some(row_id),
+            column: None,
+            reason: reason.into(),
+        }
+    }
+
     /// A whole mission.
     pub fn mission(mission_uuid: impl Into<String>, reason: impl Into<String>) -> Self {
         Skipped {

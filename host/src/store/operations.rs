@@ -20,8 +20,8 @@ use super::mission_store::MissionStore;
 use super::model::{
     check_name, check_text, now_timestamp, Decision, DecisionFilter, InvocationEnd,
     InvocationStart, MemoryEntry, Mission, MissionFilter, MissionStatus, NewDecision, NewToolCall,
-    Origin, Outcome, Page, Phase, PlaybookRun, PruneFilter, PruneSummary, PrunedMission, ToolCall,
-    ToolCallFilter, ToolStats,
+    Origin, Outcome, Page, Phase, PlaybookRun, PruneFilter, PruneSummary, PrunedMission, Skipped,
+    ToolCall, ToolCallFilter, ToolStats,
 };
 use super::rows::{self, name_list, time_window};
 use super::sql::{mission_row_id, Dialect, Sql, Value};
@@ -212,7 +212,7 @@ impl<B: Backend> MissionStore for B {
             window: time_window(filter.since, filter.until),
             limit: filter.limit,
         };
-        listing.stream(self, &mut |r| f(rows::tool_call(r)?))
+        listing.stream_rows(self, rows::tool_call, ("tool_calls", 14), f)
     }
 
     fn get_tool_call(&self, id: ToolCallId) -> Result<ToolCall> {
@@ -291,7 +291,7 @@ impl<B: Backend> MissionStore for B {
             window: time_window(filter.since, filter.until),
             limit: filter.limit,
         };
-        listing.stream(self, &mut |r| f(rows::decision(r)?))
+        listing.stream_rows(self, rows::decision, ("decisions", 9), f)
     }
 
     // ---- agent memory --------------------------------------------------------
@@ -516,6 +516,40 @@ struct Listing<'a> {
 }
 
 impl Listing<'_> {
+    /// Calls `f` with each row read as `T` (`read`), in order, one in
+    /// memory at a time. A row that cannot be read as `T` (another program
+    /// stored a value its type cannot take) is gone past, and named in
+    /// [`StoreError::Unreadable`] once every other row was delivered.
+    /// `table` names the rows' table and the column holding their mission's
+    /// uuid (their id is the first).
+    fn stream_rows<T>(
+        &self,
+        store: &impl Backend,
+        read: fn(&[Value<'_>]) -> Result<T>,
+        (table, mission_column): (&str, usize),
+        f: &mut dyn FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let mut unreadable = Vec::new();
+        self.stream(store, &mut |r| match read(r) {
+            Ok(row) => f(row),
+            Err(e) if e.concerns_one_item() => {
+                let mission = r.get(mission_column).and_then(Value::text).unwrap_or("?");
+                let id = r.first().and_then(Value::int).unwrap_or_default();
+                let why = match e {
+                    StoreError::Internal(why) => why,
+                    e => e.to_string(),
+                };
+                unreadable.push(Skipped::at(mission, table, id, why));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        })?;
+        match unreadable.is_empty() {
+            true => Ok(()),
+            false => Err(StoreError::Unreadable(unreadable)),
+        }
+    }
+
     /// Calls `f` with each row, oldest first, one in memory at a time.
     fn stream(
         &self,

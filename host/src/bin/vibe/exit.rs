@@ -27,8 +27,9 @@ pub(crate) enum Exit {
     /// chain (`vibe verify`).
     CheckFailed = 5,
     /// A command over the whole store (`copy`, `backup`, `export`,
-    /// `import`, `prune`) did everything but the items it named on stderr,
-    /// which it could not handle and went past.
+    /// `import`, `prune`), or a listing (`tools`, `decisions`), did
+    /// everything but the items it named on stderr, which it could not
+    /// handle and went past.
     Partial = 6,
     /// `vibe run` stopped by SIGINT (128 + 2).
     Interrupted = 130,
@@ -78,6 +79,7 @@ impl From<vibe_store::Error> for Failure {
         let exit = match err.kind() {
             ErrorKind::NotFound => Exit::NotFound,
             ErrorKind::InvalidInput | ErrorKind::Limit | ErrorKind::Load => Exit::InvalidInput,
+            ErrorKind::Unreadable => Exit::Partial,
             _ => Exit::Other,
         };
         let hint = match &err {

@@ -4,9 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use vibe_store::store::{
-    Copied, ExportFilter, ExportLines, ImportScope, PruneFilter, Skipped, StoreError,
-};
+use vibe_store::store::{Copied, ExportFilter, ExportLines, ImportScope, PruneFilter, Skipped};
 use vibe_store::terminal::{json_for_terminal, visible_line};
 use vibe_store::{AnyStore, MissionStore, OpenOptions};
 
@@ -166,31 +164,46 @@ pub fn import(store: &AnyStore, file: &Path) -> CliResult {
         })?;
         Box::new(std::io::BufReader::new(opened))
     };
-    let (mut imported, mut present) = (0u64, 0u64);
+    let (mut imported, mut present, mut refused) = (0u64, 0u64, 0u64);
     let mut scope = ImportScope::default();
     // Each line is read with a cap as it streams: a line over it is never
-    // held in memory. A refused line refuses its mission whole; the
-    // missions of the lines before it stay imported.
+    // held in memory. A refused line refuses its mission whole, is named,
+    // and the next line is read: the missions of the other lines are
+    // imported. The database failing ends the import.
     let mut lines = ExportLines::new(reader);
     while let Some((n, line)) = lines.next_line() {
-        let (_, new) = line
-            .and_then(|line| store.import_jsonl_in(&line, &mut scope))
-            .map_err(|e| {
-                let exit = match e {
-                    StoreError::Internal(_) => Exit::Other,
-                    _ => Exit::InvalidInput,
-                };
-                Failure::new(format!("line {n}: {e}"), exit)
-            })?;
-        if new {
-            imported += 1;
-        } else {
-            present += 1;
+        match line.and_then(|line| store.import_jsonl_in(&line, &mut scope)) {
+            Ok((_, true)) => imported += 1,
+            Ok((_, false)) => present += 1,
+            Err(e) if e.concerns_one_item() => {
+                refused += 1;
+                eprintln!(
+                    "vibe import: went past line {n}: {}",
+                    visible_line(&e.to_string())
+                );
+            }
+            Err(e) => return Err(Failure::new(format!("line {n}: {e}"), Exit::Other)),
         }
     }
     out(format_args!(
-        "imported {imported} missions; {present} already present\n"
-    ))
+        "imported {imported} missions; {present} already present{}\n",
+        match refused {
+            0 => String::new(),
+            n => format!("; {n} lines refused"),
+        }
+    ))?;
+    match refused {
+        0 => Ok(()),
+        // Nothing of the file was taken: the input was refused.
+        _ if imported + present == 0 => Err(Failure::new(
+            format!("every line of {} was refused (named above)", file.display()),
+            Exit::InvalidInput,
+        )),
+        _ => Err(Failure::new(
+            format!("{refused} lines refused (named above); every other line was imported"),
+            Exit::Partial,
+        )),
+    }
 }
 
 pub fn prune(store: &AnyStore, args: PruneArgs) -> CliResult {

@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use vibe_store::store::Skipped;
+use vibe_store::terminal::visible_line;
 use vibe_store::{AnyStore, StoreError};
 
 use super::json::{print_json_line, JsonColumns, JsonList, Listed};
@@ -36,6 +38,18 @@ impl<T: Serialize + JsonColumns> Listing<T> {
         ) -> Result<(), StoreError>,
     ) -> CliResult {
         let with_mission = s.all_missions;
+        // Rows another program stored that cannot be read are gone past by
+        // the store, which names them after the rest: the rest is printed,
+        // then they are named (exit 6, or, following, a warning and on).
+        let unreadable: std::cell::RefCell<Vec<Skipped>> = Default::default();
+        let mut find = |after, f: &mut dyn FnMut(T) -> Result<(), StoreError>| match find(after, f)
+        {
+            Err(StoreError::Unreadable(rows)) => {
+                unreadable.borrow_mut().extend(rows);
+                Ok(())
+            }
+            other => other,
+        };
         if s.follow {
             return follow(store, |after| {
                 let mut last = None;
@@ -53,19 +67,28 @@ impl<T: Serialize + JsonColumns> Listing<T> {
                 if !s.json {
                     self.table.flush()?;
                 }
+                for row in unreadable.borrow_mut().drain(..) {
+                    eprintln!("vibe: went past {}", visible_line(&row.to_string()));
+                    last = last.max(row.row_id);
+                }
                 Ok(last)
             });
         }
         if s.json {
             let mut list = JsonList::new()?;
             walk(|f| find(None, f), |row| list.push(&row))?;
-            list.finish()
+            list.finish()?;
         } else {
             walk(
                 |f| find(None, f),
                 |row| self.table.push((self.row)(&row, with_mission)),
             )?;
-            self.table.finish()
+            self.table.finish()?;
+        }
+        let unreadable = unreadable.into_inner();
+        match unreadable.is_empty() {
+            true => Ok(()),
+            false => Err(StoreError::Unreadable(unreadable).into()),
         }
     }
 }
