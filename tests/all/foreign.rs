@@ -343,6 +343,7 @@ on_both_backends!(
     every_spelling_names_the_same_instant_in_the_database,
     operator_commands_read_foreign_stamps_as_instants,
     provenance_across_missions_survives_copies_and_prunes,
+    repointing_a_rows_invocation_is_an_edit,
 );
 
 /// `vibe copy` to PostgreSQL goes past a mission holding a row another
@@ -424,6 +425,7 @@ fn backup_copies_rows_that_break_a_constraint_faithfully_and_names_them() {
         .unwrap();
     conn.execute_batch(
         "UPDATE tool_calls SET success = 7 WHERE id IN (3, 41);
+         UPDATE row_chain SET row_table = 'bogus' WHERE mission_id = 1 AND seq = 2;
          INSERT INTO missions (mission_uuid, phase, status, created_at)
          VALUES ('foreign', 'HACKED', 'pending', '2026-11-30 09:35:01');",
     )
@@ -448,10 +450,11 @@ fn backup_copies_rows_that_break_a_constraint_faithfully_and_names_them() {
         "tool_calls #3 ",
         "tool_calls #41 ",
         &format!("missions #{foreign} "),
+        "row_chain mission_id 1, seq 2 ",
     ] {
         assert!(stderr.contains(row), "{row} in {stderr}");
     }
-    assert_eq!(stderr.lines().count(), 3, "{stderr}");
+    assert_eq!(stderr.lines().count(), 4, "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("rows that break constraints"));
     let copy = rusqlite::Connection::open(&dest).unwrap();
     let odd: i64 = copy
@@ -807,4 +810,125 @@ fn a_listing_goes_past_a_row_it_cannot_read_and_names_it() {
         stderr.contains("tool_calls #2") && stderr.contains("tool_calls #4"),
         "{stderr}"
     );
+}
+
+/// Pointing a row's `invocation_id` at another real invocation (one the
+/// row does not record, by mission and chain position) is an edit `verify`
+/// reports, on both backends; so is an import line whose invocation
+/// position and recorded identity disagree, which is refused.
+fn repointing_a_rows_invocation_is_an_edit(backend: Backend) {
+    let store = TestStore::open(backend);
+    let a = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let first = store
+        .log_tool_call(&a, NewToolCall::success("forger", json!({})))
+        .unwrap();
+    let second = store
+        .log_tool_call(&a, NewToolCall::success("impostor", json!({})))
+        .unwrap();
+    store
+        .within_invocation(first)
+        .record_decision(&a, vibe_store::NewDecision::new("go", "because", "forger"))
+        .unwrap();
+    assert!(store.verify_chain(&a).unwrap().intact());
+    let mut line = String::new();
+    store
+        .export_jsonl(&Default::default(), &mut |_, l, _| {
+            line = l;
+            Ok(())
+        })
+        .unwrap();
+    store.exec(&format!(
+        "UPDATE decisions SET invocation_id = {} WHERE invocation_id = {}",
+        second.get(),
+        first.get()
+    ));
+    let report = store.verify_chain(&a).unwrap();
+    assert!(!report.intact(), "{report:?}");
+    assert_eq!(report.edited.len(), 1, "{report:?}");
+
+    // The same forgery in an export line: position 1 (the impostor) with
+    // the identity of the forger's call.
+    let forged = line.replacen("\"invocation\":0", "\"invocation\":1", 1);
+    assert_ne!(forged, line);
+    let dest = TestStore::open(backend);
+    let err = dest.import_jsonl(&forged).unwrap_err();
+    assert!(
+        err.to_string().contains("invocation 1 is tool call"),
+        "{err}"
+    );
+    assert_eq!(dest.count("SELECT COUNT(*) FROM missions"), 0);
+}
+
+/// A write onto a ledger whose last entry another program left with a
+/// position that is not a number is refused as malformed (exit 4 from the
+/// command line), never an internal error; nothing is written.
+#[test]
+fn a_write_onto_a_ledger_with_a_position_that_is_not_a_number_is_refused() {
+    let store = TestStore::open(Backend::Sqlite);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    store
+        .log_tool_call(&m, NewToolCall::success("ok", json!(1)))
+        .unwrap();
+    let conn = rusqlite::Connection::open(&store.location).unwrap();
+    conn.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    conn.execute("UPDATE row_chain SET seq = 'abc' WHERE seq = 2", [])
+        .unwrap();
+    drop(conn);
+    let out = vibe_db(store.dir.path(), &store.location)
+        .args(["log", m.as_str(), "--tool", "t", "--args", "{}"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("malformed") && !stderr.contains("internal"),
+        "{stderr}"
+    );
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 1);
+}
+
+/// OTLP names times in nanoseconds since 1970 in 64 unsigned bits (to
+/// 2262-04-11): a span whose times lie outside is placed where OTLP can
+/// name it, never ends before it starts, and says so in `vibe.warning`.
+#[test]
+fn otlp_spans_never_end_before_they_start_and_say_what_they_could_not_name() {
+    let store = TestStore::open(Backend::Sqlite);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    for _ in 0..3 {
+        store
+            .log_tool_call(&m, NewToolCall::success("ok", json!(1)))
+            .unwrap();
+    }
+    store.exec(
+        "UPDATE tool_calls SET timestamp = '2262-04-11T23:47:16.854775Z', duration_ms = 31536000000 WHERE id = 1;
+         UPDATE tool_calls SET timestamp = '1900-01-01T00:00:00Z' WHERE id = 2;",
+    );
+    let out = vibe_ok(
+        store.dir.path(),
+        &store.location,
+        &["export", "--format", "otlp"],
+    );
+    let request: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let spans = request["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array()
+        .unwrap();
+    let mut warned = 0;
+    for span in spans {
+        let start: u64 = span["startTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        let end: u64 = span["endTimeUnixNano"].as_str().unwrap().parse().unwrap();
+        assert!(end >= start, "{span}");
+        if span.to_string().contains("vibe.warning") {
+            warned += 1;
+        }
+    }
+    // The two tool calls whose times OTLP cannot name, and the mission
+    // whose last row (the far one) lies past 2262.
+    assert!(warned >= 2, "{spans:#?}");
 }

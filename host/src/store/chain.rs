@@ -128,7 +128,10 @@ impl ChainTable {
     }
 
     /// The joins that find a row's invocation, and the expression saying
-    /// whether its `invocation_id` names a row that is not there.
+    /// whether its `invocation_id` disagrees with the identity the chain
+    /// covers: it names a row that is not there, or a row other than the
+    /// invocation (mission, chain position) the row records. (The id may be
+    /// NULL where the invocation is not here: pruned, or not imported.)
     fn invocation(self) -> (&'static str, &'static str) {
         if self == ChainTable::PlaybookRuns {
             ("", "0")
@@ -136,7 +139,11 @@ impl ChainTable {
             (
                 "LEFT JOIN tool_calls i ON i.id = t.invocation_id
                  LEFT JOIN missions im ON im.id = i.mission_id",
-                "CASE WHEN t.invocation_id IS NOT NULL AND i.id IS NULL THEN 1 ELSE 0 END",
+                "CASE WHEN t.invocation_id IS NULL THEN 0
+                      WHEN i.id IS NULL THEN 1
+                      WHEN coalesce(im.mission_uuid, '') <> coalesce(t.invocation_mission, '')
+                        OR coalesce(i.chain_seq, -1) <> coalesce(t.invocation_seq, -1) THEN 1
+                      ELSE 0 END",
             )
         }
     }
@@ -250,9 +257,16 @@ const SQL_APPEND: &str =
     "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-/// The mission's last entry: its position and hash (0 and the genesis hash
-/// for a chain not yet begun).
-/// The mission's last entry, as a write chains onto it.
+/// The refusal of a write onto a ledger another program left malformed.
+fn malformed(mission_id: i64) -> StoreError {
+    StoreError::invalid(format!(
+        "the chain of mission row {mission_id} ends in a malformed hash or a position outside 1 \
+         to {MAX_CHAIN_SEQ}; verifying the mission shows where"
+    ))
+}
+
+/// The mission's last entry, as a write chains onto it: its position and
+/// hash (0 and the genesis hash for a chain not yet begun).
 pub(super) fn head(db: &mut dyn Sql, mission_id: i64) -> Result<Head> {
     let found = db.query_opt(SQL_HEAD, &[mission_id.into()])?;
     match found.as_deref() {
@@ -288,11 +302,11 @@ impl Head {
                 Some(hash) if (1..MAX_CHAIN_SEQ).contains(seq) => Ok(Head { seq: *seq, hash }),
                 // Someone wrote a malformed hash into the ledger: a write
                 // must not chain onto it, and must say why.
-                _ => Err(StoreError::invalid(format!(
-                    "the chain of mission row {mission_id} ends in a malformed hash or a \
-                     position outside 1 to {MAX_CHAIN_SEQ}; verifying the mission shows where"
-                ))),
+                _ => Err(malformed(mission_id)),
             },
+            // A position that is not a number (text, bytes, a REAL another
+            // program stored): the same refusal.
+            (Value::Text(_) | Value::Blob(_) | Value::Real(_), _) => Err(malformed(mission_id)),
             other => Err(StoreError::Internal(format!(
                 "the chain's head reads as {other:?}"
             ))),

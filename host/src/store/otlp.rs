@@ -64,8 +64,42 @@ fn span_id(mission: &str, what: &str, id: i64) -> String {
     crate::hex::hex(&digest[..8])
 }
 
+/// A time as OTLP names it: nanoseconds since 1970 in 64 unsigned bits, so
+/// 1970-01-01 to 2262-04-11; `None` outside.
+fn unix_nanos(at: DateTime<Utc>) -> Option<u64> {
+    at.timestamp_nanos_opt().and_then(|n| u64::try_from(n).ok())
+}
+
+/// [`unix_nanos`] as OTLP/JSON writes it, 0 for a time it cannot name.
 fn nanos(at: DateTime<Utc>) -> String {
-    at.timestamp_nanos_opt().unwrap_or(0).max(0).to_string()
+    unix_nanos(at).unwrap_or(0).to_string()
+}
+
+/// A span's start and end as OTLP/JSON writes them, the end never before
+/// the start, and what was changed to make them so: a time OTLP cannot
+/// name (before 1970, after 2262-04-11) is placed at 0, and an end it
+/// cannot name at the start.
+fn span_times(begin: DateTime<Utc>, end: DateTime<Utc>) -> (String, String, Option<String>) {
+    match (unix_nanos(begin), unix_nanos(end)) {
+        (Some(start), Some(end)) if end >= start => (start.to_string(), end.to_string(), None),
+        (Some(start), _) => (
+            start.to_string(),
+            start.to_string(),
+            Some(format!(
+                "its end ({}) lies past what OTLP can name (2262-04-11); the span ends at its start",
+                super::time::format_timestamp(end)
+            )),
+        ),
+        (None, _) => (
+            "0".into(),
+            "0".into(),
+            Some(format!(
+                "its start ({}) lies outside what OTLP can name (1970 to 2262-04-11); the span is \
+                 placed at 0",
+                super::time::format_timestamp(begin)
+            )),
+        ),
+    }
 }
 
 /// An OTLP error status saying why.
@@ -165,14 +199,18 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
                     .flatten()
                     .and_then(|d| begin.checked_add_signed(d))
             });
-            let warning = ends.is_none().then(|| {
-                json!(format!(
+            let mut warnings: Vec<String> = Vec::new();
+            if ends.is_none() {
+                warnings.push(format!(
                     "duration_ms {} is outside 0 to {MAX_DURATION_MS} (or runs past the last \
                      time a span can name); the span ends at its start",
                     duration.unwrap_or_default()
-                ))
-            });
+                ));
+            }
             let end = ends.unwrap_or(begin);
+            let (start_ns, end_ns, placed) = span_times(begin, end);
+            warnings.extend(placed);
+            let warning = (!warnings.is_empty()).then(|| json!(warnings.join("; ")));
             last = last.max(end);
             let success = r[6].int().is_some_and(|v| v != 0);
             let error = r[7].text().map(str::to_owned);
@@ -191,8 +229,8 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
                 "parentSpanId": parent,
                 "name": format!("execute_tool {name}"),
                 "kind": KIND_INTERNAL,
-                "startTimeUnixNano": nanos(begin),
-                "endTimeUnixNano": nanos(end),
+                "startTimeUnixNano": start_ns,
+                "endTimeUnixNano": end_ns,
                 "attributes": attrs(vec![
                     ("gen_ai.operation.name", Some(json!("execute_tool"))),
                     ("gen_ai.tool.name", Some(json!(name))),
@@ -230,17 +268,19 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
                 let end = r[4].text().map_or(begin, at);
                 last = last.max(end);
                 let success = r[5].int().map(|v| v != 0);
+                let (start_ns, end_ns, placed) = span_times(begin, end);
                 let mut span = json!({
                     "traceId": trace_id,
                     "spanId": span_id(uuid, "playbook_run", id),
                     "parentSpanId": root,
                     "name": format!("playbook {name}"),
                     "kind": KIND_INTERNAL,
-                    "startTimeUnixNano": nanos(begin),
-                    "endTimeUnixNano": nanos(end),
+                    "startTimeUnixNano": start_ns,
+                    "endTimeUnixNano": end_ns,
                     "attributes": attrs(vec![
                         ("vibe.playbook.name", Some(json!(name))),
                         ("vibe.playbook.phase", optional_text(&r[2])),
+                        ("vibe.warning", placed.map(Value::from)),
                     ]),
                 });
                 if success == Some(false) {
@@ -254,19 +294,21 @@ fn trace(db: &mut dyn Sql, mission_id: i64, uuid: &str) -> Result<(String, u64)>
 
     // The root last: it ends at the mission's completion or its last row.
     let end = completed.as_deref().map_or(last, at).max(start);
+    let (start_ns, end_ns, placed) = span_times(start, end);
     let mut root_span = json!({
         "traceId": trace_id,
         "spanId": root,
         "name": "mission",
         "kind": KIND_INTERNAL,
-        "startTimeUnixNano": nanos(start),
-        "endTimeUnixNano": nanos(end),
+        "startTimeUnixNano": start_ns,
+        "endTimeUnixNano": end_ns,
         "attributes": attrs(vec![
             ("gen_ai.conversation.id", Some(json!(uuid))),
             ("vibe.mission.uuid", Some(json!(uuid))),
             ("vibe.mission.phase", Some(json!(phase))),
             ("vibe.mission.status", Some(json!(status))),
             ("vibe.mission.metadata", metadata),
+            ("vibe.warning", placed.map(Value::from)),
         ]),
     });
     if status == "failed" {

@@ -528,6 +528,7 @@ pub(crate) fn import_jsonl(
         .map(|m| m.to_string())
         .chain([uuid.to_string()])
         .collect();
+    let id_text = uuid.to_string();
     let imported = store.write_sql(move |db| {
         let link = |db: &mut dyn Sql, (mission, seq): (String, i64)| -> Result<Option<i64>> {
             if linkable.contains(&mission) {
@@ -556,7 +557,8 @@ pub(crate) fn import_jsonl(
         if identity(&mission).is_none() && creator.is_some() {
             set_identity(db, "missions", mission_id)?;
         }
-        let mut calls: Vec<i64> = Vec::new();
+        // The tool calls imported so far: row id here, and chain position.
+        let mut calls: Vec<(i64, Option<i64>)> = Vec::new();
         for (table, rows) in CHILDREN.iter().zip(&children) {
             for (position, row) in rows.iter().enumerate() {
                 let at = |e: StoreError| match e {
@@ -576,11 +578,24 @@ pub(crate) fn import_jsonl(
                         let index: usize = index.parse().map_err(|_| {
                             StoreError::invalid(format!("invocation {index} is not a position"))
                         })?;
-                        Some(*calls.get(index).ok_or_else(|| {
+                        let (id, seq) = *calls.get(index).ok_or_else(|| {
                             StoreError::invalid(format!(
                                 "invocation {index} names no earlier tool call"
                             ))
-                        })?)
+                        })?;
+                        // The identity the chain covers must be that call's.
+                        if let Some((mission, carried)) = identity(row) {
+                            if mission != id_text || Some(carried) != seq {
+                                return Err(at(StoreError::invalid(format!(
+                                    "invocation {index} is tool call {} of this mission, but \
+                                     the row's invocation_mission and invocation_seq name {} {}",
+                                    seq.map_or_else(|| "?".to_owned(), |s| s.to_string()),
+                                    crate::terminal::visible_line(&truncated(&mission)),
+                                    carried
+                                ))));
+                            }
+                        }
+                        Some(id)
                     }
                 };
                 let id = insert(
@@ -595,7 +610,8 @@ pub(crate) fn import_jsonl(
                     set_identity(db, table.name, id)?;
                 }
                 if table.name == "tool_calls" {
-                    calls.push(id);
+                    let seq = row.get("chain_seq").and_then(|v| v.get().parse().ok());
+                    calls.push((id, seq));
                 }
             }
         }

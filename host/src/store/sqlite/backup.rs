@@ -26,8 +26,9 @@ pub struct Backup {
 pub struct ConstraintBreach {
     /// Its table.
     pub table: String,
-    /// Its row id.
-    pub row_id: i64,
+    /// Which row: `#42` (its row id), or its primary key where the table
+    /// has no row ids (`mission_id 3, seq 17` in the ledger).
+    pub row: String,
 }
 
 /// Most lines `integrity_check` reports: enough to name every table whose
@@ -77,34 +78,62 @@ pub(super) fn check_copy(copy: &mut Connection) -> Result<Vec<ConstraintBreach>>
 /// rewriting ranges of rows with their own values (SQLite checks every
 /// constraint of an updated column): a range that passes holds none, one
 /// that fails is halved until single rows remain. About `2 k log n`
-/// statements for `k` breaking rows of `n`. Runs inside a transaction the
-/// caller rolls back.
+/// statements for `k` breaking rows of `n`. Rows are ranged by rowid, or by
+/// primary key in a `WITHOUT ROWID` table (the ledger). Runs inside a
+/// transaction the caller rolls back.
 fn breaching_rows(tx: &Connection, table: &str, found: &mut Vec<ConstraintBreach>) -> Result<()> {
     let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    let columns: Vec<String> = tx
-        .prepare(&format!("PRAGMA table_info({})", quoted(table)))?
-        .query_map([], |r| r.get::<_, String>(1))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut columns = Vec::new();
+    let mut primary_key: Vec<(i64, String)> = Vec::new();
+    tx.prepare(&format!("PRAGMA table_info({})", quoted(table)))?
+        .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(5)?)))?
+        .try_for_each(|column| -> rusqlite::Result<()> {
+            let (name, pk) = column?;
+            if pk > 0 {
+                primary_key.push((pk, name.clone()));
+            }
+            columns.push(name);
+            Ok(())
+        })?;
+    primary_key.sort();
+    let has_rowid = tx
+        .prepare(&format!("SELECT rowid FROM {} LIMIT 0", quoted(table)))
+        .is_ok();
+    let key: Vec<String> = if has_rowid || primary_key.is_empty() {
+        vec!["rowid".to_owned()]
+    } else {
+        primary_key.iter().map(|(_, name)| quoted(name)).collect()
+    };
+    let key_list = key.join(", ");
     let set = columns
         .iter()
         .map(|c| format!("{0} = {0}", quoted(c)))
         .collect::<Vec<_>>()
         .join(", ");
+    let n = key.len();
+    let low: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    let high: Vec<String> = (n + 1..=2 * n).map(|i| format!("?{i}")).collect();
     let rewrite = format!(
-        "UPDATE {} SET {set} WHERE rowid BETWEEN ?1 AND ?2",
-        quoted(table)
+        "UPDATE {} SET {set} WHERE ({key_list}) BETWEEN ({}) AND ({})",
+        quoted(table),
+        low.join(", "),
+        high.join(", ")
     );
-    let (low, high): (Option<i64>, Option<i64>) = tx.query_row(
-        &format!("SELECT min(rowid), max(rowid) FROM {}", quoted(table)),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (Some(low), Some(high)) = (low, high) else {
+    // Every row's key, in key order.
+    let keys: Vec<Vec<rusqlite::types::Value>> = tx
+        .prepare(&format!(
+            "SELECT {key_list} FROM {} ORDER BY {key_list}",
+            quoted(table)
+        ))?
+        .query_map([], |r| (0..n).map(|i| r.get(i)).collect())?
+        .collect::<rusqlite::Result<_>>()?;
+    if keys.is_empty() {
         return Ok(());
-    };
-    let mut ranges = vec![(low, high)];
+    }
+    let mut ranges = vec![(0, keys.len() - 1)];
     while let Some((low, high)) = ranges.pop() {
-        match tx.execute(&rewrite, [low, high]) {
+        let bounds = keys[low].iter().chain(&keys[high]);
+        match tx.execute(&rewrite, rusqlite::params_from_iter(bounds)) {
             Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -112,7 +141,7 @@ fn breaching_rows(tx: &Connection, table: &str, found: &mut Vec<ConstraintBreach
                 if low == high {
                     found.push(ConstraintBreach {
                         table: table.to_owned(),
-                        row_id: low,
+                        row: describe(&key, &keys[low]),
                     });
                 } else {
                     let middle = low + (high - low) / 2;
@@ -123,6 +152,22 @@ fn breaching_rows(tx: &Connection, table: &str, found: &mut Vec<ConstraintBreach
             Err(e) => return Err(e.into()),
         }
     }
-    found.sort_by_key(|b| (b.table.clone(), b.row_id));
     Ok(())
+}
+
+/// A row's key as a person reads it: `#42`, or `mission_id 3, seq 17`.
+fn describe(key: &[String], values: &[rusqlite::types::Value]) -> String {
+    let shown = |v: &rusqlite::types::Value| match v {
+        rusqlite::types::Value::Integer(i) => i.to_string(),
+        other => format!("{other:?}"),
+    };
+    match (key, values) {
+        ([only], [value]) if only == "rowid" => format!("#{}", shown(value)),
+        _ => key
+            .iter()
+            .zip(values)
+            .map(|(k, v)| format!("{} {}", k.trim_matches('"'), shown(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }

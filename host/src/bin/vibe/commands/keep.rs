@@ -347,10 +347,10 @@ pub fn backup(store: &AnyStore, path: PathBuf, json: bool) -> CliResult {
     };
     for row in breaking {
         eprintln!(
-            "vibe backup: warning: {} #{} breaks a constraint of its table (another program \
+            "vibe backup: warning: {} {} breaks a constraint of its table (another program \
              wrote it); copied as it is",
             visible_line(&row.table),
-            row.row_id
+            visible_line(&row.row)
         );
     }
     if json {
