@@ -38,6 +38,8 @@ fn no_panic(out: &Output, what: &str) {
 
 /// Each hostile line, and words its refusal must say.
 const REFUSED: &[(&str, &str)] = &[
+    ("uuid-twice", "\"mission_uuid\" is given twice"),
+    ("mission-twice", "\"mission\" is given twice"),
     ("invalid-json-names-phase", "invalid_json names phase"),
     ("invalid-json-names-success", "invalid_json names success"),
     ("phase-hacked", "unknown phase \"HACKED\""),

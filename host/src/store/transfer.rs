@@ -425,7 +425,8 @@ pub(crate) fn import_jsonl(
             line.len()
         )));
     }
-    let export: HashMap<String, Box<RawValue>> = serde_json::from_str(line)
+    let export: HashMap<String, Box<RawValue>> = serde_json::from_str::<Fields>(line)
+        .map(|f| f.0)
         .map_err(|e| StoreError::invalid(format!("not an exported mission: {e}")))?;
     let part = |key: &str| -> Result<&RawValue> {
         export
@@ -1026,7 +1027,43 @@ pub fn exported_chain_head(line: &str) -> Result<(MissionId, ChainHead)> {
 }
 
 fn parse_row(raw: &RawValue) -> Result<HashMap<String, Box<RawValue>>> {
-    serde_json::from_str(raw.get()).map_err(|e| StoreError::invalid(format!("a row: {e}")))
+    serde_json::from_str::<Fields>(raw.get())
+        .map(|f| f.0)
+        .map_err(|e| StoreError::invalid(format!("a row: {e}")))
+}
+
+/// A JSON object's fields, each name once: a name given twice is refused
+/// (serde's maps keep the last silently, which would let a line say one
+/// thing to a reader and another to the import).
+struct Fields(HashMap<String, Box<RawValue>>);
+
+impl<'de> serde::Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Fields, A::Error> {
+                let mut fields = HashMap::new();
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    if fields.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "{:?} is given twice",
+                            crate::terminal::visible_line(&truncated(&key))
+                        )));
+                    }
+                    fields.insert(key, value);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// Inserts one exported row into `table`: its own columns, plus the

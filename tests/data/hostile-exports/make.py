@@ -110,3 +110,16 @@ hostile("row-chain-hash-euro", setter(["decisions", 0, "chain_hash"], "€" * 64
 hostile("ledger-seq-repeated", lambda l: l["chain"][1].__setitem__(0, 1))
 hostile("memory-key-twice", lambda l: l["memory"].append(
     dict(l["memory"][0], key="\u006b", chain_seq=None, chain_hash=None)))
+
+# A name given twice in one object: JSON parsers keep the last silently, so
+# a line could show a reader one mission and import as another. Written as
+# text, since a dict cannot hold a name twice.
+OTHER = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+plain = json.dumps(mission(A), ensure_ascii=False, separators=(",", ":"))
+with open("uuid-twice.jsonl", "w") as f:
+    f.write(plain.replace('"mission_uuid":"%s"' % A,
+                          '"mission_uuid":"%s","mission_uuid":"%s"' % (A, OTHER), 1) + "\n")
+second = dict(mission(A)["mission"], mission_uuid=OTHER)
+with open("mission-twice.jsonl", "w") as f:
+    f.write(plain[:-1] + ',"mission":'
+            + json.dumps(second, ensure_ascii=False, separators=(",", ":")) + "}\n")
