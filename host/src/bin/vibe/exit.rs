@@ -26,8 +26,8 @@ pub(crate) enum Exit {
     /// What was checked failed: the tool (`vibe run`, `vibe demo`) or a hash
     /// chain (`vibe verify`).
     CheckFailed = 5,
-    /// A command over the whole store (`copy`, `backup`, `export`,
-    /// `import`, `prune`), or a listing (`tools`, `decisions`), did
+    /// A command over the whole store (`copy`, `export`, `import`,
+    /// `prune`), or a listing (`tools`, `decisions`), did
     /// everything but the items it named on stderr, which it could not
     /// handle and went past.
     Partial = 6,
