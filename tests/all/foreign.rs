@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde_json::json;
 use vibe_store::store::{MissionFilter, PruneFilter, Timestamp, ToolCallFilter};
-use vibe_store::{Json, MissionStatus, MissionStore, NewToolCall, Phase};
+use vibe_store::{Json, MissionId, MissionStatus, MissionStore, NewToolCall, Phase};
 
 use crate::common::backends::{Backend, TestStore};
 use crate::common::{vibe_db, vibe_ok};
@@ -30,6 +30,28 @@ fn foreign_call(store: &TestStore, mission: &str, tool: &str, timestamp: &str) {
          VALUES ((SELECT id FROM missions WHERE mission_uuid = '{mission}'),
                  '{tool}', '{{}}', '{timestamp}', TRUE)"
     ));
+}
+
+/// A mission of ours with `calls` tool calls (`ok`, args 0, 1, ...).
+fn mission_with_calls(store: &TestStore, calls: i64) -> MissionId {
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    for i in 0..calls {
+        store
+            .log_tool_call(&m, NewToolCall::success("ok", json!(i)))
+            .unwrap();
+    }
+    m
+}
+
+/// Another program's connection to a SQLite store, with the schema's CHECK
+/// constraints set aside, as a careless writer sets them.
+fn unchecked_writer(store: &TestStore) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(&store.location).unwrap();
+    conn.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    conn
 }
 
 fn uuids(missions: &[vibe_store::Mission]) -> Vec<String> {
@@ -365,9 +387,7 @@ fn copy_goes_past_a_mission_it_cannot_copy_and_names_it() {
             m
         })
         .collect();
-    let conn = rusqlite::Connection::open(&source.location).unwrap();
-    conn.pragma_update(None, "ignore_check_constraints", true)
-        .unwrap();
+    let conn = unchecked_writer(&source);
     conn.execute(
         "INSERT INTO tool_calls (mission_id, tool_name, args, timestamp, success)
          VALUES ((SELECT id FROM missions WHERE mission_uuid = ?1), 'odd', 'NaN',
@@ -412,17 +432,8 @@ fn copy_goes_past_a_mission_it_cannot_copy_and_names_it() {
 #[test]
 fn backup_copies_rows_that_break_a_constraint_faithfully_and_names_them() {
     let source = TestStore::open(Backend::Sqlite);
-    let m = source
-        .create_mission(Phase::Coding, Json::from(json!({})))
-        .unwrap();
-    for i in 0..50 {
-        source
-            .log_tool_call(&m, NewToolCall::success("ok", json!(i)))
-            .unwrap();
-    }
-    let conn = rusqlite::Connection::open(&source.location).unwrap();
-    conn.pragma_update(None, "ignore_check_constraints", true)
-        .unwrap();
+    mission_with_calls(&source, 50);
+    let conn = unchecked_writer(&source);
     conn.execute_batch(
         "UPDATE tool_calls SET success = 7 WHERE id IN (3, 41);
          UPDATE row_chain SET row_table = 'bogus' WHERE mission_id = 1 AND seq = 2;
@@ -759,17 +770,8 @@ fn an_identity_naming_an_invocation_the_file_does_not_carry_is_not_linked() {
 #[test]
 fn a_listing_goes_past_a_row_it_cannot_read_and_names_it() {
     let store = TestStore::open(Backend::Sqlite);
-    let m = store
-        .create_mission(Phase::Coding, Json::from(json!({})))
-        .unwrap();
-    for i in 0..5 {
-        store
-            .log_tool_call(&m, NewToolCall::success("ok", json!(i)))
-            .unwrap();
-    }
-    let conn = rusqlite::Connection::open(&store.location).unwrap();
-    conn.pragma_update(None, "ignore_check_constraints", true)
-        .unwrap();
+    let m = mission_with_calls(&store, 5);
+    let conn = unchecked_writer(&store);
     conn.execute_batch(
         "UPDATE tool_calls SET duration_ms = 'abc' WHERE id = 2;
          UPDATE tool_calls SET success = 'yes' WHERE id = 4;",
@@ -867,15 +869,8 @@ fn repointing_a_rows_invocation_is_an_edit(backend: Backend) {
 #[test]
 fn a_write_onto_a_ledger_with_a_position_that_is_not_a_number_is_refused() {
     let store = TestStore::open(Backend::Sqlite);
-    let m = store
-        .create_mission(Phase::Coding, Json::from(json!({})))
-        .unwrap();
-    store
-        .log_tool_call(&m, NewToolCall::success("ok", json!(1)))
-        .unwrap();
-    let conn = rusqlite::Connection::open(&store.location).unwrap();
-    conn.pragma_update(None, "ignore_check_constraints", true)
-        .unwrap();
+    let m = mission_with_calls(&store, 1);
+    let conn = unchecked_writer(&store);
     conn.execute("UPDATE row_chain SET seq = 'abc' WHERE seq = 2", [])
         .unwrap();
     drop(conn);

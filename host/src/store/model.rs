@@ -718,11 +718,8 @@ impl Skipped {
         reason: impl Into<String>,
     ) -> Self {
         Skipped {
-            mission_uuid: mission_uuid.into(),
-            table: Some(table.to_owned()),
-            row_id: Some(row_id),
             column: Some(column.to_owned()),
-            reason: reason.into(),
+            ..Skipped::at(mission_uuid, table, row_id, reason)
         }
     }
 
@@ -734,11 +731,9 @@ impl Skipped {
         reason: impl Into<String>,
     ) -> Self {
         Skipped {
-            mission_uuid: mission_uuid.into(),
             table: Some(table.to_owned()),
             row_id: Some(row_id),
-            column: None,
-            reason: reason.into(),
+            ..Skipped::mission(mission_uuid, reason)
         }
     }
 
