@@ -63,7 +63,14 @@ pub struct BenchConfig {
     pub postgres: Option<String>,
     /// Run row 13 (PostgreSQL next to SQLite) alone.
     pub postgres_only: bool,
+    /// Run only these groups of rows ([`GROUPS`]); empty runs them all.
+    pub only: Vec<String>,
 }
+
+/// The groups of rows, in the order they run, as `--only` names them.
+pub const GROUPS: [&str; 9] = [
+    "write", "concurrency", "sandbox", "scale", "pages", "async", "mcp", "languages", "postgres",
+];
 
 /// What a row returns: its measure, or why it could not be taken.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -93,20 +100,42 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
         out,
         db_seq: 0,
     };
-    if config.postgres_only {
-        return bench.postgres_rows();
+    let runs = |group: &str| {
+        if config.postgres_only {
+            group == "postgres"
+        } else {
+            config.only.is_empty() || config.only.iter().any(|g| g == group)
+        }
+    };
+    if runs("write") {
+        for durability in [Durability::Normal, Durability::Full] {
+            bench.write_path_rows(durability)?;
+        }
     }
-    for durability in [Durability::Normal, Durability::Full] {
-        bench.write_path_rows(durability)?;
+    if runs("concurrency") {
+        bench.concurrency_rows()?;
     }
-    bench.concurrency_rows()?;
-    bench.sandbox_rows()?;
-    bench.scale_rows()?;
-    bench.large_page_rows()?;
-    bench.async_rows()?;
-    bench.mcp_rows()?;
-    bench.language_rows()?;
-    bench.postgres_rows()?;
+    if runs("sandbox") {
+        bench.sandbox_rows()?;
+    }
+    if runs("scale") {
+        bench.scale_rows()?;
+    }
+    if runs("pages") {
+        bench.large_page_rows()?;
+    }
+    if runs("async") {
+        bench.async_rows()?;
+    }
+    if runs("mcp") {
+        bench.mcp_rows()?;
+    }
+    if runs("languages") {
+        bench.language_rows()?;
+    }
+    if runs("postgres") {
+        bench.postgres_rows()?;
+    }
     Ok(())
 }
 

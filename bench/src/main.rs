@@ -46,6 +46,10 @@ struct Args {
     /// Run only the PostgreSQL rows (row 13).
     #[arg(long)]
     postgres_only: bool,
+    /// Run only these groups of rows (comma-separated): write, concurrency,
+    /// sandbox, scale, pages, async, mcp, languages, postgres.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(vibe_bench::GROUPS))]
+    only: Vec<String>,
     /// The `vibe` executable whose commands the process rows time (default:
     /// the one `vibe bench` was run from, else the one beside this
     /// executable, else the one on PATH).
@@ -137,6 +141,7 @@ fn run(args: &Args) -> Result<(), String> {
         .collect(),
         postgres: args.postgres.clone(),
         postgres_only: args.postgres_only,
+        only: args.only.clone(),
     };
     vibe_bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| text(&e))
 }

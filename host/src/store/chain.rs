@@ -375,6 +375,59 @@ pub(super) fn insert(
     Ok((id, append_row(db, mission_id, table, &row, head)?))
 }
 
+/// Inserts a row of `table` whose content the caller holds, and chains it
+/// onto `head` (read in this transaction under the mission's lock) without
+/// reading the row back; returns the row's id and the new head.
+///
+/// `values` are `insert`'s parameters: first the content the digest covers,
+/// in [`ChainTable::content`]'s order and as the database stores it (text
+/// as text, integers and booleans as integers), then the table's other
+/// columns; `insert` takes the row's chain position and hash as its last two
+/// parameters, which this appends. The ledger entry goes in with the row:
+/// on PostgreSQL in the same statement (one round trip), on SQLite as the
+/// next statement.
+pub(super) fn insert_row(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    insert: &str,
+    mut values: Vec<Value>,
+    mission_id: i64,
+    head: Head,
+) -> Result<(i64, Head)> {
+    let digest = digest_row(table, &values);
+    let seq = head.seq + 1;
+    let hash = entry_hash(&head.hash, seq, table, seq, Some(&digest));
+    let (hash_hex, digest_hex) = (hex(&hash), hex(&digest));
+    values.push(seq.into());
+    values.push(hash_hex.clone().into());
+    let id = match db.dialect() {
+        Dialect::Sqlite => {
+            let id = db.insert(insert, &values)?;
+            insert_entry(db, mission_id, seq, table, seq, Some(digest_hex), hash_hex)?;
+            id
+        }
+        Dialect::Postgres => {
+            // The row and its entry in one statement: `?s` and `?h` are the
+            // row's own last two parameters, bound once.
+            let (s, h) = (values.len() - 1, values.len());
+            values.push(mission_id.into());
+            values.push(digest_hex.into());
+            let (m, d) = (values.len() - 1, values.len());
+            db.insert(
+                &format!(
+                    "WITH entry AS (
+                       INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+                       VALUES (?{m}, ?{s}, '{}', ?{s}, ?{d}, ?{h}))
+                     {insert}",
+                    table.name()
+                ),
+                &values,
+            )?
+        }
+    };
+    Ok((id, Head { seq, hash }))
+}
+
 /// [`append_after`] for a row already read as [`ChainTable::select`] (or
 /// [`ChainTable::select_returned`]) selects it.
 pub(super) fn append_row(

@@ -33,6 +33,13 @@ pub(crate) struct Statements {
     pub lock_mission: &'static str,
     /// `?1` a mission's row id: locks it, where a backend has row locks.
     pub lock_mission_row: Option<&'static str>,
+    /// [`lock_mission`](Self::lock_mission) and the mission's chain head
+    /// (`id, seq, hash`; `seq` and `hash` NULL for an empty chain) in one
+    /// statement, where one statement may both lock and read the head: on
+    /// SQLite the write transaction already holds the lock. (PostgreSQL's
+    /// READ COMMITTED would read the head from the snapshot taken before the
+    /// lock was granted, so it locks, then reads.)
+    pub lock_mission_head: Option<&'static str>,
     /// `?1` status, `?2` phase, `?3`/`?4` created since/until, `?5` text in
     /// the metadata, `?6` the id of the last mission of the previous page,
     /// `?7` limit: newest first.
@@ -156,6 +163,13 @@ macro_rules! decisions_filter {
 pub(crate) const SQLITE: Statements = Statements {
     lock_mission: MISSION_ROW_BY_UUID,
     lock_mission_row: None,
+    lock_mission_head: Some(concat!(
+        "SELECT m.id, h.seq, h.hash FROM missions m
+         LEFT JOIN row_chain h ON h.mission_id = m.id
+          AND h.seq = (SELECT seq FROM row_chain WHERE mission_id = m.id
+                       ORDER BY seq DESC LIMIT 1)",
+        by_uuid!()
+    )),
     find_missions: concat!(
         mission_select!(),
         " WHERE (?1 IS NULL OR status = ?1)
@@ -302,6 +316,7 @@ pub(crate) const SQLITE: Statements = Statements {
 pub(crate) const POSTGRES: Statements = Statements {
     lock_mission: concat!("SELECT id FROM missions", by_uuid!(), " FOR UPDATE"),
     lock_mission_row: Some("SELECT id FROM missions WHERE id = ?1 FOR UPDATE"),
+    lock_mission_head: None,
     find_missions: concat!(
         mission_select!(),
         " WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1)
@@ -428,19 +443,23 @@ pub(crate) const CREATE_MISSION: &str = concat!(
 );
 pub(crate) const UPDATE_MISSION_STATUS: &str =
     "UPDATE missions SET status = ?2, completed_at = ?3 WHERE id = ?1";
-pub(crate) const INSERT_TOOL_CALL: &str = concat!(
-    "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
-                             success, error_message, invocation_id, invocation_mission,
-                             invocation_seq)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ",
-    invocation_identity!("?9"),
-    ")"
-);
-pub(crate) const INSERT_INVOCATION: &str =
-    "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
-                             success, error_message, component_sha256, component_size,
-                             outcome, caller)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+/// A tool call or an invocation, written with its chain columns (see
+/// [`chain::insert_row`](super::chain::insert_row)): `?1`-`?13` the content
+/// the chain's digest covers, in its order (tool name, args, result,
+/// timestamp, duration, success, error message, component sha256 and size,
+/// outcome, caller, invocation mission and seq), `?14` mission row id, `?15`
+/// invocation id, `?16` chain seq, `?17` chain hash.
+pub(crate) const INSERT_TOOL_CALL: &str =
+    "INSERT INTO tool_calls (tool_name, args, result, timestamp, duration_ms, success,
+                             error_message, component_sha256, component_size, outcome, caller,
+                             invocation_mission, invocation_seq, mission_id, invocation_id,
+                             chain_seq, chain_hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+/// `?1` an invocation's row id: its identity as rows it wrote store it
+/// (its mission's uuid, its chain position).
+pub(crate) const INVOCATION_IDENTITY: &str =
+    "SELECT m.mission_uuid, i.chain_seq FROM tool_calls i JOIN missions m ON m.id = i.mission_id
+     WHERE i.id = ?1";
 pub(crate) const END_INVOCATION: &str = "UPDATE tool_calls
      SET result = ?2, duration_ms = ?3, success = ?4, error_message = ?5, outcome = ?6
      WHERE id = ?1 AND outcome = 'running'";
@@ -451,13 +470,15 @@ pub(crate) const TOOL_CALLS_PAGE: &str = concat!(
     tool_calls_from!(),
     "WHERE t.mission_id = ?1 AND t.id > ?2 ORDER BY t.id LIMIT ?3"
 );
-pub(crate) const INSERT_DECISION: &str = concat!(
-    "INSERT INTO decisions (mission_id, decision_type, rationale, timestamp, agent_name,
-                            context, invocation_id, invocation_mission, invocation_seq)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ",
-    invocation_identity!("?7"),
-    ")"
-);
+/// A decision, written as [`INSERT_TOOL_CALL`] writes a tool call:
+/// `?1`-`?7` the content (type, rationale, timestamp, agent, context,
+/// invocation mission and seq), `?8` mission row id, `?9` invocation id,
+/// `?10` chain seq, `?11` chain hash.
+pub(crate) const INSERT_DECISION: &str =
+    "INSERT INTO decisions (decision_type, rationale, timestamp, agent_name, context,
+                            invocation_mission, invocation_seq, mission_id, invocation_id,
+                            chain_seq, chain_hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 /// `?1` mission row id, `?2` after id, `?3` limit.
 pub(crate) const DECISIONS_PAGE: &str = concat!(
     decisions_from!(),

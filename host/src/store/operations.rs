@@ -159,9 +159,9 @@ impl<B: Backend> MissionStore for B {
         call.validate()?;
         let (mission, origin) = (mission.clone(), self.origin());
         self.write_sql(move |db| {
-            let mission_id = lock_mission(db, &mission)?;
-            let head = chain::head(db, mission_id)?;
-            insert_tool_call(db, mission_id, &call, origin, head).map(|(id, _)| id)
+            let (mission_id, head) = lock_mission_head(db, &mission)?;
+            let identity = invocation_identity(db, origin)?;
+            insert_tool_call(db, mission_id, &call, origin, &identity, head).map(|(id, _)| id)
         })
     }
 
@@ -175,11 +175,11 @@ impl<B: Backend> MissionStore for B {
         }
         let (mission, origin) = (mission.clone(), self.origin());
         self.write_sql(move |db| {
-            let mission_id = lock_mission(db, &mission)?;
-            let mut head = chain::head(db, mission_id)?;
+            let (mission_id, mut head) = lock_mission_head(db, &mission)?;
+            let identity = invocation_identity(db, origin)?;
             let mut ids = Vec::with_capacity(calls.len());
             for call in &calls {
-                let (id, next) = insert_tool_call(db, mission_id, call, origin, head)?;
+                let (id, next) = insert_tool_call(db, mission_id, call, origin, &identity, head)?;
                 head = next;
                 ids.push(id);
             }
@@ -239,22 +239,24 @@ impl<B: Backend> MissionStore for B {
 
     fn record_decision(&self, mission: &MissionId, decision: NewDecision) -> Result<DecisionId> {
         decision.validate()?;
-        let (mission, invocation) = (mission.clone(), self.origin().invocation_id());
+        let (mission, origin) = (mission.clone(), self.origin());
         self.write_sql(move |db| {
-            let mission_id = lock_mission(db, &mission)?;
-            let head = chain::head(db, mission_id)?;
-            let (id, _) = chain::insert(
+            let (mission_id, head) = lock_mission_head(db, &mission)?;
+            let [invocation_mission, invocation_seq] = invocation_identity(db, origin)?;
+            let (id, _) = chain::insert_row(
                 db,
                 ChainTable::Decisions,
                 dialect::INSERT_DECISION,
-                &[
-                    mission_id.into(),
+                vec![
                     decision.decision_type.as_str().into(),
                     decision.rationale.as_str().into(),
                     now_timestamp().into(),
                     decision.agent_name.as_str().into(),
                     decision.context.as_ref().map(Json::as_str).into(),
-                    invocation.into(),
+                    invocation_mission,
+                    invocation_seq,
+                    mission_id.into(),
+                    origin.invocation_id().into(),
                 ],
                 mission_id,
                 head,
@@ -594,6 +596,45 @@ fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
         .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
 }
 
+/// [`lock_mission`], and the mission's chain head as a write chains onto it.
+fn lock_mission_head(db: &mut dyn Sql, mission: &MissionId) -> Result<(i64, chain::Head)> {
+    let Some(sql) = statements(db).lock_mission_head else {
+        let mission_id = lock_mission(db, mission)?;
+        return Ok((mission_id, chain::head(db, mission_id)?));
+    };
+    let row = db
+        .query_opt(sql, &dialect::uuid_params(mission))?
+        .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))?;
+    match row.as_slice() {
+        [Value::Integer(mission_id), seq, hash] => {
+            Ok((*mission_id, chain::Head::read(*mission_id, seq, hash)?))
+        }
+        other => Err(StoreError::Internal(format!(
+            "a mission and its chain head read as {other:?}"
+        ))),
+    }
+}
+
+/// The identity of `origin`'s invocation as the rows it writes store it
+/// (schema v6): its mission's uuid and its chain position; both NULL for
+/// the host, or for an invocation whose row is not here.
+fn invocation_identity(db: &mut dyn Sql, origin: Origin) -> Result<[Value<'static>; 2]> {
+    let Some(id) = origin.invocation_id() else {
+        return Ok([Value::Null, Value::Null]);
+    };
+    Ok(match db.query_opt(dialect::INVOCATION_IDENTITY, &[id.into()])? {
+        Some(row) => match <[Value; 2]>::try_from(row) {
+            Ok(identity) => identity,
+            Err(row) => {
+                return Err(StoreError::Internal(format!(
+                    "an invocation's identity reads as {row:?}"
+                )))
+            }
+        },
+        None => [Value::Null, Value::Null],
+    })
+}
+
 /// Finds the mission of row `id` (`sql` selects it) and locks it as
 /// [`lock_mission`] does; `None` when there is no such row.
 fn lock_mission_of(db: &mut dyn Sql, sql: &str, id: i64) -> Result<Option<i64>> {
@@ -607,20 +648,22 @@ fn lock_mission_of(db: &mut dyn Sql, sql: &str, id: i64) -> Result<Option<i64>> 
 }
 
 /// Inserts a validated tool call, stamped now (under the mission's lock),
-/// and chains it onto `head`.
+/// and chains it onto `head`. `identity` is `origin`'s
+/// ([`invocation_identity`]).
 fn insert_tool_call(
     db: &mut dyn Sql,
     mission_id: i64,
     call: &NewToolCall,
     origin: Origin,
+    identity: &[Value<'static>; 2],
     head: chain::Head,
 ) -> Result<(ToolCallId, chain::Head)> {
-    let (id, head) = chain::insert(
+    let [invocation_mission, invocation_seq] = identity.clone();
+    let (id, head) = chain::insert_row(
         db,
         ChainTable::ToolCalls,
         dialect::INSERT_TOOL_CALL,
-        &[
-            mission_id.into(),
+        vec![
             call.tool_name.as_str().into(),
             call.args.as_str().into(),
             call.result.as_ref().map(Json::as_str).into(),
@@ -628,6 +671,13 @@ fn insert_tool_call(
             call.duration_ms.into(),
             call.success.into(),
             call.error_message.as_deref().into(),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            invocation_mission,
+            invocation_seq,
+            mission_id.into(),
             origin.invocation_id().into(),
         ],
         mission_id,
@@ -646,8 +696,7 @@ fn insert_invocation(
     start.validate()?;
     let (mission, start, end) = (mission.clone(), start.clone(), end.cloned());
     store.write_sql(move |db| {
-        let mission_id = lock_mission(db, &mission)?;
-        let head = chain::head(db, mission_id)?;
+        let (mission_id, head) = lock_mission_head(db, &mission)?;
         let (outcome, result, duration_ms, error_message) = match &end {
             Some(end) => (
                 end.outcome,
@@ -658,12 +707,11 @@ fn insert_invocation(
             None => (Outcome::Running, None, None, Some(RUNNING_MESSAGE)),
         };
         let component = start.component.as_ref();
-        let (id, _) = chain::insert(
+        let (id, _) = chain::insert_row(
             db,
             ChainTable::ToolCalls,
-            dialect::INSERT_INVOCATION,
-            &[
-                mission_id.into(),
+            dialect::INSERT_TOOL_CALL,
+            vec![
                 start.tool_name.as_str().into(),
                 start.input.as_str().into(),
                 result.into(),
@@ -677,6 +725,10 @@ fn insert_invocation(
                     .into(),
                 outcome.as_str().into(),
                 start.caller.as_ref().map(Json::as_str).into(),
+                Value::Null,
+                Value::Null,
+                mission_id.into(),
+                Value::Null,
             ],
             mission_id,
             head,
