@@ -53,20 +53,42 @@ impl RawInserter {
 
     /// Inserts one row in its own transaction; returns how long it took.
     pub fn insert_one(&mut self) -> BenchResult<Duration> {
+        self.insert(1, None)
+    }
+
+    /// Inserts `n` rows in one transaction, with a ledger entry each in the
+    /// chain of mission row `ledger` when given (the chain's storage at its
+    /// cheapest: one more row in `row_chain`, with no digest computed and no
+    /// head read; name a mission the store does not write, whose chain this
+    /// breaks); returns how long it took.
+    pub fn insert(&mut self, n: usize, ledger: Option<i64>) -> BenchResult<Duration> {
         let start = Instant::now();
-        let mut stmt = self.conn.prepare_cached(
+        let mut row = self.conn.prepare_cached(
             "INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp, duration_ms,
                                      success, error_message)
              VALUES (?1, 'raw', ?2, NULL, ?3, 0, 1, NULL)",
         )?;
+        let mut entry = self.conn.prepare_cached(
+            "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+             VALUES (?1, ?2, 'tool_calls', ?2, ?3, ?3)",
+        )?;
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        stmt.execute(params![
-            self.mission_row_id,
-            format!("{{\"i\":{}}}", self.next),
-            now_timestamp()
-        ])?;
+        for _ in 0..n {
+            row.execute(params![
+                self.mission_row_id,
+                format!("{{\"i\":{}}}", self.next),
+                now_timestamp()
+            ])?;
+            if let Some(mission) = ledger {
+                entry.execute(params![
+                    mission,
+                    self.next + 2,
+                    format!("{:064x}", self.next)
+                ])?;
+            }
+            self.next += 1;
+        }
         self.conn.execute_batch("COMMIT")?;
-        self.next += 1;
         Ok(start.elapsed())
     }
 }

@@ -69,7 +69,15 @@ pub struct BenchConfig {
 
 /// The groups of rows, in the order they run, as `--only` names them.
 pub const GROUPS: [&str; 9] = [
-    "write", "concurrency", "sandbox", "scale", "pages", "async", "mcp", "languages", "postgres",
+    "write",
+    "concurrency",
+    "sandbox",
+    "scale",
+    "pages",
+    "async",
+    "mcp",
+    "languages",
+    "postgres",
 ];
 
 /// What a row returns: its measure, or why it could not be taken.
@@ -192,15 +200,26 @@ impl Bench<'_> {
         // a guest; the other rows are timed the same way to compare fairly.
         const BLOCK: u32 = 100;
         let mut raw = RawInserter::new(&store, mission_row)?;
+        // The raw ledger rows go to a chain the store never writes.
+        let ledger_mission = store
+            .get_mission(&store.create_mission(Phase::Coding, json!({}).into())?)?
+            .id;
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let echo = runtime.load(&self.config.echo_component)?;
-        let (mut floor, mut native, mut guest) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut floor, mut ledger, mut native, mut guest) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..(n as u32 / BLOCK).max(5) {
             let start = Instant::now();
             for _ in 0..BLOCK {
                 raw.insert_one()?;
             }
             floor.push(start.elapsed() / BLOCK);
+
+            let start = Instant::now();
+            for _ in 0..BLOCK {
+                raw.insert(1, Some(ledger_mission))?;
+            }
+            ledger.push(start.elapsed() / BLOCK);
 
             let start = Instant::now();
             for i in 0..BLOCK {
@@ -215,13 +234,21 @@ impl Bench<'_> {
             report.outcome.map_err(|f| f.message)?;
             guest.push(report.duration / BLOCK);
         }
-        let (floor, native, guest) = (median(floor), median(native), median(guest));
+        let (floor, ledger, native, guest) =
+            (median(floor), median(ledger), median(native), median(guest));
         self.row(
             "1",
             "raw rusqlite INSERT, one transaction per row",
             mode,
             floor,
             Some((1.0, "floor")),
+        )?;
+        self.row(
+            "1",
+            "raw INSERT + a raw ledger row, one transaction",
+            mode,
+            ledger,
+            Some((ratio(ledger, floor), "of floor (the chain's storage)")),
         )?;
         self.row(
             "2",
@@ -238,21 +265,33 @@ impl Bench<'_> {
             Some((ratio(guest, floor), "of floor")),
         )?;
 
+        // Row 4 beside its floor: the same batches as raw INSERTs, turn
+        // about.
         let batch_size = 100;
-        let batch = sample((n / batch_size).max(3), |b| {
+        let (mut raw_batches, mut batches) = (Vec::new(), Vec::new());
+        for b in 0..(n / batch_size).max(3) {
+            raw_batches.push(raw.insert(batch_size, None)? / batch_size as u32);
             let calls: Vec<NewToolCall> = (0..batch_size)
                 .map(|i| NewToolCall::success("batched", json!({ "b": b, "i": i })))
                 .collect();
             let start = Instant::now();
             store.log_tool_calls(&mission, calls)?;
-            Ok(start.elapsed() / batch_size as u32)
-        })?;
+            batches.push(start.elapsed() / batch_size as u32);
+        }
+        let (raw_batch, batch) = (median(raw_batches), median(batches));
+        self.row(
+            "4",
+            "raw rusqlite INSERTs, 100 per transaction (per row)",
+            mode,
+            raw_batch,
+            Some((1.0, "batch floor")),
+        )?;
         self.row(
             "4",
             "log_tool_calls, 100 per transaction (per call)",
             mode,
             batch,
-            Some((ratio(batch, floor), "of floor")),
+            Some((ratio(batch, raw_batch), "of batch floor")),
         )?;
         Ok(())
     }

@@ -35,8 +35,83 @@ fn tamper(db: &Path, sql: &str) {
 
 crate::on_both_backends!(
     every_row_vibe_store_writes_is_chained_and_verifies_intact,
+    writers_on_heads_another_store_moved_chain_every_row,
     verify_names_each_edited_deleted_and_out_of_chain_row_and_counts_unchained_ones,
 );
+
+/// Two stores on one database (two hosts) and four threads each, writing
+/// one mission at once: on PostgreSQL a store writes onto the chain head it
+/// last saw without taking the mission's lock, and each store's known head
+/// is moved under it by the other; every row must still land exactly once,
+/// in one unbroken chain.
+fn writers_on_heads_another_store_moved_chain_every_row(backend: Backend) {
+    use std::sync::Arc;
+    use vibe_store::store::{InvocationEnd, InvocationStart, Outcome};
+    use vibe_store::{MissionStore, NewDecision, NewToolCall, OpenOptions, Phase};
+    let store = crate::common::backends::TestStore::open(backend);
+    let other = store.reopen(OpenOptions::default()).unwrap();
+    let mission = Arc::new(
+        store
+            .create_mission(Phase::Coding, serde_json::json!({}).into())
+            .unwrap(),
+    );
+    let stores: [Arc<dyn MissionStore>; 2] = [Arc::new(store.store.clone()), Arc::new(other)];
+    const PER_THREAD: usize = 60;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (store, mission) = (stores[t % 2].clone(), mission.clone());
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    match i % 3 {
+                        0 => {
+                            store
+                                .log_tool_call(
+                                    &mission,
+                                    NewToolCall::success(
+                                        "t",
+                                        serde_json::json!({ "t": t, "i": i }),
+                                    ),
+                                )
+                                .unwrap();
+                        }
+                        1 => {
+                            store
+                                .record_decision(&mission, NewDecision::new("d", "r", "agent"))
+                                .unwrap();
+                        }
+                        _ => {
+                            let start = InvocationStart {
+                                tool_name: "tool".into(),
+                                input: serde_json::json!({ "i": i }).into(),
+                                component: None,
+                                caller: None,
+                            };
+                            let id = store.begin_invocation(&mission, &start).unwrap();
+                            let end = InvocationEnd {
+                                outcome: Outcome::Ok,
+                                result: Some(serde_json::json!(null).into()),
+                                duration_ms: Some(1),
+                                error_message: None,
+                            };
+                            store.end_invocation(id, &end).unwrap();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let per_kind = (8 * PER_THREAD / 3) as i64;
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 2 * per_kind);
+    assert_eq!(store.count("SELECT COUNT(*) FROM decisions"), per_kind);
+    let report = store.verify_chain(&mission).unwrap();
+    assert!(report.intact(), "{report:?}");
+    // The mission's creation, each row once, and each invocation's end.
+    assert_eq!(report.length, 1 + 4 * per_kind);
+    assert_eq!(report.checked, 1 + 3 * per_kind as u64);
+}
 
 fn every_row_vibe_store_writes_is_chained_and_verifies_intact(backend: Backend) {
     let (store, a, _b) = full_trail_on(backend);

@@ -157,12 +157,11 @@ impl<B: Backend> MissionStore for B {
 
     fn log_tool_call(&self, mission: &MissionId, call: NewToolCall) -> Result<ToolCallId> {
         call.validate()?;
-        let (mission, origin) = (mission.clone(), self.origin());
-        self.write_sql(move |db| {
-            let (mission_id, head) = lock_mission_head(db, &mission)?;
-            let identity = invocation_identity(db, origin)?;
-            insert_tool_call(db, mission_id, &call, origin, &identity, head).map(|(id, _)| id)
+        let origin = self.origin();
+        chained_insert(self, mission, move |db, mission_id, identity, head| {
+            insert_tool_call(db, mission_id, &call, origin, identity, head)
         })
+        .map(ToolCallId::from)
     }
 
     fn log_tool_calls(
@@ -173,18 +172,20 @@ impl<B: Backend> MissionStore for B {
         for call in &calls {
             call.validate()?;
         }
-        let (mission, origin) = (mission.clone(), self.origin());
-        self.write_sql(move |db| {
-            let (mission_id, mut head) = lock_mission_head(db, &mission)?;
+        let (locked, origin) = (mission.clone(), self.origin());
+        let (ids, mission_id, head) = self.write_sql(move |db| {
+            let (mission_id, mut head) = lock_mission_head(db, &locked)?;
             let identity = invocation_identity(db, origin)?;
             let mut ids = Vec::with_capacity(calls.len());
             for call in &calls {
                 let (id, next) = insert_tool_call(db, mission_id, call, origin, &identity, head)?;
                 head = next;
-                ids.push(id);
+                ids.push(ToolCallId::from(id));
             }
-            Ok(ids)
-        })
+            Ok((ids, mission_id, head))
+        })?;
+        self.saw_head(mission, mission_id, head);
+        Ok(ids)
     }
 
     fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>> {
@@ -239,11 +240,10 @@ impl<B: Backend> MissionStore for B {
 
     fn record_decision(&self, mission: &MissionId, decision: NewDecision) -> Result<DecisionId> {
         decision.validate()?;
-        let (mission, origin) = (mission.clone(), self.origin());
-        self.write_sql(move |db| {
-            let (mission_id, head) = lock_mission_head(db, &mission)?;
-            let [invocation_mission, invocation_seq] = invocation_identity(db, origin)?;
-            let (id, _) = chain::insert_row(
+        let origin = self.origin();
+        chained_insert(self, mission, move |db, mission_id, identity, head| {
+            let [invocation_mission, invocation_seq] = identity.clone();
+            chain::insert_row(
                 db,
                 ChainTable::Decisions,
                 dialect::INSERT_DECISION,
@@ -260,9 +260,9 @@ impl<B: Backend> MissionStore for B {
                 ],
                 mission_id,
                 head,
-            )?;
-            Ok(DecisionId::from(id))
+            )
         })
+        .map(DecisionId::from)
     }
 
     fn get_decisions_page(&self, mission: &MissionId, page: Page) -> Result<Vec<Decision>> {
@@ -596,6 +596,43 @@ fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
         .ok_or_else(|| StoreError::MissionNotFound(mission.to_string()))
 }
 
+/// Inserts one row into `mission`'s chain with `insert`, which is given the
+/// mission's row id, the identity of the handle's invocation
+/// ([`invocation_identity`]) and the chain head, and writes the row and its
+/// ledger entry (as [`chain::insert_row`] does); returns the row's id.
+///
+/// Where the backend knows the mission's head from its last write and no
+/// identity need be read (the host's own writes), `insert` runs alone onto
+/// that head ([`Backend::insert_on_known_head`]); otherwise, or if that head
+/// has moved, in a transaction that locks the mission and reads its head.
+fn chained_insert<B: Backend>(
+    store: &B,
+    mission: &MissionId,
+    insert: impl Fn(&mut dyn Sql, i64, &[Value<'static>; 2], chain::Head) -> Result<(i64, chain::Head)>
+        + Send
+        + Sync
+        + 'static,
+) -> Result<i64> {
+    let origin = store.origin();
+    if origin.invocation_id().is_none() {
+        let none = [Value::Null, Value::Null];
+        let alone = |db: &mut dyn Sql, mission_id, head| insert(db, mission_id, &none, head);
+        if let Some(id) = store.insert_on_known_head(mission, &alone)? {
+            return Ok(id);
+        }
+    }
+    let insert = Arc::new(insert);
+    let locked = mission.clone();
+    let (id, mission_id, head) = store.write_sql(move |db| {
+        let (mission_id, head) = lock_mission_head(db, &locked)?;
+        let identity = invocation_identity(db, origin)?;
+        let (id, head) = insert(db, mission_id, &identity, head)?;
+        Ok((id, mission_id, head))
+    })?;
+    store.saw_head(mission, mission_id, head);
+    Ok(id)
+}
+
 /// [`lock_mission`], and the mission's chain head as a write chains onto it.
 fn lock_mission_head(db: &mut dyn Sql, mission: &MissionId) -> Result<(i64, chain::Head)> {
     let Some(sql) = statements(db).lock_mission_head else {
@@ -622,17 +659,19 @@ fn invocation_identity(db: &mut dyn Sql, origin: Origin) -> Result<[Value<'stati
     let Some(id) = origin.invocation_id() else {
         return Ok([Value::Null, Value::Null]);
     };
-    Ok(match db.query_opt(dialect::INVOCATION_IDENTITY, &[id.into()])? {
-        Some(row) => match <[Value; 2]>::try_from(row) {
-            Ok(identity) => identity,
-            Err(row) => {
-                return Err(StoreError::Internal(format!(
-                    "an invocation's identity reads as {row:?}"
-                )))
-            }
+    Ok(
+        match db.query_opt(dialect::INVOCATION_IDENTITY, &[id.into()])? {
+            Some(row) => match <[Value; 2]>::try_from(row) {
+                Ok(identity) => identity,
+                Err(row) => {
+                    return Err(StoreError::Internal(format!(
+                        "an invocation's identity reads as {row:?}"
+                    )))
+                }
+            },
+            None => [Value::Null, Value::Null],
         },
-        None => [Value::Null, Value::Null],
-    })
+    )
 }
 
 /// Finds the mission of row `id` (`sql` selects it) and locks it as
@@ -647,8 +686,8 @@ fn lock_mission_of(db: &mut dyn Sql, sql: &str, id: i64) -> Result<Option<i64>> 
     Ok(Some(mission_id))
 }
 
-/// Inserts a validated tool call, stamped now (under the mission's lock),
-/// and chains it onto `head`. `identity` is `origin`'s
+/// Inserts a validated tool call, stamped now, and chains it onto `head`
+/// (as [`chain::insert_row`]). `identity` is `origin`'s
 /// ([`invocation_identity`]).
 fn insert_tool_call(
     db: &mut dyn Sql,
@@ -657,9 +696,9 @@ fn insert_tool_call(
     origin: Origin,
     identity: &[Value<'static>; 2],
     head: chain::Head,
-) -> Result<(ToolCallId, chain::Head)> {
+) -> Result<(i64, chain::Head)> {
     let [invocation_mission, invocation_seq] = identity.clone();
-    let (id, head) = chain::insert_row(
+    chain::insert_row(
         db,
         ChainTable::ToolCalls,
         dialect::INSERT_TOOL_CALL,
@@ -682,8 +721,7 @@ fn insert_tool_call(
         ],
         mission_id,
         head,
-    )?;
-    Ok((ToolCallId::from(id), head))
+    )
 }
 
 /// Writes an invocation's row: `running` until `end` is given.
@@ -694,9 +732,9 @@ fn insert_invocation(
     end: Option<&InvocationEnd>,
 ) -> Result<ToolCallId> {
     start.validate()?;
-    let (mission, start, end) = (mission.clone(), start.clone(), end.cloned());
-    store.write_sql(move |db| {
-        let (mission_id, head) = lock_mission_head(db, &mission)?;
+    let (start, end) = (start.clone(), end.cloned());
+    // An invocation's own row records no invocation of its own.
+    chained_insert(store, mission, move |db, mission_id, _, head| {
         let (outcome, result, duration_ms, error_message) = match &end {
             Some(end) => (
                 end.outcome,
@@ -707,7 +745,7 @@ fn insert_invocation(
             None => (Outcome::Running, None, None, Some(RUNNING_MESSAGE)),
         };
         let component = start.component.as_ref();
-        let (id, _) = chain::insert_row(
+        chain::insert_row(
             db,
             ChainTable::ToolCalls,
             dialect::INSERT_TOOL_CALL,
@@ -732,9 +770,9 @@ fn insert_invocation(
             ],
             mission_id,
             head,
-        )?;
-        Ok(ToolCallId::from(id))
+        )
     })
+    .map(ToolCallId::from)
 }
 
 /// The value stored under `key`, if it has not expired (`null` for a SQL

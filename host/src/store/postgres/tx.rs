@@ -16,6 +16,10 @@ use crate::store::sql::{Dialect, Sql, Value};
 pub(super) struct PgTx<'a> {
     client: &'a mut postgres::Client,
     target: &'a Target,
+    /// What a lost connection means for a statement: inside a transaction
+    /// nothing was written; a statement on its own (autocommit) may have
+    /// committed.
+    step: TxStep,
 }
 
 impl<'a> PgTx<'a> {
@@ -23,6 +27,16 @@ impl<'a> PgTx<'a> {
         PgTx {
             client: &mut conn.client,
             target,
+            step: TxStep::Work,
+        }
+    }
+
+    /// The connection outside any transaction: each statement commits on
+    /// its own.
+    pub(super) fn autocommit(conn: &'a mut Conn, target: &'a Target) -> Self {
+        PgTx {
+            step: TxStep::Commit,
+            ..Self::new(conn, target)
         }
     }
 }
@@ -57,8 +71,8 @@ impl Sql for PgTx<'_> {
         params: &[Value],
         f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
     ) -> Result<()> {
-        let target = self.target;
-        let fail = |e| target.error(e, TxStep::Work);
+        let (target, step) = (self.target, self.step);
+        let fail = |e| target.error(e, step);
         let mut rows = self
             .client
             .query_typed_raw(&dollar_placeholders(sql), typed(params))
@@ -78,8 +92,8 @@ impl Sql for PgTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let target = self.target;
-        let fail = |e| target.error(e, TxStep::Work);
+        let (target, step) = (self.target, self.step);
+        let fail = |e| target.error(e, step);
         let mut rows = self
             .client
             .query_typed_raw(&dollar_placeholders(sql), typed(params))
@@ -97,7 +111,7 @@ impl Sql for PgTx<'_> {
     fn batch(&mut self, sql: &str) -> Result<()> {
         self.client
             .batch_execute(sql)
-            .map_err(|e| self.target.error(e, TxStep::Work))
+            .map_err(|e| self.target.error(e, self.step))
     }
 }
 
