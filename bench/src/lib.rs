@@ -268,9 +268,11 @@ impl Bench<'_> {
         // Row 4 beside its floor: the same batches as raw INSERTs, turn
         // about.
         let batch_size = 100;
-        let (mut raw_batches, mut batches) = (Vec::new(), Vec::new());
+        let (mut raw_batches, mut ledger_batches, mut batches) =
+            (Vec::new(), Vec::new(), Vec::new());
         for b in 0..(n / batch_size).max(3) {
             raw_batches.push(raw.insert(batch_size, None)? / batch_size as u32);
+            ledger_batches.push(raw.insert(batch_size, Some(ledger_mission))? / batch_size as u32);
             let calls: Vec<NewToolCall> = (0..batch_size)
                 .map(|i| NewToolCall::success("batched", json!({ "b": b, "i": i })))
                 .collect();
@@ -278,13 +280,24 @@ impl Bench<'_> {
             store.log_tool_calls(&mission, calls)?;
             batches.push(start.elapsed() / batch_size as u32);
         }
-        let (raw_batch, batch) = (median(raw_batches), median(batches));
+        let (raw_batch, ledger_batch, batch) =
+            (median(raw_batches), median(ledger_batches), median(batches));
         self.row(
             "4",
             "raw rusqlite INSERTs, 100 per transaction (per row)",
             mode,
             raw_batch,
             Some((1.0, "batch floor")),
+        )?;
+        self.row(
+            "4",
+            "the same with a raw ledger row each (per row)",
+            mode,
+            ledger_batch,
+            Some((
+                ratio(ledger_batch, raw_batch),
+                "of batch floor (the chain's storage)",
+            )),
         )?;
         self.row(
             "4",
@@ -661,17 +674,21 @@ impl Bench<'_> {
             store.log_tool_call(&mission, NewToolCall::success("direct", json!(i)))?;
             Ok(())
         })?;
-        let hop_log = sample(n, |i| {
+        let hop_log = {
             let (store, mission) = (store.clone(), mission.clone());
-            let start = Instant::now();
-            tokio.block_on(async move {
-                tokio::task::spawn_blocking(move || {
-                    store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
-                })
-                .await
-            })??;
-            Ok(start.elapsed())
-        })?;
+            in_task(&tokio, n, move |i| {
+                let (store, mission) = (store.clone(), mission.clone());
+                async move {
+                    tokio::task::spawn_blocking(move || {
+                        store.log_tool_call(&mission, NewToolCall::success("async", json!(i)))
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+                }
+            })?
+        };
         self.row(
             "9",
             "log_tool_call, called directly",
@@ -686,18 +703,56 @@ impl Bench<'_> {
             hop_log,
             Some((ratio(hop_log, direct_log), "of direct")),
         )?;
+        let unblock_log = {
+            let (store, mission) = (store.clone(), mission.clone());
+            in_task(&tokio, n, move |i| {
+                let (store, mission) = (store.clone(), mission.clone());
+                async move {
+                    vibe_store::unblock(move || {
+                        store.log_tool_call(&mission, NewToolCall::success("unblock", json!(i)))
+                    })
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+                }
+            })?
+        };
+        self.row(
+            "9",
+            "log_tool_call from async via vibe_store::unblock",
+            "normal",
+            unblock_log,
+            Some((ratio(unblock_log, direct_log), "of direct")),
+        )?;
         let direct_run = timed(n / 4, |_| {
             runtime.run(&echo, &request)?;
             Ok(())
         })?;
-        let hop_run = sample(n / 4, |_| {
+        let hop_run = {
             let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
-            let start = Instant::now();
-            tokio.block_on(async move {
-                tokio::task::spawn_blocking(move || runtime.run(&echo, &request)).await
-            })??;
-            Ok(start.elapsed())
-        })?;
+            in_task(&tokio, n / 4, move |_| {
+                let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
+                async move {
+                    tokio::task::spawn_blocking(move || runtime.run(&echo, &request))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }
+            })?
+        };
+        let unblock_run = {
+            let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
+            in_task(&tokio, n / 4, move |_| {
+                let (runtime, echo, request) = (runtime.clone(), echo.clone(), request.clone());
+                async move {
+                    vibe_store::unblock(move || runtime.run(&echo, &request))
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                }
+            })?
+        };
         self.row(
             "9",
             "Runtime::run of echo, called directly",
@@ -712,8 +767,35 @@ impl Bench<'_> {
             hop_run,
             Some((ratio(hop_run, direct_run), "of direct")),
         )?;
+        self.row(
+            "9",
+            "Runtime::run from async via vibe_store::unblock",
+            "normal",
+            unblock_run,
+            Some((ratio(unblock_run, direct_run), "of direct")),
+        )?;
         Ok(())
     }
+}
+
+/// The median time of `calls` calls of `f`, made one after another by one
+/// task on a worker of `tokio`, as an agent's task makes them, each timed
+/// where the task sees it.
+fn in_task<F, Fut>(tokio: &tokio::runtime::Runtime, calls: usize, f: F) -> BenchResult<Duration>
+where
+    F: Fn(usize) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let timings = tokio.block_on(tokio.spawn(async move {
+        let mut timings = Vec::with_capacity(calls);
+        for i in 0..calls {
+            let start = Instant::now();
+            f(i).await?;
+            timings.push(start.elapsed());
+        }
+        Ok::<_, String>(timings)
+    }))??;
+    Ok(median(timings))
 }
 
 /// Resets the process's peak-RSS mark (Linux `clear_refs`), returning the

@@ -4,9 +4,10 @@
 //!
 //! The store and the sandbox block the calling thread (an fsync per commit,
 //! a tool's whole run), so async code calls them through
-//! `tokio::task::spawn_blocking`. Both are cheap to clone and safe to share:
-//! clone the handle into the closure. `vibe bench` measures what the hop to
-//! the blocking pool costs beside a direct call (row 9).
+//! [`vibe_store::unblock`]: in place on a multi-threaded runtime (no thread
+//! hop), on tokio's blocking pool otherwise. Both are cheap to clone and
+//! safe to share: clone the handle into the closure. `vibe bench` measures
+//! it beside a direct call and beside `spawn_blocking` (row 9).
 //!
 //! Run it with the echo tool `./x guests` builds:
 //!
@@ -55,7 +56,7 @@ pub async fn agent(
     Ok((mission, output))
 }
 
-/// Runs blocking store or sandbox work on tokio's blocking pool.
+/// Runs blocking store or sandbox work from async code.
 async fn blocking<T, E>(
     work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, vibe_store::Error>
@@ -63,10 +64,7 @@ where
     T: Send + 'static,
     E: Into<vibe_store::Error> + Send + 'static,
 {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result.map_err(Into::into),
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
+    vibe_store::unblock(work).await.map_err(Into::into)
 }
 
 /// Opens a store in `dir`, loads `component`, and runs `agents` agents at

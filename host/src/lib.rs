@@ -31,11 +31,13 @@
 //! - [`Error`]: one error for everything above.
 //!
 //! Blocking: the store and the runtime block the calling thread (on SQLite,
-//! on a tool's run). From async code, call them through
-//! `tokio::task::spawn_blocking`; `examples/async_agent.rs` shows how, and
-//! `vibe bench` measures what it costs.
+//! on a tool's run). From async code, call them through [`unblock`], which
+//! runs them in place on a multi-threaded runtime and on the blocking pool
+//! otherwise; `examples/async_agent.rs` shows how, and `vibe bench` (row 9)
+//! measures it beside a direct call and beside `spawn_blocking`.
 #![warn(missing_docs)]
 
+mod asynchronous;
 mod error;
 mod hex;
 #[cfg(feature = "mcp")]
@@ -45,6 +47,7 @@ pub mod store;
 mod sync;
 pub mod terminal;
 
+pub use asynchronous::unblock;
 pub use error::{Error, ErrorKind};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
