@@ -46,6 +46,9 @@ struct Args {
     /// Run only the PostgreSQL rows (row 13).
     #[arg(long)]
     postgres_only: bool,
+    /// Run only the MCP rows (row 11).
+    #[arg(long)]
+    mcp_only: bool,
     /// The `vibe` executable whose commands the process rows time (default:
     /// the one `vibe bench` was run from, else the one beside this
     /// executable, else the one on PATH).
@@ -97,7 +100,7 @@ fn run(args: &Args) -> Result<(), String> {
         )?,
     };
     // Row 13 is part of every run: said now, not after the other rows.
-    if args.postgres.is_none() && vibe_test_support::pg::server_binaries().is_none() {
+    if !args.mcp_only && args.postgres.is_none() && vibe_test_support::pg::server_binaries().is_none() {
         return Err(format!(
             "{}; or give --postgres postgres://USER@HOST:PORT/DB, a running server whose user \
              may create databases",
@@ -137,6 +140,7 @@ fn run(args: &Args) -> Result<(), String> {
         .collect(),
         postgres: args.postgres.clone(),
         postgres_only: args.postgres_only,
+        mcp_only: args.mcp_only,
     };
     vibe_bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| text(&e))
 }
