@@ -169,10 +169,13 @@ impl Bench<'_> {
             runtime.run(&tool, &request)?;
             Ok(())
         })?;
+        // All 8 start together (a thread started late would run alone).
+        let start_line = std::sync::Barrier::new(8);
         let direct_8 = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..8)
                 .map(|_| {
                     scope.spawn(|| {
+                        start_line.wait();
                         (0..CALLS / 8)
                             .map(|_| {
                                 let start = Instant::now();

@@ -239,22 +239,24 @@ fn gate(
     }
 }
 
-/// The message the check passed, as the SDK reads it (once: the session is
-/// handed the message, not its bytes), and whether it is `initialize`.
+/// The message the check passed, as the SDK reads it (read once, by the
+/// check, but for a call's arguments: the session is handed the message,
+/// not its bytes), and whether it is `initialize`.
 fn parse(
     line: &[u8],
     checked: inbound::Checked,
 ) -> Result<(ClientJsonRpcMessage, bool), Refusal> {
-    match serde_json::from_slice(line) {
-        Ok(message) => Ok((message, checked.is_initialize())),
+    let (id, kind, is_initialize) = (checked.id.clone(), checked.kind, checked.is_initialize());
+    match checked.into_message(line) {
+        Ok(message) => Ok((message, is_initialize)),
         // The check reads the message as the SDK does (its arguments aside,
         // any JSON object), so this is not expected; answered as the SDK
         // would answer it.
         Err(e) => Err(Refusal {
             code: Refusal::INVALID_REQUEST,
             message: format!("Invalid Request: {}", quote(&e.to_string(), 200)),
-            id: checked.id,
-            answered: checked.kind == Kind::Request,
+            id,
+            answered: kind == Kind::Request,
         }),
     }
 }
