@@ -100,7 +100,10 @@ fn run(args: &Args) -> Result<(), String> {
         )?,
     };
     // Row 13 is part of every run: said now, not after the other rows.
-    if !args.mcp_only && args.postgres.is_none() && vibe_test_support::pg::server_binaries().is_none() {
+    if !args.mcp_only
+        && args.postgres.is_none()
+        && vibe_test_support::pg::server_binaries().is_none()
+    {
         return Err(format!(
             "{}; or give --postgres postgres://USER@HOST:PORT/DB, a running server whose user \
              may create databases",

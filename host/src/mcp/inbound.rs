@@ -299,7 +299,9 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
         let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
         start..start + raw.get().len()
     });
-    let read = stubbed.as_ref().map_or(text, |(stubbed, _)| stubbed.as_str());
+    let read = stubbed
+        .as_ref()
+        .map_or(text, |(stubbed, _)| stubbed.as_str());
     match serde_json::from_str::<ClientJsonRpcMessage>(read) {
         Err(e) => Err(refuse(
             Refusal::INVALID_REQUEST,
@@ -678,7 +680,8 @@ mod tests {
         ] {
             let checked = check(message.as_bytes(), true).expect("passes");
             let handed = checked.into_message(message.as_bytes()).expect("reads");
-            let sdk: ClientJsonRpcMessage = serde_json::from_str(message).expect("the SDK reads it");
+            let sdk: ClientJsonRpcMessage =
+                serde_json::from_str(message).expect("the SDK reads it");
             assert_eq!(
                 serde_json::to_value(&handed).unwrap(),
                 serde_json::to_value(&sdk).unwrap(),

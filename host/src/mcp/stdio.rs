@@ -163,12 +163,7 @@ impl Output {
 
 /// Reads lines from `input`, passing each message that passes the check on
 /// to the session and answering the rest through `out`.
-fn gate(
-    input: impl Read,
-    session: mpsc::Sender<ClientJsonRpcMessage>,
-    out: Output,
-    cap: usize,
-) {
+fn gate(input: impl Read, session: mpsc::Sender<ClientJsonRpcMessage>, out: Output, cap: usize) {
     let mut input = BufReader::with_capacity(64 << 10, input);
     let mut line: Vec<u8> = Vec::new();
     let mut oversize = false;
@@ -242,10 +237,7 @@ fn gate(
 /// The message the check passed, as the SDK reads it (read once, by the
 /// check, but for a call's arguments: the session is handed the message,
 /// not its bytes), and whether it is `initialize`.
-fn parse(
-    line: &[u8],
-    checked: inbound::Checked,
-) -> Result<(ClientJsonRpcMessage, bool), Refusal> {
+fn parse(line: &[u8], checked: inbound::Checked) -> Result<(ClientJsonRpcMessage, bool), Refusal> {
     let (id, kind, is_initialize) = (checked.id.clone(), checked.kind, checked.is_initialize());
     match checked.into_message(line) {
         Ok(message) => Ok((message, is_initialize)),
