@@ -100,8 +100,12 @@ fn run(args: &Args) -> Result<(), String> {
              with `cargo build --release --bin vibe --bin vibe-bench`, or give --vibe PATH",
         )?,
     };
-    // Row 13 is part of every run: said now, not after the other rows.
-    if args.postgres.is_none() && vibe_test_support::pg::server_binaries().is_none() {
+    // Row 13 is part of every run that includes it: said now, not after
+    // the other rows.
+    if (args.only.is_empty() || args.only.iter().any(|g| g == "postgres"))
+        && args.postgres.is_none()
+        && vibe_test_support::pg::server_binaries().is_none()
+    {
         return Err(format!(
             "{}; or give --postgres postgres://USER@HOST:PORT/DB, a running server whose user \
              may create databases",

@@ -145,13 +145,26 @@ fn percentile(mut samples: Vec<Duration>, p: f64) -> Duration {
     samples.get(at).copied().unwrap_or_default()
 }
 
+/// One durability's measures: the same echo calls in-process and over
+/// `vibe mcp`.
+struct Pass {
+    /// `Runtime::run`, one at a time.
+    direct: Duration,
+    /// `Runtime::run` from 8 threads at once, each calling again as soon
+    /// as its call returns: 8 over the calls done a second, the time a call
+    /// takes with 8 always in flight (Little's law; a median of each call's
+    /// own time would miss the time a thread waits to be scheduled between
+    /// calls).
+    direct_8: Duration,
+    sequential: Vec<Duration>,
+    in_flight: Vec<Duration>,
+}
+
 impl Bench<'_> {
-    /// Row 11: the echo tool over MCP.
-    pub(super) fn mcp_rows(&mut self) -> BenchResult<()> {
+    fn mcp_pass(&mut self, durability: Durability, arguments: &Value) -> BenchResult<Pass> {
         let echo = &self.config.echo_component;
-        let arguments = json!({ "query": "rate limits", "k": 5 });
         // The baseline: the same tool run in-process, same durability.
-        let store = self.fresh_store(Durability::Full)?;
+        let store = self.fresh_store(durability)?;
         let mission = store.create_mission(Phase::Coding, json!({}).into())?;
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let tool = runtime.load(echo)?;
@@ -160,6 +173,51 @@ impl Bench<'_> {
             runtime.run(&tool, &request)?;
             Ok(())
         })?;
+        // All 8 start together (a thread started late would run alone).
+        let start_line = std::sync::Barrier::new(9);
+        let direct_8 = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start_line.wait();
+                        (0..CALLS / 8).try_for_each(|_| runtime.run(&tool, &request).map(|_| ()))
+                    })
+                })
+                .collect();
+            start_line.wait();
+            let start = Instant::now();
+            for thread in threads {
+                thread.join().map_err(|_| "a thread panicked")??;
+            }
+            Ok::<_, Box<dyn std::error::Error>>(start.elapsed() * 8 / (CALLS / 8 * 8) as u32)
+        })?;
+
+        self.db_seq += 1;
+        let db = self.config.dir.join(format!("mcp-{}.db", self.db_seq));
+        let mut vibe = Client::start(
+            Command::new(&self.config.vibe_binary)
+                .arg("--db")
+                .arg(&db)
+                .args(["--durability", durability.as_str()])
+                .arg("mcp")
+                .arg(echo),
+        )?;
+        vibe.sequential("echo", arguments)?; // warm: compiled, cached
+        let sequential = vibe.sequential("echo", arguments)?;
+        let in_flight = vibe.in_flight("echo", arguments, 8)?;
+        Ok(Pass {
+            direct,
+            direct_8,
+            sequential,
+            in_flight,
+        })
+    }
+
+    /// Row 11: the echo tool over MCP.
+    pub(super) fn mcp_rows(&mut self) -> BenchResult<()> {
+        let arguments = json!({ "query": "rate limits", "k": 5 });
+        let pass = self.mcp_pass(Durability::Full, &arguments)?;
+        let direct = pass.direct;
         self.row(
             "11",
             "Runtime::run of echo (full durability)",
@@ -167,21 +225,14 @@ impl Bench<'_> {
             direct,
             None,
         )?;
-
-        let db = self.config.dir.join("mcp.db");
-        let mut vibe = Client::start(
-            Command::new(&self.config.vibe_binary)
-                .arg("--db")
-                .arg(&db)
-                .arg("mcp")
-                .arg(echo),
-        )?;
-        vibe.sequential("echo", &arguments)?; // warm: compiled, cached
-        let sequential = vibe.sequential("echo", &arguments)?;
-        let in_flight = vibe.in_flight("echo", &arguments, 8)?;
-        drop(vibe);
-        let (seq_p50, seq_p99) = (median(sequential.clone()), percentile(sequential, 0.99));
-        let (par_p50, par_p99) = (median(in_flight.clone()), percentile(in_flight, 0.99));
+        let (seq_p50, seq_p99) = (
+            median(pass.sequential.clone()),
+            percentile(pass.sequential, 0.99),
+        );
+        let (par_p50, par_p99) = (
+            median(pass.in_flight.clone()),
+            percentile(pass.in_flight, 0.99),
+        );
         self.row(
             "11",
             "vibe mcp: echo round trip over stdio, p50",
@@ -191,13 +242,28 @@ impl Bench<'_> {
         )?;
         writeln!(
             self.out,
-            "11  vibe mcp: p99 {}, one at a time; {} p50 / {} p99 with 8 in flight ({:.0} calls/s); \
-             overhead over Runtime::run {} per call",
+            "11  vibe mcp: p99 {}, one at a time; {} p50 / {} p99 with 8 in flight ({:.0} calls/s; \
+             Runtime::run from 8 threads: {} a call); overhead over Runtime::run {} per call",
             fmt(seq_p99),
             fmt(par_p50),
             fmt(par_p99),
             8.0 * per_sec(par_p50),
+            fmt(pass.direct_8),
             fmt(seq_p50.saturating_sub(direct)),
+        )?;
+        // The same without an fsync per commit: what the server adds, with
+        // the disk's share (two commits a call) out of the figures.
+        let normal = self.mcp_pass(Durability::Normal, &arguments)?;
+        let (n_seq, n_par) = (median(normal.sequential), median(normal.in_flight));
+        writeln!(
+            self.out,
+            "11  durability normal: Runtime::run {}, vibe mcp p50 {} (overhead {}); 8 in flight \
+             p50 {}, Runtime::run from 8 threads {}",
+            fmt(normal.direct),
+            fmt(n_seq),
+            fmt(n_seq.saturating_sub(normal.direct)),
+            fmt(n_par),
+            fmt(normal.direct_8),
         )?;
 
         // The same tool, the same client, the official Python SDK's server.

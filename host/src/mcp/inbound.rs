@@ -103,6 +103,29 @@ pub(crate) struct Checked {
     pub method: Option<String>,
     /// The request's id, or `null`.
     pub id: Value,
+    /// The message as the SDK reads it, but for a call's arguments: `{}`
+    /// here when [`arguments`](Self::arguments) names them.
+    pub message: ClientJsonRpcMessage,
+    /// Where a call's arguments are in the message's bytes, when they were
+    /// left out of [`message`](Self::message).
+    pub arguments: Option<std::ops::Range<usize>>,
+}
+
+impl Checked {
+    /// The message whole, as the SDK reads it from `bytes` (the message
+    /// checked): a call's arguments read into it, the rest not read again.
+    pub fn into_message(self, bytes: &[u8]) -> Result<ClientJsonRpcMessage, serde_json::Error> {
+        let mut message = self.message;
+        if let Some(range) = self.arguments {
+            let read = serde_json::from_slice(&bytes[range])?;
+            if let JsonRpcMessage::Request(request) = &mut message {
+                if let ClientRequest::CallToolRequest(call) = &mut request.request {
+                    call.params.arguments = Some(read);
+                }
+            }
+        }
+        Ok(message)
+    }
 }
 
 impl Checked {
@@ -272,25 +295,39 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
     // opaque object, as large as the message) left out so that this check
     // does not build their tree: what it cannot read, it would drop.
     let stubbed = stub_arguments(&members, method.as_deref());
-    match serde_json::from_str::<ClientJsonRpcMessage>(stubbed.as_deref().unwrap_or(text)) {
+    let arguments = stubbed.as_ref().map(|(_, raw)| {
+        let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        start..start + raw.get().len()
+    });
+    let read = stubbed
+        .as_ref()
+        .map_or(text, |(stubbed, _)| stubbed.as_str());
+    match serde_json::from_str::<ClientJsonRpcMessage>(read) {
         Err(e) => Err(refuse(
             Refusal::INVALID_REQUEST,
             format!("Invalid Request: {}", quote(&e.to_string(), QUOTED)),
         )),
-        Ok(JsonRpcMessage::Request(request)) => {
+        Ok(message) => {
             // The SDK reads a served method whose params do not fit as a
             // custom request, and answers it "method not found".
-            if let ClientRequest::CustomRequest(custom) = &request.request {
-                if let Some(fault) = params_fault(&custom.method, params) {
-                    return Err(refuse(
-                        Refusal::INVALID_PARAMS,
-                        format!("Invalid params for {}: {fault}", custom.method),
-                    ));
+            if let JsonRpcMessage::Request(request) = &message {
+                if let ClientRequest::CustomRequest(custom) = &request.request {
+                    if let Some(fault) = params_fault(&custom.method, params) {
+                        return Err(refuse(
+                            Refusal::INVALID_PARAMS,
+                            format!("Invalid params for {}: {fault}", custom.method),
+                        ));
+                    }
                 }
             }
-            Ok(Checked { kind, method, id })
+            Ok(Checked {
+                kind,
+                method,
+                id,
+                message,
+                arguments,
+            })
         }
-        Ok(_) => Ok(Checked { kind, method, id }),
     }
 }
 
@@ -380,11 +417,14 @@ impl<'de> Deserialize<'de> for Decoded {
 
 /// The message with a `tools/call`'s arguments object replaced by `{}`,
 /// when it has one.
-fn stub_arguments(members: &Members, method: Option<&str>) -> Option<String> {
+fn stub_arguments<'a>(
+    members: &Members<'a>,
+    method: Option<&str>,
+) -> Option<(String, &'a RawValue)> {
     if method != Some("tools/call") {
         return None;
     }
-    let params: Members = serde_json::from_str(members.get("params")?.get()).ok()?;
+    let params: Members<'a> = serde_json::from_str(members.get("params")?.get()).ok()?;
     let arguments = params.get("arguments")?;
     if !arguments.get().starts_with('{') {
         return None;
@@ -406,14 +446,15 @@ fn stub_arguments(members: &Members, method: Option<&str>) -> Option<String> {
         let raw = if name == "arguments" { "{}" } else { raw.get() };
         (name.as_str(), raw)
     }));
-    Some(object(&mut members.0.iter().map(|(name, raw)| {
+    let message = object(&mut members.0.iter().map(|(name, raw)| {
         let raw = if name == "params" {
             params.as_str()
         } else {
             raw.get()
         };
         (name.as_str(), raw)
-    })))
+    }));
+    Some((message, arguments))
 }
 
 /// The id, when there is one and it could be read: a string or an integer
@@ -622,5 +663,30 @@ mod tests {
         let note = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         assert!(!check(note, false).unwrap_err().answered);
         assert!(check(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, false).is_ok());
+    }
+
+    #[test]
+    fn a_message_that_passes_is_the_message_the_sdk_would_read() {
+        // The check reads a call without its arguments, then reads them
+        // alone: what stdio hands the SDK must equal the SDK's own reading
+        // of the whole line, for any arguments and any member order.
+        for message in [
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"query":"rate limits","k":5}}}"#,
+            r#"{"params":{"arguments":{"a":[1,2.5,{"b":null}],"s":"\u00e9\n\"","big":123456789012345678901234567890},"name":"echo","_meta":{"progressToken":3}},"method":"tools/call","id":"x","jsonrpc":"2.0"}"#,
+            r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"echo"}}"#,
+            r#"{"jsonrpc":"2.0","id":10,"method":"tools/list","params":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#,
+        ] {
+            let checked = check(message.as_bytes(), true).expect("passes");
+            let handed = checked.into_message(message.as_bytes()).expect("reads");
+            let sdk: ClientJsonRpcMessage =
+                serde_json::from_str(message).expect("the SDK reads it");
+            assert_eq!(
+                serde_json::to_value(&handed).unwrap(),
+                serde_json::to_value(&sdk).unwrap(),
+                "{message}"
+            );
+        }
     }
 }
