@@ -63,6 +63,8 @@ pub struct BenchConfig {
     pub postgres: Option<String>,
     /// Run row 13 (PostgreSQL next to SQLite) alone.
     pub postgres_only: bool,
+    /// Run row 12 (the same tools in Rust, Python and JavaScript) alone.
+    pub languages_only: bool,
 }
 
 /// What a row returns: its measure, or why it could not be taken.
@@ -95,6 +97,9 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
     };
     if config.postgres_only {
         return bench.postgres_rows();
+    }
+    if config.languages_only {
+        return bench.language_rows();
     }
     for durability in [Durability::Normal, Durability::Full] {
         bench.write_path_rows(durability)?;

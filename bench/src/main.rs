@@ -46,6 +46,9 @@ struct Args {
     /// Run only the PostgreSQL rows (row 13).
     #[arg(long)]
     postgres_only: bool,
+    /// Run only the rows of tools in Rust, Python and JavaScript (row 12).
+    #[arg(long)]
+    languages_only: bool,
     /// The `vibe` executable whose commands the process rows time (default:
     /// the one `vibe bench` was run from, else the one beside this
     /// executable, else the one on PATH).
@@ -97,7 +100,10 @@ fn run(args: &Args) -> Result<(), String> {
         )?,
     };
     // Row 13 is part of every run: said now, not after the other rows.
-    if args.postgres.is_none() && vibe_test_support::pg::server_binaries().is_none() {
+    if !args.languages_only
+        && args.postgres.is_none()
+        && vibe_test_support::pg::server_binaries().is_none()
+    {
         return Err(format!(
             "{}; or give --postgres postgres://USER@HOST:PORT/DB, a running server whose user \
              may create databases",
@@ -137,6 +143,7 @@ fn run(args: &Args) -> Result<(), String> {
         .collect(),
         postgres: args.postgres.clone(),
         postgres_only: args.postgres_only,
+        languages_only: args.languages_only,
     };
     vibe_bench::run(&config, &mut std::io::stdout().lock()).map_err(|e| text(&e))
 }
