@@ -45,7 +45,7 @@ use super::load::{
 };
 use super::output::CappedOutput;
 use super::policy::{Grants, Limits, Scope};
-use super::slots::Slots;
+use super::slots::{SlotGuard, Slots};
 
 /// How a [`Runtime`] is set up. Built from the default with checked
 /// setters:
@@ -665,7 +665,7 @@ impl Runtime {
             component: Some(tool.component.clone()),
             caller: request.caller.clone(),
         };
-        let _slot = self.inner.slots.acquire();
+        let slot = self.inner.slots.acquire();
         // The row exists before the tool runs: rows the tool writes name it,
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;
@@ -673,14 +673,16 @@ impl Runtime {
         let stdout = CappedOutput::new(limits.output_bytes());
         let stderr = CappedOutput::new(limits.output_bytes());
         let started = Instant::now();
+        let mut spent = None;
         let ran = catch_unwind(AssertUnwindSafe(|| {
-            self.instantiate_and_run(tool, request, call_id, &stdout, &stderr)
+            self.instantiate_and_run(tool, request, call_id, &stdout, &stderr, &mut spent)
         }))
         .unwrap_or_else(|panic| {
             let error = StoreError::from_panic("running the tool", panic);
             tracing::error!(%error, "invocation panicked in the host");
             Err(ToolFailure::new(FailureKind::HostError, error.to_string()))
         });
+        retire(spent, slot);
         let duration = started.elapsed();
         let outcome = ran.and_then(|text| check_output(text, limits));
         log_guest_output(&start.tool_name, &stdout, &stderr);
@@ -736,6 +738,7 @@ impl Runtime {
         call_id: ToolCallId,
         stdout: &CappedOutput,
         stderr: &CappedOutput,
+        spent: &mut Option<Store<State>>,
     ) -> Result<String, ToolFailure> {
         let limits = request.limits;
         let mut wasi = WasiCtxBuilder::new();
@@ -764,7 +767,7 @@ impl Runtime {
                 .await
         });
         let memory = &wasm_store.data().memory;
-        match ran {
+        let outcome = match ran {
             Ok(Ok(output)) => Ok(output),
             // A language runtime that turns a refused allocation into an
             // exception (JavaScript's does) still ran out of its memory.
@@ -783,7 +786,9 @@ impl Runtime {
                 let memory_hit = memory.hit.then_some(memory.max_bytes);
                 Err(classify(&error, memory_hit, &limits))
             }
-        }
+        };
+        *spent = Some(wasm_store);
+        outcome
     }
 }
 
@@ -846,6 +851,18 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// Tears down an invocation's instance (its memory reset for the slot's
+/// next use, its resources freed) on the sandbox's blocking threads, then
+/// frees its slot: the caller has its report without waiting for it. The
+/// slot stays taken until the teardown is done, so the pool is never asked
+/// for more instances than it holds.
+fn retire(spent: Option<Store<State>>, slot: SlotGuard) {
+    DRIVER.spawn_blocking(move || {
+        drop(spent);
+        drop(slot);
+    });
 }
 
 /// Compiles a component, or takes it from `cache` when an entry compiled
