@@ -1,8 +1,8 @@
 //! Row 12: the same tools in Rust, Python and JavaScript: component size,
-//! first compile, a cached cold `vibe run`, and per-invocation instantiate
-//! + run on a warm `Runtime`, side by side; and what an agent sees when the
-//! tool was compiled ahead of time (`vibe compile`, as `./x guests` runs
-//! it): the first `vibe run` after it.
+//! first compile, a cached cold `vibe run`, and per-invocation cost
+//! (instantiate and run) on a warm `Runtime`, side by side; and what an
+//! agent sees when the tool was compiled ahead of time (`vibe compile`, as
+//! `./x guests` runs it): the first `vibe run` after it.
 
 use std::path::PathBuf;
 use std::process::Command;
