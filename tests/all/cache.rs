@@ -1,7 +1,9 @@
 //! The component cache: a component compiles once per content in a
 //! runtime, compiled artifacts are kept on disk by content and engine, the
 //! cache directory is private and runs only what this user compiled from
-//! that very component, and a runtime without a cache still works.
+//! that very component, a runtime without a cache still works, and
+//! `vibe compile` fills the cache ahead of time for every runtime that
+//! shares it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -12,7 +14,7 @@ use vibe_store::sandbox::{Request, Runtime, RuntimeConfig};
 use vibe_store::{Json, MissionStore, Phase, SqliteStore};
 
 use crate::common::runtime::Sandbox;
-use crate::common::{guest, temp_db, temp_store, vibe};
+use crate::common::{guest, temp_db, temp_store, text, vibe};
 
 #[test]
 fn a_component_compiles_once_per_content() {
@@ -178,4 +180,117 @@ fn a_runtime_without_a_cache_still_loads_and_runs() {
         )
         .unwrap();
     assert_eq!(report.outcome.unwrap().as_str(), "[1e1]");
+}
+
+#[test]
+fn vibe_compile_fills_the_cache_that_runs_then_load_from() {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    let cache = dir.path().join("ahead");
+    let compile = |tools: &[&Path]| {
+        vibe(dir.path())
+            .env("VIBE_CACHE_DIR", &cache)
+            .arg("compile")
+            .args(tools)
+            .output()
+            .unwrap()
+    };
+    let echo = guest("echo");
+    let first = compile(&[&echo]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).starts_with("compiled "),
+        "{}",
+        text(&first.stdout)
+    );
+    let again = compile(&[&echo]);
+    assert!(
+        text(&again.stdout).starts_with("already compiled "),
+        "{}",
+        text(&again.stdout)
+    );
+    // No database was needed, and none was made where it ran.
+    assert!(!dir.path().join(vibe_store::store::DEFAULT_DB_PATH).exists());
+
+    // `vibe run` (a runtime of other settings) finds it: nothing new in
+    // the cache.
+    let ran = vibe(dir.path())
+        .env("VIBE_CACHE_DIR", &cache)
+        .arg("--db")
+        .arg(&path)
+        .arg("run")
+        .arg(&echo)
+        .args(["--mission", &m, "--input", "[7]"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&ran.stdout).trim(), "[7]", "{}", text(&ran.stderr));
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+
+    // What cannot be compiled is said and exits 4; the rest still compile.
+    let notes = dir.path().join("notes.wasm");
+    std::fs::write(&notes, "just notes").unwrap();
+    let planner = guest("planner");
+    let mixed = compile(&[&notes, &planner]);
+    assert_eq!(mixed.status.code(), Some(4));
+    let stderr = text(&mixed.stderr);
+    assert!(
+        stderr.contains("notes.wasm is not a WebAssembly component"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 of 2 components could not be compiled"),
+        "{stderr}"
+    );
+    assert!(
+        text(&mixed.stdout).starts_with("compiled "),
+        "{}",
+        text(&mixed.stdout)
+    );
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
+}
+
+#[test]
+fn compiling_ahead_of_time_needs_a_cache_it_can_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let no_cache = Runtime::precompile(&RuntimeConfig::default(), guest("echo")).unwrap_err();
+    assert!(
+        no_cache
+            .to_string()
+            .contains("no component cache directory"),
+        "{no_cache}"
+    );
+    let loose = dir.path().join("loose");
+    std::fs::create_dir(&loose).unwrap();
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let refused = Runtime::precompile(&RuntimeConfig::default().cache_dir(&loose), guest("echo"))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("cannot be trusted")
+            && refused.to_string().contains("writable by group or others"),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&loose).unwrap().count(),
+        0,
+        "nothing written there"
+    );
+
+    // What is cached does not depend on concurrency or memory: compiled
+    // under one setting, found under another.
+    let cache = dir.path().join("cache");
+    let small = RuntimeConfig::default()
+        .cache_dir(&cache)
+        .max_concurrent(1)
+        .unwrap()
+        .max_memory_mb(16)
+        .unwrap();
+    let first = Runtime::precompile(&small, guest("echo")).unwrap();
+    assert!(first.compiled);
+    let other =
+        Runtime::precompile(&RuntimeConfig::default().cache_dir(&cache), guest("echo")).unwrap();
+    assert!(!other.compiled, "found, not compiled again");
+    assert_eq!(other.component, first.component);
 }

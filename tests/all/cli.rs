@@ -236,6 +236,7 @@ fn help_names_every_command() {
         "backup",
         "prune",
         "run",
+        "compile",
         "demo",
         "bench",
     ] {

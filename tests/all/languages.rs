@@ -23,6 +23,45 @@ fn javascript_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
     hostile_twins("js");
 }
 
+/// A slot of the pool is reused from one invocation to the next with its
+/// memory reset to the component's initial image, whatever way the
+/// invocation ended: nothing one leaves in the interpreter's heap (a
+/// module-level list) is there for the next, even after one that filled
+/// its memory to the limit.
+#[test]
+fn each_invocation_of_a_python_tool_starts_from_fresh_memory() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    // One slot: every invocation reuses the same memory.
+    let runtime = runtime(store.clone(), 1);
+    let hostile = runtime.load(language_tool("python", "hostile")).unwrap();
+    let mission = store
+        .create_mission(Phase::Testing, json!({}).into())
+        .unwrap();
+    for i in 0..6 {
+        let secret = format!("secret-{i}");
+        let report = runtime
+            .run(
+                &hostile,
+                &Request::new(
+                    mission.clone(),
+                    json!({ "case": "remember", "secret": secret }),
+                ),
+            )
+            .unwrap();
+        assert_eq!(report.outcome.unwrap(), json!([secret]), "run {i}");
+        if i == 2 {
+            let bomb = runtime
+                .run(
+                    &hostile,
+                    &Request::new(mission.clone(), json!({ "case": "alloc-bomb" })),
+                )
+                .unwrap();
+            assert_eq!(bomb.outcome.unwrap_err().kind, FailureKind::MemoryLimit);
+        }
+    }
+}
+
 fn hostile_twins(language: &str) {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();

@@ -96,6 +96,16 @@ def uncaught(_):
     raise RuntimeError("an exception nobody catches")
 
 
+SEEN = []
+
+
+def remember(case):
+    # Kept in the interpreter's heap: an invocation that finds what an
+    # earlier one left would have been given that one's memory.
+    SEEN.append(case.get("secret"))
+    return SEEN
+
+
 CASES = {
     "read-files": read_files,
     "env-vars": env_vars,
@@ -106,6 +116,7 @@ CASES = {
     "write-stdout": write_stdout,
     "alloc-bomb": alloc_bomb,
     "uncaught": uncaught,
+    "remember": remember,
 }
 
 

@@ -36,38 +36,27 @@ pub(crate) struct ComponentCache {
 }
 
 impl ComponentCache {
-    /// Creates `dir` (0700) if missing, then checks it; `None`, with one
-    /// warning, if it must not be trusted or cannot be made.
-    pub(crate) fn open(dir: &Path, max_bytes: u64) -> Option<Self> {
+    /// Creates `dir` (0700) if missing, then checks it; if it must not be
+    /// trusted or cannot be made, says why (a phrase that follows the
+    /// directory's name).
+    pub(crate) fn open(dir: &Path, max_bytes: u64) -> Result<Self, String> {
         if !dir.exists() {
-            if let Err(e) = fs::DirBuilder::new()
+            fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-            {
-                tracing::warn!(dir = %dir.display(), "cannot create the component cache ({e}); compiling in memory");
-                return None;
-            }
+                .map_err(|e| format!("cannot be created ({e})"))?;
         }
         match fs::symlink_metadata(dir) {
             Ok(meta) if meta.is_dir() => match untrusted(&meta) {
-                None => Some(ComponentCache {
+                None => Ok(ComponentCache {
                     dir: dir.to_owned(),
                     max_bytes,
                 }),
-                Some(why) => {
-                    tracing::warn!(dir = %dir.display(), "not using the component cache: the directory {why}; compiling in memory");
-                    None
-                }
+                Some(why) => Err(format!("cannot be trusted: the directory {why}")),
             },
-            Ok(_) => {
-                tracing::warn!(dir = %dir.display(), "not using the component cache: it is not a directory; compiling in memory");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), "not using the component cache ({e}); compiling in memory");
-                None
-            }
+            Ok(_) => Err("is not a directory".into()),
+            Err(e) => Err(format!("cannot be read ({e})")),
         }
     }
 
@@ -215,12 +204,14 @@ mod tests {
         let loose = dir.path().join("loose");
         fs::create_dir(&loose).unwrap();
         fs::set_permissions(&loose, fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(ComponentCache::open(&loose, 1 << 20).is_none());
+        assert!(ComponentCache::open(&loose, 1 << 20)
+            .unwrap_err()
+            .contains("writable by group or others"));
         let foreign = dir.path().join("foreign");
         fs::DirBuilder::new().mode(0o700).create(&foreign).unwrap();
         // Only root can give a directory away; CI runs as root.
         if std::os::unix::fs::chown(&foreign, Some(65534), None).is_ok() {
-            assert!(ComponentCache::open(&foreign, 1 << 20).is_none());
+            assert!(ComponentCache::open(&foreign, 1 << 20).is_err());
         }
 
         let cache_dir = dir.path().join("cache");

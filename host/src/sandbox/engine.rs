@@ -1,27 +1,43 @@
 //! The wasmtime engine every invocation shares: the pooling allocator,
-//! copy-on-write memory images, epoch interruption and its ticker, and the
-//! linker that offers a guest WASI (empty) and the store's interfaces.
+//! copy-on-write memory images (reset in place between invocations where
+//! the kernel can say which pages were written), epoch interruption and its
+//! ticker, and the linker that offers a guest WASI (empty) and the store's
+//! interfaces.
 
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::host::{AgentTool, Invocation, State};
 
 /// How often the engine's epoch advances: the resolution of timeouts.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 
+/// Core instances one component may have. A Rust component for
+/// wasm32-wasip2 has one main module and a few small shims; a Python one
+/// (componentize-py) links the interpreter, libc and its runtime as 14.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+
+/// Linear memory a slot keeps mapped between invocations, reset in place to
+/// the component's initial image, rather than handing it back to the kernel
+/// and faulting it in again on the next run; also the most a reset copies.
+/// Only the pages the kernel reports written (Linux 6.7's `PAGEMAP_SCAN`)
+/// are copied, so it is used only where the kernel can say so.
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+/// The same for tables (a Python tool's holds about 6,000 functions).
+const TABLE_KEEP_RESIDENT_BYTES: usize = 128 << 10;
+
 /// An engine with room for `slots` invocations at once, each with at most
 /// `max_memory_bytes` of linear memory, and its ticker running.
 pub(crate) fn engine(slots: u32, max_memory_bytes: usize) -> wasmtime::Result<Engine> {
     let slots = slots.max(1);
     let mut pool = PoolingAllocationConfig::default();
-    // A Rust component for wasm32-wasip2 has one main module and a few
-    // small shims: a handful of core instances, one or two memories and tables.
+    // A handful of core instances per component (see above), one or two
+    // memories and a few tables.
     pool.total_component_instances(slots)
-        .total_core_instances(slots * 8)
-        .max_core_instances_per_component(16)
+        .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
         .total_memories(slots * 2)
         .max_memories_per_component(2)
         .total_tables(slots * 4)
@@ -30,6 +46,17 @@ pub(crate) fn engine(slots: u32, max_memory_bytes: usize) -> wasmtime::Result<En
         .max_memory_size(max_memory_bytes)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20);
+    // A slot's memory is reset to the initial image either way (the
+    // isolation between invocations is the same); in place, a tool whose
+    // run writes scattered pages of a large heap (an interpreter's) does
+    // not fault each one in again on every run. Without the kernel's scan,
+    // keeping memory resident would mean copying all of it back each time,
+    // so the default (give the pages back) stays.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
+    }
     let mut config = Config::new();
     config
         .wasm_component_model(true)

@@ -26,4 +26,4 @@ pub use cache::DEFAULT_CACHE_MAX_BYTES;
 pub use failure::{FailureKind, ToolFailure};
 pub use load::{LoadError, DEFAULT_MAX_COMPONENT_BYTES};
 pub use policy::{ranges, Grants, Limits};
-pub use runtime::{Request, RunReport, Runtime, RuntimeConfig, Tool, ToolDescription};
+pub use runtime::{Precompiled, Request, RunReport, Runtime, RuntimeConfig, Tool, ToolDescription};

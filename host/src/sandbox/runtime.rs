@@ -45,7 +45,7 @@ use super::load::{
 };
 use super::output::CappedOutput;
 use super::policy::{Grants, Limits, Scope};
-use super::slots::Slots;
+use super::slots::{SlotGuard, Slots};
 
 /// How a [`Runtime`] is set up. Built from the default with checked
 /// setters:
@@ -290,6 +290,16 @@ pub struct RunReport {
     pub stderr: String,
 }
 
+/// What [`Runtime::precompile`] did with a component.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Precompiled {
+    /// Digest and size of the component.
+    pub component: ComponentInfo,
+    /// Whether it was compiled now; `false` when the cache already held it.
+    pub compiled: bool,
+}
+
 /// Runs agent tools. Cheap to clone, safe to share between threads.
 ///
 /// ```
@@ -347,10 +357,13 @@ impl Runtime {
         let engine =
             engine::engine(config.max_concurrent, config.max_memory_bytes).map_err(setup)?;
         let linker = engine::linker(&engine).map_err(setup)?;
-        let cache = config
-            .cache_dir
-            .as_deref()
-            .and_then(|dir| ComponentCache::open(dir, config.cache_max_bytes));
+        let cache = config.cache_dir.as_deref().and_then(|dir| {
+            ComponentCache::open(dir, config.cache_max_bytes)
+                .map_err(|why| {
+                    tracing::warn!(dir = %dir.display(), "not using the component cache: it {why}; compiling in memory");
+                })
+                .ok()
+        });
         Ok(Runtime {
             inner: Arc::new(Inner {
                 engine,
@@ -408,9 +421,13 @@ impl Runtime {
         }
         let failed = |reason: String| LoadError::new(source, reason).with_component(&component);
         check_component(bytes).map_err(failed)?;
-        let compiled = self
-            .compile(bytes, &digest)
-            .map_err(|e| failed(format!("could not be compiled: {e:#}")))?;
+        let (compiled, _) = compile(
+            &self.inner.engine,
+            self.inner.cache.as_ref(),
+            bytes,
+            &digest,
+        )
+        .map_err(|e| failed(format!("could not be compiled: {e:#}")))?;
         let pre = self
             .inner
             .linker
@@ -501,30 +518,79 @@ impl Runtime {
         .transpose()
     }
 
-    fn compile(&self, bytes: &[u8], digest: &[u8; 32]) -> wasmtime::Result<Component> {
-        let engine = &self.inner.engine;
-        let Some(cache) = &self.inner.cache else {
-            return Component::new(engine, bytes);
+    /// Compiles a component file ahead of time into `config`'s cache, so
+    /// that a runtime with the same cache (in this process or another:
+    /// `vibe run`, `vibe mcp`) loads it without compiling. The component is
+    /// checked as [`load`](Self::load) checks it (a regular file within
+    /// the size limit, fitting the `agent-tool` world) but not run: its
+    /// `describe` waits for the runtime that loads it.
+    ///
+    /// What the cache holds does not depend on the other settings
+    /// (concurrency, memory), so one compile serves every runtime that
+    /// shares the cache directory.
+    ///
+    /// ```
+    /// use vibe_store::sandbox::{Runtime, RuntimeConfig};
+    ///
+    /// # let cache = tempfile::tempdir()?;
+    /// # let echo_wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    /// #     .join("../guest/target/wasm32-wasip2/release/echo.wasm");
+    /// let config = RuntimeConfig::default().cache_dir(cache.path());
+    /// assert!(Runtime::precompile(&config, &echo_wasm)?.compiled);
+    /// // Already there: a second call only checks the cache.
+    /// assert!(!Runtime::precompile(&config, &echo_wasm)?.compiled);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Failure
+    ///
+    /// A [`LoadError`] if the component cannot be loaded (as
+    /// [`load`](Self::load) says), if `config` names no cache directory, or
+    /// if the directory cannot be used (not private to this user, say):
+    /// compiling without keeping the result would be of no use.
+    pub fn precompile(
+        config: &RuntimeConfig,
+        path: impl AsRef<Path>,
+    ) -> Result<Precompiled, LoadError> {
+        let path = path.as_ref();
+        let source = path.display().to_string();
+        let refused = |why: String| {
+            LoadError::new(
+                source.clone(),
+                format!("cannot be compiled ahead of time: {why}"),
+            )
         };
-        let mut hasher = DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let key = format!("{}-{:016x}.cwasm", hex(digest), hasher.finish());
-        if let Some(artifact) = cache.get(&key, digest) {
-            // Read into memory rather than mapped: a mapped file truncated by
-            // someone else would crash this process with SIGBUS.
-            // SAFETY: the entry passed the cache's checks (a regular file this
-            // user owns and only this user can write, in a directory likewise,
-            // headed with this component's digest), so this code serialised
-            // it with an engine of the same compatibility hash; wasmtime checks
-            // its header again.
-            match unsafe { Component::deserialize(engine, &artifact) } {
-                Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(key, "ignoring unusable cached component: {e:#}"),
-            }
-        }
-        let component = Component::new(engine, bytes)?;
-        cache.put(&key, digest, &component.serialize()?);
-        Ok(component)
+        let dir = config
+            .cache_dir
+            .as_deref()
+            .ok_or_else(|| refused("no component cache directory is configured".into()))?;
+        let cache = ComponentCache::open(dir, config.cache_max_bytes)
+            .map_err(|why| refused(format!("the component cache {} {why}", dir.display())))?;
+        let engine = engine::engine(config.max_concurrent, config.max_memory_bytes)
+            .map_err(|e| refused(format!("cannot set up the WebAssembly engine: {e:#}")))?;
+        let bytes = read_file(path, config.max_component_bytes)?;
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        let component = ComponentInfo {
+            sha256: hex(&digest),
+            size: bytes.len() as u64,
+        };
+        let failed =
+            |reason: String| LoadError::new(source.clone(), reason).with_component(&component);
+        check_component(&bytes).map_err(failed)?;
+        let (compiled, fresh) = compile(&engine, Some(&cache), &bytes, &digest)
+            .map_err(|e| failed(format!("could not be compiled: {e:#}")))?;
+        engine::linker(&engine)
+            .and_then(|linker| linker.instantiate_pre(&compiled))
+            .and_then(AgentToolPre::new)
+            .map_err(|e| {
+                failed(format!(
+                    "does not fit the vibe:store agent-tool world: {e:#}"
+                ))
+            })?;
+        Ok(Precompiled {
+            component,
+            compiled: fresh,
+        })
     }
 
     /// Loads the component at `path` and runs it as [`Runtime::run`] does.
@@ -599,7 +665,7 @@ impl Runtime {
             component: Some(tool.component.clone()),
             caller: request.caller.clone(),
         };
-        let _slot = self.inner.slots.acquire();
+        let slot = self.inner.slots.acquire();
         // The row exists before the tool runs: rows the tool writes name it,
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;
@@ -607,14 +673,16 @@ impl Runtime {
         let stdout = CappedOutput::new(limits.output_bytes());
         let stderr = CappedOutput::new(limits.output_bytes());
         let started = Instant::now();
+        let mut spent = None;
         let ran = catch_unwind(AssertUnwindSafe(|| {
-            self.instantiate_and_run(tool, request, call_id, &stdout, &stderr)
+            self.instantiate_and_run(tool, request, call_id, &stdout, &stderr, &mut spent)
         }))
         .unwrap_or_else(|panic| {
             let error = StoreError::from_panic("running the tool", panic);
             tracing::error!(%error, "invocation panicked in the host");
             Err(ToolFailure::new(FailureKind::HostError, error.to_string()))
         });
+        retire(spent, slot);
         let duration = started.elapsed();
         let outcome = ran.and_then(|text| check_output(text, limits));
         log_guest_output(&start.tool_name, &stdout, &stderr);
@@ -670,6 +738,7 @@ impl Runtime {
         call_id: ToolCallId,
         stdout: &CappedOutput,
         stderr: &CappedOutput,
+        spent: &mut Option<Store<State>>,
     ) -> Result<String, ToolFailure> {
         let limits = request.limits;
         let mut wasi = WasiCtxBuilder::new();
@@ -698,7 +767,7 @@ impl Runtime {
                 .await
         });
         let memory = &wasm_store.data().memory;
-        match ran {
+        let outcome = match ran {
             Ok(Ok(output)) => Ok(output),
             // A language runtime that turns a refused allocation into an
             // exception (JavaScript's does) still ran out of its memory.
@@ -717,7 +786,9 @@ impl Runtime {
                 let memory_hit = memory.hit.then_some(memory.max_bytes);
                 Err(classify(&error, memory_hit, &limits))
             }
-        }
+        };
+        *spent = Some(wasm_store);
+        outcome
     }
 }
 
@@ -780,6 +851,51 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// Tears down an invocation's instance (its memory reset for the slot's
+/// next use, its resources freed) on the sandbox's blocking threads, then
+/// frees its slot: the caller has its report without waiting for it. The
+/// slot stays taken until the teardown is done, so the pool is never asked
+/// for more instances than it holds.
+fn retire(spent: Option<Store<State>>, slot: SlotGuard) {
+    DRIVER.spawn_blocking(move || {
+        drop(spent);
+        drop(slot);
+    });
+}
+
+/// Compiles a component, or takes it from `cache` when an entry compiled
+/// from these very bytes by a compatible engine is there; says whether it
+/// compiled (`true`) or found it.
+fn compile(
+    engine: &Engine,
+    cache: Option<&ComponentCache>,
+    bytes: &[u8],
+    digest: &[u8; 32],
+) -> wasmtime::Result<(Component, bool)> {
+    let Some(cache) = cache else {
+        return Ok((Component::new(engine, bytes)?, true));
+    };
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let key = format!("{}-{:016x}.cwasm", hex(digest), hasher.finish());
+    if let Some(artifact) = cache.get(&key, digest) {
+        // Read into memory rather than mapped: a mapped file truncated by
+        // someone else would crash this process with SIGBUS.
+        // SAFETY: the entry passed the cache's checks (a regular file this
+        // user owns and only this user can write, in a directory likewise,
+        // headed with this component's digest), so this code serialised
+        // it with an engine of the same compatibility hash; wasmtime checks
+        // its header again.
+        match unsafe { Component::deserialize(engine, &artifact) } {
+            Ok(component) => return Ok((component, false)),
+            Err(e) => tracing::warn!(key, "ignoring unusable cached component: {e:#}"),
+        }
+    }
+    let component = Component::new(engine, bytes)?;
+    cache.put(&key, digest, &component.serialize()?);
+    Ok((component, true))
 }
 
 /// Drives a guest call (instantiation and export) to its end, or stops it

@@ -1,38 +1,41 @@
 //! Invocation slots: a counting semaphore over the pooling allocator's
 //! instance slots, so callers beyond the pool's size wait instead of failing.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::sync::{lock, wait};
 
-pub(crate) struct Slots {
+pub(crate) struct Slots(Arc<Count>);
+
+struct Count {
     free: Mutex<usize>,
     freed: Condvar,
 }
 
-/// A held slot, returned on drop.
-pub(crate) struct SlotGuard<'a>(&'a Slots);
+/// A held slot, returned on drop. It owns its claim, so it can be handed
+/// to the thread that tears the instance down.
+pub(crate) struct SlotGuard(Arc<Count>);
 
 impl Slots {
     pub(crate) fn new(count: usize) -> Self {
-        Slots {
+        Slots(Arc::new(Count {
             free: Mutex::new(count.max(1)),
             freed: Condvar::new(),
-        }
+        }))
     }
 
     /// Waits for a free slot and takes it.
-    pub(crate) fn acquire(&self) -> SlotGuard<'_> {
-        let mut free = lock(&self.free);
+    pub(crate) fn acquire(&self) -> SlotGuard {
+        let mut free = lock(&self.0.free);
         while *free == 0 {
-            free = wait(&self.freed, free);
+            free = wait(&self.0.freed, free);
         }
         *free -= 1;
-        SlotGuard(self)
+        SlotGuard(self.0.clone())
     }
 }
 
-impl Drop for SlotGuard<'_> {
+impl Drop for SlotGuard {
     fn drop(&mut self) {
         *lock(&self.0.free) += 1;
         self.0.freed.notify_one();

@@ -91,6 +91,7 @@ Keep and hand over:
 
 Run tools in the sandbox:
   run         Run a tool (a WebAssembly component) for a mission
+  compile     Compile tools ahead of time, so no agent waits for the compiler
   mcp         Serve tools to agents over MCP (stdio or HTTP), every call audited
   demo        Create a mission and run the example planner on it
 
@@ -223,6 +224,11 @@ pub enum Command {
     /// Run an agent tool (a WebAssembly component) in the sandbox for a
     /// mission; prints the tool's JSON output alone.
     Run(RunArgs),
+    /// Compile tools (WebAssembly components) ahead of time into the
+    /// component cache (VIBE_CACHE_DIR, else ~/.cache/vibe-store/components),
+    /// so that `vibe run` and `vibe mcp` load them without compiling. Prints
+    /// one line per component: compiled, or already compiled.
+    Compile(CompileArgs),
     /// Serve tools (WebAssembly components) to agents over the Model
     /// Context Protocol, sandboxed, every call a row in the session's
     /// mission.
@@ -234,6 +240,17 @@ pub enum Command {
     /// `vibe-bench` executable (beside this one, else on PATH) with these
     /// arguments; `./x bench` builds both and runs it in release.
     Bench(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct CompileArgs {
+    /// The component files (.wasm).
+    #[arg(required = true)]
+    pub components: Vec<PathBuf>,
+    /// Largest component file loaded, in MiB (1 to 4096).
+    #[arg(long, default_value_t = DEFAULT_MAX_COMPONENT_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(COMPONENT_MB))]
+    pub max_component_mb: u64,
 }
 
 #[derive(Args)]

@@ -68,6 +68,10 @@ fn dispatch(cli: Cli) -> CliResult {
     if let Command::Bench(args) = &cli.command {
         return bench::bench(args);
     }
+    // Compiling needs no database: `./x guests` runs it where there is none.
+    if let Command::Compile(args) = &cli.command {
+        return run::compile(args);
+    }
     if let Command::Copy { from, to, json } = &cli.command {
         return keep::copy(open::options(&cli), from, to, *json);
     }
@@ -91,7 +95,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Run(args) => run::run(&store, args),
         Command::Mcp(args) => mcp::mcp(&store, args),
         Command::Demo(args) => demo::run(&store, args.component),
-        Command::Bench(_) | Command::Copy { .. } => {
+        Command::Bench(_) | Command::Copy { .. } | Command::Compile(_) => {
             unreachable!("handled before the store is opened")
         }
     }

@@ -101,7 +101,7 @@ pub fn sandbox_runtime(
 }
 
 /// `VIBE_CACHE_DIR`, else the user's cache directory.
-fn cache_dir() -> Option<PathBuf> {
+pub fn cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("VIBE_CACHE_DIR") {
         return Some(PathBuf::from(dir));
     }

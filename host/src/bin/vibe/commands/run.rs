@@ -1,17 +1,20 @@
-//! `vibe run`: one tool, one invocation, in the sandbox.
+//! `vibe run`: one tool, one invocation, in the sandbox; `vibe compile`:
+//! tools compiled ahead of time, so that no invocation waits for the
+//! compiler.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use vibe_store::sandbox::{FailureKind, Grants, Limits, Request, RuntimeConfig};
+use vibe_store::sandbox::{FailureKind, Grants, Limits, Request, Runtime, RuntimeConfig};
 use vibe_store::store::Outcome;
 use vibe_store::{AnyStore, Json, MissionId, MissionStore};
 
-use crate::args::{json_value, GrantArg, RunArgs};
-use crate::open::sandbox_runtime;
+use crate::args::{json_value, CompileArgs, GrantArg, RunArgs};
+use crate::open::{cache_dir, sandbox_runtime};
 use crate::output::json::{print_json, print_json_text};
 use crate::signals;
 use crate::{CliResult, Exit, Failure};
+use vibe_store::terminal::{one_line, visible_line};
 
 pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
     let input = json_value("--input", args.input)?;
@@ -101,6 +104,48 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
             } else {
                 Exit::CheckFailed
             },
+        )),
+    }
+}
+
+/// Compiles each component into the cache, one line per component on
+/// stdout; a component that cannot be compiled is said on stderr and the
+/// others are still compiled (exit 4 at the end).
+pub fn compile(args: &CompileArgs) -> CliResult {
+    let mut config =
+        RuntimeConfig::default().max_component_bytes(args.max_component_mb * 1024 * 1024)?;
+    if let Some(dir) = cache_dir() {
+        config = config.cache_dir(dir);
+    }
+    let mut failed = 0;
+    for path in &args.components {
+        let started = Instant::now();
+        match Runtime::precompile(&config, path) {
+            Ok(done) => {
+                let short = &done.component.sha256[..12];
+                let name = path.display().to_string();
+                let shown = visible_line(&name);
+                if done.compiled {
+                    let took = started.elapsed().as_secs_f64();
+                    println!("compiled {shown} (sha256 {short}...) in {took:.2} s");
+                } else {
+                    println!("already compiled {shown} (sha256 {short}...)");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("vibe: {}", visible_line(&one_line(&e.to_string())));
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(Failure::new(
+            format!(
+                "{n} of {} components could not be compiled",
+                args.components.len()
+            ),
+            Exit::InvalidInput,
         )),
     }
 }
