@@ -19,6 +19,13 @@
 ///
 /// A panic in `work` resumes in the caller, as a direct call's would.
 ///
+/// # Panics
+///
+/// Where tokio forbids blocking in place although the runtime is
+/// multi-threaded (a task on a `LocalSet`, or a current-thread runtime's
+/// task that entered a multi-threaded runtime's handle), as
+/// `block_in_place` does; call `spawn_blocking` there.
+///
 /// # Example
 ///
 /// ```no_run

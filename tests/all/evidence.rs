@@ -40,10 +40,8 @@ crate::on_both_backends!(
 );
 
 /// Two stores on one database (two hosts) and four threads each, writing
-/// one mission at once: on PostgreSQL a store writes onto the chain head it
-/// last saw without taking the mission's lock, and each store's known head
-/// is moved under it by the other; every row must still land exactly once,
-/// in one unbroken chain.
+/// one mission at once: every row must land exactly once, in one unbroken
+/// chain, whichever store moved the head last.
 fn writers_on_heads_another_store_moved_chain_every_row(backend: Backend) {
     use std::sync::Arc;
     use vibe_store::store::{InvocationEnd, InvocationStart, Outcome};

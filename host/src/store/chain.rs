@@ -409,13 +409,9 @@ pub(super) fn insert_row(
         Dialect::Postgres => {
             // The row and its entry in one statement: `?s` and `?h` are the
             // row's own last two parameters, bound once. The entry's mission
-            // is found only while `head` is still the chain's head, and
-            // locked before the entry is written (a no-op inside a
-            // transaction that locked it): a writer onto a head it knew
-            // without the lock (`Backend::insert_on_known_head`) is refused
-            // (a NULL mission) when another program rewrote that head, and
-            // queues behind a locked writer instead of taking its position,
-            // so the locked writer never meets a taken position.
+            // is found (and locked, a no-op under the transaction's lock)
+            // only while `head` is still the chain's head: a second guard,
+            // beside the lock, against chaining onto a head that moved.
             let (s, h) = (values.len() - 1, values.len());
             values.push(mission_id.into());
             values.push(digest_hex.into());

@@ -173,7 +173,7 @@ impl<B: Backend> MissionStore for B {
             call.validate()?;
         }
         let (locked, origin) = (mission.clone(), self.origin());
-        let (ids, mission_id, head) = self.write_sql(move |db| {
+        self.write_sql(move |db| {
             let (mission_id, mut head) = lock_mission_head(db, &locked)?;
             let identity = invocation_identity(db, origin)?;
             let mut ids = Vec::with_capacity(calls.len());
@@ -182,10 +182,8 @@ impl<B: Backend> MissionStore for B {
                 head = next;
                 ids.push(ToolCallId::from(id));
             }
-            Ok((ids, mission_id, head))
-        })?;
-        self.saw_head(mission, mission_id, head);
-        Ok(ids)
+            Ok(ids)
+        })
     }
 
     fn get_tool_history_page(&self, mission: &MissionId, page: Page) -> Result<Vec<ToolCall>> {
@@ -601,10 +599,7 @@ fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
 /// ([`invocation_identity`]) and the chain head, and writes the row and its
 /// ledger entry (as [`chain::insert_row`] does); returns the row's id.
 ///
-/// Where the backend knows the mission's head from its last write and no
-/// identity need be read (the host's own writes), `insert` runs alone onto
-/// that head ([`Backend::insert_on_known_head`]); otherwise, or if that head
-/// has moved, in a transaction that locks the mission and reads its head.
+/// Runs in a transaction that locks the mission and reads its head.
 fn chained_insert<B: Backend>(
     store: &B,
     mission: &MissionId,
@@ -614,23 +609,12 @@ fn chained_insert<B: Backend>(
         + 'static,
 ) -> Result<i64> {
     let origin = store.origin();
-    if origin.invocation_id().is_none() {
-        let none = [Value::Null, Value::Null];
-        let alone = |db: &mut dyn Sql, mission_id, head| insert(db, mission_id, &none, head);
-        if let Some(id) = store.insert_on_known_head(mission, &alone)? {
-            return Ok(id);
-        }
-    }
-    let insert = Arc::new(insert);
     let locked = mission.clone();
-    let (id, mission_id, head) = store.write_sql(move |db| {
+    store.write_sql(move |db| {
         let (mission_id, head) = lock_mission_head(db, &locked)?;
         let identity = invocation_identity(db, origin)?;
-        let (id, head) = insert(db, mission_id, &identity, head)?;
-        Ok((id, mission_id, head))
-    })?;
-    store.saw_head(mission, mission_id, head);
-    Ok(id)
+        insert(db, mission_id, &identity, head).map(|(id, _)| id)
+    })
 }
 
 /// [`lock_mission`], and the mission's chain head as a write chains onto it.

@@ -22,8 +22,7 @@ pub(crate) mod connect;
 mod migrate;
 mod tx;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use connect::is_postgres_url;
@@ -33,14 +32,10 @@ pub use migrate::POSTGRES_MIGRATIONS;
 use tx::PgTx;
 
 use super::backend::Backend;
-use super::backend::ChainedInsert;
-use super::chain::Head;
 use super::error::{Result, StoreError};
-use super::ids::MissionId;
 use super::model::Origin;
 use super::options::{Durability, OpenOptions};
 use super::sql::Sql;
-use crate::sync::lock;
 
 /// How often a transaction the server aborted as a conflict is retried.
 const MAX_RETRIES: u32 = 20;
@@ -57,15 +52,7 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     options: OpenOptions,
-    /// Each mission's chain head as this store's last write to it left it
-    /// (by lower-case uuid: row id and head), for
-    /// [`Backend::insert_on_known_head`]. Bounded: cleared past
-    /// [`MAX_KNOWN_HEADS`].
-    heads: Mutex<HashMap<String, (i64, Head)>>,
 }
-
-/// Most chain heads a store remembers.
-const MAX_KNOWN_HEADS: usize = 4096;
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,11 +96,7 @@ impl PostgresStore {
         }
         let pool = Pool::new(target, options.postgres.max_connections, settings);
         let store = PostgresStore {
-            inner: Arc::new(Inner {
-                pool,
-                options,
-                heads: Mutex::default(),
-            }),
+            inner: Arc::new(Inner { pool, options }),
             origin: Origin::Host,
         };
         let options = &store.inner.options;
@@ -271,58 +254,6 @@ impl Backend for PostgresStore {
         f: impl FnMut(&mut dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.transact(true, f)
-    }
-
-    /// A write that waits for the server's flush (durability `full`): the
-    /// per-transaction settings (`synchronous_commit = off` for `normal`,
-    /// the lock timeout) cannot be set on a statement on its own, and this
-    /// statement takes no lock it could wait for beyond another writer's
-    /// insert of the same ledger position.
-    fn insert_on_known_head(
-        &self,
-        mission: &MissionId,
-        insert: &ChainedInsert<'_>,
-    ) -> Result<Option<i64>> {
-        let options = &self.inner.options;
-        if options.read_only || options.durability != Durability::Full {
-            return Ok(None);
-        }
-        let key = mission.as_str().to_ascii_lowercase();
-        // Taken out while in use: another thread writing the same mission
-        // takes the locked path meanwhile.
-        let Some((mission_id, head)) = lock(&self.inner.heads).remove(&key) else {
-            return Ok(None);
-        };
-        blocking(|| {
-            let target = self.inner.pool.target();
-            let mut pooled = self.inner.pool.get(options.busy_timeout)?;
-            let conn = pooled.conn();
-            let written = insert(&mut PgTx::autocommit(conn, target), mission_id, head);
-            let lost = conn.client.is_closed();
-            if lost {
-                pooled.discard();
-            }
-            match written {
-                Ok((id, head)) => {
-                    self.saw_head(mission, mission_id, head);
-                    Ok(Some(id))
-                }
-                // The statement may have committed: say so, never retry.
-                Err(e) if lost => Err(e),
-                Err(e @ (StoreError::Interrupted | StoreError::Busy { .. })) => Err(e),
-                // Refused whole (the head moved, the mission is gone, the
-                // server refused the row): nothing was written.
-                Err(_) => Ok(None),
-            }
-        })
-    }
-
-    fn saw_head(&self, mission: &MissionId, mission_id: i64, head: Head) {
-        let mut heads = lock(&self.inner.heads);
-        if heads.len() >= MAX_KNOWN_HEADS {
-            heads.clear();
-        }
-        heads.insert(mission.as_str().to_ascii_lowercase(), (mission_id, head));
     }
 }
 

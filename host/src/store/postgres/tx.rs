@@ -30,15 +30,6 @@ impl<'a> PgTx<'a> {
             step: TxStep::Work,
         }
     }
-
-    /// The connection outside any transaction: each statement commits on
-    /// its own.
-    pub(super) fn autocommit(conn: &'a mut Conn, target: &'a Target) -> Self {
-        PgTx {
-            step: TxStep::Commit,
-            ..Self::new(conn, target)
-        }
-    }
 }
 
 /// A parameter's type left to the server to infer (OID 0 in the Parse
