@@ -366,6 +366,8 @@ on_both_backends!(
     operator_commands_read_foreign_stamps_as_instants,
     provenance_across_missions_survives_copies_and_prunes,
     repointing_a_rows_invocation_is_an_edit,
+    a_write_onto_a_ledger_another_program_left_malformed_is_refused_after_a_write_of_ours,
+    no_write_takes_a_chain_position_past_the_range,
 );
 
 /// `vibe copy` to PostgreSQL goes past a mission holding a row another
@@ -926,4 +928,64 @@ fn otlp_spans_never_end_before_they_start_and_say_what_they_could_not_name() {
     // The two tool calls whose times OTLP cannot name, and the mission
     // whose last row (the far one) lies past 2262.
     assert!(warned >= 2, "{spans:#?}");
+}
+
+/// A ledger another program left ending in an entry a write must not chain
+/// onto (a position past the range, or a hash that is not hex) refuses the
+/// next write and says why, whether or not the store wrote to that mission
+/// just before (on PostgreSQL it then knows the head its own write left,
+/// which is no longer the chain's last entry).
+fn a_write_onto_a_ledger_another_program_left_malformed_is_refused_after_a_write_of_ours(
+    backend: Backend,
+) {
+    let tampering = [
+        // a position past MAX_CHAIN_SEQ, as extreme_values stores one
+        "9223372036854775807, 'tool_calls', 1, NULL, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        // a hash of 64 characters that are not hex, after a gap
+        "10, 'tool_calls', 1, NULL, 'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz'",
+    ];
+    let store = TestStore::open(backend);
+    for entry in tampering {
+        let m = mission_with_calls(&store, 2);
+        store.exec(&format!(
+            "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+             VALUES ((SELECT id FROM missions WHERE mission_uuid = '{m}'), {entry})"
+        ));
+        let calls = store.count("SELECT COUNT(*) FROM tool_calls");
+        let refused = store
+            .log_tool_call(&m, NewToolCall::success("after", json!(1)))
+            .expect_err(&format!("a write onto a ledger ending in ({entry})"));
+        assert!(refused.to_string().contains("malformed"), "{refused}");
+        assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), calls);
+    }
+}
+
+/// Chain positions run from 1 to `MAX_CHAIN_SEQ` (2^53 - 1, exact in every
+/// JSON reader). Another program left a ledger at 2^53 - 2: one write takes
+/// the last position, and the next is refused as malformed (the chain can
+/// grow no further), also when the store knows the head its own write left.
+fn no_write_takes_a_chain_position_past_the_range(backend: Backend) {
+    const MAX_CHAIN_SEQ: i64 = (1 << 53) - 1;
+    let store = TestStore::open(backend);
+    let m = mission_with_calls(&store, 1);
+    store.exec(&format!(
+        "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+         VALUES ((SELECT id FROM missions WHERE mission_uuid = '{m}'), {}, 'tool_calls', 1,
+                 NULL, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')",
+        MAX_CHAIN_SEQ - 1
+    ));
+    store
+        .log_tool_call(&m, NewToolCall::success("last", json!(1)))
+        .unwrap();
+    let past = store.log_tool_call(&m, NewToolCall::success("past", json!(2)));
+    assert!(
+        past.as_ref()
+            .is_err_and(|e| e.to_string().contains("malformed")),
+        "{past:?}"
+    );
+    assert_eq!(
+        store.count("SELECT MAX(seq) FROM row_chain"),
+        MAX_CHAIN_SEQ,
+        "a ledger position past the range"
+    );
 }

@@ -648,3 +648,78 @@ fn from_a_current_thread_runtime_the_store_works_through_spawn_blocking() {
     });
     assert!(made.is_ok(), "{made:?}");
 }
+
+/// The server dropped the store's idle connections (pg_terminate_backend, as
+/// an idle timeout, a pooler or a failover does). The next write finds its
+/// connection dead before the server saw anything of it: nothing was
+/// written, so it is retried on a fresh connection and succeeds, at either
+/// durability, whether or not the store wrote the mission just before
+/// (docs/guarantees.md: "only idle connections found dead when a
+/// transaction begins ... are retried").
+#[test]
+fn a_write_after_the_server_dropped_idle_connections_succeeds_at_every_durability() {
+    use vibe_store::store::Durability;
+    for durability in [Durability::Normal, Durability::Full] {
+        let mut options = OpenOptions::default();
+        options.durability = durability;
+        let store = TestStore::open_with(Backend::Postgres, options);
+        let m = store
+            .create_mission(Phase::Coding, Json::from(json!({})))
+            .unwrap();
+        store
+            .log_tool_call(&m, NewToolCall::success("before", json!(1)))
+            .unwrap();
+        assert!(
+            store.count(
+                "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()) t"
+            ) >= 1
+        );
+        let after = store.log_tool_call(&m, NewToolCall::success("after", json!(2)));
+        assert!(after.is_ok(), "{durability:?}: {after:?}");
+        assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 2);
+        assert!(store.verify_chain(&m).unwrap().intact());
+    }
+}
+
+/// Another host's stuck transaction holds a mission's row lock: a write to
+/// that mission fails as `Busy` once the busy timeout has passed, also when
+/// the store wrote the mission just before and knows its chain head
+/// (docs/guarantees.md: "A row lock held longer than the busy timeout (a
+/// stuck transaction elsewhere) fails the call as Busy"). At durability
+/// `normal`, where no write goes onto a known head, it does.
+#[test]
+fn a_write_behind_a_stuck_lock_fails_busy_after_the_busy_timeout_on_a_known_head() {
+    let options = OpenOptions::default().busy_timeout(Duration::from_millis(300));
+    let store = TestStore::open_with(Backend::Postgres, options);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    store
+        .log_tool_call(&m, NewToolCall::success("before", json!(1)))
+        .unwrap();
+    let mut stuck = postgres::Client::connect(&store.location, postgres::NoTls).unwrap();
+    stuck
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM missions WHERE mission_uuid = '{m}' FOR UPDATE"
+        ))
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let writer = {
+        let (store, m) = (store.store.clone(), m.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let written = store.log_tool_call(&m, NewToolCall::success("behind", json!(2)));
+            tx.send((written, started.elapsed())).unwrap();
+        })
+    };
+    let waited = rx.recv_timeout(Duration::from_secs(10));
+    // Let the writer go whatever happened, so the test ends.
+    stuck.batch_execute("ROLLBACK").unwrap();
+    writer.join().unwrap();
+    let (written, took) = waited.expect("the write still waited for the lock after 10 s");
+    assert!(
+        matches!(written, Err(StoreError::Busy { .. })),
+        "{written:?} after {took:?}"
+    );
+}
