@@ -80,6 +80,20 @@ pub const GROUPS: [&str; 9] = [
     "postgres",
 ];
 
+/// What runs each of [`GROUPS`], in the same order.
+type Rows = fn(&mut Bench<'_>) -> BenchResult<()>;
+const ROWS: [(&str, Rows); 9] = [
+    (GROUPS[0], |bench| bench.write_rows()),
+    (GROUPS[1], |bench| bench.concurrency_rows()),
+    (GROUPS[2], |bench| bench.sandbox_rows()),
+    (GROUPS[3], |bench| bench.scale_rows()),
+    (GROUPS[4], |bench| bench.large_page_rows()),
+    (GROUPS[5], |bench| bench.async_rows()),
+    (GROUPS[6], |bench| bench.mcp_rows()),
+    (GROUPS[7], |bench| bench.language_rows()),
+    (GROUPS[8], |bench| bench.postgres_rows()),
+];
+
 /// What a row returns: its measure, or why it could not be taken.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -115,34 +129,10 @@ pub fn run(config: &BenchConfig, out: &mut dyn Write) -> BenchResult<()> {
             config.only.is_empty() || config.only.iter().any(|g| g == group)
         }
     };
-    if runs("write") {
-        for durability in [Durability::Normal, Durability::Full] {
-            bench.write_path_rows(durability)?;
+    for (group, rows) in ROWS {
+        if runs(group) {
+            rows(&mut bench)?;
         }
-    }
-    if runs("concurrency") {
-        bench.concurrency_rows()?;
-    }
-    if runs("sandbox") {
-        bench.sandbox_rows()?;
-    }
-    if runs("scale") {
-        bench.scale_rows()?;
-    }
-    if runs("pages") {
-        bench.large_page_rows()?;
-    }
-    if runs("async") {
-        bench.async_rows()?;
-    }
-    if runs("mcp") {
-        bench.mcp_rows()?;
-    }
-    if runs("languages") {
-        bench.language_rows()?;
-    }
-    if runs("postgres") {
-        bench.postgres_rows()?;
     }
     Ok(())
 }
@@ -179,6 +169,14 @@ impl Bench<'_> {
             per_sec(median)
         )?;
         self.out.flush()?;
+        Ok(())
+    }
+
+    /// Rows 1 to 4 in both durability modes.
+    fn write_rows(&mut self) -> BenchResult<()> {
+        for durability in [Durability::Normal, Durability::Full] {
+            self.write_path_rows(durability)?;
+        }
         Ok(())
     }
 

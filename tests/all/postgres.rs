@@ -683,13 +683,12 @@ fn a_write_after_the_server_dropped_idle_connections_succeeds_at_every_durabilit
 }
 
 /// Another host's stuck transaction holds a mission's row lock: a write to
-/// that mission fails as `Busy` once the busy timeout has passed, also when
-/// the store wrote the mission just before and knows its chain head
+/// that mission fails as `Busy` once the busy timeout has passed, also
+/// right after a write of this store's own to that mission
 /// (docs/guarantees.md: "A row lock held longer than the busy timeout (a
-/// stuck transaction elsewhere) fails the call as Busy"). At durability
-/// `normal`, where no write goes onto a known head, it does.
+/// stuck transaction elsewhere) fails the call as Busy").
 #[test]
-fn a_write_behind_a_stuck_lock_fails_busy_after_the_busy_timeout_on_a_known_head() {
+fn a_write_behind_a_stuck_lock_fails_busy_after_the_busy_timeout_even_after_a_write_of_ours() {
     let options = OpenOptions::default().busy_timeout(Duration::from_millis(300));
     let store = TestStore::open_with(Backend::Postgres, options);
     let m = store

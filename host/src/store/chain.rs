@@ -281,7 +281,7 @@ pub(super) fn head(db: &mut dyn Sql, mission_id: i64) -> Result<Head> {
 /// A mission's last entry as a write chains onto it: its position and hash
 /// (0 and the genesis hash for a chain not yet begun).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Head {
+pub(super) struct Head {
     seq: i64,
     hash: Hash,
 }
@@ -408,36 +408,16 @@ pub(super) fn insert_row(
         }
         Dialect::Postgres => {
             // The row and its entry in one statement: `?s` and `?h` are the
-            // row's own last two parameters, bound once. The entry's mission
-            // is found (and locked, a no-op under the transaction's lock)
-            // only while `head` is still the chain's head: a second guard,
-            // beside the lock, against chaining onto a head that moved.
+            // row's own last two parameters, bound once.
             let (s, h) = (values.len() - 1, values.len());
             values.push(mission_id.into());
             values.push(digest_hex.into());
-            values.push(head.seq.into());
-            values.push(hex(&head.hash).into());
-            let (m, d, p, ph) = (
-                values.len() - 3,
-                values.len() - 2,
-                values.len() - 1,
-                values.len(),
-            );
+            let (m, d) = (values.len() - 1, values.len());
             db.insert(
                 &format!(
                     "WITH entry AS (
                        INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
-                       VALUES ((SELECT id FROM missions
-                                WHERE id = ?{m}
-                                  AND CASE WHEN CAST(?{p} AS BIGINT) = 0
-                                      THEN NOT EXISTS (SELECT 1 FROM row_chain
-                                                       WHERE mission_id = ?{m})
-                                      ELSE EXISTS (SELECT 1 FROM row_chain
-                                                   WHERE mission_id = ?{m}
-                                                     AND seq = CAST(?{p} AS BIGINT)
-                                                     AND hash = CAST(?{ph} AS TEXT)) END
-                                FOR UPDATE),
-                               ?{s}, '{}', ?{s}, ?{d}, ?{h}))
+                       VALUES (?{m}, ?{s}, '{}', ?{s}, ?{d}, ?{h}))
                      {insert}",
                     table.name()
                 ),

@@ -605,7 +605,6 @@ fn chained_insert<B: Backend>(
     mission: &MissionId,
     insert: impl Fn(&mut dyn Sql, i64, &[Value<'static>; 2], chain::Head) -> Result<(i64, chain::Head)>
         + Send
-        + Sync
         + 'static,
 ) -> Result<i64> {
     let origin = store.origin();

@@ -166,12 +166,6 @@ impl Target {
             return match code {
                 // serialization_failure, deadlock_detected
                 "40001" | "40P01" => StoreError::Conflict(message),
-                // unique_violation of the ledger's key: another writer took
-                // the chain position this one read as next (a write onto a
-                // head it knew without the mission's lock), so read again
-                "23505" if db.constraint() == Some("row_chain_pkey") => {
-                    StoreError::Conflict(message)
-                }
                 "53100" => StoreError::StorageFull,
                 // lock_not_available: lock_timeout (the busy timeout) passed
                 "55P03" => StoreError::Busy {

@@ -16,10 +16,6 @@ use crate::store::sql::{Dialect, Sql, Value};
 pub(super) struct PgTx<'a> {
     client: &'a mut postgres::Client,
     target: &'a Target,
-    /// What a lost connection means for a statement: inside a transaction
-    /// nothing was written; a statement on its own (autocommit) may have
-    /// committed.
-    step: TxStep,
 }
 
 impl<'a> PgTx<'a> {
@@ -27,7 +23,6 @@ impl<'a> PgTx<'a> {
         PgTx {
             client: &mut conn.client,
             target,
-            step: TxStep::Work,
         }
     }
 }
@@ -62,8 +57,8 @@ impl Sql for PgTx<'_> {
         params: &[Value],
         f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
     ) -> Result<()> {
-        let (target, step) = (self.target, self.step);
-        let fail = |e| target.error(e, step);
+        let target = self.target;
+        let fail = |e| target.error(e, TxStep::Work);
         let mut rows = self
             .client
             .query_typed_raw(&dollar_placeholders(sql), typed(params))
@@ -83,8 +78,8 @@ impl Sql for PgTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let (target, step) = (self.target, self.step);
-        let fail = |e| target.error(e, step);
+        let target = self.target;
+        let fail = |e| target.error(e, TxStep::Work);
         let mut rows = self
             .client
             .query_typed_raw(&dollar_placeholders(sql), typed(params))
@@ -102,7 +97,7 @@ impl Sql for PgTx<'_> {
     fn batch(&mut self, sql: &str) -> Result<()> {
         self.client
             .batch_execute(sql)
-            .map_err(|e| self.target.error(e, self.step))
+            .map_err(|e| self.target.error(e, TxStep::Work))
     }
 }
 
