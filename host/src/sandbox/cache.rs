@@ -24,6 +24,20 @@ use super::load::read_regular;
 /// The cache's size budget unless configured otherwise (1 GiB).
 pub const DEFAULT_CACHE_MAX_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// Where `vibe run`, `vibe mcp`, `vibe compile` and the Python package
+/// keep compiled components unless told otherwise: `VIBE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/vibe-store/components`, else
+/// `~/.cache/vibe-store/components`; `None` when none of these is set.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("VIBE_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("vibe-store").join("components"))
+}
+
 /// Marks a vibe-store cache entry; the component's SHA-256 follows.
 const MAGIC: &[u8; 16] = b"vibe-cwasm-v1\n\0\0";
 const HEADER_LEN: usize = MAGIC.len() + 32;

@@ -22,7 +22,7 @@ mod policy;
 mod runtime;
 mod slots;
 
-pub use cache::DEFAULT_CACHE_MAX_BYTES;
+pub use cache::{default_cache_dir, DEFAULT_CACHE_MAX_BYTES};
 pub use failure::{FailureKind, ToolFailure};
 pub use load::{LoadError, DEFAULT_MAX_COMPONENT_BYTES};
 pub use policy::{ranges, Grants, Limits};

@@ -102,11 +102,5 @@ pub fn sandbox_runtime(
 
 /// `VIBE_CACHE_DIR`, else the user's cache directory.
 pub fn cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("VIBE_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("vibe-store").join("components"))
+    vibe_store::sandbox::default_cache_dir()
 }

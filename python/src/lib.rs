@@ -1,0 +1,22 @@
+//! The native half of the `vibe_store` Python package (`vibe_store._native`):
+//! the store and the sandbox host of the vibe-store crate as Python classes.
+//! The Python half (`vibe_store/__init__.py`) re-exports these and defines
+//! the exceptions; `vibe_store/__init__.pyi` gives every signature.
+
+mod errors;
+mod json;
+mod rows;
+mod sandbox;
+mod store;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<store::Store>()?;
+    m.add_class::<sandbox::Runtime>()?;
+    m.add_class::<sandbox::Tool>()?;
+    m.add_class::<sandbox::RunReport>()?;
+    m.add("DEFAULT_DB_PATH", vibe_store::store::DEFAULT_DB_PATH)?;
+    Ok(())
+}

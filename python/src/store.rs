@@ -1,0 +1,724 @@
+//! `vibe_store.SQLiteStore`: the ARCH-002 API over [`AnyStore`], and the
+//! rest of the store in Python style. Every call releases the GIL while the
+//! store works (`Python::detach`), so other Python threads run meanwhile.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use vibe_store::store::{
+    DecisionFilter, ExportFilter, ExportLines, ImportScope, MissionFilter, Timestamp,
+    ToolCallFilter, DEFAULT_DB_PATH,
+};
+use vibe_store::{
+    AnyStore, Durability, MissionId, MissionStatus, MissionStore, NewDecision, NewToolCall,
+    OpenOptions, Phase, PlaybookRunId, ToolCallId,
+};
+
+use crate::errors::{invalid, store_error, store_error_at, OrRaise};
+use crate::json::{from_json, from_serialize, to_json, to_json_opt};
+use crate::rows;
+
+/// The mission store: one SQLite file, or a PostgreSQL database when given
+/// a `postgres://` URL. See `vibe_store/__init__.pyi` for each method's
+/// types, units and exceptions.
+#[pyclass(name = "SQLiteStore", module = "vibe_store", subclass, frozen)]
+pub struct Store {
+    pub(crate) store: AnyStore,
+    path: Option<PathBuf>,
+}
+
+/// A mission uuid from Python text; refused (`InvalidInputError`) unless it
+/// is one.
+fn mission_id(text: &str) -> PyResult<MissionId> {
+    MissionId::parse(text).or_raise()
+}
+
+/// An instant from a `datetime` (naive means UTC) or text in any spelling
+/// the store reads.
+fn instant(value: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<DateTime<Utc>>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let text: String = if let Ok(text) = value.extract::<String>() {
+        text
+    } else if value.hasattr("isoformat")? {
+        value.call_method0("isoformat")?.extract()?
+    } else {
+        return Err(invalid(format!(
+            "{what} must be a datetime or text, not {}",
+            value.get_type().name()?
+        )));
+    };
+    Timestamp::from_stored(&text)
+        .instant()
+        .map(Some)
+        .ok_or_else(|| invalid(format!("{what} {text:?} is not a time the store reads")))
+}
+
+fn page_limit(limit: Option<i64>, what: &str) -> PyResult<Option<u32>> {
+    limit
+        .map(|l| {
+            u32::try_from(l).map_err(|_| invalid(format!("{what} must be 0 or more, not {l}")))
+        })
+        .transpose()
+}
+
+/// A location (`str` or `os.PathLike`) as text: a path or a URL.
+fn location_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(text) = value.extract::<String>() {
+        return Ok(text);
+    }
+    let path: PathBuf = value.extract()?;
+    path.into_os_string()
+        .into_string()
+        .map_err(|p| invalid(format!("the database path {p:?} is not valid UTF-8")))
+}
+
+fn new_tool_call(
+    tool_name: String,
+    args: &Bound<'_, PyAny>,
+    result: Option<&Bound<'_, PyAny>>,
+    success: bool,
+    duration_ms: Option<i64>,
+    error_message: Option<String>,
+) -> PyResult<NewToolCall> {
+    let mut call = NewToolCall::success(tool_name, to_json("args", args)?);
+    call.result = to_json_opt("result", result)?;
+    call.success = success;
+    call.duration_ms = duration_ms;
+    call.error_message = error_message;
+    Ok(call)
+}
+
+#[pymethods]
+impl Store {
+    #[new]
+    #[pyo3(signature = (db_path = None, *, durability = None, busy_timeout_ms = None, read_only = false))]
+    fn new(
+        py: Python<'_>,
+        db_path: Option<&Bound<'_, PyAny>>,
+        durability: Option<&str>,
+        busy_timeout_ms: Option<u64>,
+        read_only: bool,
+    ) -> PyResult<Self> {
+        let location = match db_path {
+            Some(p) => location_text(p)?,
+            None => DEFAULT_DB_PATH.to_owned(),
+        };
+        let durability = match durability {
+            Some(d) => d.to_owned(),
+            None => std::env::var("VIBE_DURABILITY").unwrap_or_else(|_| "full".into()),
+        };
+        let mut options =
+            OpenOptions::default().durability(durability.parse::<Durability>().or_raise()?);
+        if let Some(ms) = busy_timeout_ms {
+            options = options.busy_timeout(Duration::from_millis(ms));
+        }
+        if read_only {
+            options = options.read_only();
+        }
+        let store = py
+            .detach(|| AnyStore::open_with(&location, options))
+            .or_raise()?;
+        let path = store.as_sqlite().map(|_| PathBuf::from(&location));
+        Ok(Store { store, path })
+    }
+
+    /// The SQLite file as a `pathlib.Path`; `AttributeError` on PostgreSQL.
+    #[getter]
+    fn db_path<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.path {
+            Some(path) => py.import("pathlib")?.getattr("Path")?.call1((path,)),
+            None => Err(pyo3::exceptions::PyAttributeError::new_err(
+                "a PostgreSQL store has no file; its location is in .location",
+            )),
+        }
+    }
+
+    /// Where the store lives: the file's path, or the URL without its password.
+    #[getter]
+    fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    #[getter]
+    fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// The schema version the database is at.
+    #[getter]
+    fn schema_version(&self, py: Python<'_>) -> PyResult<u32> {
+        py.detach(|| self.store.schema_version()).or_raise()
+    }
+
+    /// Brings the schema up to date (opening already did); idempotent.
+    fn init_db(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.store.init_db()).or_raise().map(drop)
+    }
+
+    #[pyo3(signature = (phase, metadata = None))]
+    fn create_mission(
+        &self,
+        py: Python<'_>,
+        phase: &str,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let phase = phase.parse::<Phase>().or_raise()?;
+        let metadata = match metadata {
+            Some(m) if !m.is_none() => to_json("metadata", m)?,
+            _ => vibe_store::Json::parse("metadata", "{}").or_raise()?,
+        };
+        let id = py
+            .detach(|| self.store.create_mission(phase, metadata))
+            .or_raise()?;
+        Ok(id.as_str().to_owned())
+    }
+
+    fn update_mission_status(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        status: &str,
+    ) -> PyResult<()> {
+        let mission = mission_id(mission_uuid)?;
+        let status = status.parse::<MissionStatus>().or_raise()?;
+        py.detach(|| self.store.update_mission_status(&mission, status))
+            .or_raise()
+    }
+
+    fn get_mission<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mission = mission_id(mission_uuid)?;
+        let m = py.detach(|| self.store.get_mission(&mission)).or_raise()?;
+        rows::mission(py, &m)
+    }
+
+    #[pyo3(signature = (limit = 10))]
+    fn get_mission_history<'py>(
+        &self,
+        py: Python<'py>,
+        limit: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let limit = page_limit(Some(limit), "limit")?.unwrap_or(10);
+        let missions = py
+            .detach(|| self.store.get_mission_history(limit))
+            .or_raise()?;
+        PyList::new(
+            py,
+            missions
+                .iter()
+                .map(|m| rows::mission(py, m))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    #[pyo3(signature = (*, status = None, phase = None, since = None, until = None, search = None, before_id = None, limit = 50))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_missions<'py>(
+        &self,
+        py: Python<'py>,
+        status: Option<&str>,
+        phase: Option<&str>,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+        search: Option<String>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut filter = MissionFilter::newest(page_limit(Some(limit), "limit")?.unwrap_or(50));
+        filter.status = status
+            .map(str::parse::<MissionStatus>)
+            .transpose()
+            .or_raise()?;
+        filter.phase = phase.map(str::parse::<Phase>).transpose().or_raise()?;
+        filter.since = instant(since, "since")?;
+        filter.until = instant(until, "until")?;
+        filter.search = search;
+        filter.before_id = before_id;
+        let missions = py.detach(|| self.store.find_missions(&filter)).or_raise()?;
+        PyList::new(
+            py,
+            missions
+                .iter()
+                .map(|m| rows::mission(py, m))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    #[pyo3(signature = (mission_uuid, tool_name, args, result = None, success = true, duration_ms = None, error_message = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn log_tool_call(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        tool_name: String,
+        args: &Bound<'_, PyAny>,
+        result: Option<&Bound<'_, PyAny>>,
+        success: bool,
+        duration_ms: Option<i64>,
+        error_message: Option<String>,
+    ) -> PyResult<i64> {
+        let mission = mission_id(mission_uuid)?;
+        let call = new_tool_call(tool_name, args, result, success, duration_ms, error_message)?;
+        let id = py
+            .detach(|| self.store.log_tool_call(&mission, call))
+            .or_raise()?;
+        Ok(id.into())
+    }
+
+    fn log_tool_calls(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        calls: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<i64>> {
+        let mission = mission_id(mission_uuid)?;
+        let mut batch = Vec::new();
+        for (i, call) in calls.try_iter()?.enumerate() {
+            let call = call?;
+            let get = |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> {
+                match call.get_item(key) {
+                    Ok(v) if !v.is_none() => Ok(Some(v)),
+                    Ok(_) => Ok(None),
+                    Err(e) if e.is_instance_of::<pyo3::exceptions::PyKeyError>(py) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            };
+            let tool_name: String = get("tool_name")?
+                .ok_or_else(|| invalid(format!("call {i} has no tool_name")))?
+                .extract()?;
+            let args = get("args")?.ok_or_else(|| invalid(format!("call {i} has no args")))?;
+            let success = get("success")?
+                .map(|s| s.extract::<bool>())
+                .transpose()?
+                .unwrap_or(true);
+            let duration_ms = get("duration_ms")?
+                .map(|d| d.extract::<i64>())
+                .transpose()?;
+            let error_message = get("error_message")?
+                .map(|e| e.extract::<String>())
+                .transpose()?;
+            let result = get("result")?;
+            batch.push(new_tool_call(
+                tool_name,
+                &args,
+                result.as_ref(),
+                success,
+                duration_ms,
+                error_message,
+            )?);
+        }
+        let ids = py
+            .detach(|| self.store.log_tool_calls(&mission, batch))
+            .or_raise()?;
+        Ok(ids.into_iter().map(i64::from).collect())
+    }
+
+    fn get_tool_history<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mission = mission_id(mission_uuid)?;
+        let calls = py
+            .detach(|| self.store.get_tool_history(&mission))
+            .or_raise()?;
+        PyList::new(
+            py,
+            calls
+                .iter()
+                .map(|c| rows::tool_call(py, c))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    #[pyo3(signature = (mission_uuid = None, *, tools = None, success = None, since = None, until = None, after_id = None, limit = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_tool_calls<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: Option<&str>,
+        tools: Option<Vec<String>>,
+        success: Option<bool>,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+        after_id: Option<i64>,
+        limit: Option<i64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut filter = ToolCallFilter::default();
+        filter.mission = mission_uuid.map(mission_id).transpose()?;
+        filter.tools = tools.unwrap_or_default();
+        filter.success = success;
+        filter.since = instant(since, "since")?;
+        filter.until = instant(until, "until")?;
+        filter.after_id = after_id;
+        filter.limit = page_limit(limit, "limit")?;
+        let calls = py
+            .detach(|| {
+                let mut calls = Vec::new();
+                self.store.find_tool_calls(&filter, &mut |c| {
+                    calls.push(c);
+                    Ok(())
+                })?;
+                Ok::<_, vibe_store::StoreError>(calls)
+            })
+            .or_raise()?;
+        PyList::new(
+            py,
+            calls
+                .iter()
+                .map(|c| rows::tool_call(py, c))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    fn get_tool_call<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyDict>> {
+        let call = py
+            .detach(|| self.store.get_tool_call(ToolCallId::from(id)))
+            .or_raise()?;
+        rows::tool_call(py, &call)
+    }
+
+    #[pyo3(signature = (mission_uuid, decision_type, rationale, agent_name, context = None))]
+    fn record_decision(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        decision_type: String,
+        rationale: String,
+        agent_name: String,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<i64> {
+        let mission = mission_id(mission_uuid)?;
+        let mut decision = NewDecision::new(decision_type, rationale, agent_name);
+        decision.context = to_json_opt("context", context)?;
+        let id = py
+            .detach(|| self.store.record_decision(&mission, decision))
+            .or_raise()?;
+        Ok(id.into())
+    }
+
+    fn get_decisions<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mission = mission_id(mission_uuid)?;
+        let decisions = py
+            .detach(|| self.store.get_decisions(&mission))
+            .or_raise()?;
+        PyList::new(
+            py,
+            decisions
+                .iter()
+                .map(|d| rows::decision(py, d))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    #[pyo3(signature = (mission_uuid = None, *, types = None, agents = None, since = None, until = None, after_id = None, limit = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn find_decisions<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: Option<&str>,
+        types: Option<Vec<String>>,
+        agents: Option<Vec<String>>,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+        after_id: Option<i64>,
+        limit: Option<i64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut filter = DecisionFilter::default();
+        filter.mission = mission_uuid.map(mission_id).transpose()?;
+        filter.types = types.unwrap_or_default();
+        filter.agents = agents.unwrap_or_default();
+        filter.since = instant(since, "since")?;
+        filter.until = instant(until, "until")?;
+        filter.after_id = after_id;
+        filter.limit = page_limit(limit, "limit")?;
+        let decisions = py
+            .detach(|| {
+                let mut decisions = Vec::new();
+                self.store.find_decisions(&filter, &mut |d| {
+                    decisions.push(d);
+                    Ok(())
+                })?;
+                Ok::<_, vibe_store::StoreError>(decisions)
+            })
+            .or_raise()?;
+        PyList::new(
+            py,
+            decisions
+                .iter()
+                .map(|d| rows::decision(py, d))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    #[pyo3(signature = (mission_uuid = None))]
+    fn tool_stats<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mission = mission_uuid.map(mission_id).transpose()?;
+        let stats = py
+            .detach(|| self.store.tool_stats(mission.as_ref()))
+            .or_raise()?;
+        from_serialize(py, &stats)
+    }
+
+    #[pyo3(signature = (mission_uuid, key, value, ttl_seconds = None))]
+    fn set_memory(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+        ttl_seconds: Option<i64>,
+    ) -> PyResult<()> {
+        let mission = mission_id(mission_uuid)?;
+        let value = to_json("value", value)?;
+        let ttl = ttl_seconds
+            .map(|t| {
+                u32::try_from(t).map_err(|_| {
+                    invalid(format!(
+                        "ttl_seconds {t} is out of range; it must be 0 to {}",
+                        u32::MAX
+                    ))
+                })
+            })
+            .transpose()?;
+        py.detach(|| self.store.set_memory(&mission, key, value, ttl))
+            .or_raise()
+    }
+
+    fn get_memory<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: &str,
+        key: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let mission = mission_id(mission_uuid)?;
+        let value = py
+            .detach(|| self.store.get_memory(&mission, key))
+            .or_raise()?;
+        value.map(|v| from_json(py, &v)).transpose()
+    }
+
+    fn delete_memory(&self, py: Python<'_>, mission_uuid: &str, key: &str) -> PyResult<bool> {
+        let mission = mission_id(mission_uuid)?;
+        py.detach(|| self.store.delete_memory(&mission, key))
+            .or_raise()
+    }
+
+    fn list_memory<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mission = mission_id(mission_uuid)?;
+        let entries = py.detach(|| self.store.list_memory(&mission)).or_raise()?;
+        PyList::new(
+            py,
+            entries
+                .iter()
+                .map(|e| rows::memory(py, e))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    #[pyo3(signature = (mission_uuid, playbook_name, phase = None))]
+    fn start_playbook_run(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        playbook_name: &str,
+        phase: Option<&str>,
+    ) -> PyResult<i64> {
+        let mission = mission_id(mission_uuid)?;
+        let phase = phase.map(str::parse::<Phase>).transpose().or_raise()?;
+        let id = py
+            .detach(|| {
+                self.store
+                    .start_playbook_run(&mission, playbook_name, phase)
+            })
+            .or_raise()?;
+        Ok(id.into())
+    }
+
+    #[pyo3(signature = (run_id, success, metrics = None, error_message = None))]
+    fn complete_playbook_run(
+        &self,
+        py: Python<'_>,
+        run_id: i64,
+        success: bool,
+        metrics: Option<&Bound<'_, PyAny>>,
+        error_message: Option<&str>,
+    ) -> PyResult<()> {
+        let metrics = to_json_opt("metrics", metrics)?;
+        py.detach(|| {
+            self.store.complete_playbook_run(
+                PlaybookRunId::from(run_id),
+                success,
+                metrics,
+                error_message,
+            )
+        })
+        .or_raise()
+    }
+
+    fn get_playbook_runs<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mission = mission_id(mission_uuid)?;
+        let runs = py
+            .detach(|| self.store.get_playbook_runs(&mission))
+            .or_raise()?;
+        PyList::new(
+            py,
+            runs.iter()
+                .map(|r| rows::playbook_run(py, r))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
+    }
+
+    /// Recomputes hash chains: one report per mission (`mission_uuid`'s
+    /// alone when given), each with `intact`.
+    #[pyo3(signature = (mission_uuid = None))]
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        mission_uuid: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mission = mission_uuid.map(mission_id).transpose()?;
+        let reports = py
+            .detach(|| {
+                let mut reports = Vec::new();
+                match &mission {
+                    Some(m) => reports.push(self.store.verify_chain(m)?),
+                    None => self.store.verify_chains(&mut |r| {
+                        reports.push(r);
+                        Ok(())
+                    })?,
+                }
+                Ok::<_, vibe_store::StoreError>(reports)
+            })
+            .or_raise()?;
+        let list = PyList::empty(py);
+        for report in &reports {
+            let item = from_serialize(py, report)?;
+            item.set_item("intact", report.intact())?;
+            list.append(item)?;
+        }
+        Ok(list)
+    }
+
+    /// Writes missions (all, or those named; created at or after `since`)
+    /// as `vibe export` does, one line of JSON each, to `path`.
+    #[pyo3(signature = (path, *, missions = None, since = None))]
+    fn export_jsonl<'py>(
+        &self,
+        py: Python<'py>,
+        path: PathBuf,
+        missions: Option<Vec<String>>,
+        since: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut filter = ExportFilter::default();
+        filter.missions = missions
+            .unwrap_or_default()
+            .iter()
+            .map(|m| mission_id(m))
+            .collect::<PyResult<_>>()?;
+        filter.since = instant(since, "since")?;
+        let (written, rows, skipped) = py
+            .detach(|| {
+                let io = |e: std::io::Error| vibe_store::StoreError::Io {
+                    path: path.clone(),
+                    source: std::sync::Arc::new(e),
+                };
+                let mut out = BufWriter::new(File::create(&path).map_err(io)?);
+                let (mut written, mut rows) = (0u64, 0u64);
+                let skipped = self.store.export_jsonl(&filter, &mut |_, line, n| {
+                    out.write_all(line.as_bytes())
+                        .and_then(|_| out.write_all(b"\n"))
+                        .map_err(io)?;
+                    written += 1;
+                    rows += n;
+                    Ok(())
+                })?;
+                out.flush().map_err(io)?;
+                out.get_ref().sync_all().map_err(io)?;
+                Ok::<_, vibe_store::StoreError>((written, rows, skipped))
+            })
+            .or_raise()?;
+        let summary = PyDict::new(py);
+        summary.set_item("missions", written)?;
+        summary.set_item("rows", rows)?;
+        summary.set_item("skipped", from_serialize(py, &skipped)?)?;
+        Ok(summary)
+    }
+
+    /// Imports a file `export_jsonl` (or `vibe export`) wrote, a line at a
+    /// time, each line all or nothing. Stops at the first line refused,
+    /// raising its error with its line number; lines before it stay.
+    fn import_jsonl<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let (new, present) = py
+            .detach(|| {
+                let file = File::open(&path).map_err(|e| {
+                    (
+                        None,
+                        vibe_store::StoreError::Io {
+                            path: path.clone(),
+                            source: std::sync::Arc::new(e),
+                        },
+                    )
+                })?;
+                let mut lines = ExportLines::new(BufReader::new(file));
+                let mut scope = ImportScope::default();
+                let (mut new, mut present) = (0u64, 0u64);
+                while let Some((number, line)) = lines.next_line() {
+                    match line.and_then(|l| self.store.import_jsonl_in(&l, &mut scope)) {
+                        Ok((_, true)) => new += 1,
+                        Ok((_, false)) => present += 1,
+                        Err(e) => return Err((Some(number), e)),
+                    }
+                }
+                Ok((new, present))
+            })
+            .map_err(|(line, e)| match line {
+                Some(n) => store_error_at(e, &format!("line {n}")),
+                None => store_error(e),
+            })?;
+        let summary = PyDict::new(py);
+        summary.set_item("imported", new)?;
+        summary.set_item("already_present", present)?;
+        Ok(summary)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!("SQLiteStore({:?})", self.store.location())
+    }
+}
