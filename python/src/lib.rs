@@ -18,5 +18,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sandbox::Tool>()?;
     m.add_class::<sandbox::RunReport>()?;
     m.add("DEFAULT_DB_PATH", vibe_store::store::DEFAULT_DB_PATH)?;
+    m.add("SQLITE_VERSION", rusqlite::version())?;
     Ok(())
 }

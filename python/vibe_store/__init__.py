@@ -24,7 +24,30 @@ from ._errors import (
     ToolLoadError,
     VibeStoreError,
 )
-from ._native import DEFAULT_DB_PATH, Runtime, RunReport, SQLiteStore, Tool
+from ._native import DEFAULT_DB_PATH, SQLITE_VERSION, Runtime, RunReport, SQLiteStore, Tool
+
+
+def _one_sqlite_in_this_process() -> None:
+    """Warns when Python's sqlite3 module runs another SQLite than the
+    store: two copies of SQLite in one process do not see each other's
+    locks on a file, so a file both open at once can be corrupted."""
+    try:
+        import sqlite3
+    except ImportError:
+        return
+    if sqlite3.sqlite_version != SQLITE_VERSION:
+        import warnings
+
+        warnings.warn(
+            f"Python's sqlite3 module runs SQLite {sqlite3.sqlite_version}, vibe_store "
+            f"SQLite {SQLITE_VERSION}: do not open a store's file with the sqlite3 module "
+            "in this process while vibe_store has it open (use another process)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+_one_sqlite_in_this_process()
 
 __all__ = [
     "SQLiteStore",
@@ -41,4 +64,5 @@ __all__ = [
     "RunReport",
     "Tool",
     "DEFAULT_DB_PATH",
+    "SQLITE_VERSION",
 ]

@@ -15,6 +15,11 @@ from typing import Any, Iterable, Literal, Mapping, TypedDict
 DEFAULT_DB_PATH: str
 """``".vibe/state/vibe_agency.db"``: where ``SQLiteStore()`` keeps missions."""
 
+SQLITE_VERSION: str
+"""The SQLite the store runs (the system's ``libsqlite3.so.0``, the one
+Python's ``sqlite3`` module loads): ``sqlite3.sqlite_version`` equals it
+when both are one library, whose locks both honour."""
+
 Phase = Literal["PLANNING", "CODING", "TESTING", "DEPLOYMENT", "MAINTENANCE"]
 Status = Literal["pending", "in_progress", "completed", "failed"]
 Instant = str | datetime.datetime

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ._native import (
-    ChainReport,
-    DecisionRow,
-    MissionRow,
-    Runtime,
-    RunReport,
-    SQLiteStore,
-    Tool,
-    ToolCallRow,
-)
+from ._native import Runtime, RunReport, SQLiteStore, Tool
+
+if TYPE_CHECKING:  # row shapes: TypedDicts of the stubs, not runtime classes
+    from ._native import ChainReport, DecisionRow, MissionRow, ToolCallRow
 
 __all__ = ["AsyncSQLiteStore", "AsyncRuntime"]
 
