@@ -12,6 +12,7 @@ mod floor;
 mod languages;
 mod mcp;
 mod postgres;
+mod python;
 
 pub use languages::LanguageTool;
 pub use postgres::writer_process;
@@ -56,6 +57,10 @@ pub struct BenchConfig {
     pub python: PathBuf,
     /// The Python SDK echo server the MCP row compares with.
     pub python_echo_server: PathBuf,
+    /// The Python side of row 14 (`python/bench/log_tool_call.py`).
+    pub python_store_bench: PathBuf,
+    /// The ARCH-001 tables row 14's ARCH-002 way writes to.
+    pub arch001_schema: PathBuf,
     /// The same tools in each language, for the language rows.
     pub language_tools: Vec<LanguageTool>,
     /// The PostgreSQL server of row 13 (a URL whose user may create
@@ -68,7 +73,7 @@ pub struct BenchConfig {
 }
 
 /// The groups of rows, in the order they run, as `--only` names them.
-pub const GROUPS: [&str; 9] = [
+pub const GROUPS: [&str; 10] = [
     "write",
     "concurrency",
     "sandbox",
@@ -78,11 +83,12 @@ pub const GROUPS: [&str; 9] = [
     "mcp",
     "languages",
     "postgres",
+    "python",
 ];
 
 /// What runs each of [`GROUPS`], in the same order.
 type Rows = fn(&mut Bench<'_>) -> BenchResult<()>;
-const ROWS: [(&str, Rows); 9] = [
+const ROWS: [(&str, Rows); 10] = [
     (GROUPS[0], |bench| bench.write_rows()),
     (GROUPS[1], |bench| bench.concurrency_rows()),
     (GROUPS[2], |bench| bench.sandbox_rows()),
@@ -92,6 +98,7 @@ const ROWS: [(&str, Rows); 9] = [
     (GROUPS[6], |bench| bench.mcp_rows()),
     (GROUPS[7], |bench| bench.language_rows()),
     (GROUPS[8], |bench| bench.postgres_rows()),
+    (GROUPS[9], |bench| bench.python_rows()),
 ];
 
 /// What a row returns: its measure, or why it could not be taken.

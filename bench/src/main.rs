@@ -39,6 +39,12 @@ struct Args {
     /// The Python SDK echo server the MCP row compares with.
     #[arg(long, default_value = "tests/python/echo_server.py")]
     python_echo_server: PathBuf,
+    /// The Python side of row 14 (vibe_store against ARCH-002's way).
+    #[arg(long, default_value = "python/bench/log_tool_call.py")]
+    python_store_bench: PathBuf,
+    /// The ARCH-001 tables ARCH-002's way writes to in row 14.
+    #[arg(long, default_value = "schema/0001_init.sql")]
+    arch001_schema: PathBuf,
     /// The PostgreSQL server of the PostgreSQL rows (its user must be
     /// allowed to create databases); default: a throwaway cluster.
     #[arg(long)]
@@ -47,7 +53,7 @@ struct Args {
     #[arg(long)]
     postgres_only: bool,
     /// Run only these groups of rows (comma-separated): write, concurrency,
-    /// sandbox, scale, pages, async, mcp, languages, postgres.
+    /// sandbox, scale, pages, async, mcp, languages, postgres, python.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(vibe_bench::GROUPS))]
     only: Vec<String>,
     /// The `vibe` executable whose commands the process rows time (default:
@@ -127,6 +133,8 @@ fn run(args: &Args) -> Result<(), String> {
         ops: args.ops,
         python: args.python.clone(),
         python_echo_server: args.python_echo_server.clone(),
+        python_store_bench: args.python_store_bench.clone(),
+        arch001_schema: args.arch001_schema.clone(),
         language_tools: [
             ("rust", "guest/target/wasm32-wasip2/release"),
             ("python", "guest/target/python"),

@@ -2,7 +2,7 @@
 
 ``./x test`` runs this suite from the Rust test harness
 (``tests/all/python.rs``), which hands it a throwaway PostgreSQL database
-(``VIBE_TEST_POSTGRES``), the built tools (``VIBE_GUEST_DIR``), the ``vibe``
+(``VIBE_TEST_POSTGRES_DB``), the built tools (``VIBE_GUEST_DIR``), the ``vibe``
 binary (``VIBE_BIN``) and ``VIBE_TEST_REQUIRE_ALL=1``: there, a test that
 would be skipped for want of one of them fails instead.
 """
@@ -40,7 +40,7 @@ def temp_db(tmp_path: Path) -> Iterator[SQLiteStore]:
 @pytest.fixture
 def pg_url() -> str:
     """A PostgreSQL database of the test run's throwaway cluster."""
-    return _needed("VIBE_TEST_POSTGRES", "PostgreSQL tests need a database URL")
+    return _needed("VIBE_TEST_POSTGRES_DB", "PostgreSQL tests need a database URL")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def test_arch002_api_on_postgres(pg_url: str) -> None:
     assert [h["success"] for h in history] == [True, False]
     assert history[0]["result"] == {"results": ["a", "b"]}
     assert store.get_decisions(mission)[0]["context"] == {"n": 2**70}
-    assert store.get_mission_history(limit=1)[0]["status"] == "completed"
+    assert store.get_mission(mission)["status"] == "completed"
     assert all(r["intact"] for r in store.verify(mission))
     with pytest.raises(AttributeError):
         _ = store.db_path

@@ -32,5 +32,6 @@ mod operator;
 mod output;
 mod pgbouncer;
 mod postgres;
+mod python;
 mod sandbox;
 mod store;
