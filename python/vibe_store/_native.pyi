@@ -20,6 +20,12 @@ SQLITE_VERSION: str
 Python's ``sqlite3`` module loads): ``sqlite3.sqlite_version`` equals it
 when both are one library, whose locks both honour."""
 
+def parse_time(text: str) -> str | None:
+    """The instant ``text`` names in the store's form
+    (``2026-11-27T01:39:01.123456Z``), or ``None`` when it is not a time the
+    store reads (``YYYY-MM-DD``, then optionally ``T`` or a space, ``hh:mm``,
+    ``:ss``, a fraction, a zone; no zone is UTC)."""
+
 Phase = Literal["PLANNING", "CODING", "TESTING", "DEPLOYMENT", "MAINTENANCE"]
 Status = Literal["pending", "in_progress", "completed", "failed"]
 Instant = str | datetime.datetime

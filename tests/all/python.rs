@@ -79,6 +79,11 @@ fn mypy_strict_passes_on_the_package_its_tests_and_examples() {
         python()
             .args(["-m", "mypy", "--strict", "--cache-dir"])
             .arg(cache.path())
-            .args(["python/vibe_store", "python/tests", "python/examples"]),
+            .args([
+                "python/vibe_store",
+                "python/tests",
+                "python/examples",
+                "python/bench",
+            ]),
     );
 }
