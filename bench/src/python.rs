@@ -1,21 +1,20 @@
 //! Row 14: `log_tool_call` from Python through the `vibe_store` package,
-//! beside ARCH-002's way (a `sqlite3` connection, a lookup, an INSERT and a
-//! commit per call, on the same ARCH-001 tables) and beside the same call
-//! made from Rust; and 8 Python threads against 1. The Python side runs in
-//! `.venv`'s interpreter (`python/bench/log_tool_call.py`, the two Python
-//! ways taking turns); the Rust call is timed right after it on the same
-//! disk, in the same blocks, with the same JSON text.
+//! beside the same call made from Rust on the same store (same file, same
+//! SQLite: the system's, which the package links) and beside ARCH-002's
+//! way (a `sqlite3` connection, a lookup, an INSERT and a commit per call,
+//! on the same ARCH-001 tables); and 8 Python threads against 1. All run
+//! in `.venv`'s interpreter (`python/bench/log_tool_call.py`), the three
+//! ways taking turns of 20 calls.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::json;
-use vibe_store::store::{Durability, Json, MissionStore, NewToolCall, Phase};
+use vibe_store::store::Durability;
 
-use super::{median, ratio, Bench, BenchResult};
+use super::{ratio, Bench, BenchResult};
 
-/// Calls in each block, as the Python script times them.
-const BLOCK: u32 = 20;
+/// Calls in each block the Python script times.
+const BLOCK: usize = 20;
 
 impl Bench<'_> {
     pub(super) fn python_rows(&mut self) -> BenchResult<()> {
@@ -37,7 +36,7 @@ impl Bench<'_> {
         for durability in [Durability::Full, Durability::Normal] {
             let mode = durability.as_str();
             let calls = match durability {
-                Durability::Full => (self.config.ops / 10).max(BLOCK as usize * 5),
+                Durability::Full => (self.config.ops / 10).max(BLOCK * 5),
                 Durability::Normal => self.config.ops,
             };
             self.db_seq += 1;
@@ -65,13 +64,13 @@ impl Bench<'_> {
                     .ok_or_else(|| format!("{} printed no {key}", script.display()))?;
                 Ok(Duration::from_nanos(ns as u64))
             };
-            let (package, arch002) = (nanos("vibe_store_ns")?, nanos("arch002_ns")?);
+            let (package, rust) = (nanos("vibe_store_ns")?, nanos("rust_ns")?);
+            let arch002 = nanos("arch002_ns")?;
             let (one_thread, eight_threads) = (nanos("threads_1_ns")?, nanos("threads_8_ns")?);
-            let rust = self.rust_log_tool_call(durability, calls)?;
 
             self.row(
                 "14",
-                "log_tool_call from Rust (SqliteStore)",
+                "log_tool_call from Rust (same store and file)",
                 mode,
                 rust,
                 Some((1.0, "Rust")),
@@ -102,30 +101,5 @@ impl Bench<'_> {
             )?;
         }
         Ok(())
-    }
-
-    /// The per-call median of `calls` `log_tool_call`s from Rust, in blocks
-    /// of [`BLOCK`], with the JSON text Python's `json.dumps` writes.
-    fn rust_log_tool_call(
-        &mut self,
-        durability: Durability,
-        calls: usize,
-    ) -> BenchResult<Duration> {
-        let store = self.fresh_store(durability)?;
-        let mission = store.create_mission(Phase::Coding, json!({}).into())?;
-        let args = Json::parse("args", r#"{"path": "src/main.rs", "pattern": "fn main"}"#)?;
-        let result = Json::parse("result", r#"{"matches": 3}"#)?;
-        let mut blocks = Vec::new();
-        for _ in 0..(calls as u32 / BLOCK).max(1) {
-            let start = Instant::now();
-            for _ in 0..BLOCK {
-                let mut call = NewToolCall::success("grep", args.clone());
-                call.result = Some(result.clone());
-                call.duration_ms = Some(12);
-                store.log_tool_call(&mission, call)?;
-            }
-            blocks.push(start.elapsed() / BLOCK);
-        }
-        Ok(median(blocks))
     }
 }

@@ -1,8 +1,9 @@
-"""Times ``log_tool_call`` from Python: through vibe_store, and the ARCH-002
-way (a ``sqlite3`` connection, a mission lookup, an INSERT and a commit per
-call, on the same ARCH-001 layout), in turns of BLOCK calls on the same
-disk. ``vibe bench`` (row 14) runs it and prints it beside the same call
-made from Rust.
+"""Times ``log_tool_call`` three ways, taking turns of BLOCK calls on the
+same disk: from Python through vibe_store; the same call made from Rust on
+the same store (the same file, the same SQLite, no Python per call); and
+the ARCH-002 way (a ``sqlite3`` connection, a mission lookup, an INSERT and
+a commit per call, on the same ARCH-001 layout in a file of its own).
+``vibe bench`` (row 14) runs it and prints the three side by side.
 
 Usage: python log_tool_call.py DIR CALLS DURABILITY SCHEMA_SQL
 Prints one JSON object: per-call medians in nanoseconds of the blocks.
@@ -60,17 +61,22 @@ def main(directory: str, calls: str, durability: str, schema_sql: str) -> None:
     conn.close()
 
     package: list[float] = []
+    rust: list[float] = []
     baseline: list[float] = []
+    args_text, result_text = json.dumps(ARGS), json.dumps(RESULT)
     for _ in range(n):
         started = time.perf_counter_ns()
         for _ in range(BLOCK):
             store.log_tool_call(mission, "grep", ARGS, RESULT, duration_ms=12)
         package.append((time.perf_counter_ns() - started) / BLOCK)
         started = time.perf_counter_ns()
+        store._log_tool_calls_from_rust(mission, "grep", args_text, result_text, 12, BLOCK)
+        rust.append((time.perf_counter_ns() - started) / BLOCK)
+        started = time.perf_counter_ns()
         for _ in range(BLOCK):
             arch002_log_tool_call(arch002, mission)
         baseline.append((time.perf_counter_ns() - started) / BLOCK)
-    assert len(store.get_tool_history(mission)) == n * BLOCK
+    assert len(store.get_tool_history(mission)) == 2 * n * BLOCK
 
     # Threads: the same number of calls from 1 thread and from 8 at once
     # (the GIL is released inside each call), total time per call.
@@ -96,6 +102,7 @@ def main(directory: str, calls: str, durability: str, schema_sql: str) -> None:
         json.dumps(
             {
                 "vibe_store_ns": statistics.median(package),
+                "rust_ns": statistics.median(rust),
                 "arch002_ns": statistics.median(baseline),
                 "threads_1_ns": threads(1),
                 "threads_8_ns": threads(8),

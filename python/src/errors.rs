@@ -83,6 +83,11 @@ pub fn invalid(message: impl Into<String>) -> PyErr {
     raise("InvalidInputError", "invalid_input", message.into())
 }
 
+/// A call on a store after its `close()`.
+pub fn closed() -> PyErr {
+    raise("DatabaseError", "closed", "the store is closed".into())
+}
+
 /// `Result<T, StoreError>` into `PyResult<T>`.
 pub trait OrRaise<T> {
     /// The value, or the error as its Python exception.

@@ -122,7 +122,7 @@ impl Runtime {
         if let Some(dir) = cache_dir.or_else(default_cache_dir) {
             config = config.cache_dir(dir);
         }
-        let store = store.get().store.clone();
+        let store = store.get().handle()?;
         let host = py.detach(|| Host::new(store, config)).or_raise()?;
         Ok(Runtime { host })
     }

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use vibe_store::{
     OpenOptions, Phase, PlaybookRunId, ToolCallId,
 };
 
-use crate::errors::{invalid, store_error, store_error_at, OrRaise};
+use crate::errors::{closed, invalid, store_error, store_error_at, OrRaise};
 use crate::json::{from_json, from_serialize, to_json, to_json_opt};
 use crate::rows;
 
@@ -28,7 +29,10 @@ use crate::rows;
 /// types, units and exceptions.
 #[pyclass(name = "SQLiteStore", module = "vibe_store", subclass, frozen)]
 pub struct Store {
-    pub(crate) store: AnyStore,
+    /// `None` once closed.
+    store: RwLock<Option<AnyStore>>,
+    location: String,
+    backend: &'static str,
     path: Option<PathBuf>,
 }
 
@@ -95,6 +99,15 @@ fn new_tool_call(
     Ok(call)
 }
 
+impl Store {
+    /// A handle on the store, or `DatabaseError` (kind `closed`) once
+    /// `close()` was called.
+    pub(crate) fn handle(&self) -> PyResult<AnyStore> {
+        let guard = self.store.read().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or_else(closed)
+    }
+}
+
 #[pymethods]
 impl Store {
     #[new]
@@ -126,7 +139,12 @@ impl Store {
             .detach(|| AnyStore::open_with(&location, options))
             .or_raise()?;
         let path = store.as_sqlite().map(|_| PathBuf::from(&location));
-        Ok(Store { store, path })
+        Ok(Store {
+            location: store.location(),
+            backend: store.backend(),
+            store: RwLock::new(Some(store)),
+            path,
+        })
     }
 
     /// The SQLite file as a `pathlib.Path`; `AttributeError` on PostgreSQL.
@@ -143,24 +161,26 @@ impl Store {
     /// Where the store lives: the file's path, or the URL without its password.
     #[getter]
     fn location(&self) -> String {
-        self.store.location()
+        self.location.clone()
     }
 
     /// `"sqlite"` or `"postgres"`.
     #[getter]
     fn backend(&self) -> &'static str {
-        self.store.backend()
+        self.backend
     }
 
     /// The schema version the database is at.
     #[getter]
     fn schema_version(&self, py: Python<'_>) -> PyResult<u32> {
-        py.detach(|| self.store.schema_version()).or_raise()
+        let store = self.handle()?;
+        py.detach(|| store.schema_version()).or_raise()
     }
 
     /// Brings the schema up to date (opening already did); idempotent.
     fn init_db(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.store.init_db()).or_raise().map(drop)
+        let store = self.handle()?;
+        py.detach(|| store.init_db()).or_raise().map(drop)
     }
 
     #[pyo3(signature = (phase, metadata = None))]
@@ -170,13 +190,14 @@ impl Store {
         phase: &str,
         metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
+        let store = self.handle()?;
         let phase = phase.parse::<Phase>().or_raise()?;
         let metadata = match metadata {
             Some(m) if !m.is_none() => to_json("metadata", m)?,
             _ => vibe_store::Json::parse("metadata", "{}").or_raise()?,
         };
         let id = py
-            .detach(|| self.store.create_mission(phase, metadata))
+            .detach(|| store.create_mission(phase, metadata))
             .or_raise()?;
         Ok(id.as_str().to_owned())
     }
@@ -187,9 +208,10 @@ impl Store {
         mission_uuid: &str,
         status: &str,
     ) -> PyResult<()> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let status = status.parse::<MissionStatus>().or_raise()?;
-        py.detach(|| self.store.update_mission_status(&mission, status))
+        py.detach(|| store.update_mission_status(&mission, status))
             .or_raise()
     }
 
@@ -198,8 +220,9 @@ impl Store {
         py: Python<'py>,
         mission_uuid: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        let m = py.detach(|| self.store.get_mission(&mission)).or_raise()?;
+        let m = py.detach(|| store.get_mission(&mission)).or_raise()?;
         rows::mission(py, &m)
     }
 
@@ -209,10 +232,9 @@ impl Store {
         py: Python<'py>,
         limit: i64,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let limit = page_limit(Some(limit), "limit")?.unwrap_or(10);
-        let missions = py
-            .detach(|| self.store.get_mission_history(limit))
-            .or_raise()?;
+        let missions = py.detach(|| store.get_mission_history(limit)).or_raise()?;
         PyList::new(
             py,
             missions
@@ -235,6 +257,7 @@ impl Store {
         before_id: Option<i64>,
         limit: i64,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mut filter = MissionFilter::newest(page_limit(Some(limit), "limit")?.unwrap_or(50));
         filter.status = status
             .map(str::parse::<MissionStatus>)
@@ -245,7 +268,7 @@ impl Store {
         filter.until = instant(until, "until")?;
         filter.search = search;
         filter.before_id = before_id;
-        let missions = py.detach(|| self.store.find_missions(&filter)).or_raise()?;
+        let missions = py.detach(|| store.find_missions(&filter)).or_raise()?;
         PyList::new(
             py,
             missions
@@ -268,10 +291,11 @@ impl Store {
         duration_ms: Option<i64>,
         error_message: Option<String>,
     ) -> PyResult<i64> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let call = new_tool_call(tool_name, args, result, success, duration_ms, error_message)?;
         let id = py
-            .detach(|| self.store.log_tool_call(&mission, call))
+            .detach(|| store.log_tool_call(&mission, call))
             .or_raise()?;
         Ok(id.into())
     }
@@ -282,6 +306,7 @@ impl Store {
         mission_uuid: &str,
         calls: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<i64>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let mut batch = Vec::new();
         for (i, call) in calls.try_iter()?.enumerate() {
@@ -319,7 +344,7 @@ impl Store {
             )?);
         }
         let ids = py
-            .detach(|| self.store.log_tool_calls(&mission, batch))
+            .detach(|| store.log_tool_calls(&mission, batch))
             .or_raise()?;
         Ok(ids.into_iter().map(i64::from).collect())
     }
@@ -329,10 +354,9 @@ impl Store {
         py: Python<'py>,
         mission_uuid: &str,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        let calls = py
-            .detach(|| self.store.get_tool_history(&mission))
-            .or_raise()?;
+        let calls = py.detach(|| store.get_tool_history(&mission)).or_raise()?;
         PyList::new(
             py,
             calls
@@ -355,6 +379,7 @@ impl Store {
         after_id: Option<i64>,
         limit: Option<i64>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mut filter = ToolCallFilter::default();
         filter.mission = mission_uuid.map(mission_id).transpose()?;
         filter.tools = tools.unwrap_or_default();
@@ -366,7 +391,7 @@ impl Store {
         let calls = py
             .detach(|| {
                 let mut calls = Vec::new();
-                self.store.find_tool_calls(&filter, &mut |c| {
+                store.find_tool_calls(&filter, &mut |c| {
                     calls.push(c);
                     Ok(())
                 })?;
@@ -383,8 +408,9 @@ impl Store {
     }
 
     fn get_tool_call<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyDict>> {
+        let store = self.handle()?;
         let call = py
-            .detach(|| self.store.get_tool_call(ToolCallId::from(id)))
+            .detach(|| store.get_tool_call(ToolCallId::from(id)))
             .or_raise()?;
         rows::tool_call(py, &call)
     }
@@ -399,11 +425,12 @@ impl Store {
         agent_name: String,
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<i64> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let mut decision = NewDecision::new(decision_type, rationale, agent_name);
         decision.context = to_json_opt("context", context)?;
         let id = py
-            .detach(|| self.store.record_decision(&mission, decision))
+            .detach(|| store.record_decision(&mission, decision))
             .or_raise()?;
         Ok(id.into())
     }
@@ -413,10 +440,9 @@ impl Store {
         py: Python<'py>,
         mission_uuid: &str,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        let decisions = py
-            .detach(|| self.store.get_decisions(&mission))
-            .or_raise()?;
+        let decisions = py.detach(|| store.get_decisions(&mission)).or_raise()?;
         PyList::new(
             py,
             decisions
@@ -439,6 +465,7 @@ impl Store {
         after_id: Option<i64>,
         limit: Option<i64>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mut filter = DecisionFilter::default();
         filter.mission = mission_uuid.map(mission_id).transpose()?;
         filter.types = types.unwrap_or_default();
@@ -450,7 +477,7 @@ impl Store {
         let decisions = py
             .detach(|| {
                 let mut decisions = Vec::new();
-                self.store.find_decisions(&filter, &mut |d| {
+                store.find_decisions(&filter, &mut |d| {
                     decisions.push(d);
                     Ok(())
                 })?;
@@ -472,9 +499,10 @@ impl Store {
         py: Python<'py>,
         mission_uuid: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.handle()?;
         let mission = mission_uuid.map(mission_id).transpose()?;
         let stats = py
-            .detach(|| self.store.tool_stats(mission.as_ref()))
+            .detach(|| store.tool_stats(mission.as_ref()))
             .or_raise()?;
         from_serialize(py, &stats)
     }
@@ -488,6 +516,7 @@ impl Store {
         value: &Bound<'_, PyAny>,
         ttl_seconds: Option<i64>,
     ) -> PyResult<()> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let value = to_json("value", value)?;
         let ttl = ttl_seconds
@@ -500,7 +529,7 @@ impl Store {
                 })
             })
             .transpose()?;
-        py.detach(|| self.store.set_memory(&mission, key, value, ttl))
+        py.detach(|| store.set_memory(&mission, key, value, ttl))
             .or_raise()
     }
 
@@ -510,17 +539,16 @@ impl Store {
         mission_uuid: &str,
         key: &str,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        let value = py
-            .detach(|| self.store.get_memory(&mission, key))
-            .or_raise()?;
+        let value = py.detach(|| store.get_memory(&mission, key)).or_raise()?;
         value.map(|v| from_json(py, &v)).transpose()
     }
 
     fn delete_memory(&self, py: Python<'_>, mission_uuid: &str, key: &str) -> PyResult<bool> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        py.detach(|| self.store.delete_memory(&mission, key))
-            .or_raise()
+        py.detach(|| store.delete_memory(&mission, key)).or_raise()
     }
 
     fn list_memory<'py>(
@@ -528,8 +556,9 @@ impl Store {
         py: Python<'py>,
         mission_uuid: &str,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        let entries = py.detach(|| self.store.list_memory(&mission)).or_raise()?;
+        let entries = py.detach(|| store.list_memory(&mission)).or_raise()?;
         PyList::new(
             py,
             entries
@@ -547,13 +576,11 @@ impl Store {
         playbook_name: &str,
         phase: Option<&str>,
     ) -> PyResult<i64> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let phase = phase.map(str::parse::<Phase>).transpose().or_raise()?;
         let id = py
-            .detach(|| {
-                self.store
-                    .start_playbook_run(&mission, playbook_name, phase)
-            })
+            .detach(|| store.start_playbook_run(&mission, playbook_name, phase))
             .or_raise()?;
         Ok(id.into())
     }
@@ -567,9 +594,10 @@ impl Store {
         metrics: Option<&Bound<'_, PyAny>>,
         error_message: Option<&str>,
     ) -> PyResult<()> {
+        let store = self.handle()?;
         let metrics = to_json_opt("metrics", metrics)?;
         py.detach(|| {
-            self.store.complete_playbook_run(
+            store.complete_playbook_run(
                 PlaybookRunId::from(run_id),
                 success,
                 metrics,
@@ -584,10 +612,9 @@ impl Store {
         py: Python<'py>,
         mission_uuid: &str,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
-        let runs = py
-            .detach(|| self.store.get_playbook_runs(&mission))
-            .or_raise()?;
+        let runs = py.detach(|| store.get_playbook_runs(&mission)).or_raise()?;
         PyList::new(
             py,
             runs.iter()
@@ -604,13 +631,14 @@ impl Store {
         py: Python<'py>,
         mission_uuid: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let store = self.handle()?;
         let mission = mission_uuid.map(mission_id).transpose()?;
         let reports = py
             .detach(|| {
                 let mut reports = Vec::new();
                 match &mission {
-                    Some(m) => reports.push(self.store.verify_chain(m)?),
-                    None => self.store.verify_chains(&mut |r| {
+                    Some(m) => reports.push(store.verify_chain(m)?),
+                    None => store.verify_chains(&mut |r| {
                         reports.push(r);
                         Ok(())
                     })?,
@@ -637,6 +665,7 @@ impl Store {
         missions: Option<Vec<String>>,
         since: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let store = self.handle()?;
         let mut filter = ExportFilter::default();
         filter.missions = missions
             .unwrap_or_default()
@@ -652,7 +681,7 @@ impl Store {
                 };
                 let mut out = BufWriter::new(File::create(&path).map_err(io)?);
                 let (mut written, mut rows) = (0u64, 0u64);
-                let skipped = self.store.export_jsonl(&filter, &mut |_, line, n| {
+                let skipped = store.export_jsonl(&filter, &mut |_, line, n| {
                     out.write_all(line.as_bytes())
                         .and_then(|_| out.write_all(b"\n"))
                         .map_err(io)?;
@@ -676,6 +705,7 @@ impl Store {
     /// time, each line all or nothing. Stops at the first line refused,
     /// raising its error with its line number; lines before it stay.
     fn import_jsonl<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let store = self.handle()?;
         let (new, present) = py
             .detach(|| {
                 let file = File::open(&path).map_err(|e| {
@@ -691,7 +721,7 @@ impl Store {
                 let mut scope = ImportScope::default();
                 let (mut new, mut present) = (0u64, 0u64);
                 while let Some((number, line)) = lines.next_line() {
-                    match line.and_then(|l| self.store.import_jsonl_in(&l, &mut scope)) {
+                    match line.and_then(|l| store.import_jsonl_in(&l, &mut scope)) {
                         Ok((_, true)) => new += 1,
                         Ok((_, false)) => present += 1,
                         Err(e) => return Err((Some(number), e)),
@@ -709,16 +739,65 @@ impl Store {
         Ok(summary)
     }
 
+    /// For the benchmark (row 14): `n` calls of `log_tool_call` made from
+    /// Rust on this store, the GIL released, with JSON texts given as is;
+    /// the direct Rust call Python's is compared with, on the same file
+    /// and the same SQLite.
+    #[allow(clippy::too_many_arguments)]
+    fn _log_tool_calls_from_rust(
+        &self,
+        py: Python<'_>,
+        mission_uuid: &str,
+        tool_name: &str,
+        args: &str,
+        result: &str,
+        duration_ms: i64,
+        n: u32,
+    ) -> PyResult<()> {
+        let store = self.handle()?;
+        let mission = mission_id(mission_uuid)?;
+        let args = vibe_store::Json::parse("args", args).or_raise()?;
+        let result = vibe_store::Json::parse("result", result).or_raise()?;
+        py.detach(|| {
+            for _ in 0..n {
+                let mut call = NewToolCall::success(tool_name, args.clone());
+                call.result = Some(result.clone());
+                call.duration_ms = Some(duration_ms);
+                store.log_tool_call(&mission, call)?;
+            }
+            Ok::<(), vibe_store::StoreError>(())
+        })
+        .or_raise()
+    }
+
+    /// Releases this object's hold on the database: later calls raise
+    /// `DatabaseError` (kind `closed`); calls running finish first. The
+    /// connections close when nothing else holds the store (a `Runtime`
+    /// made from it keeps it open). Idempotent.
+    fn close(&self) {
+        self.store.write().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.store
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
         false
     }
 
     fn __repr__(&self) -> String {
-        format!("SQLiteStore({:?})", self.store.location())
+        format!("SQLiteStore({:?})", self.location)
     }
 }

@@ -147,9 +147,16 @@ def test_durability_is_checked(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "x.db", durability="fast")  # type: ignore[arg-type]
 
 
-def test_the_store_is_a_context_manager(tmp_path: Path) -> None:
+def test_the_store_is_a_context_manager_that_closes(tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "c.db") as store:
         mission = store.create_mission("PLANNING")
+        assert not store.closed
+    assert store.closed
+    with pytest.raises(DatabaseError) as raised:
+        store.get_mission(mission)
+    assert raised.value.kind == "closed"
+    store.close()
+    assert store.location.endswith("c.db") and store.db_path.name == "c.db"
     assert SQLiteStore(tmp_path / "c.db").get_mission(mission)["status"] == "pending"
 
 

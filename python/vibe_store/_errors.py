@@ -4,7 +4,8 @@ Every exception carries ``kind``: the store's error kind as text
 (``"not_found"``, ``"invalid_input"``, ``"limit"``, ``"denied"``, ``"busy"``,
 ``"interrupted"``, ``"storage_full"``, ``"unusable_file"``, ``"unreadable"``,
 ``"storage"``, ``"load"``, ``"engine"``, ``"internal"``), the same kinds
-``vibe`` maps to its exit codes.
+``vibe`` maps to its exit codes; and ``"closed"`` for a call on a store
+after its ``close()``.
 """
 
 from __future__ import annotations

@@ -377,8 +377,23 @@ class SQLiteStore:
         the first line refused, raising its error (``line N: ...``); lines
         before it stay imported."""
 
+    def _log_tool_calls_from_rust(
+        self, mission_uuid: str, tool_name: str, args: str, result: str, duration_ms: int, n: int
+    ) -> None:
+        """For the benchmark: ``n`` ``log_tool_call``s made from Rust on this
+        store (JSON given as text), the call Python's is compared with."""
+
+    def close(self) -> None:
+        """Releases this object's hold on the database (idempotent); later
+        calls raise ``DatabaseError`` (kind ``closed``), calls running
+        finish first. Connections close when nothing else holds the store
+        (a ``Runtime`` made from it keeps it open)."""
+
+    @property
+    def closed(self) -> bool: ...
     def __enter__(self) -> SQLiteStore: ...
-    def __exit__(self, *args: object) -> bool: ...
+    def __exit__(self, *args: object) -> bool:
+        """Closes the store; exceptions propagate."""
 
 class Tool:
     """A loaded component (``Runtime.load``)."""
