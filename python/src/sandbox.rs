@@ -15,7 +15,7 @@ use crate::errors::{error, OrRaise};
 use crate::json::{from_json, to_json};
 use crate::store::Store;
 
-/// A loaded (compiled) component, ready to run any number of times.
+/// A loaded component (``Runtime.load``).
 #[pyclass(name = "Tool", module = "vibe_store", frozen)]
 pub struct Tool {
     tool: Arc<HostTool>,
@@ -35,7 +35,8 @@ impl Tool {
         self.tool.digest()
     }
 
-    /// The tool's description and input schema, if it describes itself.
+    /// ``name``, ``description``, ``input_schema``, ``output_schema``
+    /// when the tool describes itself.
     #[getter]
     fn description<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let Some(d) = self.tool.description() else {
@@ -64,7 +65,7 @@ impl Tool {
     }
 }
 
-/// What one invocation did: the row it left is `invocation_id`.
+/// What one invocation did; its ``tool_calls`` row is ``invocation_id``.
 #[pyclass(name = "RunReport", module = "vibe_store", frozen, get_all)]
 pub struct RunReport {
     /// `"ok"`, or how it failed: `tool_error`, `timeout`, `memory_limit`,
@@ -97,7 +98,9 @@ impl RunReport {
     }
 }
 
-/// The sandbox host over a store.
+/// The sandbox host: runs WebAssembly components compiled against
+/// ``wit/`` for a mission, bounded in time and memory, with only the grants
+/// given, every invocation a row written before the tool runs.
 #[pyclass(name = "Runtime", module = "vibe_store", frozen)]
 pub struct Runtime {
     host: Host,
@@ -105,6 +108,12 @@ pub struct Runtime {
 
 #[pymethods]
 impl Runtime {
+    /// ``max_concurrent`` invocations at once (1 to 1,024; more wait);
+    /// ``max_memory_mb``: the most linear memory any invocation may be
+    /// given (1 to 4,096 MiB); ``cache_dir``: compiled components (default
+    /// ``VIBE_CACHE_DIR`` or ``~/.cache/vibe-store/components``).
+    /// Raises ``InvalidInputError`` (out of range), ``ToolLoadError``
+    /// (kind ``engine``).
     #[new]
     #[pyo3(signature = (store, *, max_concurrent = 64, max_memory_mb = 1024, cache_dir = None))]
     fn new(
@@ -127,7 +136,8 @@ impl Runtime {
         Ok(Runtime { host })
     }
 
-    /// Loads (and compiles, or finds in the cache) a component.
+    /// Loads and compiles (or finds in the cache) a component.
+    /// Raises ``ToolLoadError``.
     fn load(&self, py: Python<'_>, path: PathBuf) -> PyResult<Tool> {
         let tool = py
             .detach(|| self.host.load(&path))
@@ -135,8 +145,13 @@ impl Runtime {
         Ok(Tool { tool })
     }
 
-    /// Runs `tool` (a `Tool`, or a component's path) for `mission_uuid`
-    /// with `input`; a failure of the tool is a report, not an exception.
+    /// Runs the tool once for ``mission_uuid`` with ``input``. A tool's
+    /// failure (its error, a timeout, a trap, a component that does not
+    /// load when given by path) is a report with ``ok`` false, recorded in
+    /// its row; exceptions are for what leaves no invocation:
+    /// ``MissionNotFoundError``, ``InvalidInputError`` (input that is not
+    /// JSON, a limit out of range). ``timeout_ms``: wall-clock limit
+    /// (default 10,000); ``memory_mb``: linear memory limit (default 64).
     #[pyo3(signature = (tool, mission_uuid, input, *, timeout_ms = None, memory_mb = None, create_missions = false, read_all_missions = false, name = None, caller = None))]
     #[allow(clippy::too_many_arguments)]
     fn run(

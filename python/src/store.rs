@@ -24,9 +24,20 @@ use crate::errors::{closed, invalid, store_error, store_error_at, OrRaise};
 use crate::json::{from_json, from_serialize, to_json, to_json_opt};
 use crate::rows;
 
-/// The mission store: one SQLite file, or a PostgreSQL database when given
-/// a `postgres://` URL. See `vibe_store/__init__.pyi` for each method's
-/// types, units and exceptions.
+/// The mission store (ARCH-002's ``SQLiteStore``): one SQLite file,
+/// created with its parent folders on first use, or a PostgreSQL database
+/// when ``db_path`` is a ``postgres://`` or ``postgresql://`` URL.
+///
+/// JSON values (``metadata``, ``args``, ``result``, ``context``, memory
+/// values, ``metrics``) are stored as ``json.dumps`` writes them and come
+/// back as ``json.loads`` reads them; NaN, infinities and values JSON cannot
+/// carry raise ``InvalidInputError``.
+///
+/// Raises (constructor): ``InvalidInputError`` for an unknown durability or
+/// a malformed URL; ``ReadOnlyError`` when the folder or file cannot be
+/// written; ``DatabaseError`` (kind ``unusable_file``) when the file is not
+/// a vibe-store database or is from a newer version; ``DatabaseError``
+/// (kind ``storage``) when PostgreSQL cannot be reached.
 #[pyclass(name = "SQLiteStore", module = "vibe_store", subclass, frozen)]
 pub struct Store {
     /// `None` once closed.
@@ -110,6 +121,13 @@ impl Store {
 
 #[pymethods]
 impl Store {
+    /// Opens (creating and migrating as needed) the store.
+    ///
+    /// ``durability``: ``"full"`` (every acknowledged write survives power
+    /// loss; the default, or ``VIBE_DURABILITY``) or ``"normal"`` (survives a
+    /// crash of the process). ``busy_timeout_ms``: how long a write waits
+    /// for another writer's lock (default 30,000). ``read_only``: nothing is
+    /// created or changed; writes raise ``ReadOnlyError``.
     #[new]
     #[pyo3(signature = (db_path = None, *, durability = None, busy_timeout_ms = None, read_only = false))]
     fn new(
@@ -147,7 +165,7 @@ impl Store {
         })
     }
 
-    /// The SQLite file as a `pathlib.Path`; `AttributeError` on PostgreSQL.
+    /// The SQLite file. Raises ``AttributeError`` on PostgreSQL.
     #[getter]
     fn db_path<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.path {
@@ -158,7 +176,7 @@ impl Store {
         }
     }
 
-    /// Where the store lives: the file's path, or the URL without its password.
+    /// The file's path, or the URL without its password.
     #[getter]
     fn location(&self) -> String {
         self.location.clone()
@@ -170,19 +188,26 @@ impl Store {
         self.backend
     }
 
-    /// The schema version the database is at.
+    /// The schema version the database is at (``PRAGMA user_version``).
     #[getter]
     fn schema_version(&self, py: Python<'_>) -> PyResult<u32> {
         let store = self.handle()?;
         py.detach(|| store.schema_version()).or_raise()
     }
 
-    /// Brings the schema up to date (opening already did); idempotent.
+    /// Creates or migrates the schema; opening already did. Idempotent.
     fn init_db(&self, py: Python<'_>) -> PyResult<()> {
         let store = self.handle()?;
         py.detach(|| store.init_db()).or_raise().map(drop)
     }
 
+    /// Creates a ``pending`` mission; returns its uuid (UUID4, 36
+    /// characters). ``phase`` is one of PLANNING, CODING, TESTING,
+    /// DEPLOYMENT, MAINTENANCE (any letter case); ``metadata`` ``None``
+    /// is stored as ``{}``.
+    ///
+    /// Raises ``InvalidInputError`` for an unknown phase or metadata that
+    /// is not JSON.
     #[pyo3(signature = (phase, metadata = None))]
     fn create_mission(
         &self,
@@ -202,6 +227,12 @@ impl Store {
         Ok(id.as_str().to_owned())
     }
 
+    /// Sets the status (pending, in_progress, completed, failed);
+    /// completed and failed stamp ``completed_at``.
+    ///
+    /// Raises ``MissionNotFoundError``, ``InvalidInputError`` (unknown
+    /// status, or a move the store refuses, such as out of a terminal
+    /// status).
     fn update_mission_status(
         &self,
         py: Python<'_>,
@@ -215,6 +246,7 @@ impl Store {
             .or_raise()
     }
 
+    /// One mission. Raises ``MissionNotFoundError``.
     fn get_mission<'py>(
         &self,
         py: Python<'py>,
@@ -226,6 +258,8 @@ impl Store {
         rows::mission(py, &m)
     }
 
+    /// The ``limit`` newest missions, newest first (``limit`` 0 to 1,000;
+    /// more raises ``LimitExceededError``).
     #[pyo3(signature = (limit = 10))]
     fn get_mission_history<'py>(
         &self,
@@ -244,6 +278,9 @@ impl Store {
         )
     }
 
+    /// Missions newest first, filtered: created at or after ``since``
+    /// and before ``until``, ``search`` text in the uuid or metadata; page
+    /// on with ``before_id`` = the last row's ``id``.
     #[pyo3(signature = (*, status = None, phase = None, since = None, until = None, search = None, before_id = None, limit = 50))]
     #[allow(clippy::too_many_arguments)]
     fn find_missions<'py>(
@@ -278,6 +315,12 @@ impl Store {
         )
     }
 
+    /// Records one tool call (chained, durable when this returns);
+    /// returns its row id. ``duration_ms`` in milliseconds (0 to one year).
+    ///
+    /// Raises ``MissionNotFoundError``; ``InvalidInputError`` (a name of 1
+    /// to 256 bytes required, JSON that is not JSON, a negative duration);
+    /// ``LimitExceededError`` (a JSON value over 1 MiB).
     #[pyo3(signature = (mission_uuid, tool_name, args, result = None, success = true, duration_ms = None, error_message = None))]
     #[allow(clippy::too_many_arguments)]
     fn log_tool_call(
@@ -300,6 +343,9 @@ impl Store {
         Ok(id.into())
     }
 
+    /// Records many calls in one transaction, all or none (see
+    /// ``ToolCallInput`` for each mapping's keys); returns their ids in
+    /// order. Raises as ``log_tool_call``, naming the call refused.
     fn log_tool_calls(
         &self,
         py: Python<'_>,
@@ -349,6 +395,8 @@ impl Store {
         Ok(ids.into_iter().map(i64::from).collect())
     }
 
+    /// Every tool call of the mission, oldest first. Raises
+    /// ``MissionNotFoundError``.
     fn get_tool_history<'py>(
         &self,
         py: Python<'py>,
@@ -366,6 +414,9 @@ impl Store {
         )
     }
 
+    /// Tool calls oldest first, of one mission or all, filtered by tool
+    /// name (any of ``tools``), success and time; page on with ``after_id``
+    /// = the last row's ``id``.
     #[pyo3(signature = (mission_uuid = None, *, tools = None, success = None, since = None, until = None, after_id = None, limit = None))]
     #[allow(clippy::too_many_arguments)]
     fn find_tool_calls<'py>(
@@ -407,6 +458,7 @@ impl Store {
         )
     }
 
+    /// One tool call by row id. Raises ``NotFoundError``.
     fn get_tool_call<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyDict>> {
         let store = self.handle()?;
         let call = py
@@ -415,6 +467,8 @@ impl Store {
         rows::tool_call(py, &call)
     }
 
+    /// Records a decision (chained, durable when this returns); returns
+    /// its row id. Raises ``MissionNotFoundError``, ``InvalidInputError``.
     #[pyo3(signature = (mission_uuid, decision_type, rationale, agent_name, context = None))]
     fn record_decision(
         &self,
@@ -435,6 +489,7 @@ impl Store {
         Ok(id.into())
     }
 
+    /// Every decision of the mission, oldest first.
     fn get_decisions<'py>(
         &self,
         py: Python<'py>,
@@ -452,6 +507,7 @@ impl Store {
         )
     }
 
+    /// Decisions oldest first, filtered like ``find_tool_calls``.
     #[pyo3(signature = (mission_uuid = None, *, types = None, agents = None, since = None, until = None, after_id = None, limit = None))]
     #[allow(clippy::too_many_arguments)]
     fn find_decisions<'py>(
@@ -493,6 +549,7 @@ impl Store {
         )
     }
 
+    /// Per-tool counts and durations, of one mission or all.
     #[pyo3(signature = (mission_uuid = None))]
     fn tool_stats<'py>(
         &self,
@@ -507,6 +564,8 @@ impl Store {
         from_serialize(py, &stats)
     }
 
+    /// Sets the mission's memory entry ``key`` (replacing it), expiring
+    /// after ``ttl_seconds`` (0 to 2**32-1) when given.
     #[pyo3(signature = (mission_uuid, key, value, ttl_seconds = None))]
     fn set_memory(
         &self,
@@ -533,6 +592,8 @@ impl Store {
             .or_raise()
     }
 
+    /// The value under ``key``, or ``None`` if there is none or it
+    /// expired.
     fn get_memory<'py>(
         &self,
         py: Python<'py>,
@@ -545,12 +606,14 @@ impl Store {
         value.map(|v| from_json(py, &v)).transpose()
     }
 
+    /// Deletes ``key``; whether there was one.
     fn delete_memory(&self, py: Python<'_>, mission_uuid: &str, key: &str) -> PyResult<bool> {
         let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         py.detach(|| store.delete_memory(&mission, key)).or_raise()
     }
 
+    /// Every entry of the mission that has not expired, by key.
     fn list_memory<'py>(
         &self,
         py: Python<'py>,
@@ -568,6 +631,7 @@ impl Store {
         )
     }
 
+    /// Starts a playbook run; returns its id.
     #[pyo3(signature = (mission_uuid, playbook_name, phase = None))]
     fn start_playbook_run(
         &self,
@@ -585,6 +649,8 @@ impl Store {
         Ok(id.into())
     }
 
+    /// Completes a run once. Raises ``NotFoundError``,
+    /// ``InvalidInputError`` (already completed).
     #[pyo3(signature = (run_id, success, metrics = None, error_message = None))]
     fn complete_playbook_run(
         &self,
@@ -607,6 +673,7 @@ impl Store {
         .or_raise()
     }
 
+    /// The mission's playbook runs, oldest first.
     fn get_playbook_runs<'py>(
         &self,
         py: Python<'py>,
@@ -623,8 +690,9 @@ impl Store {
         )
     }
 
-    /// Recomputes hash chains: one report per mission (`mission_uuid`'s
-    /// alone when given), each with `intact`.
+    /// Recomputes hash chains (one mission's, or every mission's) and
+    /// reports rows edited, deleted, inserted out of chain or moved, as
+    /// ``vibe verify`` does.
     #[pyo3(signature = (mission_uuid = None))]
     fn verify<'py>(
         &self,
@@ -655,8 +723,8 @@ impl Store {
         Ok(list)
     }
 
-    /// Writes missions (all, or those named; created at or after `since`)
-    /// as `vibe export` does, one line of JSON each, to `path`.
+    /// Writes missions with all their rows, one JSON line each (the
+    /// format of ``vibe export``), to ``path``, flushed to disk.
     #[pyo3(signature = (path, *, missions = None, since = None))]
     fn export_jsonl<'py>(
         &self,
@@ -701,9 +769,10 @@ impl Store {
         Ok(summary)
     }
 
-    /// Imports a file `export_jsonl` (or `vibe export`) wrote, a line at a
-    /// time, each line all or nothing. Stops at the first line refused,
-    /// raising its error with its line number; lines before it stay.
+    /// Imports a file ``export_jsonl`` or ``vibe export`` wrote, each
+    /// line all or nothing, every row checked as a live write is. Stops at
+    /// the first line refused, raising its error (``line N: ...``); lines
+    /// before it stay imported.
     fn import_jsonl<'py>(&self, py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
         let store = self.handle()?;
         let (new, present) = py
@@ -739,10 +808,8 @@ impl Store {
         Ok(summary)
     }
 
-    /// For the benchmark (row 14): `n` calls of `log_tool_call` made from
-    /// Rust on this store, the GIL released, with JSON texts given as is;
-    /// the direct Rust call Python's is compared with, on the same file
-    /// and the same SQLite.
+    /// For the benchmark: ``n`` ``log_tool_call``s made from Rust on this
+    /// store (JSON given as text), the call Python's is compared with.
     #[allow(clippy::too_many_arguments)]
     fn _log_tool_calls_from_rust(
         &self,
@@ -770,10 +837,10 @@ impl Store {
         .or_raise()
     }
 
-    /// Releases this object's hold on the database: later calls raise
-    /// `DatabaseError` (kind `closed`); calls running finish first. The
-    /// connections close when nothing else holds the store (a `Runtime`
-    /// made from it keeps it open). Idempotent.
+    /// Releases this object's hold on the database (idempotent); later
+    /// calls raise ``DatabaseError`` (kind ``closed``), calls running
+    /// finish first. Connections close when nothing else holds the store
+    /// (a ``Runtime`` made from it keeps it open).
     fn close(&self) {
         self.store.write().unwrap_or_else(|e| e.into_inner()).take();
     }
@@ -791,6 +858,7 @@ impl Store {
         slf
     }
 
+    /// Closes the store; exceptions propagate.
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
         self.close();

@@ -370,3 +370,27 @@ def test_nothing_is_written_outside_the_given_path(tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     SQLiteStore(tmp_path / "a" / "x.db").create_mission("PLANNING")
     assert sorted(os.listdir(tmp_path)) == ["a"]
+
+
+def test_help_shows_the_documented_docstrings() -> None:
+    """``help()`` reads the extension's docstrings; they are the stubs'
+    (``_native.pyi``), word for word, so neither drifts from the other."""
+    import ast
+    import inspect
+
+    import vibe_store
+
+    stub = ast.parse((Path(vibe_store.__file__).parent / "_native.pyi").read_text())
+    checked = 0
+    for node in stub.body:
+        if not isinstance(node, ast.ClassDef) or node.name not in ("SQLiteStore", "Runtime", "Tool", "RunReport"):
+            continue
+        cls = getattr(vibe_store, node.name)
+        assert inspect.cleandoc(cls.__doc__ or "") == ast.get_docstring(node), node.name
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name != "__init__" and ast.get_docstring(item):
+                runtime = getattr(cls, item.name)
+                doc = runtime.__doc__ or ""
+                assert inspect.cleandoc(doc) == ast.get_docstring(item), f"{node.name}.{item.name}"
+                checked += 1
+    assert checked >= 30
