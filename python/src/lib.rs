@@ -1,7 +1,7 @@
 //! The native half of the `vibe_store` Python package (`vibe_store._native`):
 //! the store and the sandbox host of the vibe-store crate as Python classes.
 //! The Python half (`vibe_store/__init__.py`) re-exports these and defines
-//! the exceptions; `vibe_store/__init__.pyi` gives every signature.
+//! the exceptions; `vibe_store/_native.pyi` gives every signature.
 
 mod errors;
 mod json;

@@ -102,6 +102,11 @@ fn new_tool_call(
     duration_ms: Option<i64>,
     error_message: Option<String>,
 ) -> PyResult<NewToolCall> {
+    if args.is_none() {
+        return Err(invalid(
+            "args is required (a JSON value; None is not one a tool call carries)",
+        ));
+    }
     let mut call = NewToolCall::success(tool_name, to_json("args", args)?);
     call.result = to_json_opt("result", result)?;
     call.success = success;
