@@ -31,6 +31,21 @@ pub fn to_json(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Json> {
         .bind(py)
         .call((value,), Some(&kwargs))
         .map_err(|e| invalid(format!("{field} is not JSON: {e}")))?;
+    // Keys json.dumps turns into text (1 and "1", None and "null") can
+    // collide into one object's duplicate keys, which readers resolve
+    // differently: refused, read back once with a hook that says so.
+    static CHECK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let check = CHECK.get_or_try_init(py, || {
+        Ok::<_, PyErr>(
+            py.import("vibe_store._errors")?
+                .getattr("_check_unique_keys")?
+                .unbind(),
+        )
+    })?;
+    check
+        .bind(py)
+        .call1((field, &text))
+        .map_err(|e| invalid(format!("{field} is not JSON: {e}")))?;
     let text: String = text.extract()?;
     Json::parse(field, text).or_raise()
 }

@@ -329,6 +329,8 @@ def test_unknown_mission_raises_mission_not_found(temp_db: SQLiteStore, call: ob
         lambda s, m: s.record_decision(m, "d", "r", "a", context={"c": float("nan")}),
         lambda s, m: s.log_tool_call("", "t", {}),
         lambda s, m: s.log_tool_call(m, "t", None),
+        lambda s, m: s.log_tool_call(m, "t", {1: "a", "1": "b"}),
+        lambda s, m: s.record_decision(m, "d", "r", "a", context={"x": [{None: 1, "null": 2}]}),
         lambda s, m: s.set_memory(m, "k", 1, ttl_seconds=-5),
     ],
 )

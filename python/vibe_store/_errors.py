@@ -10,6 +10,9 @@ after its ``close()``.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 __all__ = [
     "VibeStoreError",
     "DatabaseError",
@@ -70,3 +73,19 @@ class BusyError(DatabaseError):
 class ToolLoadError(VibeStoreError):
     """A component could not be loaded (not a component, not fitting the
     ``wit/`` world, too large), or the WebAssembly engine could not start."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        seen: set[str] = set()
+        twice = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"two keys of one object become the same JSON key {twice!r}")
+    return dict(pairs)
+
+
+def _check_unique_keys(field: str, text: str) -> None:
+    """Raises ``ValueError`` when ``text`` (what ``json.dumps`` wrote for
+    ``field``) has an object with a key twice: keys Python holds apart
+    (``1`` and ``"1"``) that JSON cannot."""
+    json.loads(text, object_pairs_hook=_unique)
