@@ -75,6 +75,35 @@ fn instant(value: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Date
         .ok_or_else(|| invalid(format!("{what} {text:?} is not a time the store reads")))
 }
 
+/// `items` as a list of dicts, each made by `row`.
+fn dicts<'py, T>(
+    py: Python<'py>,
+    items: &[T],
+    row: fn(Python<'py>, &T) -> PyResult<Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(
+        py,
+        items
+            .iter()
+            .map(|item| row(py, item))
+            .collect::<PyResult<Vec<_>>>()?,
+    )
+}
+
+/// What a listing that hands rows to a callback hands it, in order.
+fn collected<T>(
+    find: impl FnOnce(
+        &mut dyn FnMut(T) -> vibe_store::store::Result<()>,
+    ) -> vibe_store::store::Result<()>,
+) -> vibe_store::store::Result<Vec<T>> {
+    let mut items = Vec::new();
+    find(&mut |item| {
+        items.push(item);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
 fn page_limit(limit: Option<i64>, what: &str) -> PyResult<Option<u32>> {
     limit
         .map(|l| {
@@ -274,13 +303,7 @@ impl Store {
         let store = self.handle()?;
         let limit = page_limit(Some(limit), "limit")?.unwrap_or(10);
         let missions = py.detach(|| store.get_mission_history(limit)).or_raise()?;
-        PyList::new(
-            py,
-            missions
-                .iter()
-                .map(|m| rows::mission(py, m))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &missions, rows::mission)
     }
 
     /// Missions newest first, filtered: created at or after ``since``
@@ -311,13 +334,7 @@ impl Store {
         filter.search = search;
         filter.before_id = before_id;
         let missions = py.detach(|| store.find_missions(&filter)).or_raise()?;
-        PyList::new(
-            py,
-            missions
-                .iter()
-                .map(|m| rows::mission(py, m))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &missions, rows::mission)
     }
 
     /// Records one tool call (chained, durable when this returns);
@@ -410,13 +427,7 @@ impl Store {
         let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let calls = py.detach(|| store.get_tool_history(&mission)).or_raise()?;
-        PyList::new(
-            py,
-            calls
-                .iter()
-                .map(|c| rows::tool_call(py, c))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &calls, rows::tool_call)
     }
 
     /// Tool calls oldest first, of one mission or all, filtered by tool
@@ -445,22 +456,9 @@ impl Store {
         filter.after_id = after_id;
         filter.limit = page_limit(limit, "limit")?;
         let calls = py
-            .detach(|| {
-                let mut calls = Vec::new();
-                store.find_tool_calls(&filter, &mut |c| {
-                    calls.push(c);
-                    Ok(())
-                })?;
-                Ok::<_, vibe_store::StoreError>(calls)
-            })
+            .detach(|| collected(|f| store.find_tool_calls(&filter, f)))
             .or_raise()?;
-        PyList::new(
-            py,
-            calls
-                .iter()
-                .map(|c| rows::tool_call(py, c))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &calls, rows::tool_call)
     }
 
     /// One tool call by row id. Raises ``NotFoundError``.
@@ -503,13 +501,7 @@ impl Store {
         let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let decisions = py.detach(|| store.get_decisions(&mission)).or_raise()?;
-        PyList::new(
-            py,
-            decisions
-                .iter()
-                .map(|d| rows::decision(py, d))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &decisions, rows::decision)
     }
 
     /// Decisions oldest first, filtered like ``find_tool_calls``.
@@ -536,22 +528,9 @@ impl Store {
         filter.after_id = after_id;
         filter.limit = page_limit(limit, "limit")?;
         let decisions = py
-            .detach(|| {
-                let mut decisions = Vec::new();
-                store.find_decisions(&filter, &mut |d| {
-                    decisions.push(d);
-                    Ok(())
-                })?;
-                Ok::<_, vibe_store::StoreError>(decisions)
-            })
+            .detach(|| collected(|f| store.find_decisions(&filter, f)))
             .or_raise()?;
-        PyList::new(
-            py,
-            decisions
-                .iter()
-                .map(|d| rows::decision(py, d))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &decisions, rows::decision)
     }
 
     /// Per-tool counts and durations, of one mission or all.
@@ -627,13 +606,7 @@ impl Store {
         let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let entries = py.detach(|| store.list_memory(&mission)).or_raise()?;
-        PyList::new(
-            py,
-            entries
-                .iter()
-                .map(|e| rows::memory(py, e))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &entries, rows::memory)
     }
 
     /// Starts a playbook run; returns its id.
@@ -687,12 +660,7 @@ impl Store {
         let store = self.handle()?;
         let mission = mission_id(mission_uuid)?;
         let runs = py.detach(|| store.get_playbook_runs(&mission)).or_raise()?;
-        PyList::new(
-            py,
-            runs.iter()
-                .map(|r| rows::playbook_run(py, r))
-                .collect::<PyResult<Vec<_>>>()?,
-        )
+        dicts(py, &runs, rows::playbook_run)
     }
 
     /// Recomputes hash chains (one mission's, or every mission's) and

@@ -81,10 +81,21 @@ def test_what_leaves_no_invocation_raises(store: SQLiteStore, guest_dir: Path, c
 
 
 def test_grants_are_what_the_caller_gives(store: SQLiteStore, guest_dir: Path, cache_dir: Path) -> None:
+    """A tool trying every call on another mission: refused without grants;
+    with read_all_missions, its reads go through and its writes still do not."""
     mission = store.create_mission("PLANNING")
     other = store.create_mission("PLANNING")
-    store.log_tool_call(other, "secret", {"k": "v"})
     runtime = Runtime(store, cache_dir=cache_dir)
-    denied = runtime.run(guest_dir / "other_mission.wasm", mission, {"target": other})
-    assert not denied.ok
-    assert all(r["tool_name"] != "secret" or r["mission_uuid"] == other for r in store.find_tool_calls())
+    tool = guest_dir / "other_mission.wasm"
+    denied = runtime.run(tool, mission, {"target": other})
+    assert denied.outcome == "tool_error" and denied.error is not None
+    assert "needs the read-all-missions grant" in denied.error
+    assert "creating missions needs the create-missions grant" in denied.error
+    reader = runtime.run(tool, mission, {"target": other}, read_all_missions=True)
+    assert reader.ok
+    assert set(reader.output["leaked"]) == {
+        "get-mission", "get-tool-history", "get-decisions", "memory.get", "get-mission-history"
+    }
+    assert store.get_tool_history(other) == [] and store.get_decisions(other) == []
+    assert store.get_mission(other)["status"] == "pending"
+    assert len(store.get_mission_history(limit=100)) == 2
