@@ -411,3 +411,117 @@ fn the_command_line_says_how_to_upgrade_an_older_schema_it_may_only_read() {
     let version: u32 = count(&path, "PRAGMA user_version") as u32;
     assert_eq!(version, 3, "a read wrote nothing");
 }
+
+/// Every ledger entry of a file, as stored (SQLite's own rendering of each
+/// value, with its storage class).
+fn ledger_entries(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT quote(mission_id) || ',' || quote(seq) || ',' || quote(row_table) || ',' ||
+                    quote(row_seq) || ',' || quote(row_digest) || ',' || quote(hash)
+             FROM row_chain ORDER BY mission_id, seq",
+        )
+        .unwrap();
+    let rows = stmt.query_map([], |row| row.get(0)).unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[test]
+fn v7_rebuilds_the_ledger_keeping_every_entry_as_it_was_and_the_same_rule() {
+    // A v6 file with a chain, and ledger entries another program wrote past
+    // the checks (backup and verify already treat such entries as evidence).
+    let (_dir, path) = temp_db();
+    let v6 = OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec());
+    let store = SqliteStore::open_with(&path, v6.clone()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 6);
+    let mission = store
+        .create_mission(Phase::Coding, json!({}).into())
+        .unwrap();
+    store
+        .log_tool_calls(
+            &mission,
+            (0..3)
+                .map(|i| NewToolCall::success("t", json!({ "i": i })))
+                .collect(),
+        )
+        .unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA ignore_check_constraints = ON;
+         INSERT INTO row_chain VALUES (55, 100, 'elsewhere', 0, 'short', 'x');
+         INSERT INTO row_chain VALUES (77, 1, 'tool_calls', 1, NULL, printf('%064d', 7));",
+    )
+    .unwrap();
+    drop(conn);
+    let before = ledger_entries(&path);
+    let reports = |store: &SqliteStore| {
+        let mut reports = Vec::new();
+        store
+            .verify_chains(&mut |report| {
+                reports.push(format!("{report:?}"));
+                Ok(())
+            })
+            .unwrap();
+        reports
+    };
+    let reports_before = reports(&SqliteStore::open_with(&path, v6).unwrap());
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_schema());
+    assert_eq!(ledger_entries(&path), before);
+    assert_eq!(reports(&store), reports_before);
+    // The store still writes onto the rebuilt ledger, and its checks hold
+    // again after the rebuild set them aside.
+    store
+        .log_tool_call(&mission, NewToolCall::success("after", json!({})))
+        .unwrap();
+    assert_eq!(ledger_entries(&path).len(), before.len() + 1);
+    drop(store);
+
+    // The rule is the one v6 had: each value refused or taken alike, by the
+    // table as v6 made it and as v7 made it.
+    let (_old_dir, old_path) = temp_db();
+    drop(
+        SqliteStore::open_with(
+            &old_path,
+            OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec()),
+        )
+        .unwrap(),
+    );
+    let takes = |path: &std::path::Path, value: &str| {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        let taken = conn
+            .execute(
+                &format!(
+                    "INSERT INTO row_chain VALUES (999, 1, {value}, 1, NULL, printf('%064d', 1))"
+                ),
+                [],
+            )
+            .is_ok();
+        conn.execute_batch("ROLLBACK").unwrap();
+        taken
+    };
+    for value in [
+        "'missions'",
+        "'tool_calls'",
+        "'decisions'",
+        "'agent_memory'",
+        "'playbook_runs'",
+        "'Missions'",
+        "'tool_calls '",
+        "''",
+        "'elsewhere'",
+        "1",
+        "x'6d697373696f6e73'",
+        "CAST('missions' AS BLOB)",
+        "'missions' COLLATE NOCASE",
+        "'MISSIONS' COLLATE NOCASE",
+    ] {
+        let (v6_takes, v7_takes) = (takes(&old_path, value), takes(&path, value));
+        assert_eq!(v7_takes, v6_takes, "{value}: v6 {v6_takes}, v7 {v7_takes}");
+    }
+    assert!(takes(&path, "'decisions'") && !takes(&path, "'elsewhere'"));
+}

@@ -37,6 +37,10 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../../../schema/postgres/0006_provenance_identity.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../../../schema/postgres/0007_ledger_check.sql"),
+    },
 ];
 
 /// The advisory lock every migration takes: "vibe-mig" in ASCII.

@@ -57,6 +57,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("../../../schema/0006_provenance_identity.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../../../schema/0007_ledger_check.sql"),
+    },
 ];
 
 /// Where `open_default` puts the database, relative to the working directory.
