@@ -90,7 +90,11 @@ fn damaged_and_foreign_files_are_refused_and_left_untouched() {
     {
         SqliteStore::open(&path).unwrap();
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA user_version = 7;").unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA user_version = {};",
+            crate::common::latest_schema() + 1
+        ))
+        .unwrap();
     }
     assert_refused_untouched(&path, "newer");
 }
