@@ -1,4 +1,5 @@
--- Schema v7: the ledger's table check, written as comparisons.
+-- Schema v7 (SQLite only): the ledger's check on row_table, written as
+-- comparisons.
 --
 -- row_chain's check `row_table IN ('missions', ...)` cost about 2 us on
 -- every ledger row written: SQLite evaluates an IN list of more than two
@@ -10,33 +11,31 @@
 -- no check). The rule is unchanged: the same five names, compared as the
 -- IN list compared them (the column's BINARY collation).
 --
--- SQLite cannot change a check in place, so the table is rebuilt (SQLite's
--- documented procedure: create, copy, drop, rename; row_chain has no
--- index, trigger, view or foreign key to carry over). Entries another
--- program wrote past a check are copied as they are, as `vibe backup`
--- copies them; `vibe verify` still reports what they break.
+-- The check's text is replaced where the table's definition holds it, as
+-- SQLite documents for a change that leaves every stored byte as it is
+-- ("ALTER TABLE", making other kinds of schema changes). The table is not
+-- rebuilt: whatever another program added to it (columns, indexes,
+-- triggers, views that read it, foreign keys that point at it) stays as it
+-- was. A definition that does not hold this text (another program made
+-- the table itself) is left alone. RESET makes this connection read the
+-- new definition; creating and dropping a table moves the schema cookie,
+-- so every other open connection reads it again too.
 --
--- PostgreSQL evaluates an IN list without building anything; its
--- migration 7 changes nothing.
+-- PostgreSQL evaluates an IN list without building anything; it has no
+-- migration 7.
 
-PRAGMA ignore_check_constraints = ON;
+PRAGMA writable_schema = ON;
 
-CREATE TABLE row_chain_v7 (
-    mission_id  INTEGER NOT NULL,
-    seq         INTEGER NOT NULL CHECK (seq >= 1),
-    row_table   TEXT NOT NULL
-        CHECK (row_table = 'missions' OR row_table = 'tool_calls' OR row_table = 'decisions'
-               OR row_table = 'agent_memory' OR row_table = 'playbook_runs'),
-    row_seq     INTEGER NOT NULL CHECK (row_seq >= 1),
-    row_digest  TEXT CHECK (row_digest IS NULL OR length(row_digest) = 64),
-    hash        TEXT NOT NULL CHECK (length(hash) = 64),
-    PRIMARY KEY (mission_id, seq)
-) WITHOUT ROWID;
+UPDATE sqlite_schema
+SET sql = replace(sql,
+    'CHECK (row_table IN (''missions'', ''tool_calls'', ''decisions'', ''agent_memory'',
+                             ''playbook_runs''))',
+    'CHECK (row_table = ''missions'' OR row_table = ''tool_calls''
+               OR row_table = ''decisions'' OR row_table = ''agent_memory''
+               OR row_table = ''playbook_runs'')')
+WHERE type = 'table' AND name = 'row_chain';
 
-INSERT INTO row_chain_v7 (mission_id, seq, row_table, row_seq, row_digest, hash)
-    SELECT mission_id, seq, row_table, row_seq, row_digest, hash FROM row_chain;
+PRAGMA writable_schema = RESET;
 
-PRAGMA ignore_check_constraints = OFF;
-
-DROP TABLE row_chain;
-ALTER TABLE row_chain_v7 RENAME TO row_chain;
+CREATE TABLE vibe_schema_reload (x);
+DROP TABLE vibe_schema_reload;

@@ -30,6 +30,11 @@ fn builtin(backend: Backend) -> Vec<Migration> {
     }
 }
 
+/// The newest schema version this backend's own migrations reach.
+fn latest(backend: Backend) -> u32 {
+    builtin(backend).last().unwrap().version
+}
+
 /// `options` with `migrations` as this backend's.
 fn with_migrations(backend: Backend, migrations: Vec<Migration>) -> OpenOptions {
     match backend {
@@ -46,7 +51,7 @@ fn unusable(err: StoreError) -> String {
 }
 
 fn an_edited_migration_is_refused_and_nothing_is_written(backend: Backend) {
-    let next = latest_schema() + 1;
+    let next = latest(backend) + 1;
     let mut migrations = builtin(backend);
     migrations.push(Migration {
         version: next,
@@ -116,7 +121,7 @@ fn an_older_schema_is_refused_read_only_and_upgraded_by_a_write(backend: Backend
         format!(
             "its schema version is 3, older than this vibe-store reads ({}); open it once for \
              writing to upgrade it",
-            latest_schema()
+            latest(backend)
         )
     );
     assert_eq!(
@@ -126,9 +131,9 @@ fn an_older_schema_is_refused_read_only_and_upgraded_by_a_write(backend: Backend
     );
 
     let upgraded = store.reopen(OpenOptions::default()).unwrap();
-    assert_eq!(upgraded.schema_version().unwrap(), latest_schema());
+    assert_eq!(upgraded.schema_version().unwrap(), latest(backend));
     let read = store.reopen(OpenOptions::default().read_only()).unwrap();
-    assert_eq!(read.schema_version().unwrap(), latest_schema());
+    assert_eq!(read.schema_version().unwrap(), latest(backend));
 }
 
 fn migrations_applied_before_checksums_get_them_at_the_next_writable_open(backend: Backend) {
@@ -139,7 +144,7 @@ fn migrations_applied_before_checksums_get_them_at_the_next_writable_open(backen
         Backend::Postgres => store.exec("ALTER TABLE vibe_schema_version DROP COLUMN checksum"),
     }
     let read = store.reopen(OpenOptions::default().read_only()).unwrap();
-    assert_eq!(read.schema_version().unwrap(), latest_schema());
+    assert_eq!(read.schema_version().unwrap(), latest(backend));
     drop(read);
 
     store.reopen(OpenOptions::default()).unwrap();
@@ -427,13 +432,28 @@ fn ledger_entries(path: &std::path::Path) -> Vec<String> {
     rows.collect::<rusqlite::Result<_>>().unwrap()
 }
 
-#[test]
-fn v7_rebuilds_the_ledger_keeping_every_entry_as_it_was_and_the_same_rule() {
-    // A v6 file with a chain, and ledger entries another program wrote past
-    // the checks (backup and verify already treat such entries as evidence).
-    let (_dir, path) = temp_db();
-    let v6 = OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec());
-    let store = SqliteStore::open_with(&path, v6.clone()).unwrap();
+/// The definition of every table, index, trigger and view in a file, by
+/// name.
+fn definitions(path: &std::path::Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// A v6 file (the migrations up to 6, as the release before v7 left it)
+/// with one mission of three chained tool calls.
+fn v6_file() -> (tempfile::TempDir, std::path::PathBuf, MissionId) {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open_with(
+        &path,
+        OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec()),
+    )
+    .unwrap();
     assert_eq!(store.schema_version().unwrap(), 6);
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
@@ -446,50 +466,136 @@ fn v7_rebuilds_the_ledger_keeping_every_entry_as_it_was_and_the_same_rule() {
                 .collect(),
         )
         .unwrap();
-    drop(store);
+    (dir, path, mission)
+}
+
+/// What `verify` reports for every mission of `store`.
+fn reports(store: &SqliteStore) -> Vec<String> {
+    let mut reports = Vec::new();
+    store
+        .verify_chains(&mut |report| {
+            reports.push(format!("{report:?}"));
+            Ok(())
+        })
+        .unwrap();
+    reports
+}
+
+#[test]
+fn v7_rewrites_the_ledger_check_in_place_and_keeps_what_other_programs_added() {
+    // A v6 file to which another program added things of its own around the
+    // ledger, and entries past its checks (backup and verify treat such
+    // entries as evidence).
+    let (_dir, path, mission) = v6_file();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "PRAGMA ignore_check_constraints = ON;
-         INSERT INTO row_chain VALUES (55, 100, 'elsewhere', 0, 'short', 'x');
-         INSERT INTO row_chain VALUES (77, 1, 'tool_calls', 1, NULL, printf('%064d', 7));",
+        "PRAGMA foreign_keys = ON;
+         ALTER TABLE row_chain ADD COLUMN note TEXT;
+         ALTER TABLE row_chain ADD COLUMN id INTEGER;
+         UPDATE row_chain SET note = 'kept', id = seq;
+         CREATE INDEX ledger_by_hash ON row_chain(hash);
+         CREATE TRIGGER ledger_append_only BEFORE DELETE ON row_chain
+             BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+         CREATE VIEW ledger_view AS SELECT mission_id, seq, note FROM row_chain;
+         CREATE TABLE ledger_notes (m INTEGER, s INTEGER, txt TEXT,
+             FOREIGN KEY (m, s) REFERENCES row_chain(mission_id, seq) ON DELETE CASCADE);
+         INSERT INTO ledger_notes VALUES (1, 1, 'note');
+         PRAGMA ignore_check_constraints = ON;
+         INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+             VALUES (55, 100, 'elsewhere', 0, 'short', 'x');
+         PRAGMA ignore_check_constraints = OFF;",
     )
     .unwrap();
-    drop(conn);
-    let before = ledger_entries(&path);
-    let reports = |store: &SqliteStore| {
-        let mut reports = Vec::new();
-        store
-            .verify_chains(&mut |report| {
-                reports.push(format!("{report:?}"));
-                Ok(())
-            })
-            .unwrap();
-        reports
-    };
-    let reports_before = reports(&SqliteStore::open_with(&path, v6).unwrap());
-
-    let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), latest_schema());
-    assert_eq!(ledger_entries(&path), before);
-    assert_eq!(reports(&store), reports_before);
-    // The store still writes onto the rebuilt ledger, and its checks hold
-    // again after the rebuild set them aside.
-    store
-        .log_tool_call(&mission, NewToolCall::success("after", json!({})))
-        .unwrap();
-    assert_eq!(ledger_entries(&path).len(), before.len() + 1);
-    drop(store);
-
-    // The rule is the one v6 had: each value refused or taken alike, by the
-    // table as v6 made it and as v7 made it.
-    let (_old_dir, old_path) = temp_db();
-    drop(
-        SqliteStore::open_with(
-            &old_path,
+    let (before, defined_before) = (ledger_entries(&path), definitions(&path));
+    let reports_before = reports(
+        &SqliteStore::open_with(
+            &path,
             OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec()),
         )
         .unwrap(),
     );
+    // A connection another program holds open across the upgrade.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let integrity_before = integrity(&other);
+    assert_eq!(integrity_before, ["CHECK constraint failed in row_chain"]);
+    let refusal = |conn: &rusqlite::Connection| {
+        conn.execute(
+            "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, hash)
+             VALUES (999, 1, 'elsewhere', 1, printf('%064d', 1))",
+            [],
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    assert!(
+        refusal(&other).contains("row_table IN"),
+        "{}",
+        refusal(&other)
+    );
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_schema());
+    // Every entry as it was, and everything else the file defined, but the
+    // one check.
+    assert_eq!(ledger_entries(&path), before);
+    let defined_after = definitions(&path);
+    assert_eq!(defined_after.len(), defined_before.len());
+    for ((name, sql), (name_before, sql_before)) in defined_after.iter().zip(&defined_before) {
+        assert_eq!(name, name_before);
+        if name != "row_chain" {
+            assert_eq!(sql, sql_before, "{name}");
+        }
+    }
+    let ledger = &defined_after
+        .iter()
+        .find(|(n, _)| n == "row_chain")
+        .unwrap()
+        .1;
+    assert!(!ledger.contains(" IN ("), "{ledger}");
+    assert!(
+        ledger.contains("note TEXT") && ledger.contains("id INTEGER"),
+        "{ledger}"
+    );
+    assert_eq!(reports(&store), reports_before);
+    // The connection that stayed open reads the new definition too.
+    assert!(
+        refusal(&other).contains("row_table = 'missions' OR"),
+        "{}",
+        refusal(&other)
+    );
+    // The store writes onto the ledger (a column named `id` there is no
+    // ambiguity for it), and what another program added still acts.
+    store
+        .log_tool_call(&mission, NewToolCall::success("after", json!({})))
+        .unwrap();
+    assert_eq!(ledger_entries(&path).len(), before.len() + 1);
+    let err = other.execute("DELETE FROM row_chain", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM ledger_notes"), 1);
+    assert_eq!(
+        count(
+            &path,
+            "SELECT COUNT(*) FROM ledger_view WHERE note = 'kept'"
+        ),
+        4
+    );
+    // SQLite's own check finds what it found before: the entry past the
+    // checks, nothing else.
+    assert_eq!(integrity(&other), integrity_before);
+}
+
+/// What `PRAGMA integrity_check` reports, line by line.
+fn integrity(conn: &rusqlite::Connection) -> Vec<String> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check").unwrap();
+    let rows = stmt.query_map([], |row| row.get(0)).unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[test]
+fn v7_takes_and_refuses_exactly_what_v6_did_and_leaves_a_ledger_it_did_not_define() {
+    let (_dir, path, _) = v6_file();
+    let (_v6_dir, v6_path, _) = v6_file();
+    drop(SqliteStore::open(&path).unwrap());
     let takes = |path: &std::path::Path, value: &str| {
         let conn = rusqlite::Connection::open(path).unwrap();
         conn.execute_batch("BEGIN").unwrap();
@@ -520,8 +626,22 @@ fn v7_rebuilds_the_ledger_keeping_every_entry_as_it_was_and_the_same_rule() {
         "'missions' COLLATE NOCASE",
         "'MISSIONS' COLLATE NOCASE",
     ] {
-        let (v6_takes, v7_takes) = (takes(&old_path, value), takes(&path, value));
+        let (v6_takes, v7_takes) = (takes(&v6_path, value), takes(&path, value));
         assert_eq!(v7_takes, v6_takes, "{value}: v6 {v6_takes}, v7 {v7_takes}");
     }
     assert!(takes(&path, "'decisions'") && !takes(&path, "'elsewhere'"));
+
+    // A ledger another program defined in its own words keeps them.
+    let (_dir, path, _) = v6_file();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE row_chain_own AS SELECT * FROM row_chain;
+         DROP TABLE row_chain;
+         ALTER TABLE row_chain_own RENAME TO row_chain;",
+    )
+    .unwrap();
+    let before = definitions(&path);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_schema());
+    assert_eq!(definitions(&path), before);
 }

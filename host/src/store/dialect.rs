@@ -93,16 +93,22 @@ impl Dialect {
 /// the first found taken (`coalesce` stops there; usually after one).
 /// Written as `mission_uuid IN (?1, ?2, ?3)` with an `ORDER BY`, it cost
 /// SQLite a temporary index of the list and a sort on every statement,
-/// about 3 us of every operation.
+/// about 3 us of every operation. `$missions` is the name the statement
+/// gives the `missions` table: the id compared is named through it, so a
+/// column another program adds to a joined table cannot make it ambiguous.
 macro_rules! by_uuid {
-    () => {
-        " WHERE id = coalesce((SELECT id FROM missions WHERE mission_uuid = ?1),
-                              (SELECT id FROM missions WHERE mission_uuid = ?2),
-                              (SELECT id FROM missions WHERE mission_uuid = ?3))"
+    ($missions:literal) => {
+        concat!(
+            " WHERE ",
+            $missions,
+            ".id = coalesce((SELECT id FROM missions WHERE mission_uuid = ?1),
+                            (SELECT id FROM missions WHERE mission_uuid = ?2),
+                            (SELECT id FROM missions WHERE mission_uuid = ?3))"
+        )
     };
 }
 
-/// [`by_uuid!`] for a statement that locks the row it finds (PostgreSQL's
+/// [`by_uuid!`]'s lookup for a statement that locks the row it finds (PostgreSQL's
 /// `FOR UPDATE`): the uuid is compared in the locking statement's own
 /// `WHERE`, which READ COMMITTED checks again on the row's newest version
 /// once the lock is granted, so a mission renamed meanwhile is not found
@@ -185,7 +191,7 @@ pub(crate) const SQLITE: Statements = Statements {
          LEFT JOIN row_chain h ON h.mission_id = m.id
           AND h.seq = (SELECT seq FROM row_chain WHERE mission_id = m.id
                        ORDER BY seq DESC LIMIT 1)",
-        by_uuid!()
+        by_uuid!("m")
     )),
     find_missions: concat!(
         mission_select!(),
@@ -441,9 +447,10 @@ macro_rules! invocation_identity {
 }
 
 /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: the mission.
-pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), by_uuid!());
+pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), by_uuid!("missions"));
 /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: its row id.
-pub(crate) const MISSION_ROW_BY_UUID: &str = concat!("SELECT id FROM missions", by_uuid!());
+pub(crate) const MISSION_ROW_BY_UUID: &str =
+    concat!("SELECT id FROM missions", by_uuid!("missions"));
 
 /// The parameters of a lookup by uuid ([`MISSION_BY_UUID`],
 /// [`Statements::lock_mission`]): the id as given, then its lower- and

@@ -99,10 +99,10 @@ pub(crate) fn run(
             }
             let ran = db.batch(migration.sql);
             if db.dialect() == Dialect::Sqlite {
-                // A migration that rebuilds a table copies rows another
-                // program wrote past a check as they are (v7); the switch
-                // never outlives it, even when it fails halfway.
-                db.batch("PRAGMA ignore_check_constraints = OFF")?;
+                // A migration may edit a definition's text in place (v7);
+                // the switch that allows it never outlives the migration,
+                // even one that fails halfway.
+                db.batch("PRAGMA writable_schema = OFF")?;
             }
             ran.map_err(|e| {
                 StoreError::Internal(format!("migration {} failed: {e}", migration.version))

@@ -15,6 +15,20 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The schema version this build's own migrations reach on this
+    /// backend (SQLite's 7 is its own: PostgreSQL stays at 6).
+    pub fn latest_schema(self) -> u32 {
+        match self {
+            Backend::Sqlite => vibe_store::store::MIGRATIONS,
+            Backend::Postgres => vibe_store::store::POSTGRES_MIGRATIONS,
+        }
+        .last()
+        .unwrap()
+        .version
+    }
+}
+
 /// A fresh store on one backend, and what reads it from outside.
 pub struct TestStore {
     pub store: AnyStore,
