@@ -445,16 +445,58 @@ fn definitions(path: &std::path::Path) -> Vec<(String, String)> {
     rows.collect::<rusqlite::Result<_>>().unwrap()
 }
 
-/// A v6 file (the migrations up to 6, as the release before v7 left it)
-/// with one mission of three chained tool calls.
-fn v6_file() -> (tempfile::TempDir, std::path::PathBuf, MissionId) {
-    let (dir, path) = temp_db();
-    let store = SqliteStore::open_with(
-        &path,
-        OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec()),
+/// Schema v4's check on the ledger's `row_table`, as v4 wrote it.
+const V4_CHECK: &str = "CHECK (row_table IN ('missions', 'tool_calls', 'decisions', 'agent_memory',
+                             'playbook_runs'))";
+
+/// Puts `path`'s ledger definition back as schema v4 wrote it (what every
+/// release before the rewrite left), moving the schema cookie.
+fn as_v4_left_it(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'row_chain'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let at = sql.find("CHECK (row_table =").unwrap();
+    let end = at + sql[at..].find("'playbook_runs')").unwrap() + "'playbook_runs')".len();
+    let v4 = format!("{}{V4_CHECK}{}", &sql[..at], &sql[end..]);
+    let version: i64 = conn
+        .query_row("PRAGMA schema_version", [], |row| row.get(0))
+        .unwrap();
+    conn.execute_batch("BEGIN; PRAGMA writable_schema = ON")
+        .unwrap();
+    conn.execute(
+        "UPDATE sqlite_master SET sql = ?1 WHERE name = 'row_chain'",
+        [&v4],
     )
     .unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    conn.execute_batch(&format!(
+        "PRAGMA schema_version = {}; PRAGMA writable_schema = RESET; COMMIT",
+        version + 1
+    ))
+    .unwrap();
+    let migration = MIGRATIONS[3].sql;
+    let start = migration.find("CREATE TABLE row_chain (").unwrap();
+    let v4_prefix = &migration[start..start + migration[start..].find(V4_CHECK).unwrap()];
+    assert!(ledger_definition(path).starts_with(v4_prefix));
+}
+
+fn ledger_definition(path: &std::path::Path) -> String {
+    definitions(path)
+        .into_iter()
+        .find(|(name, _)| name == "row_chain")
+        .unwrap()
+        .1
+}
+
+/// A file as a release before the rewrite left it, with one mission of
+/// three chained tool calls.
+fn v4_ledger_file() -> (tempfile::TempDir, std::path::PathBuf, MissionId) {
+    let (dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
@@ -466,6 +508,8 @@ fn v6_file() -> (tempfile::TempDir, std::path::PathBuf, MissionId) {
                 .collect(),
         )
         .unwrap();
+    drop(store);
+    as_v4_left_it(&path);
     (dir, path, mission)
 }
 
@@ -482,11 +526,11 @@ fn reports(store: &SqliteStore) -> Vec<String> {
 }
 
 #[test]
-fn v7_rewrites_the_ledger_check_in_place_and_keeps_what_other_programs_added() {
+fn the_ledger_check_is_rewritten_in_place_keeping_what_other_programs_added() {
     // A v6 file to which another program added things of its own around the
     // ledger, and entries past its checks (backup and verify treat such
     // entries as evidence).
-    let (_dir, path, mission) = v6_file();
+    let (_dir, path, mission) = v4_ledger_file();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
@@ -507,13 +551,10 @@ fn v7_rewrites_the_ledger_check_in_place_and_keeps_what_other_programs_added() {
     )
     .unwrap();
     let (before, defined_before) = (ledger_entries(&path), definitions(&path));
-    let reports_before = reports(
-        &SqliteStore::open_with(
-            &path,
-            OpenOptions::default().sqlite_migrations(MIGRATIONS[..6].to_vec()),
-        )
-        .unwrap(),
-    );
+    // A read-only open rewrites nothing.
+    let reports_before =
+        reports(&SqliteStore::open_with(&path, OpenOptions::default().read_only()).unwrap());
+    assert!(ledger_definition(&path).contains(V4_CHECK));
     // A connection another program holds open across the upgrade.
     let other = rusqlite::Connection::open(&path).unwrap();
     let integrity_before = integrity(&other);
@@ -535,6 +576,11 @@ fn v7_rewrites_the_ledger_check_in_place_and_keeps_what_other_programs_added() {
 
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), latest_schema());
+    assert_eq!(
+        latest_schema(),
+        6,
+        "no schema version for an equivalent check"
+    );
     // Every entry as it was, and everything else the file defined, but the
     // one check.
     assert_eq!(ledger_entries(&path), before);
@@ -592,10 +638,12 @@ fn integrity(conn: &rusqlite::Connection) -> Vec<String> {
 }
 
 #[test]
-fn v7_takes_and_refuses_exactly_what_v6_did_and_leaves_a_ledger_it_did_not_define() {
-    let (_dir, path, _) = v6_file();
-    let (_v6_dir, v6_path, _) = v6_file();
+fn the_rewritten_check_takes_and_refuses_exactly_what_v4s_did() {
+    let (_dir, path, _) = v4_ledger_file();
+    let (_v4_dir, v4_path, _) = v4_ledger_file();
     drop(SqliteStore::open(&path).unwrap());
+    assert!(!ledger_definition(&path).contains(V4_CHECK));
+    assert!(ledger_definition(&v4_path).contains(V4_CHECK));
     let takes = |path: &std::path::Path, value: &str| {
         let conn = rusqlite::Connection::open(path).unwrap();
         conn.execute_batch("BEGIN").unwrap();
@@ -626,13 +674,21 @@ fn v7_takes_and_refuses_exactly_what_v6_did_and_leaves_a_ledger_it_did_not_defin
         "'missions' COLLATE NOCASE",
         "'MISSIONS' COLLATE NOCASE",
     ] {
-        let (v6_takes, v7_takes) = (takes(&v6_path, value), takes(&path, value));
-        assert_eq!(v7_takes, v6_takes, "{value}: v6 {v6_takes}, v7 {v7_takes}");
+        let (v4_takes, now_takes) = (takes(&v4_path, value), takes(&path, value));
+        assert_eq!(
+            now_takes, v4_takes,
+            "{value}: v4 {v4_takes}, now {now_takes}"
+        );
     }
     assert!(takes(&path, "'decisions'") && !takes(&path, "'elsewhere'"));
+}
 
-    // A ledger another program defined in its own words keeps them.
-    let (_dir, path, _) = v6_file();
+#[test]
+fn a_ledger_defined_otherwise_is_left_as_it_is() {
+    // Another program made the ledger itself, or wrote v4's words later in
+    // the definition (a default, a column name, a comment): only the clause
+    // where v4 wrote it is ever rewritten.
+    let (_dir, path, _) = v4_ledger_file();
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "CREATE TABLE row_chain_own AS SELECT * FROM row_chain;
@@ -640,8 +696,49 @@ fn v7_takes_and_refuses_exactly_what_v6_did_and_leaves_a_ledger_it_did_not_defin
          ALTER TABLE row_chain_own RENAME TO row_chain;",
     )
     .unwrap();
+    drop(conn);
     let before = definitions(&path);
-    let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), latest_schema());
+    drop(SqliteStore::open(&path).unwrap());
     assert_eq!(definitions(&path), before);
+
+    let (_dir, path, _) = v4_ledger_file();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let quoted = format!("\"{V4_CHECK}\"");
+    conn.execute_batch(&format!(
+        "ALTER TABLE row_chain ADD COLUMN note TEXT DEFAULT {quoted};
+         ALTER TABLE row_chain ADD COLUMN {quoted} TEXT;
+         ALTER TABLE row_chain ADD COLUMN x TEXT CHECK (x IN (-- {V4_CHECK};"
+    ))
+    .unwrap();
+    drop(conn);
+    let before = ledger_definition(&path);
+    let store = SqliteStore::open(&path).unwrap();
+    let after = ledger_definition(&path);
+    assert_eq!(after.matches(V4_CHECK).count(), 3, "{after}");
+    assert_eq!(
+        after.replacen(
+            "CHECK (row_table = 'missions' OR row_table = 'tool_calls'
+               OR row_table = 'decisions' OR row_table = 'agent_memory'
+               OR row_table = 'playbook_runs')",
+            V4_CHECK,
+            1
+        ),
+        before
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO row_chain (mission_id, seq, row_table, row_seq, hash)
+         VALUES (999, 1, 'decisions', 1, printf('%064d', 1))",
+        [],
+    )
+    .unwrap();
+    let default: String = conn
+        .query_row(
+            "SELECT note FROM row_chain WHERE mission_id = 999",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(default, V4_CHECK);
+    drop(store);
 }

@@ -97,14 +97,7 @@ pub(crate) fn run(
             if now.version >= migration.version {
                 return Ok(false);
             }
-            let ran = db.batch(migration.sql);
-            if db.dialect() == Dialect::Sqlite {
-                // A migration may edit a definition's text in place (v7);
-                // the switch that allows it never outlives the migration,
-                // even one that fails halfway.
-                db.batch("PRAGMA writable_schema = OFF")?;
-            }
-            ran.map_err(|e| {
+            db.batch(migration.sql).map_err(|e| {
                 StoreError::Internal(format!("migration {} failed: {e}", migration.version))
             })?;
             if db.dialect() == Dialect::Sqlite {

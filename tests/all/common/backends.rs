@@ -17,7 +17,7 @@ pub enum Backend {
 
 impl Backend {
     /// The schema version this build's own migrations reach on this
-    /// backend (SQLite's 7 is its own: PostgreSQL stays at 6).
+    /// backend.
     pub fn latest_schema(self) -> u32 {
         match self {
             Backend::Sqlite => vibe_store::store::MIGRATIONS,

@@ -11,9 +11,7 @@ use crate::store::migrate::{Migration, SchemaConnection};
 use crate::store::sql::Sql;
 
 /// The PostgreSQL migrations compiled into this binary. Their numbers match
-/// the SQLite ones: version N is the same layout on both. SQLite's version 7
-/// only rewrites its ledger check in a form SQLite evaluates faster; the
-/// layout is v6's, and PostgreSQL has no version 7.
+/// the SQLite ones: version N is the same layout on both.
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,

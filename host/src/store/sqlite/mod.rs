@@ -6,6 +6,7 @@
 
 mod backup;
 pub(crate) mod busy;
+mod ledger_check;
 mod open;
 mod writer;
 
@@ -56,10 +57,6 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 6,
         sql: include_str!("../../../schema/0006_provenance_identity.sql"),
-    },
-    Migration {
-        version: 7,
-        sql: include_str!("../../../schema/0007_ledger_check.sql"),
     },
 ];
 
