@@ -722,3 +722,48 @@ fn a_write_behind_a_stuck_lock_fails_busy_after_the_busy_timeout_even_after_a_wr
         "{written:?} after {took:?}"
     );
 }
+
+/// A write's last statement goes to the server with its COMMIT, in one
+/// flight: when another program's trigger refuses the statement, or its
+/// deferred constraint refuses the commit, the call fails with the
+/// server's reason, nothing of it stays, and the next write on the same
+/// pooled connection lands (docs/guarantees.md: "A write's BEGIN travels
+/// with its first statement and its COMMIT with its last").
+#[test]
+fn a_write_refused_by_its_statement_or_by_its_commit_leaves_nothing_and_the_next_lands() {
+    let options = OpenOptions::default().max_connections(1);
+    let store = TestStore::open_with(Backend::Postgres, options);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    store.exec(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'refused %', NEW.tool_name; END $$;
+         CREATE TRIGGER at_insert BEFORE INSERT ON tool_calls FOR EACH ROW
+           WHEN (NEW.tool_name = 'at-insert') EXECUTE FUNCTION refuse();
+         CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT ON tool_calls
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+           WHEN (NEW.tool_name = 'at-commit') EXECUTE FUNCTION refuse();",
+    );
+    let entries = store.count("SELECT COUNT(*) FROM row_chain");
+    for tool in ["at-insert", "at-commit", "at-insert"] {
+        let refused = store.log_tool_call(&m, NewToolCall::success(tool, json!(1)));
+        let message = format!("{refused:?}");
+        assert!(
+            message.contains(&format!("refused {tool}")),
+            "{tool}: {message}"
+        );
+        assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 0, "{tool}");
+        assert_eq!(
+            store.count("SELECT COUNT(*) FROM row_chain"),
+            entries,
+            "{tool}"
+        );
+    }
+    let landed = store
+        .log_tool_call(&m, NewToolCall::success("fine", json!(2)))
+        .unwrap();
+    assert_eq!(store.get_tool_call(landed).unwrap().tool_name, "fine");
+    assert_eq!(store.count("SELECT COUNT(*) FROM row_chain"), entries + 1);
+    assert!(store.verify_chain(&m).unwrap().intact());
+}

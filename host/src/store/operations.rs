@@ -597,7 +597,8 @@ fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
 /// Inserts one row into `mission`'s chain with `insert`, which is given the
 /// mission's row id, the identity of the handle's invocation
 /// ([`invocation_identity`]) and the chain head, and writes the row and its
-/// ledger entry (as [`chain::insert_row`] does); returns the row's id.
+/// ledger entry with [`chain::insert_row`] and nothing else (on PostgreSQL
+/// that is one statement, sent with the commit); returns the row's id.
 ///
 /// Runs in a transaction that locks the mission and reads its head.
 fn chained_insert<B: Backend>(
@@ -612,6 +613,9 @@ fn chained_insert<B: Backend>(
     store.write_sql(move |db| {
         let (mission_id, head) = lock_mission_head(db, &locked)?;
         let identity = invocation_identity(db, origin)?;
+        // `insert` is one statement on PostgreSQL (chain::insert_row): the
+        // commit goes with it.
+        db.commit_with_next();
         insert(db, mission_id, &identity, head).map(|(id, _)| id)
     })
 }

@@ -115,6 +115,13 @@ pub(crate) trait Sql {
     /// migration's script).
     fn batch(&mut self, sql: &str) -> Result<()>;
 
+    /// Says that the next statement is the transaction's last: a backend
+    /// that can send the commit with it does (PostgreSQL, one round trip
+    /// for both), and that statement's call then fails if the commit does.
+    /// The transaction runs nothing after it. SQLite ignores it: its
+    /// statements are calls, not round trips.
+    fn commit_with_next(&mut self) {}
+
     /// The first row `sql` returns, if any.
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value<'static>>>> {
         let mut first = None;

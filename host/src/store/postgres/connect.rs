@@ -10,8 +10,8 @@ use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use postgres::config::{Host, SslMode};
-use postgres::{Client, Config, NoTls};
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::{Client, Config, NoTls};
 
 use crate::store::error::{Result, StoreError};
 use crate::sync::lock;
@@ -105,7 +105,7 @@ impl Target {
             config.user(&user);
         }
         if config.get_hosts().is_empty() {
-            config.host(&std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into()));
+            config.host(std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into()));
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -132,10 +132,19 @@ impl Target {
         &self.shown
     }
 
-    /// A new connection.
-    pub(crate) fn connect(&self) -> Result<Client> {
+    /// A new connection, which begins each transaction with `settings`
+    /// ([`Conn::begin`]).
+    pub(crate) fn connect(&self, settings: Arc<str>) -> Result<Conn> {
+        // The connection's I/O runs as a task on a runtime of its own, driven
+        // while a call blocks on it, as the synchronous client does.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Internal(format!("a client runtime: {e}")))?;
         let connected = match self.tls {
-            Tls::Off => self.config.connect(NoTls),
+            Tls::Off => runtime
+                .block_on(self.config.connect(NoTls))
+                .map(|(client, io)| (client, runtime.spawn(drive(io)))),
             tls => {
                 let mut builder = native_tls::TlsConnector::builder();
                 builder
@@ -151,15 +160,25 @@ impl Target {
                 let connector = builder
                     .build()
                     .map_err(|e| StoreError::Internal(format!("TLS could not be set up: {e}")))?;
-                self.config
-                    .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+                runtime
+                    .block_on(
+                        self.config
+                            .connect(postgres_native_tls::MakeTlsConnector::new(connector)),
+                    )
+                    .map(|(client, io)| (client, runtime.spawn(drive(io))))
             }
         };
-        connected.map_err(|e| self.error(e, TxStep::Connect))
+        let (client, io) = connected.map_err(|e| self.error(e, TxStep::Connect))?;
+        Ok(Conn {
+            client: Some(client),
+            io: Some(io),
+            runtime,
+            settings,
+        })
     }
 
     /// A client library error as the store's error, naming this server.
-    pub(crate) fn error(&self, err: postgres::Error, step: TxStep) -> StoreError {
+    pub(crate) fn error(&self, err: tokio_postgres::Error, step: TxStep) -> StoreError {
         if let Some(db) = err.as_db_error() {
             let code = db.code().code();
             let message = db.message().to_owned();
@@ -323,22 +342,78 @@ fn pgpass_lookup(text: &str, wanted: [&str; 4]) -> Option<Vec<u8>> {
     None
 }
 
-/// A pooled connection.
+/// Runs a connection's I/O until the client is dropped or the server
+/// closes it. Notices are logged by the client library.
+async fn drive<S, T>(io: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let _ = io.await;
+}
+
+/// How long closing a connection waits for its goodbye to be sent.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A pooled connection: the client, and the runtime its I/O runs on.
 pub(crate) struct Conn {
-    pub(crate) client: Client,
+    /// `Some` until dropped.
+    client: Option<Client>,
+    /// The task running the connection's I/O; `Some` until dropped.
+    io: Option<tokio::task::JoinHandle<()>>,
+    runtime: tokio::runtime::Runtime,
     settings: Arc<str>,
 }
 
 impl Conn {
-    /// Begins a transaction (`begin`: `BEGIN` and its modes) with the
-    /// store's settings, in one round trip. They are `SET LOCAL`, made for
-    /// each transaction rather than once per connection: behind a
-    /// transaction pooler a session setting would stay on a server
-    /// connection other clients get next, and be missing from the one this
-    /// transaction runs on.
-    pub(crate) fn begin(&mut self, begin: &str) -> std::result::Result<(), postgres::Error> {
-        self.client
-            .batch_execute(&format!("{begin}; {}", self.settings))
+    pub(crate) fn client(&self) -> &Client {
+        self.client.as_ref().expect("a client until dropped")
+    }
+
+    /// Runs `future` (one of the client's calls) to its end, driving the
+    /// connection's I/O meanwhile. Blocks: call it where blocking is
+    /// allowed ([`super::blocking`]).
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// `sql` (statements without parameters) in one round trip.
+    pub(crate) fn batch_execute(
+        &self,
+        sql: &str,
+    ) -> std::result::Result<(), tokio_postgres::Error> {
+        self.block_on(self.client().batch_execute(sql))
+    }
+
+    /// Whether the connection is closed for good (the server closed it, or
+    /// an I/O error broke it).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client().is_closed()
+    }
+
+    /// What begins a transaction: `begin` (`BEGIN` and its modes) and the
+    /// store's settings. They are `SET LOCAL`, made for each transaction
+    /// rather than once per connection: behind a transaction pooler a
+    /// session setting would stay on a server connection other clients get
+    /// next, and be missing from the one this transaction runs on. Sent
+    /// with the transaction's first statement ([`super::tx::PgTx`]).
+    pub(crate) fn begin(&self, begin: &str) -> String {
+        format!("{begin}; {}", self.settings)
+    }
+}
+
+impl Drop for Conn {
+    /// Closes the connection: the client dropped, its I/O task sends the
+    /// server a goodbye and ends. Blocks briefly, as closing the
+    /// synchronous client does; the pool drops connections on a thread of
+    /// their own.
+    fn drop(&mut self) {
+        drop(self.client.take());
+        if let Some(io) = self.io.take() {
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(CLOSE_TIMEOUT, io).await });
+        }
     }
 }
 
@@ -394,7 +469,7 @@ impl Pool {
         let mut state = lock(&self.state);
         loop {
             if let Some(conn) = state.idle.pop() {
-                if conn.client.is_closed() {
+                if conn.is_closed() {
                     state.open -= 1;
                     continue;
                 }
@@ -406,14 +481,11 @@ impl Pool {
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
-                let opened = self.target.connect();
+                let opened = self.target.connect(self.settings.clone());
                 return match opened {
-                    Ok(client) => Ok(Pooled {
+                    Ok(conn) => Ok(Pooled {
                         pool: self,
-                        conn: Some(Conn {
-                            client,
-                            settings: self.settings.clone(),
-                        }),
+                        conn: Some(conn),
                     }),
                     Err(e) => {
                         lock(&self.state).open -= 1;
@@ -464,7 +536,7 @@ impl Drop for Pooled<'_> {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if conn.client.is_closed() {
+        if conn.is_closed() {
             lock(&self.pool.state).open -= 1;
             let _ = std::thread::spawn(move || drop(conn)).join();
         } else {

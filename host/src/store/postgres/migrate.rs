@@ -4,7 +4,7 @@
 //! starting at once queue on it, the first applies the migration and the
 //! other nine find it applied.
 
-use super::connect::{Conn, Target, TxStep};
+use super::connect::{Conn, Target};
 use super::tx::PgTx;
 use crate::store::error::Result;
 use crate::store::migrate::{Migration, SchemaConnection};
@@ -64,27 +64,19 @@ impl SchemaConnection for SchemaLock<'_> {
         lock: bool,
         f: &mut dyn FnMut(&mut dyn Sql) -> Result<T>,
     ) -> Result<T> {
-        let target = self.target;
-        self.conn
-            .begin("BEGIN")
-            .map_err(|e| target.error(e, TxStep::Work))?;
-        let mut db = PgTx::new(self.conn, target);
+        let mut db = PgTx::new(self.conn, self.target, "BEGIN");
         let outcome = (|| {
             if lock {
                 db.execute("SELECT pg_advisory_xact_lock(?1)", &[MIGRATION_LOCK.into()])?;
             }
             f(&mut db)
         })();
-        let outcome = outcome.and_then(|value| {
-            self.conn
-                .client
-                .batch_execute("COMMIT")
-                .map_err(|e| target.error(e, TxStep::Commit))
-                .map(|()| value)
-        });
-        if outcome.is_err() && !self.conn.client.is_closed() {
-            let _ = self.conn.client.batch_execute("ROLLBACK");
+        match outcome {
+            Ok(value) => db.commit().map(|()| value),
+            Err(e) => {
+                db.rollback();
+                Err(e)
+            }
         }
-        outcome
     }
 }

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use connect::is_postgres_url;
+use connect::Pool;
 pub(crate) use connect::Target;
-use connect::{Pool, TxStep};
 pub use migrate::POSTGRES_MIGRATIONS;
 use tx::PgTx;
 
@@ -182,33 +182,32 @@ impl PostgresStore {
         let mut stale = 0usize;
         loop {
             let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
-            let conn = pooled.conn();
-            let begun = if write {
-                conn.begin("BEGIN")
+            let begin = if write {
+                "BEGIN"
             } else {
-                conn.begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             };
-            if let Err(e) = begun {
-                // A connection the server closed while it sat idle (a
-                // restart): nothing was sent that could have been applied.
-                if conn.client.is_closed() && stale <= self.inner.options.postgres.max_connections {
-                    stale += 1;
-                    pooled.discard();
-                    continue;
+            let mut db = PgTx::new(pooled.conn(), target, begin);
+            let outcome = f(&mut db);
+            // A connection the server closed while it sat idle (a
+            // restart): nothing of the transaction was applied.
+            if outcome.is_err()
+                && db.lost_before_it_began()
+                && stale <= self.inner.options.postgres.max_connections
+            {
+                stale += 1;
+                drop(db);
+                pooled.discard();
+                continue;
+            }
+            let outcome = match outcome {
+                Ok(value) => db.commit().map(|()| value),
+                Err(e) => {
+                    db.rollback();
+                    Err(e)
                 }
-                return Err(target.error(e, TxStep::Work));
-            }
-            let mut db = PgTx::new(conn, target);
-            let outcome = f(&mut db).and_then(|value| {
-                conn.client
-                    .batch_execute("COMMIT")
-                    .map_err(|e| target.error(e, TxStep::Commit))
-                    .map(|()| value)
-            });
-            if outcome.is_err() && !conn.client.is_closed() {
-                let _ = conn.client.batch_execute("ROLLBACK");
-            }
-            if conn.client.is_closed() {
+            };
+            if pooled.conn().is_closed() {
                 pooled.discard();
             }
             match outcome {

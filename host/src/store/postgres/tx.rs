@@ -4,25 +4,183 @@
 //! server connection), and columns read as SQLite's storage classes.
 
 use std::borrow::Cow;
+use std::pin::{pin, Pin};
 
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::{Format, IsNull, Kind, ToSql, Type};
+use futures_util::future;
+use futures_util::StreamExt;
+use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type};
+use tokio_postgres::{Row, RowStream};
 
 use super::connect::{Conn, Target, TxStep};
 use crate::store::error::{Result, StoreError};
 use crate::store::sql::{Dialect, Sql, Value};
 
 /// A PostgreSQL connection inside a transaction, as [`Sql`].
+///
+/// Round trips are what a write costs here, so the transaction's control
+/// statements travel with its own (pipelining): its `BEGIN` (with the
+/// store's settings) goes out with the first statement, and its `COMMIT`
+/// with the last when the caller names it ([`Sql::commit_with_next`]). The
+/// server answers each flight in one round trip. A transaction that runs no
+/// statement sends nothing.
 pub(super) struct PgTx<'a> {
-    client: &'a mut postgres::Client,
+    conn: &'a mut Conn,
     target: &'a Target,
+    /// What begins the transaction, until it is sent.
+    begin: Option<String>,
+    stage: Stage,
+    /// Whether the first flight, which carried no `COMMIT`, failed.
+    first_flight_failed: bool,
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Open,
+    /// The next statement carries the `COMMIT`.
+    Closing,
+    /// Its last statement was sent with the `COMMIT`: committed, or rolled
+    /// back by the server when that statement failed.
+    Ended,
+}
+
+/// A statement's rows: as they come, or all of them, read before the
+/// `COMMIT` sent with the statement was answered.
+enum Rows {
+    Streaming(Pin<Box<RowStream>>),
+    Read {
+        rows: std::vec::IntoIter<Row>,
+        affected: u64,
+    },
 }
 
 impl<'a> PgTx<'a> {
-    pub(super) fn new(conn: &'a mut Conn, target: &'a Target) -> Self {
+    /// A transaction on `conn`, begun by `begin` (`BEGIN` and its modes)
+    /// and the store's settings when its first statement is sent.
+    pub(super) fn new(conn: &'a mut Conn, target: &'a Target, begin: &str) -> Self {
+        let begin = conn.begin(begin);
         PgTx {
-            client: &mut conn.client,
+            conn,
             target,
+            begin: Some(begin),
+            stage: Stage::Open,
+            first_flight_failed: false,
+        }
+    }
+
+    /// Whether the transaction's first flight (its `BEGIN` and first
+    /// statement, no `COMMIT`) failed on a connection that is now closed:
+    /// one the server closed while it sat idle (a restart). Nothing was
+    /// committed, so the whole transaction may be tried again on another.
+    pub(super) fn lost_before_it_began(&self) -> bool {
+        self.first_flight_failed && self.conn.is_closed()
+    }
+
+    /// Commits what was sent; nothing to do when nothing was sent, or when
+    /// the last statement took the `COMMIT` with it.
+    pub(super) fn commit(self) -> Result<()> {
+        if self.begin.is_some() || self.stage == Stage::Ended {
+            return Ok(());
+        }
+        self.conn
+            .batch_execute("COMMIT")
+            .map_err(|e| self.target.error(e, TxStep::Commit))
+    }
+
+    /// Rolls back what was sent, where the transaction is still open on a
+    /// connection that still stands.
+    pub(super) fn rollback(self) {
+        if self.begin.is_none() && self.stage != Stage::Ended && !self.conn.is_closed() {
+            let _ = self.conn.batch_execute("ROLLBACK");
+        }
+    }
+
+    fn fail(&self, err: tokio_postgres::Error) -> StoreError {
+        self.target.error(err, TxStep::Work)
+    }
+
+    /// Sends `sql` with `params`, with the transaction's `BEGIN` before it
+    /// if it is the first statement and its `COMMIT` after it if it is the
+    /// last, in one flight.
+    fn send(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
+        let statement = dollar_placeholders(sql);
+        let client = self.conn.client();
+        let begin = self.begin.take();
+        let first = begin.is_some();
+        let begin = async {
+            match &begin {
+                Some(begin) => client.batch_execute(begin).await,
+                None => Ok(()),
+            }
+        };
+        // Each flight's futures are polled in order, so BEGIN's messages go
+        // out first, then the statement's, then COMMIT's, before any answer
+        // is read.
+        match self.stage {
+            Stage::Open => {
+                let (begun, rows) = self.conn.block_on(future::join(
+                    begin,
+                    client.query_typed_raw(&statement, typed(params)),
+                ));
+                if first && (begun.is_err() || rows.is_err()) {
+                    self.first_flight_failed = true;
+                }
+                // BEGIN's error first: the statement's is then only that
+                // the transaction was aborted.
+                begun
+                    .and(rows)
+                    .map(|rows| Rows::Streaming(Box::pin(rows)))
+                    .map_err(|e| self.fail(e))
+            }
+            Stage::Closing => {
+                self.stage = Stage::Ended;
+                // The rows are read while the COMMIT waits behind them.
+                let read = async {
+                    let rows = client.query_typed_raw(&statement, typed(params)).await?;
+                    let mut rows = pin!(rows);
+                    let mut all = Vec::new();
+                    while let Some(row) = rows.next().await {
+                        all.push(row?);
+                    }
+                    Ok::<_, tokio_postgres::Error>((all, rows.rows_affected().unwrap_or(0)))
+                };
+                let (begun, read, committed) =
+                    self.conn
+                        .block_on(future::join3(begin, read, client.batch_execute("COMMIT")));
+                // A statement that failed left the transaction aborted, and
+                // the server answered the COMMIT by rolling it back.
+                let (rows, affected) = begun.and(read).map_err(|e| self.fail(e))?;
+                committed.map_err(|e| self.target.error(e, TxStep::Commit))?;
+                Ok(Rows::Read {
+                    rows: rows.into_iter(),
+                    affected,
+                })
+            }
+            Stage::Ended => Err(StoreError::Internal(
+                "a statement after the one the transaction committed with".into(),
+            )),
+        }
+    }
+
+    /// The next row of `rows`, or `None` at their end.
+    fn next_row(&self, rows: &mut Rows) -> Result<Option<Row>> {
+        match rows {
+            Rows::Streaming(stream) => self
+                .conn
+                .block_on(stream.next())
+                .transpose()
+                .map_err(|e| self.fail(e)),
+            Rows::Read { rows, .. } => Ok(rows.next()),
+        }
+    }
+}
+
+impl Rows {
+    /// How many rows the statement changed, once its rows are read.
+    fn affected(&self) -> u64 {
+        match self {
+            Rows::Streaming(stream) => stream.rows_affected().unwrap_or(0),
+            Rows::Read { affected, .. } => *affected,
         }
     }
 }
@@ -57,15 +215,12 @@ impl Sql for PgTx<'_> {
         params: &[Value],
         f: &mut dyn FnMut(&[Value<'static>]) -> Result<()>,
     ) -> Result<()> {
-        let target = self.target;
-        let fail = |e| target.error(e, TxStep::Work);
-        let mut rows = self
-            .client
-            .query_typed_raw(&dollar_placeholders(sql), typed(params))
-            .map_err(fail)?;
+        let mut rows = self.send(sql, params)?;
         let mut values = Vec::new();
-        while let Some(row) = rows.next().map_err(fail)? {
-            if crate::store::deadline::expired() {
+        while let Some(row) = self.next_row(&mut rows)? {
+            // Past a COMMIT the statement took with it, the work is done:
+            // a deadline can no longer undo it.
+            if self.stage != Stage::Ended && crate::store::deadline::expired() {
                 return Err(StoreError::Interrupted);
             }
             values.clear();
@@ -78,14 +233,9 @@ impl Sql for PgTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let target = self.target;
-        let fail = |e| target.error(e, TxStep::Work);
-        let mut rows = self
-            .client
-            .query_typed_raw(&dollar_placeholders(sql), typed(params))
-            .map_err(fail)?;
-        while rows.next().map_err(fail)?.is_some() {}
-        Ok(rows.rows_affected().unwrap_or(0))
+        let mut rows = self.send(sql, params)?;
+        while self.next_row(&mut rows)?.is_some() {}
+        Ok(rows.affected())
     }
 
     fn insert(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
@@ -95,9 +245,26 @@ impl Sql for PgTx<'_> {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        self.client
-            .batch_execute(sql)
-            .map_err(|e| self.target.error(e, TxStep::Work))
+        if self.stage != Stage::Open {
+            return Err(StoreError::Internal(
+                "a script as the statement a transaction commits with".into(),
+            ));
+        }
+        let sent = match self.begin.take() {
+            None => self.conn.batch_execute(sql),
+            Some(begin) => {
+                let sent = self.conn.batch_execute(&format!("{begin}; {sql}"));
+                self.first_flight_failed = sent.is_err();
+                sent
+            }
+        };
+        sent.map_err(|e| self.fail(e))
+    }
+
+    fn commit_with_next(&mut self) {
+        if self.stage == Stage::Open {
+            self.stage = Stage::Closing;
+        }
     }
 }
 
@@ -117,8 +284,8 @@ fn dollar_placeholders(sql: &str) -> String {
 
 /// A column as SQLite would type it: integers and booleans as integers,
 /// text as text.
-fn column_value(row: &postgres::Row, i: usize, ty: &Type) -> Result<Value<'static>> {
-    let wrong = |e: postgres::Error| StoreError::Internal(format!("column {i}: {e}"));
+fn column_value(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<Value<'static>> {
+    let wrong = |e: tokio_postgres::Error| StoreError::Internal(format!("column {i}: {e}"));
     Ok(match *ty {
         Type::BOOL => row
             .try_get::<_, Option<bool>>(i)
@@ -184,5 +351,5 @@ impl ToSql for Value<'_> {
         Format::Text
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
