@@ -767,3 +767,186 @@ fn a_write_refused_by_its_statement_or_by_its_commit_leaves_nothing_and_the_next
     assert_eq!(store.count("SELECT COUNT(*) FROM row_chain"), entries + 1);
     assert!(store.verify_chain(&m).unwrap().intact());
 }
+
+/// A write whose last statement and `COMMIT` went out together, and whose
+/// answers the connection then lost, may have committed: the call says the
+/// write may or may not have been recorded, never that nothing was written
+/// (found by the breaker: "nothing was written" of a row that was there).
+/// The connection is cut by a proxy right after the flight reaches the
+/// server.
+#[test]
+fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_recorded() {
+    let db = server().fresh_database();
+    let proxy = FaultyProxy::start(&db.url);
+    let store = AnyStore::open(&proxy.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    proxy.next(Fault::Cut);
+    let lost = store.log_tool_call(&m, NewToolCall::success("cut", json!(1)));
+    assert!(
+        matches!(&lost, Err(StoreError::Unavailable { reason, .. }) if reason.contains("may or may not")),
+        "{lost:?}"
+    );
+    let mut client = db.client();
+    let kept: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'cut'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        kept, 1,
+        "the COMMIT ran: the message must not say nothing was written"
+    );
+    store
+        .log_tool_call(&m, NewToolCall::success("after", json!(2)))
+        .unwrap();
+    assert!(store.verify_chain(&m).unwrap().intact());
+}
+
+/// A TCP proxy to a PostgreSQL server that does one thing wrong when told:
+/// [`Fault::Cut`] closes the connection carrying a chained insert and a
+/// `COMMIT` before any answer comes back (the server gets the whole
+/// flight); [`Fault::SpoilBegin`] turns the next `BEGIN` into a syntax
+/// error, so the server refuses it before it runs, as a cancel or a
+/// timeout landing there would.
+struct FaultyProxy {
+    url: String,
+    fault: Arc<std::sync::atomic::AtomicU8>,
+}
+
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Fault {
+    Cut = 1,
+    SpoilBegin = 2,
+}
+
+impl FaultyProxy {
+    fn start(url: &str) -> FaultyProxy {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicU8, Ordering};
+        let (user, rest) = url.split_once('@').expect("a URL with a user");
+        let (server, database) = rest.split_once('/').expect("a URL with a database");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let fault = Arc::new(AtomicU8::new(0));
+        let (server, faults) = (server.to_owned(), fault.clone());
+        let find = |bytes: &[u8], what: &[u8]| bytes.windows(what.len()).position(|w| w == what);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let mut upstream = TcpStream::connect(&server).unwrap();
+                let (mut from_server, mut to_client) =
+                    (upstream.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut from_server, &mut to_client));
+                let faults = faults.clone();
+                std::thread::spawn(move || {
+                    let (mut buf, mut inserted) = (vec![0u8; 65536], false);
+                    loop {
+                        let n = match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let chunk = &mut buf[..n];
+                        inserted |= find(chunk, b"INSERT INTO row_chain").is_some();
+                        let mut cut = false;
+                        if inserted && find(chunk, b"COMMIT").is_some() {
+                            cut = faults
+                                .compare_exchange(
+                                    Fault::Cut as u8,
+                                    0,
+                                    Ordering::SeqCst,
+                                    Ordering::SeqCst,
+                                )
+                                .is_ok();
+                        }
+                        if let Some(at) = find(chunk, b"BEGIN") {
+                            if faults
+                                .compare_exchange(
+                                    Fault::SpoilBegin as u8,
+                                    0,
+                                    Ordering::SeqCst,
+                                    Ordering::SeqCst,
+                                )
+                                .is_ok()
+                            {
+                                chunk[at + 4] = b'X';
+                            }
+                        }
+                        if cut {
+                            // The client loses the connection before any
+                            // answer; the server gets the whole flight.
+                            let _ = client.shutdown(Shutdown::Both);
+                        }
+                        if std::io::Write::write_all(&mut upstream, chunk).is_err() {
+                            break;
+                        }
+                        if cut {
+                            std::thread::sleep(Duration::from_millis(300));
+                            break;
+                        }
+                    }
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = upstream.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        FaultyProxy {
+            url: format!("{user}@127.0.0.1:{port}/{database}"),
+            fault,
+        }
+    }
+
+    fn next(&self, fault: Fault) {
+        self.fault
+            .store(fault as u8, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A `BEGIN` the server refuses before running it (a cancel or a timeout
+/// landing between it and the next statement) leaves no write committed on
+/// its own: a statement that writes is never sent behind an unanswered
+/// `BEGIN` (found by the breaker: a mission created in autocommit, with no
+/// ledger entry, by a call that failed).
+#[test]
+fn a_begin_refused_before_it_ran_lets_no_statement_commit_on_its_own() {
+    let db = server().fresh_database();
+    let proxy = FaultyProxy::start(&db.url);
+    let store = AnyStore::open(&proxy.url).unwrap();
+    let mut client = db.client();
+    let mut count = |table: &str| -> i64 {
+        client
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .unwrap()
+            .get(0)
+    };
+    proxy.next(Fault::SpoilBegin);
+    let refused = store.create_mission(Phase::Coding, Json::from(json!({})));
+    assert!(
+        format!("{refused:?}").contains("syntax error"),
+        "{refused:?}"
+    );
+    assert_eq!(count("missions"), 0);
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let entries = count("row_chain");
+    for _ in 0..2 {
+        proxy.next(Fault::SpoilBegin);
+        let refused = store.log_tool_call(&m, NewToolCall::success("spoilt", json!(1)));
+        assert!(
+            format!("{refused:?}").contains("syntax error"),
+            "{refused:?}"
+        );
+        assert_eq!(count("tool_calls"), 0);
+        assert_eq!(count("row_chain"), entries);
+    }
+    store
+        .log_tool_call(&m, NewToolCall::success("after", json!(2)))
+        .unwrap();
+    assert_eq!(count("missions"), 1);
+    assert!(store.verify_chain(&m).unwrap().intact());
+}

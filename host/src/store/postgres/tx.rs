@@ -104,6 +104,16 @@ impl<'a> PgTx<'a> {
     /// last, in one flight.
     fn send(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         let statement = dollar_placeholders(sql);
+        if self.begin.is_some() && !reads_only(&statement) {
+            // A statement that writes is never sent behind an unanswered
+            // BEGIN: the two are separate messages to the server, so a
+            // cancel or timeout that fails BEGIN before it runs would leave
+            // the statement to commit on its own.
+            let begin = self.begin.take().unwrap_or_default();
+            let begun = self.conn.batch_execute(&begin);
+            self.first_flight_failed = begun.is_err();
+            begun.map_err(|e| self.fail(e))?;
+        }
         let client = self.conn.client();
         let begin = self.begin.take();
         let first = begin.is_some();
@@ -147,9 +157,18 @@ impl<'a> PgTx<'a> {
                 let (begun, read, committed) =
                     self.conn
                         .block_on(future::join3(begin, read, client.batch_execute("COMMIT")));
-                // A statement that failed left the transaction aborted, and
-                // the server answered the COMMIT by rolling it back.
-                let (rows, affected) = begun.and(read).map_err(|e| self.fail(e))?;
+                // A statement the server refused left the transaction
+                // aborted, and the server answered the COMMIT by rolling it
+                // back: nothing was written. A connection lost during the
+                // flight may have lost only the answers, the COMMIT having
+                // run.
+                let (rows, affected) = begun.and(read).map_err(|e| {
+                    let step = match e.as_db_error() {
+                        Some(_) => TxStep::Work,
+                        None => TxStep::Commit,
+                    };
+                    self.target.error(e, step)
+                })?;
                 committed.map_err(|e| self.target.error(e, TxStep::Commit))?;
                 Ok(Rows::Read {
                     rows: rows.into_iter(),
@@ -268,6 +287,20 @@ impl Sql for PgTx<'_> {
     }
 }
 
+/// Whether `statement` is one of the store's reads, which may follow an
+/// unanswered BEGIN in one flight: run without it (the BEGIN failed before
+/// it ran), it writes nothing, and the BEGIN's error is what the caller
+/// sees. The store's reads begin with `SELECT` (a row lock, a head, a
+/// listing); anything else (`INSERT`, `UPDATE`, `DELETE`, `WITH`, which may
+/// hide a write) may write.
+fn reads_only(statement: &str) -> bool {
+    let statement = statement.trim_start();
+    let word = statement
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .map_or(statement, |end| &statement[..end]);
+    word.eq_ignore_ascii_case("SELECT")
+}
+
 /// `?N` placeholders as PostgreSQL's `$N`.
 fn dollar_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -352,4 +385,26 @@ impl ToSql for Value<'_> {
     }
 
     tokio_postgres::types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_select_follows_an_unanswered_begin() {
+        for read in ["SELECT 1", "select\n  id FROM missions", "  SELECT(1)"] {
+            assert!(reads_only(read), "{read}");
+        }
+        for write in [
+            "INSERT INTO missions VALUES (1)",
+            "WITH entry AS (INSERT INTO row_chain VALUES (1)) INSERT INTO tool_calls VALUES (1)",
+            "UPDATE missions SET status = 'x'",
+            "DELETE FROM agent_memory",
+            "SELECTED",
+            "",
+        ] {
+            assert!(!reads_only(write), "{write}");
+        }
+    }
 }
