@@ -1435,20 +1435,39 @@ fn a_body_that_trickles_in_is_cut_off_and_gives_its_budget_back() {
         ],
     );
     let session = open_session(&server.1, "trickle");
-    let mut stream = send_head(&server.1, "POST", &[("Mcp-Session-Id", &session)], 65_536);
-    stream.write_all(br#"{"jsonrpc":"2.0","id":1,"#).unwrap();
-    // Meanwhile (once the server has read its headers) the whole budget is
-    // taken.
-    eventually(
+    // Whether the server has answered `stream` (or closed it) yet.
+    let answered = |stream: &TcpStream| {
+        stream.set_nonblocking(true).unwrap();
+        let peeked = stream.peek(&mut [0u8; 1]);
+        stream.set_nonblocking(false).unwrap();
+        !matches!(peeked, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    };
+    // Once the server has read its headers, the trickling body holds the
+    // whole budget and a probe is refused. A reply to an earlier request
+    // can still hold a few bytes of the budget for a moment, and then the
+    // trickle itself is refused at once: it is started again until it is
+    // the one holding the budget.
+    let stream = eventually(
         "a refusal while the trickling body holds the budget",
         || {
-            let busy = exchange(
-                &server.1,
-                "POST",
-                &[("Mcp-Session-Id", &session)],
-                br#"{"jsonrpc":"2.0","id":"probe","method":"ping"}"#,
-            );
-            (busy.status == 503).then_some(())
+            let mut stream = send_head(&server.1, "POST", &[("Mcp-Session-Id", &session)], 65_536);
+            stream.write_all(br#"{"jsonrpc":"2.0","id":1,"#).unwrap();
+            for _ in 0..50 {
+                let busy = exchange(
+                    &server.1,
+                    "POST",
+                    &[("Mcp-Session-Id", &session)],
+                    br#"{"jsonrpc":"2.0","id":"probe","method":"ping"}"#,
+                );
+                if answered(&stream) {
+                    return None;
+                }
+                if busy.status == 503 {
+                    return Some(stream);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            None
         },
     );
     // The rest never comes: the server answers 408 once the body's time
