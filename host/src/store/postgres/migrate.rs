@@ -71,12 +71,6 @@ impl SchemaConnection for SchemaLock<'_> {
             }
             f(&mut db)
         })();
-        match outcome {
-            Ok(value) => db.commit().map(|()| value),
-            Err(e) => {
-                db.rollback();
-                Err(e)
-            }
-        }
+        db.finish(outcome)
     }
 }

@@ -200,13 +200,7 @@ impl PostgresStore {
                 pooled.discard();
                 continue;
             }
-            let outcome = match outcome {
-                Ok(value) => db.commit().map(|()| value),
-                Err(e) => {
-                    db.rollback();
-                    Err(e)
-                }
-            };
+            let outcome = db.finish(outcome);
             if pooled.conn().is_closed() {
                 pooled.discard();
             }

@@ -78,7 +78,7 @@ impl<'a> PgTx<'a> {
 
     /// Commits what was sent; nothing to do when nothing was sent, or when
     /// the last statement took the `COMMIT` with it.
-    pub(super) fn commit(self) -> Result<()> {
+    fn commit(self) -> Result<()> {
         if self.begin.is_some() || self.stage == Stage::Ended {
             return Ok(());
         }
@@ -87,9 +87,22 @@ impl<'a> PgTx<'a> {
             .map_err(|e| self.target.error(e, TxStep::Commit))
     }
 
+    /// Ends the transaction as `outcome` says: commits what was sent when
+    /// the work succeeded (the commit's error then being the outcome),
+    /// rolls it back otherwise.
+    pub(super) fn finish<T>(self, outcome: Result<T>) -> Result<T> {
+        match outcome {
+            Ok(value) => self.commit().map(|()| value),
+            Err(e) => {
+                self.rollback();
+                Err(e)
+            }
+        }
+    }
+
     /// Rolls back what was sent, where the transaction is still open on a
     /// connection that still stands.
-    pub(super) fn rollback(self) {
+    fn rollback(self) {
         if self.begin.is_none() && self.stage != Stage::Ended && !self.conn.is_closed() {
             let _ = self.conn.batch_execute("ROLLBACK");
         }
