@@ -93,11 +93,15 @@ pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
     if serde_json::from_str::<serde::de::IgnoredAny>(json).is_err() {
         return visible(json);
     }
-    // Valid JSON holds no raw C0 controls; any unsafe character left is
-    // inside a string, where a \u escape means the same character.
+    // Valid JSON holds no raw C0 controls but whitespace between tokens (a
+    // carriage return, which could steer the terminal, becomes a space);
+    // any unsafe character left is inside a string, where a \u escape means
+    // the same character.
     let mut out = String::with_capacity(json.len() + 8);
     for c in json.chars() {
-        if is_unsafe(c) {
+        if c == '\r' {
+            out.push(' ');
+        } else if is_unsafe(c) {
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
@@ -143,5 +147,12 @@ mod tests {
         let after: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(before, after);
         assert_eq!(json_for_terminal("not json \x1b"), "not json \\x1b");
+        // A carriage return between tokens (valid JSON whitespace) becomes
+        // a space, not a \u escape, which would be no JSON outside a string.
+        let spaced = "{\r\n\"k\":\r\"\u{7f}\"}";
+        let safe = json_for_terminal(spaced);
+        assert_eq!(safe, "{ \n\"k\": \"\\u007f\"}");
+        let after: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(after, serde_json::json!({"k": "\u{7f}"}));
     }
 }

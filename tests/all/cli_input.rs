@@ -8,7 +8,11 @@ use std::process::Stdio;
 use crate::common::backends::{Backend, TestStore};
 use crate::common::{text, vibe, vibe_db};
 
-crate::on_both_backends!(json_flags_read_files_and_stdin_up_to_the_store_limit);
+crate::on_both_backends!(
+    json_flags_read_files_and_stdin_up_to_the_store_limit,
+    json_that_spans_lines_is_exported_on_one_line_and_imported_byte_for_byte,
+    padded_json_and_json_null_are_exported_and_imported_byte_for_byte,
+);
 
 /// `vibe ARGS` on `store`, with `stdin` on its standard input.
 fn run(store: &TestStore, args: &[&str], stdin: &[u8]) -> std::process::Output {
@@ -25,6 +29,196 @@ fn run(store: &TestStore, args: &[&str], stdin: &[u8]) -> std::process::Output {
     let _ = input.write_all(stdin);
     drop(input);
     child.wait_with_output().unwrap()
+}
+
+/// JSON whose text holds line breaks between its tokens (a pretty-printed
+/// file, a value piped in with its trailing newline, CRLF from another
+/// system) in every JSON column: `vibe export` keeps each mission on one
+/// line (even for a reader that splits on a lone carriage return), and
+/// `vibe import` and `verify --against` read it back, the bytes exact.
+fn json_that_spans_lines_is_exported_on_one_line_and_imported_byte_for_byte(backend: Backend) {
+    use vibe_store::{Json, MissionId, MissionStore};
+    let store = TestStore::open(backend);
+    let dir = store.dir.path();
+    let pretty = "{\n  \"goal\": \"pretty\",\n  \"list\": [\n    1,\r\n    2\n  ]\n}\n";
+    let file = dir.join("metadata.json");
+    std::fs::write(&file, pretty).unwrap();
+    let created = run(
+        &store,
+        &[
+            "mission",
+            "create",
+            "--phase",
+            "planning",
+            "--metadata",
+            &format!("@{}", file.display()),
+        ],
+        b"",
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let mission = text(&created.stdout).trim().to_owned();
+    let texts = ["[1,\n2]\n", "{\r\"a\"\r:\r1}", "\r\n\"s\"\t\r\n"];
+    let logged = run(
+        &store,
+        &[
+            "log", &mission, "--tool", "t", "--args", "-", "--result", texts[1],
+        ],
+        texts[0].as_bytes(),
+    );
+    assert!(logged.status.success(), "{}", text(&logged.stderr));
+    let decided = run(
+        &store,
+        &[
+            "decide",
+            &mission,
+            "--type",
+            "plan",
+            "--rationale",
+            "two\nlines",
+            "--agent",
+            "a",
+            "--context",
+            texts[2],
+        ],
+        b"",
+    );
+    assert!(decided.status.success(), "{}", text(&decided.stderr));
+    let id = MissionId::parse(&mission).unwrap();
+    let value = Json::parse("value", "{\n}").unwrap();
+    store.set_memory(&id, "k", value, None).unwrap();
+    let run_id = store.start_playbook_run(&id, "p", None).unwrap();
+    let metrics = Json::parse("metrics", "\n[\r]").unwrap();
+    store
+        .complete_playbook_run(run_id, true, Some(metrics), None)
+        .unwrap();
+    let stored = |store: &TestStore| {
+        [
+            "SELECT metadata FROM missions",
+            "SELECT args FROM tool_calls",
+            "SELECT result FROM tool_calls",
+            "SELECT context FROM decisions",
+            "SELECT value FROM agent_memory",
+            "SELECT metrics FROM playbook_runs",
+        ]
+        .map(|sql| store.text(sql))
+    };
+    let before = stored(&store);
+    assert_eq!(
+        before,
+        [pretty, texts[0], texts[1], texts[2], "{\n}", "\n[\r]"].map(String::from)
+    );
+
+    let exported = run(&store, &["export"], b"");
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let export = text(&exported.stdout);
+    assert!(!export.contains('\r'), "{export}");
+    assert_eq!(export.matches('\n').count(), 1, "one line: {export}");
+    let line: serde_json::Value = serde_json::from_str(export.trim_end()).unwrap();
+    assert_eq!(
+        line["mission"]["verbatim_json"],
+        serde_json::json!(["metadata"])
+    );
+    assert_eq!(line["mission"]["metadata"], serde_json::json!(pretty));
+    assert_eq!(
+        line["tool_calls"][0]["verbatim_json"],
+        serde_json::json!(["args", "result"])
+    );
+    let other = round_trip(&store, &export);
+    assert_eq!(stored(&other), before);
+}
+
+/// Imports `export` (what `store` exported) into a new store of the same
+/// backend, and checks that it exports again byte for byte and that both
+/// verify against it; returns the new store.
+fn round_trip(store: &TestStore, export: &str) -> TestStore {
+    let file = store.dir.path().join("export.jsonl");
+    std::fs::write(&file, export).unwrap();
+    let file = file.to_str().unwrap();
+    let other = TestStore::open(store.backend);
+    let imported = run(&other, &["import", file], b"");
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let again = run(&other, &["export"], b"");
+    assert_eq!(text(&again.stdout), export, "exported again, byte for byte");
+    for store in [store, &other] {
+        let verified = run(store, &["verify", "--against", file], b"");
+        assert_eq!(
+            verified.status.code(),
+            Some(0),
+            "{}",
+            text(&verified.stderr)
+        );
+    }
+    other
+}
+
+/// JSON text a parser would not give back as it is: whitespace around the
+/// value (which JSON allows and a parser drops) and the text `null` (which
+/// an export line would otherwise spell for SQL's NULL) travel as strings
+/// of their text, and come back exactly (found by the breaker: padding
+/// lost, and `null` text imported as NULL, a `null` args refused).
+fn padded_json_and_json_null_are_exported_and_imported_byte_for_byte(backend: Backend) {
+    let store = TestStore::open(backend);
+    let create = |metadata: &str| {
+        let created = run(
+            &store,
+            &[
+                "mission",
+                "create",
+                "--phase",
+                "coding",
+                "--metadata",
+                metadata,
+            ],
+            b"",
+        );
+        assert!(created.status.success(), "{}", text(&created.stderr));
+        text(&created.stdout).trim().to_owned()
+    };
+    let (padded, nothing) = (create(" {\"a\":1}"), create("null"));
+    for (mission, args, result) in [(&padded, "\t{\"a\":1}", "2 "), (&nothing, "null", "null")] {
+        let logged = run(
+            &store,
+            &[
+                "log", mission, "--tool", "t", "--args", args, "--result", result,
+            ],
+            b"",
+        );
+        assert!(logged.status.success(), "{}", text(&logged.stderr));
+    }
+    let decided = run(
+        &store,
+        &[
+            "decide",
+            &nothing,
+            "--type",
+            "t",
+            "--rationale",
+            "r",
+            "--agent",
+            "a",
+            "--context",
+            "null",
+        ],
+        b"",
+    );
+    assert!(decided.status.success(), "{}", text(&decided.stderr));
+    let stored = |store: &TestStore| {
+        [
+            "SELECT metadata FROM missions ORDER BY id",
+            "SELECT args || '/' || result FROM tool_calls ORDER BY id",
+            "SELECT context FROM decisions ORDER BY id",
+        ]
+        .map(|sql| store.texts(sql).join("|"))
+    };
+    let before = stored(&store);
+    assert_eq!(
+        before,
+        [" {\"a\":1}|null", "\t{\"a\":1}/2 |null/null", "null"].map(String::from)
+    );
+    let exported = run(&store, &["export"], b"");
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let other = round_trip(&store, &text(&exported.stdout));
+    assert_eq!(stored(&other), before);
 }
 
 fn json_flags_read_files_and_stdin_up_to_the_store_limit(backend: Backend) {

@@ -42,6 +42,27 @@ const REFUSED: &[(&str, &str)] = &[
     ("mission-twice", "\"mission\" is given twice"),
     ("invalid-json-names-phase", "invalid_json names phase"),
     ("invalid-json-names-success", "invalid_json names success"),
+    ("verbatim-json-names-phase", "verbatim_json names phase"),
+    (
+        "verbatim-json-not-json",
+        "args is named in verbatim_json but its text is not JSON",
+    ),
+    (
+        "verbatim-json-no-string",
+        "args is named in verbatim_json but is no string",
+    ),
+    (
+        "verbatim-json-names-null",
+        "caller is named in verbatim_json but is no string",
+    ),
+    (
+        "verbatim-json-names-args-twice",
+        "verbatim_json names args twice",
+    ),
+    (
+        "verbatim-json-and-invalid-json",
+        "invalid_json and verbatim_json both name args",
+    ),
     ("phase-hacked", "unknown phase \"HACKED\""),
     ("status-upper-case", "status must be lower case"),
     ("success-7", "success must be true or false"),

@@ -554,9 +554,10 @@ fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
             following.next();
         }
         // Another process commits a row: it appears.
+        // Its args span lines (JSON whitespace): a JSON line stays one line.
         let tool = if json { "late-json" } else { "late-table" };
         let logged = vibe_db(dir.path(), path)
-            .args(["log", &a, "--tool", tool, "--args", "{}"])
+            .args(["log", &a, "--tool", tool, "--args", "{\r\n \"k\":\n1\r}"])
             .output()
             .unwrap();
         assert!(logged.status.success());
@@ -565,6 +566,7 @@ fn follow_prints_rows_as_other_processes_commit_them(backend: Backend) {
         if json {
             let row: Value = serde_json::from_str(&line).unwrap();
             assert_eq!(row["tool_name"], json!(tool));
+            assert_eq!(row["args"], json!({"k": 1}));
         }
     }
     // Decisions follow the same way.

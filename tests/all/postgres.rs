@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use vibe_store::store::{OpenOptions, POSTGRES_MIGRATIONS};
-use vibe_store::{AnyStore, Json, MissionStore, NewToolCall, Phase, PostgresStore, StoreError};
+use vibe_store::{
+    AnyStore, Json, MissionStatus, MissionStore, NewDecision, NewToolCall, Phase, PostgresStore,
+    StoreError,
+};
 use vibe_test_support::pg::{server, Cluster};
 
 use crate::common::backends::{Backend, TestStore};
@@ -815,6 +818,8 @@ fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_record
 struct FaultyProxy {
     url: String,
     fault: Arc<std::sync::atomic::AtomicU8>,
+    /// Round trips so far: each time a client sends after the server spoke.
+    turns: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone, Copy)]
@@ -833,7 +838,8 @@ impl FaultyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let fault = Arc::new(AtomicU8::new(0));
-        let (server, faults) = (server.to_owned(), fault.clone());
+        let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (server, faults, counted) = (server.to_owned(), fault.clone(), turns.clone());
         let find = |bytes: &[u8], what: &[u8]| bytes.windows(what.len()).position(|w| w == what);
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -841,8 +847,19 @@ impl FaultyProxy {
                 let mut upstream = TcpStream::connect(&server).unwrap();
                 let (mut from_server, mut to_client) =
                     (upstream.try_clone().unwrap(), client.try_clone().unwrap());
-                std::thread::spawn(move || std::io::copy(&mut from_server, &mut to_client));
-                let faults = faults.clone();
+                let spoke = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let answered = spoke.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n @ 1..) = from_server.read(&mut buf) {
+                        answered.store(true, Ordering::SeqCst);
+                        if std::io::Write::write_all(&mut to_client, &buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to_client.shutdown(Shutdown::Both);
+                });
+                let (faults, counted) = (faults.clone(), counted.clone());
                 std::thread::spawn(move || {
                     let (mut buf, mut inserted) = (vec![0u8; 65536], false);
                     loop {
@@ -850,6 +867,9 @@ impl FaultyProxy {
                             Ok(0) | Err(_) => break,
                             Ok(n) => n,
                         };
+                        if spoke.swap(false, Ordering::SeqCst) {
+                            counted.fetch_add(1, Ordering::SeqCst);
+                        }
                         let chunk = &mut buf[..n];
                         inserted |= find(chunk, b"INSERT INTO row_chain").is_some();
                         let mut cut = false;
@@ -897,7 +917,13 @@ impl FaultyProxy {
         FaultyProxy {
             url: format!("{user}@127.0.0.1:{port}/{database}"),
             fault,
+            turns,
         }
+    }
+
+    /// Round trips the proxy has carried so far.
+    fn turns(&self) -> usize {
+        self.turns.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn next(&self, fault: Fault) {
@@ -947,6 +973,110 @@ fn a_begin_refused_before_it_ran_lets_no_statement_commit_on_its_own() {
     store
         .log_tool_call(&m, NewToolCall::success("after", json!(2)))
         .unwrap();
+    // Now the store remembers the head that write left, and the next one
+    // sends its BEGIN, its insert and its COMMIT in one flight: the insert,
+    // run on its own after the refused BEGIN, refuses itself.
+    let (calls, entries) = (count("tool_calls"), count("row_chain"));
+    for _ in 0..2 {
+        proxy.next(Fault::SpoilBegin);
+        let refused = store.log_tool_call(&m, NewToolCall::success("spoilt", json!(1)));
+        assert!(
+            format!("{refused:?}").contains("syntax error"),
+            "{refused:?}"
+        );
+        assert_eq!(count("tool_calls"), calls);
+        assert_eq!(count("row_chain"), entries);
+    }
+    store
+        .log_tool_call(&m, NewToolCall::success("after", json!(3)))
+        .unwrap();
     assert_eq!(count("missions"), 1);
+    assert_eq!(count("tool_calls"), calls + 1);
     assert!(store.verify_chain(&m).unwrap().intact());
+}
+
+/// A write chains onto the head this store's last write to the mission
+/// left, in one round trip (its BEGIN, the insert and its COMMIT in one
+/// flight, nothing read first); a head another writer moved on since, or a
+/// mission deleted since, refuses that insert as a whole, and the write is
+/// made the locked way (or fails as the mission being gone). Every chain
+/// stays whole.
+#[test]
+fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
+    let db = server().fresh_database();
+    let proxy = FaultyProxy::start(&db.url);
+    let store = AnyStore::open(&proxy.url).unwrap();
+    let other = AnyStore::open(&db.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let log =
+        |store: &AnyStore, n: i64| store.log_tool_call(&m, NewToolCall::success("t", json!(n)));
+    log(&store, 1).unwrap();
+    let turns = |f: &dyn Fn()| {
+        let before = proxy.turns();
+        f();
+        proxy.turns() - before
+    };
+    // Remembered: one round trip, for a tool call and for a decision.
+    assert_eq!(
+        turns(&|| {
+            log(&store, 2).unwrap();
+        }),
+        1
+    );
+    let decision = NewDecision::new("plan", "r", "a");
+    assert_eq!(
+        turns(&|| {
+            store.record_decision(&m, decision.clone()).unwrap();
+        }),
+        1
+    );
+    // Another writer moves the head on: the remembered one is refused
+    // (one round trip), then the locked way (three), then one again.
+    log(&other, 3).unwrap();
+    assert_eq!(
+        turns(&|| {
+            log(&store, 4).unwrap();
+        }),
+        4
+    );
+    assert_eq!(
+        turns(&|| {
+            log(&store, 5).unwrap();
+        }),
+        1
+    );
+    // A write of another kind by this store (a status) leaves its head too.
+    store
+        .update_mission_status(&m, MissionStatus::InProgress)
+        .unwrap();
+    assert_eq!(
+        turns(&|| {
+            log(&store, 6).unwrap();
+        }),
+        1
+    );
+    let report = store.verify_chain(&m).unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(
+        store.get_tool_history(&m).unwrap().len(),
+        6,
+        "every acknowledged write is there"
+    );
+    // The mission deleted by another program: not found, nothing written.
+    let mut client = db.client();
+    client
+        .batch_execute("DELETE FROM row_chain; DELETE FROM missions")
+        .unwrap();
+    let gone = log(&store, 7);
+    assert!(
+        matches!(gone, Err(StoreError::MissionNotFound(_))),
+        "{gone:?}"
+    );
+    let left: i64 = client
+        .query_one("SELECT COUNT(*) FROM tool_calls", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
 }

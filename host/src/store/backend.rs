@@ -10,6 +10,9 @@
 //! conflicts. The few statements whose text differs between the two are in
 //! `dialect.rs`, side by side.
 
+use std::sync::Arc;
+
+use super::chain::RememberedHeads;
 use super::error::Result;
 use super::model::Origin;
 use super::sql::Sql;
@@ -38,4 +41,12 @@ pub(crate) trait Backend: Send + Sync + Sized + 'static {
         &self,
         f: impl FnMut(&mut dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T>;
+
+    /// The chain heads this store's writes left, where chaining onto one
+    /// saves round trips (PostgreSQL); `None` where reading the head is as
+    /// cheap as checking it (SQLite: one index probe under the file's one
+    /// write lock).
+    fn remembered_heads(&self) -> Option<Arc<RememberedHeads>> {
+        None
+    }
 }

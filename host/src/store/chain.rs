@@ -30,6 +30,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::backend::Backend;
+use super::dialect::POSTGRES_IN_TRANSACTION;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::model::MAX_CHAIN_SEQ;
@@ -281,7 +282,7 @@ pub(super) fn head(db: &mut dyn Sql, mission_id: i64) -> Result<Head> {
 /// A mission's last entry as a write chains onto it: its position and hash
 /// (0 and the genesis hash for a chain not yet begun).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Head {
+pub(crate) struct Head {
     seq: i64,
     hash: Hash,
 }
@@ -311,6 +312,90 @@ impl Head {
                 "the chain's head reads as {other:?}"
             ))),
         }
+    }
+}
+
+/// A mission as a chained insert names it: its row id, and the uuid the
+/// write was asked for (on PostgreSQL the insert checks that the row still
+/// has it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mission<'a> {
+    pub(super) id: i64,
+    pub(super) uuid: &'a MissionId,
+}
+
+/// The chain heads this process's committed writes left, by mission: on
+/// PostgreSQL, where reading a head under the mission's lock costs round
+/// trips to the server, a write can chain onto the head remembered here,
+/// in one flight with its transaction's `BEGIN` and `COMMIT`, reading
+/// nothing first. Nothing depends on the memory being right: the insert
+/// ([`insert_row`]) refuses itself unless the entry it chains onto is in the
+/// ledger and the next position is free, so a head another writer moved on
+/// (another host, another process), or a mission deleted since, costs one
+/// refused flight, and the write is made again the locked way.
+///
+/// A head is taken out while a write uses it, so this process's writers to
+/// one mission use it one at a time (the others read the head under the
+/// lock), and each committed transaction puts back the heads it left
+/// ([`Sql::chained`]). Holds at most [`RememberedHeads::MAX`] missions
+/// (forgetting all when full).
+#[derive(Debug, Default)]
+pub(crate) struct RememberedHeads(std::sync::Mutex<Remembered>);
+
+#[derive(Debug, Default)]
+struct Remembered {
+    /// Missions' row ids, by the uuid a write named.
+    ids: HashMap<MissionId, i64>,
+    /// Heads, by mission row id.
+    heads: HashMap<i64, Head>,
+}
+
+impl RememberedHeads {
+    /// Most missions remembered at once.
+    pub(crate) const MAX: usize = 4096;
+
+    /// The mission's row id and head, if both are remembered; the head is
+    /// forgotten until a committed write leaves one again.
+    pub(super) fn take(&self, mission: &MissionId) -> Option<(i64, Head)> {
+        let mut remembered = self.lock();
+        let id = *remembered.ids.get(mission)?;
+        remembered.heads.remove(&id).map(|head| (id, head))
+    }
+
+    /// Remembers the row id of the mission `mission` names.
+    pub(super) fn remember_id(&self, mission: &MissionId, mission_id: i64) {
+        let mut remembered = self.lock();
+        if remembered.ids.len() >= Self::MAX {
+            remembered.ids.clear();
+        }
+        remembered.ids.insert(mission.clone(), mission_id);
+    }
+
+    /// Forgets the row id of the mission `mission` names (a write that
+    /// chained onto its remembered head was refused: it may be gone).
+    pub(super) fn forget(&self, mission: &MissionId) {
+        self.lock().ids.remove(mission);
+    }
+
+    /// Remembers the heads a committed transaction left (mission row id and
+    /// head, in the order it wrote them); a head a write cannot chain onto
+    /// (the last position) is forgotten instead, so the locked way says why.
+    pub(crate) fn remember(&self, heads: impl IntoIterator<Item = (i64, Head)>) {
+        let mut remembered = self.lock();
+        for (mission_id, head) in heads {
+            if head.seq >= MAX_CHAIN_SEQ {
+                remembered.heads.remove(&mission_id);
+                continue;
+            }
+            if remembered.heads.len() >= Self::MAX {
+                remembered.heads.clear();
+            }
+            remembered.heads.insert(mission_id, head);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -391,9 +476,10 @@ pub(super) fn insert_row(
     table: ChainTable,
     insert: &str,
     mut values: Vec<Value>,
-    mission_id: i64,
+    mission: Mission<'_>,
     head: Head,
 ) -> Result<(i64, Head)> {
+    let mission_id = mission.id;
     let digest = digest_row(table, &values);
     let seq = head.seq + 1;
     let hash = entry_hash(&head.hash, seq, table, seq, Some(&digest));
@@ -407,25 +493,61 @@ pub(super) fn insert_row(
             id
         }
         Dialect::Postgres => {
-            // The row and its entry in one statement: `?s` and `?h` are the
-            // row's own last two parameters, bound once.
+            // The row and its entry in one statement, which needs nothing
+            // read before it: it locks the mission (as every writer does,
+            // so writers of every release queue on it) before inserting
+            // the entry. The entry's mission is NULL unless the mission is
+            // there under that uuid, and its position NULL unless the
+            // entry it chains onto is the ledger's last and the statement
+            // runs inside the store's transaction; the ledger's key refuses
+            // either NULL, failing the whole statement. (A head remembered
+            // from an earlier write, see `RememberedHeads`, may have been
+            // moved on since; one moved while this statement waited for
+            // the lock is a duplicate key.) `?s` and `?h` are the row's own
+            // last two parameters, bound once.
             let (s, h) = (values.len() - 1, values.len());
             values.push(mission_id.into());
             values.push(digest_hex.into());
-            let (m, d) = (values.len() - 1, values.len());
+            values.push(hex(&head.hash).into());
+            let (m, d, p) = (values.len() - 2, values.len() - 1, values.len());
+            values.extend(
+                mission
+                    .uuid
+                    .spellings()
+                    .map(|spelling| Value::Text(spelling.into_owned().into())),
+            );
+            let u = values.len() - 2;
             db.insert(
                 &format!(
-                    "WITH entry AS (
+                    "WITH mission AS (
+                       SELECT id FROM missions
+                       WHERE id = ?{m} AND mission_uuid IN (?{u}, ?{}, ?{}) FOR UPDATE),
+                     entry AS (
                        INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
-                       VALUES (?{m}, ?{s}, '{}', ?{s}, ?{d}, ?{h}))
+                       SELECT id,
+                              CASE WHEN {POSTGRES_IN_TRANSACTION}
+                                    AND (CAST(?{s} AS BIGINT) = 1 OR EXISTS (
+                                      SELECT 1 FROM row_chain
+                                      WHERE mission_id = ?{m} AND seq = CAST(?{s} AS BIGINT) - 1
+                                        AND hash = ?{p}))
+                                    AND NOT EXISTS (
+                                      SELECT 1 FROM row_chain
+                                      WHERE mission_id = ?{m} AND seq >= CAST(?{s} AS BIGINT))
+                                   THEN CAST(?{s} AS BIGINT) END,
+                              '{}', ?{s}, ?{d}, ?{h}
+                       FROM (SELECT 1) one LEFT JOIN mission ON true)
                      {insert}",
+                    u + 1,
+                    u + 2,
                     table.name()
                 ),
                 &values,
             )?
         }
     };
-    Ok((id, Head { seq, hash }))
+    let head = Head { seq, hash };
+    db.chained(mission_id, head);
+    Ok((id, head))
 }
 
 /// [`append_after`] for a row already read as [`ChainTable::select`] (or
@@ -482,7 +604,9 @@ pub(super) fn append_row(
             )?;
         }
     }
-    Ok(Head { seq, hash })
+    let head = Head { seq, hash };
+    db.chained(mission_id, head);
+    Ok(head)
 }
 
 fn insert_entry(
@@ -517,8 +641,10 @@ pub(super) fn append_deletion(
 ) -> Result<()> {
     let head = head(db, mission_id)?;
     let seq = head.seq + 1;
-    let hash = hex(&entry_hash(&head.hash, seq, table, row_seq, None));
-    insert_entry(db, mission_id, seq, table, row_seq, None, hash)
+    let hash = entry_hash(&head.hash, seq, table, row_seq, None);
+    insert_entry(db, mission_id, seq, table, row_seq, None, hex(&hash))?;
+    db.chained(mission_id, Head { seq, hash });
+    Ok(())
 }
 
 /// A chain's head: how many entries it has and the last one's hash. Kept

@@ -447,6 +447,19 @@ macro_rules! invocation_identity {
 }
 
 /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: the mission.
+/// PostgreSQL: what every transaction the store begins sets, with its other
+/// settings (`SET LOCAL`, so it ends with the transaction).
+pub(crate) const POSTGRES_IN_TRANSACTION_SET: &str = "SET LOCAL vibe.in_transaction = on;";
+
+/// PostgreSQL: true only inside a transaction the store began (see
+/// [`POSTGRES_IN_TRANSACTION_SET`]). A statement that writes and tests it
+/// so that it writes nothing when false may travel behind its
+/// transaction's unanswered `BEGIN`: were the `BEGIN` refused, the
+/// statement would run on its own, outside any transaction, and refuse
+/// itself instead of committing alone.
+pub(crate) const POSTGRES_IN_TRANSACTION: &str =
+    "current_setting('vibe.in_transaction', true) = 'on'";
+
 pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), by_uuid!("missions"));
 /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: its row id.
 pub(crate) const MISSION_ROW_BY_UUID: &str =

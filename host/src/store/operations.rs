@@ -158,8 +158,8 @@ impl<B: Backend> MissionStore for B {
     fn log_tool_call(&self, mission: &MissionId, call: NewToolCall) -> Result<ToolCallId> {
         call.validate()?;
         let origin = self.origin();
-        chained_insert(self, mission, move |db, mission_id, identity, head| {
-            insert_tool_call(db, mission_id, &call, origin, identity, head)
+        chained_insert(self, mission, move |db, mission, identity, head| {
+            insert_tool_call(db, mission, &call, origin, identity, head)
         })
         .map(ToolCallId::from)
     }
@@ -174,11 +174,12 @@ impl<B: Backend> MissionStore for B {
         }
         let (locked, origin) = (mission.clone(), self.origin());
         self.write_sql(move |db| {
-            let (mission_id, mut head) = lock_mission_head(db, &locked)?;
+            let (id, mut head) = lock_mission_head(db, &locked)?;
+            let mission = chain::Mission { id, uuid: &locked };
             let identity = invocation_identity(db, origin)?;
             let mut ids = Vec::with_capacity(calls.len());
             for call in &calls {
-                let (id, next) = insert_tool_call(db, mission_id, call, origin, &identity, head)?;
+                let (id, next) = insert_tool_call(db, mission, call, origin, &identity, head)?;
                 head = next;
                 ids.push(ToolCallId::from(id));
             }
@@ -239,7 +240,7 @@ impl<B: Backend> MissionStore for B {
     fn record_decision(&self, mission: &MissionId, decision: NewDecision) -> Result<DecisionId> {
         decision.validate()?;
         let origin = self.origin();
-        chained_insert(self, mission, move |db, mission_id, identity, head| {
+        chained_insert(self, mission, move |db, mission, identity, head| {
             let [invocation_mission, invocation_seq] = identity.clone();
             chain::insert_row(
                 db,
@@ -253,10 +254,10 @@ impl<B: Backend> MissionStore for B {
                     decision.context.as_ref().map(Json::as_str).into(),
                     invocation_mission,
                     invocation_seq,
-                    mission_id.into(),
+                    mission.id.into(),
                     origin.invocation_id().into(),
                 ],
-                mission_id,
+                mission,
                 head,
             )
         })
@@ -600,23 +601,65 @@ fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
 /// ledger entry with [`chain::insert_row`] and nothing else (on PostgreSQL
 /// that is one statement, sent with the commit); returns the row's id.
 ///
-/// Runs in a transaction that locks the mission and reads its head.
+/// Runs in a transaction that locks the mission and reads its head; or,
+/// where the store remembers the head its last write to the mission left
+/// ([`chain::RememberedHeads`], PostgreSQL), first in one that chains onto
+/// that head without reading anything (the insert locks the mission and
+/// checks the head itself), and the locked way only if that insert was
+/// refused (another writer moved the head on, or the mission is gone).
 fn chained_insert<B: Backend>(
     store: &B,
     mission: &MissionId,
-    insert: impl Fn(&mut dyn Sql, i64, &[Value<'static>; 2], chain::Head) -> Result<(i64, chain::Head)>
+    insert: impl Fn(
+            &mut dyn Sql,
+            chain::Mission<'_>,
+            &[Value<'static>; 2],
+            chain::Head,
+        ) -> Result<(i64, chain::Head)>
         + Send
+        + Sync
         + 'static,
 ) -> Result<i64> {
     let origin = store.origin();
+    let insert = Arc::new(insert);
+    let remembered = store.remembered_heads();
+    if let Some(heads) = &remembered {
+        if let Some((id, head)) = heads.take(mission) {
+            let (insert, uuid) = (insert.clone(), mission.clone());
+            let mut head = Some(head);
+            let written = store.write_sql(move |db| {
+                // Tried again after a conflict: the locked way, below.
+                let Some(head) = head.take() else {
+                    return Ok(None);
+                };
+                let identity = invocation_identity(db, origin)?;
+                db.commit_with_next();
+                let mission = chain::Mission { id, uuid: &uuid };
+                match insert(db, mission, &identity, head) {
+                    Ok((id, _)) => Ok(Some(id)),
+                    // Refused as a whole, so nothing was written.
+                    Err(StoreError::InvalidInput(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })?;
+            if let Some(id) = written {
+                return Ok(id);
+            }
+            heads.forget(mission);
+        }
+    }
     let locked = mission.clone();
     store.write_sql(move |db| {
-        let (mission_id, head) = lock_mission_head(db, &locked)?;
+        let (id, head) = lock_mission_head(db, &locked)?;
+        if let Some(heads) = &remembered {
+            heads.remember_id(&locked, id);
+        }
         let identity = invocation_identity(db, origin)?;
         // `insert` is one statement on PostgreSQL (chain::insert_row): the
         // commit goes with it.
         db.commit_with_next();
-        insert(db, mission_id, &identity, head).map(|(id, _)| id)
+        let mission = chain::Mission { id, uuid: &locked };
+        insert(db, mission, &identity, head).map(|(id, _)| id)
     })
 }
 
@@ -678,7 +721,7 @@ fn lock_mission_of(db: &mut dyn Sql, sql: &str, id: i64) -> Result<Option<i64>> 
 /// ([`invocation_identity`]).
 fn insert_tool_call(
     db: &mut dyn Sql,
-    mission_id: i64,
+    mission: chain::Mission<'_>,
     call: &NewToolCall,
     origin: Origin,
     identity: &[Value<'static>; 2],
@@ -703,10 +746,10 @@ fn insert_tool_call(
             Value::Null,
             invocation_mission,
             invocation_seq,
-            mission_id.into(),
+            mission.id.into(),
             origin.invocation_id().into(),
         ],
-        mission_id,
+        mission,
         head,
     )
 }
@@ -721,7 +764,7 @@ fn insert_invocation(
     start.validate()?;
     let (start, end) = (start.clone(), end.cloned());
     // An invocation's own row records no invocation of its own.
-    chained_insert(store, mission, move |db, mission_id, _, head| {
+    chained_insert(store, mission, move |db, mission, _, head| {
         let (outcome, result, duration_ms, error_message) = match &end {
             Some(end) => (
                 end.outcome,
@@ -752,10 +795,10 @@ fn insert_invocation(
                 start.caller.as_ref().map(Json::as_str).into(),
                 Value::Null,
                 Value::Null,
-                mission_id.into(),
+                mission.id.into(),
                 Value::Null,
             ],
-            mission_id,
+            mission,
             head,
         )
     })

@@ -122,6 +122,13 @@ pub(crate) trait Sql {
     /// statements are calls, not round trips.
     fn commit_with_next(&mut self) {}
 
+    /// Says that the transaction appended an entry to mission `mission_id`'s
+    /// chain, which now ends at `head` (called by `chain.rs` for every
+    /// entry). A backend that remembers heads for later writes
+    /// ([`RememberedHeads`](super::chain::RememberedHeads)) keeps the last
+    /// of each mission once the transaction commits; SQLite ignores it.
+    fn chained(&mut self, _mission_id: i64, _head: super::chain::Head) {}
+
     /// The first row `sql` returns, if any.
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value<'static>>>> {
         let mut first = None;

@@ -13,9 +13,13 @@
 //! `chain_seq` and `chain_hash` travel with them, and since a row's digest
 //! names no id, the imported copy verifies exactly as the original does, and
 //! a head kept with an export proves later that the original's first N
-//! entries are unchanged. Text another program stored in a JSON column that is not
-//! strict JSON is exported as a JSON string, named in the row's
-//! `invalid_json`, and imported back as the same text.
+//! entries are unchanged. Two kinds of JSON column text travel as a JSON
+//! string of the text instead, imported back as the same bytes: text another
+//! program stored that is not strict JSON (named in the row's
+//! `invalid_json`), and JSON whose exact text the line cannot carry as JSON
+//! (named in `verbatim_json`): a line feed or carriage return between its
+//! tokens would break the line, whitespace around the value would be lost
+//! to the parser, and the text `null` would read as no value.
 
 use std::collections::HashMap;
 
@@ -506,7 +510,7 @@ pub(crate) fn import_jsonl(
     for row in &children[2] {
         let key = Column {
             row,
-            invalid: Vec::new(),
+            as_text: AsText::default(),
         }
         .required_text("key")?;
         if !keys.insert(key.clone()) {
@@ -646,10 +650,114 @@ fn within(err: StoreError, what: &str) -> StoreError {
     }
 }
 
+/// The key of an exported row naming its JSON columns whose stored text is
+/// not strict JSON (another program wrote `NaN`, say).
+const INVALID_JSON: &str = "invalid_json";
+
+/// The key of an exported row naming its JSON columns whose exact text the
+/// line cannot carry as JSON ([`needs_verbatim`]).
+const VERBATIM_JSON: &str = "verbatim_json";
+
+/// Whether JSON text `json` must travel as a string of itself to come back
+/// byte for byte: it holds a line feed or carriage return (between tokens,
+/// where JSON allows them: a pretty-printed `--metadata @FILE`), which would
+/// break the line (and a lone carriage return, the lines of readers that
+/// split on one); it starts or ends with whitespace, which a parser drops;
+/// or it is `null`, which the line spells for no value (SQL's NULL).
+fn needs_verbatim(json: &str) -> bool {
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    json.contains(['\n', '\r'])
+        || json.starts_with(space)
+        || json.ends_with(space)
+        || json == "null"
+}
+
+/// The JSON columns an exported row carries as JSON strings of their stored
+/// text rather than as JSON, by why ([`INVALID_JSON`], [`VERBATIM_JSON`]):
+/// the import stores the string's text, so the bytes come back exactly.
+#[derive(Debug, Default)]
+struct AsText {
+    invalid: Vec<String>,
+    verbatim: Vec<String>,
+}
+
+impl AsText {
+    /// The row's lists, each naming only JSON columns of `table`, and no
+    /// column in both.
+    fn of(table: &Table, row: &HashMap<String, Box<RawValue>>) -> Result<AsText> {
+        let list = |key: &str| -> Result<Vec<String>> {
+            let names: Vec<String> = match row.get(key) {
+                Some(raw) => serde_json::from_str(raw.get())
+                    .map_err(|_| StoreError::invalid(format!("{key} must list column names")))?,
+                None => Vec::new(),
+            };
+            for (at, column) in names.iter().enumerate() {
+                let shown = crate::terminal::visible_line(&truncated(column)).into_owned();
+                if !table.json.contains(&column.as_str()) {
+                    return Err(StoreError::invalid(format!(
+                        "{key} names {shown}, which is not a JSON column of {}",
+                        table.name
+                    )));
+                }
+                if names[..at].contains(column) {
+                    return Err(StoreError::invalid(format!("{key} names {shown} twice")));
+                }
+                if row
+                    .get(column.as_str())
+                    .is_none_or(|raw| !raw.get().starts_with('"'))
+                {
+                    return Err(StoreError::invalid(format!(
+                        "{shown} is named in {key} but is no string"
+                    )));
+                }
+            }
+            Ok(names)
+        };
+        let as_text = AsText {
+            invalid: list(INVALID_JSON)?,
+            verbatim: list(VERBATIM_JSON)?,
+        };
+        if let Some(column) = as_text
+            .invalid
+            .iter()
+            .find(|c| as_text.verbatim.contains(c))
+        {
+            return Err(StoreError::invalid(format!(
+                "{INVALID_JSON} and {VERBATIM_JSON} both name {column}"
+            )));
+        }
+        Ok(as_text)
+    }
+
+    /// The text to store for JSON column `column`, exported as `raw`: the
+    /// string's text for a column named here (which must then be a string,
+    /// and, named in [`VERBATIM_JSON`], JSON), else `raw` itself.
+    fn text(&self, column: &str, raw: &str) -> Result<String> {
+        let (invalid, verbatim) = (
+            self.invalid.iter().any(|c| c == column),
+            self.verbatim.iter().any(|c| c == column),
+        );
+        if !invalid && !verbatim {
+            return Ok(raw.to_owned());
+        }
+        let key = if invalid { INVALID_JSON } else { VERBATIM_JSON };
+        let text = serde_json::from_str::<String>(raw).map_err(|_| {
+            StoreError::invalid(format!("{column} is named in {key} but is no string"))
+        })?;
+        // Its size and depth are checked with the row's other rules.
+        if verbatim && serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
+            return Err(StoreError::invalid(format!(
+                "{column} is named in {key} but its text is not JSON (name it in {INVALID_JSON})"
+            )));
+        }
+        Ok(text)
+    }
+}
+
 /// One exported column, read as the type its table gives it.
 struct Column<'a> {
     row: &'a HashMap<String, Box<RawValue>>,
-    invalid: Vec<String>,
+    as_text: AsText,
 }
 
 impl Column<'_> {
@@ -697,19 +805,12 @@ impl Column<'_> {
         }
     }
 
-    /// A JSON column: its text (for a column named in `invalid_json`, the
-    /// string it was exported as).
+    /// A JSON column: its text (for a column exported as a string, see
+    /// [`AsText`], the string's text).
     fn json(&self, column: &str) -> Result<Option<Json>> {
-        let Some(raw) = self.raw(column) else {
-            return Ok(None);
-        };
-        if self.invalid.iter().any(|c| c == column) {
-            let text = serde_json::from_str::<String>(raw).map_err(|_| {
-                StoreError::invalid(format!("{column} is named invalid but is no string"))
-            })?;
-            return Ok(Some(Json::stored(text)));
-        }
-        Ok(Some(Json::stored(raw)))
+        self.raw(column)
+            .map(|raw| self.as_text.text(column, raw).map(Json::stored))
+            .transpose()
     }
 
     fn time(&self, column: &str, required: bool) -> Result<()> {
@@ -768,19 +869,10 @@ fn truncated(text: &str) -> String {
 
 /// Checks one exported row of `table` with the rules a live write applies.
 fn check_row(table: &Table, row: &HashMap<String, Box<RawValue>>) -> Result<()> {
-    let invalid: Vec<String> = match row.get("invalid_json") {
-        Some(raw) => serde_json::from_str(raw.get())
-            .map_err(|_| StoreError::invalid("invalid_json must list column names"))?,
-        None => Vec::new(),
+    let c = Column {
+        row,
+        as_text: AsText::of(table, row)?,
     };
-    if let Some(column) = invalid.iter().find(|c| !table.json.contains(&c.as_str())) {
-        return Err(StoreError::invalid(format!(
-            "invalid_json names {}, which is not a JSON column of {}",
-            crate::terminal::visible_line(&truncated(column)),
-            table.name
-        )));
-    }
-    let c = Column { row, invalid };
     c.chain()?;
     c.identity()?;
     match table.name {
@@ -1075,11 +1167,7 @@ fn insert(
     mission_id: Option<i64>,
     extra: &[(&str, Option<i64>)],
 ) -> Result<i64> {
-    let invalid: Vec<String> = match row.get("invalid_json") {
-        Some(raw) => serde_json::from_str(raw.get())
-            .map_err(|_| StoreError::invalid("invalid_json must list column names"))?,
-        None => Vec::new(),
-    };
+    let as_text = AsText::of(table, row)?;
     let mut names: Vec<&str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
     for &column in table.columns {
@@ -1087,13 +1175,7 @@ fn insert(
         let value = if raw.get() == "null" {
             Value::Null
         } else if table.json.contains(&column) {
-            if invalid.iter().any(|c| c == column) {
-                Value::from(serde_json::from_str::<String>(raw.get()).map_err(|_| {
-                    StoreError::invalid(format!("{column} is named invalid but is no string"))
-                })?)
-            } else {
-                Value::from(raw.get())
-            }
+            Value::from(as_text.text(column, raw.get())?)
         } else {
             match serde_json::from_str::<serde_json::Value>(raw.get()) {
                 Ok(serde_json::Value::String(s)) => Value::from(s),
@@ -1137,7 +1219,7 @@ fn insert(
         row.and_then(|r| r[0].int())
             .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))
     };
-    if invalid.is_empty() {
+    if as_text.invalid.is_empty() {
         return id(db.query_opt(&sql, &values)?);
     }
     // The source held text its JSON check refuses (another program wrote
@@ -1153,7 +1235,7 @@ fn insert(
         Dialect::Postgres => Err(StoreError::invalid(format!(
             "column {} holds text that is not JSON (another program wrote it); \
              PostgreSQL's JSON check cannot be set aside, so the mission cannot be copied there",
-            invalid.join(", ")
+            as_text.invalid.join(", ")
         ))),
     }
 }
@@ -1244,15 +1326,20 @@ fn rows(
     db.query(&sql, &[id.into()], &mut |r| {
         let mut fields: Vec<String> = Vec::new();
         let mut invalid: Vec<&str> = Vec::new();
+        let mut verbatim: Vec<&str> = Vec::new();
         for (i, &column) in table.columns.iter().enumerate() {
             let value = if table.json.contains(&column) {
                 match Json::from_column(&r[i]) {
                     None => "null".to_owned(),
-                    Some(json) if json.is_valid() => json.into_string(),
-                    Some(json) => {
+                    Some(json) if !json.is_valid() => {
                         invalid.push(column);
                         serde_json::to_string(json.as_str()).expect("a string")
                     }
+                    Some(json) if needs_verbatim(json.as_str()) => {
+                        verbatim.push(column);
+                        serde_json::to_string(json.as_str()).expect("a string")
+                    }
+                    Some(json) => json.into_string(),
                 }
             } else {
                 scalar(&r[i]).ok_or_else(|| {
@@ -1271,11 +1358,13 @@ fn rows(
                 .map_or_else(|| "null".to_owned(), |p| p.to_string());
             fields.push(format!("\"invocation\":{position}"));
         }
-        if !invalid.is_empty() {
-            fields.push(format!(
-                "\"invalid_json\":{}",
-                serde_json::to_string(&invalid).expect("names")
-            ));
+        for (key, names) in [(INVALID_JSON, &invalid), (VERBATIM_JSON, &verbatim)] {
+            if !names.is_empty() {
+                fields.push(format!(
+                    "\"{key}\":{}",
+                    serde_json::to_string(names).expect("names")
+                ));
+            }
         }
         out.push(format!("{{{}}}", fields.join(",")));
         Ok(())

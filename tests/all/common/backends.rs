@@ -111,6 +111,25 @@ impl TestStore {
         }
     }
 
+    /// The first column of every row `sql` returns, as text.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        match &self.database {
+            None => {
+                let conn = rusqlite::Connection::open(&self.location).unwrap();
+                let mut statement = conn.prepare(sql).unwrap();
+                let rows = statement.query_map([], |r| r.get(0)).unwrap();
+                rows.map(Result::unwrap).collect()
+            }
+            Some(db) => db
+                .client()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+        }
+    }
+
     /// Runs `sql` as another client would (tests that tamper or write
     /// foreign rows).
     pub fn exec(&self, sql: &str) {

@@ -87,6 +87,30 @@ write("same-mission-two-spellings", mission(A), upper)
 hostile("invalid-json-names-phase", setter(["mission", "phase"], "HACKED", ["phase"]))
 hostile("invalid-json-names-success", setter(["tool_calls", 0, "success"], 7, ["success"]))
 hostile("phase-hacked", setter(["mission", "phase"], "HACKED"))
+
+
+def verbatim(path, value, names):
+    def change(line):
+        setter(path, value)(line)
+        row = line
+        for key in path[:-1]:
+            row = row[key]
+        row["verbatim_json"] = names
+    return change
+
+
+hostile("verbatim-json-names-phase",
+        verbatim(["mission", "phase"], "HACKED", ["phase"]))
+hostile("verbatim-json-not-json",
+        verbatim(["tool_calls", 0, "args"], "{\n\"q\": NaN\n}", ["args"]))
+hostile("verbatim-json-no-string",
+        verbatim(["tool_calls", 0, "args"], {"q": 1}, ["args"]))
+hostile("verbatim-json-names-null",
+        verbatim(["tool_calls", 0, "args"], " {}", ["args", "caller"]))
+hostile("verbatim-json-names-args-twice",
+        verbatim(["tool_calls", 0, "args"], " {}", ["args", "args"]))
+hostile("verbatim-json-and-invalid-json", lambda l: l["tool_calls"][0].update(
+    args="{\n}", invalid_json=["args"], verbatim_json=["args"]))
 hostile("status-upper-case", setter(["mission", "status"], "PENDING"))
 hostile("success-7", setter(["tool_calls", 0, "success"], 7))
 hostile("created-at-yesterday", setter(["mission", "created_at"], "yesterday"))

@@ -391,6 +391,21 @@ impl Conn {
         self.client().is_closed()
     }
 
+    /// Whether the server closed the connection while it sat in the pool
+    /// (a restart, `pg_terminate_backend`, an idle timeout): its I/O, not
+    /// driven meanwhile, is given a turn to read what arrived, without
+    /// waiting. A transaction's first flight may carry its `COMMIT` (a
+    /// chained write), and a flight lost with its connection is a write of
+    /// unknown outcome; on a connection found closed here, it is never sent.
+    pub(crate) fn closed_while_idle(&self) -> bool {
+        self.block_on(async {
+            for _ in 0..4 {
+                tokio::task::yield_now().await;
+            }
+        });
+        self.is_closed()
+    }
+
     /// What begins a transaction: `begin` (`BEGIN` and its modes) and the
     /// store's settings. They are `SET LOCAL`, made for each transaction
     /// rather than once per connection: behind a transaction pooler a
@@ -469,7 +484,7 @@ impl Pool {
         let mut state = lock(&self.state);
         loop {
             if let Some(conn) = state.idle.pop() {
-                if conn.is_closed() {
+                if conn.closed_while_idle() {
                     state.open -= 1;
                     continue;
                 }

@@ -32,6 +32,8 @@ pub use migrate::POSTGRES_MIGRATIONS;
 use tx::PgTx;
 
 use super::backend::Backend;
+use super::chain::RememberedHeads;
+use super::dialect::POSTGRES_IN_TRANSACTION_SET;
 use super::error::{Result, StoreError};
 use super::model::Origin;
 use super::options::{Durability, OpenOptions};
@@ -52,6 +54,7 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     options: OpenOptions,
+    heads: Arc<RememberedHeads>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -85,7 +88,7 @@ impl PostgresStore {
         // A row lock held past the busy timeout (another host's stuck
         // transaction) fails the call as Busy instead of waiting forever.
         let mut settings = format!(
-            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = {};",
+            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = {}; {POSTGRES_IN_TRANSACTION_SET}",
             options.busy_timeout.as_millis().min(i32::MAX as u128)
         );
         if options.durability == Durability::Normal {
@@ -96,7 +99,11 @@ impl PostgresStore {
         }
         let pool = Pool::new(target, options.postgres.max_connections, settings);
         let store = PostgresStore {
-            inner: Arc::new(Inner { pool, options }),
+            inner: Arc::new(Inner {
+                pool,
+                options,
+                heads: Arc::default(),
+            }),
             origin: Origin::Host,
         };
         let options = &store.inner.options;
@@ -188,6 +195,9 @@ impl PostgresStore {
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             };
             let mut db = PgTx::new(pooled.conn(), target, begin);
+            if write {
+                db = db.remembering(&self.inner.heads);
+            }
             let outcome = f(&mut db);
             // A connection the server closed while it sat idle (a
             // restart): nothing of the transaction was applied.
@@ -247,6 +257,10 @@ impl Backend for PostgresStore {
         f: impl FnMut(&mut dyn Sql) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.transact(true, f)
+    }
+
+    fn remembered_heads(&self) -> Option<Arc<RememberedHeads>> {
+        Some(self.inner.heads.clone())
     }
 }
 

@@ -12,6 +12,8 @@ use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{Row, RowStream};
 
 use super::connect::{Conn, Target, TxStep};
+use crate::store::chain::{Head, RememberedHeads};
+use crate::store::dialect::POSTGRES_IN_TRANSACTION;
 use crate::store::error::{Result, StoreError};
 use crate::store::sql::{Dialect, Sql, Value};
 
@@ -31,6 +33,10 @@ pub(super) struct PgTx<'a> {
     stage: Stage,
     /// Whether the first flight, which carried no `COMMIT`, failed.
     first_flight_failed: bool,
+    /// Where the chain heads the transaction leaves are remembered once it
+    /// commits, and those heads so far ([`Sql::chained`]).
+    heads: Option<&'a RememberedHeads>,
+    left: Vec<(i64, Head)>,
 }
 
 /// Where a transaction stands.
@@ -65,6 +71,17 @@ impl<'a> PgTx<'a> {
             begin: Some(begin),
             stage: Stage::Open,
             first_flight_failed: false,
+            heads: None,
+            left: Vec::new(),
+        }
+    }
+
+    /// The transaction, remembering in `heads` the chain heads it leaves
+    /// once it commits.
+    pub(super) fn remembering(self, heads: &'a RememberedHeads) -> Self {
+        PgTx {
+            heads: Some(heads),
+            ..self
         }
     }
 
@@ -79,12 +96,15 @@ impl<'a> PgTx<'a> {
     /// Commits what was sent; nothing to do when nothing was sent, or when
     /// the last statement took the `COMMIT` with it.
     fn commit(self) -> Result<()> {
-        if self.begin.is_some() || self.stage == Stage::Ended {
-            return Ok(());
+        if self.begin.is_none() && self.stage != Stage::Ended {
+            self.conn
+                .batch_execute("COMMIT")
+                .map_err(|e| self.target.error(e, TxStep::Commit))?;
         }
-        self.conn
-            .batch_execute("COMMIT")
-            .map_err(|e| self.target.error(e, TxStep::Commit))
+        if let Some(heads) = self.heads {
+            heads.remember(self.left);
+        }
+        Ok(())
     }
 
     /// Ends the transaction as `outcome` says: commits what was sent when
@@ -117,11 +137,12 @@ impl<'a> PgTx<'a> {
     /// last, in one flight.
     fn send(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         let statement = dollar_placeholders(sql);
-        if self.begin.is_some() && !reads_only(&statement) {
+        if self.begin.is_some() && !may_follow_begin(&statement) {
             // A statement that writes is never sent behind an unanswered
-            // BEGIN: the two are separate messages to the server, so a
-            // cancel or timeout that fails BEGIN before it runs would leave
-            // the statement to commit on its own.
+            // BEGIN unless it refuses itself outside the transaction: the
+            // two are separate messages to the server, so a cancel or
+            // timeout that fails BEGIN before it runs would leave the
+            // statement to commit on its own.
             let begin = self.begin.take().unwrap_or_default();
             let begun = self.conn.batch_execute(&begin);
             self.first_flight_failed = begun.is_err();
@@ -293,6 +314,12 @@ impl Sql for PgTx<'_> {
         sent.map_err(|e| self.fail(e))
     }
 
+    fn chained(&mut self, mission_id: i64, head: Head) {
+        if self.heads.is_some() {
+            self.left.push((mission_id, head));
+        }
+    }
+
     fn commit_with_next(&mut self) {
         if self.stage == Stage::Open {
             self.stage = Stage::Closing;
@@ -306,6 +333,13 @@ impl Sql for PgTx<'_> {
 /// sees. The store's reads begin with `SELECT` (a row lock, a head, a
 /// listing); anything else (`INSERT`, `UPDATE`, `DELETE`, `WITH`, which may
 /// hide a write) may write.
+/// Whether `statement` may be sent behind its transaction's unanswered
+/// `BEGIN`: it only reads, or it tests [`POSTGRES_IN_TRANSACTION`] and so
+/// writes nothing if it runs on its own (see there).
+fn may_follow_begin(statement: &str) -> bool {
+    reads_only(statement) || statement.contains(POSTGRES_IN_TRANSACTION)
+}
+
 fn reads_only(statement: &str) -> bool {
     let statement = statement.trim_start();
     let word = statement
@@ -405,9 +439,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_select_follows_an_unanswered_begin() {
-        for read in ["SELECT 1", "select\n  id FROM missions", "  SELECT(1)"] {
-            assert!(reads_only(read), "{read}");
+    fn only_a_select_or_a_guarded_write_follows_an_unanswered_begin() {
+        let guarded = format!("INSERT INTO row_chain SELECT 1 WHERE {POSTGRES_IN_TRANSACTION}");
+        for read in [
+            "SELECT 1",
+            "select\n  id FROM missions",
+            "  SELECT(1)",
+            &guarded,
+        ] {
+            assert!(may_follow_begin(read), "{read}");
         }
         for write in [
             "INSERT INTO missions VALUES (1)",
@@ -417,7 +457,7 @@ mod tests {
             "SELECTED",
             "",
         ] {
-            assert!(!reads_only(write), "{write}");
+            assert!(!may_follow_begin(write), "{write}");
         }
     }
 }

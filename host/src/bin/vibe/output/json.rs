@@ -82,8 +82,16 @@ impl JsonColumns for vibe_store::Mission {
 }
 
 /// One JSON value on one line (for streams such as `--follow --json`).
+/// Stored JSON is written as its text, and the only line breaks valid JSON
+/// text can hold are whitespace between tokens (inside strings they are
+/// escapes), so each becomes a space: the same JSON, on one line.
 pub fn print_json_line(value: &impl Serialize) -> CliResult {
     let text = serde_json::to_string(value).expect("store rows serialise to JSON");
+    let text = if text.contains(['\n', '\r']) {
+        text.replace(['\n', '\r'], " ")
+    } else {
+        text
+    };
     if std::io::stdout().is_terminal() {
         out(format_args!("{}\n", json_for_terminal(&text)))
     } else {
