@@ -848,14 +848,20 @@ impl FaultyProxy {
                 let (mut from_server, mut to_client) =
                     (upstream.try_clone().unwrap(), client.try_clone().unwrap());
                 let spoke = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let answered = spoke.clone();
+                // Whether the server has answered a COMMIT since the cut.
+                let committed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let (answered, server_committed) = (spoke.clone(), committed.clone());
                 std::thread::spawn(move || {
+                    // Read everything the server says, also once the
+                    // client is gone, so the server is never reset while
+                    // it still works through the flight.
                     let mut buf = vec![0u8; 65536];
                     while let Ok(n @ 1..) = from_server.read(&mut buf) {
                         answered.store(true, Ordering::SeqCst);
-                        if std::io::Write::write_all(&mut to_client, &buf[..n]).is_err() {
-                            break;
+                        if find(&buf[..n], b"COMMIT\0").is_some() {
+                            server_committed.store(true, Ordering::SeqCst);
                         }
+                        let _ = std::io::Write::write_all(&mut to_client, &buf[..n]);
                     }
                     let _ = to_client.shutdown(Shutdown::Both);
                 });
@@ -899,13 +905,19 @@ impl FaultyProxy {
                         if cut {
                             // The client loses the connection before any
                             // answer; the server gets the whole flight.
+                            committed.store(false, Ordering::SeqCst);
                             let _ = client.shutdown(Shutdown::Both);
                         }
                         if std::io::Write::write_all(&mut upstream, chunk).is_err() {
                             break;
                         }
                         if cut {
-                            std::thread::sleep(Duration::from_millis(300));
+                            // Until the server has answered the COMMIT,
+                            // however loaded it is.
+                            let deadline = Instant::now() + Duration::from_secs(30);
+                            while !committed.load(Ordering::SeqCst) && Instant::now() < deadline {
+                                std::thread::sleep(Duration::from_millis(5));
+                            }
                             break;
                         }
                     }
