@@ -809,6 +809,72 @@ fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_record
     assert!(store.verify_chain(&m).unwrap().intact());
 }
 
+/// Another program that holds the mission's lock and rewrites the ledger's
+/// last entry (or deletes it) while a write waits for that lock: the write
+/// chains onto the entry the ledger holds once the lock is granted, never
+/// onto the head the store remembered (found by the breaker: the insert
+/// checked the head against what the ledger held before it waited).
+#[test]
+fn a_head_rewritten_while_a_write_waits_for_the_lock_is_not_chained_onto() {
+    let tampering = [
+        "UPDATE row_chain SET hash = repeat('c', 64)",
+        "DELETE FROM row_chain",
+    ];
+    for tamper in tampering {
+        let store = TestStore::open(Backend::Postgres);
+        let m = store
+            .create_mission(Phase::Coding, Json::from(json!({})))
+            .unwrap();
+        for i in 0..2 {
+            store
+                .log_tool_call(&m, NewToolCall::success("before", json!(i)))
+                .unwrap();
+        }
+        let mut other = postgres::Client::connect(&store.location, postgres::NoTls).unwrap();
+        other
+            .batch_execute(&format!(
+                "BEGIN; SELECT id FROM missions WHERE mission_uuid = '{m}' FOR UPDATE"
+            ))
+            .unwrap();
+        let writer = {
+            let (store, m) = (store.store.clone(), m.clone());
+            std::thread::spawn(move || {
+                store.log_tool_call(&m, NewToolCall::success("late", json!(9)))
+            })
+        };
+        // The write is sent, and waits for the lock.
+        let waiting = Instant::now();
+        while store
+            .count("SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+            == 0
+        {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(20),
+                "the write never waited"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        other
+            .batch_execute(&format!(
+                "{tamper} WHERE seq = (SELECT MAX(seq) FROM row_chain); COMMIT"
+            ))
+            .unwrap();
+        writer.join().unwrap().unwrap();
+        let last = store.count("SELECT MAX(seq) FROM row_chain");
+        let report = store.verify_chain(&m).unwrap();
+        let flagged: Vec<_> = report
+            .edited
+            .iter()
+            .chain(&report.out_of_chain)
+            .chain(&report.deleted)
+            .filter(|row| row.table == "row_chain" && row.position == Some(last))
+            .collect();
+        // The new entry follows from the one before it in the ledger.
+        assert!(flagged.is_empty(), "{tamper}: {report:?}");
+        assert!(!report.intact(), "{tamper}: the tampering itself is found");
+    }
+}
+
 /// A TCP proxy to a PostgreSQL server that does one thing wrong when told:
 /// [`Fault::Cut`] closes the connection carrying a chained insert and a
 /// `COMMIT` before any answer comes back (the server gets the whole

@@ -493,18 +493,18 @@ pub(super) fn insert_row(
             id
         }
         Dialect::Postgres => {
-            // The row and its entry in one statement, which needs nothing
-            // read before it: it locks the mission (as every writer does,
-            // so writers of every release queue on it) before inserting
-            // the entry. The entry's mission is NULL unless the mission is
-            // there under that uuid, and its position NULL unless the
-            // entry it chains onto is the ledger's last and the statement
-            // runs inside the store's transaction; the ledger's key refuses
-            // either NULL, failing the whole statement. (A head remembered
-            // from an earlier write, see `RememberedHeads`, may have been
-            // moved on since; one moved while this statement waited for
-            // the lock is a duplicate key.) `?s` and `?h` are the row's own
-            // last two parameters, bound once.
+            // The row and its entry in one statement, run after the
+            // mission's lock was granted (a statement of its own, so this
+            // one sees what the lock's last holder committed), which
+            // checks the head it chains onto rather than trusting it: the
+            // entry's mission is NULL unless the mission is there under
+            // that uuid, and its position NULL unless the entry it chains
+            // onto is the ledger's last and the statement runs inside the
+            // store's transaction; the ledger's key refuses either NULL,
+            // failing the whole statement. (A head remembered from an
+            // earlier write, see `RememberedHeads`, may have been moved on
+            // since.) `?s` and `?h` are the row's own last two parameters,
+            // bound once.
             let (s, h) = (values.len() - 1, values.len());
             values.push(mission_id.into());
             values.push(digest_hex.into());
@@ -521,7 +521,7 @@ pub(super) fn insert_row(
                 &format!(
                     "WITH mission AS (
                        SELECT id FROM missions
-                       WHERE id = ?{m} AND mission_uuid IN (?{u}, ?{}, ?{}) FOR UPDATE),
+                       WHERE id = ?{m} AND mission_uuid IN (?{u}, ?{}, ?{})),
                      entry AS (
                        INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
                        SELECT id,

@@ -604,9 +604,10 @@ fn lock_mission(db: &mut dyn Sql, mission: &MissionId) -> Result<i64> {
 /// Runs in a transaction that locks the mission and reads its head; or,
 /// where the store remembers the head its last write to the mission left
 /// ([`chain::RememberedHeads`], PostgreSQL), first in one that chains onto
-/// that head without reading anything (the insert locks the mission and
-/// checks the head itself), and the locked way only if that insert was
-/// refused (another writer moved the head on, or the mission is gone).
+/// that head without reading anything (the lock and the insert, which
+/// checks the head itself, in one flight), and the locked way only if that
+/// insert was refused (another writer moved the head on, or the mission is
+/// gone).
 fn chained_insert<B: Backend>(
     store: &B,
     mission: &MissionId,
@@ -633,6 +634,12 @@ fn chained_insert<B: Backend>(
                     return Ok(None);
                 };
                 let identity = invocation_identity(db, origin)?;
+                // The lock goes in the insert's flight, and is granted
+                // before the insert begins (and reads the ledger).
+                if let Some(lock) = statements(db).lock_mission_row {
+                    db.hold_next();
+                    db.execute(lock, &[id.into()])?;
+                }
                 db.commit_with_next();
                 let mission = chain::Mission { id, uuid: &uuid };
                 match insert(db, mission, &identity, head) {

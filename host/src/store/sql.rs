@@ -51,6 +51,17 @@ impl Value<'_> {
             _ => None,
         }
     }
+
+    /// The value, owning its text or bytes.
+    pub(crate) fn to_static(&self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Integer(i) => Value::Integer(*i),
+            Value::Real(f) => Value::Real(*f),
+            Value::Text(s) => Value::Text(Cow::Owned(s.to_string())),
+            Value::Blob(b) => Value::Blob(Cow::Owned(b.to_vec())),
+        }
+    }
 }
 
 impl From<i64> for Value<'_> {
@@ -121,6 +132,14 @@ pub(crate) trait Sql {
     /// The transaction runs nothing after it. SQLite ignores it: its
     /// statements are calls, not round trips.
     fn commit_with_next(&mut self) {}
+
+    /// Says that the next statement's answer is not needed before the
+    /// statement after it is sent (it takes a lock): a backend that can
+    /// send the two in one flight does (PostgreSQL), the next call then
+    /// returning no rows, and any error of it coming with the statement
+    /// after it (which the server does not run once the first failed).
+    /// SQLite ignores it.
+    fn hold_next(&mut self) {}
 
     /// Says that the transaction appended an entry to mission `mission_id`'s
     /// chain, which now ends at `head` (called by `chain.rs` for every

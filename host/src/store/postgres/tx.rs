@@ -37,6 +37,10 @@ pub(super) struct PgTx<'a> {
     /// commits, and those heads so far ([`Sql::chained`]).
     heads: Option<&'a RememberedHeads>,
     left: Vec<(i64, Head)>,
+    /// Whether the next statement is held ([`Sql::hold_next`]), and the
+    /// statement held, sent with the one after it.
+    hold: bool,
+    held: Option<(String, Vec<Value<'static>>)>,
 }
 
 /// Where a transaction stands.
@@ -73,6 +77,8 @@ impl<'a> PgTx<'a> {
             first_flight_failed: false,
             heads: None,
             left: Vec::new(),
+            hold: false,
+            held: None,
         }
     }
 
@@ -95,7 +101,11 @@ impl<'a> PgTx<'a> {
 
     /// Commits what was sent; nothing to do when nothing was sent, or when
     /// the last statement took the `COMMIT` with it.
-    fn commit(self) -> Result<()> {
+    fn commit(mut self) -> Result<()> {
+        if let Some((sql, params)) = self.held.take() {
+            // Held, and no statement came after it.
+            self.send(&sql, &params)?;
+        }
         if self.begin.is_none() && self.stage != Stage::Ended {
             self.conn
                 .batch_execute("COMMIT")
@@ -137,6 +147,14 @@ impl<'a> PgTx<'a> {
     /// last, in one flight.
     fn send(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         let statement = dollar_placeholders(sql);
+        if std::mem::take(&mut self.hold) && self.stage == Stage::Open && self.held.is_none() {
+            let owned = params.iter().map(Value::to_static).collect();
+            self.held = Some((statement, owned));
+            return Ok(Rows::Read {
+                rows: Vec::new().into_iter(),
+                affected: 0,
+            });
+        }
         if self.begin.is_some() && !may_follow_begin(&statement) {
             // A statement that writes is never sent behind an unanswered
             // BEGIN unless it refuses itself outside the transaction: the
@@ -151,11 +169,29 @@ impl<'a> PgTx<'a> {
         let client = self.conn.client();
         let begin = self.begin.take();
         let first = begin.is_some();
+        let held = self.held.take();
+        // BEGIN and a held statement, sent before this one; their errors
+        // come first.
         let begin = async {
-            match &begin {
-                Some(begin) => client.batch_execute(begin).await,
-                None => Ok(()),
-            }
+            let begun = async {
+                match &begin {
+                    Some(begin) => client.batch_execute(begin).await,
+                    None => Ok(()),
+                }
+            };
+            let held = async {
+                let Some((sql, params)) = &held else {
+                    return Ok(());
+                };
+                let rows = client.query_typed_raw(sql, typed(params)).await?;
+                let mut rows = pin!(rows);
+                while let Some(row) = rows.next().await {
+                    row?;
+                }
+                Ok(())
+            };
+            let (begun, held) = future::join(begun, held).await;
+            begun.and(held)
         };
         // Each flight's futures are polled in order, so BEGIN's messages go
         // out first, then the statement's, then COMMIT's, before any answer
@@ -318,6 +354,10 @@ impl Sql for PgTx<'_> {
         if self.heads.is_some() {
             self.left.push((mission_id, head));
         }
+    }
+
+    fn hold_next(&mut self) {
+        self.hold = true;
     }
 
     fn commit_with_next(&mut self) {
