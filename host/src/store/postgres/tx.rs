@@ -143,18 +143,12 @@ impl<'a> PgTx<'a> {
     }
 
     /// Sends `sql` with `params`, with the transaction's `BEGIN` before it
-    /// if it is the first statement and its `COMMIT` after it if it is the
-    /// last, in one flight.
+    /// if it is the first statement, a statement held before it
+    /// ([`Sql::hold_next`]), and its `COMMIT` after it if it is the last,
+    /// in one flight. A statement held is kept, not sent, and answered with
+    /// no rows.
     fn send(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         let statement = dollar_placeholders(sql);
-        if std::mem::take(&mut self.hold) && self.stage == Stage::Open && self.held.is_none() {
-            let owned = params.iter().map(Value::to_static).collect();
-            self.held = Some((statement, owned));
-            return Ok(Rows::Read {
-                rows: Vec::new().into_iter(),
-                affected: 0,
-            });
-        }
         if self.begin.is_some() && !may_follow_begin(&statement) {
             // A statement that writes is never sent behind an unanswered
             // BEGIN unless it refuses itself outside the transaction: the
@@ -165,6 +159,14 @@ impl<'a> PgTx<'a> {
             let begun = self.conn.batch_execute(&begin);
             self.first_flight_failed = begun.is_err();
             begun.map_err(|e| self.fail(e))?;
+        }
+        if std::mem::take(&mut self.hold) && self.stage == Stage::Open && self.held.is_none() {
+            let owned = params.iter().map(Value::to_static).collect();
+            self.held = Some((statement, owned));
+            return Ok(Rows::Read {
+                rows: Vec::new().into_iter(),
+                affected: 0,
+            });
         }
         let client = self.conn.client();
         let begin = self.begin.take();
