@@ -791,6 +791,7 @@ fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_record
         matches!(&lost, Err(StoreError::Unavailable { reason, .. }) if reason.contains("may or may not")),
         "{lost:?}"
     );
+    proxy.wait_for_the_cut_flight();
     let mut client = db.client();
     let kept: i64 = client
         .query_one(
@@ -886,6 +887,8 @@ struct FaultyProxy {
     fault: Arc<std::sync::atomic::AtomicU8>,
     /// Round trips so far: each time a client sends after the server spoke.
     turns: Arc<std::sync::atomic::AtomicUsize>,
+    /// Whether the server has answered the flight of the last cut.
+    answered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone, Copy)]
@@ -905,7 +908,13 @@ impl FaultyProxy {
         let port = listener.local_addr().unwrap().port();
         let fault = Arc::new(AtomicU8::new(0));
         let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (server, faults, counted) = (server.to_owned(), fault.clone(), turns.clone());
+        let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (server, faults, counted, cut_answered) = (
+            server.to_owned(),
+            fault.clone(),
+            turns.clone(),
+            answered.clone(),
+        );
         let find = |bytes: &[u8], what: &[u8]| bytes.windows(what.len()).position(|w| w == what);
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -931,7 +940,8 @@ impl FaultyProxy {
                     }
                     let _ = to_client.shutdown(Shutdown::Both);
                 });
-                let (faults, counted) = (faults.clone(), counted.clone());
+                let (faults, counted, cut_answered) =
+                    (faults.clone(), counted.clone(), cut_answered.clone());
                 std::thread::spawn(move || {
                     let (mut buf, mut inserted) = (vec![0u8; 65536], false);
                     loop {
@@ -984,6 +994,7 @@ impl FaultyProxy {
                             while !committed.load(Ordering::SeqCst) && Instant::now() < deadline {
                                 std::thread::sleep(Duration::from_millis(5));
                             }
+                            cut_answered.store(true, Ordering::SeqCst);
                             break;
                         }
                     }
@@ -996,6 +1007,20 @@ impl FaultyProxy {
             url: format!("{user}@127.0.0.1:{port}/{database}"),
             fault,
             turns,
+            answered,
+        }
+    }
+
+    /// Waits until the server has answered the flight of the last cut (the
+    /// client learns of the cut at once, the server may still be working).
+    fn wait_for_the_cut_flight(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.answered.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "the server never answered the cut flight"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
