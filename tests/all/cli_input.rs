@@ -31,6 +31,13 @@ fn run(store: &TestStore, args: &[&str], stdin: &[u8]) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// [`run`], which must succeed; its standard output.
+fn ok(store: &TestStore, args: &[&str], stdin: &[u8]) -> String {
+    let out = run(store, args, stdin);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 /// JSON whose text holds line breaks between its tokens (a pretty-printed
 /// file, a value piped in with its trailing newline, CRLF from another
 /// system) in every JSON column: `vibe export` keeps each mission on one
@@ -43,7 +50,7 @@ fn json_that_spans_lines_is_exported_on_one_line_and_imported_byte_for_byte(back
     let pretty = "{\n  \"goal\": \"pretty\",\n  \"list\": [\n    1,\r\n    2\n  ]\n}\n";
     let file = dir.join("metadata.json");
     std::fs::write(&file, pretty).unwrap();
-    let created = run(
+    let created = ok(
         &store,
         &[
             "mission",
@@ -55,18 +62,16 @@ fn json_that_spans_lines_is_exported_on_one_line_and_imported_byte_for_byte(back
         ],
         b"",
     );
-    assert!(created.status.success(), "{}", text(&created.stderr));
-    let mission = text(&created.stdout).trim().to_owned();
+    let mission = created.trim().to_owned();
     let texts = ["[1,\n2]\n", "{\r\"a\"\r:\r1}", "\r\n\"s\"\t\r\n"];
-    let logged = run(
+    ok(
         &store,
         &[
             "log", &mission, "--tool", "t", "--args", "-", "--result", texts[1],
         ],
         texts[0].as_bytes(),
     );
-    assert!(logged.status.success(), "{}", text(&logged.stderr));
-    let decided = run(
+    ok(
         &store,
         &[
             "decide",
@@ -82,7 +87,6 @@ fn json_that_spans_lines_is_exported_on_one_line_and_imported_byte_for_byte(back
         ],
         b"",
     );
-    assert!(decided.status.success(), "{}", text(&decided.stderr));
     let id = MissionId::parse(&mission).unwrap();
     let value = Json::parse("value", "{\n}").unwrap();
     store.set_memory(&id, "k", value, None).unwrap();
@@ -108,9 +112,7 @@ fn json_that_spans_lines_is_exported_on_one_line_and_imported_byte_for_byte(back
         [pretty, texts[0], texts[1], texts[2], "{\n}", "\n[\r]"].map(String::from)
     );
 
-    let exported = run(&store, &["export"], b"");
-    assert!(exported.status.success(), "{}", text(&exported.stderr));
-    let export = text(&exported.stdout);
+    let export = ok(&store, &["export"], b"");
     assert!(!export.contains('\r'), "{export}");
     assert_eq!(export.matches('\n').count(), 1, "one line: {export}");
     let line: serde_json::Value = serde_json::from_str(export.trim_end()).unwrap();
@@ -135,10 +137,9 @@ fn round_trip(store: &TestStore, export: &str) -> TestStore {
     std::fs::write(&file, export).unwrap();
     let file = file.to_str().unwrap();
     let other = TestStore::open(store.backend);
-    let imported = run(&other, &["import", file], b"");
-    assert!(imported.status.success(), "{}", text(&imported.stderr));
-    let again = run(&other, &["export"], b"");
-    assert_eq!(text(&again.stdout), export, "exported again, byte for byte");
+    ok(&other, &["import", file], b"");
+    let again = ok(&other, &["export"], b"");
+    assert_eq!(again, export, "exported again, byte for byte");
     for store in [store, &other] {
         let verified = run(store, &["verify", "--against", file], b"");
         assert_eq!(
@@ -159,7 +160,7 @@ fn round_trip(store: &TestStore, export: &str) -> TestStore {
 fn padded_json_and_json_null_are_exported_and_imported_byte_for_byte(backend: Backend) {
     let store = TestStore::open(backend);
     let create = |metadata: &str| {
-        let created = run(
+        let created = ok(
             &store,
             &[
                 "mission",
@@ -171,21 +172,19 @@ fn padded_json_and_json_null_are_exported_and_imported_byte_for_byte(backend: Ba
             ],
             b"",
         );
-        assert!(created.status.success(), "{}", text(&created.stderr));
-        text(&created.stdout).trim().to_owned()
+        created.trim().to_owned()
     };
     let (padded, nothing) = (create(" {\"a\":1}"), create("null"));
     for (mission, args, result) in [(&padded, "\t{\"a\":1}", "2 "), (&nothing, "null", "null")] {
-        let logged = run(
+        ok(
             &store,
             &[
                 "log", mission, "--tool", "t", "--args", args, "--result", result,
             ],
             b"",
         );
-        assert!(logged.status.success(), "{}", text(&logged.stderr));
     }
-    let decided = run(
+    ok(
         &store,
         &[
             "decide",
@@ -201,7 +200,6 @@ fn padded_json_and_json_null_are_exported_and_imported_byte_for_byte(backend: Ba
         ],
         b"",
     );
-    assert!(decided.status.success(), "{}", text(&decided.stderr));
     let stored = |store: &TestStore| {
         [
             "SELECT metadata FROM missions ORDER BY id",
@@ -215,9 +213,7 @@ fn padded_json_and_json_null_are_exported_and_imported_byte_for_byte(backend: Ba
         before,
         [" {\"a\":1}|null", "\t{\"a\":1}/2 |null/null", "null"].map(String::from)
     );
-    let exported = run(&store, &["export"], b"");
-    assert!(exported.status.success(), "{}", text(&exported.stderr));
-    let other = round_trip(&store, &text(&exported.stdout));
+    let other = round_trip(&store, &ok(&store, &["export"], b""));
     assert_eq!(stored(&other), before);
 }
 

@@ -1062,34 +1062,30 @@ fn a_begin_refused_before_it_ran_lets_no_statement_commit_on_its_own() {
     let m = store
         .create_mission(Phase::Coding, Json::from(json!({})))
         .unwrap();
-    let entries = count("row_chain");
-    for _ in 0..2 {
-        proxy.next(Fault::SpoilBegin);
-        let refused = store.log_tool_call(&m, NewToolCall::success("spoilt", json!(1)));
-        assert!(
-            format!("{refused:?}").contains("syntax error"),
-            "{refused:?}"
-        );
-        assert_eq!(count("tool_calls"), 0);
-        assert_eq!(count("row_chain"), entries);
-    }
+    // Two writes refused at their BEGIN leave no row and no ledger entry.
+    let refused_twice = |count: &mut dyn FnMut(&str) -> i64| {
+        let (calls, entries) = (count("tool_calls"), count("row_chain"));
+        for _ in 0..2 {
+            proxy.next(Fault::SpoilBegin);
+            let refused = store.log_tool_call(&m, NewToolCall::success("spoilt", json!(1)));
+            assert!(
+                format!("{refused:?}").contains("syntax error"),
+                "{refused:?}"
+            );
+            assert_eq!(count("tool_calls"), calls);
+            assert_eq!(count("row_chain"), entries);
+        }
+    };
+    refused_twice(&mut count);
+    assert_eq!(count("tool_calls"), 0);
     store
         .log_tool_call(&m, NewToolCall::success("after", json!(2)))
         .unwrap();
     // Now the store remembers the head that write left, and the next one
     // sends its BEGIN, its insert and its COMMIT in one flight: the insert,
     // run on its own after the refused BEGIN, refuses itself.
-    let (calls, entries) = (count("tool_calls"), count("row_chain"));
-    for _ in 0..2 {
-        proxy.next(Fault::SpoilBegin);
-        let refused = store.log_tool_call(&m, NewToolCall::success("spoilt", json!(1)));
-        assert!(
-            format!("{refused:?}").contains("syntax error"),
-            "{refused:?}"
-        );
-        assert_eq!(count("tool_calls"), calls);
-        assert_eq!(count("row_chain"), entries);
-    }
+    let calls = count("tool_calls");
+    refused_twice(&mut count);
     store
         .log_tool_call(&m, NewToolCall::success("after", json!(3)))
         .unwrap();
