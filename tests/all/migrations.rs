@@ -11,6 +11,7 @@ use vibe_store::{
     AnyStore, Json, MissionId, MissionStore, NewToolCall, OpenOptions, Phase, SqliteStore,
 };
 
+use crate::common::as_role;
 use crate::common::backends::{Backend, TestStore};
 use crate::common::{count, latest_schema, ov, temp_db};
 use crate::on_both_backends;
@@ -193,16 +194,6 @@ fn a_migration_numbered_zero_is_run_or_refused_never_recorded_unrun(backend: Bac
             );
         }
     }
-}
-
-/// The URL of `url`'s database as another login role (no password).
-fn as_role(url: &str, role: &str) -> String {
-    let start = url.find("://").expect("a URL") + 3;
-    let at = url[start..]
-        .find('@')
-        .map(|i| start + i)
-        .expect("a user in the URL");
-    format!("{}{role}{}", &url[..start], &url[at..])
 }
 
 /// The default `search_path` is `"$user", public`: the tables of a store

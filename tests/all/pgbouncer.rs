@@ -75,6 +75,18 @@ fn writes_listings_verify_and_copy_work_behind_a_transaction_pooler() {
     for h in handles {
         h.join().unwrap();
     }
+    // The hot writes ran as the server's functions, made through the
+    // pooler (each in one transaction, so on one server connection), and
+    // every write of theirs is there.
+    let functions: i64 = db
+        .client()
+        .query_one(
+            "SELECT COUNT(*) FROM pg_proc WHERE proname LIKE 'vibe_write_%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(functions >= 2, "{functions} functions made");
     let store = AnyStore::open(&url).unwrap();
     assert_eq!(
         cli(&["mission", "list", "--json"])

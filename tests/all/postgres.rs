@@ -1117,50 +1117,50 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
         f();
         proxy.turns() - before
     };
-    // Remembered: one round trip, for a tool call and for a decision.
-    assert_eq!(
-        turns(&|| {
-            log(&store, 2).unwrap();
-        }),
-        1
-    );
     let decision = NewDecision::new("plan", "r", "a");
-    assert_eq!(
-        turns(&|| {
-            store.record_decision(&m, decision.clone()).unwrap();
-        }),
-        1
-    );
-    // Another writer moves the head on: the remembered one is refused
-    // (one round trip), then the locked way (three), then one again.
-    log(&other, 3).unwrap();
-    assert_eq!(
-        turns(&|| {
-            log(&store, 4).unwrap();
-        }),
-        4
-    );
-    assert_eq!(
-        turns(&|| {
-            log(&store, 5).unwrap();
-        }),
-        1
-    );
-    // A write of another kind by this store (a status) leaves its head too.
-    store
-        .update_mission_status(&m, MissionStatus::InProgress)
-        .unwrap();
-    assert_eq!(
-        turns(&|| {
-            log(&store, 6).unwrap();
-        }),
-        1
-    );
+    // Each round: remembered, a tool call and a decision; then another
+    // writer moves the head on, and the remembered one is refused (one
+    // round trip), then the locked way (three), then one again; a write of
+    // another kind by this store (a status) leaves its head too. The first
+    // round also makes the store's functions (their round trips come after
+    // each first use); from the second, the counts are what every write
+    // costs.
+    let round = |n: i64| {
+        [
+            turns(&|| {
+                log(&store, n).unwrap();
+            }),
+            turns(&|| {
+                store.record_decision(&m, decision.clone()).unwrap();
+            }),
+            {
+                log(&other, n + 1).unwrap();
+                turns(&|| {
+                    log(&store, n + 2).unwrap();
+                })
+            },
+            turns(&|| {
+                log(&store, n + 3).unwrap();
+            }),
+            {
+                store
+                    .update_mission_status(&m, MissionStatus::InProgress)
+                    .unwrap();
+                turns(&|| {
+                    log(&store, n + 4).unwrap();
+                })
+            },
+        ]
+    };
+    let first = round(2);
+    assert!(first[0] > 1, "the first use makes a function: {first:?}");
+    assert_eq!(round(7), [1, 1, 4, 1, 1]);
+    assert_eq!(round(12), [1, 1, 4, 1, 1]);
     let report = store.verify_chain(&m).unwrap();
     assert!(report.intact(), "{report:?}");
     assert_eq!(
         store.get_tool_history(&m).unwrap().len(),
-        6,
+        16,
         "every acknowledged write is there"
     );
     // The mission deleted by another program: not found, nothing written.
@@ -1168,7 +1168,7 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
     client
         .batch_execute("DELETE FROM row_chain; DELETE FROM missions")
         .unwrap();
-    let gone = log(&store, 7);
+    let gone = log(&store, 17);
     assert!(
         matches!(gone, Err(StoreError::MissionNotFound(_))),
         "{gone:?}"
@@ -1178,4 +1178,103 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
+}
+
+/// The functions (`vibe_write_...`) the store keeps its hot writes in.
+fn store_functions(client: &mut postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT CAST(p.oid AS regprocedure)::text FROM pg_proc p
+             WHERE p.proname LIKE 'vibe_write_%' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// A tool call's and a decision's insert run as functions of the server's
+/// once the store made them (after each one's first use), so the server
+/// plans them once per connection. A function under the store's name with
+/// another body is never called by a store opened since; functions dropped
+/// by another program cost a write one retry, inline, and are made again;
+/// a role that may not create functions writes inline. Every write is
+/// there, every chain whole.
+#[test]
+fn hot_writes_run_as_the_servers_functions_and_survive_their_loss() {
+    let db = server().fresh_database();
+    let store = AnyStore::open(&db.url).unwrap();
+    let mut client = db.client();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let write = |store: &AnyStore, n: i64| -> Result<(), StoreError> {
+        store.log_tool_call(&m, NewToolCall::success("t", json!(n)))?;
+        store.record_decision(&m, NewDecision::new("plan", "r", "a"))?;
+        Ok(())
+    };
+    for n in 0..3 {
+        write(&store, n).unwrap();
+    }
+    // The first write was the locked way (a tool call's insert without its
+    // lock); the others chained onto the head remembered (a tool call's and
+    // a decision's insert, each with its lock).
+    let made = store_functions(&mut client);
+    assert_eq!(made.len(), 3, "{made:?}");
+    // Another program gives them other bodies: the store calls them (its
+    // write fails, and writes nothing); a store opened now never does.
+    for f in &made {
+        client
+            .batch_execute(&format!(
+                "CREATE OR REPLACE FUNCTION {f} RETURNS bigint LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'not the store''s function'; END $$"
+            ))
+            .unwrap();
+    }
+    let called = write(&store, 3);
+    assert!(
+        matches!(&called, Err(StoreError::Server(m)) if m.contains("not the store's function")),
+        "{called:?}"
+    );
+    let fresh = AnyStore::open(&db.url).unwrap();
+    for n in 3..6 {
+        write(&fresh, n).unwrap();
+    }
+    // Another program drops them: the next write is tried again (the
+    // locked way, so a decision's insert without its lock joins them), and
+    // the functions are made again, under the same names.
+    for f in &made {
+        client.batch_execute(&format!("DROP FUNCTION {f}")).unwrap();
+    }
+    for n in 6..9 {
+        write(&store, n).unwrap();
+    }
+    let remade = store_functions(&mut client);
+    assert!(made.iter().all(|f| remade.contains(f)), "{remade:?}");
+    // A role that may only read and write rows writes inline.
+    let role = format!("app_{}", &db.name[db.name.len() - 12..]);
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN;
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+        ))
+        .unwrap();
+    for f in &remade {
+        client.batch_execute(&format!("DROP FUNCTION {f}")).unwrap();
+    }
+    let app = AnyStore::open(&crate::common::as_role(&db.url, &role))
+        .and_then(|app| (9..12).try_for_each(|n| write(&app, n)));
+    let left = store_functions(&mut client);
+    client
+        .batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .unwrap();
+    app.unwrap();
+    assert_eq!(left, Vec::<String>::new(), "the role made no function");
+    let report = store.verify_chain(&m).unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(store.get_tool_history(&m).unwrap().len(), 12);
+    assert_eq!(store.get_decisions(&m).unwrap().len(), 12);
 }

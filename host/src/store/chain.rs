@@ -34,7 +34,7 @@ use super::dialect::POSTGRES_IN_TRANSACTION;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
 use super::model::MAX_CHAIN_SEQ;
-use super::sql::{mission_row_id, Dialect, Sql, Value};
+use super::sql::{mission_row_id, Dialect, RowLock, Sql, Value};
 use crate::hex::hex;
 
 /// A SHA-256 hash.
@@ -315,13 +315,15 @@ impl Head {
     }
 }
 
-/// A mission as a chained insert names it: its row id, and the uuid the
-/// write was asked for (on PostgreSQL the insert checks that the row still
-/// has it).
+/// A mission as a chained insert names it: its row id, the uuid the write
+/// was asked for (on PostgreSQL the insert checks that the row still has
+/// it), and whether the transaction already holds the mission's lock (on
+/// PostgreSQL, where it is a row lock, the insert takes it first when not).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Mission<'a> {
     pub(super) id: i64,
     pub(super) uuid: &'a MissionId,
+    pub(super) locked: bool,
 }
 
 /// The chain heads this process's committed writes left, by mission: on
@@ -493,18 +495,18 @@ pub(super) fn insert_row(
             id
         }
         Dialect::Postgres => {
-            // The row and its entry in one statement, run after the
-            // mission's lock was granted (a statement of its own, so this
-            // one sees what the lock's last holder committed), which
-            // checks the head it chains onto rather than trusting it: the
-            // entry's mission is NULL unless the mission is there under
-            // that uuid, and its position NULL unless the entry it chains
-            // onto is the ledger's last and the statement runs inside the
-            // store's transaction; the ledger's key refuses either NULL,
-            // failing the whole statement. (A head remembered from an
-            // earlier write, see `RememberedHeads`, may have been moved on
-            // since.) `?s` and `?h` are the row's own last two parameters,
-            // bound once.
+            // The row and its entry in one statement, begun once the
+            // mission's lock was granted (so it sees what the lock's last
+            // holder committed), which checks the head it chains onto
+            // rather than trusting it: the entry's mission is NULL unless
+            // the mission is there under that uuid, and its position NULL
+            // unless the ledger's last entry is the one it chains onto (one
+            // probe of the ledger's key, whatever plan the server keeps)
+            // and the statement runs inside the store's transaction; the
+            // ledger's key refuses either NULL, failing the whole
+            // statement. (A head remembered from an earlier write, see
+            // `RememberedHeads`, may have been moved on since.) `?s` and
+            // `?h` are the row's own last two parameters, bound once.
             let (s, h) = (values.len() - 1, values.len());
             values.push(mission_id.into());
             values.push(digest_hex.into());
@@ -517,7 +519,15 @@ pub(super) fn insert_row(
                     .map(|spelling| Value::Text(spelling.into_owned().into())),
             );
             let u = values.len() - 2;
-            db.insert(
+            let lock = match (mission.locked, db.dialect().statements().lock_mission_row) {
+                (false, Some(sql)) => Some(RowLock {
+                    sql,
+                    id: mission_id,
+                }),
+                _ => None,
+            };
+            db.insert_planned(
+                lock,
                 &format!(
                     "WITH mission AS (
                        SELECT id FROM missions
@@ -526,13 +536,10 @@ pub(super) fn insert_row(
                        INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
                        SELECT id,
                               CASE WHEN {POSTGRES_IN_TRANSACTION}
-                                    AND (CAST(?{s} AS BIGINT) = 1 OR EXISTS (
-                                      SELECT 1 FROM row_chain
-                                      WHERE mission_id = ?{m} AND seq = CAST(?{s} AS BIGINT) - 1
-                                        AND hash = ?{p}))
-                                    AND NOT EXISTS (
-                                      SELECT 1 FROM row_chain
-                                      WHERE mission_id = ?{m} AND seq >= CAST(?{s} AS BIGINT))
+                                    AND COALESCE((
+                                      SELECT seq = CAST(?{s} AS BIGINT) - 1 AND hash = ?{p}
+                                      FROM row_chain WHERE mission_id = ?{m}
+                                      ORDER BY seq DESC LIMIT 1), CAST(?{s} AS BIGINT) = 1)
                                    THEN CAST(?{s} AS BIGINT) END,
                               '{}', ?{s}, ?{d}, ?{h}
                        FROM (SELECT 1) one LEFT JOIN mission ON true)

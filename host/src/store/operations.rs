@@ -175,7 +175,11 @@ impl<B: Backend> MissionStore for B {
         let (locked, origin) = (mission.clone(), self.origin());
         self.write_sql(move |db| {
             let (id, mut head) = lock_mission_head(db, &locked)?;
-            let mission = chain::Mission { id, uuid: &locked };
+            let mission = chain::Mission {
+                id,
+                uuid: &locked,
+                locked: true,
+            };
             let identity = invocation_identity(db, origin)?;
             let mut ids = Vec::with_capacity(calls.len());
             for call in &calls {
@@ -634,14 +638,14 @@ fn chained_insert<B: Backend>(
                     return Ok(None);
                 };
                 let identity = invocation_identity(db, origin)?;
-                // The lock goes in the insert's flight, and is granted
-                // before the insert begins (and reads the ledger).
-                if let Some(lock) = statements(db).lock_mission_row {
-                    db.hold_next();
-                    db.execute(lock, &[id.into()])?;
-                }
                 db.commit_with_next();
-                let mission = chain::Mission { id, uuid: &uuid };
+                // Not locked yet: the insert takes the lock in its flight,
+                // granted before the insert begins (and reads the ledger).
+                let mission = chain::Mission {
+                    id,
+                    uuid: &uuid,
+                    locked: false,
+                };
                 match insert(db, mission, &identity, head) {
                     Ok((id, _)) => Ok(Some(id)),
                     // Refused as a whole, so nothing was written.
@@ -665,7 +669,11 @@ fn chained_insert<B: Backend>(
         // `insert` is one statement on PostgreSQL (chain::insert_row): the
         // commit goes with it.
         db.commit_with_next();
-        let mission = chain::Mission { id, uuid: &locked };
+        let mission = chain::Mission {
+            id,
+            uuid: &locked,
+            locked: true,
+        };
         insert(db, mission, &identity, head).map(|(id, _)| id)
     })
 }

@@ -103,6 +103,14 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
+/// A row lock a statement takes before another ([`Sql::insert_planned`]):
+/// `sql`, a `SELECT ... FOR UPDATE` whose one parameter `?1` is `id`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowLock<'a> {
+    pub(crate) sql: &'a str,
+    pub(crate) id: i64,
+}
+
 /// A connection inside a transaction.
 pub(crate) trait Sql {
     fn dialect(&self) -> Dialect;
@@ -140,6 +148,29 @@ pub(crate) trait Sql {
     /// after it (which the server does not run once the first failed).
     /// SQLite ignores it.
     fn hold_next(&mut self) {}
+
+    /// Runs `sql` as [`insert`](Self::insert) does, after taking the row
+    /// lock `lock` names (when given) in a statement of its own: `sql`
+    /// begins once the lock is granted, so it reads what the lock's last
+    /// holder committed. Returns the new row's id.
+    ///
+    /// For a statement a backend runs often, with a plan worth keeping: a
+    /// backend that can keep the server's plan of the two across
+    /// transactions does (PostgreSQL, as a function of the server's, see
+    /// `postgres/functions.rs`); otherwise the lock's answer is not awaited
+    /// ([`hold_next`](Self::hold_next)) and the two go in one flight.
+    fn insert_planned(
+        &mut self,
+        lock: Option<RowLock<'_>>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<i64> {
+        if let Some(lock) = lock {
+            self.hold_next();
+            self.execute(lock.sql, &[lock.id.into()])?;
+        }
+        self.insert(sql, params)
+    }
 
     /// Says that the transaction appended an entry to mission `mission_id`'s
     /// chain, which now ends at `head` (called by `chain.rs` for every

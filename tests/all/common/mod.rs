@@ -351,3 +351,13 @@ pub fn wait_bounded(child: &mut Child, within: Duration) -> Option<ExitStatus> {
     let _ = child.wait();
     None
 }
+
+/// The URL of `url`'s database as another login role (no password).
+pub fn as_role(url: &str, role: &str) -> String {
+    let start = url.find("://").expect("a URL") + 3;
+    let at = url[start..]
+        .find('@')
+        .map(|i| start + i)
+        .expect("a user in the URL");
+    format!("{}{role}{}", &url[..start], &url[at..])
+}

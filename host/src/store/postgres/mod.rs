@@ -19,6 +19,7 @@
 //! write may have been recorded; later calls connect afresh.
 
 pub(crate) mod connect;
+mod functions;
 mod migrate;
 mod tx;
 
@@ -28,6 +29,7 @@ use std::time::Duration;
 pub use connect::is_postgres_url;
 use connect::Pool;
 pub(crate) use connect::Target;
+use functions::Functions;
 pub use migrate::POSTGRES_MIGRATIONS;
 use tx::PgTx;
 
@@ -55,6 +57,8 @@ struct Inner {
     pool: Pool,
     options: OpenOptions,
     heads: Arc<RememberedHeads>,
+    /// The hot writes, as functions of the server's once made.
+    functions: Functions,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -103,6 +107,7 @@ impl PostgresStore {
                 pool,
                 options,
                 heads: Arc::default(),
+                functions: Functions::default(),
             }),
             origin: Origin::Host,
         };
@@ -196,7 +201,9 @@ impl PostgresStore {
             };
             let mut db = PgTx::new(pooled.conn(), target, begin);
             if write {
-                db = db.remembering(&self.inner.heads);
+                db = db
+                    .remembering(&self.inner.heads)
+                    .planning(&self.inner.functions);
             }
             let outcome = f(&mut db);
             // A connection the server closed while it sat idle (a
@@ -213,6 +220,10 @@ impl PostgresStore {
             let outcome = db.finish(outcome);
             if pooled.conn().is_closed() {
                 pooled.discard();
+            } else if write {
+                // The statements this transaction sent inline that would
+                // be functions, made now, once, for the calls after it.
+                self.inner.functions.install_wanted(pooled.conn(), target);
             }
             match outcome {
                 Err(StoreError::Conflict(_)) if conflicts < MAX_RETRIES => {

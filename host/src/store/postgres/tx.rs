@@ -4,18 +4,21 @@
 //! server connection), and columns read as SQLite's storage classes.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::pin::{pin, Pin};
 
 use futures_util::future;
 use futures_util::StreamExt;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{Row, RowStream};
 
 use super::connect::{Conn, Target, TxStep};
+use super::functions::{Functions, Planned};
 use crate::store::chain::{Head, RememberedHeads};
 use crate::store::dialect::POSTGRES_IN_TRANSACTION;
 use crate::store::error::{Result, StoreError};
-use crate::store::sql::{Dialect, Sql, Value};
+use crate::store::sql::{Dialect, RowLock, Sql, Value};
 
 /// A PostgreSQL connection inside a transaction, as [`Sql`].
 ///
@@ -41,6 +44,10 @@ pub(super) struct PgTx<'a> {
     /// statement held, sent with the one after it.
     hold: bool,
     held: Option<(String, Vec<Value<'static>>)>,
+    /// The store's statements run as functions ([`Sql::insert_planned`]),
+    /// and whether the server said a function called was missing.
+    functions: Option<&'a Functions>,
+    function_missing: Cell<bool>,
 }
 
 /// Where a transaction stands.
@@ -79,6 +86,17 @@ impl<'a> PgTx<'a> {
             left: Vec::new(),
             hold: false,
             held: None,
+            functions: None,
+            function_missing: Cell::new(false),
+        }
+    }
+
+    /// The transaction, running the statements [`Sql::insert_planned`] is
+    /// given as the functions `functions` keeps (or wanting them there).
+    pub(super) fn planning(self, functions: &'a Functions) -> Self {
+        PgTx {
+            functions: Some(functions),
+            ..self
         }
     }
 
@@ -139,7 +157,15 @@ impl<'a> PgTx<'a> {
     }
 
     fn fail(&self, err: tokio_postgres::Error) -> StoreError {
-        self.target.error(err, TxStep::Work)
+        self.error(err, TxStep::Work)
+    }
+
+    /// `err` as the store's error, noting a missing function.
+    fn error(&self, err: tokio_postgres::Error, step: TxStep) -> StoreError {
+        if err.code() == Some(&SqlState::UNDEFINED_FUNCTION) {
+            self.function_missing.set(true);
+        }
+        self.target.error(err, step)
     }
 
     /// Sends `sql` with `params`, with the transaction's `BEGIN` before it
@@ -149,7 +175,20 @@ impl<'a> PgTx<'a> {
     /// no rows.
     fn send(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         let statement = dollar_placeholders(sql);
-        if self.begin.is_some() && !may_follow_begin(&statement) {
+        let follows = may_follow_begin(&statement);
+        self.send_statement(statement, follows, params)
+    }
+
+    /// [`send`](Self::send) for `statement`, already with `$N`
+    /// placeholders; `may_follow_begin` says whether it may be sent behind
+    /// an unanswered `BEGIN` ([`may_follow_begin`]).
+    fn send_statement(
+        &mut self,
+        statement: String,
+        may_follow_begin: bool,
+        params: &[Value],
+    ) -> Result<Rows> {
+        if self.begin.is_some() && !may_follow_begin {
             // A statement that writes is never sent behind an unanswered
             // BEGIN unless it refuses itself outside the transaction: the
             // two are separate messages to the server, so a cancel or
@@ -160,7 +199,7 @@ impl<'a> PgTx<'a> {
             self.first_flight_failed = begun.is_err();
             begun.map_err(|e| self.fail(e))?;
         }
-        if std::mem::take(&mut self.hold) && self.stage == Stage::Open && self.held.is_none() {
+        if std::mem::take(&mut self.hold) && self.stage != Stage::Ended && self.held.is_none() {
             let owned = params.iter().map(Value::to_static).collect();
             self.held = Some((statement, owned));
             return Ok(Rows::Read {
@@ -239,9 +278,9 @@ impl<'a> PgTx<'a> {
                         Some(_) => TxStep::Work,
                         None => TxStep::Commit,
                     };
-                    self.target.error(e, step)
+                    self.error(e, step)
                 })?;
-                committed.map_err(|e| self.target.error(e, TxStep::Commit))?;
+                committed.map_err(|e| self.error(e, TxStep::Commit))?;
                 Ok(Rows::Read {
                     rows: rows.into_iter(),
                     affected,
@@ -333,6 +372,55 @@ impl Sql for PgTx<'_> {
         self.query_opt(&format!("{sql} RETURNING id"), params)?
             .and_then(|r| r[0].int())
             .ok_or_else(|| StoreError::Internal("an insert returned no id".into()))
+    }
+
+    fn insert_planned(
+        &mut self,
+        lock: Option<RowLock<'_>>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<i64> {
+        let planned = Planned {
+            lock: lock.map(|lock| lock.sql.to_owned()),
+            statement: dollar_placeholders(&format!("{sql} RETURNING id")),
+        };
+        let Some((functions, call)) = self
+            .functions
+            .and_then(|functions| Some((functions, functions.call(&planned)?)))
+        else {
+            // Inline: the lock's answer not awaited, the two in one flight.
+            if let Some(lock) = lock {
+                self.hold_next();
+                self.execute(lock.sql, &[lock.id.into()])?;
+            }
+            return self.insert(sql, params);
+        };
+        let mut arguments = params.to_vec();
+        arguments.extend(lock.map(|lock| Value::from(lock.id)));
+        // The call may follow an unanswered BEGIN where the statement it
+        // runs may: run on its own, it writes nothing.
+        let follows = may_follow_begin(&planned.statement);
+        let inserted = self
+            .send_statement(call, follows, &arguments)
+            .and_then(|mut rows| {
+                let row = self.next_row(&mut rows)?;
+                while self.next_row(&mut rows)?.is_some() {}
+                Ok(row)
+            });
+        match inserted {
+            Ok(row) => row
+                .and_then(|row| row.try_get::<_, Option<i64>>(0).ok().flatten())
+                .ok_or_else(|| StoreError::Internal("an insert returned no id".into())),
+            Err(_) if self.function_missing.get() => {
+                // Dropped since it was made; the transaction is aborted
+                // and wrote nothing. Tried again inline, then made again.
+                functions.forget(&planned);
+                Err(StoreError::Conflict(
+                    "a function of the store's was dropped on the server".into(),
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {

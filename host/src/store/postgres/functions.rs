@@ -1,0 +1,307 @@
+//! The store's hot writes as functions of the server's, so the server plans
+//! them once per connection rather than once per call.
+//!
+//! Every statement is sent unnamed (`tx.rs` says why: transaction poolers),
+//! and the server parses and plans an unnamed statement each time it runs.
+//! For the chained insert (`chain::insert_row`: a row and its ledger entry,
+//! with the checks that refuse a stale head) that planning costs more than
+//! the write itself: `pgbench` at `synchronous_commit = off` runs it in
+//! about 1.65 ms unnamed and 0.8 ms prepared. A PL/pgSQL function keeps
+//! the plans of the statements in its body for the life of the server
+//! connection that runs it, whichever client sent the call, so a pooler in
+//! front of the server changes nothing; the call itself is a statement the
+//! server plans in microseconds.
+//!
+//! A statement run through [`Sql::insert_planned`](crate::store::sql::Sql)
+//! is wanted here the first time; the transaction sends it inline, and once
+//! it ends the store installs the function ([`Functions::install_wanted`]),
+//! in a transaction of its own on the same connection, and later calls use
+//! it. The function's body is the statement's text as the store sends it
+//! inline (the chain's rule stays written once, in Rust), preceded by its
+//! row lock as a statement of its own (in PL/pgSQL each statement of a
+//! volatile function takes a new snapshot, so the insert reads what the
+//! lock's last holder committed, as it does inline). Its parameter types
+//! are the ones the server infers for the statement (`PREPARE`d under a
+//! name of its own, read from `pg_prepared_statements`, deallocated, all in
+//! one transaction). Its name is `vibe_write_` and the first 16 hex digits
+//! of the SHA-256 of its body and types: two releases, or two schema
+//! versions, never share one, and installing it twice finds it there.
+//!
+//! A function found under that name is used only if its body is exactly
+//! the store's, in PL/pgSQL, neither `SECURITY DEFINER` nor with settings of
+//! its own; it is called by its schema's name, so no schema earlier on the
+//! search path can stand in for it. Where the function cannot be made (no
+//! `CREATE` privilege on the schema, a read-only standby) the statement
+//! stays inline for the store's life: slower, the same rows. A function
+//! dropped while in use fails that transaction as a conflict (nothing was
+//! written; the store tries it again, inline) and is made again after.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::connect::{Conn, Target};
+use super::tx::PgTx;
+use crate::hex::hex;
+use crate::store::error::{Result, StoreError};
+use crate::store::sql::{Sql, Value};
+
+/// How many statements a store keeps as functions; those past it stay
+/// inline. The store has a handful (a tool call's and a decision's insert,
+/// with and without their lock).
+const MAX_FUNCTIONS: usize = 32;
+
+/// The dollar quote around a function's body; a body holding it is never
+/// made a function.
+const QUOTE: &str = "$vibe_body$";
+
+/// A statement that may run as a function: its row lock's text (`?1` the
+/// locked row's id) and the statement's, with `$N` placeholders and its
+/// `RETURNING` clause.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Planned {
+    pub(super) lock: Option<String>,
+    pub(super) statement: String,
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    /// Run inline until the transaction that wanted it ends.
+    Wanted,
+    /// Being installed by one transaction's connection.
+    Installing,
+    /// The call to send: `SELECT "schema".name($1, ..., $N)`.
+    Ready(String),
+    /// Never a function in this store's life.
+    Inline,
+}
+
+/// The store's statements that run as functions, by their inline text.
+#[derive(Debug, Default)]
+pub(super) struct Functions {
+    known: Mutex<HashMap<Planned, State>>,
+    /// Whether a statement is wanted, so a transaction's end finds out
+    /// without taking the lock.
+    wanted: AtomicBool,
+}
+
+impl Functions {
+    /// The statement to send for `planned` (a function's call), if it is
+    /// one yet; otherwise notes that it is wanted, and `None`: send it
+    /// inline.
+    pub(super) fn call(&self, planned: &Planned) -> Option<String> {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        match known.get(planned) {
+            Some(State::Ready(call)) => Some(call.clone()),
+            Some(_) => None,
+            None => {
+                if known.len() < MAX_FUNCTIONS {
+                    known.insert(planned.clone(), State::Wanted);
+                    self.wanted.store(true, Ordering::Release);
+                }
+                None
+            }
+        }
+    }
+
+    /// Forgets the function of `planned`, which the server no longer has
+    /// (dropped): it is made again when next wanted.
+    pub(super) fn forget(&self, planned: &Planned) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.remove(planned);
+    }
+
+    /// Installs the functions wanted, on `conn` (idle, outside any
+    /// transaction), each in a transaction of its own; one that cannot be
+    /// made stays inline, and says why once in the log.
+    pub(super) fn install_wanted(&self, conn: &mut Conn, target: &Target) {
+        if !self.wanted.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let wanted: Vec<Planned> = {
+            let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            known
+                .iter_mut()
+                .filter(|(_, state)| matches!(state, State::Wanted))
+                .map(|(planned, state)| {
+                    *state = State::Installing;
+                    planned.clone()
+                })
+                .collect()
+        };
+        for planned in wanted {
+            // A function another process made at the same moment fails
+            // this one's CREATE; the second look finds it.
+            let made = install(conn, target, &planned).or_else(|_| install(conn, target, &planned));
+            let state = match made {
+                Ok(call) => State::Ready(call),
+                Err(e) => {
+                    tracing::warn!(
+                        server = target.shown(),
+                        "a write stays a statement sent whole, planned by the server on \
+                         every call (slower; the same rows): cannot make it a function: {e}"
+                    );
+                    State::Inline
+                }
+            };
+            let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            known.insert(planned, state);
+        }
+    }
+}
+
+/// Finds or makes `planned`'s function; returns its call.
+fn install(conn: &mut Conn, target: &Target, planned: &Planned) -> Result<String> {
+    let mut db = PgTx::new(conn, target, "BEGIN");
+    let made = install_in(&mut db, planned);
+    db.finish(made)
+}
+
+fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<String> {
+    let mut types = parameter_types(db, &planned.statement)?;
+    let (body, lock_param) = body(planned, types.len());
+    if lock_param.is_some() {
+        types.push("bigint".into());
+    }
+    let signature = types.join(", ");
+    let mut digest = Sha256::new();
+    digest.update(body.as_bytes());
+    digest.update([0]);
+    digest.update(signature.as_bytes());
+    let name = format!("vibe_write_{}", &hex(&digest.finalize())[..16]);
+    let schema = match found(db, &name, &signature, &body)? {
+        Some(schema) => schema,
+        None => {
+            if body.contains(QUOTE) {
+                return Err(StoreError::Internal(format!(
+                    "the statement holds {QUOTE}, the quote of a function's body"
+                )));
+            }
+            db.batch(&format!(
+                "CREATE FUNCTION {name}({signature}) RETURNS bigint LANGUAGE plpgsql VOLATILE \
+                 AS {QUOTE}{body}{QUOTE}"
+            ))?;
+            found(db, &name, &signature, &body)?.ok_or_else(|| {
+                StoreError::Internal(format!("function {name} not found once made"))
+            })?
+        }
+    };
+    let arguments = (1..=types.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "SELECT {}.{name}({arguments})",
+        quote_identifier(&schema)
+    ))
+}
+
+/// The types the server infers for `statement`'s parameters, in order.
+fn parameter_types(db: &mut PgTx<'_>, statement: &str) -> Result<Vec<String>> {
+    // A name no other client uses: behind a transaction pooler the
+    // server connection is another client's once this transaction ends.
+    let probe = format!("vibe_probe_{}", uuid::Uuid::new_v4().simple());
+    db.batch(&format!("PREPARE {probe} AS {statement}"))?;
+    let types = db.query_all(
+        "SELECT CAST(t AS TEXT)
+         FROM pg_prepared_statements, unnest(parameter_types) WITH ORDINALITY AS p(t, n)
+         WHERE name = ?1 ORDER BY n",
+        &[Value::from(probe.as_str())],
+    )?;
+    db.batch(&format!("DEALLOCATE {probe}"))?;
+    types
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .next()
+                .and_then(Value::into_text)
+                .ok_or_else(|| StoreError::Internal("a parameter type read as no text".into()))
+        })
+        .collect()
+}
+
+/// The function's body, and the parameter its lock binds (`$N+1` of a
+/// statement of `n` parameters).
+fn body(planned: &Planned, n: usize) -> (String, Option<usize>) {
+    let lock_param = planned.lock.as_ref().map(|_| n + 1);
+    let lock = match (&planned.lock, lock_param) {
+        (Some(lock), Some(param)) => {
+            // `SELECT` whose rows are not kept is `PERFORM` in PL/pgSQL.
+            let lock = lock.trim_start();
+            let lock = lock
+                .get(..6)
+                .filter(|word| word.eq_ignore_ascii_case("SELECT"))
+                .map_or(lock, |_| &lock[6..]);
+            format!("PERFORM {};\n", lock.replace("?1", &format!("${param}")))
+        }
+        _ => String::new(),
+    };
+    (
+        format!(
+            "\nDECLARE vibe_row_id bigint;\nBEGIN\n{lock}{} INTO vibe_row_id;\nRETURN vibe_row_id;\nEND\n",
+            planned.statement
+        ),
+        lock_param,
+    )
+}
+
+/// The schema of the function `name(signature)` the search path finds,
+/// when it is the store's: that body, in PL/pgSQL, volatile, returning a
+/// `bigint`, run with its caller's rights and settings.
+fn found(db: &mut PgTx<'_>, name: &str, signature: &str, body: &str) -> Result<Option<String>> {
+    let row = db.query_opt(
+        "SELECT CAST(n.nspname AS TEXT),
+                p.prosrc = ?2 AND l.lanname = 'plpgsql' AND p.provolatile = 'v'
+                  AND p.prorettype = CAST('bigint' AS regtype)
+                  AND NOT p.prosecdef AND p.proconfig IS NULL AND NOT p.proretset
+         FROM pg_proc p
+         JOIN pg_namespace n ON n.oid = p.pronamespace
+         JOIN pg_language l ON l.oid = p.prolang
+         WHERE p.oid = to_regprocedure(?1)",
+        &[format!("{name}({signature})").into(), body.into()],
+    )?;
+    match row.as_deref() {
+        None => Ok(None),
+        Some([Value::Text(schema), Value::Integer(1)]) => Ok(Some(schema.to_string())),
+        Some(_) => Err(StoreError::Internal(format!(
+            "a function named {name} is there that is not the store's"
+        ))),
+    }
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_becomes_a_perform_on_the_parameter_after_the_statements() {
+        let planned = Planned {
+            lock: Some("SELECT id FROM missions WHERE id = ?1 FOR UPDATE".into()),
+            statement: "INSERT INTO t (a, b) VALUES ($1, $2) RETURNING id".into(),
+        };
+        let (body, param) = body(&planned, 2);
+        assert_eq!(param, Some(3));
+        assert!(body.contains("PERFORM  id FROM missions WHERE id = $3 FOR UPDATE;\n"));
+        assert!(body.contains("VALUES ($1, $2) RETURNING id INTO vibe_row_id;"));
+        let unlocked = Planned {
+            lock: None,
+            ..planned
+        };
+        let (body, param) = super::body(&unlocked, 2);
+        assert_eq!(param, None);
+        assert!(!body.contains("PERFORM"));
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("public"), "\"public\"");
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+    }
+}
