@@ -785,28 +785,44 @@ fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_record
     let m = store
         .create_mission(Phase::Coding, Json::from(json!({})))
         .unwrap();
-    proxy.next(Fault::Cut);
-    let lost = store.log_tool_call(&m, NewToolCall::success("cut", json!(1)));
-    assert!(
-        matches!(&lost, Err(StoreError::Unavailable { reason, .. }) if reason.contains("may or may not")),
-        "{lost:?}"
-    );
-    proxy.wait_for_the_cut_flight();
-    let mut client = db.client();
-    let kept: i64 = client
-        .query_one(
-            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'cut'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        kept, 1,
-        "the COMMIT ran: the message must not say nothing was written"
-    );
-    store
-        .log_tool_call(&m, NewToolCall::success("after", json!(2)))
-        .unwrap();
+    // Cut as the insert is sent inline (its first use), then as the
+    // function the store made of it is called on its own.
+    for (round, name) in ["cut inline", "cut call"].into_iter().enumerate() {
+        proxy.next(Fault::Cut);
+        let lost = store.log_tool_call(&m, NewToolCall::success(name, json!(1)));
+        assert!(
+            matches!(&lost, Err(StoreError::Unavailable { reason, .. }) if reason.contains("may or may not")),
+            "{lost:?}"
+        );
+        proxy.wait_for_the_cut_flight();
+        let mut client = db.client();
+        let kept: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM tool_calls WHERE tool_name = $1",
+                &[&name],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            kept, 1,
+            "the COMMIT ran: the message must not say nothing was written"
+        );
+        for i in 0..2 {
+            store
+                .log_tool_call(&m, NewToolCall::success("after", json!(i)))
+                .unwrap();
+        }
+        if round == 0 {
+            let functions: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_proc WHERE proname LIKE 'vibe_write_%'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert!(functions > 0, "no function was made");
+        }
+    }
     assert!(store.verify_chain(&m).unwrap().intact());
 }
 
@@ -877,9 +893,10 @@ fn a_head_rewritten_while_a_write_waits_for_the_lock_is_not_chained_onto() {
 }
 
 /// A TCP proxy to a PostgreSQL server that does one thing wrong when told:
-/// [`Fault::Cut`] closes the connection carrying a chained insert and a
-/// `COMMIT` before any answer comes back (the server gets the whole
-/// flight); [`Fault::SpoilBegin`] turns the next `BEGIN` into a syntax
+/// [`Fault::Cut`] closes the connection carrying a chained write's last
+/// flight (its insert and `COMMIT`, or the call of the store's function
+/// that is the whole write) before any answer comes back (the server gets
+/// the whole flight); [`Fault::SpoilBegin`] turns the next `BEGIN` into a syntax
 /// error, so the server refuses it before it runs, as a cancel or a
 /// timeout landing there would.
 struct FaultyProxy {
@@ -923,7 +940,8 @@ impl FaultyProxy {
                 let (mut from_server, mut to_client) =
                     (upstream.try_clone().unwrap(), client.try_clone().unwrap());
                 let spoke = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                // Whether the server has answered a COMMIT since the cut.
+                // Whether the server has ended a transaction since the cut
+                // (it says it is ready and idle: `Z`, length 5, `I`).
                 let committed = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 let (answered, server_committed) = (spoke.clone(), committed.clone());
                 std::thread::spawn(move || {
@@ -933,7 +951,7 @@ impl FaultyProxy {
                     let mut buf = vec![0u8; 65536];
                     while let Ok(n @ 1..) = from_server.read(&mut buf) {
                         answered.store(true, Ordering::SeqCst);
-                        if find(&buf[..n], b"COMMIT\0").is_some() {
+                        if find(&buf[..n], b"Z\0\0\0\x05I").is_some() {
                             server_committed.store(true, Ordering::SeqCst);
                         }
                         let _ = std::io::Write::write_all(&mut to_client, &buf[..n]);
@@ -955,7 +973,12 @@ impl FaultyProxy {
                         let chunk = &mut buf[..n];
                         inserted |= find(chunk, b"INSERT INTO row_chain").is_some();
                         let mut cut = false;
-                        if inserted && find(chunk, b"COMMIT").is_some() {
+                        // A chained write's last flight: its insert's (or
+                        // the insert's function's) with the COMMIT, or the
+                        // function's call sent on its own.
+                        if (inserted && find(chunk, b"COMMIT").is_some())
+                            || find(chunk, b"vibe_write_").is_some()
+                        {
                             cut = faults
                                 .compare_exchange(
                                     Fault::Cut as u8,
@@ -988,7 +1011,7 @@ impl FaultyProxy {
                             break;
                         }
                         if cut {
-                            // Until the server has answered the COMMIT,
+                            // Until the server has ended the transaction,
                             // however loaded it is.
                             let deadline = Instant::now() + Duration::from_secs(30);
                             while !committed.load(Ordering::SeqCst) && Instant::now() < deadline {

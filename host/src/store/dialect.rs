@@ -460,6 +460,11 @@ pub(crate) const POSTGRES_IN_TRANSACTION_SET: &str = "SET LOCAL vibe.in_transact
 pub(crate) const POSTGRES_IN_TRANSACTION: &str =
     "current_setting('vibe.in_transaction', true) = 'on'";
 
+/// [`POSTGRES_IN_TRANSACTION_SET`] as an expression, for a function that is
+/// a transaction of its own (`postgres/functions.rs`).
+pub(crate) const POSTGRES_IN_TRANSACTION_CONFIG: &str =
+    "set_config('vibe.in_transaction', 'on', true)";
+
 pub(crate) const MISSION_BY_UUID: &str = concat!(mission_select!(), by_uuid!("missions"));
 /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: its row id.
 pub(crate) const MISSION_ROW_BY_UUID: &str =

@@ -17,10 +17,14 @@
 //! it ends the store installs the function ([`Functions::install_wanted`]),
 //! in a transaction of its own on the same connection, and later calls use
 //! it. The function's body is the statement's text as the store sends it
-//! inline (the chain's rule stays written once, in Rust), preceded by its
-//! row lock as a statement of its own (in PL/pgSQL each statement of a
-//! volatile function takes a new snapshot, so the insert reads what the
-//! lock's last holder committed, as it does inline). Its parameter types
+//! inline (the chain's rule stays written once, in Rust), preceded by the
+//! settings every transaction the store begins makes (`SET LOCAL` there,
+//! `set_config(..., true)` here) and by its row lock as a statement of its
+//! own (in PL/pgSQL each statement of a volatile function takes a new
+//! snapshot, so the insert reads what the lock's last holder committed, as
+//! it does inline). A call that is a write's only statement is thus its
+//! whole transaction, and is sent on its own, with no `BEGIN` or `COMMIT`
+//! (`tx.rs`): one statement, one round trip. Its parameter types
 //! are the ones the server infers for the statement (`PREPARE`d under a
 //! name of its own, read from `pg_prepared_statements`, deallocated, all in
 //! one transaction). Its name is `vibe_write_` and the first 16 hex digits
@@ -45,6 +49,7 @@ use sha2::{Digest, Sha256};
 use super::connect::{Conn, Target};
 use super::tx::PgTx;
 use crate::hex::hex;
+use crate::store::dialect::POSTGRES_IN_TRANSACTION_CONFIG;
 use crate::store::error::{Result, StoreError};
 use crate::store::sql::{Sql, Value};
 
@@ -56,6 +61,43 @@ const MAX_FUNCTIONS: usize = 32;
 /// The dollar quote around a function's body; a body holding it is never
 /// made a function.
 const QUOTE: &str = "$vibe_body$";
+
+/// What every write's transaction sets (`SET LOCAL`), by name: the session
+/// time zone, how long a lock is waited for, whether a commit waits for the
+/// WAL flush.
+const SETTINGS: [&str; 3] = ["TimeZone", "lock_timeout", "synchronous_commit"];
+
+/// The values a store gives [`SETTINGS`]; `None` leaves the server's own
+/// (a `synchronous_commit` of `remote_apply` stays so).
+#[derive(Debug, Clone)]
+pub(super) struct WriteSettings([Option<String>; 3]);
+
+impl WriteSettings {
+    /// Values for `TimeZone`, `lock_timeout` and `synchronous_commit`, as
+    /// `SET` reads them (plain words and numbers: they are written into
+    /// statements unquoted but for single quotes around them).
+    pub(super) fn new(values: [Option<String>; 3]) -> Self {
+        WriteSettings(values)
+    }
+
+    /// The settings as `SET LOCAL` statements.
+    pub(super) fn set_local(&self) -> String {
+        SETTINGS
+            .iter()
+            .zip(&self.0)
+            .filter_map(|(name, value)| {
+                value
+                    .as_ref()
+                    .map(|value| format!("SET LOCAL {name} = '{value}'; "))
+            })
+            .collect()
+    }
+
+    /// The values, as a function's last arguments.
+    pub(super) fn arguments(&self) -> impl Iterator<Item = Value<'_>> {
+        self.0.iter().map(|value| value.as_deref().into())
+    }
+}
 
 /// A statement that may run as a function: its row lock's text (`?1` the
 /// locked row's id) and the statement's, with `$N` placeholders and its
@@ -161,10 +203,11 @@ fn install(conn: &mut Conn, target: &Target, planned: &Planned) -> Result<String
 
 fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<String> {
     let mut types = parameter_types(db, &planned.statement)?;
-    let (body, lock_param) = body(planned, types.len());
-    if lock_param.is_some() {
+    let body = body(planned, types.len());
+    if planned.lock.is_some() {
         types.push("bigint".into());
     }
+    types.extend(SETTINGS.map(|_| "text".to_owned()));
     let signature = types.join(", ");
     let mut digest = Sha256::new();
     digest.update(body.as_bytes());
@@ -222,28 +265,41 @@ fn parameter_types(db: &mut PgTx<'_>, statement: &str) -> Result<Vec<String>> {
         .collect()
 }
 
-/// The function's body, and the parameter its lock binds (`$N+1` of a
-/// statement of `n` parameters).
-fn body(planned: &Planned, n: usize) -> (String, Option<usize>) {
-    let lock_param = planned.lock.as_ref().map(|_| n + 1);
-    let lock = match (&planned.lock, lock_param) {
-        (Some(lock), Some(param)) => {
+/// The function's body, for a statement of `n` parameters: the function's
+/// parameters are the statement's, then the locked row's id (when it has a
+/// lock), then the values of [`SETTINGS`] (`NULL`: the server's own). It is
+/// a write's whole transaction when sent on its own (`tx.rs`), so it makes
+/// the settings a transaction the store begins makes, then takes the lock,
+/// then runs the statement.
+fn body(planned: &Planned, n: usize) -> String {
+    let mut next = n + 1;
+    let lock = match &planned.lock {
+        Some(lock) => {
             // `SELECT` whose rows are not kept is `PERFORM` in PL/pgSQL.
             let lock = lock.trim_start();
             let lock = lock
                 .get(..6)
                 .filter(|word| word.eq_ignore_ascii_case("SELECT"))
                 .map_or(lock, |_| &lock[6..]);
-            format!("PERFORM {};\n", lock.replace("?1", &format!("${param}")))
+            let lock = format!("PERFORM {};\n", lock.replace("?1", &format!("${next}")));
+            next += 1;
+            lock
         }
-        _ => String::new(),
+        None => String::new(),
     };
-    (
-        format!(
-            "\nDECLARE vibe_row_id bigint;\nBEGIN\n{lock}{} INTO vibe_row_id;\nRETURN vibe_row_id;\nEND\n",
-            planned.statement
-        ),
-        lock_param,
+    let settings: Vec<String> = SETTINGS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let param = next + i;
+            format!("set_config('{name}', COALESCE(${param}, current_setting('{name}')), true)")
+        })
+        .chain([POSTGRES_IN_TRANSACTION_CONFIG.to_owned()])
+        .collect();
+    format!(
+        "\nDECLARE vibe_row_id bigint;\nBEGIN\nPERFORM {};\n{lock}{} INTO vibe_row_id;\nRETURN vibe_row_id;\nEND\n",
+        settings.join(", "),
+        planned.statement
     )
 }
 
@@ -281,22 +337,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lock_becomes_a_perform_on_the_parameter_after_the_statements() {
+    fn a_body_makes_the_settings_then_takes_the_lock_then_runs_the_statement() {
         let planned = Planned {
             lock: Some("SELECT id FROM missions WHERE id = ?1 FOR UPDATE".into()),
             statement: "INSERT INTO t (a, b) VALUES ($1, $2) RETURNING id".into(),
         };
-        let (body, param) = body(&planned, 2);
-        assert_eq!(param, Some(3));
-        assert!(body.contains("PERFORM  id FROM missions WHERE id = $3 FOR UPDATE;\n"));
-        assert!(body.contains("VALUES ($1, $2) RETURNING id INTO vibe_row_id;"));
+        let body = body(&planned, 2);
+        let settings = body.find("set_config('TimeZone', COALESCE($4, ").unwrap();
+        assert!(body.contains("set_config('synchronous_commit', COALESCE($6, "));
+        assert!(body.contains(POSTGRES_IN_TRANSACTION_CONFIG));
+        let lock = body
+            .find("PERFORM  id FROM missions WHERE id = $3 FOR UPDATE;\n")
+            .unwrap();
+        let insert = body
+            .find("VALUES ($1, $2) RETURNING id INTO vibe_row_id;")
+            .unwrap();
+        assert!(settings < lock && lock < insert, "{body}");
         let unlocked = Planned {
             lock: None,
             ..planned
         };
-        let (body, param) = super::body(&unlocked, 2);
-        assert_eq!(param, None);
-        assert!(!body.contains("PERFORM"));
+        let body = super::body(&unlocked, 2);
+        assert!(body.contains("set_config('TimeZone', COALESCE($3, "));
+        assert!(!body.contains("FOR UPDATE"));
     }
 
     #[test]

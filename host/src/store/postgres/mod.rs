@@ -29,7 +29,7 @@ use std::time::Duration;
 pub use connect::is_postgres_url;
 use connect::Pool;
 pub(crate) use connect::Target;
-use functions::Functions;
+use functions::{Functions, WriteSettings};
 pub use migrate::POSTGRES_MIGRATIONS;
 use tx::PgTx;
 
@@ -57,8 +57,10 @@ struct Inner {
     pool: Pool,
     options: OpenOptions,
     heads: Arc<RememberedHeads>,
-    /// The hot writes, as functions of the server's once made.
+    /// The hot writes, as functions of the server's once made, and the
+    /// settings they make.
     functions: Functions,
+    write_settings: WriteSettings,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -91,13 +93,21 @@ impl PostgresStore {
         let target = Target::parse(url)?;
         // A row lock held past the busy timeout (another host's stuck
         // transaction) fails the call as Busy instead of waiting forever.
+        let write_settings = WriteSettings::new([
+            Some("UTC".into()),
+            Some(
+                options
+                    .busy_timeout
+                    .as_millis()
+                    .min(i32::MAX as u128)
+                    .to_string(),
+            ),
+            (options.durability == Durability::Normal).then(|| "off".into()),
+        ]);
         let mut settings = format!(
-            "SET LOCAL TIME ZONE 'UTC'; SET LOCAL lock_timeout = {}; {POSTGRES_IN_TRANSACTION_SET}",
-            options.busy_timeout.as_millis().min(i32::MAX as u128)
+            "{}{POSTGRES_IN_TRANSACTION_SET}",
+            write_settings.set_local()
         );
-        if options.durability == Durability::Normal {
-            settings.push_str("SET LOCAL synchronous_commit = off;");
-        }
         if options.read_only {
             settings.push_str("SET LOCAL transaction_read_only = on;");
         }
@@ -108,6 +118,7 @@ impl PostgresStore {
                 options,
                 heads: Arc::default(),
                 functions: Functions::default(),
+                write_settings,
             }),
             origin: Origin::Host,
         };
@@ -203,7 +214,7 @@ impl PostgresStore {
             if write {
                 db = db
                     .remembering(&self.inner.heads)
-                    .planning(&self.inner.functions);
+                    .planning(&self.inner.functions, &self.inner.write_settings);
             }
             let outcome = f(&mut db);
             // A connection the server closed while it sat idle (a

@@ -14,7 +14,7 @@ use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type};
 use tokio_postgres::{Row, RowStream};
 
 use super::connect::{Conn, Target, TxStep};
-use super::functions::{Functions, Planned};
+use super::functions::{Functions, Planned, WriteSettings};
 use crate::store::chain::{Head, RememberedHeads};
 use crate::store::dialect::POSTGRES_IN_TRANSACTION;
 use crate::store::error::{Result, StoreError};
@@ -45,8 +45,9 @@ pub(super) struct PgTx<'a> {
     hold: bool,
     held: Option<(String, Vec<Value<'static>>)>,
     /// The store's statements run as functions ([`Sql::insert_planned`]),
-    /// and whether the server said a function called was missing.
-    functions: Option<&'a Functions>,
+    /// the settings they make, and whether the server said a function
+    /// called was missing.
+    functions: Option<(&'a Functions, &'a WriteSettings)>,
     function_missing: Cell<bool>,
 }
 
@@ -92,10 +93,11 @@ impl<'a> PgTx<'a> {
     }
 
     /// The transaction, running the statements [`Sql::insert_planned`] is
-    /// given as the functions `functions` keeps (or wanting them there).
-    pub(super) fn planning(self, functions: &'a Functions) -> Self {
+    /// given as the functions `functions` keeps (or wanting them there),
+    /// which make `settings` (the ones its `BEGIN` makes).
+    pub(super) fn planning(self, functions: &'a Functions, settings: &'a WriteSettings) -> Self {
         PgTx {
-            functions: Some(functions),
+            functions: Some((functions, settings)),
             ..self
         }
     }
@@ -158,6 +160,33 @@ impl<'a> PgTx<'a> {
 
     fn fail(&self, err: tokio_postgres::Error) -> StoreError {
         self.error(err, TxStep::Work)
+    }
+
+    /// Sends `statement`, the transaction's only one, on its own: the
+    /// server runs it as a transaction of its own, committed when it
+    /// succeeds. Its first row, if any.
+    fn alone(&mut self, statement: &str, params: &[Value]) -> Result<Option<Row>> {
+        self.begin = None;
+        self.stage = Stage::Ended;
+        let client = self.conn.client();
+        let read = async {
+            let rows = client.query_typed_raw(statement, typed(params)).await?;
+            let mut rows = pin!(rows);
+            let mut first = None;
+            while let Some(row) = rows.next().await {
+                first = first.or(Some(row?));
+            }
+            Ok::<_, tokio_postgres::Error>(first)
+        };
+        // The server refused it: its transaction was rolled back. The
+        // connection lost: it may have committed.
+        self.conn.block_on(read).map_err(|e| {
+            let step = match e.as_db_error() {
+                Some(_) => TxStep::Work,
+                None => TxStep::Commit,
+            };
+            self.error(e, step)
+        })
     }
 
     /// `err` as the store's error, noting a missing function.
@@ -384,10 +413,9 @@ impl Sql for PgTx<'_> {
             lock: lock.map(|lock| lock.sql.to_owned()),
             statement: dollar_placeholders(&format!("{sql} RETURNING id")),
         };
-        let Some((functions, call)) = self
-            .functions
-            .and_then(|functions| Some((functions, functions.call(&planned)?)))
-        else {
+        let Some((functions, settings, call)) = self.functions.and_then(|(functions, settings)| {
+            Some((functions, settings, functions.call(&planned)?))
+        }) else {
             // Inline: the lock's answer not awaited, the two in one flight.
             if let Some(lock) = lock {
                 self.hold_next();
@@ -397,16 +425,24 @@ impl Sql for PgTx<'_> {
         };
         let mut arguments = params.to_vec();
         arguments.extend(lock.map(|lock| Value::from(lock.id)));
-        // The call may follow an unanswered BEGIN where the statement it
-        // runs may: run on its own, it writes nothing.
-        let follows = may_follow_begin(&planned.statement);
-        let inserted = self
-            .send_statement(call, follows, &arguments)
-            .and_then(|mut rows| {
-                let row = self.next_row(&mut rows)?;
-                while self.next_row(&mut rows)?.is_some() {}
-                Ok(row)
-            });
+        arguments.extend(settings.arguments());
+        let alone = self.begin.is_some() && self.stage == Stage::Closing;
+        let inserted = if alone && !self.hold && self.held.is_none() {
+            // The transaction's only statement: the call is the whole
+            // transaction, with no BEGIN or COMMIT (the server runs a
+            // statement sent alone as a transaction of its own), and the
+            // function makes the transaction's settings itself.
+            self.alone(&call, &arguments)
+        } else {
+            // A statement among others: never behind an unanswered BEGIN,
+            // which, refused, would leave it to commit on its own.
+            self.send_statement(call, false, &arguments)
+                .and_then(|mut rows| {
+                    let row = self.next_row(&mut rows)?;
+                    while self.next_row(&mut rows)?.is_some() {}
+                    Ok(row)
+                })
+        };
         match inserted {
             Ok(row) => row
                 .and_then(|row| row.try_get::<_, Option<i64>>(0).ok().flatten())
