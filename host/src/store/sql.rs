@@ -111,6 +111,21 @@ pub(crate) struct RowLock<'a> {
     pub(crate) id: i64,
 }
 
+/// [`Sql::insert_planned`] as statements sent one after the other: the
+/// lock held ([`Sql::hold_next`]), so the two go in one flight.
+pub(crate) fn insert_after_lock<S: Sql + ?Sized>(
+    db: &mut S,
+    lock: Option<RowLock<'_>>,
+    sql: &str,
+    params: &[Value],
+) -> Result<i64> {
+    if let Some(lock) = lock {
+        db.hold_next();
+        db.execute(lock.sql, &[lock.id.into()])?;
+    }
+    db.insert(sql, params)
+}
+
 /// A connection inside a transaction.
 pub(crate) trait Sql {
     fn dialect(&self) -> Dialect;
@@ -165,11 +180,7 @@ pub(crate) trait Sql {
         sql: &str,
         params: &[Value],
     ) -> Result<i64> {
-        if let Some(lock) = lock {
-            self.hold_next();
-            self.execute(lock.sql, &[lock.id.into()])?;
-        }
-        self.insert(sql, params)
+        insert_after_lock(self, lock, sql, params)
     }
 
     /// Says that the transaction appended an entry to mission `mission_id`'s

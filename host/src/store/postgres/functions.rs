@@ -13,10 +13,11 @@
 //! server plans in microseconds.
 //!
 //! A statement run through [`Sql::insert_planned`](crate::store::sql::Sql)
-//! is wanted here the first time; the transaction sends it inline, and once
-//! it ends the store installs the function ([`Functions::install_wanted`]),
-//! in a transaction of its own on the same connection, and later calls use
-//! it. The function's body is the statement's text as the store sends it
+//! is sent inline the first time, and wanted here the second (a command
+//! that writes once never pays for a function it would not call); once the
+//! transaction that wanted it ends the store installs the function
+//! ([`Functions::install_wanted`]), in a transaction of its own on the same
+//! connection, and later calls use it. The function's body is the statement's text as the store sends it
 //! inline (the chain's rule stays written once, in Rust), preceded by the
 //! settings every transaction the store begins makes (`SET LOCAL` there,
 //! `set_config(..., true)` here) and by its row lock as a statement of its
@@ -35,8 +36,9 @@
 //! the store's, in PL/pgSQL, neither `SECURITY DEFINER` nor with settings of
 //! its own; it is called by its schema's name, so no schema earlier on the
 //! search path can stand in for it. Where the function cannot be made (no
-//! `CREATE` privilege on the schema, a read-only standby) the statement
-//! stays inline for the store's life: slower, the same rows. A function
+//! `CREATE` privilege on the schema, asked before trying so the server logs
+//! no error; a read-only standby) the statement stays inline for the
+//! store's life: slower, the same rows. A function
 //! dropped while in use fails that transaction as a conflict (nothing was
 //! written; the store tries it again, inline) and is made again after.
 
@@ -110,6 +112,9 @@ pub(super) struct Planned {
 
 #[derive(Debug, Clone)]
 enum State {
+    /// Run inline once: a process that writes once (a command) never pays
+    /// for a function it would not call.
+    Seen,
     /// Run inline until the transaction that wanted it ends.
     Wanted,
     /// Being installed by one transaction's connection.
@@ -131,17 +136,21 @@ pub(super) struct Functions {
 
 impl Functions {
     /// The statement to send for `planned` (a function's call), if it is
-    /// one yet; otherwise notes that it is wanted, and `None`: send it
-    /// inline.
+    /// one yet; otherwise notes that it was used (wanted, the second time),
+    /// and `None`: send it inline.
     pub(super) fn call(&self, planned: &Planned) -> Option<String> {
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        match known.get(planned) {
+        match known.get_mut(planned) {
             Some(State::Ready(call)) => Some(call.clone()),
+            Some(state @ State::Seen) => {
+                *state = State::Wanted;
+                self.wanted.store(true, Ordering::Release);
+                None
+            }
             Some(_) => None,
             None => {
                 if known.len() < MAX_FUNCTIONS {
-                    known.insert(planned.clone(), State::Wanted);
-                    self.wanted.store(true, Ordering::Release);
+                    known.insert(planned.clone(), State::Seen);
                 }
                 None
             }
@@ -178,7 +187,15 @@ impl Functions {
             // this one's CREATE; the second look finds it.
             let made = install(conn, target, &planned).or_else(|_| install(conn, target, &planned));
             let state = match made {
-                Ok(call) => State::Ready(call),
+                Ok(Some(call)) => State::Ready(call),
+                Ok(None) => {
+                    tracing::debug!(
+                        server = target.shown(),
+                        "a write stays a statement sent whole: the role may not create \
+                         functions in the schema, and none was made for it"
+                    );
+                    State::Inline
+                }
                 Err(e) => {
                     tracing::warn!(
                         server = target.shown(),
@@ -194,14 +211,15 @@ impl Functions {
     }
 }
 
-/// Finds or makes `planned`'s function; returns its call.
-fn install(conn: &mut Conn, target: &Target, planned: &Planned) -> Result<String> {
+/// Finds or makes `planned`'s function; returns its call, or `None` when
+/// there is none and the role may not make one.
+fn install(conn: &mut Conn, target: &Target, planned: &Planned) -> Result<Option<String>> {
     let mut db = PgTx::new(conn, target, "BEGIN");
     let made = install_in(&mut db, planned);
     db.finish(made)
 }
 
-fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<String> {
+fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
     let mut types = parameter_types(db, &planned.statement)?;
     let body = body(planned, types.len());
     if planned.lock.is_some() {
@@ -217,6 +235,17 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<String> {
     let schema = match found(db, &name, &signature, &body)? {
         Some(schema) => schema,
         None => {
+            // Asked first, so that a role that may not (a common way to
+            // run an application) leaves no error in the server's log.
+            let may_create = db
+                .query_opt(
+                    "SELECT has_schema_privilege(current_schema(), 'CREATE')",
+                    &[],
+                )?
+                .and_then(|row| row.first().and_then(Value::int));
+            if may_create != Some(1) {
+                return Ok(None);
+            }
             if body.contains(QUOTE) {
                 return Err(StoreError::Internal(format!(
                     "the statement holds {QUOTE}, the quote of a function's body"
@@ -235,10 +264,10 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<String> {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(format!(
+    Ok(Some(format!(
         "SELECT {}.{name}({arguments})",
         quote_identifier(&schema)
-    ))
+    )))
 }
 
 /// The types the server infers for `statement`'s parameters, in order.

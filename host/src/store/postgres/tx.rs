@@ -18,7 +18,7 @@ use super::functions::{Functions, Planned, WriteSettings};
 use crate::store::chain::{Head, RememberedHeads};
 use crate::store::dialect::POSTGRES_IN_TRANSACTION;
 use crate::store::error::{Result, StoreError};
-use crate::store::sql::{Dialect, RowLock, Sql, Value};
+use crate::store::sql::{insert_after_lock, Dialect, RowLock, Sql, Value};
 
 /// A PostgreSQL connection inside a transaction, as [`Sql`].
 ///
@@ -416,12 +416,7 @@ impl Sql for PgTx<'_> {
         let Some((functions, settings, call)) = self.functions.and_then(|(functions, settings)| {
             Some((functions, settings, functions.call(&planned)?))
         }) else {
-            // Inline: the lock's answer not awaited, the two in one flight.
-            if let Some(lock) = lock {
-                self.hold_next();
-                self.execute(lock.sql, &[lock.id.into()])?;
-            }
-            return self.insert(sql, params);
+            return insert_after_lock(self, lock, sql, params);
         };
         let mut arguments = params.to_vec();
         arguments.extend(lock.map(|lock| Value::from(lock.id)));
