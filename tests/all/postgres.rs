@@ -1185,7 +1185,8 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
     assert_eq!(round(12), [1, 1, 4, 1, 1]);
     assert_eq!(round(17), [1, 1, 4, 1, 1]);
     // An invocation (what `vibe mcp` and `vibe run` record): its row is
-    // begun on the remembered head in one round trip, once warm.
+    // begun on the remembered head in one round trip, once warm, and ended
+    // in three.
     let start = InvocationStart {
         tool_name: "tool".into(),
         input: Json::from(json!({})),
@@ -1198,14 +1199,16 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
         duration_ms: Some(1),
         error_message: None,
     };
-    let mut begun = Vec::new();
+    let mut turns_taken = Vec::new();
     for _ in 0..3 {
         let before = proxy.turns();
         let id = store.begin_invocation(&m, &start).unwrap();
-        begun.push(proxy.turns() - before);
-        store.end_invocation(id, &end).unwrap();
+        let begun = proxy.turns() - before;
+        turns_taken.push((begun, turns(&|| store.end_invocation(id, &end).unwrap())));
     }
-    assert_eq!(begun[2], 1, "{begun:?}");
+    // Its end: the lock and the head in one flight, the update returning
+    // the row, the ledger entry with the COMMIT.
+    assert_eq!(turns_taken[2], (1, 3), "{turns_taken:?}");
     let report = store.verify_chain(&m).unwrap();
     assert!(report.intact(), "{report:?}");
     assert_eq!(

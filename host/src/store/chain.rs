@@ -279,6 +279,90 @@ pub(super) fn head(db: &mut dyn Sql, mission_id: i64) -> Result<Head> {
     }
 }
 
+/// Locks the mission of row `row_id` of `table` for the transaction (where
+/// the backend has row locks) and reads its chain's head after the lock;
+/// returns the mission's row id and the head, or `None` when there is no
+/// such row. On PostgreSQL the two statements go in one flight: the lock's
+/// answer is not awaited ([`Sql::hold_next`]), and the head's statement
+/// begins once the lock is granted, so it sees the lock's last holder's
+/// entry.
+pub(super) fn lock_head_of_row(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    row_id: i64,
+) -> Result<Option<(i64, Head)>> {
+    // Names come from this module's constants, never from input.
+    let (name, mission) = (table.name(), table.mission_column());
+    let found = match db.dialect() {
+        Dialect::Sqlite => {
+            let sql = format!("SELECT {mission} FROM {name} WHERE id = ?1");
+            let Some(mission_id) = db
+                .query_opt(&sql, &[row_id.into()])?
+                .and_then(|r| r[0].int())
+            else {
+                return Ok(None);
+            };
+            return Ok(Some((mission_id, head(db, mission_id)?)));
+        }
+        Dialect::Postgres => {
+            db.hold_next();
+            db.execute(
+                &format!(
+                    "SELECT id FROM missions
+                     WHERE id = (SELECT {mission} FROM {name} WHERE id = ?1) FOR UPDATE"
+                ),
+                &[row_id.into()],
+            )?;
+            db.query_opt(
+                &format!(
+                    "SELECT t.{mission}, h.seq, h.hash FROM {name} t
+                     LEFT JOIN LATERAL (
+                       SELECT seq, hash FROM row_chain WHERE mission_id = t.{mission}
+                       ORDER BY seq DESC LIMIT 1) h ON true
+                     WHERE t.id = ?1"
+                ),
+                &[row_id.into()],
+            )?
+        }
+    };
+    match found.as_deref() {
+        None => Ok(None),
+        Some([Value::Integer(mission_id), seq, hash]) => {
+            Ok(Some((*mission_id, Head::read(*mission_id, seq, hash)?)))
+        }
+        Some(other) => Err(StoreError::Internal(format!(
+            "a row's mission and chain head read as {other:?}"
+        ))),
+    }
+}
+
+/// Runs `update`, which changes row `?1` of `table` (written without a
+/// `RETURNING` clause), and returns the row as [`ChainTable::select`]
+/// selects it, ready for [`append_row`]; `None` when it changed no row. On
+/// PostgreSQL one statement.
+pub(super) fn update_row(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    update: &str,
+    params: &[Value],
+) -> Result<Option<Vec<Value<'static>>>> {
+    match db.dialect() {
+        Dialect::Sqlite => {
+            if db.execute(update, params)? == 0 {
+                return Ok(None);
+            }
+            db.query_opt(&table.select("id"), &params[..1])
+        }
+        Dialect::Postgres => db.query_opt(
+            &format!(
+                "WITH t AS ({update} RETURNING *) {}",
+                table.select_returned()
+            ),
+            params,
+        ),
+    }
+}
+
 /// A mission's last entry as a write chains onto it: its position and hash
 /// (0 and the genesis hash for a chain not yet begun).
 #[derive(Debug, Clone, Copy)]

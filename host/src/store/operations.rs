@@ -53,24 +53,20 @@ impl<B: Backend> MissionStore for B {
                     "invocation {invocation} does not exist or has already ended"
                 ))
             };
-            let id = invocation.get();
-            let mission_id =
-                lock_mission_of(db, dialect::TOOL_CALL_MISSION, id)?.ok_or_else(missing)?;
-            let changed = db.execute(
+            chained_update(
+                db,
+                ChainTable::ToolCalls,
                 dialect::END_INVOCATION,
                 &[
-                    id.into(),
+                    invocation.get().into(),
                     end.result.as_ref().map(Json::as_str).into(),
                     end.duration_ms.into(),
                     (end.outcome == Outcome::Ok).into(),
                     end.error_message.as_deref().into(),
                     end.outcome.as_str().into(),
                 ],
-            )?;
-            if changed == 0 {
-                return Err(missing());
-            }
-            chain::append(db, mission_id, ChainTable::ToolCalls, id)
+            )?
+            .ok_or_else(missing)
         })
     }
 
@@ -474,23 +470,19 @@ impl<B: Backend> MissionStore for B {
                     "playbook run {run} does not exist or has already completed"
                 ))
             };
-            let id = run.get();
-            let mission_id =
-                lock_mission_of(db, dialect::PLAYBOOK_RUN_MISSION, id)?.ok_or_else(missing)?;
-            let changed = db.execute(
+            chained_update(
+                db,
+                ChainTable::PlaybookRuns,
                 dialect::COMPLETE_PLAYBOOK_RUN,
                 &[
-                    id.into(),
+                    run.get().into(),
                     now_timestamp().into(),
                     success.into(),
                     metrics.as_ref().map(Json::as_str).into(),
                     error_message.as_deref().into(),
                 ],
-            )?;
-            if changed == 0 {
-                return Err(missing());
-            }
-            chain::append(db, mission_id, ChainTable::PlaybookRuns, id)
+            )?
+            .ok_or_else(missing)
         })
     }
 
@@ -719,16 +711,30 @@ fn invocation_identity(db: &mut dyn Sql, origin: Origin) -> Result<[Value<'stati
     )
 }
 
-/// Finds the mission of row `id` (`sql` selects it) and locks it as
-/// [`lock_mission`] does; `None` when there is no such row.
-fn lock_mission_of(db: &mut dyn Sql, sql: &str, id: i64) -> Result<Option<i64>> {
-    let Some(mission_id) = db.query_opt(sql, &[id.into()])?.and_then(|r| r[0].int()) else {
+/// Changes row `?1` of `table` with `update` and chains its new content
+/// onto its mission's chain, the mission locked first and its head read
+/// after the lock ([`chain::lock_head_of_row`]); `None` (nothing written)
+/// when there is no such row or `update` changed none. On PostgreSQL three
+/// round trips: the lock and the head, the update returning the row, and
+/// the ledger entry with the `COMMIT`.
+fn chained_update(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    update: &str,
+    params: &[Value],
+) -> Result<Option<()>> {
+    let Some(row_id) = params[0].int() else {
+        return Err(StoreError::Internal("an update of no row id".into()));
+    };
+    let Some((mission_id, head)) = chain::lock_head_of_row(db, table, row_id)? else {
         return Ok(None);
     };
-    if let Some(lock) = statements(db).lock_mission_row {
-        db.execute(lock, &[mission_id.into()])?;
-    }
-    Ok(Some(mission_id))
+    let Some(row) = chain::update_row(db, table, update, params)? else {
+        return Ok(None);
+    };
+    db.commit_with_next();
+    chain::append_row(db, mission_id, table, &row, head)?;
+    Ok(Some(()))
 }
 
 /// Inserts a validated tool call, stamped now, and chains it onto `head`
