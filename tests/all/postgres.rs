@@ -1331,3 +1331,244 @@ fn hot_writes_run_as_the_servers_functions_and_survive_their_loss() {
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 13);
     assert_eq!(store.get_decisions(&m).unwrap().len(), 13);
 }
+
+/// Another role that may create in the store's schema never gets its SQL
+/// into the store's writes (found by the breaker): an overload of one of
+/// the store's functions taking `text` (what an argument of unknown type
+/// prefers) is never what a call resolves to; a function with the store's
+/// very body that another role made first is never called (its owner could
+/// change the body later); and a function whose right to execute was
+/// revoked is not called again: the writes go inline. Every write lands.
+#[test]
+fn functions_another_role_could_change_or_may_not_run_are_never_called() {
+    let db = server().fresh_database();
+    let other = server().fresh_database();
+    let suffix = &db.name[db.name.len() - 12..];
+    let (mallory, app) = (format!("mallory_{suffix}"), format!("app_{suffix}"));
+    let mut admin = server().admin();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {mallory} LOGIN; CREATE ROLE {app} LOGIN"
+        ))
+        .unwrap();
+    let mut client = db.client();
+    let store = AnyStore::open(&db.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let write = |store: &AnyStore, m: &vibe_store::MissionId, n: i64| -> Result<(), StoreError> {
+        store.log_tool_call(m, NewToolCall::success("t", json!(n)))?;
+        store.record_decision(m, NewDecision::new("plan", "r", "a"))?;
+        Ok(())
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for n in 0..3 {
+            write(&store, &m, n).unwrap();
+        }
+        let made = store_functions(&mut client);
+        assert_eq!(made.len(), 2, "{made:?}");
+        let hijack = "RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$";
+        // Overloads taking text, made by another role.
+        client
+            .batch_execute(&format!(
+                "GRANT CREATE ON SCHEMA public TO PUBLIC; SET ROLE {mallory}"
+            ))
+            .unwrap();
+        for f in &made {
+            let (name, arguments) = f.split_once('(').unwrap();
+            let texts = vec!["text"; arguments.split(',').count()].join(", ");
+            client
+                .batch_execute(&format!("CREATE FUNCTION {name}({texts}) {hijack}"))
+                .unwrap();
+        }
+        client.batch_execute("RESET ROLE").unwrap();
+        for n in 3..6 {
+            write(&store, &m, n).unwrap();
+        }
+        // The store's functions, made first by another role in another
+        // database, then given other bodies: never called.
+        let definitions: Vec<String> = client
+            .query(
+                "SELECT pg_get_functiondef(p.oid) FROM pg_proc p
+                 WHERE p.proname LIKE 'vibe_write_%' AND pg_get_userbyid(p.proowner) = current_user",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(definitions.len(), 2);
+        let second = AnyStore::open(&other.url).unwrap();
+        let mut other_client = other.client();
+        other_client
+            .batch_execute(&format!(
+                "GRANT CREATE ON SCHEMA public TO PUBLIC; SET ROLE {mallory}"
+            ))
+            .unwrap();
+        for definition in &definitions {
+            other_client.batch_execute(definition).unwrap();
+        }
+        let m2 = second
+            .create_mission(Phase::Coding, Json::from(json!({})))
+            .unwrap();
+        for n in 0..3 {
+            write(&second, &m2, n).unwrap();
+        }
+        for f in &made {
+            other_client
+                .batch_execute(&format!("CREATE OR REPLACE FUNCTION {f} {hijack}"))
+                .unwrap();
+        }
+        other_client.batch_execute("RESET ROLE").unwrap();
+        for n in 3..6 {
+            write(&second, &m2, n).unwrap();
+        }
+        let report = second.verify_chain(&m2).unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(second.get_tool_history(&m2).unwrap().len(), 6);
+        // A role that may only write rows calls the owner's functions,
+        // until its right to execute them is revoked.
+        client
+            .batch_execute(&format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app};
+                 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}"
+            ))
+            .unwrap();
+        let as_app = AnyStore::open(&crate::common::as_role(&db.url, &app)).unwrap();
+        for n in 6..9 {
+            write(&as_app, &m, n).unwrap();
+        }
+        for f in &made {
+            client
+                .batch_execute(&format!("REVOKE EXECUTE ON FUNCTION {f} FROM PUBLIC"))
+                .unwrap();
+        }
+        for n in 9..12 {
+            write(&as_app, &m, n).unwrap();
+        }
+        let report = store.verify_chain(&m).unwrap();
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(store.get_tool_history(&m).unwrap().len(), 12);
+        assert_eq!(store.get_decisions(&m).unwrap().len(), 12);
+    }));
+    for database in [&db, &other] {
+        let _ = database
+            .client()
+            .batch_execute(&format!("DROP OWNED BY {mallory}; DROP OWNED BY {app}"));
+    }
+    let _ = admin.batch_execute(&format!("DROP ROLE {mallory}; DROP ROLE {app}"));
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A server whose default isolation is REPEATABLE READ: writes to one
+/// mission from many threads all land, each once, in one chain (found by
+/// the breaker: a write's head, read after the mission's lock, came from
+/// the snapshot its transaction took before the lock was granted, and most
+/// writes were refused).
+#[test]
+fn writes_land_whatever_the_servers_default_isolation() {
+    let db = server().fresh_database();
+    db.client()
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_isolation = 'repeatable read'",
+            db.name
+        ))
+        .unwrap();
+    let store = AnyStore::open(&db.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (store, m) = (store.clone(), m.clone());
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    store
+                        .log_tool_call(&m, NewToolCall::success("t", json!([t, i])))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let report = store.verify_chain(&m).unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(store.get_tool_history(&m).unwrap().len(), 100);
+}
+
+/// A write whose statement is being made a function while another session
+/// holds an uncommitted function of the same name (making it too, or a
+/// long migration) returns without waiting for that session: the store
+/// gives up on the function at once and writes inline (found by the
+/// breaker: each write waited twice its busy timeout).
+#[test]
+fn a_function_another_session_is_making_never_holds_up_a_write() {
+    // The store's functions, as another database's store made them.
+    let first = server().fresh_database();
+    let store = AnyStore::open(&first.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    let write = |store: &AnyStore, m: &vibe_store::MissionId, n: i64| {
+        store
+            .log_tool_call(m, NewToolCall::success("t", json!(n)))
+            .unwrap();
+        store
+            .record_decision(m, NewDecision::new("plan", "r", "a"))
+            .unwrap();
+    };
+    for n in 0..3 {
+        write(&store, &m, n);
+    }
+    let definitions: Vec<String> = first
+        .client()
+        .query(
+            "SELECT pg_get_functiondef(oid) FROM pg_proc WHERE proname LIKE 'vibe_write_%'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(definitions.len(), 2);
+    // Another session makes them in a second database and holds its
+    // transaction open until the writes there are done (or a minute).
+    let db = server().fresh_database();
+    let blocked = AnyStore::open(&db.url).unwrap();
+    let mut holder = db.client();
+    holder.batch_execute("BEGIN").unwrap();
+    for definition in &definitions {
+        holder.batch_execute(definition).unwrap();
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (done, blocked) = (done.clone(), blocked.clone());
+        std::thread::spawn(move || {
+            let m = blocked
+                .create_mission(Phase::Coding, Json::from(json!({})))
+                .unwrap();
+            for n in 0..3 {
+                write(&blocked, &m, n);
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            m
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let finished_while_held = done.load(std::sync::atomic::Ordering::SeqCst);
+    holder.batch_execute("ROLLBACK").unwrap();
+    let m = writer.join().unwrap();
+    assert!(
+        finished_while_held,
+        "the writes waited for the session making the functions"
+    );
+    assert_eq!(blocked.get_tool_history(&m).unwrap().len(), 3);
+    assert!(blocked.verify_chain(&m).unwrap().intact());
+}

@@ -164,6 +164,13 @@ impl Functions {
         known.remove(planned);
     }
 
+    /// Sends `planned` inline for the store's life: the server refused its
+    /// function's call (the right to execute it revoked).
+    pub(super) fn refuse(&self, planned: &Planned) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(planned.clone(), State::Inline);
+    }
+
     /// Installs the functions wanted, on `conn` (idle, outside any
     /// transaction), each in a transaction of its own; one that cannot be
     /// made stays inline, and says why once in the log.
@@ -214,12 +221,16 @@ impl Functions {
 /// Finds or makes `planned`'s function; returns its call, or `None` when
 /// there is none and the role may not make one.
 fn install(conn: &mut Conn, target: &Target, planned: &Planned) -> Result<Option<String>> {
-    let mut db = PgTx::new(conn, target, "BEGIN");
+    let mut db = PgTx::new(conn, target, super::WRITE_BEGIN);
     let made = install_in(&mut db, planned);
     db.finish(made)
 }
 
 fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
+    // The write that wanted it has committed and waits for this: another
+    // session making the same function, or holding a lock on the catalog,
+    // makes the store give up on it rather than wait.
+    db.batch("SET LOCAL lock_timeout = 100; SET LOCAL statement_timeout = 5000")?;
     let mut types = parameter_types(db, &planned.statement)?;
     let body = body(planned, types.len());
     if planned.lock.is_some() {
@@ -260,8 +271,13 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
             })?
         }
     };
-    let arguments = (1..=types.len())
-        .map(|n| format!("${n}"))
+    // Each argument cast to its type: an overload of the same name taking
+    // other types (`text`, which an argument of unknown type prefers) is
+    // never what the call resolves to.
+    let arguments = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("CAST(${} AS {ty})", i + 1))
         .collect::<Vec<_>>()
         .join(", ");
     Ok(Some(format!(
@@ -334,13 +350,22 @@ fn body(planned: &Planned, n: usize) -> String {
 
 /// The schema of the function `name(signature)` the search path finds,
 /// when it is the store's: that body, in PL/pgSQL, volatile, returning a
-/// `bigint`, run with its caller's rights and settings.
+/// `bigint`, run with its caller's rights and settings, which the caller
+/// may execute, owned by the caller, by the owner of the store's tables or
+/// by a superuser (another role that may create in the schema could
+/// otherwise make it first, or change its body later, and run its own SQL
+/// with the store's rights).
 fn found(db: &mut PgTx<'_>, name: &str, signature: &str, body: &str) -> Result<Option<String>> {
     let row = db.query_opt(
         "SELECT CAST(n.nspname AS TEXT),
                 p.prosrc = ?2 AND l.lanname = 'plpgsql' AND p.provolatile = 'v'
                   AND p.prorettype = CAST('bigint' AS regtype)
                   AND NOT p.prosecdef AND p.proconfig IS NULL AND NOT p.proretset
+                  AND has_function_privilege(p.oid, 'EXECUTE')
+                  AND (pg_get_userbyid(p.proowner) = current_user
+                       OR p.proowner = (SELECT relowner FROM pg_class
+                                        WHERE oid = to_regclass('row_chain'))
+                       OR (SELECT rolsuper FROM pg_roles WHERE oid = p.proowner))
          FROM pg_proc p
          JOIN pg_namespace n ON n.oid = p.pronamespace
          JOIN pg_language l ON l.oid = p.prolang
@@ -351,7 +376,8 @@ fn found(db: &mut PgTx<'_>, name: &str, signature: &str, body: &str) -> Result<O
         None => Ok(None),
         Some([Value::Text(schema), Value::Integer(1)]) => Ok(Some(schema.to_string())),
         Some(_) => Err(StoreError::Internal(format!(
-            "a function named {name} is there that is not the store's"
+            "a function named {name} is there that the store does not call (another body, \
+             owner or settings, or no right to execute it)"
         ))),
     }
 }

@@ -41,6 +41,13 @@ use super::model::Origin;
 use super::options::{Durability, OpenOptions};
 use super::sql::Sql;
 
+/// What begins a write. READ COMMITTED whatever the server's default
+/// (`default_transaction_isolation`): a write takes its mission's lock,
+/// then reads the chain's head in a statement of its own, which must see
+/// what the lock's last holder committed; a snapshot taken before the lock
+/// was granted would not.
+const WRITE_BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 /// How often a transaction the server aborted as a conflict is retried.
 const MAX_RETRIES: u32 = 20;
 
@@ -206,7 +213,7 @@ impl PostgresStore {
         loop {
             let mut pooled = self.inner.pool.get(self.inner.options.busy_timeout)?;
             let begin = if write {
-                "BEGIN"
+                WRITE_BEGIN
             } else {
                 "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
             };

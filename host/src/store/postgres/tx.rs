@@ -45,10 +45,19 @@ pub(super) struct PgTx<'a> {
     hold: bool,
     held: Option<(String, Vec<Value<'static>>)>,
     /// The store's statements run as functions ([`Sql::insert_planned`]),
-    /// the settings they make, and whether the server said a function
-    /// called was missing.
+    /// the settings they make, and what the server said of a function
+    /// called, when it refused the call.
     functions: Option<(&'a Functions, &'a WriteSettings)>,
-    function_missing: Cell<bool>,
+    function_refused: Cell<Option<Refused>>,
+}
+
+/// Why the server refused the call of one of the store's functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// It is not there (dropped).
+    Missing,
+    /// The caller may not (the right to execute it revoked).
+    Denied,
 }
 
 /// Where a transaction stands.
@@ -88,7 +97,7 @@ impl<'a> PgTx<'a> {
             hold: false,
             held: None,
             functions: None,
-            function_missing: Cell::new(false),
+            function_refused: Cell::new(None),
         }
     }
 
@@ -189,10 +198,16 @@ impl<'a> PgTx<'a> {
         })
     }
 
-    /// `err` as the store's error, noting a missing function.
+    /// `err` as the store's error, noting what it says of a function.
     fn error(&self, err: tokio_postgres::Error, step: TxStep) -> StoreError {
-        if err.code() == Some(&SqlState::UNDEFINED_FUNCTION) {
-            self.function_missing.set(true);
+        match err.code() {
+            Some(&SqlState::UNDEFINED_FUNCTION) => {
+                self.function_refused.set(Some(Refused::Missing))
+            }
+            Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
+                self.function_refused.set(Some(Refused::Denied))
+            }
+            _ => {}
         }
         self.target.error(err, step)
     }
@@ -418,6 +433,7 @@ impl Sql for PgTx<'_> {
         }) else {
             return insert_after_lock(self, lock, sql, params);
         };
+        self.function_refused.set(None);
         let mut arguments = params.to_vec();
         arguments.extend(lock.map(|lock| Value::from(lock.id)));
         arguments.extend(settings.arguments());
@@ -442,12 +458,21 @@ impl Sql for PgTx<'_> {
             Ok(row) => row
                 .and_then(|row| row.try_get::<_, Option<i64>>(0).ok().flatten())
                 .ok_or_else(|| StoreError::Internal("an insert returned no id".into())),
-            Err(_) if self.function_missing.get() => {
-                // Dropped since it was made; the transaction is aborted
-                // and wrote nothing. Tried again inline, then made again.
+            // The transaction is aborted and wrote nothing; it is tried
+            // again, inline.
+            Err(_) if self.function_refused.get() == Some(Refused::Missing) => {
+                // Dropped since it was made: made again after.
                 functions.forget(&planned);
                 Err(StoreError::Conflict(
                     "a function of the store's was dropped on the server".into(),
+                ))
+            }
+            Err(_) if self.function_refused.get() == Some(Refused::Denied) => {
+                // The right to execute it revoked (or a right its body
+                // needs, which inline is refused too, and says so).
+                functions.refuse(&planned);
+                Err(StoreError::Conflict(
+                    "the server refused the call of a function of the store's".into(),
                 ))
             }
             Err(e) => Err(e),
