@@ -963,6 +963,7 @@ impl FaultyProxy {
                     (faults.clone(), counted.clone(), cut_answered.clone());
                 std::thread::spawn(move || {
                     let (mut buf, mut inserted) = (vec![0u8; 65536], false);
+                    let mut seen: Vec<u8> = Vec::new();
                     loop {
                         let n = match client.read(&mut buf) {
                             Ok(0) | Err(_) => break,
@@ -972,14 +973,22 @@ impl FaultyProxy {
                             counted.fetch_add(1, Ordering::SeqCst);
                         }
                         let chunk = &mut buf[..n];
-                        inserted |= find(chunk, b"INSERT INTO row_chain").is_some();
+                        // What is looked for may straddle two reads: the
+                        // end of the last one is searched with this one.
+                        let window = [&seen[..], &chunk[..]].concat();
+                        let before = seen.len();
+                        seen = window[window.len().saturating_sub(64)..].to_vec();
+                        // Found ending in this read, not wholly in the last.
+                        let here = |what: &[u8]| {
+                            find(&window[before.saturating_sub(what.len() - 1)..], what).is_some()
+                        };
+                        inserted |= here(b"INSERT INTO row_chain");
                         let mut cut = false;
                         // A chained write's last flight: its insert's (or
-                        // the insert's function's) with the COMMIT, or the
-                        // function's call sent on its own.
-                        if (inserted && find(chunk, b"COMMIT").is_some())
-                            || find(chunk, b"vibe_write_").is_some()
-                        {
+                        // the insert's function's) with the COMMIT (the
+                        // statement, not the word in `READ COMMITTED`), or
+                        // the function's call sent on its own.
+                        if (inserted && here(b"COMMIT\0")) || here(b"vibe_write_") {
                             cut = faults
                                 .compare_exchange(
                                     Fault::Cut as u8,
@@ -1338,7 +1347,8 @@ fn hot_writes_run_as_the_servers_functions_and_survive_their_loss() {
 /// prefers) is never what a call resolves to; a function with the store's
 /// very body that another role made first is never called (its owner could
 /// change the body later); and a function whose right to execute was
-/// revoked is not called again: the writes go inline. Every write lands.
+/// revoked is not called again; and one dropped and made again by another
+/// role is never called: the writes go inline. Every write lands.
 #[test]
 fn functions_another_role_could_change_or_may_not_run_are_never_called() {
     let db = server().fresh_database();
@@ -1367,7 +1377,8 @@ fn functions_another_role_could_change_or_may_not_run_are_never_called() {
         }
         let made = store_functions(&mut client);
         assert_eq!(made.len(), 2, "{made:?}");
-        let hijack = "RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$";
+        let hijack =
+            "RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$";
         // Overloads taking text, made by another role.
         client
             .batch_execute(&format!(
@@ -1446,10 +1457,38 @@ fn functions_another_role_could_change_or_may_not_run_are_never_called() {
         for n in 9..12 {
             write(&as_app, &m, n).unwrap();
         }
+        // Dropped and made again under the same name by another role (the
+        // owner of a function's schema may drop it) while the store calls
+        // them: the store never calls the new ones (found by the breaker:
+        // their body ran with the store's rights, and the writes they
+        // acknowledged were nowhere).
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE loot (who text); GRANT INSERT ON loot TO {mallory}"
+            ))
+            .unwrap();
+        for f in &made {
+            client
+                .batch_execute(&format!(
+                    "DROP FUNCTION {f}; SET ROLE {mallory};
+                     CREATE FUNCTION {f} RETURNS bigint LANGUAGE plpgsql AS
+                     $$ BEGIN INSERT INTO loot VALUES (current_user); RETURN -1; END $$;
+                     RESET ROLE"
+                ))
+                .unwrap();
+        }
+        for n in 12..15 {
+            write(&store, &m, n).unwrap();
+        }
+        let loot: i64 = client
+            .query_one("SELECT COUNT(*) FROM loot", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(loot, 0, "another role's function ran as the store");
         let report = store.verify_chain(&m).unwrap();
         assert!(report.intact(), "{report:?}");
-        assert_eq!(store.get_tool_history(&m).unwrap().len(), 12);
-        assert_eq!(store.get_decisions(&m).unwrap().len(), 12);
+        assert_eq!(store.get_tool_history(&m).unwrap().len(), 15);
+        assert_eq!(store.get_decisions(&m).unwrap().len(), 15);
     }));
     for database in [&db, &other] {
         let _ = database

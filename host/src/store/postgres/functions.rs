@@ -243,14 +243,19 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
     digest.update([0]);
     digest.update(signature.as_bytes());
     let name = format!("vibe_write_{}", &hex(&digest.finalize())[..16]);
-    let schema = match found(db, &name, &signature, &body)? {
-        Some(schema) => schema,
+    let (schema, oid) = match found(db, &name, &signature, &body)? {
+        Some(found) => found,
         None => {
             // Asked first, so that a role that may not (a common way to
-            // run an application) leaves no error in the server's log.
+            // run an application) leaves no error in the server's log; and
+            // never in a schema another role owns.
             let may_create = db
                 .query_opt(
-                    "SELECT has_schema_privilege(current_schema(), 'CREATE')",
+                    &format!(
+                        "SELECT has_schema_privilege(n.oid, 'CREATE') AND {}
+                         FROM pg_namespace n WHERE n.nspname = current_schema()",
+                        trusted("n.nspowner")
+                    ),
                     &[],
                 )?
                 .and_then(|row| row.first().and_then(Value::int));
@@ -280,9 +285,13 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
         .map(|(i, ty)| format!("CAST(${} AS {ty})", i + 1))
         .collect::<Vec<_>>()
         .join(", ");
+    // Called only while the name still names that function: one dropped
+    // and made again (by a schema's owner, say) is another, which the
+    // call's condition refuses, returning no row.
+    let qualified = format!("{}.{name}", quote_identifier(&schema));
     Ok(Some(format!(
-        "SELECT {}.{name}({arguments})",
-        quote_identifier(&schema)
+        "SELECT {qualified}({arguments}) WHERE to_regprocedure({}) = CAST({oid} AS oid)",
+        quote_literal(&format!("{qualified}({signature})"))
     )))
 }
 
@@ -355,31 +364,65 @@ fn body(planned: &Planned, n: usize) -> String {
 /// by a superuser (another role that may create in the schema could
 /// otherwise make it first, or change its body later, and run its own SQL
 /// with the store's rights).
-fn found(db: &mut PgTx<'_>, name: &str, signature: &str, body: &str) -> Result<Option<String>> {
+fn found(
+    db: &mut PgTx<'_>,
+    name: &str,
+    signature: &str,
+    body: &str,
+) -> Result<Option<(String, i64)>> {
     let row = db.query_opt(
-        "SELECT CAST(n.nspname AS TEXT),
-                p.prosrc = ?2 AND l.lanname = 'plpgsql' AND p.provolatile = 'v'
-                  AND p.prorettype = CAST('bigint' AS regtype)
-                  AND NOT p.prosecdef AND p.proconfig IS NULL AND NOT p.proretset
-                  AND has_function_privilege(p.oid, 'EXECUTE')
-                  AND (pg_get_userbyid(p.proowner) = current_user
-                       OR p.proowner = (SELECT relowner FROM pg_class
-                                        WHERE oid = to_regclass('row_chain'))
-                       OR (SELECT rolsuper FROM pg_roles WHERE oid = p.proowner))
-         FROM pg_proc p
-         JOIN pg_namespace n ON n.oid = p.pronamespace
-         JOIN pg_language l ON l.oid = p.prolang
-         WHERE p.oid = to_regprocedure(?1)",
+        &format!(
+            "SELECT CAST(n.nspname AS TEXT), CAST(p.oid AS BIGINT),
+                    p.prosrc = ?2 AND l.lanname = 'plpgsql' AND p.provolatile = 'v'
+                      AND p.prorettype = CAST('bigint' AS regtype)
+                      AND NOT p.prosecdef AND p.proconfig IS NULL AND NOT p.proretset
+                      AND has_function_privilege(p.oid, 'EXECUTE')
+                      AND {} AND {}
+             FROM pg_proc p
+             JOIN pg_namespace n ON n.oid = p.pronamespace
+             JOIN pg_language l ON l.oid = p.prolang
+             WHERE p.oid = to_regprocedure(?1)",
+            trusted("p.proowner"),
+            trusted("n.nspowner")
+        ),
         &[format!("{name}({signature})").into(), body.into()],
     )?;
     match row.as_deref() {
         None => Ok(None),
-        Some([Value::Text(schema), Value::Integer(1)]) => Ok(Some(schema.to_string())),
+        Some([Value::Text(schema), Value::Integer(oid), Value::Integer(1)]) => {
+            Ok(Some((schema.to_string(), *oid)))
+        }
         Some(_) => Err(StoreError::Internal(format!(
             "a function named {name} is there that the store does not call (another body, \
              owner or settings, or no right to execute it)"
         ))),
     }
+}
+
+/// Whether the role `role` (an expression) is one the store trusts with its
+/// writes: the caller, the owner of the store's tables, or a superuser
+/// (`pg_database_owner`, which owns `public` since PostgreSQL 15, stands for
+/// the database's owner); none other may own the store's functions or the
+/// schema they are in (a schema's owner may drop a function in it and make
+/// another of the same name). Roles compared, not memberships: a superuser
+/// is a member of every role.
+fn trusted(role: &str) -> String {
+    format!(
+        "(SELECT r.oid = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+                 OR r.oid IS NOT DISTINCT FROM (SELECT relowner FROM pg_class
+                                                WHERE oid = to_regclass('row_chain'))
+                 OR r.rolsuper
+          FROM pg_roles r
+          WHERE r.oid = CASE WHEN {role} = to_regrole('pg_database_owner')
+                             THEN (SELECT datdba FROM pg_database
+                                   WHERE datname = current_database())
+                             ELSE {role} END)"
+    )
+}
+
+/// `text` as a SQL string literal.
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// `name` as a quoted SQL identifier.
