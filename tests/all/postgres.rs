@@ -1347,12 +1347,13 @@ fn hot_writes_run_as_the_servers_functions_and_survive_their_loss() {
 /// prefers) is never what a call resolves to; a function with the store's
 /// very body that another role made first is never called (its owner could
 /// change the body later); and a function whose right to execute was
-/// revoked is not called again; and one dropped and made again by another
-/// role is never called: the writes go inline. Every write lands.
+/// revoked is not called again; and none is made or called in a schema
+/// another role owns: the writes go inline. Every write lands.
 #[test]
 fn functions_another_role_could_change_or_may_not_run_are_never_called() {
     let db = server().fresh_database();
     let other = server().fresh_database();
+    let third = server().fresh_database();
     let suffix = &db.name[db.name.len() - 12..];
     let (mallory, app) = (format!("mallory_{suffix}"), format!("app_{suffix}"));
     let mut admin = server().admin();
@@ -1457,40 +1458,40 @@ fn functions_another_role_could_change_or_may_not_run_are_never_called() {
         for n in 9..12 {
             write(&as_app, &m, n).unwrap();
         }
-        // Dropped and made again under the same name by another role (the
-        // owner of a function's schema may drop it) while the store calls
-        // them: the store never calls the new ones (found by the breaker:
-        // their body ran with the store's rights, and the writes they
-        // acknowledged were nowhere).
-        client
+        // A schema another role owns (which may drop any function in it
+        // and make another of the same name) first on the search path:
+        // the store makes no function there, and calls none (found by the
+        // breaker: a function dropped and made again by a schema's owner
+        // ran with the store's rights, and the writes it acknowledged were
+        // lost).
+        let schema = format!("theirs_{suffix}");
+        third
+            .client()
             .batch_execute(&format!(
-                "CREATE TABLE loot (who text); GRANT INSERT ON loot TO {mallory}"
+                "CREATE SCHEMA {schema} AUTHORIZATION {mallory};
+                 ALTER DATABASE {} SET search_path = {schema}, public",
+                third.name
             ))
             .unwrap();
-        for f in &made {
-            client
-                .batch_execute(&format!(
-                    "DROP FUNCTION {f}; SET ROLE {mallory};
-                     CREATE FUNCTION {f} RETURNS bigint LANGUAGE plpgsql AS
-                     $$ BEGIN INSERT INTO loot VALUES (current_user); RETURN -1; END $$;
-                     RESET ROLE"
-                ))
-                .unwrap();
+        let in_theirs = AnyStore::open(&third.url).unwrap();
+        let m3 = in_theirs
+            .create_mission(Phase::Coding, Json::from(json!({})))
+            .unwrap();
+        for n in 0..4 {
+            write(&in_theirs, &m3, n).unwrap();
         }
+        assert_eq!(store_functions(&mut third.client()), Vec::<String>::new());
+        assert!(in_theirs.verify_chain(&m3).unwrap().intact());
+        assert_eq!(in_theirs.get_tool_history(&m3).unwrap().len(), 4);
         for n in 12..15 {
             write(&store, &m, n).unwrap();
         }
-        let loot: i64 = client
-            .query_one("SELECT COUNT(*) FROM loot", &[])
-            .unwrap()
-            .get(0);
-        assert_eq!(loot, 0, "another role's function ran as the store");
         let report = store.verify_chain(&m).unwrap();
         assert!(report.intact(), "{report:?}");
         assert_eq!(store.get_tool_history(&m).unwrap().len(), 15);
         assert_eq!(store.get_decisions(&m).unwrap().len(), 15);
     }));
-    for database in [&db, &other] {
+    for database in [&db, &other, &third] {
         let _ = database
             .client()
             .batch_execute(&format!("DROP OWNED BY {mallory}; DROP OWNED BY {app}"));

@@ -243,7 +243,7 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
     digest.update([0]);
     digest.update(signature.as_bytes());
     let name = format!("vibe_write_{}", &hex(&digest.finalize())[..16]);
-    let (schema, oid) = match found(db, &name, &signature, &body)? {
+    let schema = match found(db, &name, &signature, &body)? {
         Some(found) => found,
         None => {
             // Asked first, so that a role that may not (a common way to
@@ -285,13 +285,9 @@ fn install_in(db: &mut PgTx<'_>, planned: &Planned) -> Result<Option<String>> {
         .map(|(i, ty)| format!("CAST(${} AS {ty})", i + 1))
         .collect::<Vec<_>>()
         .join(", ");
-    // Called only while the name still names that function: one dropped
-    // and made again (by a schema's owner, say) is another, which the
-    // call's condition refuses, returning no row.
-    let qualified = format!("{}.{name}", quote_identifier(&schema));
     Ok(Some(format!(
-        "SELECT {qualified}({arguments}) WHERE to_regprocedure({}) = CAST({oid} AS oid)",
-        quote_literal(&format!("{qualified}({signature})"))
+        "SELECT {}.{name}({arguments})",
+        quote_identifier(&schema)
     )))
 }
 
@@ -364,15 +360,10 @@ fn body(planned: &Planned, n: usize) -> String {
 /// by a superuser (another role that may create in the schema could
 /// otherwise make it first, or change its body later, and run its own SQL
 /// with the store's rights).
-fn found(
-    db: &mut PgTx<'_>,
-    name: &str,
-    signature: &str,
-    body: &str,
-) -> Result<Option<(String, i64)>> {
+fn found(db: &mut PgTx<'_>, name: &str, signature: &str, body: &str) -> Result<Option<String>> {
     let row = db.query_opt(
         &format!(
-            "SELECT CAST(n.nspname AS TEXT), CAST(p.oid AS BIGINT),
+            "SELECT CAST(n.nspname AS TEXT),
                     p.prosrc = ?2 AND l.lanname = 'plpgsql' AND p.provolatile = 'v'
                       AND p.prorettype = CAST('bigint' AS regtype)
                       AND NOT p.prosecdef AND p.proconfig IS NULL AND NOT p.proretset
@@ -389,9 +380,7 @@ fn found(
     )?;
     match row.as_deref() {
         None => Ok(None),
-        Some([Value::Text(schema), Value::Integer(oid), Value::Integer(1)]) => {
-            Ok(Some((schema.to_string(), *oid)))
-        }
+        Some([Value::Text(schema), Value::Integer(1)]) => Ok(Some(schema.to_string())),
         Some(_) => Err(StoreError::Internal(format!(
             "a function named {name} is there that the store does not call (another body, \
              owner or settings, or no right to execute it)"
@@ -418,11 +407,6 @@ fn trusted(role: &str) -> String {
                                    WHERE datname = current_database())
                              ELSE {role} END)"
     )
-}
-
-/// `text` as a SQL string literal.
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// `name` as a quoted SQL identifier.

@@ -460,16 +460,7 @@ impl Sql for PgTx<'_> {
                 .ok()
                 .flatten()
                 .ok_or_else(|| StoreError::Internal("an insert returned no id".into())),
-            Ok(None) => {
-                // The name names another function than the one the store
-                // made or checked (dropped and made again): not called,
-                // nothing written. Tried again inline, and the function
-                // found again (and checked) after.
-                functions.forget(&planned);
-                Err(StoreError::Conflict(
-                    "a function of the store's was replaced on the server".into(),
-                ))
-            }
+            Ok(None) => Err(StoreError::Internal("an insert returned no id".into())),
             // The transaction is aborted and wrote nothing; it is tried
             // again, inline.
             Err(_) if self.function_refused.get() == Some(Refused::Missing) => {
