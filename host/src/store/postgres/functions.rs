@@ -34,8 +34,13 @@
 //!
 //! A function found under that name is used only if its body is exactly
 //! the store's, in PL/pgSQL, neither `SECURITY DEFINER` nor with settings of
-//! its own; it is called by its schema's name, so no schema earlier on the
-//! search path can stand in for it. Where the function cannot be made (no
+//! its own, executable by the caller, and it and its schema are owned by a
+//! role the store trusts ([`trusted`]: another role could otherwise make it
+//! first, or drop and remake it, and run its own SQL with the store's
+//! rights); none is made in a schema another role owns. It is called by
+//! its schema's name with every argument cast to its type, so neither a
+//! schema earlier on the search path nor an overload taking other types
+//! can stand in for it. Where the function cannot be made (no
 //! `CREATE` privilege on the schema, asked before trying so the server logs
 //! no error; a read-only standby) the statement stays inline for the
 //! store's life: slower, the same rows. A function
@@ -119,7 +124,7 @@ enum State {
     Wanted,
     /// Being installed by one transaction's connection.
     Installing,
-    /// The call to send: `SELECT "schema".name($1, ..., $N)`.
+    /// The call to send: `SELECT "schema".name(CAST($1 AS type), ...)`.
     Ready(String),
     /// Never a function in this store's life.
     Inline,
