@@ -562,21 +562,7 @@ fn the_pool_is_bounded_and_waits_for_a_free_connection() {
     let mission = store
         .create_mission(Phase::Coding, json!({}).into())
         .unwrap();
-    let writers: Vec<_> = (0..8)
-        .map(|t| {
-            let (store, mission) = (store.clone(), mission.clone());
-            std::thread::spawn(move || {
-                for i in 0..25 {
-                    store
-                        .log_tool_call(&mission, NewToolCall::success("p", json!([t, i])))
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.join().unwrap();
-    }
+    log_from_threads(&store, &mission, 8, 25);
     let mut client = db.client();
     let connections: i64 = client
         .query_one(
@@ -687,8 +673,9 @@ fn a_write_after_the_server_dropped_idle_connections_succeeds_at_every_durabilit
 }
 
 /// Another host's stuck transaction holds a mission's row lock: a write to
-/// that mission fails as `Busy` once the busy timeout has passed, also
-/// right after a write of this store's own to that mission
+/// that mission fails as `Busy` once the busy timeout has passed, writing
+/// nothing, also right after writes of this store's own to that mission
+/// (then the call of the store's function, which sets the timeout itself)
 /// (docs/guarantees.md: "A row lock held longer than the busy timeout (a
 /// stuck transaction elsewhere) fails the call as Busy").
 #[test]
@@ -698,10 +685,16 @@ fn a_write_behind_a_stuck_lock_fails_busy_after_the_busy_timeout_even_after_a_wr
     let m = store
         .create_mission(Phase::Coding, Json::from(json!({})))
         .unwrap();
-    store
-        .log_tool_call(&m, NewToolCall::success("before", json!(1)))
-        .unwrap();
+    // Three writes: the third and the one behind the lock are the call of
+    // the store's function, sent on its own, which makes the lock timeout
+    // itself.
+    for i in 0..3 {
+        store
+            .log_tool_call(&m, NewToolCall::success("before", json!(i)))
+            .unwrap();
+    }
     let mut stuck = postgres::Client::connect(&store.location, postgres::NoTls).unwrap();
+    assert!(!store_functions(&mut stuck).is_empty(), "no function made");
     stuck
         .batch_execute(&format!(
             "BEGIN; SELECT id FROM missions WHERE mission_uuid = '{m}' FOR UPDATE"
@@ -725,6 +718,7 @@ fn a_write_behind_a_stuck_lock_fails_busy_after_the_busy_timeout_even_after_a_wr
         matches!(written, Err(StoreError::Busy { .. })),
         "{written:?} after {took:?}"
     );
+    assert_eq!(store.count("SELECT COUNT(*) FROM tool_calls"), 3);
 }
 
 /// A write's last statement goes to the server with its COMMIT, in one
@@ -1520,21 +1514,7 @@ fn writes_land_whatever_the_servers_default_isolation() {
     let m = store
         .create_mission(Phase::Coding, Json::from(json!({})))
         .unwrap();
-    let threads: Vec<_> = (0..4)
-        .map(|t| {
-            let (store, m) = (store.clone(), m.clone());
-            std::thread::spawn(move || {
-                for i in 0..25 {
-                    store
-                        .log_tool_call(&m, NewToolCall::success("t", json!([t, i])))
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for thread in threads {
-        thread.join().unwrap();
-    }
+    log_from_threads(&store, &m, 4, 25);
     let report = store.verify_chain(&m).unwrap();
     assert!(report.intact(), "{report:?}");
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 100);
@@ -1611,4 +1591,24 @@ fn a_function_another_session_is_making_never_holds_up_a_write() {
     );
     assert_eq!(blocked.get_tool_history(&m).unwrap().len(), 3);
     assert!(blocked.verify_chain(&m).unwrap().intact());
+}
+
+/// `threads` threads each logging `calls` tool calls to `mission` at once,
+/// every call acknowledged.
+fn log_from_threads(store: &AnyStore, mission: &vibe_store::MissionId, threads: i64, calls: i64) {
+    let writers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (store, mission) = (store.clone(), mission.clone());
+            std::thread::spawn(move || {
+                for i in 0..calls {
+                    store
+                        .log_tool_call(&mission, NewToolCall::success("w", json!([t, i])))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
 }

@@ -295,9 +295,8 @@ pub(super) fn lock_head_of_row(
     let (name, mission) = (table.name(), table.mission_column());
     let found = match db.dialect() {
         Dialect::Sqlite => {
-            let sql = format!("SELECT {mission} FROM {name} WHERE id = ?1");
             let Some(mission_id) = db
-                .query_opt(&sql, &[row_id.into()])?
+                .query_opt(&mission_of_row(table), &[row_id.into()])?
                 .and_then(|r| r[0].int())
             else {
                 return Ok(None);
@@ -336,6 +335,15 @@ pub(super) fn lock_head_of_row(
     }
 }
 
+/// The statement that finds the mission of row `?1` of `table`.
+pub(super) fn mission_of_row(table: ChainTable) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE id = ?1",
+        table.mission_column(),
+        table.name()
+    )
+}
+
 /// Runs `update`, which changes row `?1` of `table` (written without a
 /// `RETURNING` clause), and returns the row as [`ChainTable::select`]
 /// selects it, ready for [`append_row`]; `None` when it changed no row. On
@@ -353,14 +361,27 @@ pub(super) fn update_row(
             }
             db.query_opt(&table.select("id"), &params[..1])
         }
-        Dialect::Postgres => db.query_opt(
-            &format!(
-                "WITH t AS ({update} RETURNING *) {}",
-                table.select_returned()
-            ),
-            params,
-        ),
+        Dialect::Postgres => written_row(db, table, update, params),
     }
+}
+
+/// PostgreSQL: runs `write` (an `INSERT` or `UPDATE` of one row of `table`,
+/// written without a `RETURNING` clause) and returns the row it wrote as
+/// [`ChainTable::select`] selects it, in the same statement; `None` when it
+/// wrote none.
+fn written_row(
+    db: &mut dyn Sql,
+    table: ChainTable,
+    write: &str,
+    params: &[Value],
+) -> Result<Option<Vec<Value<'static>>>> {
+    db.query_opt(
+        &format!(
+            "WITH t AS ({write} RETURNING *) {}",
+            table.select_returned()
+        ),
+        params,
+    )
 }
 
 /// A mission's last entry as a write chains onto it: its position and hash
@@ -530,14 +551,7 @@ pub(super) fn insert(
             let id = db.insert(insert, params)?;
             return Ok((id, append_after(db, mission_id, table, id, head)?));
         }
-        Dialect::Postgres => db
-            .query_opt(
-                &format!(
-                    "WITH t AS ({insert} RETURNING *) {}",
-                    table.select_returned()
-                ),
-                params,
-            )?
+        Dialect::Postgres => written_row(db, table, insert, params)?
             .ok_or_else(|| StoreError::Internal("an insert returned no row".into()))?,
     };
     let id = row[table.width()]

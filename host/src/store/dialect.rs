@@ -505,7 +505,6 @@ pub(crate) const INVOCATION_IDENTITY: &str =
 pub(crate) const END_INVOCATION: &str = "UPDATE tool_calls
      SET result = ?2, duration_ms = ?3, success = ?4, error_message = ?5, outcome = ?6
      WHERE id = ?1 AND outcome = 'running'";
-pub(crate) const TOOL_CALL_MISSION: &str = "SELECT mission_id FROM tool_calls WHERE id = ?1";
 pub(crate) const TOOL_CALL_BY_ID: &str = concat!(tool_calls_from!(), "WHERE t.id = ?1");
 /// `?1` mission row id, `?2` after id, `?3` limit.
 pub(crate) const TOOL_CALLS_PAGE: &str = concat!(
@@ -545,7 +544,6 @@ pub(crate) const DELETE_MEMORY: &str =
 pub(crate) const START_PLAYBOOK_RUN: &str =
     "INSERT INTO playbook_runs (mission_id, playbook_name, phase, started_at)
      VALUES (?1, ?2, ?3, ?4)";
-pub(crate) const PLAYBOOK_RUN_MISSION: &str = "SELECT mission_id FROM playbook_runs WHERE id = ?1";
 pub(crate) const COMPLETE_PLAYBOOK_RUN: &str = "UPDATE playbook_runs
      SET completed_at = ?2, success = ?3, metrics = ?4, error_message = ?5
      WHERE id = ?1 AND completed_at IS NULL";

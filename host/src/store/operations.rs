@@ -48,12 +48,7 @@ impl<B: Backend> MissionStore for B {
         end.validate()?;
         let end = end.clone();
         self.write_sql(move |db| {
-            let missing = || {
-                StoreError::invalid(format!(
-                    "invocation {invocation} does not exist or has already ended"
-                ))
-            };
-            chained_update(
+            let changed = chained_update(
                 db,
                 ChainTable::ToolCalls,
                 dialect::END_INVOCATION,
@@ -65,8 +60,13 @@ impl<B: Backend> MissionStore for B {
                     end.error_message.as_deref().into(),
                     end.outcome.as_str().into(),
                 ],
-            )?
-            .ok_or_else(missing)
+            )?;
+            if !changed {
+                return Err(StoreError::invalid(format!(
+                    "invocation {invocation} does not exist or has already ended"
+                )));
+            }
+            Ok(())
         })
     }
 
@@ -465,12 +465,7 @@ impl<B: Backend> MissionStore for B {
         }
         let error_message = error_message.map(str::to_owned);
         self.write_sql(move |db| {
-            let missing = || {
-                StoreError::invalid(format!(
-                    "playbook run {run} does not exist or has already completed"
-                ))
-            };
-            chained_update(
+            let changed = chained_update(
                 db,
                 ChainTable::PlaybookRuns,
                 dialect::COMPLETE_PLAYBOOK_RUN,
@@ -481,8 +476,13 @@ impl<B: Backend> MissionStore for B {
                     metrics.as_ref().map(Json::as_str).into(),
                     error_message.as_deref().into(),
                 ],
-            )?
-            .ok_or_else(missing)
+            )?;
+            if !changed {
+                return Err(StoreError::invalid(format!(
+                    "playbook run {run} does not exist or has already completed"
+                )));
+            }
+            Ok(())
         })
     }
 
@@ -713,7 +713,7 @@ fn invocation_identity(db: &mut dyn Sql, origin: Origin) -> Result<[Value<'stati
 
 /// Changes row `?1` of `table` with `update` and chains its new content
 /// onto its mission's chain, the mission locked first and its head read
-/// after the lock ([`chain::lock_head_of_row`]); `None` (nothing written)
+/// after the lock ([`chain::lock_head_of_row`]); `false` (nothing written)
 /// when there is no such row or `update` changed none. On PostgreSQL three
 /// round trips: the lock and the head, the update returning the row, and
 /// the ledger entry with the `COMMIT`.
@@ -722,19 +722,19 @@ fn chained_update(
     table: ChainTable,
     update: &str,
     params: &[Value],
-) -> Result<Option<()>> {
+) -> Result<bool> {
     let Some(row_id) = params[0].int() else {
         return Err(StoreError::Internal("an update of no row id".into()));
     };
     let Some((mission_id, head)) = chain::lock_head_of_row(db, table, row_id)? else {
-        return Ok(None);
+        return Ok(false);
     };
     let Some(row) = chain::update_row(db, table, update, params)? else {
-        return Ok(None);
+        return Ok(false);
     };
     db.commit_with_next();
     chain::append_row(db, mission_id, table, &row, head)?;
-    Ok(Some(()))
+    Ok(true)
 }
 
 /// Inserts a validated tool call, stamped now, and chains it onto `head`

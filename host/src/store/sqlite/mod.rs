@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 use super::backend::Backend;
-use super::chain::{self, ChainReport, OrphanChain};
+use super::chain::{self, ChainReport, ChainTable, OrphanChain};
 use super::dialect;
 use super::error::{Result, StoreError};
 use super::ids::MissionId;
@@ -527,9 +527,9 @@ impl ConnectionSettings {
 
 /// Every statement that finds rows by a condition: what
 /// [`SqliteStore::query_plans`] explains.
-fn lookups() -> Vec<&'static str> {
+fn lookups() -> Vec<String> {
     let sqlite = &dialect::SQLITE;
-    let mut all = vec![
+    let mut all: Vec<&str> = vec![
         dialect::MISSION_BY_UUID,
         dialect::MISSION_ROW_BY_UUID,
         sqlite.find_missions,
@@ -547,11 +547,11 @@ fn lookups() -> Vec<&'static str> {
         dialect::COMPLETE_PLAYBOOK_RUN,
         sqlite.playbook_runs,
         dialect::END_INVOCATION,
-        dialect::TOOL_CALL_MISSION,
-        dialect::PLAYBOOK_RUN_MISSION,
         chain::SQL_HEAD,
     ];
     all.extend(sqlite.find_tool_calls);
     all.extend(sqlite.find_decisions);
+    let mut all: Vec<String> = all.into_iter().map(String::from).collect();
+    all.extend([ChainTable::ToolCalls, ChainTable::PlaybookRuns].map(chain::mission_of_row));
     all
 }
