@@ -34,4 +34,5 @@ mod pgbouncer;
 mod postgres;
 mod python;
 mod sandbox;
+mod spares;
 mod store;

@@ -82,7 +82,7 @@ impl State {
     /// memory.
     pub(crate) fn new(host: Invocation, wasi: WasiCtx, max_memory_bytes: usize) -> Self {
         let mut table = ResourceTable::new();
-        table.set_max_capacity((max_memory_bytes / MAX_FIELD_BYTES).max(MIN_RESOURCES));
+        table.set_max_capacity(resource_capacity(max_memory_bytes));
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(MAX_FIELD_BYTES);
         State {
@@ -92,11 +92,27 @@ impl State {
             memory: MemoryCap {
                 max_bytes: max_memory_bytes,
                 hit: false,
+                largest: 0,
             },
             http,
             refuse: RefuseHttp,
         }
     }
+
+    /// Hands an instance made before its invocation (see `spare`) to
+    /// `host`, with `max_memory_bytes` as its memory limit from now on.
+    /// The caller has checked that no memory is already larger.
+    pub(crate) fn bind(&mut self, host: Invocation, max_memory_bytes: usize) {
+        self.host = host;
+        self.memory.max_bytes = max_memory_bytes;
+        self.table
+            .set_max_capacity(resource_capacity(max_memory_bytes));
+    }
+}
+
+/// Entries the resource table may hold under a memory limit.
+fn resource_capacity(max_memory_bytes: usize) -> usize {
+    (max_memory_bytes / MAX_FIELD_BYTES).max(MIN_RESOURCES)
 }
 
 impl WasiHttpView for State {
@@ -151,6 +167,9 @@ impl WasiView for State {
 pub(crate) struct MemoryCap {
     pub(crate) max_bytes: usize,
     pub(crate) hit: bool,
+    /// The largest size any of the instance's memories was allowed, in
+    /// bytes: what a spare instance already holds.
+    pub(crate) largest: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
@@ -162,6 +181,9 @@ impl wasmtime::ResourceLimiter for MemoryCap {
     ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
         self.hit |= !allowed;
+        if allowed {
+            self.largest = self.largest.max(desired);
+        }
         Ok(allowed)
     }
 
@@ -187,7 +209,17 @@ pub(crate) struct Invocation {
     deadline: Instant,
     /// Set when the caller cancels: a store call waiting on a lock gives up.
     cancel: Option<Arc<AtomicBool>>,
+    /// No invocation yet: the instance is a spare being made, and a store
+    /// call now would run outside any invocation (it traps instead).
+    unbound: bool,
 }
+
+/// A store call from a tool's start-up code, while its instance was made
+/// ahead of any invocation: refused with a trap, so that the instance is
+/// not kept and the tool is instantiated inside its invocations, as before.
+#[derive(Debug, thiserror::Error)]
+#[error("a store call while the instance was being made ahead of its invocation")]
+pub(crate) struct CalledWhileUnbound;
 
 /// A host call ran into (or started after) the invocation's deadline: the
 /// invocation ends as timed out.
@@ -211,6 +243,16 @@ impl Invocation {
             deadline,
             limits,
             cancel,
+            unbound: false,
+        }
+    }
+
+    /// The host side of an instance made before any invocation: every store
+    /// call traps ([`CalledWhileUnbound`]) until [`State::bind`] replaces it.
+    pub(crate) fn unbound(store: Arc<dyn MissionStore>, limits: Limits, deadline: Instant) -> Self {
+        Invocation {
+            unbound: true,
+            ..Invocation::new(store, Scope::sealed(), limits, deadline, None)
         }
     }
 
@@ -236,6 +278,9 @@ impl Invocation {
         name: &'static str,
         call: impl FnOnce(&mut Self) -> Result<T, WitError>,
     ) -> Reply<T> {
+        if self.unbound {
+            return Err(wasmtime::Error::new(CalledWhileUnbound));
+        }
         if self.cancelled() {
             return Err(wasmtime::Error::new(Cancelled));
         }

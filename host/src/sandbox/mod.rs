@@ -10,7 +10,8 @@
 //! - `engine`: the shared engine, its pooling allocator and epoch ticker;
 //! - `host`: the store's interfaces as the guest calls them;
 //! - `failure`: how an invocation failed, decided in one place;
-//! - `runtime`: loading, running, and the invocation's row.
+//! - `runtime`: loading, running, and the invocation's row;
+//! - `spare`: a tool's next instance, made before its next call.
 
 mod cache;
 mod engine;
@@ -21,6 +22,7 @@ mod output;
 mod policy;
 mod runtime;
 mod slots;
+mod spare;
 
 pub use cache::{default_cache_dir, DEFAULT_CACHE_MAX_BYTES};
 pub use failure::{FailureKind, ToolFailure};

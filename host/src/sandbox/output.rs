@@ -43,6 +43,17 @@ impl CappedOutput {
         captured.dropped += (bytes.len() - keep) as u64;
     }
 
+    /// Whether anything was written at all.
+    pub(crate) fn is_untouched(&self) -> bool {
+        let captured = lock(&self.inner);
+        captured.kept.is_empty() && captured.dropped == 0
+    }
+
+    /// Keeps at most `cap` bytes from now on.
+    pub(crate) fn set_cap(&self, cap: usize) {
+        lock(&self.inner).cap = cap;
+    }
+
     /// What was kept (lossy UTF-8), and how many bytes were dropped.
     pub(crate) fn contents(&self) -> (String, u64) {
         let captured = lock(&self.inner);

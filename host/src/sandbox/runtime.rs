@@ -46,6 +46,7 @@ use super::load::{
 use super::output::CappedOutput;
 use super::policy::{Grants, Limits, Scope};
 use super::slots::{SlotGuard, Slots};
+use super::spare::{self, Spare, Spares};
 
 /// How a [`Runtime`] is set up. Built from the default with checked
 /// setters:
@@ -65,11 +66,14 @@ pub struct RuntimeConfig {
     cache_max_bytes: u64,
     max_memory_bytes: usize,
     max_component_bytes: u64,
+    spare_instances: u32,
+    spare_threshold: Duration,
 }
 
 impl Default for RuntimeConfig {
     /// 64 invocations at once, no disk cache, 1 GiB of linear memory at most
-    /// per invocation, components of at most 256 MiB.
+    /// per invocation, components of at most 256 MiB, 4 spare instances for
+    /// tools that take 250 us or more to instantiate.
     fn default() -> Self {
         RuntimeConfig {
             max_concurrent: 64,
@@ -77,9 +81,16 @@ impl Default for RuntimeConfig {
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             max_memory_bytes: 1 << 30,
             max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
+            spare_instances: DEFAULT_SPARE_INSTANCES,
+            spare_threshold: spare::WORTHWHILE,
         }
     }
 }
+
+/// Spare instances by default (see [`RuntimeConfig::spare_instances`]).
+const DEFAULT_SPARE_INSTANCES: u32 = 4;
+/// The most spare instances a runtime may keep.
+const MAX_SPARE_INSTANCES: u32 = 64;
 
 fn range_error(what: &str, value: u64, low: u64, high: u64) -> StoreError {
     StoreError::invalid(format!(
@@ -130,6 +141,36 @@ impl RuntimeConfig {
         }
         self.max_component_bytes = bytes;
         Ok(self)
+    }
+
+    /// How many tools' next instances may be made ahead of their calls
+    /// (0 to 64; 0 turns it off): from a tool's second call on, each call
+    /// starts making the instance its next call will use, so that call does
+    /// not wait for instantiation (half of a warm call of a Python tool).
+    /// Only tools slow to instantiate get them
+    /// ([`spare_threshold`](Self::spare_threshold)). Each spare holds its
+    /// instance's memory until used or replaced by a newer one. See
+    /// [`Runtime::has_spare`].
+    pub fn spare_instances(mut self, count: u32) -> Result<Self, StoreError> {
+        if count > MAX_SPARE_INSTANCES {
+            return Err(range_error(
+                "spare_instances",
+                count.into(),
+                0,
+                MAX_SPARE_INSTANCES.into(),
+            ));
+        }
+        self.spare_instances = count;
+        Ok(self)
+    }
+
+    /// Makes spares only of tools whose instantiation inside an invocation
+    /// took at least `threshold` (by default 250 us: a Python tool's takes
+    /// about 1.2 ms here, a Rust or JavaScript tool's tens of microseconds,
+    /// less than making a spare costs the other core).
+    pub fn spare_threshold(mut self, threshold: Duration) -> Self {
+        self.spare_threshold = threshold;
+        self
     }
 
     /// Invocations running at once.
@@ -339,6 +380,7 @@ struct Inner {
     /// Compiled tools by content digest.
     tools: Mutex<HashMap<String, Arc<Tool>>>,
     slots: Slots,
+    spares: Spares,
 }
 
 impl Runtime {
@@ -354,8 +396,9 @@ impl Runtime {
         config: RuntimeConfig,
     ) -> Result<Self, crate::Error> {
         let setup = |e: wasmtime::Error| crate::Error::Engine(format!("{e:#}"));
-        let engine =
-            engine::engine(config.max_concurrent, config.max_memory_bytes).map_err(setup)?;
+        // The pool has room for every invocation and every spare at once.
+        let instances = config.max_concurrent + config.spare_instances;
+        let engine = engine::engine(instances, config.max_memory_bytes).map_err(setup)?;
         let linker = engine::linker(&engine).map_err(setup)?;
         let cache = config.cache_dir.as_deref().and_then(|dir| {
             ComponentCache::open(dir, config.cache_max_bytes)
@@ -365,11 +408,16 @@ impl Runtime {
                 .ok()
         });
         Ok(Runtime {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|inner| Inner {
                 engine,
                 linker,
                 store,
                 slots: Slots::new(config.max_concurrent as usize),
+                spares: Spares::new(
+                    config.spare_instances as usize,
+                    config.spare_threshold,
+                    inner.clone(),
+                ),
                 cache,
                 config,
                 tools: Mutex::new(HashMap::new()),
@@ -479,7 +527,8 @@ impl Runtime {
             deadline,
             None,
         );
-        let mut store = self.sandbox(host, WasiCtxBuilder::new(), deadline, cancel);
+        let mut store = self.inner.sandbox(host, WasiCtxBuilder::new());
+        arm(&mut store, deadline, cancel);
         let said = bounded(deadline, cancel, async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance
@@ -670,19 +719,35 @@ impl Runtime {
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;
         let limits = &request.limits;
-        let stdout = CappedOutput::new(limits.output_bytes());
-        let stderr = CappedOutput::new(limits.output_bytes());
+        let spare = self.spare_for(tool, limits);
+        let (stdout, stderr) = match &spare {
+            Some(spare) => (spare.stdout.clone(), spare.stderr.clone()),
+            None => (
+                CappedOutput::new(limits.output_bytes()),
+                CappedOutput::new(limits.output_bytes()),
+            ),
+        };
+        stdout.set_cap(limits.output_bytes());
+        stderr.set_cap(limits.output_bytes());
         let started = Instant::now();
         let mut spent = None;
         let ran = catch_unwind(AssertUnwindSafe(|| {
-            self.instantiate_and_run(tool, request, call_id, &stdout, &stderr, &mut spent)
+            self.instantiate_and_run(
+                tool,
+                request,
+                call_id,
+                spare,
+                (&stdout, &stderr),
+                &mut spent,
+            )
         }))
         .unwrap_or_else(|panic| {
             let error = StoreError::from_panic("running the tool", panic);
             tracing::error!(%error, "invocation panicked in the host");
             Err(ToolFailure::new(FailureKind::HostError, error.to_string()))
         });
-        retire(spent, slot);
+        let (spent, spare_slot) = spent.unzip();
+        retire(spent, slot, spare_slot.flatten());
         let duration = started.elapsed();
         let outcome = ran.and_then(|text| check_output(text, limits));
         log_guest_output(&start.tool_name, &stdout, &stderr);
@@ -731,18 +796,36 @@ impl Runtime {
         }
     }
 
+    /// The spare instance of `tool` for a request with `limits`, if one
+    /// waits and its memory is within them; starts making the next.
+    fn spare_for(&self, tool: &Tool, limits: &Limits) -> Option<Spare> {
+        let spare = self.inner.spares.claim(&tool.component.sha256, &tool.pre)?;
+        if spare.store.data().memory.largest > limits.memory_bytes() {
+            // Made under the runtime's largest limit; this request's is lower.
+            retire(Some(spare.store), spare.slot, None);
+            return None;
+        }
+        Some(spare)
+    }
+
+    /// Whether an instance of `tool` waits, made ahead of its next call
+    /// (see [`RuntimeConfig::spare_instances`]): made from the tool's second
+    /// call on, in the background, unless its start-up code does what an
+    /// invocation could tell apart (store calls, output).
+    pub fn has_spare(&self, tool: &Tool) -> bool {
+        self.inner.spares.ready(&tool.component.sha256)
+    }
+
     fn instantiate_and_run(
         &self,
         tool: &Tool,
         request: &Request,
         call_id: ToolCallId,
-        stdout: &CappedOutput,
-        stderr: &CappedOutput,
-        spent: &mut Option<Store<State>>,
+        spare: Option<Spare>,
+        (stdout, stderr): (&CappedOutput, &CappedOutput),
+        spent: &mut Option<(Store<State>, Option<SlotGuard>)>,
     ) -> Result<String, ToolFailure> {
         let limits = request.limits;
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone()).stderr(stderr.clone());
         let deadline = Instant::now() + limits.timeout_duration();
         let host = Invocation::new(
             self.inner.store.within_invocation(call_id),
@@ -752,20 +835,45 @@ impl Runtime {
             request.cancel.clone(),
         );
         let cancel = request.cancel.as_ref();
-        let mut wasm_store = self.sandbox(host, wasi, deadline, cancel);
+        let (mut wasm_store, made, spare_slot) = match spare {
+            Some(mut spare) => {
+                spare.store.data_mut().bind(host, limits.memory_bytes());
+                arm(&mut spare.store, deadline, cancel);
+                (spare.store, Some(spare.instance), Some(spare.slot))
+            }
+            None => {
+                let mut wasi = WasiCtxBuilder::new();
+                wasi.stdout(stdout.clone()).stderr(stderr.clone());
+                let mut store = self.inner.sandbox(host, wasi);
+                arm(&mut store, deadline, cancel);
+                (store, None, None)
+            }
+        };
 
         // The bindings take `&String`: one copy of the input per run.
         let (mission, input) = (
             request.mission.to_string(),
             request.input.as_str().to_owned(),
         );
+        let mut instantiated = None;
         let ran = bounded(deadline, cancel, async {
-            let instance = tool.pre.instantiate_async(&mut wasm_store).await?;
+            let instance = match made {
+                Some(instance) => instance,
+                None => {
+                    let started = Instant::now();
+                    let instance = tool.pre.instantiate_async(&mut wasm_store).await?;
+                    instantiated = Some(started.elapsed());
+                    instance
+                }
+            };
             instance
                 .vibe_store_tool()
                 .call_run(&mut wasm_store, &mission, &input)
                 .await
         });
+        if let Some(took) = instantiated {
+            self.inner.spares.instantiated(&tool.component.sha256, took);
+        }
         let memory = &wasm_store.data().memory;
         let outcome = match ran {
             Ok(Ok(output)) => Ok(output),
@@ -787,54 +895,12 @@ impl Runtime {
                 Err(classify(&error, memory_hit, &limits))
             }
         };
-        *spent = Some(wasm_store);
+        *spent = Some((wasm_store, spare_slot));
         outcome
     }
 }
 
 impl Runtime {
-    /// The `Store` a guest runs in: `host` for its store calls, WASI with no
-    /// network, memory capped, and stopped at `deadline` or as soon as
-    /// `cancel` is set while it runs wasm code (checked every epoch tick).
-    /// A guest blocked inside a host call is stopped by [`bounded`].
-    fn sandbox(
-        &self,
-        host: Invocation,
-        mut wasi: WasiCtxBuilder,
-        deadline: Instant,
-        cancel: Option<&Arc<AtomicBool>>,
-    ) -> Store<State> {
-        wasi.allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
-        let max_memory = host.limits().memory_bytes();
-        let state = State::new(host, wasi.build(), max_memory);
-        let mut store = Store::new(&self.inner.engine, state);
-        store.limiter(|state| &mut state.memory);
-        match cancel {
-            None => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                store.set_epoch_deadline(engine::ticks(left));
-                store.epoch_deadline_trap();
-            }
-            // Checked every tick: the deadline as usual, and the caller's flag.
-            Some(flag) => {
-                let flag = flag.clone();
-                store.set_epoch_deadline(1);
-                store.epoch_deadline_callback(move |_| {
-                    if flag.load(Ordering::Relaxed) {
-                        return Err(wasmtime::Error::new(Cancelled));
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
-                    }
-                    Ok(wasmtime::UpdateDeadline::Continue(1))
-                });
-            }
-        }
-        store
-    }
-
     /// A request may not ask for more memory than the runtime reserves per
     /// slot: refused before anything runs, never silently lowered.
     fn check_memory(&self, request: &Request) -> Result<(), StoreError> {
@@ -853,15 +919,83 @@ impl Runtime {
     }
 }
 
+impl Inner {
+    /// The `Store` a guest runs in: `host` for its store calls, WASI with no
+    /// network, memory capped at `host`'s limit. [`arm`] it before running
+    /// guest code.
+    fn sandbox(&self, host: Invocation, mut wasi: WasiCtxBuilder) -> Store<State> {
+        wasi.allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        let max_memory = host.limits().memory_bytes();
+        let state = State::new(host, wasi.build(), max_memory);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store
+    }
+}
+
+impl spare::Maker for Inner {
+    fn unbound_store(&self) -> (Store<State>, CappedOutput, CappedOutput, Instant) {
+        let limits = Limits::default();
+        let deadline = Instant::now() + limits.timeout_duration();
+        let host = Invocation::unbound(self.store.clone(), limits, deadline);
+        let (stdout, stderr) = (
+            CappedOutput::new(limits.output_bytes()),
+            CappedOutput::new(limits.output_bytes()),
+        );
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone());
+        let mut store = self.sandbox(host, wasi);
+        // Made under the runtime's largest memory limit; checked against
+        // each request's when claimed.
+        store.data_mut().memory.max_bytes = self.config.max_memory_bytes;
+        arm(&mut store, deadline, None);
+        (store, stdout, stderr, deadline)
+    }
+
+    fn spares(&self) -> &Spares {
+        &self.spares
+    }
+}
+
+/// Stops `store`'s guest at `deadline`, or as soon as `cancel` is set while
+/// it runs wasm code (checked every epoch tick). A guest blocked inside a
+/// host call is stopped by [`bounded`].
+fn arm(store: &mut Store<State>, deadline: Instant, cancel: Option<&Arc<AtomicBool>>) {
+    match cancel {
+        None => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            store.set_epoch_deadline(engine::ticks(left));
+            store.epoch_deadline_trap();
+        }
+        // Checked every tick: the deadline as usual, and the caller's flag.
+        Some(flag) => {
+            let flag = flag.clone();
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                if flag.load(Ordering::Relaxed) {
+                    return Err(wasmtime::Error::new(Cancelled));
+                }
+                if Instant::now() >= deadline {
+                    return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
+                }
+                Ok(wasmtime::UpdateDeadline::Continue(1))
+            });
+        }
+    }
+}
+
 /// Tears down an invocation's instance (its memory reset for the slot's
 /// next use, its resources freed) on the sandbox's blocking threads, then
 /// frees its slot: the caller has its report without waiting for it. The
 /// slot stays taken until the teardown is done, so the pool is never asked
 /// for more instances than it holds.
-fn retire(spent: Option<Store<State>>, slot: SlotGuard) {
+fn retire(spent: Option<Store<State>>, slot: SlotGuard, spare_slot: Option<SlotGuard>) {
     DRIVER.spawn_blocking(move || {
         drop(spent);
         drop(slot);
+        drop(spare_slot);
     });
 }
 
@@ -912,7 +1046,7 @@ fn compile(
 /// runtime the caller is in: from a blocking thread, or from a
 /// multi-threaded runtime's task (in `block_in_place`); from a
 /// current-thread runtime's own thread it panics, as blocking there must.
-fn bounded<T>(
+pub(super) fn bounded<T>(
     deadline: Instant,
     cancel: Option<&Arc<AtomicBool>>,
     call: impl std::future::Future<Output = wasmtime::Result<T>>,

@@ -24,6 +24,15 @@ impl Slots {
         }))
     }
 
+    /// Takes a free slot if there is one.
+    pub(crate) fn try_acquire(&self) -> Option<SlotGuard> {
+        let mut free = lock(&self.0.free);
+        (*free > 0).then(|| {
+            *free -= 1;
+            SlotGuard(self.0.clone())
+        })
+    }
+
     /// Waits for a free slot and takes it.
     pub(crate) fn acquire(&self) -> SlotGuard {
         let mut free = lock(&self.0.free);

@@ -11,9 +11,12 @@ use vibe_store::{MissionId, MissionStore, Phase, SqliteStore};
 use super::{component_cache, count, guest, temp_store};
 
 /// The default configuration, with the component cache shared by the test
-/// runs.
+/// runs, and spare instances for every tool, however fast it instantiates
+/// (so that every test running a tool more than twice runs spares too).
 pub fn config() -> RuntimeConfig {
-    RuntimeConfig::default().cache_dir(component_cache())
+    RuntimeConfig::default()
+        .cache_dir(component_cache())
+        .spare_threshold(std::time::Duration::ZERO)
 }
 
 /// A runtime on `store` running at most `slots` invocations at once.

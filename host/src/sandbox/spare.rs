@@ -1,0 +1,243 @@
+//! Spare instances: a tool's next instance, made before its next call.
+//!
+//! Instantiating a component is most of what a warm call of an interpreted
+//! tool costs (a Python tool's 14 core modules write about 5,700 function
+//! references into their shared table, one code lookup each; `vibe bench`
+//! row 12). So once a tool has been called twice, each call also starts
+//! making the instance its next call will use, on a thread of the
+//! runtime's own, while the tool runs.
+//!
+//! Isolation is unchanged: every invocation still gets an instance no
+//! invocation has run in, and each spare is used once. What changes is
+//! only when its start-up code runs, so a spare is kept only if that code
+//! did nothing an invocation could tell apart:
+//!
+//! - a store call during instantiation traps (no invocation exists yet to
+//!   record it), and the tool is instantiated inside its invocations, as
+//!   before, from then on;
+//! - so does a tool whose instantiation fails, runs past the default time
+//!   limit, hits the memory limit, or writes to stdout or stderr;
+//! - an instance whose memory already exceeds a request's memory limit is
+//!   not used for it (it is dropped, and the request instantiates its own,
+//!   which fails as it always did).
+//!
+//! Components that instantiate faster than [`WORTHWHILE`] (a Rust or
+//! JavaScript tool's take tens of microseconds), or the runtime's own
+//! threshold, get none.
+//!
+//! A spare is bound to its invocation when claimed ([`State::bind`]): the
+//! invocation's store view, grants, limits, deadline and cancel flag, and
+//! its output caps. At most [`RuntimeConfig::spare_instances`] spares wait
+//! at once, one per component; the least recently made gives way to a new
+//! one.
+//!
+//! [`State::bind`]: super::host::State::bind
+//! [`RuntimeConfig::spare_instances`]: super::RuntimeConfig::spare_instances
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::{Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+
+use crate::sync::lock;
+
+use super::host::{AgentTool, AgentToolPre, State};
+use super::output::CappedOutput;
+use super::slots::{SlotGuard, Slots};
+
+/// The shortest instantiation worth a spare, by default. A Rust tool's
+/// takes about 15 us and a JavaScript tool's about 30 us, less than making
+/// a spare costs the other core; a Python tool's about 1.2 ms (`vibe bench`
+/// row 12).
+pub(crate) const WORTHWHILE: Duration = Duration::from_micros(250);
+
+/// An instance made ahead of its invocation, with what it was made with.
+pub(crate) struct Spare {
+    pub(crate) store: Store<State>,
+    pub(crate) instance: AgentTool,
+    pub(crate) stdout: CappedOutput,
+    pub(crate) stderr: CappedOutput,
+    /// Its claim on the pool's room for spares, released after the instance
+    /// is torn down.
+    pub(crate) slot: SlotGuard,
+}
+
+/// Where one component's spare stands.
+enum Entry {
+    /// Called once: the second call starts making a spare.
+    Seen,
+    /// A spare is being made.
+    Making,
+    /// A spare waits; the number says when it was made (higher is newer).
+    Ready(Spare, u64),
+    /// Always instantiated inside its invocation: it instantiates faster
+    /// than a spare is worth, or its start-up code did something an
+    /// invocation could tell apart (see the module's doc).
+    Never,
+}
+
+/// The spares of one runtime, by component digest.
+pub(crate) struct Spares {
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Room in the pool for spares, apart from the invocations' own.
+    slots: Slots,
+    /// The shortest instantiation worth a spare.
+    worthwhile: Duration,
+    made: std::sync::atomic::AtomicU64,
+    /// The thread that makes spares; `None` when spares are off.
+    maker: Option<Mutex<mpsc::Sender<Job>>>,
+}
+
+/// What the making thread needs for one spare.
+struct Job {
+    digest: String,
+    pre: AgentToolPre<State>,
+}
+
+/// How a spare is made: the runtime's `Store` set-up, reached without
+/// holding the runtime alive.
+pub(crate) trait Maker: Send + Sync + 'static {
+    /// A store for an instance not yet bound to any invocation, and its
+    /// captured outputs.
+    fn unbound_store(&self) -> (Store<State>, CappedOutput, CappedOutput, Instant);
+    /// The runtime's spares.
+    fn spares(&self) -> &Spares;
+}
+
+impl Spares {
+    /// Room for `capacity` spares at once; none (and no thread) for 0.
+    pub(crate) fn new<M: Maker>(capacity: usize, worthwhile: Duration, maker: Weak<M>) -> Self {
+        let sender = (capacity > 0).then(|| {
+            let (sender, jobs) = mpsc::channel::<Job>();
+            std::thread::Builder::new()
+                .name("vibe-spares".into())
+                .spawn(move || {
+                    // Ends when the runtime (and with it the sender) is gone.
+                    while let Ok(job) = jobs.recv() {
+                        let Some(runtime) = maker.upgrade() else {
+                            break;
+                        };
+                        make(&*runtime, job);
+                    }
+                })
+                .expect("spawn the spares thread");
+            Mutex::new(sender)
+        });
+        Spares {
+            entries: Mutex::new(HashMap::new()),
+            slots: Slots::new(capacity),
+            worthwhile,
+            made: std::sync::atomic::AtomicU64::new(0),
+            maker: sender,
+        }
+    }
+
+    /// Takes the spare of component `digest` if one waits, and starts
+    /// making the next (from the component's second call on).
+    pub(crate) fn claim(&self, digest: &str, pre: &AgentToolPre<State>) -> Option<Spare> {
+        let maker = self.maker.as_ref()?;
+        let mut entries = lock(&self.entries);
+        let Some(entry) = entries.get_mut(digest) else {
+            entries.insert(digest.to_owned(), Entry::Seen);
+            return None;
+        };
+        let taken = match std::mem::replace(entry, Entry::Making) {
+            Entry::Ready(spare, _) => Some(spare),
+            Entry::Seen => None,
+            unchanged @ (Entry::Making | Entry::Never) => {
+                *entry = unchanged;
+                return None;
+            }
+        };
+        drop(entries);
+        let job = Job {
+            digest: digest.to_owned(),
+            pre: pre.clone(),
+        };
+        if lock(maker).send(job).is_err() {
+            // The thread is gone (it cannot be, while the runtime lives).
+            lock(&self.entries).insert(digest.to_owned(), Entry::Seen);
+        }
+        taken
+    }
+
+    /// Notes how long instantiating component `digest` inside an invocation
+    /// took: a component that instantiates faster than the runtime's
+    /// threshold gets no spares (making them would cost more than it saves).
+    pub(crate) fn instantiated(&self, digest: &str, took: Duration) {
+        if took >= self.worthwhile {
+            return;
+        }
+        if let Some(entry @ Entry::Seen) = lock(&self.entries).get_mut(digest) {
+            *entry = Entry::Never;
+        }
+    }
+
+    /// Whether a spare of component `digest` waits for its next call.
+    pub(crate) fn ready(&self, digest: &str) -> bool {
+        matches!(lock(&self.entries).get(digest), Some(Entry::Ready(..)))
+    }
+
+    /// A claim on room for one more spare: a free one, or the oldest
+    /// waiting spare's, which is dropped (on this thread: the caller is the
+    /// making thread).
+    fn room(&self) -> Option<SlotGuard> {
+        if let Some(slot) = self.slots.try_acquire() {
+            return Some(slot);
+        }
+        let oldest = {
+            let mut entries = lock(&self.entries);
+            let digest = entries
+                .iter()
+                .filter_map(|(digest, entry)| match entry {
+                    Entry::Ready(_, made) => Some((*made, digest.clone())),
+                    _ => None,
+                })
+                .min()
+                .map(|(_, digest)| digest)?;
+            entries.insert(digest, Entry::Seen)
+        };
+        drop(oldest);
+        self.slots.try_acquire()
+    }
+}
+
+/// Makes one spare and files it (or the reason the component gets none).
+fn make<M: Maker + ?Sized>(runtime: &M, job: Job) {
+    let spares = runtime.spares();
+    let Some(slot) = spares.room() else {
+        lock(&spares.entries).insert(job.digest, Entry::Seen);
+        return;
+    };
+    let (mut store, stdout, stderr, deadline) = runtime.unbound_store();
+    let made = super::runtime::bounded(deadline, None, job.pre.instantiate_async(&mut store));
+    let memory = &store.data().memory;
+    let clean = !memory.hit && stdout.is_untouched() && stderr.is_untouched();
+    let filed = match made {
+        Ok(instance) if clean => {
+            let made = spares
+                .made
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let spare = Spare {
+                store,
+                instance,
+                stdout,
+                stderr,
+                slot,
+            };
+            Entry::Ready(spare, made)
+        }
+        Ok(_) => {
+            tracing::debug!(target: "vibe::sandbox", component = %job.digest, "its start-up code wrote output or hit the memory limit: no spare instances");
+            Entry::Never
+        }
+        Err(error) => {
+            tracing::debug!(target: "vibe::sandbox", component = %job.digest, error = %format!("{error:#}"), "instantiating ahead of a call failed: no spare instances");
+            Entry::Never
+        }
+    };
+    let replaced = lock(&spares.entries).insert(job.digest, filed);
+    drop(replaced);
+}

@@ -1,0 +1,175 @@
+//! Spare instances (a tool's next instance, made before its next call):
+//! each is fresh, used once, bound to the invocation that uses it, and held
+//! to that invocation's grants and limits, whatever the call before it.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vibe_store::sandbox::{FailureKind, Limits, Request, RunReport, Runtime, Tool};
+use vibe_store::{MissionId, MissionStore};
+
+use crate::common::runtime::{config, failure, Sandbox};
+
+/// Runs `tool` for `request` until an instance of it waits, made ahead of
+/// its next call (from its second call on, on the runtime's own thread):
+/// fails if none is there within 30 s.
+fn until_spare(runtime: &Runtime, tool: &Arc<Tool>, request: &Request) {
+    let began = Instant::now();
+    for _ in 0..2 {
+        runtime.run(tool, request).expect("recorded");
+    }
+    while !runtime.has_spare(tool) {
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "no spare instance of {} after 30 s",
+            tool.name()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn output(report: &RunReport) -> Value {
+    report
+        .outcome
+        .clone()
+        .unwrap_or_else(|f| panic!("the tool failed: {f}"))
+        .to_value()
+        .unwrap()
+}
+
+#[test]
+fn every_invocation_gets_a_fresh_instance_bound_to_it_even_from_a_spare() {
+    let s = Sandbox::new();
+    let tool = s.tool("carry-over");
+    let missions: Vec<MissionId> = (0..2).map(|_| s.mission()).collect();
+    until_spare(
+        &s.runtime,
+        &tool,
+        &Request::new(missions[0].clone(), json!({ "warm": true })),
+    );
+    for n in 0..8 {
+        let mission = &missions[n % 2];
+        assert!(
+            n > 0 || s.runtime.has_spare(&tool),
+            "the first of these calls uses a spare"
+        );
+        let report = s
+            .runtime
+            .run(&tool, &Request::new(mission.clone(), json!({ "n": n })))
+            .unwrap();
+        let out = output(&report);
+        // Nothing from any earlier invocation: not its statics, not its
+        // mission, not its input.
+        assert_eq!(
+            (&out["calls"], &out["previous"]),
+            (&json!(1), &Value::Null),
+            "call {n}: {out}"
+        );
+        // What it wrote is in its own mission and names its own row.
+        let rows = s.store.get_tool_history(mission).unwrap();
+        let logged = rows
+            .iter()
+            .find(|r| r.id.get() == out["logged"].as_i64().unwrap())
+            .expect("the tool's row is in its own mission");
+        assert_eq!(logged.invocation_id, Some(report.call_id), "call {n}");
+        assert_eq!(logged.args.to_value().unwrap(), json!({ "n": n }));
+        let own = rows.iter().find(|r| r.id == report.call_id).unwrap();
+        assert_eq!(own.args.to_value().unwrap(), json!({ "n": n }));
+        // The spare's memory is the image's, not the previous run's heap.
+        let pages = out["pages"].as_u64().unwrap();
+        let first = output(
+            &s.runtime
+                .run(&tool, &Request::new(mission.clone(), json!({})))
+                .unwrap(),
+        );
+        assert_eq!(pages, first["pages"].as_u64().unwrap(), "call {n}");
+    }
+}
+
+#[test]
+fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let other = s.mission();
+
+    // Grants: another mission stays out of reach.
+    let intruder = s.tool("other-mission");
+    let attack = Request::new(m.clone(), json!({ "target": other.to_string() }));
+    until_spare(&s.runtime, &intruder, &attack);
+    let report = s.runtime.run(&intruder, &attack).unwrap();
+    let (kind, message) = failure(&report);
+    assert_eq!(kind, FailureKind::ToolError, "{message}");
+    assert!(s.store.get_tool_history(&other).unwrap().is_empty());
+
+    // Time: each call gets its own deadline, from when it starts.
+    let spin = s.tool("spin");
+    let short = Limits::default()
+        .timeout(Duration::from_millis(200))
+        .unwrap();
+    let request = Request::new(m.clone(), json!({})).limits(short);
+    until_spare(&s.runtime, &spin, &request);
+    let report = s.runtime.run(&spin, &request).unwrap();
+    assert_eq!(failure(&report).0, FailureKind::Timeout);
+    assert!(report.duration >= Duration::from_millis(200));
+    s.assert_logged_failure(&m, &report, "spin", "timed out");
+
+    // Cancel: the caller's flag reaches a spare too.
+    let flag = Arc::new(AtomicBool::new(true));
+    let report = s
+        .runtime
+        .run(&spin, &Request::new(m.clone(), json!({})).cancel_flag(flag))
+        .unwrap();
+    assert_eq!(failure(&report).0, FailureKind::Cancelled);
+
+    // Memory: a spare made under the runtime's largest limit is not used
+    // for a call whose limit its memory already exceeds; the call fails as
+    // it does on a runtime that makes no spares.
+    let echo = s.tool("echo");
+    until_spare(&s.runtime, &echo, &Request::new(m.clone(), json!({})));
+    let tiny = Request::new(m.clone(), json!({})).limits(Limits::default().memory_mb(1).unwrap());
+    let report = s.runtime.run(&echo, &tiny).unwrap();
+    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
+    let expected = plain
+        .run(&plain.load(crate::common::guest("echo")).unwrap(), &tiny)
+        .unwrap();
+    assert_eq!(failure(&report), failure(&expected));
+
+    // Output: each call's own, within its own cap.
+    let chatty = s.tool("chatty");
+    let capped = Limits::default().max_output_bytes(64).unwrap();
+    let request = Request::new(m.clone(), json!({})).limits(capped);
+    until_spare(&s.runtime, &chatty, &request);
+    let report = s.runtime.run(&chatty, &request).unwrap();
+    assert!(
+        report.stdout.len() <= 64 && report.stderr.len() <= 64,
+        "{report:?}"
+    );
+    s.assert_still_serving();
+}
+
+#[test]
+fn spares_can_be_turned_off_and_the_oldest_gives_way_to_a_newer_one() {
+    assert!(config().spare_instances(65).is_err());
+    let s = Sandbox::new();
+    let m = s.mission();
+    let request = Request::new(m.clone(), json!({}));
+
+    let off = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
+    let echo = off.load(crate::common::guest("echo")).unwrap();
+    for _ in 0..3 {
+        off.run(&echo, &request).unwrap().outcome.unwrap();
+    }
+    assert!(!off.has_spare(&echo));
+
+    let one = Runtime::new(s.store.clone(), config().spare_instances(1).unwrap()).unwrap();
+    let (echo, other) = (
+        one.load(crate::common::guest("echo")).unwrap(),
+        one.load(crate::common::guest("carry-over")).unwrap(),
+    );
+    until_spare(&one, &echo, &request);
+    until_spare(&one, &other, &request);
+    assert!(!one.has_spare(&echo), "the older spare gave way");
+    one.run(&echo, &request).unwrap().outcome.unwrap();
+}
