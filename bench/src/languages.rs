@@ -1,6 +1,7 @@
 //! Row 12: the same tools in Rust, Python and JavaScript: component size,
 //! first compile, a cached cold `vibe run`, and per-invocation cost
-//! (instantiate and run) on a warm `Runtime`, side by side; and what an
+//! (instantiate and run) on a warm `Runtime`, back to back and after a
+//! pause (with spare instances and without), side by side; and what an
 //! agent sees when the tool was compiled ahead of time (`vibe compile`, as
 //! `./x guests` runs it): the first `vibe run` after it.
 
@@ -10,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use vibe_store::sandbox::{Request, Runtime, RuntimeConfig};
+use vibe_store::sandbox::{Request, Runtime, RuntimeConfig, Tool};
 use vibe_store::store::{Durability, MissionStore, Phase};
 
 use super::{fmt, ratio, sample, timed, Bench, BenchResult};
+
+/// The pause before each call of the paused rows: an agent's turn, short.
+const PAUSE: Duration = Duration::from_millis(20);
 
 /// A tool in one language: (language, tool, component file).
 pub type LanguageTool = (String, String, PathBuf);
@@ -47,11 +51,12 @@ impl Bench<'_> {
             };
             let request = Request::new(mission.clone(), input.clone());
             let runs = if language == "rust" { 300 } else { 60 };
-            let warm = timed(runs, |_| {
-                let report = runtime.run(&tool, &request)?;
+            let run = |runtime: &Runtime, tool: &Tool| -> BenchResult<()> {
+                let report = runtime.run(tool, &request)?;
                 report.outcome.map_err(|f| format!("{label}: {f}"))?;
                 Ok(())
-            })?;
+            };
+            let warm = timed(runs, |_| run(&runtime, &tool))?;
             // Ahead of time: `vibe compile` into an empty cache, then the
             // first call an agent makes, a cold process finding it there.
             let cache = self.config.dir.join(format!("cache-{language}-{name}"));
@@ -65,6 +70,32 @@ impl Bench<'_> {
                 return Err(format!("{label}: {}", String::from_utf8_lossy(&out.stderr)).into());
             }
             let ahead = start.elapsed();
+            // As an agent calls a tool: after a pause (its model's turn), when
+            // a spare instance has had time to be made; beside the same
+            // calls on a runtime that makes none.
+            let plain = Runtime::new(
+                store.clone(),
+                RuntimeConfig::default()
+                    .cache_dir(&cache)
+                    .spare_instances(0)?,
+            )?;
+            let plain_tool = plain.load(path)?;
+            run(&plain, &plain_tool)?;
+            let paused = |runtime: &Runtime, tool: &Tool| {
+                sample(runs / 2, |_| {
+                    std::thread::sleep(PAUSE);
+                    let start = Instant::now();
+                    run(runtime, tool)?;
+                    Ok(start.elapsed())
+                })
+            };
+            let (after_pause, without_spares) =
+                (paused(&runtime, &tool)?, paused(&plain, &plain_tool)?);
+            let spare = if runtime.has_spare(&tool) {
+                "a spare"
+            } else {
+                "no spare"
+            };
             let db = store.path().to_owned();
             let cold_run = || -> BenchResult<Duration> {
                 let start = Instant::now();
@@ -101,6 +132,14 @@ impl Bench<'_> {
                 fmt(compile),
                 fmt(cold),
                 fmt(warm),
+            )?;
+            writeln!(
+                self.out,
+                "12  {label:<18} a call after a {} ms pause: {} ({spare}), {} with spare instances off ({:.2}x)",
+                PAUSE.as_millis(),
+                fmt(after_pause),
+                fmt(without_spares),
+                ratio(after_pause, without_spares),
             )?;
             writeln!(
                 self.out,

@@ -173,3 +173,85 @@ fn spares_can_be_turned_off_and_the_oldest_gives_way_to_a_newer_one() {
     assert!(!one.has_spare(&echo), "the older spare gave way");
     one.run(&echo, &request).unwrap().outcome.unwrap();
 }
+
+/// Waits until the spares thread has done everything asked of it so far:
+/// it makes spares one at a time, in order, so once a spare of `echo`
+/// asked for now is there, every earlier one is decided.
+fn spares_settled(s: &Sandbox, mission: &MissionId) {
+    let echo = s.tool("echo");
+    until_spare(&s.runtime, &echo, &Request::new(mission.clone(), json!({})));
+}
+
+/// What a run says, for comparing runs: its outcome, stdout and stderr.
+fn said(report: &RunReport) -> (Result<String, (FailureKind, String)>, String, String) {
+    (
+        report
+            .outcome
+            .clone()
+            .map(|json| json.into_string())
+            .map_err(|f| (f.kind, f.message)),
+        report.stdout.clone(),
+        report.stderr.clone(),
+    )
+}
+
+#[test]
+fn start_up_code_an_invocation_could_tell_apart_gets_no_spares() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
+    // `_initialize`, which the component runs when it is instantiated: a
+    // store call (which a spare, made outside any invocation, would make
+    // with no invocation to record it), output, and start-up slower than a
+    // spare may take to make (1.2 s against 1 s).
+    for name in ["startup-store", "startup-print", "startup-slow"] {
+        let tool = s.tool(name);
+        let request = Request::new(m.clone(), json!({}));
+        let expected = said(
+            &plain
+                .run(&plain.load(crate::common::guest(name)).unwrap(), &request)
+                .unwrap(),
+        );
+        for call in 0..4 {
+            let report = s.runtime.run(&tool, &request).unwrap();
+            assert_eq!(said(&report), expected, "{name}, call {call}");
+        }
+        spares_settled(&s, &m);
+        assert!(!s.runtime.has_spare(&tool), "{name} got a spare");
+        let report = s.runtime.run(&tool, &request).unwrap();
+        assert_eq!(said(&report), expected, "{name}, after");
+    }
+    s.assert_still_serving();
+}
+
+#[test]
+fn a_spare_holding_more_memory_than_a_call_allows_is_not_used_for_it() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
+    // Its start-up code grows its memory by 48 MiB.
+    let tool = s.tool("startup-grow");
+    let roomy = Request::new(m.clone(), json!({}));
+    let tight = roomy
+        .clone()
+        .limits(Limits::default().memory_mb(32).unwrap());
+    let expected = said(
+        &plain
+            .run(
+                &plain.load(crate::common::guest("startup-grow")).unwrap(),
+                &tight,
+            )
+            .unwrap(),
+    );
+    assert_eq!(expected.0.as_ref().unwrap_err().0, FailureKind::MemoryLimit);
+    until_spare(&s.runtime, &tool, &roomy);
+    for call in 0..3 {
+        assert_eq!(
+            said(&s.runtime.run(&tool, &tight).unwrap()),
+            expected,
+            "call {call}"
+        );
+        let out = output(&s.runtime.run(&tool, &roomy).unwrap());
+        assert!(out["pages"].as_u64().unwrap() >= 768, "{out}");
+    }
+}

@@ -938,7 +938,7 @@ impl Inner {
 impl spare::Maker for Inner {
     fn unbound_store(&self) -> (Store<State>, CappedOutput, CappedOutput, Instant) {
         let limits = Limits::default();
-        let deadline = Instant::now() + limits.timeout_duration();
+        let deadline = Instant::now() + spare::MAKING_DEADLINE;
         let host = Invocation::unbound(self.store.clone(), limits, deadline);
         let (stdout, stderr) = (
             CappedOutput::new(limits.output_bytes()),

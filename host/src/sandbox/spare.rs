@@ -15,8 +15,9 @@
 //! - a store call during instantiation traps (no invocation exists yet to
 //!   record it), and the tool is instantiated inside its invocations, as
 //!   before, from then on;
-//! - so does a tool whose instantiation fails, runs past the default time
-//!   limit, hits the memory limit, or writes to stdout or stderr;
+//! - so does a tool whose instantiation fails, takes longer than
+//!   [`MAKING_DEADLINE`], hits the memory limit, or writes to stdout or
+//!   stderr;
 //! - an instance whose memory already exceeds a request's memory limit is
 //!   not used for it (it is dropped, and the request instantiates its own,
 //!   which fails as it always did).
@@ -52,6 +53,12 @@ use super::slots::{SlotGuard, Slots};
 /// a spare costs the other core; a Python tool's about 1.2 ms (`vibe bench`
 /// row 12).
 pub(crate) const WORTHWHILE: Duration = Duration::from_micros(250);
+
+/// How long making a spare may take: far longer than any tool's
+/// instantiation should (a Python tool's takes about 1.2 ms in a release
+/// build), short enough that start-up code that never ends holds up the
+/// making of other tools' spares only this long, once.
+pub(crate) const MAKING_DEADLINE: Duration = Duration::from_secs(1);
 
 /// An instance made ahead of its invocation, with what it was made with.
 pub(crate) struct Spare {
