@@ -112,7 +112,11 @@ fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
     until_spare(&s.runtime, &spin, &request);
     let report = s.runtime.run(&spin, &request).unwrap();
     assert_eq!(failure(&report).0, FailureKind::Timeout);
-    assert!(report.duration >= Duration::from_millis(200));
+    assert!(
+        report.duration >= Duration::from_millis(200),
+        "{:?}",
+        report.duration
+    );
     s.assert_logged_failure(&m, &report, "spin", "timed out");
 
     // Cancel: the caller's flag reaches a spare too.
@@ -254,4 +258,62 @@ fn a_spare_holding_more_memory_than_a_call_allows_is_not_used_for_it() {
         let out = output(&s.runtime.run(&tool, &roomy).unwrap());
         assert!(out["pages"].as_u64().unwrap() >= 768, "{out}");
     }
+}
+
+#[test]
+fn a_spare_holding_more_resources_than_a_call_may_is_not_used_for_it() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
+    // Its start-up code makes 1,500 pollables; under a 2 MiB memory limit
+    // an invocation may hold 1,024 resources, so start-up fails there.
+    let tool = s.tool("startup-resources");
+    let roomy = Request::new(m.clone(), json!({}));
+    let tight = roomy
+        .clone()
+        .limits(Limits::default().memory_mb(2).unwrap());
+    let expected = said(
+        &plain
+            .run(
+                &plain
+                    .load(crate::common::guest("startup-resources"))
+                    .unwrap(),
+                &tight,
+            )
+            .unwrap(),
+    );
+    assert!(expected.0.is_err(), "{expected:?}");
+    until_spare(&s.runtime, &tool, &roomy);
+    for call in 0..3 {
+        assert_eq!(
+            said(&s.runtime.run(&tool, &tight).unwrap()),
+            expected,
+            "call {call}"
+        );
+        assert!(
+            s.runtime.has_spare(&tool),
+            "the spare stays for a call it fits"
+        );
+    }
+    output(&s.runtime.run(&tool, &roomy).unwrap());
+}
+
+#[test]
+fn a_tool_another_runtime_loaded_fails_as_before_and_spares_go_on() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let other = Runtime::new(s.store.clone(), config()).unwrap();
+    let foreign = other.load(crate::common::guest("echo")).unwrap();
+    let request = Request::new(m.clone(), json!({}));
+    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
+    let expected = said(&plain.run(&foreign, &request).unwrap());
+    assert!(expected.0.is_err(), "{expected:?}");
+    for call in 0..4 {
+        let report = s.runtime.run(&foreign, &request).unwrap();
+        assert_eq!(said(&report), expected, "call {call}");
+    }
+    // This runtime's spares thread still serves.
+    until_spare(&s.runtime, &s.tool("carry-over"), &request);
+    let rows = s.store.get_tool_history(&m).unwrap();
+    assert_eq!(rows.iter().filter(|r| r.tool_name == "echo").count(), 5);
 }

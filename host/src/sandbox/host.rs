@@ -99,9 +99,17 @@ impl State {
         }
     }
 
+    /// Whether an instance made before its invocation may be handed to one
+    /// whose memory limit is `max_memory_bytes`: no memory already larger,
+    /// no more resources (made by its start-up code) than it may hold.
+    pub(crate) fn fits(&mut self, max_memory_bytes: usize) -> bool {
+        self.memory.largest <= max_memory_bytes
+            && self.table.iter_mut().count() <= resource_capacity(max_memory_bytes)
+    }
+
     /// Hands an instance made before its invocation (see `spare`) to
     /// `host`, with `max_memory_bytes` as its memory limit from now on.
-    /// The caller has checked that no memory is already larger.
+    /// The caller has checked that it [`fits`](Self::fits).
     pub(crate) fn bind(&mut self, host: Invocation, max_memory_bytes: usize) {
         self.host = host;
         self.memory.max_bytes = max_memory_bytes;

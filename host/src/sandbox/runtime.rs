@@ -797,15 +797,13 @@ impl Runtime {
     }
 
     /// The spare instance of `tool` for a request with `limits`, if one
-    /// waits and its memory is within them; starts making the next.
+    /// waits and fits them (it was made under the runtime's largest memory
+    /// limit); starts making the next.
     fn spare_for(&self, tool: &Tool, limits: &Limits) -> Option<Spare> {
-        let spare = self.inner.spares.claim(&tool.component.sha256, &tool.pre)?;
-        if spare.store.data().memory.largest > limits.memory_bytes() {
-            // Made under the runtime's largest limit; this request's is lower.
-            retire(Some(spare.store), spare.slot, None);
-            return None;
-        }
-        Some(spare)
+        let max_memory = limits.memory_bytes();
+        self.inner.spares.claim(&tool.component.sha256, |spare| {
+            spare.store.data_mut().fits(max_memory)
+        })
     }
 
     /// Whether an instance of `tool` waits, made ahead of its next call
@@ -835,7 +833,11 @@ impl Runtime {
             request.cancel.clone(),
         );
         let cancel = request.cancel.as_ref();
-        let (mut wasm_store, made, spare_slot) = match spare {
+        // Declared first, so dropped last should this panic: the slot is
+        // released only after the instance is torn down.
+        let spare_slot;
+        let (mut wasm_store, made);
+        (wasm_store, made, spare_slot) = match spare {
             Some(mut spare) => {
                 spare.store.data_mut().bind(host, limits.memory_bytes());
                 arm(&mut spare.store, deadline, cancel);
@@ -956,6 +958,10 @@ impl spare::Maker for Inner {
 
     fn spares(&self) -> &Spares {
         &self.spares
+    }
+
+    fn pre(&self, digest: &str) -> Option<AgentToolPre<State>> {
+        lock(&self.tools).get(digest).map(|tool| tool.pre.clone())
     }
 }
 

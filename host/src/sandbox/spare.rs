@@ -36,6 +36,7 @@
 //! [`RuntimeConfig::spare_instances`]: super::RuntimeConfig::spare_instances
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::{Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -97,10 +98,9 @@ pub(crate) struct Spares {
     maker: Option<Mutex<mpsc::Sender<Job>>>,
 }
 
-/// What the making thread needs for one spare.
+/// What the making thread is asked for: a spare of one component.
 struct Job {
     digest: String,
-    pre: AgentToolPre<State>,
 }
 
 /// How a spare is made: the runtime's `Store` set-up, reached without
@@ -111,6 +111,9 @@ pub(crate) trait Maker: Send + Sync + 'static {
     fn unbound_store(&self) -> (Store<State>, CappedOutput, CappedOutput, Instant);
     /// The runtime's spares.
     fn spares(&self) -> &Spares;
+    /// How to instantiate a component this runtime loaded, by digest: the
+    /// runtime's own, whoever's tool the call that asked for a spare ran.
+    fn pre(&self, digest: &str) -> Option<AgentToolPre<State>>;
 }
 
 impl Spares {
@@ -123,10 +126,13 @@ impl Spares {
                 .spawn(move || {
                     // Ends when the runtime (and with it the sender) is gone.
                     while let Ok(job) = jobs.recv() {
-                        let Some(runtime) = maker.upgrade() else {
-                            break;
-                        };
-                        make(&*runtime, job);
+                        let Some(runtime) = maker.upgrade() else { break };
+                        let digest = job.digest.clone();
+                        let made = catch_unwind(AssertUnwindSafe(|| make(&*runtime, job)));
+                        if made.is_err() {
+                            tracing::error!(target: "vibe::sandbox", component = %digest, "making a spare instance panicked: no spare instances");
+                            lock(&runtime.spares().entries).insert(digest, Entry::Never);
+                        }
                     }
                 })
                 .expect("spawn the spares thread");
@@ -141,27 +147,36 @@ impl Spares {
         }
     }
 
-    /// Takes the spare of component `digest` if one waits, and starts
-    /// making the next (from the component's second call on).
-    pub(crate) fn claim(&self, digest: &str, pre: &AgentToolPre<State>) -> Option<Spare> {
+    /// Takes the spare of component `digest` if one waits and `fits` the
+    /// call, and starts making the next (from the component's second call
+    /// on). A spare that does not fit stays for a call it fits.
+    pub(crate) fn claim(
+        &self,
+        digest: &str,
+        fits: impl FnOnce(&mut Spare) -> bool,
+    ) -> Option<Spare> {
         let maker = self.maker.as_ref()?;
         let mut entries = lock(&self.entries);
         let Some(entry) = entries.get_mut(digest) else {
             entries.insert(digest.to_owned(), Entry::Seen);
             return None;
         };
+        match entry {
+            Entry::Ready(spare, _) => {
+                if !fits(spare) {
+                    return None;
+                }
+            }
+            Entry::Making | Entry::Never => return None,
+            Entry::Seen => {}
+        }
         let taken = match std::mem::replace(entry, Entry::Making) {
             Entry::Ready(spare, _) => Some(spare),
-            Entry::Seen => None,
-            unchanged @ (Entry::Making | Entry::Never) => {
-                *entry = unchanged;
-                return None;
-            }
+            _ => None,
         };
         drop(entries);
         let job = Job {
             digest: digest.to_owned(),
-            pre: pre.clone(),
         };
         if lock(maker).send(job).is_err() {
             // The thread is gone (it cannot be, while the runtime lives).
@@ -177,7 +192,9 @@ impl Spares {
         if took >= self.worthwhile {
             return;
         }
-        if let Some(entry @ Entry::Seen) = lock(&self.entries).get_mut(digest) {
+        // Two first calls at once leave it `Making`: the spare being made is
+        // dropped when it is done (see `make`).
+        if let Some(entry @ (Entry::Seen | Entry::Making)) = lock(&self.entries).get_mut(digest) {
             *entry = Entry::Never;
         }
     }
@@ -218,8 +235,12 @@ fn make<M: Maker + ?Sized>(runtime: &M, job: Job) {
         lock(&spares.entries).insert(job.digest, Entry::Seen);
         return;
     };
+    let Some(pre) = runtime.pre(&job.digest) else {
+        lock(&spares.entries).insert(job.digest, Entry::Never);
+        return;
+    };
     let (mut store, stdout, stderr, deadline) = runtime.unbound_store();
-    let made = super::runtime::bounded(deadline, None, job.pre.instantiate_async(&mut store));
+    let made = super::runtime::bounded(deadline, None, pre.instantiate_async(&mut store));
     let memory = &store.data().memory;
     let clean = !memory.hit && stdout.is_untouched() && stderr.is_untouched();
     let filed = match made {
@@ -245,6 +266,12 @@ fn make<M: Maker + ?Sized>(runtime: &M, job: Job) {
             Entry::Never
         }
     };
-    let replaced = lock(&spares.entries).insert(job.digest, filed);
+    let mut entries = lock(&spares.entries);
+    // Found not worth a spare while this one was being made: drop it.
+    let replaced = match entries.get(&job.digest) {
+        Some(Entry::Never) => Some(filed),
+        _ => entries.insert(job.digest, filed),
+    };
+    drop(entries);
     drop(replaced);
 }
