@@ -25,7 +25,8 @@ pub type LanguageTool = (String, String, PathBuf);
 impl Bench<'_> {
     pub(super) fn language_rows(&mut self) -> BenchResult<()> {
         let tools = self.config.language_tools.clone();
-        let mut rust_per_run: Vec<(String, Duration)> = Vec::new();
+        // The Rust tools' warm runs: (name, back to back, after a pause).
+        let mut rust_per_run: Vec<(String, Duration, Duration)> = Vec::new();
         for (language, name, path) in &tools {
             let label = format!("{language} {name}");
             let Ok(meta) = std::fs::metadata(path) else {
@@ -114,16 +115,21 @@ impl Bench<'_> {
             };
             let first_call = cold_run()?;
             let cold = sample(5, |_| cold_run())?;
-            let versus = match language.as_str() {
+            // Against the Rust tool of the same name: back to back, and
+            // after the same pause.
+            let rust = match language.as_str() {
                 "rust" => {
-                    rust_per_run.push((name.clone(), warm));
-                    String::new()
+                    rust_per_run.push((name.clone(), warm, after_pause));
+                    None
                 }
-                _ => rust_per_run
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, rust)| format!("; {:.1}x the Rust {name}", ratio(warm, *rust)))
-                    .unwrap_or_default(),
+                _ => rust_per_run.iter().find(|(n, ..)| n == name),
+            };
+            let (versus, versus_paused) = match rust {
+                Some((_, rust_warm, rust_paused)) => (
+                    format!("; {:.1}x the Rust {name}", ratio(warm, *rust_warm)),
+                    format!("; {:.1}x the Rust {name}", ratio(after_pause, *rust_paused)),
+                ),
+                None => Default::default(),
             };
             writeln!(
                 self.out,
@@ -135,7 +141,7 @@ impl Bench<'_> {
             )?;
             writeln!(
                 self.out,
-                "12  {label:<18} a call after a {} ms pause: {} ({spare}), {} with spare instances off ({:.2}x)",
+                "12  {label:<18} a call after a {} ms pause: {} ({spare}), {} with spare instances off ({:.2}x){versus_paused}",
                 PAUSE.as_millis(),
                 fmt(after_pause),
                 fmt(without_spares),
