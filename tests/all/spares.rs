@@ -134,11 +134,7 @@ fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
     until_spare(&s.runtime, &echo, &Request::new(m.clone(), json!({})));
     let tiny = Request::new(m.clone(), json!({})).limits(Limits::default().memory_mb(1).unwrap());
     let report = s.runtime.run(&echo, &tiny).unwrap();
-    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
-    let expected = plain
-        .run(&plain.load(crate::common::guest("echo")).unwrap(), &tiny)
-        .unwrap();
-    assert_eq!(failure(&report), failure(&expected));
+    assert_eq!(said(&report), without_spares(&s, "echo", &tiny));
 
     // Output: each call's own, within its own cap.
     let chatty = s.tool("chatty");
@@ -187,7 +183,9 @@ fn spares_settled(s: &Sandbox, mission: &MissionId) {
 }
 
 /// What a run says, for comparing runs: its outcome, stdout and stderr.
-fn said(report: &RunReport) -> (Result<String, (FailureKind, String)>, String, String) {
+type Said = (Result<String, (FailureKind, String)>, String, String);
+
+fn said(report: &RunReport) -> Said {
     (
         report
             .outcome
@@ -203,7 +201,6 @@ fn said(report: &RunReport) -> (Result<String, (FailureKind, String)>, String, S
 fn start_up_code_an_invocation_could_tell_apart_gets_no_spares() {
     let s = Sandbox::new();
     let m = s.mission();
-    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
     // `_initialize`, which the component runs when it is instantiated: a
     // store call (which a spare, made outside any invocation, would make
     // with no invocation to record it), output, and start-up slower than a
@@ -211,11 +208,7 @@ fn start_up_code_an_invocation_could_tell_apart_gets_no_spares() {
     for name in ["startup-store", "startup-print", "startup-slow"] {
         let tool = s.tool(name);
         let request = Request::new(m.clone(), json!({}));
-        let expected = said(
-            &plain
-                .run(&plain.load(crate::common::guest(name)).unwrap(), &request)
-                .unwrap(),
-        );
+        let expected = without_spares(&s, name, &request);
         for call in 0..4 {
             let report = s.runtime.run(&tool, &request).unwrap();
             assert_eq!(said(&report), expected, "{name}, call {call}");
@@ -228,74 +221,49 @@ fn start_up_code_an_invocation_could_tell_apart_gets_no_spares() {
     s.assert_still_serving();
 }
 
-#[test]
-fn a_spare_holding_more_memory_than_a_call_allows_is_not_used_for_it() {
-    let s = Sandbox::new();
-    let m = s.mission();
+/// What running guest `name` for `request` says on a runtime that makes
+/// no spares.
+fn without_spares(s: &Sandbox, name: &str, request: &Request) -> Said {
     let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
-    // Its start-up code grows its memory by 48 MiB.
-    let tool = s.tool("startup-grow");
-    let roomy = Request::new(m.clone(), json!({}));
-    let tight = roomy
-        .clone()
-        .limits(Limits::default().memory_mb(32).unwrap());
-    let expected = said(
-        &plain
-            .run(
-                &plain.load(crate::common::guest("startup-grow")).unwrap(),
-                &tight,
-            )
-            .unwrap(),
-    );
-    assert_eq!(expected.0.as_ref().unwrap_err().0, FailureKind::MemoryLimit);
-    until_spare(&s.runtime, &tool, &roomy);
-    for call in 0..3 {
-        assert_eq!(
-            said(&s.runtime.run(&tool, &tight).unwrap()),
-            expected,
-            "call {call}"
-        );
-        let out = output(&s.runtime.run(&tool, &roomy).unwrap());
-        assert!(out["pages"].as_u64().unwrap() >= 768, "{out}");
-    }
+    let tool = plain.load(crate::common::guest(name)).unwrap();
+    said(&plain.run(&tool, request).unwrap())
 }
 
 #[test]
-fn a_spare_holding_more_resources_than_a_call_may_is_not_used_for_it() {
+fn a_spare_holding_more_than_a_call_may_hold_is_not_used_for_it() {
     let s = Sandbox::new();
     let m = s.mission();
-    let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
-    // Its start-up code makes 1,500 pollables; under a 2 MiB memory limit
-    // an invocation may hold 1,024 resources, so start-up fails there.
-    let tool = s.tool("startup-resources");
-    let roomy = Request::new(m.clone(), json!({}));
-    let tight = roomy
-        .clone()
-        .limits(Limits::default().memory_mb(2).unwrap());
-    let expected = said(
-        &plain
-            .run(
-                &plain
-                    .load(crate::common::guest("startup-resources"))
-                    .unwrap(),
-                &tight,
-            )
-            .unwrap(),
-    );
-    assert!(expected.0.is_err(), "{expected:?}");
-    until_spare(&s.runtime, &tool, &roomy);
-    for call in 0..3 {
-        assert_eq!(
-            said(&s.runtime.run(&tool, &tight).unwrap()),
-            expected,
-            "call {call}"
+    // Start-up code that grows memory by 48 MiB, or makes 1,500 pollables
+    // (a 2 MiB memory limit allows 1,024 resources): under the tight limit
+    // its start-up fails, so the call must fail too.
+    for (name, tight_mb) in [("startup-grow", 32), ("startup-resources", 2)] {
+        let tool = s.tool(name);
+        let roomy = Request::new(m.clone(), json!({}));
+        let tight = roomy
+            .clone()
+            .limits(Limits::default().memory_mb(tight_mb).unwrap());
+        let (failed, fine) = (
+            without_spares(&s, name, &tight),
+            without_spares(&s, name, &roomy),
         );
         assert!(
-            s.runtime.has_spare(&tool),
-            "the spare stays for a call it fits"
+            failed.0.is_err() && fine.0.is_ok(),
+            "{name}: {failed:?} {fine:?}"
         );
+        until_spare(&s.runtime, &tool, &roomy);
+        for call in 0..3 {
+            assert_eq!(
+                said(&s.runtime.run(&tool, &tight).unwrap()),
+                failed,
+                "{name}, call {call}"
+            );
+            assert!(
+                s.runtime.has_spare(&tool),
+                "{name}: the spare stays for a call it fits"
+            );
+        }
+        assert_eq!(said(&s.runtime.run(&tool, &roomy).unwrap()), fine, "{name}");
     }
-    output(&s.runtime.run(&tool, &roomy).unwrap());
 }
 
 #[test]
