@@ -13,13 +13,17 @@ use vibe_store::{MissionId, MissionStore};
 use crate::common::runtime::{config, failure, Sandbox};
 
 /// Runs `tool` for `request` until an instance of it waits, made ahead of
-/// its next call (from its second call on, on the runtime's own thread):
-/// fails if none is there within 30 s.
+/// its next call (from its second call on, on the runtime's own thread).
 fn until_spare(runtime: &Runtime, tool: &Arc<Tool>, request: &Request) {
-    let began = Instant::now();
     for _ in 0..2 {
         runtime.run(tool, request).expect("recorded");
     }
+    wait_for_spare(runtime, tool);
+}
+
+/// Waits until a spare of `tool` waits: fails if none is there within 30 s.
+fn wait_for_spare(runtime: &Runtime, tool: &Tool) {
+    let began = Instant::now();
     while !runtime.has_spare(tool) {
         assert!(
             began.elapsed() < Duration::from_secs(30),
@@ -119,13 +123,21 @@ fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
     );
     s.assert_logged_failure(&m, &report, "spin", "timed out");
 
-    // Cancel: the caller's flag reaches a spare too.
-    let flag = Arc::new(AtomicBool::new(true));
-    let report = s
-        .runtime
-        .run(&spin, &Request::new(m.clone(), json!({})).cancel_flag(flag))
-        .unwrap();
-    assert_eq!(failure(&report).0, FailureKind::Cancelled);
+    // Cancel: the caller's flag reaches a spare too, and a flag set before
+    // the call cancels even a tool that would finish within one poll.
+    for name in ["spin", "echo"] {
+        let tool = s.tool(name);
+        for call in 0..4 {
+            let flag = Arc::new(AtomicBool::new(true));
+            let request = Request::new(m.clone(), json!({})).cancel_flag(flag);
+            let report = s.runtime.run(&tool, &request).unwrap();
+            assert_eq!(
+                failure(&report).0,
+                FailureKind::Cancelled,
+                "{name}, call {call}"
+            );
+        }
+    }
 
     // Memory: a spare made under the runtime's largest limit is not used
     // for a call whose limit its memory already exceeds; the call fails as
@@ -169,6 +181,12 @@ fn spares_can_be_turned_off_and_the_oldest_gives_way_to_a_newer_one() {
         one.load(crate::common::guest("carry-over")).unwrap(),
     );
     until_spare(&one, &echo, &request);
+    // Room for one is enough for one tool: each call's spare is made while
+    // the call that took the last one still runs.
+    for _ in 0..3 {
+        one.run(&echo, &request).unwrap().outcome.unwrap();
+        wait_for_spare(&one, &echo);
+    }
     until_spare(&one, &other, &request);
     assert!(!one.has_spare(&echo), "the older spare gave way");
     one.run(&echo, &request).unwrap().outcome.unwrap();
@@ -271,6 +289,9 @@ fn a_tool_another_runtime_loaded_fails_as_before_and_spares_go_on() {
     let s = Sandbox::new();
     let m = s.mission();
     let other = Runtime::new(s.store.clone(), config()).unwrap();
+    // Loaded by both runtimes: this one's spare of the same bytes must not
+    // run the other's tool.
+    s.tool("echo");
     let foreign = other.load(crate::common::guest("echo")).unwrap();
     let request = Request::new(m.clone(), json!({}));
     let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();

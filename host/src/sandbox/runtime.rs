@@ -100,7 +100,8 @@ fn range_error(what: &str, value: u64, low: u64, high: u64) -> StoreError {
 
 impl RuntimeConfig {
     /// Invocations running at once (1 to 1,024); more wait for a free slot.
-    /// The pooling allocator reserves this many instance slots up front.
+    /// The pooling allocator reserves this many instance slots up front,
+    /// plus one for each spare instance ([`spare_instances`](Self::spare_instances)).
     pub fn max_concurrent(mut self, slots: u32) -> Result<Self, StoreError> {
         if !(1..=1024).contains(&slots) {
             return Err(range_error("max_concurrent", slots.into(), 1, 1024));
@@ -166,8 +167,11 @@ impl RuntimeConfig {
 
     /// Makes spares only of tools whose instantiation inside an invocation
     /// took at least `threshold` (by default 250 us: a Python tool's takes
-    /// about 1.2 ms here, a Rust or JavaScript tool's tens of microseconds,
-    /// less than making a spare costs the other core).
+    /// about 1.2 ms here in a release build, a Rust or JavaScript tool's
+    /// tens of microseconds, less than making a spare costs the other core).
+    /// Decided by the tool's first instantiation, as measured in this
+    /// process's build (a debug build instantiates more slowly), for the
+    /// runtime's life; `Duration::ZERO` gives every tool spares.
     pub fn spare_threshold(mut self, threshold: Duration) -> Self {
         self.spare_threshold = threshold;
         self
@@ -746,8 +750,7 @@ impl Runtime {
             tracing::error!(%error, "invocation panicked in the host");
             Err(ToolFailure::new(FailureKind::HostError, error.to_string()))
         });
-        let (spent, spare_slot) = spent.unzip();
-        retire(spent, slot, spare_slot.flatten());
+        retire(spent, slot);
         let duration = started.elapsed();
         let outcome = ran.and_then(|text| check_output(text, limits));
         log_guest_output(&start.tool_name, &stdout, &stderr);
@@ -800,6 +803,11 @@ impl Runtime {
     /// waits and fits them (it was made under the runtime's largest memory
     /// limit); starts making the next.
     fn spare_for(&self, tool: &Tool, limits: &Limits) -> Option<Spare> {
+        // A tool another runtime compiled cannot run here (its instantiation
+        // fails); a spare made from this runtime's own copy must not hide it.
+        if !Engine::same(tool.pre.engine(), &self.inner.engine) {
+            return None;
+        }
         let max_memory = limits.memory_bytes();
         self.inner.spares.claim(&tool.component.sha256, |spare| {
             spare.store.data_mut().fits(max_memory)
@@ -808,8 +816,13 @@ impl Runtime {
 
     /// Whether an instance of `tool` waits, made ahead of its next call
     /// (see [`RuntimeConfig::spare_instances`]): made from the tool's second
-    /// call on, in the background, unless its start-up code does what an
-    /// invocation could tell apart (store calls, output).
+    /// call on, in the background, so the third call is the first to use
+    /// one. None are made when spares are off, for tools that instantiate
+    /// faster than [`RuntimeConfig::spare_threshold`], for tools whose
+    /// start-up code calls the store, prints, fails, hits the memory limit
+    /// or takes over a second, and for a tool this runtime did not load; a
+    /// spare waiting may be too large for a call's memory limit, and then
+    /// waits on for a call it fits.
     pub fn has_spare(&self, tool: &Tool) -> bool {
         self.inner.spares.ready(&tool.component.sha256)
     }
@@ -821,7 +834,7 @@ impl Runtime {
         call_id: ToolCallId,
         spare: Option<Spare>,
         (stdout, stderr): (&CappedOutput, &CappedOutput),
-        spent: &mut Option<(Store<State>, Option<SlotGuard>)>,
+        spent: &mut Option<Store<State>>,
     ) -> Result<String, ToolFailure> {
         let limits = request.limits;
         let deadline = Instant::now() + limits.timeout_duration();
@@ -833,22 +846,18 @@ impl Runtime {
             request.cancel.clone(),
         );
         let cancel = request.cancel.as_ref();
-        // Declared first, so dropped last should this panic: the slot is
-        // released only after the instance is torn down.
-        let spare_slot;
-        let (mut wasm_store, made);
-        (wasm_store, made, spare_slot) = match spare {
+        let (mut wasm_store, made) = match spare {
             Some(mut spare) => {
                 spare.store.data_mut().bind(host, limits.memory_bytes());
                 arm(&mut spare.store, deadline, cancel);
-                (spare.store, Some(spare.instance), Some(spare.slot))
+                (spare.store, Some(spare.instance))
             }
             None => {
                 let mut wasi = WasiCtxBuilder::new();
                 wasi.stdout(stdout.clone()).stderr(stderr.clone());
                 let mut store = self.inner.sandbox(host, wasi);
                 arm(&mut store, deadline, cancel);
-                (store, None, None)
+                (store, None)
             }
         };
 
@@ -897,7 +906,7 @@ impl Runtime {
                 Err(classify(&error, memory_hit, &limits))
             }
         };
-        *spent = Some((wasm_store, spare_slot));
+        *spent = Some(wasm_store);
         outcome
     }
 }
@@ -997,11 +1006,10 @@ fn arm(store: &mut Store<State>, deadline: Instant, cancel: Option<&Arc<AtomicBo
 /// frees its slot: the caller has its report without waiting for it. The
 /// slot stays taken until the teardown is done, so the pool is never asked
 /// for more instances than it holds.
-fn retire(spent: Option<Store<State>>, slot: SlotGuard, spare_slot: Option<SlotGuard>) {
+fn retire(spent: Option<Store<State>>, slot: SlotGuard) {
     DRIVER.spawn_blocking(move || {
         drop(spent);
         drop(slot);
-        drop(spare_slot);
     });
 }
 
@@ -1068,6 +1076,11 @@ pub(super) fn bounded<T>(
         }
     };
     let raced = async {
+        // Cancelled before it began: a guest that would finish within one
+        // poll must not run anyway.
+        if cancel.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(wasmtime::Error::new(Cancelled));
+        }
         tokio::select! {
             biased;
             done = call => done,

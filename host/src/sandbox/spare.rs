@@ -3,34 +3,39 @@
 //! Instantiating a component is most of what a warm call of an interpreted
 //! tool costs (a Python tool's 14 core modules write about 5,700 function
 //! references into their shared table, one code lookup each; `vibe bench`
-//! row 12). So once a tool has been called twice, each call also starts
-//! making the instance its next call will use, on a thread of the
-//! runtime's own, while the tool runs.
+//! row 12). So from a tool's second call on, each call also starts making
+//! the instance its next call will use, on a thread of the runtime's own
+//! (`vibe-spares`), while the tool runs: the third call is the first to
+//! skip instantiation.
 //!
 //! Isolation is unchanged: every invocation still gets an instance no
 //! invocation has run in, and each spare is used once. What changes is
-//! only when its start-up code runs, so a spare is kept only if that code
-//! did nothing an invocation could tell apart:
+//! only when its start-up code runs (before the call: a clock it reads is
+//! earlier), so a spare is kept only if that code did nothing else an
+//! invocation could tell apart:
 //!
 //! - a store call during instantiation traps (no invocation exists yet to
 //!   record it), and the tool is instantiated inside its invocations, as
 //!   before, from then on;
-//! - so does a tool whose instantiation fails, takes longer than
+//! - so is a tool whose instantiation fails, takes longer than
 //!   [`MAKING_DEADLINE`], hits the memory limit, or writes to stdout or
 //!   stderr;
-//! - an instance whose memory already exceeds a request's memory limit is
-//!   not used for it (it is dropped, and the request instantiates its own,
-//!   which fails as it always did).
+//! - a spare is not used for a call whose memory limit it does not fit
+//!   (memory already larger, or more resources made by its start-up code
+//!   than the limit allows, see `State::fits`): it stays for a call it
+//!   fits, and the call instantiates its own, which fails as it always did.
 //!
-//! Components that instantiate faster than [`WORTHWHILE`] (a Rust or
-//! JavaScript tool's take tens of microseconds), or the runtime's own
-//! threshold, get none.
+//! Components whose first instantiation inside an invocation took less than
+//! the runtime's threshold (by default [`WORTHWHILE`]; a Rust or JavaScript
+//! tool's take tens of microseconds) get none, for the runtime's life.
 //!
 //! A spare is bound to its invocation when claimed ([`State::bind`]): the
 //! invocation's store view, grants, limits, deadline and cancel flag, and
 //! its output caps. At most [`RuntimeConfig::spare_instances`] spares wait
 //! at once, one per component; the least recently made gives way to a new
-//! one.
+//! one. A claimed spare's instance takes the place in the pool of the
+//! invocation slot its call holds, so its room is free for the next spare
+//! at once.
 //!
 //! [`State::bind`]: super::host::State::bind
 //! [`RuntimeConfig::spare_instances`]: super::RuntimeConfig::spare_instances
@@ -67,9 +72,6 @@ pub(crate) struct Spare {
     pub(crate) instance: AgentTool,
     pub(crate) stdout: CappedOutput,
     pub(crate) stderr: CappedOutput,
-    /// Its claim on the pool's room for spares, released after the instance
-    /// is torn down.
-    pub(crate) slot: SlotGuard,
 }
 
 /// Where one component's spare stands.
@@ -78,8 +80,9 @@ enum Entry {
     Seen,
     /// A spare is being made.
     Making,
-    /// A spare waits; the number says when it was made (higher is newer).
-    Ready(Spare, u64),
+    /// A spare waits, holding room in the pool for spares; the number says
+    /// when it was made (higher is newer).
+    Ready(Spare, SlotGuard, u64),
     /// Always instantiated inside its invocation: it instantiates faster
     /// than a spare is worth, or its start-up code did something an
     /// invocation could tell apart (see the module's doc).
@@ -150,6 +153,10 @@ impl Spares {
     /// Takes the spare of component `digest` if one waits and `fits` the
     /// call, and starts making the next (from the component's second call
     /// on). A spare that does not fit stays for a call it fits.
+    ///
+    /// The caller holds an invocation slot, whose place in the pool the
+    /// spare's instance takes: the spare's own room is free again at once,
+    /// for the next spare.
     pub(crate) fn claim(
         &self,
         digest: &str,
@@ -162,7 +169,7 @@ impl Spares {
             return None;
         };
         match entry {
-            Entry::Ready(spare, _) => {
+            Entry::Ready(spare, ..) => {
                 if !fits(spare) {
                     return None;
                 }
@@ -171,7 +178,10 @@ impl Spares {
             Entry::Seen => {}
         }
         let taken = match std::mem::replace(entry, Entry::Making) {
-            Entry::Ready(spare, _) => Some(spare),
+            Entry::Ready(spare, room, _) => {
+                drop(room);
+                Some(spare)
+            }
             _ => None,
         };
         drop(entries);
@@ -216,7 +226,7 @@ impl Spares {
             let digest = entries
                 .iter()
                 .filter_map(|(digest, entry)| match entry {
-                    Entry::Ready(_, made) => Some((*made, digest.clone())),
+                    Entry::Ready(_, _, made) => Some((*made, digest.clone())),
                     _ => None,
                 })
                 .min()
@@ -253,9 +263,8 @@ fn make<M: Maker + ?Sized>(runtime: &M, job: Job) {
                 instance,
                 stdout,
                 stderr,
-                slot,
             };
-            Entry::Ready(spare, made)
+            Entry::Ready(spare, slot, made)
         }
         Ok(_) => {
             tracing::debug!(target: "vibe::sandbox", component = %job.digest, "its start-up code wrote output or hit the memory limit: no spare instances");
