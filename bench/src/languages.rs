@@ -14,7 +14,7 @@ use serde_json::json;
 use vibe_store::sandbox::{Request, Runtime, RuntimeConfig, Tool};
 use vibe_store::store::{Durability, MissionStore, Phase};
 
-use super::{fmt, ratio, sample, timed, Bench, BenchResult};
+use super::{fmt, median, ratio, sample, timed, Bench, BenchResult};
 
 /// The pause before each call of the paused rows: an agent's turn, short.
 const PAUSE: Duration = Duration::from_millis(20);
@@ -82,21 +82,21 @@ impl Bench<'_> {
             )?;
             let plain_tool = plain.load(path)?;
             run(&plain, &plain_tool)?;
-            let paused = |runtime: &Runtime, tool: &Tool| {
-                sample(runs / 2, |_| {
-                    std::thread::sleep(PAUSE);
-                    let start = Instant::now();
-                    run(runtime, tool)?;
-                    Ok(start.elapsed())
-                })
-            };
-            let (after_pause, without_spares) =
-                (paused(&runtime, &tool)?, paused(&plain, &plain_tool)?);
-            let spare = if runtime.has_spare(&tool) {
-                "a spare"
-            } else {
-                "no spare"
-            };
+            // Alternating, so that drift on a shared machine falls on both.
+            let (mut with, mut without, mut spares) = (Vec::new(), Vec::new(), 0);
+            for _ in 0..runs / 2 {
+                std::thread::sleep(PAUSE);
+                spares += usize::from(runtime.has_spare(&tool));
+                let start = Instant::now();
+                run(&runtime, &tool)?;
+                with.push(start.elapsed());
+                std::thread::sleep(PAUSE);
+                let start = Instant::now();
+                run(&plain, &plain_tool)?;
+                without.push(start.elapsed());
+            }
+            let spare = format!("{spares} of {} from a spare", with.len());
+            let (after_pause, without_spares) = (median(with), median(without));
             let db = store.path().to_owned();
             let cold_run = || -> BenchResult<Duration> {
                 let start = Instant::now();

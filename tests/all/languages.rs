@@ -7,10 +7,10 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use vibe_store::sandbox::{FailureKind, Limits, Request};
+use vibe_store::sandbox::{FailureKind, Limits, Request, Runtime};
 use vibe_store::{MissionStore, NewToolCall, Phase, SqliteStore};
 
-use crate::common::runtime::runtime;
+use crate::common::runtime::{config, runtime};
 use crate::common::{guest, language_tool, temp_db};
 
 #[test]
@@ -27,37 +27,45 @@ fn javascript_tools_are_stopped_or_refused_exactly_as_their_rust_twins() {
 /// memory reset to the component's initial image, whatever way the
 /// invocation ended: nothing one leaves in the interpreter's heap (a
 /// module-level list) is there for the next, even after one that filled
-/// its memory to the limit.
+/// its memory to the limit. The same holds for spare instances (made ahead
+/// of each call, in the pool's other slots).
 #[test]
 fn each_invocation_of_a_python_tool_starts_from_fresh_memory() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).unwrap();
-    // One slot: every invocation reuses the same memory.
-    let runtime = runtime(store.clone(), 1);
-    let hostile = runtime.load(language_tool("python", "hostile")).unwrap();
-    let mission = store
-        .create_mission(Phase::Testing, json!({}).into())
+    // One slot and no spares: every invocation reuses the same memory.
+    let one_slot = config()
+        .max_concurrent(1)
+        .unwrap()
+        .spare_instances(0)
         .unwrap();
-    for i in 0..6 {
-        let secret = format!("secret-{i}");
-        let report = runtime
-            .run(
-                &hostile,
-                &Request::new(
-                    mission.clone(),
-                    json!({ "case": "remember", "secret": secret }),
-                ),
-            )
+    for config in [one_slot, config()] {
+        let runtime = Runtime::new(store.clone(), config).unwrap();
+        let hostile = runtime.load(language_tool("python", "hostile")).unwrap();
+        let mission = store
+            .create_mission(Phase::Testing, json!({}).into())
             .unwrap();
-        assert_eq!(report.outcome.unwrap(), json!([secret]), "run {i}");
-        if i == 2 {
-            let bomb = runtime
+        for i in 0..6 {
+            let secret = format!("secret-{i}");
+            let report = runtime
                 .run(
                     &hostile,
-                    &Request::new(mission.clone(), json!({ "case": "alloc-bomb" })),
+                    &Request::new(
+                        mission.clone(),
+                        json!({ "case": "remember", "secret": secret }),
+                    ),
                 )
                 .unwrap();
-            assert_eq!(bomb.outcome.unwrap_err().kind, FailureKind::MemoryLimit);
+            assert_eq!(report.outcome.unwrap(), json!([secret]), "run {i}");
+            if i == 2 {
+                let bomb = runtime
+                    .run(
+                        &hostile,
+                        &Request::new(mission.clone(), json!({ "case": "alloc-bomb" })),
+                    )
+                    .unwrap();
+                assert_eq!(bomb.outcome.unwrap_err().kind, FailureKind::MemoryLimit);
+            }
         }
     }
 }

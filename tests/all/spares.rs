@@ -2,7 +2,7 @@
 //! each is fresh, used once, bound to the invocation that uses it, and held
 //! to that invocation's grants and limits, whatever the call before it.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,27 +48,22 @@ fn every_invocation_gets_a_fresh_instance_bound_to_it_even_from_a_spare() {
     let s = Sandbox::new();
     let tool = s.tool("carry-over");
     let missions: Vec<MissionId> = (0..2).map(|_| s.mission()).collect();
-    until_spare(
-        &s.runtime,
-        &tool,
-        &Request::new(missions[0].clone(), json!({ "warm": true })),
-    );
+    let first = Request::new(missions[0].clone(), json!({ "n": -1 }));
+    let fresh = output(&s.runtime.run(&tool, &first).unwrap());
     for n in 0..8 {
         let mission = &missions[n % 2];
-        assert!(
-            n > 0 || s.runtime.has_spare(&tool),
-            "the first of these calls uses a spare"
-        );
+        // Every one of these calls takes a spare.
+        wait_for_spare(&s.runtime, &tool);
         let report = s
             .runtime
             .run(&tool, &Request::new(mission.clone(), json!({ "n": n })))
             .unwrap();
         let out = output(&report);
         // Nothing from any earlier invocation: not its statics, not its
-        // mission, not its input.
+        // mission, not its input, not its heap.
         assert_eq!(
-            (&out["calls"], &out["previous"]),
-            (&json!(1), &Value::Null),
+            (&out["calls"], &out["previous"], &out["pages"]),
+            (&json!(1), &Value::Null, &fresh["pages"]),
             "call {n}: {out}"
         );
         // What it wrote is in its own mission and names its own row.
@@ -81,14 +76,6 @@ fn every_invocation_gets_a_fresh_instance_bound_to_it_even_from_a_spare() {
         assert_eq!(logged.args.to_value().unwrap(), json!({ "n": n }));
         let own = rows.iter().find(|r| r.id == report.call_id).unwrap();
         assert_eq!(own.args.to_value().unwrap(), json!({ "n": n }));
-        // The spare's memory is the image's, not the previous run's heap.
-        let pages = out["pages"].as_u64().unwrap();
-        let first = output(
-            &s.runtime
-                .run(&tool, &Request::new(mission.clone(), json!({})))
-                .unwrap(),
-        );
-        assert_eq!(pages, first["pages"].as_u64().unwrap(), "call {n}");
     }
 }
 
@@ -107,24 +94,38 @@ fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
     assert_eq!(kind, FailureKind::ToolError, "{message}");
     assert!(s.store.get_tool_history(&other).unwrap().is_empty());
 
-    // Time: each call gets its own deadline, from when it starts.
+    // Time: each call gets its own deadline, from when it starts; longer
+    // than the time a spare may take to make, so that a deadline left from
+    // the making would end the call too early.
     let spin = s.tool("spin");
-    let short = Limits::default()
-        .timeout(Duration::from_millis(200))
-        .unwrap();
-    let request = Request::new(m.clone(), json!({})).limits(short);
-    until_spare(&s.runtime, &spin, &request);
+    let timeout = Duration::from_millis(1_500);
+    let request =
+        Request::new(m.clone(), json!({})).limits(Limits::default().timeout(timeout).unwrap());
+    s.runtime.run(&spin, &request).unwrap();
+    wait_for_spare(&s.runtime, &spin);
     let report = s.runtime.run(&spin, &request).unwrap();
     assert_eq!(failure(&report).0, FailureKind::Timeout);
-    assert!(
-        report.duration >= Duration::from_millis(200),
-        "{:?}",
-        report.duration
-    );
+    assert!(report.duration >= timeout, "{:?}", report.duration);
     s.assert_logged_failure(&m, &report, "spin", "timed out");
 
-    // Cancel: the caller's flag reaches a spare too, and a flag set before
-    // the call cancels even a tool that would finish within one poll.
+    // Cancel: the caller's flag reaches a spare's guest while it runs.
+    wait_for_spare(&s.runtime, &spin);
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            flag.store(true, Ordering::Relaxed);
+        })
+    };
+    let report = s
+        .runtime
+        .run(&spin, &Request::new(m.clone(), json!({})).cancel_flag(flag))
+        .unwrap();
+    setter.join().unwrap();
+    assert_eq!(failure(&report).0, FailureKind::Cancelled);
+    // And a flag set before the call cancels even a tool that would finish
+    // within one poll.
     for name in ["spin", "echo"] {
         let tool = s.tool(name);
         for call in 0..4 {
@@ -139,9 +140,9 @@ fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
         }
     }
 
-    // Memory: a spare made under the runtime's largest limit is not used
-    // for a call whose limit its memory already exceeds; the call fails as
-    // it does on a runtime that makes no spares.
+    // Memory: a spare is not used for a call whose limit its memory
+    // already exceeds; the call fails as it does on a runtime that makes no
+    // spares.
     let echo = s.tool("echo");
     until_spare(&s.runtime, &echo, &Request::new(m.clone(), json!({})));
     let tiny = Request::new(m.clone(), json!({})).limits(Limits::default().memory_mb(1).unwrap());
@@ -162,7 +163,7 @@ fn a_spare_is_held_to_the_grants_and_limits_of_the_call_that_uses_it() {
 }
 
 #[test]
-fn spares_can_be_turned_off_and_the_oldest_gives_way_to_a_newer_one() {
+fn spares_can_be_turned_off_and_a_spare_left_waiting_gives_way_to_a_newer_one() {
     assert!(config().spare_instances(65).is_err());
     let s = Sandbox::new();
     let m = s.mission();
@@ -173,6 +174,7 @@ fn spares_can_be_turned_off_and_the_oldest_gives_way_to_a_newer_one() {
     for _ in 0..3 {
         off.run(&echo, &request).unwrap().outcome.unwrap();
     }
+    std::thread::sleep(Duration::from_millis(300));
     assert!(!off.has_spare(&echo));
 
     let one = Runtime::new(s.store.clone(), config().spare_instances(1).unwrap()).unwrap();
@@ -180,15 +182,26 @@ fn spares_can_be_turned_off_and_the_oldest_gives_way_to_a_newer_one() {
         one.load(crate::common::guest("echo")).unwrap(),
         one.load(crate::common::guest("carry-over")).unwrap(),
     );
-    until_spare(&one, &echo, &request);
     // Room for one is enough for one tool: each call's spare is made while
     // the call that took the last one still runs.
+    one.run(&echo, &request).unwrap().outcome.unwrap();
     for _ in 0..3 {
-        one.run(&echo, &request).unwrap().outcome.unwrap();
         wait_for_spare(&one, &echo);
+        one.run(&echo, &request).unwrap().outcome.unwrap();
     }
-    until_spare(&one, &other, &request);
-    assert!(!one.has_spare(&echo), "the older spare gave way");
+    wait_for_spare(&one, &echo);
+    // A young spare keeps its room: another tool's calls get none...
+    let began = Instant::now();
+    for _ in 0..3 {
+        one.run(&other, &request).unwrap().outcome.unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(one.has_spare(&echo) && !one.has_spare(&other));
+    // ...until it has waited 5 s unclaimed.
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(began.elapsed()));
+    one.run(&other, &request).unwrap().outcome.unwrap();
+    wait_for_spare(&one, &other);
+    assert!(!one.has_spare(&echo), "the spare left waiting gave way");
     one.run(&echo, &request).unwrap().outcome.unwrap();
 }
 
@@ -288,21 +301,58 @@ fn a_spare_holding_more_than_a_call_may_hold_is_not_used_for_it() {
 fn a_tool_another_runtime_loaded_fails_as_before_and_spares_go_on() {
     let s = Sandbox::new();
     let m = s.mission();
-    let other = Runtime::new(s.store.clone(), config()).unwrap();
+    let request = Request::new(m.clone(), json!({}));
     // Loaded by both runtimes: this one's spare of the same bytes must not
     // run the other's tool.
-    s.tool("echo");
+    let own = s.tool("echo");
+    until_spare(&s.runtime, &own, &request);
+    let other = Runtime::new(s.store.clone(), config()).unwrap();
     let foreign = other.load(crate::common::guest("echo")).unwrap();
-    let request = Request::new(m.clone(), json!({}));
     let plain = Runtime::new(s.store.clone(), config().spare_instances(0).unwrap()).unwrap();
     let expected = said(&plain.run(&foreign, &request).unwrap());
     assert!(expected.0.is_err(), "{expected:?}");
+    assert!(!s.runtime.has_spare(&foreign) && s.runtime.has_spare(&own));
     for call in 0..4 {
         let report = s.runtime.run(&foreign, &request).unwrap();
         assert_eq!(said(&report), expected, "call {call}");
     }
     // This runtime's spares thread still serves.
     until_spare(&s.runtime, &s.tool("carry-over"), &request);
-    let rows = s.store.get_tool_history(&m).unwrap();
-    assert_eq!(rows.iter().filter(|r| r.tool_name == "echo").count(), 5);
+}
+
+/// Start-up code that takes 300 ms: its time counts as its call's, spare
+/// or not. Under a 200 ms timeout every call times out, as without spares;
+/// with room, a call from a spare reports at least those 300 ms.
+#[test]
+fn a_spares_start_up_time_counts_against_its_calls_timeout() {
+    let s = Sandbox::new();
+    let m = s.mission();
+    let tool = s.tool("startup-busy");
+    let tight = Request::new(m.clone(), json!({})).limits(
+        Limits::default()
+            .timeout(Duration::from_millis(200))
+            .unwrap(),
+    );
+    let roomy = Request::new(m.clone(), json!({}));
+    let expected = without_spares(&s, "startup-busy", &tight);
+    assert_eq!(expected.0.as_ref().unwrap_err().0, FailureKind::Timeout);
+    until_spare(&s.runtime, &tool, &roomy);
+    for call in 0..2 {
+        assert_eq!(
+            said(&s.runtime.run(&tool, &tight).unwrap()),
+            expected,
+            "call {call}"
+        );
+        assert!(
+            s.runtime.has_spare(&tool),
+            "the spare waits for a call it fits"
+        );
+    }
+    let report = s.runtime.run(&tool, &roomy).unwrap();
+    output(&report);
+    assert!(
+        report.duration >= Duration::from_millis(300),
+        "{:?}",
+        report.duration
+    );
 }

@@ -99,17 +99,9 @@ impl State {
         }
     }
 
-    /// Whether an instance made before its invocation may be handed to one
-    /// whose memory limit is `max_memory_bytes`: no memory already larger,
-    /// no more resources (made by its start-up code) than it may hold.
-    pub(crate) fn fits(&mut self, max_memory_bytes: usize) -> bool {
-        self.memory.largest <= max_memory_bytes
-            && self.table.iter_mut().count() <= resource_capacity(max_memory_bytes)
-    }
-
     /// Hands an instance made before its invocation (see `spare`) to
     /// `host`, with `max_memory_bytes` as its memory limit from now on.
-    /// The caller has checked that it [`fits`](Self::fits).
+    /// The caller has checked that it fits (see `runtime::Spare::fits`).
     pub(crate) fn bind(&mut self, host: Invocation, max_memory_bytes: usize) {
         self.host = host;
         self.memory.max_bytes = max_memory_bytes;
@@ -119,7 +111,7 @@ impl State {
 }
 
 /// Entries the resource table may hold under a memory limit.
-fn resource_capacity(max_memory_bytes: usize) -> usize {
+pub(crate) fn resource_capacity(max_memory_bytes: usize) -> usize {
     (max_memory_bytes / MAX_FIELD_BYTES).max(MIN_RESOURCES)
 }
 
@@ -269,11 +261,6 @@ impl Invocation {
         self.cancel
             .as_ref()
             .is_some_and(|flag| flag.load(Ordering::Relaxed))
-    }
-
-    /// The invocation's limits.
-    pub(crate) fn limits(&self) -> &Limits {
-        &self.limits
     }
 
     /// Runs one host call within the invocation's deadline: reads still

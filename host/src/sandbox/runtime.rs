@@ -18,7 +18,7 @@ use std::hash::{Hash, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -39,14 +39,14 @@ use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
 use super::engine;
 use super::failure::{classify, Cancelled, FailureKind, ToolFailure};
 use super::host::described::DescribedToolPre;
-use super::host::{AgentToolPre, Invocation, State};
+use super::host::{resource_capacity, AgentTool, AgentToolPre, Invocation, State};
 use super::load::{
     check_component, name_from_path, read_file, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
 };
 use super::output::CappedOutput;
 use super::policy::{Grants, Limits, Scope};
 use super::slots::{SlotGuard, Slots};
-use super::spare::{self, Spare, Spares};
+use super::spare::{self, Spares};
 
 /// How a [`Runtime`] is set up. Built from the default with checked
 /// setters:
@@ -82,7 +82,7 @@ impl Default for RuntimeConfig {
             max_memory_bytes: 1 << 30,
             max_component_bytes: DEFAULT_MAX_COMPONENT_BYTES,
             spare_instances: DEFAULT_SPARE_INSTANCES,
-            spare_threshold: spare::WORTHWHILE,
+            spare_threshold: spare::DEFAULT_SPARE_THRESHOLD,
         }
     }
 }
@@ -144,14 +144,22 @@ impl RuntimeConfig {
         Ok(self)
     }
 
-    /// How many tools' next instances may be made ahead of their calls
-    /// (0 to 64; 0 turns it off): from a tool's second call on, each call
-    /// starts making the instance its next call will use, so that call does
-    /// not wait for instantiation (half of a warm call of a Python tool).
-    /// Only tools slow to instantiate get them
-    /// ([`spare_threshold`](Self::spare_threshold)). Each spare holds its
-    /// instance's memory until used or replaced by a newer one. See
-    /// [`Runtime::has_spare`].
+    /// How many spare instances (a tool's next instance, made ahead of its
+    /// next call, one per tool) may wait at once: 0 to 64, 0 turns them off.
+    /// Once a call has instantiated a tool slowly
+    /// ([`spare_threshold`](Self::spare_threshold)), a thread of the
+    /// runtime's own makes the instance the next call will use, and each
+    /// call that takes one asks for the next, so from the second call on a
+    /// call skips instantiation (half of a warm call of a Python tool). A
+    /// spare holds its instance's memory (at most the memory limit of the
+    /// call that asked for it) until a call takes it, until a fast
+    /// instantiation of its tool is seen, or, once it has waited 5 s, until
+    /// another tool's spare needs its room; the pool reserves a slot for each.
+    /// See [`Runtime::has_spare`].
+    ///
+    /// # Failure
+    ///
+    /// [`StoreError::InvalidInput`] for a count over 64.
     pub fn spare_instances(mut self, count: u32) -> Result<Self, StoreError> {
         if count > MAX_SPARE_INSTANCES {
             return Err(range_error(
@@ -165,13 +173,15 @@ impl RuntimeConfig {
         Ok(self)
     }
 
-    /// Makes spares only of tools whose instantiation inside an invocation
-    /// took at least `threshold` (by default 250 us: a Python tool's takes
-    /// about 1.2 ms here in a release build, a Rust or JavaScript tool's
-    /// tens of microseconds, less than making a spare costs the other core).
-    /// Decided by the tool's first instantiation, as measured in this
-    /// process's build (a debug build instantiates more slowly), for the
-    /// runtime's life; `Duration::ZERO` gives every tool spares.
+    /// Makes spares only of tools a call instantiated in at least
+    /// `threshold` (by default 250 us: a Python tool's takes about 1.2 ms
+    /// here in a release build, a Rust or JavaScript tool's tens of
+    /// microseconds, less than making a spare costs the other core). Judged
+    /// on each instantiation a call does itself, as measured in this
+    /// process's build (a debug build instantiates more slowly): a slow one
+    /// asks for a spare if none is made or waiting, a fast one rules spares
+    /// out for the tool for the runtime's life. `Duration::ZERO` gives every
+    /// tool spares.
     pub fn spare_threshold(mut self, threshold: Duration) -> Self {
         self.spare_threshold = threshold;
         self
@@ -384,7 +394,64 @@ struct Inner {
     /// Compiled tools by content digest.
     tools: Mutex<HashMap<String, Arc<Tool>>>,
     slots: Slots,
-    spares: Spares,
+    spares: Spares<Spare>,
+    /// The thread that makes spares, started when the first is asked for;
+    /// `None` inside if it could not be started.
+    spare_maker: OnceLock<Option<mpsc::Sender<SpareJob>>>,
+    /// This runtime, for the spare-making thread (which must not keep it
+    /// alive).
+    me: Weak<Inner>,
+}
+
+/// An instance made ahead of its call (see the `spare` module), with what
+/// its start-up took, which counts as its call's.
+struct Spare {
+    store: Store<State>,
+    instance: AgentTool,
+    stdout: CappedOutput,
+    stderr: CappedOutput,
+    /// How long instantiating it took (its start-up code included).
+    made_in: Duration,
+    /// The largest any of its memories grew to, in bytes.
+    memory_bytes: usize,
+    /// Resources (table entries) its start-up code made.
+    resources: usize,
+}
+
+impl Spare {
+    /// Whether a call with `limits` may use it, as if it had instantiated
+    /// the tool itself: its start-up time within the call's timeout, its
+    /// memory and resources within the call's memory limit.
+    fn fits(&self, limits: &Limits) -> bool {
+        self.made_in < limits.timeout_duration()
+            && self.memory_bytes <= limits.memory_bytes()
+            && self.resources <= resource_capacity(limits.memory_bytes())
+    }
+
+    /// Hands it to `host`'s invocation: its store calls, grants, memory
+    /// cap and output caps from `limits`, stopped at `deadline` or on
+    /// `cancel`.
+    fn bind(
+        self,
+        host: Invocation,
+        limits: &Limits,
+        deadline: Instant,
+        cancel: Option<&Arc<AtomicBool>>,
+    ) -> (Store<State>, AgentTool) {
+        let mut store = self.store;
+        store.data_mut().bind(host, limits.memory_bytes());
+        self.stdout.set_cap(limits.output_bytes());
+        self.stderr.set_cap(limits.output_bytes());
+        arm(&mut store, deadline, cancel);
+        (store, self.instance)
+    }
+}
+
+/// What the spare-making thread is asked for: a spare of one component, to
+/// be made under a memory limit (that of the call that asked).
+struct SpareJob {
+    digest: String,
+    max_memory_bytes: usize,
 }
 
 impl Runtime {
@@ -412,16 +479,14 @@ impl Runtime {
                 .ok()
         });
         Ok(Runtime {
-            inner: Arc::new_cyclic(|inner| Inner {
+            inner: Arc::new_cyclic(|me| Inner {
                 engine,
                 linker,
                 store,
                 slots: Slots::new(config.max_concurrent as usize),
-                spares: Spares::new(
-                    config.spare_instances as usize,
-                    config.spare_threshold,
-                    inner.clone(),
-                ),
+                spares: Spares::new(config.spare_instances as usize, config.spare_threshold),
+                spare_maker: OnceLock::new(),
+                me: me.clone(),
                 cache,
                 config,
                 tools: Mutex::new(HashMap::new()),
@@ -531,7 +596,9 @@ impl Runtime {
             deadline,
             None,
         );
-        let mut store = self.inner.sandbox(host, WasiCtxBuilder::new());
+        let mut store = self
+            .inner
+            .sandbox(host, WasiCtxBuilder::new(), limits.memory_bytes());
         arm(&mut store, deadline, cancel);
         let said = bounded(deadline, cancel, async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -723,7 +790,14 @@ impl Runtime {
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;
         let limits = &request.limits;
-        let spare = self.spare_for(tool, limits);
+        let spare =
+            catch_unwind(AssertUnwindSafe(|| self.spare_for(tool, limits))).unwrap_or_else(|_| {
+                tracing::error!("claiming a spare instance panicked; instantiating in the call");
+                None
+            });
+        // A spare's start-up ran before the call; its time counts as the
+        // call's, as it would have inside it.
+        let already = spare.as_ref().map_or(Duration::ZERO, |spare| spare.made_in);
         let (stdout, stderr) = match &spare {
             Some(spare) => (spare.stdout.clone(), spare.stderr.clone()),
             None => (
@@ -731,8 +805,6 @@ impl Runtime {
                 CappedOutput::new(limits.output_bytes()),
             ),
         };
-        stdout.set_cap(limits.output_bytes());
-        stderr.set_cap(limits.output_bytes());
         let started = Instant::now();
         let mut spent = None;
         let ran = catch_unwind(AssertUnwindSafe(|| {
@@ -751,7 +823,7 @@ impl Runtime {
             Err(ToolFailure::new(FailureKind::HostError, error.to_string()))
         });
         retire(spent, slot);
-        let duration = started.elapsed();
+        let duration = started.elapsed() + already;
         let outcome = ran.and_then(|text| check_output(text, limits));
         log_guest_output(&start.tool_name, &stdout, &stderr);
         let (stdout, _) = stdout.contents();
@@ -799,32 +871,41 @@ impl Runtime {
         }
     }
 
-    /// The spare instance of `tool` for a request with `limits`, if one
-    /// waits and fits them (it was made under the runtime's largest memory
-    /// limit); starts making the next.
+    /// The spare instance of `tool` for a call with `limits`, if one waits
+    /// and fits them; then asks for the next.
     fn spare_for(&self, tool: &Tool, limits: &Limits) -> Option<Spare> {
-        // A tool another runtime compiled cannot run here (its instantiation
-        // fails); a spare made from this runtime's own copy must not hide it.
-        if !Engine::same(tool.pre.engine(), &self.inner.engine) {
+        if !self.owns(tool) {
             return None;
         }
-        let max_memory = limits.memory_bytes();
-        self.inner.spares.claim(&tool.component.sha256, |spare| {
-            spare.store.data_mut().fits(max_memory)
-        })
+        let digest = &tool.component.sha256;
+        let claim = self.inner.spares.claim(digest, |spare| spare.fits(limits));
+        if claim.make_next {
+            self.inner.ask_for_spare(digest, limits.memory_bytes());
+        }
+        claim.spare
+    }
+
+    /// Whether `tool` was compiled by this runtime's engine. A tool another
+    /// runtime compiled cannot run here (its instantiation fails), and a
+    /// spare made from this runtime's copy of the same bytes must not hide
+    /// that.
+    fn owns(&self, tool: &Tool) -> bool {
+        Engine::same(tool.pre.engine(), &self.inner.engine)
     }
 
     /// Whether an instance of `tool` waits, made ahead of its next call
-    /// (see [`RuntimeConfig::spare_instances`]): made from the tool's second
-    /// call on, in the background, so the third call is the first to use
-    /// one. None are made when spares are off, for tools that instantiate
-    /// faster than [`RuntimeConfig::spare_threshold`], for tools whose
+    /// (see [`RuntimeConfig::spare_instances`]). One is made once a call
+    /// has instantiated the tool in [`RuntimeConfig::spare_threshold`] or
+    /// more, and again each time a call takes one: from the second call on,
+    /// calls find theirs made. None are made when spares are off, for tools
+    /// a call instantiated faster than the threshold, for tools whose
     /// start-up code calls the store, prints, fails, hits the memory limit
-    /// or takes over a second, and for a tool this runtime did not load; a
-    /// spare waiting may be too large for a call's memory limit, and then
-    /// waits on for a call it fits.
+    /// or takes over a second, for a tool this runtime did not load, or
+    /// while every room is taken by spares younger than 5 s. A waiting spare
+    /// may not fit a call (start-up time over its timeout, memory or
+    /// resources over its memory limit); it then waits for a call it fits.
     pub fn has_spare(&self, tool: &Tool) -> bool {
-        self.inner.spares.ready(&tool.component.sha256)
+        self.owns(tool) && self.inner.spares.ready(&tool.component.sha256)
     }
 
     fn instantiate_and_run(
@@ -837,7 +918,8 @@ impl Runtime {
         spent: &mut Option<Store<State>>,
     ) -> Result<String, ToolFailure> {
         let limits = request.limits;
-        let deadline = Instant::now() + limits.timeout_duration();
+        let already = spare.as_ref().map_or(Duration::ZERO, |spare| spare.made_in);
+        let deadline = Instant::now() + limits.timeout_duration().saturating_sub(already);
         let host = Invocation::new(
             self.inner.store.within_invocation(call_id),
             Scope::new(request.mission.clone(), request.grants),
@@ -847,15 +929,14 @@ impl Runtime {
         );
         let cancel = request.cancel.as_ref();
         let (mut wasm_store, made) = match spare {
-            Some(mut spare) => {
-                spare.store.data_mut().bind(host, limits.memory_bytes());
-                arm(&mut spare.store, deadline, cancel);
-                (spare.store, Some(spare.instance))
+            Some(spare) => {
+                let (store, instance) = spare.bind(host, &limits, deadline, cancel);
+                (store, Some(instance))
             }
             None => {
-                let mut wasi = WasiCtxBuilder::new();
-                wasi.stdout(stdout.clone()).stderr(stderr.clone());
-                let mut store = self.inner.sandbox(host, wasi);
+                let mut store =
+                    self.inner
+                        .sandbox(host, outputs(stdout, stderr), limits.memory_bytes());
                 arm(&mut store, deadline, cancel);
                 (store, None)
             }
@@ -882,8 +963,11 @@ impl Runtime {
                 .call_run(&mut wasm_store, &mission, &input)
                 .await
         });
-        if let Some(took) = instantiated {
-            self.inner.spares.instantiated(&tool.component.sha256, took);
+        if let Some(took) = instantiated.filter(|_| self.owns(tool)) {
+            let digest = &tool.component.sha256;
+            if self.inner.spares.instantiated(digest, took) {
+                self.inner.ask_for_spare(digest, limits.memory_bytes());
+            }
         }
         let memory = &wasm_store.data().memory;
         let outcome = match ran {
@@ -932,46 +1016,125 @@ impl Runtime {
 
 impl Inner {
     /// The `Store` a guest runs in: `host` for its store calls, WASI with no
-    /// network, memory capped at `host`'s limit. [`arm`] it before running
-    /// guest code.
-    fn sandbox(&self, host: Invocation, mut wasi: WasiCtxBuilder) -> Store<State> {
+    /// network, linear memory capped at `max_memory_bytes`. [`arm`] it
+    /// before running guest code.
+    fn sandbox(
+        &self,
+        host: Invocation,
+        mut wasi: WasiCtxBuilder,
+        max_memory_bytes: usize,
+    ) -> Store<State> {
         wasi.allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        let max_memory = host.limits().memory_bytes();
-        let state = State::new(host, wasi.build(), max_memory);
+        let state = State::new(host, wasi.build(), max_memory_bytes);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         store
     }
-}
 
-impl spare::Maker for Inner {
-    fn unbound_store(&self) -> (Store<State>, CappedOutput, CappedOutput, Instant) {
+    /// Asks the spare-making thread (started now if it is not running) for
+    /// a spare of component `digest`, made under `max_memory_bytes`.
+    fn ask_for_spare(&self, digest: &str, max_memory_bytes: usize) {
+        let job = SpareJob {
+            digest: digest.to_owned(),
+            max_memory_bytes,
+        };
+        let sent = self
+            .spare_maker
+            .get_or_init(|| self.start_spare_maker())
+            .as_ref()
+            .is_some_and(|maker| maker.send(job).is_ok());
+        if !sent {
+            // No thread: the spare is not being made after all.
+            self.spares.file(digest, None);
+        }
+    }
+
+    /// The `vibe-spares` thread: makes spares one at a time, in the order
+    /// asked, until the runtime is gone.
+    fn start_spare_maker(&self) -> Option<mpsc::Sender<SpareJob>> {
+        let (sender, jobs) = mpsc::channel::<SpareJob>();
+        let me = self.me.clone();
+        let started = std::thread::Builder::new()
+            .name("vibe-spares".into())
+            .spawn(move || {
+                while let Ok(job) = jobs.recv() {
+                    let Some(inner) = me.upgrade() else { break };
+                    let digest = job.digest.clone();
+                    if catch_unwind(AssertUnwindSafe(|| inner.make_spare(job))).is_err() {
+                        tracing::error!(component = %digest, "making a spare instance panicked: no spare instances for it");
+                        inner.spares.file(&digest, None);
+                    }
+                }
+            });
+        match started {
+            Ok(_) => Some(sender),
+            Err(error) => {
+                tracing::warn!(%error, "could not start the thread that makes spare instances: none are made");
+                None
+            }
+        }
+    }
+
+    /// Makes the spare `job` asks for and files it, or files that its
+    /// start-up code rules spares out: a store call (which traps: no
+    /// invocation exists yet), output, failure, the memory limit, or more
+    /// than [`spare::MAX_MAKING_TIME`].
+    fn make_spare(&self, job: SpareJob) {
+        let Some(room) = self.spares.room(&job.digest) else {
+            return;
+        };
+        let Some(pre) = lock(&self.tools)
+            .get(&job.digest)
+            .map(|tool| tool.pre.clone())
+        else {
+            self.spares.file(&job.digest, None);
+            return;
+        };
         let limits = Limits::default();
-        let deadline = Instant::now() + spare::MAKING_DEADLINE;
+        let started = Instant::now();
+        let deadline = started + spare::MAX_MAKING_TIME;
         let host = Invocation::unbound(self.store.clone(), limits, deadline);
         let (stdout, stderr) = (
             CappedOutput::new(limits.output_bytes()),
             CappedOutput::new(limits.output_bytes()),
         );
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(stdout.clone()).stderr(stderr.clone());
-        let mut store = self.sandbox(host, wasi);
-        // Made under the runtime's largest memory limit; checked against
-        // each request's when claimed.
-        store.data_mut().memory.max_bytes = self.config.max_memory_bytes;
+        let mut store = self.sandbox(host, outputs(&stdout, &stderr), job.max_memory_bytes);
         arm(&mut store, deadline, None);
-        (store, stdout, stderr, deadline)
+        let instantiated = bounded(deadline, None, pre.instantiate_async(&mut store));
+        let made_in = started.elapsed();
+        let clean = !store.data().memory.hit && stdout.is_untouched() && stderr.is_untouched();
+        match instantiated {
+            Ok(instance) if clean => {
+                let spare = Spare {
+                    memory_bytes: store.data().memory.largest,
+                    resources: store.data_mut().table.iter_mut().count(),
+                    store,
+                    instance,
+                    stdout,
+                    stderr,
+                    made_in,
+                };
+                self.spares.file(&job.digest, Some((spare, room)));
+            }
+            made => {
+                let why = match made {
+                    Ok(_) => "its start-up code wrote output or hit the memory limit".to_owned(),
+                    Err(error) => format!("{error:#}"),
+                };
+                tracing::debug!(component = %job.digest, why, "no spare instances for this component");
+                self.spares.file(&job.digest, None);
+            }
+        }
     }
+}
 
-    fn spares(&self) -> &Spares {
-        &self.spares
-    }
-
-    fn pre(&self, digest: &str) -> Option<AgentToolPre<State>> {
-        lock(&self.tools).get(digest).map(|tool| tool.pre.clone())
-    }
+/// WASI whose stdout and stderr are `stdout` and `stderr`.
+fn outputs(stdout: &CappedOutput, stderr: &CappedOutput) -> WasiCtxBuilder {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdout(stdout.clone()).stderr(stderr.clone());
+    wasi
 }
 
 /// Stops `store`'s guest at `deadline`, or as soon as `cancel` is set while

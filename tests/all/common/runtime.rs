@@ -12,7 +12,8 @@ use super::{component_cache, count, guest, temp_store};
 
 /// The default configuration, with the component cache shared by the test
 /// runs, and spare instances for every tool, however fast it instantiates
-/// (so that every test running a tool more than twice runs spares too).
+/// (so that tests running a tool more than once may run spares too: a
+/// call finds one when the making thread was quicker than the caller).
 pub fn config() -> RuntimeConfig {
     RuntimeConfig::default()
         .cache_dir(component_cache())
