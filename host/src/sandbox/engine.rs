@@ -83,8 +83,8 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<State>> {
 
 /// Epoch deadline ticks for a timeout: one more than the ticks it spans,
 /// because the epoch may advance just after the deadline is set, and the
-/// interrupt must never come before the timeout (it comes at most one tick
-/// after).
+/// interrupt must never come before the timeout. It comes less than two
+/// ticks after it (10 ms), or later if the ticker thread is not scheduled.
 pub(crate) fn ticks(timeout: Duration) -> u64 {
     let ticks = timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) + 1;
     u64::try_from(ticks).unwrap_or(u64::MAX)
