@@ -267,7 +267,13 @@ fn a_spare_holding_more_than_a_call_may_hold_is_not_used_for_it() {
     // Start-up code that grows memory by 48 MiB, or makes 1,500 pollables
     // (a 2 MiB memory limit allows 1,024 resources): under the tight limit
     // its start-up fails, so the call must fail too.
-    for (name, tight_mb) in [("startup-grow", 32), ("startup-resources", 2)] {
+    // Or makes 1,500 and drops them all before it ends: what counts is
+    // what it held at once.
+    for (name, tight_mb) in [
+        ("startup-grow", 32),
+        ("startup-resources", 2),
+        ("startup-peak", 2),
+    ] {
         let tool = s.tool(name);
         let roomy = Request::new(m.clone(), json!({}));
         let tight = roomy
@@ -355,4 +361,19 @@ fn a_spares_start_up_time_counts_against_its_calls_timeout() {
         "{:?}",
         report.duration
     );
+    // A call cancelled before it starts runs nothing: it takes no spare,
+    // and records none of a spare's start-up time.
+    wait_for_spare(&s.runtime, &tool);
+    let flag = Arc::new(AtomicBool::new(true));
+    let report = s
+        .runtime
+        .run(&tool, &roomy.clone().cancel_flag(flag))
+        .unwrap();
+    assert_eq!(failure(&report).0, FailureKind::Cancelled);
+    assert!(
+        report.duration < Duration::from_millis(300),
+        "{:?}",
+        report.duration
+    );
+    assert!(s.runtime.has_spare(&tool));
 }

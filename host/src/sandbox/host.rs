@@ -92,7 +92,6 @@ impl State {
             memory: MemoryCap {
                 max_bytes: max_memory_bytes,
                 hit: false,
-                largest: 0,
             },
             http,
             refuse: RefuseHttp,
@@ -111,7 +110,7 @@ impl State {
 }
 
 /// Entries the resource table may hold under a memory limit.
-pub(crate) fn resource_capacity(max_memory_bytes: usize) -> usize {
+fn resource_capacity(max_memory_bytes: usize) -> usize {
     (max_memory_bytes / MAX_FIELD_BYTES).max(MIN_RESOURCES)
 }
 
@@ -167,9 +166,6 @@ impl WasiView for State {
 pub(crate) struct MemoryCap {
     pub(crate) max_bytes: usize,
     pub(crate) hit: bool,
-    /// The largest size any of the instance's memories was allowed, in
-    /// bytes: what a spare instance already holds.
-    pub(crate) largest: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
@@ -181,9 +177,6 @@ impl wasmtime::ResourceLimiter for MemoryCap {
     ) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
         self.hit |= !allowed;
-        if allowed {
-            self.largest = self.largest.max(desired);
-        }
         Ok(allowed)
     }
 

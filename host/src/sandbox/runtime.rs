@@ -39,7 +39,7 @@ use super::cache::{ComponentCache, DEFAULT_CACHE_MAX_BYTES};
 use super::engine;
 use super::failure::{classify, Cancelled, FailureKind, ToolFailure};
 use super::host::described::DescribedToolPre;
-use super::host::{resource_capacity, AgentTool, AgentToolPre, Invocation, State};
+use super::host::{AgentTool, AgentToolPre, Invocation, State};
 use super::load::{
     check_component, name_from_path, read_file, LoadError, DEFAULT_MAX_COMPONENT_BYTES,
 };
@@ -412,20 +412,20 @@ struct Spare {
     stderr: CappedOutput,
     /// How long instantiating it took (its start-up code included).
     made_in: Duration,
-    /// The largest any of its memories grew to, in bytes.
-    memory_bytes: usize,
-    /// Resources (table entries) its start-up code made.
-    resources: usize,
+    /// The memory limit it was made under, in bytes. Its start-up ran
+    /// within it (memory, and the resources the limit allows at any one
+    /// time), so any call whose limit is as high would have run it too.
+    made_under: usize,
 }
 
 impl Spare {
     /// Whether a call with `limits` may use it, as if it had instantiated
-    /// the tool itself: its start-up time within the call's timeout, its
-    /// memory and resources within the call's memory limit.
+    /// the tool itself: its start-up time within the call's timeout, and
+    /// made under a memory limit no higher than the call's (what start-up
+    /// did at its peak, in memory and resources, is not measured; the limit
+    /// it ran under bounds it).
     fn fits(&self, limits: &Limits) -> bool {
-        self.made_in < limits.timeout_duration()
-            && self.memory_bytes <= limits.memory_bytes()
-            && self.resources <= resource_capacity(limits.memory_bytes())
+        self.made_in < limits.timeout_duration() && self.made_under <= limits.memory_bytes()
     }
 
     /// Hands it to `host`'s invocation: its store calls, grants, memory
@@ -790,8 +790,8 @@ impl Runtime {
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;
         let limits = &request.limits;
-        let spare =
-            catch_unwind(AssertUnwindSafe(|| self.spare_for(tool, limits))).unwrap_or_else(|_| {
+        let spare = catch_unwind(AssertUnwindSafe(|| self.spare_for(tool, request)))
+            .unwrap_or_else(|_| {
                 tracing::error!("claiming a spare instance panicked; instantiating in the call");
                 None
             });
@@ -871,12 +871,19 @@ impl Runtime {
         }
     }
 
-    /// The spare instance of `tool` for a call with `limits`, if one waits
-    /// and fits them; then asks for the next.
-    fn spare_for(&self, tool: &Tool, limits: &Limits) -> Option<Spare> {
-        if !self.owns(tool) {
+    /// The spare instance of `tool` for `request`, if one waits and fits
+    /// its limits; then asks for the next. None for a call cancelled before
+    /// it starts: it runs nothing, and a spare would only record its
+    /// start-up time as the call's.
+    fn spare_for(&self, tool: &Tool, request: &Request) -> Option<Spare> {
+        let cancelled = request
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed));
+        if cancelled || !self.owns(tool) {
             return None;
         }
+        let limits = &request.limits;
         let digest = &tool.component.sha256;
         let claim = self.inner.spares.claim(digest, |spare| spare.fits(limits));
         if claim.make_next {
@@ -902,8 +909,9 @@ impl Runtime {
     /// start-up code calls the store, prints, fails, hits the memory limit
     /// or takes over a second, for a tool this runtime did not load, or
     /// while every room is taken by spares younger than 5 s. A waiting spare
-    /// may not fit a call (start-up time over its timeout, memory or
-    /// resources over its memory limit); it then waits for a call it fits.
+    /// may not fit a call (start-up time over its timeout, or made under a
+    /// higher memory limit than the call's); it then waits for a call it
+    /// fits.
     pub fn has_spare(&self, tool: &Tool) -> bool {
         self.owns(tool) && self.inner.spares.ready(&tool.component.sha256)
     }
@@ -1108,8 +1116,7 @@ impl Inner {
         match instantiated {
             Ok(instance) if clean => {
                 let spare = Spare {
-                    memory_bytes: store.data().memory.largest,
-                    resources: store.data_mut().table.iter_mut().count(),
+                    made_under: job.max_memory_bytes,
                     store,
                     instance,
                     stdout,

@@ -19,9 +19,11 @@
 //! else an invocation could tell apart (store calls trap, output, failure,
 //! the memory limit, more than [`MAX_MAKING_TIME`]), and uses one only for
 //! a call it fits as it would have fitted inline: its start-up time counts
-//! against the call's timeout, its memory and the resources it made
-//! against the call's memory limit. A spare that does not fit a call waits
-//! for one it fits.
+//! against the call's timeout, and it is made under the memory limit of
+//! the call that asked for it, so it serves calls whose limit is as high
+//! (its start-up ran within that limit, in memory and in the resources it
+//! held at any one time). A spare that does not fit a call waits for one
+//! it fits.
 //!
 //! At most `spare_instances` spares wait at once, one per component, each
 //! holding a room (a [`SlotGuard`] of the pool's slots for spares); a
