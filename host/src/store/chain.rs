@@ -487,6 +487,7 @@ impl RememberedHeads {
     /// Remembers the heads a committed transaction left (mission row id and
     /// head, in the order it wrote them); a head a write cannot chain onto
     /// (the last position) is forgotten instead, so the locked way says why.
+    #[cfg(feature = "postgres")]
     pub(crate) fn remember(&self, heads: impl IntoIterator<Item = (i64, Head)>) {
         let mut remembered = self.lock();
         for (mission_id, head) in heads {

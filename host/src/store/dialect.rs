@@ -449,6 +449,7 @@ macro_rules! invocation_identity {
 /// `?1`-`?3` a mission's uuid as [`uuid_params`] binds it: the mission.
 /// PostgreSQL: what every transaction the store begins sets, with its other
 /// settings (`SET LOCAL`, so it ends with the transaction).
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_IN_TRANSACTION_SET: &str = "SET LOCAL vibe.in_transaction = on;";
 
 /// PostgreSQL: true only inside a transaction the store began (see
@@ -462,6 +463,7 @@ pub(crate) const POSTGRES_IN_TRANSACTION: &str =
 
 /// [`POSTGRES_IN_TRANSACTION_SET`] as an expression, for a function that is
 /// a transaction of its own (`postgres/functions.rs`).
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_IN_TRANSACTION_CONFIG: &str =
     "set_config('vibe.in_transaction', 'on', true)";
 

@@ -53,6 +53,7 @@ impl Value<'_> {
     }
 
     /// The value, owning its text or bytes.
+    #[cfg(feature = "postgres")]
     pub(crate) fn to_static(&self) -> Value<'static> {
         match self {
             Value::Null => Value::Null,
