@@ -21,7 +21,9 @@ use vibe_test_support::pg::{server, Cluster};
 use crate::common::backends::{Backend, TestStore};
 use crate::common::mcp_stdio::McpStdio;
 use crate::common::trail::trail_on;
-use crate::common::{acknowledged_ids, guest, ids, stress_writer, text, vibe, vibe_db};
+use crate::common::{
+    acknowledged_ids, guest, ids, log_from_threads, stress_writer, text, vibe, vibe_db,
+};
 
 #[test]
 fn ten_hosts_starting_at_once_migrate_once_in_numbered_versions() {
@@ -1591,24 +1593,4 @@ fn a_function_another_session_is_making_never_holds_up_a_write() {
     );
     assert_eq!(blocked.get_tool_history(&m).unwrap().len(), 3);
     assert!(blocked.verify_chain(&m).unwrap().intact());
-}
-
-/// `threads` threads each logging `calls` tool calls to `mission` at once,
-/// every call acknowledged.
-fn log_from_threads(store: &AnyStore, mission: &vibe_store::MissionId, threads: i64, calls: i64) {
-    let writers: Vec<_> = (0..threads)
-        .map(|t| {
-            let (store, mission) = (store.clone(), mission.clone());
-            std::thread::spawn(move || {
-                for i in 0..calls {
-                    store
-                        .log_tool_call(&mission, NewToolCall::success("w", json!([t, i])))
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer.join().unwrap();
-    }
 }

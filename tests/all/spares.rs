@@ -260,6 +260,27 @@ fn without_spares(s: &Sandbox, name: &str, request: &Request) -> Said {
     said(&plain.run(&tool, request).unwrap())
 }
 
+/// Makes a spare of `tool` with calls it fits (`roomy`), then checks that
+/// calls it does not fit (`tight`) say what they say without spares
+/// (`expected`), and leave the spare waiting.
+fn a_spare_waits_for_a_call_it_fits(
+    s: &Sandbox,
+    tool: &Arc<Tool>,
+    (roomy, tight): (&Request, &Request),
+    expected: &Said,
+) {
+    until_spare(&s.runtime, tool, roomy);
+    for call in 0..3 {
+        let name = tool.name();
+        let report = s.runtime.run(tool, tight).unwrap();
+        assert_eq!(&said(&report), expected, "{name}, call {call}");
+        assert!(
+            s.runtime.has_spare(tool),
+            "{name}: the spare waits for a call it fits"
+        );
+    }
+}
+
 #[test]
 fn a_spare_holding_more_than_a_call_may_hold_is_not_used_for_it() {
     let s = Sandbox::new();
@@ -287,18 +308,7 @@ fn a_spare_holding_more_than_a_call_may_hold_is_not_used_for_it() {
             failed.0.is_err() && fine.0.is_ok(),
             "{name}: {failed:?} {fine:?}"
         );
-        until_spare(&s.runtime, &tool, &roomy);
-        for call in 0..3 {
-            assert_eq!(
-                said(&s.runtime.run(&tool, &tight).unwrap()),
-                failed,
-                "{name}, call {call}"
-            );
-            assert!(
-                s.runtime.has_spare(&tool),
-                "{name}: the spare stays for a call it fits"
-            );
-        }
+        a_spare_waits_for_a_call_it_fits(&s, &tool, (&roomy, &tight), &failed);
         assert_eq!(said(&s.runtime.run(&tool, &roomy).unwrap()), fine, "{name}");
     }
 }
@@ -342,18 +352,7 @@ fn a_spares_start_up_time_counts_against_its_calls_timeout() {
     let roomy = Request::new(m.clone(), json!({}));
     let expected = without_spares(&s, "startup-busy", &tight);
     assert_eq!(expected.0.as_ref().unwrap_err().0, FailureKind::Timeout);
-    until_spare(&s.runtime, &tool, &roomy);
-    for call in 0..2 {
-        assert_eq!(
-            said(&s.runtime.run(&tool, &tight).unwrap()),
-            expected,
-            "call {call}"
-        );
-        assert!(
-            s.runtime.has_spare(&tool),
-            "the spare waits for a call it fits"
-        );
-    }
+    a_spare_waits_for_a_call_it_fits(&s, &tool, (&roomy, &tight), &expected);
     let report = s.runtime.run(&tool, &roomy).unwrap();
     output(&report);
     assert!(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::thread;
 
 use crate::common::backends::{Backend, TestStore};
-use crate::common::{count, latest_schema, ov, temp_db, temp_store, v};
+use crate::common::{count, latest_schema, log_from_threads, ov, temp_db, temp_store, v};
 use serde_json::{json, Value};
 use vibe_store::store::{OpenOptions, Page, MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_PAGE_ROWS};
 use vibe_store::NewDecision;
@@ -793,21 +793,7 @@ fn concurrent_durable_writers_share_commits() {
             .unwrap(),
     );
     let before = store.write_stats();
-    let handles: Vec<_> = (0..16)
-        .map(|t| {
-            let (store, m) = (store.clone(), m.clone());
-            thread::spawn(move || {
-                for i in 0..100 {
-                    store
-                        .log_tool_call(&m, NewToolCall::success("g", json!([t, i])))
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().unwrap();
-    }
+    log_from_threads(&store, &m, 16, 100);
     let after = store.write_stats();
     let (writes, commits) = (after.writes - before.writes, after.commits - before.commits);
     assert_eq!(writes, 1600);

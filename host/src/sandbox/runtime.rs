@@ -971,7 +971,9 @@ impl Runtime {
                 .call_run(&mut wasm_store, &mission, &input)
                 .await
         });
-        if let Some(took) = instantiated.filter(|_| self.owns(tool)) {
+        // (A tool another runtime compiled never gets here: its
+        // instantiation fails.)
+        if let Some(took) = instantiated {
             let digest = &tool.component.sha256;
             if self.inner.spares.instantiated(digest, took) {
                 self.inner.ask_for_spare(digest, limits.memory_bytes());
@@ -1230,7 +1232,7 @@ fn compile(
 /// runtime the caller is in: from a blocking thread, or from a
 /// multi-threaded runtime's task (in `block_in_place`); from a
 /// current-thread runtime's own thread it panics, as blocking there must.
-pub(super) fn bounded<T>(
+fn bounded<T>(
     deadline: Instant,
     cancel: Option<&Arc<AtomicBool>>,
     call: impl std::future::Future<Output = wasmtime::Result<T>>,

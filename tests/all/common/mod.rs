@@ -361,3 +361,29 @@ pub fn as_role(url: &str, role: &str) -> String {
         .expect("a user in the URL");
     format!("{}{role}{}", &url[..start], &url[at..])
 }
+
+/// `threads` threads each logging `calls` tool calls to `mission` at once,
+/// every call acknowledged.
+pub fn log_from_threads<S>(store: &S, mission: &vibe_store::MissionId, threads: i64, calls: i64)
+where
+    S: vibe_store::MissionStore + Clone + Send + 'static,
+{
+    let writers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (store, mission) = (store.clone(), mission.clone());
+            std::thread::spawn(move || {
+                for i in 0..calls {
+                    store
+                        .log_tool_call(
+                            &mission,
+                            vibe_store::NewToolCall::success("w", serde_json::json!([t, i])),
+                        )
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+}
