@@ -234,9 +234,15 @@ fn start_up_code_an_invocation_could_tell_apart_gets_no_spares() {
     let m = s.mission();
     // `_initialize`, which the component runs when it is instantiated: a
     // store call (which a spare, made outside any invocation, would make
-    // with no invocation to record it), output, and start-up slower than a
-    // spare may take to make (1.2 s against 1 s).
-    for name in ["startup-store", "startup-print", "startup-slow"] {
+    // with no invocation to record it), output, start-up slower than a
+    // spare may take to make (1.2 s against 1 s), and start-up that runs
+    // into the memory limit and carries on.
+    for name in [
+        "startup-store",
+        "startup-print",
+        "startup-slow",
+        "startup-tries",
+    ] {
         let tool = s.tool(name);
         let request = Request::new(m.clone(), json!({}));
         let expected = without_spares(&s, name, &request);
