@@ -380,6 +380,79 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
     );
 }
 
+/// A client that closes stdin ends its session. A call it sent just before
+/// still runs and is answered (the SDK gives calls in flight 5 s to
+/// finish, so `printf ... | vibe mcp` works); one still running then is
+/// cancelled, its row ends `cancelled`, it gets no answer, and the server
+/// exits.
+#[test]
+fn vibe_mcp_whose_client_closes_stdin_answers_quick_calls_and_cancels_the_rest() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["block", "echo"]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let mut child = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap(), "--policy"])
+        .arg(&policy)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |message: Value| {
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+    };
+    send(
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": { "name": "leaves", "version": "0" } } }),
+    );
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"id\":0"), "{line}");
+    send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "block", "arguments": { "case": "sleep" } } }));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(
+        &db,
+        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
+    ) < 1
+    {
+        assert!(Instant::now() < deadline, "the call should be running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "echo", "arguments": { "last": "words" } } }));
+    drop(send);
+    drop(stdin);
+    let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("exits within 60 s");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(status.success(), "{status:?}");
+    let answers: Vec<Value> = rest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0]["id"], 2);
+    assert_eq!(
+        answers[0]["result"]["structuredContent"],
+        json!({ "last": "words" })
+    );
+    assert_eq!(
+        query_text(
+            &db,
+            "SELECT group_concat(tool_name || ':' || outcome) FROM tool_calls ORDER BY id"
+        ),
+        "block:cancelled,echo:ok"
+    );
+}
+
 /// SIGTERM during `vibe run` cancels the tool, completes its row as
 /// `cancelled` and exits 143, also while the tool is still loading:
 /// `vibe run guest/hostile/slow-describe` (its `describe` sleeps an hour)
