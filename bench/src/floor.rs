@@ -151,6 +151,7 @@ pub fn pg_client(url: &str) -> BenchResult<postgres::Client> {
 pub struct PgRawInserter {
     client: postgres::Client,
     insert: postgres::Statement,
+    chained: postgres::Statement,
     mission_row_id: i64,
     next: u64,
 }
@@ -164,9 +165,22 @@ impl PgRawInserter {
                                          duration_ms, success, error_message)
                  VALUES ($1, 'raw', $2, NULL, $3, 0, true, NULL)",
         )?;
+        // What a chained write stores, at its cheapest, in one statement:
+        // the mission's row lock, the row, and a ledger entry (no head
+        // read, no digest computed).
+        let chained = client.prepare(
+            "WITH locked AS (SELECT id FROM missions WHERE id = $4 FOR UPDATE),
+                  written AS (
+                    INSERT INTO tool_calls (mission_id, tool_name, args, result, timestamp,
+                                            duration_ms, success, error_message)
+                    SELECT $1, 'raw', $2, NULL, $3, 0, true, NULL FROM locked RETURNING id)
+             INSERT INTO row_chain (mission_id, seq, row_table, row_seq, row_digest, hash)
+             SELECT $4, $5, 'tool_calls', $5, $6, $6 FROM written",
+        )?;
         Ok(PgRawInserter {
             client,
             insert,
+            chained,
             mission_row_id,
             next: 0,
         })
@@ -183,6 +197,31 @@ impl PgRawInserter {
                 &now_timestamp(),
             ],
         )?;
+        self.next += 1;
+        Ok(start.elapsed())
+    }
+
+    /// [`insert_one`](Self::insert_one) with the chain's storage: the row
+    /// lock of mission row `ledger` and an entry in its chain, in the same
+    /// statement (name a mission the store does not write, whose chain this
+    /// breaks); returns how long it took.
+    pub fn insert_chained(&mut self, ledger: i64) -> BenchResult<Duration> {
+        let start = Instant::now();
+        let seq = i64::try_from(self.next)? + 2;
+        let written = self.client.execute(
+            &self.chained,
+            &[
+                &self.mission_row_id,
+                &format!("{{\"i\":{}}}", self.next),
+                &now_timestamp(),
+                &ledger,
+                &seq,
+                &format!("{:064x}", self.next),
+            ],
+        )?;
+        if written != 1 {
+            return Err(format!("the chained floor wrote {written} ledger rows, not 1").into());
+        }
         self.next += 1;
         Ok(start.elapsed())
     }

@@ -68,6 +68,9 @@ struct Args {
     writer_threads: usize,
     #[arg(long, hide = true, default_value_t = 0)]
     writer_start_ms: u64,
+    /// (Row 11's floor: serve the MCP SDK alone on stdio, see `mcp_floor`.)
+    #[arg(long, hide = true)]
+    serve_mcp_floor: bool,
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,9 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();
+    if args.serve_mcp_floor {
+        return vibe_bench::mcp_floor::serve().map_err(|e| text(&e));
+    }
     if let Some(location) = &args.writer {
         let calls = vibe_bench::writer_process(
             location,

@@ -132,6 +132,44 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The server process's CPU time so far (all its threads, user and
+    /// system), as Linux's `/proc` counts it: in clock ticks of 10 ms.
+    fn cpu_time(&self) -> BenchResult<Duration> {
+        cpu_time(&format!("/proc/{}/stat", self.child.id()))
+    }
+
+    /// [`Client::sequential`], and the server's CPU time per call.
+    fn sequential_cpu(
+        &mut self,
+        tool: &str,
+        arguments: &Value,
+    ) -> BenchResult<(Duration, Vec<Duration>)> {
+        let before = self.cpu_time()?;
+        let times = self.sequential(tool, arguments)?;
+        let used = self.cpu_time()?.saturating_sub(before);
+        Ok((used / CALLS as u32, times))
+    }
+}
+
+/// The CPU time (user and system, all threads) of the process whose
+/// `/proc/PID/stat` is `stat`: fields 14 and 15, in `USER_HZ` ticks (100 a
+/// second on Linux, whatever the kernel's own tick).
+fn cpu_time(stat: &str) -> BenchResult<Duration> {
+    let text = std::fs::read_to_string(stat)?;
+    // The command name (field 2) may hold spaces: count from its `)`.
+    let fields: Vec<&str> = text
+        .rsplit_once(')')
+        .ok_or("a /proc stat without a command")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |at: usize| -> BenchResult<u64> {
+        Ok(fields.get(at).ok_or("a short /proc stat")?.parse()?)
+    };
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
 impl Drop for Client {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -158,6 +196,12 @@ struct Pass {
     direct_8: Duration,
     sequential: Vec<Duration>,
     in_flight: Vec<Duration>,
+    /// The SDK alone ([`crate::mcp_floor`]): one at a time, and 8 in flight.
+    floor_sequential: Vec<Duration>,
+    floor_in_flight: Vec<Duration>,
+    /// CPU time a call (one at a time): `Runtime::run` in this process,
+    /// the `vibe mcp` process, the SDK-alone process.
+    cpu: [Duration; 3],
 }
 
 impl Bench<'_> {
@@ -169,10 +213,12 @@ impl Bench<'_> {
         let runtime = Runtime::new(store.clone(), RuntimeConfig::default())?;
         let tool = runtime.load(echo)?;
         let request = Request::new(mission, arguments.clone());
-        let direct = timed(CALLS / 4, |_| {
+        let before = cpu_time("/proc/self/stat")?;
+        let direct = timed(CALLS, |_| {
             runtime.run(&tool, &request)?;
             Ok(())
         })?;
+        let direct_cpu = cpu_time("/proc/self/stat")?.saturating_sub(before) / CALLS as u32;
         // All 8 start together (a thread started late would run alone).
         let start_line = std::sync::Barrier::new(9);
         let direct_8 = std::thread::scope(|scope| {
@@ -203,13 +249,22 @@ impl Bench<'_> {
                 .arg(echo),
         )?;
         vibe.sequential("echo", arguments)?; // warm: compiled, cached
-        let sequential = vibe.sequential("echo", arguments)?;
+        let (vibe_cpu, sequential) = vibe.sequential_cpu("echo", arguments)?;
         let in_flight = vibe.in_flight("echo", arguments, 8)?;
+        drop(vibe);
+        let mut floor =
+            Client::start(Command::new(&self.config.bench_binary).arg("--serve-mcp-floor"))?;
+        floor.sequential("echo", arguments)?; // warm
+        let (floor_cpu, floor_sequential) = floor.sequential_cpu("echo", arguments)?;
+        let floor_in_flight = floor.in_flight("echo", arguments, 8)?;
         Ok(Pass {
             direct,
             direct_8,
             sequential,
             in_flight,
+            floor_sequential,
+            floor_in_flight,
+            cpu: [direct_cpu, vibe_cpu, floor_cpu],
         })
     }
 
@@ -227,11 +282,11 @@ impl Bench<'_> {
         )?;
         let (seq_p50, seq_p99) = (
             median(pass.sequential.clone()),
-            percentile(pass.sequential, 0.99),
+            percentile(pass.sequential.clone(), 0.99),
         );
         let (par_p50, par_p99) = (
             median(pass.in_flight.clone()),
-            percentile(pass.in_flight, 0.99),
+            percentile(pass.in_flight.clone(), 0.99),
         );
         self.row(
             "11",
@@ -251,10 +306,14 @@ impl Bench<'_> {
             fmt(pass.direct_8),
             fmt(seq_p50.saturating_sub(direct)),
         )?;
+        self.mcp_floor_line("full", &pass, seq_p50, par_p50)?;
         // The same without an fsync per commit: what the server adds, with
         // the disk's share (two commits a call) out of the figures.
         let normal = self.mcp_pass(Durability::Normal, &arguments)?;
-        let (n_seq, n_par) = (median(normal.sequential), median(normal.in_flight));
+        let (n_seq, n_par) = (
+            median(normal.sequential.clone()),
+            median(normal.in_flight.clone()),
+        );
         writeln!(
             self.out,
             "11  durability normal: Runtime::run {}, vibe mcp p50 {} (overhead {}); 8 in flight \
@@ -265,6 +324,7 @@ impl Bench<'_> {
             fmt(n_par),
             fmt(normal.direct_8),
         )?;
+        self.mcp_floor_line("normal", &normal, n_seq, n_par)?;
 
         // The same tool, the same client, the official Python SDK's server.
         let python = &self.config.python;
@@ -296,6 +356,48 @@ impl Bench<'_> {
             Some((ratio(py_p50, seq_p50), "of vibe mcp")),
         )?;
         check_logged(&py_db)?;
+        Ok(())
+    }
+}
+
+impl Bench<'_> {
+    /// The SDK's own round trip beside `vibe mcp`'s: what any server on the
+    /// SDK pays before its tool runs, and what `vibe mcp` adds over it (the
+    /// store, the sandbox and the gate).
+    fn mcp_floor_line(
+        &mut self,
+        durability: &str,
+        pass: &Pass,
+        vibe_p50: Duration,
+        vibe_par_p50: Duration,
+    ) -> BenchResult<()> {
+        let (floor_p50, floor_par_p50) = (
+            median(pass.floor_sequential.clone()),
+            median(pass.floor_in_flight.clone()),
+        );
+        let overhead = vibe_p50.saturating_sub(pass.direct);
+        writeln!(
+            self.out,
+            "11  durability {durability}: the SDK alone (rmcp on its stdio transport, a tool that \
+             does nothing) p50 {} one at a time, {} with 8 in flight (vibe mcp {}); of vibe mcp's \
+             overhead over Runtime::run ({}), the SDK's round trip is {}, the rest {}",
+            fmt(floor_p50),
+            fmt(floor_par_p50),
+            fmt(vibe_par_p50),
+            fmt(overhead),
+            fmt(floor_p50),
+            fmt(overhead.saturating_sub(floor_p50)),
+        )?;
+        let [run_cpu, vibe_cpu, floor_cpu] = pass.cpu;
+        writeln!(
+            self.out,
+            "11  durability {durability}: CPU time a call, one at a time (all threads): \
+             Runtime::run {}, vibe mcp {} ({} more), the SDK alone {}",
+            fmt(run_cpu),
+            fmt(vibe_cpu),
+            fmt(vibe_cpu.saturating_sub(run_cpu)),
+            fmt(floor_cpu),
+        )?;
         Ok(())
     }
 }

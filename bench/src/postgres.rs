@@ -60,13 +60,16 @@ impl Bench<'_> {
         let (pg, url) = fresh_pg(pooled.clone())?;
         let mission = pg.create_mission(Phase::Coding, json!({}).into())?;
         let mut raw = PgRawInserter::new(&url, pg.get_mission(&mission)?.id)?;
+        let ledger = pg.create_mission(Phase::Coding, json!({}).into())?;
+        let ledger = pg.get_mission(&ledger)?.id;
         let sqlite = self.fresh_store(Durability::Full)?;
         let lite_mission = sqlite.create_mission(Phase::Coding, json!({}).into())?;
         let mut lite_raw = RawInserter::new(&sqlite, sqlite.get_mission(&lite_mission)?.id)?;
-        let (mut floor, mut store, mut lite_floor, mut lite_store) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut floor, mut chained, mut store, mut lite_floor, mut lite_store) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for i in 0..(self.config.ops / 10).max(50) {
             floor.push(raw.insert_one()?);
+            chained.push(raw.insert_chained(ledger)?);
             let start = Instant::now();
             pg.log_tool_call(&mission, NewToolCall::success("pg", json!({ "i": i })))?;
             store.push(start.elapsed());
@@ -78,7 +81,11 @@ impl Bench<'_> {
             )?;
             lite_store.push(start.elapsed());
         }
-        let (floor, store) = (super::median(floor), super::median(store));
+        let (floor, chained, store) = (
+            super::median(floor),
+            super::median(chained),
+            super::median(store),
+        );
         let (lite_floor, lite_store) = (super::median(lite_floor), super::median(lite_store));
         self.row(
             "13",
@@ -86,6 +93,13 @@ impl Bench<'_> {
             "full",
             floor,
             Some((1.0, "floor")),
+        )?;
+        self.row(
+            "13",
+            "postgres: + mission lock + raw ledger row, 1 statement",
+            "full",
+            chained,
+            Some((ratio(chained, floor), "of floor (the chain's storage)")),
         )?;
         self.row(
             "13",
