@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::mcp_stdio::McpStdio;
+use crate::common::mcp_stdio::{McpStdio, Streams};
 use crate::common::memory::mib;
 use crate::common::{count, guest, served, temp_db, text, tools_dir, vibe_db};
 
@@ -328,38 +328,53 @@ fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
     assert_eq!(answers[1]["id"], 2);
     assert!(answers[1]["result"]["protocolVersion"].is_string());
 
-    let mut raw = McpStdio::start(
-        dir.path(),
-        &db,
-        &[tools.to_str().unwrap(), "--max-message-bytes", "4096"],
-        "raw",
-    );
-    raw.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ");
-    let parse = raw.next();
-    assert_eq!(
-        (parse["id"].clone(), parse["error"]["code"].clone()),
-        (Value::Null, json!(-32700))
-    );
-    // A message over the cap is refused whole, without being held.
-    let big = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": { "name": "echo", "arguments": { "pad": "x".repeat(10_000) } } });
-    raw.send(big);
-    let refused = raw.next();
-    assert_eq!(refused["error"]["code"], -32600);
-    assert!(refused["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("at most 4096 bytes"));
-    raw.send(json!({ "jsonrpc": "2.0", "id": 3, "method": "no/such/method" }));
-    assert_eq!(raw.next()["error"]["code"], -32601);
-    // And it still serves.
-    raw.send_call(4, "echo", json!({ "ok": true }));
-    let answer = raw.next();
-    assert_eq!(answer["id"], 4);
-    assert_eq!(answer["result"]["structuredContent"], json!({ "ok": true }));
-    let (stderr, code) = raw.finish();
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(invocations(&db).len(), 1, "the refused call ran nothing");
+    for (ran, streams) in [Streams::Pipes, Streams::Sockets].into_iter().enumerate() {
+        let mut raw = McpStdio::spawn_on(
+            vibe_db(dir.path(), &db),
+            &[tools.to_str().unwrap(), "--max-message-bytes", "4096"],
+            streams,
+        );
+        raw.initialize("raw", true);
+        raw.send_raw(b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ");
+        let parse = raw.next();
+        assert_eq!(
+            (parse["id"].clone(), parse["error"]["code"].clone()),
+            (Value::Null, json!(-32700)),
+            "{streams:?}"
+        );
+        // A message over the cap is refused whole, without being held; one
+        // that arrives in pieces too.
+        let big = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": { "name": "echo", "arguments": { "pad": "x".repeat(10_000) } } });
+        raw.send(big.clone());
+        let big = big.to_string();
+        let (first, rest) = big.as_bytes().split_at(3000);
+        raw.send_part(first);
+        std::thread::sleep(Duration::from_millis(50));
+        raw.send_raw(rest);
+        for _ in 0..2 {
+            let refused = raw.next();
+            assert_eq!(refused["error"]["code"], -32600, "{streams:?}");
+            assert!(refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 4096 bytes"));
+        }
+        raw.send(json!({ "jsonrpc": "2.0", "id": 3, "method": "no/such/method" }));
+        assert_eq!(raw.next()["error"]["code"], -32601, "{streams:?}");
+        // And it still serves.
+        raw.send_call(4, "echo", json!({ "ok": true }));
+        let answer = raw.next();
+        assert_eq!(answer["id"], 4);
+        assert_eq!(answer["result"]["structuredContent"], json!({ "ok": true }));
+        let (stderr, code) = raw.finish();
+        assert_eq!(code, Some(0), "{streams:?}: {stderr}");
+        assert_eq!(
+            invocations(&db).len(),
+            ran + 1,
+            "the refused calls ran nothing"
+        );
+    }
 }
 
 #[test]
@@ -769,24 +784,35 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
     let tools = served(dir.path(), &["echo"]);
     let cases = malformed();
 
-    let mut command = vibe_db(dir.path(), &db);
-    command.env("VIBE_LOG", "warn");
-    let mut raw = McpStdio::start_with(command, &[tools.to_str().unwrap()], "raw");
-    for (case, message, code, id, _) in &cases {
-        raw.send_raw(message);
-        assert_answer(case, &raw.next(), *code, id);
+    // Over pipes the gate runs on the session's worker; over sockets (and
+    // anything else that is not a pipe) on a thread of its own.
+    for streams in [Streams::Pipes, Streams::Sockets] {
+        let mut command = vibe_db(dir.path(), &db);
+        command.env("VIBE_LOG", "warn");
+        let mut raw = McpStdio::spawn_on(command, &[tools.to_str().unwrap()], streams);
+        raw.initialize("raw", true);
+        let gate_thread = raw.thread_names().contains(&"vibe-mcp-stdin".to_owned());
+        assert_eq!(
+            gate_thread,
+            matches!(streams, Streams::Sockets),
+            "{streams:?}"
+        );
+        for (case, message, code, id, _) in &cases {
+            raw.send_raw(message);
+            assert_answer(&format!("{case} ({streams:?})"), &raw.next(), *code, id);
+        }
+        // One answer each, and no more: the next is the next request's.
+        raw.send(json!({ "jsonrpc": "2.0", "id": "last", "method": "ping" }));
+        assert_eq!(raw.next()["id"], "last", "{streams:?}");
+        let (stderr, code) = raw.finish();
+        assert_eq!(code, Some(0), "{streams:?}: {stderr}");
+        // Logs quote what clients sent in bounded pieces.
+        assert!(
+            stderr.lines().all(|l| l.len() < 2000),
+            "{}",
+            &stderr[..stderr.len().min(3000)]
+        );
     }
-    // One answer each, and no more: the next is the next request's.
-    raw.send(json!({ "jsonrpc": "2.0", "id": "last", "method": "ping" }));
-    assert_eq!(raw.next()["id"], "last");
-    let (stderr, code) = raw.finish();
-    assert_eq!(code, Some(0), "{stderr}");
-    // Logs quote what clients sent in bounded pieces.
-    assert!(
-        stderr.lines().all(|l| l.len() < 2000),
-        "{}",
-        &stderr[..stderr.len().min(3000)]
-    );
 
     let server = http_server(
         dir.path(),

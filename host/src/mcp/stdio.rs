@@ -9,18 +9,25 @@
 //! JSON-RPC answers those with nothing, and before `initialize` the SDK
 //! would end the session over one). The session goes on either way.
 //!
-//! The SDK is handed messages, not bytes: the gate reads stdin on its own
-//! thread, parses each line that passed once, and sends the message to the
-//! session ([`Lines`], the SDK's `Transport`); what the session sends, and
-//! the gate's refusals, are written whole lines at a time by one writer
-//! thread. Each message crosses from one thread to another once each way,
-//! and no pipe stands between the gate and the SDK.
+//! The SDK is handed messages, not bytes. When stdin and stdout are pipes
+//! (as `std::process`, Python's `subprocess` and most MCP clients make
+//! them), both are reopened non-blocking and served by the session's own
+//! async worker: the SDK's `receive` reads the next line through the gate,
+//! and a task on the same worker writes what the session sends, so a
+//! message crosses no thread on its way in or out. Otherwise (a file, a
+//! terminal, a socket such as Node's `child_process` hands over) the gate
+//! reads stdin on a thread of its own and hands each message that passed
+//! to the session, and one writer thread writes whole lines; a message then
+//! crosses from one thread to another once each way. Either way the check
+//! is the same code ([`Gate`]), and no pipe stands between the gate and the
+//! SDK.
 
 use std::io::{BufRead, BufReader, Read, Write};
 
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
+use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::inbound::{self, Kind, Refusal};
@@ -35,27 +42,42 @@ const QUEUED_MESSAGES: usize = 8;
 /// Serves one session on stdin and stdout until the client closes stdin;
 /// returns once every call has ended and its row is complete.
 pub async fn serve_stdio(server: &McpServer) -> std::io::Result<()> {
-    serve_streams(server, std::io::stdin(), std::io::stdout()).await
+    match nonblocking_pipes() {
+        Some((input, output)) => {
+            let input = Input::Pipe {
+                reader: tokio::io::BufReader::with_capacity(BUFFER, input),
+                gate: Gate::new(server.shared.options.max_message_bytes),
+            };
+            serve_session(server, input, Output::on_worker(output)).await
+        }
+        None => serve_streams(server, std::io::stdin(), std::io::stdout()).await,
+    }
 }
 
-/// Serves one session on `input` and `output` (stdio, or a test's pipes).
+/// Serves one session on `input` and `output` (stdio that is not a pair
+/// of pipes, or a test's streams), the gate and the writer on threads of
+/// their own.
 pub async fn serve_streams(
     server: &McpServer,
     input: impl Read + Send + 'static,
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
-    let cap = server.shared.options.max_message_bytes;
-    let out = Output::start(output)?;
+    let gate = Gate::new(server.shared.options.max_message_bytes);
+    let out = Output::on_thread(output)?;
     let (messages, queued) = mpsc::channel(QUEUED_MESSAGES);
     let gate_out = out.clone();
     // A thread of its own: it blocks reading stdin, which a client that
     // keeps its end open never ends (the process exits without it).
     std::thread::Builder::new()
         .name("vibe-mcp-stdin".into())
-        .spawn(move || gate(input, messages, gate_out, cap))?;
+        .spawn(move || read_on_thread(input, gate, messages, gate_out))?;
+    serve_session(server, Input::Queued(queued), out).await
+}
+
+async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io::Result<()> {
     let session = server.session("stdio");
     let transport = Lines {
-        queued,
+        input,
         out: out.clone(),
     };
     match session.serve(transport).await {
@@ -72,11 +94,55 @@ pub async fn serve_streams(
     Ok(())
 }
 
-/// The session's transport: messages from the gate in, lines to the writer
-/// out.
+/// How much of stdin is read, and of stdout buffered, at once.
+const BUFFER: usize = 64 << 10;
+
+/// Stdin and stdout reopened non-blocking, on open file descriptions of
+/// their own (so the process's standard streams, and whatever shares them,
+/// keep their flags), when both are pipes; `None` otherwise. Called on the
+/// runtime, whose reactor then drives them.
+#[cfg(target_os = "linux")]
+fn nonblocking_pipes() -> Option<(PipeReader, PipeWriter)> {
+    use tokio::net::unix::pipe::OpenOptions;
+    // Each refuses anything but a FIFO (and the writer a FIFO no one
+    // reads), leaving the threads to serve it.
+    let input = OpenOptions::new().open_receiver("/proc/self/fd/0").ok()?;
+    let output = OpenOptions::new().open_sender("/proc/self/fd/1").ok()?;
+    Some((input, output))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn nonblocking_pipes() -> Option<(PipeReader, PipeWriter)> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+type PipeReader = tokio::net::unix::pipe::Receiver;
+#[cfg(target_os = "linux")]
+type PipeWriter = tokio::net::unix::pipe::Sender;
+#[cfg(not(target_os = "linux"))]
+type PipeReader = tokio::io::Empty;
+#[cfg(not(target_os = "linux"))]
+type PipeWriter = tokio::io::Sink;
+
+/// The session's transport: messages through the gate in, lines to the
+/// writer out.
 struct Lines {
-    queued: mpsc::Receiver<ClientJsonRpcMessage>,
+    input: Input,
     out: Output,
+}
+
+/// Where the session's messages come from.
+enum Input {
+    /// Read and checked by [`read_on_thread`], and queued.
+    Queued(mpsc::Receiver<ClientJsonRpcMessage>),
+    /// Read and checked here, in the SDK's `receive`, on its worker.
+    Pipe {
+        reader: tokio::io::BufReader<PipeReader>,
+        gate: Gate,
+    },
+    /// The SDK closed the transport.
+    Closed,
 }
 
 impl Transport<RoleServer> for Lines {
@@ -95,11 +161,33 @@ impl Transport<RoleServer> for Lines {
     }
 
     async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
-        self.queued.recv().await
+        match &mut self.input {
+            Input::Queued(queued) => queued.recv().await,
+            Input::Closed => None,
+            // The SDK drops this future whenever something else is ready
+            // first: nothing is taken from the buffer across the one await.
+            Input::Pipe { reader, gate } => loop {
+                let (used, verdict) = match reader.fill_buf().await {
+                    Ok([]) => return None,
+                    Ok(available) => gate.take(available),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => return None,
+                };
+                reader.consume(used);
+                match verdict {
+                    Some(Verdict::Pass(message)) => return Some(message),
+                    Some(Verdict::Answer(line)) => self.out.line(line).ok()?,
+                    None => {}
+                }
+            },
+        }
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
-        self.queued.close();
+        match &mut self.input {
+            Input::Queued(queued) => queued.close(),
+            input => *input = Input::Closed,
+        }
         Ok(())
     }
 }
@@ -113,20 +201,22 @@ enum Out {
     Written(oneshot::Sender<()>),
 }
 
-/// The writer thread's queue: whole lines, written in the order given.
+/// The writer's queue: whole lines, written in the order given.
 #[derive(Clone)]
-struct Output(std::sync::mpsc::Sender<Out>);
+struct Output(mpsc::UnboundedSender<Out>);
 
 impl Output {
-    fn start(mut output: impl Write + Send + 'static) -> std::io::Result<Output> {
-        let (sender, lines) = std::sync::mpsc::channel::<Out>();
+    /// A writer on a thread of its own, for an output that blocks.
+    fn on_thread(mut output: impl Write + Send + 'static) -> std::io::Result<Output> {
+        let (sender, mut lines) = mpsc::unbounded_channel::<Out>();
         std::thread::Builder::new()
             .name("vibe-mcp-stdout".into())
             .spawn(move || {
                 let mut broken = false;
-                while let Ok(first) = lines.recv() {
+                while let Some(first) = lines.blocking_recv() {
                     // What queued meanwhile goes out with one flush.
-                    for out in std::iter::once(first).chain(lines.try_iter()) {
+                    let mut next = Some(first);
+                    while let Some(out) = next.take().or_else(|| lines.try_recv().ok()) {
                         match out {
                             Out::Line(line) if !broken => {
                                 broken = output.write_all(&line).is_err();
@@ -142,6 +232,34 @@ impl Output {
                 }
             })?;
         Ok(Output(sender))
+    }
+
+    /// A writer task on the session's runtime, for an output that does not
+    /// block (a client that stops reading holds up only this task).
+    fn on_worker(output: impl AsyncWrite + Send + Unpin + 'static) -> Output {
+        let (sender, mut lines) = mpsc::unbounded_channel::<Out>();
+        let mut output = tokio::io::BufWriter::with_capacity(BUFFER, output);
+        tokio::spawn(async move {
+            let mut broken = false;
+            while let Some(first) = lines.recv().await {
+                // What queued meanwhile goes out with one flush.
+                let mut next = Some(first);
+                while let Some(out) = next.take().or_else(|| lines.try_recv().ok()) {
+                    match out {
+                        Out::Line(line) if !broken => {
+                            broken = output.write_all(&line).await.is_err();
+                        }
+                        Out::Line(_) => {}
+                        Out::Written(done) => {
+                            broken = broken || output.flush().await.is_err();
+                            let _ = done.send(());
+                        }
+                    }
+                }
+                broken = broken || output.flush().await.is_err();
+            }
+        });
+        Output(sender)
     }
 
     /// Hands one message (no newline) to the writer.
@@ -161,76 +279,118 @@ impl Output {
     }
 }
 
-/// Reads lines from `input`, passing each message that passes the check on
-/// to the session and answering the rest through `out`.
-fn gate(input: impl Read, session: mpsc::Sender<ClientJsonRpcMessage>, out: Output, cap: usize) {
-    let mut input = BufReader::with_capacity(64 << 10, input);
-    let mut line: Vec<u8> = Vec::new();
-    let mut oversize = false;
-    let mut initialized = false;
+/// Reads lines from `input` through `gate`, queueing each message that
+/// passes for the session and answering the rest through `out`.
+fn read_on_thread(
+    input: impl Read,
+    mut gate: Gate,
+    session: mpsc::Sender<ClientJsonRpcMessage>,
+    out: Output,
+) {
+    let mut input = BufReader::with_capacity(BUFFER, input);
     loop {
-        let (used, complete) = {
-            let available = match input.fill_buf() {
-                Ok([]) => break,
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            match available.iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    if !oversize && line.len() + end <= cap {
-                        line.extend_from_slice(&available[..end]);
-                    } else {
-                        oversize = true;
-                    }
-                    (end + 1, true)
-                }
-                None => {
-                    if !oversize && line.len() + available.len() <= cap {
-                        line.extend_from_slice(available);
-                    } else {
-                        oversize = true;
-                        line.clear();
-                    }
-                    (available.len(), false)
-                }
-            }
+        let (used, verdict) = match input.fill_buf() {
+            Ok([]) => break,
+            Ok(available) => gate.take(available),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         };
         input.consume(used);
-        if !complete {
-            continue;
+        let went_on = match verdict {
+            Some(Verdict::Pass(message)) => session.blocking_send(message).is_ok(),
+            Some(Verdict::Answer(line)) => out.line(line).is_ok(),
+            None => true,
+        };
+        if !went_on {
+            break;
         }
-        let refusal = if oversize {
-            Some(Refusal::unread(
-                Refusal::INVALID_REQUEST,
-                format!("Invalid Request: a message is at most {cap} bytes; this one was longer and was dropped"),
-            ))
-        } else if line.iter().all(u8::is_ascii_whitespace) {
-            None
+    }
+}
+
+/// The check every line from stdin passes: at most `cap` bytes (a longer
+/// line is skipped as its bytes arrive, never held whole), and what
+/// [`inbound::check`] lets through.
+struct Gate {
+    cap: usize,
+    /// The line so far (empty once it is known to be over the cap).
+    line: Vec<u8>,
+    oversize: bool,
+    initialized: bool,
+}
+
+/// What a whole line comes to.
+enum Verdict {
+    /// A message for the session.
+    Pass(ClientJsonRpcMessage),
+    /// A refusal to write back (one line, no newline).
+    Answer(Vec<u8>),
+}
+
+impl Gate {
+    fn new(cap: usize) -> Gate {
+        Gate {
+            cap,
+            line: Vec::new(),
+            oversize: false,
+            initialized: false,
+        }
+    }
+
+    /// Takes bytes from the front of `available` up to the end of a line
+    /// (all of them, in the middle of one): how many it took and, at a
+    /// line's end, what the line comes to (nothing for a blank line, or for
+    /// a refused notification or response, which JSON-RPC does not answer).
+    fn take(&mut self, available: &[u8]) -> (usize, Option<Verdict>) {
+        let Some(end) = available.iter().position(|&b| b == b'\n') else {
+            if !self.oversize && self.line.len() + available.len() <= self.cap {
+                self.line.extend_from_slice(available);
+            } else {
+                self.oversize = true;
+                self.line.clear();
+            }
+            return (available.len(), None);
+        };
+        if !self.oversize && self.line.len() + end <= self.cap {
+            self.line.extend_from_slice(&available[..end]);
         } else {
-            match inbound::check(&line, initialized).and_then(|checked| parse(&line, checked)) {
+            self.oversize = true;
+        }
+        let verdict = self.judge();
+        self.line.clear();
+        self.oversize = false;
+        (end + 1, verdict)
+    }
+
+    /// What the whole line in `self.line` comes to.
+    fn judge(&mut self) -> Option<Verdict> {
+        let refusal = if self.oversize {
+            Refusal::unread(
+                Refusal::INVALID_REQUEST,
+                format!(
+                    "Invalid Request: a message is at most {} bytes; this one was longer and was dropped",
+                    self.cap
+                ),
+            )
+        } else if self.line.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        } else {
+            let line = &self.line;
+            match inbound::check(line, self.initialized).and_then(|checked| parse(line, checked)) {
                 Ok((message, is_initialize)) => {
-                    initialized |= is_initialize;
-                    if session.blocking_send(message).is_err() {
-                        break;
-                    }
-                    None
+                    self.initialized |= is_initialize;
+                    return Some(Verdict::Pass(message));
                 }
-                Err(refusal) => Some(refusal),
+                Err(refusal) => refusal,
             }
         };
-        if let Some(refusal) = refusal {
-            if !refusal.answered {
-                tracing::debug!(
-                    "dropped a notification or response: {}",
-                    quote(&refusal.message, 300)
-                );
-            } else if out.line(refusal.to_json().into_bytes()).is_err() {
-                break;
-            }
+        if !refusal.answered {
+            tracing::debug!(
+                "dropped a notification or response: {}",
+                quote(&refusal.message, 300)
+            );
+            return None;
         }
-        line.clear();
-        oversize = false;
+        Some(Verdict::Answer(refusal.to_json().into_bytes()))
     }
 }
 

@@ -3,8 +3,9 @@
 //! come, the process killed when the handle is dropped.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,18 @@ use super::vibe_db;
 
 pub struct McpStdio {
     child: Child,
-    stdin: Option<ChildStdin>,
+    stdin: Option<Box<dyn Write + Send>>,
     answers: mpsc::Receiver<Value>,
     log: mpsc::Receiver<String>,
+}
+
+/// What a `vibe mcp`'s stdin and stdout are.
+#[derive(Debug, Clone, Copy)]
+pub enum Streams {
+    /// Pipes, as `std::process` and Python's `subprocess` make them.
+    Pipes,
+    /// Unix sockets, as Node's `child_process` makes them.
+    Sockets,
 }
 
 impl McpStdio {
@@ -31,16 +41,40 @@ impl McpStdio {
 
     /// `COMMAND mcp ARGS...`, `command` being a `vibe` with its global
     /// flags (or a program that runs one), not yet initialized.
-    pub fn spawn_with(mut command: Command, args: &[&str]) -> McpStdio {
-        let mut child = command
-            .arg("mcp")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    pub fn spawn_with(command: Command, args: &[&str]) -> McpStdio {
+        McpStdio::spawn_on(command, args, Streams::Pipes)
+    }
+
+    /// As [`spawn_with`](Self::spawn_with), stdin and stdout being
+    /// `streams`.
+    pub fn spawn_on(mut command: Command, args: &[&str], streams: Streams) -> McpStdio {
+        command.arg("mcp").args(args).stderr(Stdio::piped());
+        let (stdin, stdout): (Box<dyn Write + Send>, Box<dyn std::io::Read + Send>) = match streams
+        {
+            Streams::Pipes => {
+                command.stdin(Stdio::piped()).stdout(Stdio::piped());
+                (Box::new(std::io::sink()), Box::new(std::io::empty()))
+            }
+            Streams::Sockets => {
+                // As Node's child_process hands a child its stdio.
+                let (ours_in, theirs_in) = UnixStream::pair().unwrap();
+                let (ours_out, theirs_out) = UnixStream::pair().unwrap();
+                command
+                    .stdin(std::os::fd::OwnedFd::from(theirs_in))
+                    .stdout(std::os::fd::OwnedFd::from(theirs_out));
+                (Box::new(ours_in), Box::new(ours_out))
+            }
+        };
+        let mut child = command.spawn().unwrap();
+        // The command holds the child's ends of the sockets: closed here, so
+        // that closing ours ends the child's stdin.
+        drop(command);
+        let (stdin, stdout): (Box<dyn Write + Send>, Box<dyn std::io::Read + Send>) =
+            match (child.stdin.take(), child.stdout.take()) {
+                (Some(pipe_in), Some(pipe_out)) => (Box::new(pipe_in), Box::new(pipe_out)),
+                _ => (stdin, stdout),
+            };
+        let stderr = child.stderr.take().unwrap();
         let (to_answers, answers) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -64,10 +98,9 @@ impl McpStdio {
                 line.clear();
             }
         });
-        let stdin = child.stdin.take();
         McpStdio {
             child,
-            stdin,
+            stdin: Some(stdin),
             answers,
             log,
         }
@@ -111,9 +144,24 @@ impl McpStdio {
     }
 
     pub fn send_raw(&mut self, line: &[u8]) {
+        self.send_part(line);
+        self.send_part(b"\n");
+    }
+
+    /// The names of the server's threads (Linux).
+    pub fn thread_names(&self) -> Vec<String> {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        std::fs::read_dir(tasks)
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim_end().to_owned())
+            .collect()
+    }
+
+    /// Sends `bytes` as they are: part of a line.
+    pub fn send_part(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(line).unwrap();
-        stdin.write_all(b"\n").unwrap();
+        stdin.write_all(bytes).unwrap();
         stdin.flush().unwrap();
     }
 
