@@ -355,6 +355,12 @@ impl Bench<'_> {
             py_p50,
             Some((ratio(py_p50, seq_p50), "of vibe mcp")),
         )?;
+        writeln!(
+            self.out,
+            "11  the Python SDK's server: {:.2}x of Runtime::run (what a server that added nothing \
+             would reach)",
+            ratio(py_p50, direct)
+        )?;
         check_logged(&py_db)?;
         Ok(())
     }
@@ -378,9 +384,9 @@ impl Bench<'_> {
         let overhead = vibe_p50.saturating_sub(pass.direct);
         writeln!(
             self.out,
-            "11  durability {durability}: the SDK alone (rmcp on its stdio transport, a tool that \
-             does nothing) p50 {} one at a time, {} with 8 in flight (vibe mcp {}); of vibe mcp's \
-             overhead over Runtime::run ({}), the SDK's round trip is {}, the rest {}",
+            "11  the SDK alone, again in the {durability} pass (rmcp on its stdio transport, a tool \
+             that does nothing, no store) p50 {} one at a time, {} with 8 in flight (vibe mcp {}); \
+             of vibe mcp's overhead over Runtime::run ({}), the SDK's round trip is {}, the rest {}",
             fmt(floor_p50),
             fmt(floor_par_p50),
             fmt(vibe_par_p50),
@@ -391,8 +397,9 @@ impl Bench<'_> {
         let [run_cpu, vibe_cpu, floor_cpu] = pass.cpu;
         writeln!(
             self.out,
-            "11  durability {durability}: CPU time a call, one at a time (all threads): \
-             Runtime::run {}, vibe mcp {} ({} more), the SDK alone {}",
+            "11  durability {durability}: CPU time a call, one at a time (all threads; /proc's 10 \
+             ms ticks over {CALLS} calls, so to 10 us): Runtime::run {}, vibe mcp {} ({} more), the \
+             SDK alone {}",
             fmt(run_cpu),
             fmt(vibe_cpu),
             fmt(vibe_cpu.saturating_sub(run_cpu)),
