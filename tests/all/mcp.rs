@@ -328,7 +328,12 @@ fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
     assert_eq!(answers[1]["id"], 2);
     assert!(answers[1]["result"]["protocolVersion"].is_string());
 
-    for (ran, streams) in [Streams::Pipes, Streams::Sockets].into_iter().enumerate() {
+    let kinds = [
+        Streams::Pipes,
+        Streams::Sockets,
+        Streams::NonBlockingSockets,
+    ];
+    for (ran, streams) in kinds.into_iter().enumerate() {
         let mut raw = McpStdio::spawn_on(
             vibe_db(dir.path(), &db),
             &[tools.to_str().unwrap(), "--max-message-bytes", "4096"],
@@ -373,6 +378,180 @@ fn bad_input_gets_json_rpc_errors_and_the_server_keeps_serving() {
             invocations(&db).len(),
             ran + 1,
             "the refused calls ran nothing"
+        );
+    }
+}
+
+/// A last request with no newline before the client closes stdin is a
+/// request: answered, run and recorded, over pipes and over sockets.
+#[test]
+fn a_last_line_without_a_newline_is_answered() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    for (ran, streams) in [Streams::Pipes, Streams::Sockets].into_iter().enumerate() {
+        let mut raw = McpStdio::spawn_on(
+            vibe_db(dir.path(), &db),
+            &[tools.to_str().unwrap()],
+            streams,
+        );
+        raw.initialize("raw", true);
+        let call = json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": { "name": "echo", "arguments": { "last": true } } });
+        raw.send_part(call.to_string().as_bytes());
+        raw.close_stdin();
+        let answer = raw.next();
+        assert_eq!(answer["id"], 7, "{streams:?}: {answer}");
+        assert_eq!(
+            answer["result"]["structuredContent"],
+            json!({ "last": true })
+        );
+        let (stderr, code) = raw.finish();
+        assert_eq!(code, Some(0), "{streams:?}: {stderr}");
+        assert_eq!(invocations(&db).len(), ran + 1, "{streams:?}");
+    }
+}
+
+/// A named FIFO as stdin whose writer wrote the session and closed before
+/// the server began reading (`vibe mcp < fifo`, the writer quick): the
+/// server serves it and exits at its end (Linux does not report that end to
+/// a FIFO reopened non-blocking, so a named FIFO is read by a thread).
+#[test]
+fn a_named_fifo_whose_writer_already_left_is_served_to_its_end() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let fifo = dir.path().join("requests");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let session = [
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": "fifo", "version": "0" } } }),
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "echo", "arguments": { "x": 1 } } }),
+    ]
+    .map(|m| format!("{m}\n"))
+    .concat();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, session).unwrap())
+    };
+    // Opened for reading here, so the writer can write and leave before
+    // the server reads.
+    let input = std::fs::File::open(&fifo).unwrap();
+    writer.join().unwrap();
+    let mut server = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .stdin(input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still serving a FIFO that ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = server.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ids: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(0), json!(1)]);
+    assert_eq!(invocations(&db).len(), 1);
+}
+
+/// A client that closes stdin and never reads stdout (answers piling up in
+/// a full pipe or socket) does not keep the server alive: every row is
+/// complete, and the server exits once its answers have waited 10 s.
+#[test]
+fn a_client_that_never_reads_its_answers_does_not_keep_the_server_alive() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    for streams in [Streams::Pipes, Streams::Sockets] {
+        let before = invocations(&db).len();
+        let mut command = vibe_db(dir.path(), &db);
+        command
+            .args(["mcp", tools.to_str().unwrap()])
+            .stderr(Stdio::piped());
+        // stdout stays open, never read.
+        let (mut stdin, _unread, mut server): (Box<dyn Write>, Box<dyn std::any::Any>, Child) =
+            match streams {
+                Streams::Pipes => {
+                    let mut child = command
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .spawn()
+                        .unwrap();
+                    let stdin = child.stdin.take().unwrap();
+                    let stdout = child.stdout.take().unwrap();
+                    (Box::new(stdin), Box::new(stdout), child)
+                }
+                _ => {
+                    let (ours_in, theirs_in) = std::os::unix::net::UnixStream::pair().unwrap();
+                    let (ours_out, theirs_out) = std::os::unix::net::UnixStream::pair().unwrap();
+                    let child = command
+                        .stdin(std::os::fd::OwnedFd::from(theirs_in))
+                        .stdout(std::os::fd::OwnedFd::from(theirs_out))
+                        .spawn()
+                        .unwrap();
+                    drop(command);
+                    (Box::new(ours_in), Box::new(ours_out), child)
+                }
+            };
+        let mut lines = vec![
+            json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": { "name": "deaf", "version": "0" } } }),
+            json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+        ];
+        let pad = "x".repeat(100_000);
+        for id in 1..=40 {
+            lines.push(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": { "name": "echo", "arguments": { "pad": pad } } }));
+        }
+        for line in lines {
+            writeln!(stdin, "{line}").unwrap();
+        }
+        drop(stdin);
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
+        let status = loop {
+            if let Some(status) = server.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{streams:?}: still running 90 s after stdin closed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        server
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(status.success(), "{streams:?}: {stderr}");
+        assert!(
+            stderr.contains("exiting with answers unread"),
+            "{streams:?}: {stderr}"
+        );
+        let rows = invocations(&db);
+        assert_eq!(rows.len() - before, 40, "{streams:?}");
+        assert!(
+            rows.iter().all(|(_, outcome, _)| outcome == "ok"),
+            "{rows:?}"
         );
     }
 }
@@ -786,7 +965,11 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
 
     // Over pipes the gate runs on the session's worker; over sockets (and
     // anything else that is not a pipe) on a thread of its own.
-    for streams in [Streams::Pipes, Streams::Sockets] {
+    for streams in [
+        Streams::Pipes,
+        Streams::Sockets,
+        Streams::NonBlockingSockets,
+    ] {
         let mut command = vibe_db(dir.path(), &db);
         command.env("VIBE_LOG", "warn");
         let mut raw = McpStdio::spawn_on(command, &[tools.to_str().unwrap()], streams);
@@ -794,7 +977,7 @@ fn every_malformed_message_gets_one_answer_with_the_json_rpc_code_on_both_transp
         let gate_thread = raw.thread_names().contains(&"vibe-mcp-stdin".to_owned());
         assert_eq!(
             gate_thread,
-            matches!(streams, Streams::Sockets),
+            !matches!(streams, Streams::Pipes),
             "{streams:?}"
         );
         for (case, message, code, id, _) in &cases {

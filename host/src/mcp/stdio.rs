@@ -63,6 +63,7 @@ pub async fn serve_streams(
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
     let gate = Gate::new(server.shared.options.max_message_bytes);
+    let (input, output) = (Patient::new(input), Patient::new(output));
     let out = Output::on_thread(output)?;
     let (messages, queued) = mpsc::channel(QUEUED_MESSAGES);
     let gate_out = out.clone();
@@ -90,21 +91,47 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
         ),
     }
     server.drain().await;
-    out.written().await;
+    // Every row is complete by now; what is left is the client's reading.
+    if tokio::time::timeout(OUTPUT_GRACE, out.written())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the client has not read every answer {} s after its session ended; exiting with \
+             answers unread",
+            OUTPUT_GRACE.as_secs()
+        );
+    }
     Ok(())
 }
+
+/// How long the answers of a session that ended wait for the client to
+/// read them: a client that closed stdin but never reads stdout must not
+/// keep the process alive.
+const OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How much of stdin is read, and of stdout buffered, at once.
 const BUFFER: usize = 64 << 10;
 
 /// Stdin and stdout reopened non-blocking, on open file descriptions of
 /// their own (so the process's standard streams, and whatever shares them,
-/// keep their flags), when both are pipes; `None` otherwise. Called on the
-/// runtime, whose reactor then drives them.
+/// keep their flags), when both are anonymous pipes; `None` otherwise.
+/// Called on the runtime, whose reactor then drives them.
+///
+/// Not a named FIFO (`mkfifo`): Linux never reports the hang-up of one
+/// opened non-blocking while no writer had it open, so a client that wrote
+/// its requests and closed before the reopen would never be seen to end.
 #[cfg(target_os = "linux")]
 fn nonblocking_pipes() -> Option<(PipeReader, PipeWriter)> {
     use tokio::net::unix::pipe::OpenOptions;
-    // Each refuses anything but a FIFO (and the writer a FIFO no one
+    let anonymous = |fd: u8| {
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .is_ok_and(|target| target.as_os_str().as_encoded_bytes().starts_with(b"pipe:["))
+    };
+    if !(anonymous(0) && anonymous(1)) {
+        return None;
+    }
+    // Each also refuses anything but a FIFO (and the writer one no one
     // reads), leaving the threads to serve it.
     let input = OpenOptions::new().open_receiver("/proc/self/fd/0").ok()?;
     let output = OpenOptions::new().open_sender("/proc/self/fd/1").ok()?;
@@ -124,6 +151,62 @@ type PipeWriter = tokio::net::unix::pipe::Sender;
 type PipeReader = tokio::io::Empty;
 #[cfg(not(target_os = "linux"))]
 type PipeWriter = tokio::io::Sink;
+
+/// A stream a thread reads or writes as if it blocked, whatever its flags:
+/// `O_NONBLOCK` belongs to the open file description, which the client
+/// (or whoever else holds it) may have made non-blocking, and a read or
+/// write that would block is then waited out (1 ms, doubling to 20 ms,
+/// between tries) rather than taken for the end of the session.
+struct Patient<S> {
+    stream: S,
+    wait: std::time::Duration,
+}
+
+impl<S> Patient<S> {
+    const FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+    const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+    fn new(stream: S) -> Self {
+        Patient {
+            stream,
+            wait: Self::FIRST_WAIT,
+        }
+    }
+
+    fn again<T>(
+        &mut self,
+        mut attempt: impl FnMut(&mut S) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        loop {
+            match attempt(&mut self.stream) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(self.wait);
+                    self.wait = (self.wait * 2).min(Self::LONGEST_WAIT);
+                }
+                done => {
+                    self.wait = Self::FIRST_WAIT;
+                    return done;
+                }
+            }
+        }
+    }
+}
+
+impl<S: Read> Read for Patient<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.again(|stream| stream.read(buf))
+    }
+}
+
+impl<S: Write> Write for Patient<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.again(|stream| stream.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.again(Write::flush)
+    }
+}
 
 /// The session's transport: messages through the gate in, lines to the
 /// writer out.
@@ -168,7 +251,8 @@ impl Transport<RoleServer> for Lines {
             // first: nothing is taken from the buffer across the one await.
             Input::Pipe { reader, gate } => loop {
                 let (used, verdict) = match reader.fill_buf().await {
-                    Ok([]) => return None,
+                    // A last line with no newline is a line; then the end.
+                    Ok([]) => (0, Some(gate.end()?)),
                     Ok(available) => gate.take(available),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => return None,
@@ -290,7 +374,11 @@ fn read_on_thread(
     let mut input = BufReader::with_capacity(BUFFER, input);
     loop {
         let (used, verdict) = match input.fill_buf() {
-            Ok([]) => break,
+            // A last line with no newline is a line; then the end.
+            Ok([]) => match gate.end() {
+                Some(verdict) => (0, Some(verdict)),
+                None => break,
+            },
             Ok(available) => gate.take(available),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
@@ -359,6 +447,19 @@ impl Gate {
         self.line.clear();
         self.oversize = false;
         (end + 1, verdict)
+    }
+
+    /// At the end of the input: what the last line comes to when it had no
+    /// newline (`None` when there was no such line, or it comes to
+    /// nothing).
+    fn end(&mut self) -> Option<Verdict> {
+        if self.line.is_empty() && !self.oversize {
+            return None;
+        }
+        let verdict = self.judge();
+        self.line.clear();
+        self.oversize = false;
+        verdict
     }
 
     /// What the whole line in `self.line` comes to.

@@ -27,6 +27,9 @@ pub enum Streams {
     Pipes,
     /// Unix sockets, as Node's `child_process` makes them.
     Sockets,
+    /// Unix sockets whose ends the server holds were made non-blocking by
+    /// the client (the flag belongs to what both processes hold).
+    NonBlockingSockets,
 }
 
 impl McpStdio {
@@ -55,10 +58,14 @@ impl McpStdio {
                 command.stdin(Stdio::piped()).stdout(Stdio::piped());
                 (Box::new(std::io::sink()), Box::new(std::io::empty()))
             }
-            Streams::Sockets => {
+            Streams::Sockets | Streams::NonBlockingSockets => {
                 // As Node's child_process hands a child its stdio.
                 let (ours_in, theirs_in) = UnixStream::pair().unwrap();
                 let (ours_out, theirs_out) = UnixStream::pair().unwrap();
+                if matches!(streams, Streams::NonBlockingSockets) {
+                    theirs_in.set_nonblocking(true).unwrap();
+                    theirs_out.set_nonblocking(true).unwrap();
+                }
                 command
                     .stdin(std::os::fd::OwnedFd::from(theirs_in))
                     .stdout(std::os::fd::OwnedFd::from(theirs_out));
@@ -224,6 +231,11 @@ impl McpStdio {
     pub fn log_lines(&self, settle: Duration) -> Vec<String> {
         std::thread::sleep(settle);
         self.log.try_iter().collect()
+    }
+
+    /// Closes stdin; answers can still be read.
+    pub fn close_stdin(&mut self) {
+        drop(self.stdin.take());
     }
 
     /// Closes stdin and waits for the server to exit: what it wrote on
