@@ -91,24 +91,9 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
         ),
     }
     server.drain().await;
-    // Every row is complete by now; what is left is the client's reading.
-    if tokio::time::timeout(OUTPUT_GRACE, out.written())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "the client has not read every answer {} s after its session ended; exiting with \
-             answers unread",
-            OUTPUT_GRACE.as_secs()
-        );
-    }
+    out.written().await;
     Ok(())
 }
-
-/// How long the answers of a session that ended wait for the client to
-/// read them: a client that closed stdin but never reads stdout must not
-/// keep the process alive.
-const OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How much of stdin is read, and of stdout buffered, at once.
 const BUFFER: usize = 64 << 10;
@@ -251,8 +236,19 @@ impl Transport<RoleServer> for Lines {
             // first: nothing is taken from the buffer across the one await.
             Input::Pipe { reader, gate } => loop {
                 let (used, verdict) = match reader.fill_buf().await {
-                    // A last line with no newline is a line; then the end.
-                    Ok([]) => (0, Some(gate.end()?)),
+                    // A last line with no newline is a line; then the end,
+                    // without reading again (a terminal's end comes once).
+                    Ok([]) => {
+                        let verdict = gate.end();
+                        self.input = Input::Closed;
+                        return match verdict? {
+                            Verdict::Pass(message) => Some(message),
+                            Verdict::Answer(line) => {
+                                let _ = self.out.line(line);
+                                None
+                            }
+                        };
+                    }
                     Ok(available) => gate.take(available),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => return None,
@@ -287,12 +283,14 @@ enum Out {
 
 /// The writer's queue: whole lines, written in the order given.
 #[derive(Clone)]
-struct Output(mpsc::UnboundedSender<Out>);
+struct Output {
+    queue: mpsc::UnboundedSender<Out>,
+}
 
 impl Output {
     /// A writer on a thread of its own, for an output that blocks.
     fn on_thread(mut output: impl Write + Send + 'static) -> std::io::Result<Output> {
-        let (sender, mut lines) = mpsc::unbounded_channel::<Out>();
+        let (queue, mut lines) = mpsc::unbounded_channel::<Out>();
         std::thread::Builder::new()
             .name("vibe-mcp-stdout".into())
             .spawn(move || {
@@ -315,13 +313,13 @@ impl Output {
                     broken = broken || output.flush().is_err();
                 }
             })?;
-        Ok(Output(sender))
+        Ok(Output { queue })
     }
 
     /// A writer task on the session's runtime, for an output that does not
     /// block (a client that stops reading holds up only this task).
     fn on_worker(output: impl AsyncWrite + Send + Unpin + 'static) -> Output {
-        let (sender, mut lines) = mpsc::unbounded_channel::<Out>();
+        let (queue, mut lines) = mpsc::unbounded_channel::<Out>();
         let mut output = tokio::io::BufWriter::with_capacity(BUFFER, output);
         tokio::spawn(async move {
             let mut broken = false;
@@ -343,13 +341,13 @@ impl Output {
                 broken = broken || output.flush().await.is_err();
             }
         });
-        Output(sender)
+        Output { queue }
     }
 
     /// Hands one message (no newline) to the writer.
     fn line(&self, mut line: Vec<u8>) -> std::io::Result<()> {
         line.push(b'\n');
-        self.0
+        self.queue
             .send(Out::Line(line))
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
     }
@@ -357,7 +355,7 @@ impl Output {
     /// Returns once every line handed so far has been written.
     async fn written(&self) {
         let (done, wait) = oneshot::channel();
-        if self.0.send(Out::Written(done)).is_ok() {
+        if self.queue.send(Out::Written(done)).is_ok() {
             let _ = wait.await;
         }
     }
@@ -372,24 +370,27 @@ fn read_on_thread(
     out: Output,
 ) {
     let mut input = BufReader::with_capacity(BUFFER, input);
+    // Whether the session goes on after `verdict`.
+    let deliver = |verdict: Verdict| match verdict {
+        Verdict::Pass(message) => session.blocking_send(message).is_ok(),
+        Verdict::Answer(line) => out.line(line).is_ok(),
+    };
     loop {
         let (used, verdict) = match input.fill_buf() {
-            // A last line with no newline is a line; then the end.
-            Ok([]) => match gate.end() {
-                Some(verdict) => (0, Some(verdict)),
-                None => break,
-            },
+            // A last line with no newline is a line; then the end, without
+            // reading again (a terminal's end comes once).
+            Ok([]) => {
+                if let Some(verdict) = gate.end() {
+                    deliver(verdict);
+                }
+                break;
+            }
             Ok(available) => gate.take(available),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
         input.consume(used);
-        let went_on = match verdict {
-            Some(Verdict::Pass(message)) => session.blocking_send(message).is_ok(),
-            Some(Verdict::Answer(line)) => out.line(line).is_ok(),
-            None => true,
-        };
-        if !went_on {
+        if !verdict.is_none_or(deliver) {
             break;
         }
     }
