@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
+use crate::common::mcp_stdio::McpStdio;
 use crate::common::runtime::runtime;
 use crate::common::{
     cli_mission, count, guest, language_tool, query_text, served, signal, temp_db, vibe_db,
@@ -392,31 +393,16 @@ fn vibe_mcp_whose_client_closes_stdin_answers_quick_calls_and_cancels_the_rest()
     let tools = served(dir.path(), &["block", "echo"]);
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
-    let mut child = vibe_db(dir.path(), &db)
-        .args(["mcp", tools.to_str().unwrap(), "--policy"])
-        .arg(&policy)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut send = |message: Value| {
-        writeln!(stdin, "{message}").unwrap();
-        stdin.flush().unwrap();
-    };
-    send(
-        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": { "name": "leaves", "version": "0" } } }),
+    let mut server = McpStdio::start_with(
+        vibe_db(dir.path(), &db),
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+        "leaves",
     );
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("\"id\":0"), "{line}");
-    send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
-    send(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": { "name": "block", "arguments": { "case": "sleep" } } }));
+    server.send_call(1, "block", json!({ "case": "sleep" }));
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(
         &db,
@@ -426,24 +412,19 @@ fn vibe_mcp_whose_client_closes_stdin_answers_quick_calls_and_cancels_the_rest()
         assert!(Instant::now() < deadline, "the call should be running");
         std::thread::sleep(Duration::from_millis(20));
     }
-    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": { "name": "echo", "arguments": { "last": "words" } } }));
-    drop(send);
-    drop(stdin);
-    let status = wait_bounded(&mut child, Duration::from_secs(60)).expect("exits within 60 s");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    assert!(status.success(), "{status:?}");
-    let answers: Vec<Value> = rest
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(answers.len(), 1, "{answers:?}");
-    assert_eq!(answers[0]["id"], 2);
+    server.send_call(2, "echo", json!({ "last": "words" }));
+    server.close_stdin();
+    let answer = server.next();
+    assert_eq!(answer["id"], 2);
     assert_eq!(
-        answers[0]["result"]["structuredContent"],
+        answer["result"]["structuredContent"],
         json!({ "last": "words" })
     );
+    // No other answer: the server's stdout ends (it exits) first.
+    let more = server.answer(Duration::from_secs(60));
+    assert!(more.is_none(), "{more:?}");
+    let (stderr, code) = server.finish();
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         query_text(
             &db,

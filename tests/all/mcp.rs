@@ -442,45 +442,48 @@ fn a_last_line_on_a_terminal_is_answered_and_its_end_ends_the_session() {
             )
         }
     };
-    let mut server = vibe_db(dir.path(), &db)
+    let server = vibe_db(dir.path(), &db)
         .args(["mcp", tools.to_str().unwrap()])
         .stdin(slave)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let initialize = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": { "name": "tty", "version": "0" } } });
-    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
-    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": { "name": "echo", "arguments": { "typed": true } } });
+    let [initialize, initialized, call] = one_call_session("tty");
     write!(master, "{initialize}\n{initialized}\n{call}\x04\x04").unwrap();
+    let ids = answered_until_it_exits(server, "a terminal after its end");
+    assert_eq!(ids, [json!(0), json!(1)]);
+    assert_eq!(invocations(&db).len(), 1);
+}
+
+/// `initialize` as `client`, `notifications/initialized`, and one `echo`
+/// call (id 1).
+fn one_call_session(client: &str) -> [Value; 3] {
+    [
+        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": { "name": client, "version": "0" } } }),
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "echo", "arguments": { "x": 1 } } }),
+    ]
+}
+
+/// Waits (up to 60 s, else fails saying it is still reading `what`) for a
+/// server whose input has ended to exit, which it must do with success;
+/// the ids of the answers it wrote, in order.
+fn answered_until_it_exits(mut server: Child, what: &str) -> Vec<Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still reading a terminal after its end"
-        );
+    while server.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "still reading {what}");
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stdout = String::new();
-    server
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    assert!(status.success(), "{status:?}");
-    let ids: Vec<Value> = stdout
+    }
+    let out = server.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
-        .collect();
-    assert_eq!(ids, [json!(0), json!(1)], "{stdout}");
-    assert_eq!(invocations(&db).len(), 1);
+        .collect()
 }
 
 /// A named FIFO as stdin whose writer wrote the session and closed before
@@ -498,16 +501,7 @@ fn a_named_fifo_whose_writer_already_left_is_served_to_its_end() {
         .status()
         .unwrap()
         .success());
-    let session = [
-        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": { "name": "fifo", "version": "0" } } }),
-        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
-        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": { "name": "echo", "arguments": { "x": 1 } } }),
-    ]
-    .map(|m| format!("{m}\n"))
-    .concat();
+    let session = one_call_session("fifo").map(|m| format!("{m}\n")).concat();
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, session).unwrap())
@@ -516,27 +510,14 @@ fn a_named_fifo_whose_writer_already_left_is_served_to_its_end() {
     // the server reads.
     let input = std::fs::File::open(&fifo).unwrap();
     writer.join().unwrap();
-    let mut server = vibe_db(dir.path(), &db)
+    let server = vibe_db(dir.path(), &db)
         .args(["mcp", tools.to_str().unwrap()])
         .stdin(input)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while server.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still serving a FIFO that ended"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = server.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let ids: Vec<Value> = text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].clone())
-        .collect();
+    let ids = answered_until_it_exits(server, "a FIFO that ended");
     assert_eq!(ids, [json!(0), json!(1)]);
     assert_eq!(invocations(&db).len(), 1);
 }
