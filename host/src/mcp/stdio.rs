@@ -444,10 +444,7 @@ impl Gate {
         } else {
             self.oversize = true;
         }
-        let verdict = self.judge();
-        self.line.clear();
-        self.oversize = false;
-        (end + 1, verdict)
+        (end + 1, self.judge())
     }
 
     /// At the end of the input: what the last line comes to when it had no
@@ -457,14 +454,19 @@ impl Gate {
         if self.line.is_empty() && !self.oversize {
             return None;
         }
-        let verdict = self.judge();
+        self.judge()
+    }
+
+    /// What the whole line in `self.line` comes to; the gate is then ready
+    /// for the next line.
+    fn judge(&mut self) -> Option<Verdict> {
+        let verdict = self.verdict();
         self.line.clear();
         self.oversize = false;
         verdict
     }
 
-    /// What the whole line in `self.line` comes to.
-    fn judge(&mut self) -> Option<Verdict> {
+    fn verdict(&mut self) -> Option<Verdict> {
         let refusal = if self.oversize {
             Refusal::unread(
                 Refusal::INVALID_REQUEST,
