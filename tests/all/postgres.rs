@@ -823,6 +823,56 @@ fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_record
     assert!(store.verify_chain(&m).unwrap().intact());
 }
 
+/// A connection lost while the call of a store's function is prepared on
+/// it (the first call on a connection that reaches the server directly,
+/// as this proxy in the test's process does): nothing of the write was
+/// sent, so it is written once, on another connection.
+#[test]
+fn a_connection_lost_while_a_call_is_prepared_writes_once_on_another() {
+    let db = server().fresh_database();
+    let proxy = FaultyProxy::start(&db.url);
+    let store = AnyStore::open(&proxy.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    // The first write takes the mission's lock (no head remembered yet);
+    // the insert on a remembered head is made a function after its second
+    // use, and its first call prepares it.
+    for i in 0..3 {
+        store
+            .log_tool_call(&m, NewToolCall::success("warm", json!(i)))
+            .unwrap();
+    }
+    let texts = proxy.call_texts();
+    proxy.next(Fault::CutPrepare);
+    store
+        .log_tool_call(&m, NewToolCall::success("cut prepare", json!(1)))
+        .unwrap();
+    assert!(
+        proxy.call_texts() >= texts + 2,
+        "the call was prepared, cut, and prepared again"
+    );
+    assert_eq!(
+        proxy.fault.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the prepare's flight was cut"
+    );
+    let mut client = db.client();
+    let kept: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM tool_calls WHERE tool_name = 'cut prepare'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1);
+    store
+        .log_tool_call(&m, NewToolCall::success("after", json!(1)))
+        .unwrap();
+    assert!(store.verify_chain(&m).unwrap().intact());
+    assert_eq!(store.get_tool_history(&m).unwrap().len(), 5);
+}
+
 /// Another program that holds the mission's lock and rewrites the ledger's
 /// last entry (or deletes it) while a write waits for that lock: the write
 /// chains onto the entry the ledger holds once the lock is granted, never
@@ -889,6 +939,34 @@ fn a_head_rewritten_while_a_write_waits_for_the_lock_is_not_chained_onto() {
     }
 }
 
+/// The names under which `bytes` (a client's messages) prepare a call of
+/// the store's functions: a Parse (`P`, its length, the name, the text) of
+/// `SELECT "schema".vibe_write_...`.
+fn prepared_calls(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let text = b"\0SELECT \"";
+    bytes
+        .windows(text.len())
+        .enumerate()
+        .filter(|(at, w)| {
+            *w == text
+                && bytes[at + text.len()..]
+                    .windows(11)
+                    .take(80)
+                    .any(|w| w == b"vibe_write_")
+        })
+        .filter_map(|(at, _)| {
+            // Back from the name's end to the Parse that begins it.
+            let start = (0..at).rev().take(32).find(|&p| {
+                bytes[p] == b'P'
+                    && p + 5 <= at
+                    && bytes[p + 5..at].iter().all(u8::is_ascii_alphanumeric)
+            })?;
+            let name = &bytes[start + 5..at];
+            (!name.is_empty()).then(|| name.to_vec())
+        })
+        .collect()
+}
+
 /// A TCP proxy to a PostgreSQL server that does one thing wrong when told:
 /// [`Fault::Cut`] closes the connection carrying a chained write's last
 /// flight (its insert and `COMMIT`, or the call of the store's function
@@ -901,6 +979,9 @@ struct FaultyProxy {
     fault: Arc<std::sync::atomic::AtomicU8>,
     /// Round trips so far: each time a client sends after the server spoke.
     turns: Arc<std::sync::atomic::AtomicUsize>,
+    /// Reads from clients that carried the text of a call of the store's
+    /// functions (parsed by the server, not only bound to a name).
+    call_texts: Arc<std::sync::atomic::AtomicUsize>,
     /// Whether the server has answered the flight of the last cut.
     answered: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -910,6 +991,7 @@ struct FaultyProxy {
 enum Fault {
     Cut = 1,
     SpoilBegin = 2,
+    CutPrepare = 3,
 }
 
 impl FaultyProxy {
@@ -922,11 +1004,13 @@ impl FaultyProxy {
         let port = listener.local_addr().unwrap().port();
         let fault = Arc::new(AtomicU8::new(0));
         let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let call_texts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (server, faults, counted, cut_answered) = (
+        let (server, faults, counted, texts, cut_answered) = (
             server.to_owned(),
             fault.clone(),
             turns.clone(),
+            call_texts.clone(),
             answered.clone(),
         );
         let find = |bytes: &[u8], what: &[u8]| bytes.windows(what.len()).position(|w| w == what);
@@ -955,10 +1039,15 @@ impl FaultyProxy {
                     }
                     let _ = to_client.shutdown(Shutdown::Both);
                 });
-                let (faults, counted, cut_answered) =
-                    (faults.clone(), counted.clone(), cut_answered.clone());
+                let (faults, counted, texts, cut_answered) = (
+                    faults.clone(),
+                    counted.clone(),
+                    texts.clone(),
+                    cut_answered.clone(),
+                );
                 std::thread::spawn(move || {
                     let (mut buf, mut inserted) = (vec![0u8; 65536], false);
+                    let mut calls: Vec<Vec<u8>> = Vec::new();
                     let mut seen: Vec<u8> = Vec::new();
                     loop {
                         let n = match client.read(&mut buf) {
@@ -979,12 +1068,48 @@ impl FaultyProxy {
                             find(&window[before.saturating_sub(what.len() - 1)..], what).is_some()
                         };
                         inserted |= here(b"INSERT INTO row_chain");
+                        // The store's functions' calls prepared under a
+                        // name (on a connection that reaches the server
+                        // directly, as this proxy in the test's process
+                        // does), as a Bind of that name: `B`, its length,
+                        // the unnamed portal, the name.
+                        // Run now: an Execute, unnamed portal, all rows.
+                        let executes = here(b"E\0\0\0\x09\0\0\0\0\0");
+                        let preparing = prepared_calls(&window);
+                        let prepares = !preparing.is_empty() && !executes;
+                        calls.extend(preparing);
+                        let calls_one = calls.iter().any(|name| {
+                            let bind = [&b"\0"[..], name, b"\0"].concat();
+                            window
+                                .windows(bind.len())
+                                .enumerate()
+                                .any(|(at, w)| w == bind && at >= 5 && window[at - 5] == b'B')
+                        });
+                        if here(b"vibe_write_") {
+                            texts.fetch_add(1, Ordering::SeqCst);
+                        }
                         let mut cut = false;
                         // A chained write's last flight: its insert's (or
                         // the insert's function's) with the COMMIT (the
                         // statement, not the word in `READ COMMITTED`), or
-                        // the function's call sent on its own.
-                        if (inserted && here(b"COMMIT\0")) || here(b"vibe_write_") {
+                        // the function's call sent on its own, by its text
+                        // or by its prepared name (not the flight that
+                        // prepares it).
+                        if prepares {
+                            // The flight that prepares a call under a
+                            // name, which runs nothing.
+                            cut = faults
+                                .compare_exchange(
+                                    Fault::CutPrepare as u8,
+                                    0,
+                                    Ordering::SeqCst,
+                                    Ordering::SeqCst,
+                                )
+                                .is_ok();
+                        }
+                        if (inserted && here(b"COMMIT\0"))
+                            || (executes && (here(b"vibe_write_") || calls_one))
+                        {
                             cut = faults
                                 .compare_exchange(
                                     Fault::Cut as u8,
@@ -1036,6 +1161,7 @@ impl FaultyProxy {
             url: format!("{user}@127.0.0.1:{port}/{database}"),
             fault,
             turns,
+            call_texts,
             answered,
         }
     }
@@ -1051,6 +1177,11 @@ impl FaultyProxy {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// How many reads from clients carried a call's text so far.
+    fn call_texts(&self) -> usize {
+        self.call_texts.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Round trips the proxy has carried so far.
@@ -1187,8 +1318,23 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
         first.iter().chain(&second).any(|&turns| turns > 4),
         "the second use makes a function: {first:?} {second:?}"
     );
-    assert_eq!(round(12), [1, 1, 4, 1, 1]);
+    // The first call of each function on a connection that reaches the
+    // server directly (as this proxy in the test's own process does)
+    // prepares it there: one round trip more, once, and one to ask
+    // whether the connection is direct.
+    let third = round(12);
+    assert!(
+        third.iter().all(|&turns| turns <= 4 + 2),
+        "at most two more round trips: {third:?}"
+    );
+    let texts = proxy.call_texts();
     assert_eq!(round(17), [1, 1, 4, 1, 1]);
+    assert_eq!(round(22), [1, 1, 4, 1, 1]);
+    assert_eq!(
+        proxy.call_texts(),
+        texts,
+        "a warm call is bound to its prepared name, its text never sent again"
+    );
     // An invocation (what `vibe mcp` and `vibe run` record): its row is
     // begun on the remembered head in one round trip, once warm, and ended
     // in three.
@@ -1218,7 +1364,7 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
     assert!(report.intact(), "{report:?}");
     assert_eq!(
         store.get_tool_history(&m).unwrap().len(),
-        24,
+        29,
         "every acknowledged write is there"
     );
     // The mission deleted by another program: not found, nothing written.

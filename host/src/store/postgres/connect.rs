@@ -5,16 +5,20 @@
 //! A password is never part of what this module shows: servers are named by
 //! [`Target::shown`], `postgres://user@host:port/db`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use crate::store::error::{Result, StoreError};
 use crate::sync::lock;
+
+/// How many statements a connection keeps prepared ([`Conn::prepare`]).
+const MAX_PREPARED: usize = 64;
 
 /// How long connecting may take unless the URL says (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -174,6 +178,8 @@ impl Target {
             io: Some(io),
             runtime,
             settings,
+            direct: None,
+            prepared: HashMap::new(),
         })
     }
 
@@ -363,6 +369,12 @@ pub(crate) struct Conn {
     io: Option<tokio::task::JoinHandle<()>>,
     runtime: tokio::runtime::Runtime,
     settings: Arc<str>,
+    /// Whether the connection reaches its server directly
+    /// ([`super::direct`]); `None` until first asked.
+    direct: Option<bool>,
+    /// Statements prepared on the connection, by their text
+    /// ([`Conn::prepare`]).
+    prepared: HashMap<String, Statement>,
 }
 
 impl Conn {
@@ -389,6 +401,47 @@ impl Conn {
     /// an I/O error broke it).
     pub(crate) fn is_closed(&self) -> bool {
         self.client().is_closed()
+    }
+
+    /// Prepares `sql` (with `$N` placeholders) on the connection, for
+    /// [`prepared`](Self::prepared) to find, when the connection reaches
+    /// its server directly ([`super::direct`]: asked once, the first time):
+    /// the server then parses and plans it once for the connection's life,
+    /// not on every call. Sends nothing once it is prepared, or on a
+    /// connection that is not direct; past [`MAX_PREPARED`] statements, the
+    /// rest are sent unnamed.
+    ///
+    /// # Errors
+    /// The server's, when it refuses the statement (or the question
+    /// whether the connection is direct), as it would refuse it sent
+    /// unnamed; inside a transaction, that aborts the transaction. The
+    /// connection lost meanwhile.
+    pub(crate) fn prepare(&mut self, sql: &str) -> std::result::Result<(), tokio_postgres::Error> {
+        if self.prepared.contains_key(sql) || self.prepared.len() >= MAX_PREPARED {
+            return Ok(());
+        }
+        let direct = match self.direct {
+            Some(direct) => direct,
+            None => {
+                let direct = super::direct::is_direct(self);
+                if !self.is_closed() {
+                    // A server that cannot say is not asked again.
+                    self.direct = Some(*direct.as_ref().unwrap_or(&false));
+                }
+                direct?
+            }
+        };
+        if direct {
+            let statement = self.block_on(self.client().prepare(sql))?;
+            self.prepared.insert(sql.to_owned(), statement);
+        }
+        Ok(())
+    }
+
+    /// `sql` as prepared on the connection ([`prepare`](Self::prepare)), if
+    /// it is.
+    pub(crate) fn prepared(&self, sql: &str) -> Option<&Statement> {
+        self.prepared.get(sql)
     }
 
     /// Whether the server closed the connection while it sat in the pool

@@ -19,6 +19,7 @@
 //! write may have been recorded; later calls connect afresh.
 
 pub(crate) mod connect;
+mod direct;
 mod functions;
 mod migrate;
 mod tx;

@@ -177,9 +177,9 @@ impl<'a> PgTx<'a> {
     fn alone(&mut self, statement: &str, params: &[Value]) -> Result<Option<Row>> {
         self.begin = None;
         self.stage = Stage::Ended;
-        let client = self.conn.client();
+        let conn = &*self.conn;
         let read = async {
-            let rows = client.query_typed_raw(statement, typed(params)).await?;
+            let rows = query_raw(conn, statement, params).await?;
             let mut rows = pin!(rows);
             let mut first = None;
             while let Some(row) = rows.next().await {
@@ -251,7 +251,8 @@ impl<'a> PgTx<'a> {
                 affected: 0,
             });
         }
-        let client = self.conn.client();
+        let conn = &*self.conn;
+        let client = conn.client();
         let begin = self.begin.take();
         let first = begin.is_some();
         let held = self.held.take();
@@ -268,7 +269,7 @@ impl<'a> PgTx<'a> {
                 let Some((sql, params)) = &held else {
                     return Ok(());
                 };
-                let rows = client.query_typed_raw(sql, typed(params)).await?;
+                let rows = query_raw(conn, sql, params).await?;
                 let mut rows = pin!(rows);
                 while let Some(row) = rows.next().await {
                     row?;
@@ -283,10 +284,9 @@ impl<'a> PgTx<'a> {
         // is read.
         match self.stage {
             Stage::Open => {
-                let (begun, rows) = self.conn.block_on(future::join(
-                    begin,
-                    client.query_typed_raw(&statement, typed(params)),
-                ));
+                let (begun, rows) = self
+                    .conn
+                    .block_on(future::join(begin, query_raw(conn, &statement, params)));
                 if first && (begun.is_err() || rows.is_err()) {
                     self.first_flight_failed = true;
                 }
@@ -301,7 +301,7 @@ impl<'a> PgTx<'a> {
                 self.stage = Stage::Ended;
                 // The rows are read while the COMMIT waits behind them.
                 let read = async {
-                    let rows = client.query_typed_raw(&statement, typed(params)).await?;
+                    let rows = query_raw(conn, &statement, params).await?;
                     let mut rows = pin!(rows);
                     let mut all = Vec::new();
                     while let Some(row) = rows.next().await {
@@ -364,6 +364,24 @@ impl Rows {
 /// text, which the server reads as the type it inferred.
 fn inferred() -> Type {
     Type::new(String::new(), 0, Kind::Pseudo, String::new())
+}
+
+/// Sends `statement` with `params`: as prepared on `conn` if it is
+/// ([`Conn::prepare`]), otherwise unnamed (Parse, Bind, Execute and Sync in
+/// one round trip).
+async fn query_raw(
+    conn: &Conn,
+    statement: &str,
+    params: &[Value<'_>],
+) -> std::result::Result<RowStream, tokio_postgres::Error> {
+    match conn.prepared(statement) {
+        Some(prepared) => conn.client().query_raw(prepared, params.iter()).await,
+        None => {
+            conn.client()
+                .query_typed_raw(statement, typed(params))
+                .await
+        }
+    }
 }
 
 /// `params` as the client sends them to an unnamed statement.
@@ -438,21 +456,33 @@ impl Sql for PgTx<'_> {
         arguments.extend(lock.map(|lock| Value::from(lock.id)));
         arguments.extend(settings.arguments());
         let alone = self.begin.is_some() && self.stage == Stage::Closing;
-        let inserted = if alone && !self.hold && self.held.is_none() {
-            // The transaction's only statement: the call is the whole
-            // transaction, with no BEGIN or COMMIT (the server runs a
-            // statement sent alone as a transaction of its own), and the
-            // function makes the transaction's settings itself.
-            self.alone(&call, &arguments)
-        } else {
-            // A statement among others: never behind an unanswered BEGIN,
-            // which, refused, would leave it to commit on its own.
-            self.send_statement(call, false, &arguments)
-                .and_then(|mut rows| {
-                    let row = self.next_row(&mut rows)?;
-                    while self.next_row(&mut rows)?.is_some() {}
-                    Ok(row)
-                })
+        // Prepared once on a connection that reaches the server directly:
+        // the call is then neither parsed nor planned again. The server's
+        // refusal is the call's (its function dropped, say); a connection
+        // lost before the transaction's first flight carried nothing of it.
+        let inserted = match self.conn.prepare(&call) {
+            Err(e) => {
+                self.first_flight_failed |= self.begin.is_some();
+                Err(self.fail(e))
+            }
+            Ok(()) if alone && !self.hold && self.held.is_none() => {
+                // The transaction's only statement: the call is the whole
+                // transaction, with no BEGIN or COMMIT (the server runs a
+                // statement sent alone as a transaction of its own), and
+                // the function makes the transaction's settings itself.
+                self.alone(&call, &arguments)
+            }
+            Ok(()) => {
+                // A statement among others: never behind an unanswered
+                // BEGIN, which, refused, would leave it to commit on its
+                // own.
+                self.send_statement(call, false, &arguments)
+                    .and_then(|mut rows| {
+                        let row = self.next_row(&mut rows)?;
+                        while self.next_row(&mut rows)?.is_some() {}
+                        Ok(row)
+                    })
+            }
         };
         match inserted {
             Ok(Some(row)) => row
