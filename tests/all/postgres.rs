@@ -824,14 +824,13 @@ fn a_connection_lost_after_the_commit_flight_says_the_write_may_have_been_record
 }
 
 /// A connection lost while the call of a store's function is prepared on
-/// it (the first call on a connection that reaches the server directly,
-/// as this proxy in the test's process does): nothing of the write was
-/// sent, so it is written once, on another connection.
+/// it (its first call on a connection that prepares statements): nothing
+/// of the write was sent, so it is written once, on another connection.
 #[test]
 fn a_connection_lost_while_a_call_is_prepared_writes_once_on_another() {
     let db = server().fresh_database();
     let proxy = FaultyProxy::start(&db.url);
-    let store = AnyStore::open(&proxy.url).unwrap();
+    let store = AnyStore::open(&proxy.prepared_url()).unwrap();
     let m = store
         .create_mission(Phase::Coding, Json::from(json!({})))
         .unwrap();
@@ -1069,10 +1068,8 @@ impl FaultyProxy {
                         };
                         inserted |= here(b"INSERT INTO row_chain");
                         // The store's functions' calls prepared under a
-                        // name (on a connection that reaches the server
-                        // directly, as this proxy in the test's process
-                        // does), as a Bind of that name: `B`, its length,
-                        // the unnamed portal, the name.
+                        // name (`prepared_url`), as a Bind of that name:
+                        // `B`, its length, the unnamed portal, the name.
                         // Run now: an Execute, unnamed portal, all rows.
                         let executes = here(b"E\0\0\0\x09\0\0\0\0\0");
                         let preparing = prepared_calls(&window);
@@ -1179,6 +1176,15 @@ impl FaultyProxy {
         }
     }
 
+    /// The proxy's URL, with the store told to prepare statements on its
+    /// connections (`prepared_statements=on`): a proxy is never proved
+    /// direct, and this one carries each connection to one of the
+    /// server's.
+    fn prepared_url(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}prepared_statements=on", self.url)
+    }
+
     /// How many reads from clients carried a call's text so far.
     fn call_texts(&self) -> usize {
         self.call_texts.load(std::sync::atomic::Ordering::SeqCst)
@@ -1264,7 +1270,9 @@ fn a_begin_refused_before_it_ran_lets_no_statement_commit_on_its_own() {
 fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
     let db = server().fresh_database();
     let proxy = FaultyProxy::start(&db.url);
-    let store = AnyStore::open(&proxy.url).unwrap();
+    // A proxy is never proved direct; this one hands the store's
+    // connections on one to one, so prepared statements hold through it.
+    let store = AnyStore::open(&proxy.prepared_url()).unwrap();
     let other = AnyStore::open(&db.url).unwrap();
     let m = store
         .create_mission(Phase::Coding, Json::from(json!({})))
@@ -1318,14 +1326,12 @@ fn a_remembered_head_saves_round_trips_and_a_moved_one_costs_only_one() {
         first.iter().chain(&second).any(|&turns| turns > 4),
         "the second use makes a function: {first:?} {second:?}"
     );
-    // The first call of each function on a connection that reaches the
-    // server directly (as this proxy in the test's own process does)
-    // prepares it there: one round trip more, once, and one to ask
-    // whether the connection is direct.
+    // The first call of each function on a connection prepares it there:
+    // one round trip more, once.
     let third = round(12);
     assert!(
-        third.iter().all(|&turns| turns <= 4 + 2),
-        "at most two more round trips: {third:?}"
+        third.iter().all(|&turns| turns <= 4 + 1),
+        "at most one more round trip: {third:?}"
     );
     let texts = proxy.call_texts();
     assert_eq!(round(17), [1, 1, 4, 1, 1]);

@@ -6,16 +6,21 @@
 //! [`Target::shown`], `postgres://user@host:port/db`.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::{Host, SslMode, TargetSessionAttrs};
 use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use crate::store::error::{Result, StoreError};
 use crate::sync::lock;
+
+/// A TCP connection's two ends, as its client sees them: its own, then the
+/// server's.
+pub(crate) type Endpoints = (SocketAddr, SocketAddr);
 
 /// How many statements a connection keeps prepared ([`Conn::prepare`]).
 const MAX_PREPARED: usize = 64;
@@ -49,7 +54,24 @@ pub(crate) struct Target {
     config: Config,
     tls: Tls,
     root_cert: Option<PathBuf>,
+    prepared_statements: PreparedStatements,
     shown: String,
+}
+
+/// Whether the store prepares its hot statements under a name on a
+/// connection (the URL's `prepared_statements`): saved from being parsed
+/// and planned on every call, but a name lives on one server connection,
+/// which a transaction pooler does not keep for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PreparedStatements {
+    /// `auto`, the default: on a connection proved direct
+    /// ([`super::direct`]).
+    Auto,
+    /// `on`: on every connection (for one that cannot be proved direct and
+    /// has no pooler between: a Unix socket, a forwarder).
+    On,
+    /// `off`: never.
+    Off,
 }
 
 impl std::fmt::Debug for Target {
@@ -69,6 +91,7 @@ impl Target {
         let mut tls = Tls::Unverified;
         let mut mode = SslMode::Prefer;
         let mut root_cert = None;
+        let mut prepared_statements = PreparedStatements::Auto;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -89,6 +112,18 @@ impl Target {
                     }
                 }
                 "sslrootcert" => root_cert = Some(PathBuf::from(value)),
+                "prepared_statements" => {
+                    prepared_statements = match value {
+                        "auto" => PreparedStatements::Auto,
+                        "on" => PreparedStatements::On,
+                        "off" => PreparedStatements::Off,
+                        other => {
+                            return Err(StoreError::invalid(format!(
+                                "prepared_statements={other} is not one of auto, on, off"
+                            )))
+                        }
+                    }
+                }
                 _ => kept.push(pair),
             }
         }
@@ -127,6 +162,7 @@ impl Target {
             config,
             tls,
             root_cert,
+            prepared_statements,
             shown,
         })
     }
@@ -145,42 +181,185 @@ impl Target {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Internal(format!("a client runtime: {e}")))?;
-        let connected = match self.tls {
-            Tls::Off => runtime
-                .block_on(self.config.connect(NoTls))
-                .map(|(client, io)| (client, runtime.spawn(drive(io)))),
-            tls => {
-                let mut builder = native_tls::TlsConnector::builder();
-                builder
-                    .danger_accept_invalid_certs(tls == Tls::Unverified)
-                    .danger_accept_invalid_hostnames(tls != Tls::VerifyFull);
-                if let Some(path) = &self.root_cert {
-                    let pem = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
-                    let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
-                        StoreError::invalid(format!("sslrootcert {}: {e}", path.display()))
-                    })?;
-                    builder.add_root_certificate(cert);
+        let tls =
+            match self.tls {
+                Tls::Off => None,
+                tls => {
+                    let mut builder = native_tls::TlsConnector::builder();
+                    builder
+                        .danger_accept_invalid_certs(tls == Tls::Unverified)
+                        .danger_accept_invalid_hostnames(tls != Tls::VerifyFull);
+                    if let Some(path) = &self.root_cert {
+                        let pem = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
+                        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                            StoreError::invalid(format!("sslrootcert {}: {e}", path.display()))
+                        })?;
+                        builder.add_root_certificate(cert);
+                    }
+                    Some(builder.build().map_err(|e| {
+                        StoreError::Internal(format!("TLS could not be set up: {e}"))
+                    })?)
                 }
-                let connector = builder
-                    .build()
-                    .map_err(|e| StoreError::Internal(format!("TLS could not be set up: {e}")))?;
-                runtime
-                    .block_on(
-                        self.config
-                            .connect(postgres_native_tls::MakeTlsConnector::new(connector)),
-                    )
-                    .map(|(client, io)| (client, runtime.spawn(drive(io))))
-            }
+            };
+        let (client, io, endpoints) = runtime.block_on(self.open(tls))?;
+        let direct = match self.prepared_statements {
+            PreparedStatements::Auto => None,
+            PreparedStatements::On => Some(true),
+            PreparedStatements::Off => Some(false),
         };
-        let (client, io) = connected.map_err(|e| self.error(e, TxStep::Connect))?;
         Ok(Conn {
             client: Some(client),
             io: Some(io),
             runtime,
             settings,
-            direct: None,
+            endpoints,
+            direct,
             prepared: HashMap::new(),
         })
+    }
+
+    /// Connects, on the runtime this is run on: through a TCP socket of
+    /// the store's own when the URL names one host and port and nothing
+    /// else of where to connect ([`one_tcp_host`](Self::one_tcp_host)), and
+    /// then with that socket's two ends; otherwise as the client library
+    /// does (several hosts, `hostaddr`, a Unix socket), with none.
+    async fn open(
+        &self,
+        tls: Option<native_tls::TlsConnector>,
+    ) -> Result<(Client, tokio::task::JoinHandle<()>, Option<Endpoints>)> {
+        let connect_error = |e| self.error(e, TxStep::Connect);
+        if let Some((host, port)) = self.one_tcp_host() {
+            let stream = self.tcp(host, port).await?;
+            let endpoints = stream
+                .local_addr()
+                .and_then(|local| Ok((local, stream.peer_addr()?)))
+                .ok();
+            let (client, io) = match tls {
+                None => {
+                    let (client, io) = self
+                        .config
+                        .connect_raw(stream, NoTls)
+                        .await
+                        .map_err(connect_error)?;
+                    (client, tokio::spawn(drive(io)))
+                }
+                Some(connector) => {
+                    let tls = tokio_postgres::tls::MakeTlsConnect::<tokio::net::TcpStream>::make_tls_connect(
+                        &mut postgres_native_tls::MakeTlsConnector::new(connector),
+                        host,
+                    )
+                    .map_err(|e| StoreError::Internal(format!("TLS could not be set up: {e}")))?;
+                    let (client, io) = self
+                        .config
+                        .connect_raw(stream, tls)
+                        .await
+                        .map_err(connect_error)?;
+                    (client, tokio::spawn(drive(io)))
+                }
+            };
+            return Ok((client, io, endpoints));
+        }
+        let (client, io) = match tls {
+            None => {
+                let (client, io) = self.config.connect(NoTls).await.map_err(connect_error)?;
+                (client, tokio::spawn(drive(io)))
+            }
+            Some(connector) => {
+                let (client, io) = self
+                    .config
+                    .connect(postgres_native_tls::MakeTlsConnector::new(connector))
+                    .await
+                    .map_err(connect_error)?;
+                (client, tokio::spawn(drive(io)))
+            }
+        };
+        Ok((client, io, None))
+    }
+
+    /// The URL's one TCP host and port, when it names nothing else of
+    /// where to connect (no `hostaddr`, no `target_session_attrs` the
+    /// client library would check after connecting).
+    fn one_tcp_host(&self) -> Option<(&str, u16)> {
+        let config = &self.config;
+        let simple = config.get_hostaddrs().is_empty()
+            && config.get_target_session_attrs() == TargetSessionAttrs::Any;
+        match (config.get_hosts(), config.get_ports()) {
+            ([Host::Tcp(host)], [] | [_]) if simple => Some((
+                host.as_str(),
+                config.get_ports().first().copied().unwrap_or(5432),
+            )),
+            _ => None,
+        }
+    }
+
+    /// A TCP socket to `host`:`port`, set up as the client library sets up
+    /// its own: each of the host's addresses tried in turn within
+    /// `connect_timeout`, no delay, the URL's keepalives and user timeout.
+    async fn tcp(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream> {
+        let config = &self.config;
+        let timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
+        let failed = |e: std::io::Error| {
+            self.unavailable(&format!("error connecting to server: {e}"), TxStep::Connect)
+        };
+        let timed_out =
+            || std::io::Error::new(std::io::ErrorKind::TimedOut, "connection timed out");
+        let addrs = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| failed(timed_out()))?
+            .map_err(failed)?;
+        let mut last = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{host} has no address"),
+        );
+        for addr in addrs {
+            let stream =
+                match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        last = e;
+                        continue;
+                    }
+                    Err(_) => {
+                        last = timed_out();
+                        continue;
+                    }
+                };
+            stream.set_nodelay(true).map_err(failed)?;
+            let socket = socket2::SockRef::from(&stream);
+            #[cfg(target_os = "linux")]
+            if let Some(user_timeout) = config.get_tcp_user_timeout() {
+                socket
+                    .set_tcp_user_timeout(Some(*user_timeout))
+                    .map_err(failed)?;
+            }
+            if config.get_keepalives() {
+                let mut keepalive =
+                    socket2::TcpKeepalive::new().with_time(config.get_keepalives_idle());
+                #[cfg(not(any(
+                    target_os = "openbsd",
+                    target_os = "redox",
+                    target_os = "solaris"
+                )))]
+                if let Some(interval) = config.get_keepalives_interval() {
+                    keepalive = keepalive.with_interval(interval);
+                }
+                #[cfg(not(any(
+                    target_os = "openbsd",
+                    target_os = "redox",
+                    target_os = "solaris",
+                    target_os = "windows"
+                )))]
+                if let Some(retries) = config.get_keepalives_retries() {
+                    keepalive = keepalive.with_retries(retries);
+                }
+                socket.set_tcp_keepalive(&keepalive).map_err(failed)?;
+            }
+            return Ok(stream);
+        }
+        Err(failed(last))
     }
 
     /// A client library error as the store's error, naming this server.
@@ -369,8 +548,12 @@ pub(crate) struct Conn {
     io: Option<tokio::task::JoinHandle<()>>,
     runtime: tokio::runtime::Runtime,
     settings: Arc<str>,
-    /// Whether the connection reaches its server directly
-    /// ([`super::direct`]); `None` until first asked.
+    /// The connection's two ends, when the store made its socket
+    /// ([`Target::open`]).
+    endpoints: Option<Endpoints>,
+    /// Whether the store prepares statements on the connection: as the
+    /// URL's `prepared_statements` says, or, by default, whether it reaches
+    /// its server directly ([`super::direct`]); `None` until first asked.
     direct: Option<bool>,
     /// Statements prepared on the connection, by their text
     /// ([`Conn::prepare`]).
@@ -436,6 +619,19 @@ impl Conn {
             self.prepared.insert(sql.to_owned(), statement);
         }
         Ok(())
+    }
+
+    /// Prepares nothing more on the connection, and forgets what it
+    /// prepared: the server did not find a name where the store prepared
+    /// it (a pooler between, after all), or found it stale.
+    pub(crate) fn stop_preparing(&mut self) {
+        self.direct = Some(false);
+        self.prepared.clear();
+    }
+
+    /// The connection's two ends, when the store made its socket.
+    pub(crate) fn endpoints(&self) -> Option<Endpoints> {
+        self.endpoints
     }
 
     /// `sql` as prepared on the connection ([`prepare`](Self::prepare)), if

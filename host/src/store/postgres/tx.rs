@@ -58,6 +58,10 @@ enum Refused {
     Missing,
     /// The caller may not (the right to execute it revoked).
     Denied,
+    /// The server did not find a statement prepared on the connection
+    /// under its name (missing, another's of the same name, or a plan
+    /// its function's change made stale): nothing of it ran.
+    NameLost,
 }
 
 /// Where a transaction stands.
@@ -207,6 +211,16 @@ impl<'a> PgTx<'a> {
             Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
                 self.function_refused.set(Some(Refused::Denied))
             }
+            // invalid_sql_statement_name, duplicate_prepared_statement,
+            // protocol_violation (a Bind of another count of parameters),
+            // feature_not_supported ("cached plan must not change result
+            // type")
+            Some(
+                &SqlState::INVALID_SQL_STATEMENT_NAME
+                | &SqlState::DUPLICATE_PSTATEMENT
+                | &SqlState::PROTOCOL_VIOLATION
+                | &SqlState::FEATURE_NOT_SUPPORTED,
+            ) => self.function_refused.set(Some(Refused::NameLost)),
             _ => {}
         }
         self.target.error(err, step)
@@ -476,7 +490,7 @@ impl Sql for PgTx<'_> {
                 // A statement among others: never behind an unanswered
                 // BEGIN, which, refused, would leave it to commit on its
                 // own.
-                self.send_statement(call, false, &arguments)
+                self.send_statement(call.clone(), false, &arguments)
                     .and_then(|mut rows| {
                         let row = self.next_row(&mut rows)?;
                         while self.next_row(&mut rows)?.is_some() {}
@@ -485,12 +499,21 @@ impl Sql for PgTx<'_> {
             }
         };
         match inserted {
-            Ok(Some(row)) => row
-                .try_get::<_, Option<i64>>(0)
-                .ok()
-                .flatten()
-                .ok_or_else(|| StoreError::Internal("an insert returned no id".into())),
-            Ok(None) => Err(StoreError::Internal("an insert returned no id".into())),
+            // The function's id, read as any integer (a trusted role may
+            // have made it return another kind since); without one, the
+            // write may have been done.
+            Ok(row) => row
+                .and_then(|row| {
+                    let ty = row.columns().first()?.type_().clone();
+                    column_value(&row, 0, &ty).ok()?.int()
+                })
+                .ok_or_else(|| {
+                    StoreError::Internal(
+                        "the store's function returned no row id; its write may or may not \
+                         have been recorded"
+                            .into(),
+                    )
+                }),
             // The transaction is aborted and wrote nothing; it is tried
             // again, inline.
             Err(_) if self.function_refused.get() == Some(Refused::Missing) => {
@@ -498,6 +521,18 @@ impl Sql for PgTx<'_> {
                 functions.forget(&planned);
                 Err(StoreError::Conflict(
                     "a function of the store's was dropped on the server".into(),
+                ))
+            }
+            Err(_)
+                if self.function_refused.get() == Some(Refused::NameLost)
+                    && self.conn.prepared(&call).is_some() =>
+            {
+                // A pooler between after all, or a plan gone stale: the
+                // connection prepares nothing more, and the write, which
+                // wrote nothing, is tried again.
+                self.conn.stop_preparing();
+                Err(StoreError::Conflict(
+                    "a statement prepared on the connection was not found under its name".into(),
                 ))
             }
             Err(_) if self.function_refused.get() == Some(Refused::Denied) => {
