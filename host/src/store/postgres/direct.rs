@@ -22,6 +22,17 @@
 //! another address, or both. A Unix-domain socket, or a URL of several
 //! hosts (the client library connects those), is not proved direct.
 //!
+//! What the proof cannot rule out: a pooler reached through a forwarder
+//! in another network namespace (a port forwarded into a container),
+//! whose server listens there at the very address and port the forwarder
+//! listens at here, and whose socket to the server has, by chance, the
+//! very address and port this socket has (one ephemeral port in about
+//! 28,000). Even then a name the server does not find, or a statement of
+//! another count of parameters under it, makes the connection stop
+//! preparing and the write run again (`tx.rs`); only another client's
+//! statement under the same name with as many parameters would run in
+//! its place. `prepared_statements=off` in the URL rules it out.
+//!
 //! [`Target::open`]: super::connect::Target
 
 use std::net::{IpAddr, SocketAddr};
