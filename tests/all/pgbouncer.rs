@@ -126,13 +126,32 @@ fn writes_listings_verify_and_copy_work_behind_a_transaction_pooler() {
 
 /// `prepared_statements=on` behind a transaction pooler (a mistake: the
 /// URL says the connections keep what is prepared on them): a name the
-/// server does not find, on the server connection the pooler picked, makes
-/// the store stop preparing on that connection and try the write again,
-/// which wrote nothing; every write is there once, and the chains verify.
+/// server does not find, or finds taken, on the server connection the
+/// pooler picked, makes the store stop preparing on that connection and
+/// try the write again, which wrote nothing; every write is there once,
+/// and the chains verify.
 #[test]
 fn prepared_statements_on_behind_a_transaction_pooler_still_write_each_call_once() {
     let db = server().fresh_database();
     let url = format!("{}&prepared_statements=on", bouncer().url(&db.name));
+    // Another client's statements under the names the client library
+    // gives (`s0`, `s1`, ...), left on both of the pooler's server
+    // connections for the database (two transactions open at once): the
+    // store's own names are taken there.
+    let clients: Vec<postgres::Client> = (0..2)
+        .map(|_| {
+            let mut client =
+                postgres::Client::connect(&bouncer().url(&db.name), postgres::NoTls).unwrap();
+            let prepares: String = (0..2000)
+                .map(|n| format!("PREPARE s{n} AS SELECT {n}; "))
+                .collect();
+            client.batch_execute(&format!("BEGIN; {prepares}")).unwrap();
+            client
+        })
+        .collect();
+    for mut client in clients {
+        client.batch_execute("COMMIT").unwrap();
+    }
     let store = std::sync::Arc::new(AnyStore::open(&url).unwrap());
     let writers: Vec<_> = (0..4)
         .map(|w| {

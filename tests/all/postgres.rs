@@ -872,6 +872,56 @@ fn a_connection_lost_while_a_call_is_prepared_writes_once_on_another() {
     assert_eq!(store.get_tool_history(&m).unwrap().len(), 5);
 }
 
+/// The store's functions remade by a role it trusts, returning their row
+/// id as `integer` rather than `bigint`, while their calls are prepared on
+/// the store's connections (found by a breaker: the write then failed
+/// after its row was written, "an insert returned no id"): the stale plan
+/// costs one retry, the id is read, and every write is there once.
+#[test]
+fn a_function_remade_while_its_call_is_prepared_writes_each_call_once() {
+    let db = server().fresh_database();
+    let store = AnyStore::open(&db.url).unwrap();
+    let m = store
+        .create_mission(Phase::Coding, Json::from(json!({})))
+        .unwrap();
+    for i in 0..4 {
+        store
+            .log_tool_call(&m, NewToolCall::success("before", json!(i)))
+            .unwrap();
+    }
+    let mut client = db.client();
+    // What a function returns cannot be changed in place: each dropped
+    // and made again.
+    client
+        .batch_execute(
+            "DO $x$ DECLARE r record; d text; BEGIN
+               FOR r IN SELECT p.oid, CAST(p.oid AS regprocedure) AS f FROM pg_proc p
+                        WHERE proname LIKE 'vibe_write_%' LOOP
+                 d := pg_get_functiondef(r.oid);
+                 EXECUTE 'DROP FUNCTION ' || r.f;
+                 EXECUTE replace(d, 'RETURNS bigint', 'RETURNS integer');
+               END LOOP; END $x$",
+        )
+        .unwrap();
+    let integers: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_proc WHERE proname LIKE 'vibe_write_%' \
+             AND prorettype = CAST('integer' AS regtype)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(integers > 0, "the functions were remade");
+    for i in 0..3 {
+        store
+            .log_tool_call(&m, NewToolCall::success("after", json!(i)))
+            .unwrap();
+    }
+    let history = store.get_tool_history(&m).unwrap();
+    assert_eq!(history.len(), 7, "each write once");
+    assert!(store.verify_chain(&m).unwrap().intact());
+}
+
 /// Another program that holds the mission's lock and rewrites the ledger's
 /// last entry (or deletes it) while a write waits for that lock: the write
 /// chains onto the entry the ledger holds once the lock is granted, never

@@ -623,10 +623,22 @@ impl Conn {
 
     /// Prepares nothing more on the connection, and forgets what it
     /// prepared: the server did not find a name where the store prepared
-    /// it (a pooler between, after all), or found it stale.
+    /// it, or found it taken (a pooler between, after all).
     pub(crate) fn stop_preparing(&mut self) {
         self.direct = Some(false);
         self.prepared.clear();
+    }
+
+    /// Whether the connection prepares statements (known once
+    /// [`prepare`](Self::prepare) has been asked to).
+    pub(crate) fn prepares(&self) -> bool {
+        self.direct == Some(true)
+    }
+
+    /// Forgets `sql` as prepared (its plan went stale): prepared again
+    /// when next asked.
+    pub(crate) fn forget_prepared(&mut self, sql: &str) {
+        self.prepared.remove(sql);
     }
 
     /// The connection's two ends, when the store made its socket.

@@ -59,9 +59,12 @@ enum Refused {
     /// The caller may not (the right to execute it revoked).
     Denied,
     /// The server did not find a statement prepared on the connection
-    /// under its name (missing, another's of the same name, or a plan
-    /// its function's change made stale): nothing of it ran.
+    /// under its name (missing, or another's of the same name), or would
+    /// not prepare it under that name (taken): nothing of it ran.
     NameLost,
+    /// The plan of a prepared statement went stale (its function changed
+    /// what it returns): nothing of it ran.
+    Stale,
 }
 
 /// Where a transaction stands.
@@ -212,15 +215,17 @@ impl<'a> PgTx<'a> {
                 self.function_refused.set(Some(Refused::Denied))
             }
             // invalid_sql_statement_name, duplicate_prepared_statement,
-            // protocol_violation (a Bind of another count of parameters),
-            // feature_not_supported ("cached plan must not change result
-            // type")
+            // protocol_violation (a Bind of another count of parameters)
             Some(
                 &SqlState::INVALID_SQL_STATEMENT_NAME
                 | &SqlState::DUPLICATE_PSTATEMENT
-                | &SqlState::PROTOCOL_VIOLATION
-                | &SqlState::FEATURE_NOT_SUPPORTED,
+                | &SqlState::PROTOCOL_VIOLATION,
             ) => self.function_refused.set(Some(Refused::NameLost)),
+            // feature_not_supported: "cached plan must not change result
+            // type"
+            Some(&SqlState::FEATURE_NOT_SUPPORTED) => {
+                self.function_refused.set(Some(Refused::Stale))
+            }
             _ => {}
         }
         self.target.error(err, step)
@@ -525,14 +530,27 @@ impl Sql for PgTx<'_> {
             }
             Err(_)
                 if self.function_refused.get() == Some(Refused::NameLost)
-                    && self.conn.prepared(&call).is_some() =>
+                    && self.conn.prepares() =>
             {
-                // A pooler between after all, or a plan gone stale: the
-                // connection prepares nothing more, and the write, which
-                // wrote nothing, is tried again.
+                // A pooler between after all: the connection prepares
+                // nothing more, and the write, which wrote nothing, is
+                // tried again.
                 self.conn.stop_preparing();
                 Err(StoreError::Conflict(
-                    "a statement prepared on the connection was not found under its name".into(),
+                    "a name prepared on the connection was not the store's statement there \
+                     (a pooler between?)"
+                        .into(),
+                ))
+            }
+            Err(_)
+                if self.function_refused.get() == Some(Refused::Stale)
+                    && self.conn.prepared(&call).is_some() =>
+            {
+                // Prepared again when next called; the write, which wrote
+                // nothing, is tried again.
+                self.conn.forget_prepared(&call);
+                Err(StoreError::Conflict(
+                    "a statement prepared on the connection went stale".into(),
                 ))
             }
             Err(_) if self.function_refused.get() == Some(Refused::Denied) => {
