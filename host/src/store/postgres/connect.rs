@@ -235,26 +235,14 @@ impl Target {
                 .and_then(|local| Ok((local, stream.peer_addr()?)))
                 .ok();
             let (client, io) = match tls {
-                None => {
-                    let (client, io) = self
-                        .config
-                        .connect_raw(stream, NoTls)
-                        .await
-                        .map_err(connect_error)?;
-                    (client, tokio::spawn(drive(io)))
-                }
+                None => self.handshake(stream, NoTls).await?,
                 Some(connector) => {
                     let tls = tokio_postgres::tls::MakeTlsConnect::<tokio::net::TcpStream>::make_tls_connect(
                         &mut postgres_native_tls::MakeTlsConnector::new(connector),
                         host,
                     )
                     .map_err(|e| StoreError::Internal(format!("TLS could not be set up: {e}")))?;
-                    let (client, io) = self
-                        .config
-                        .connect_raw(stream, tls)
-                        .await
-                        .map_err(connect_error)?;
-                    (client, tokio::spawn(drive(io)))
+                    self.handshake(stream, tls).await?
                 }
             };
             return Ok((client, io, endpoints));
@@ -274,6 +262,26 @@ impl Target {
             }
         };
         Ok((client, io, None))
+    }
+
+    /// The server's handshake (TLS as `tls` says, then the session) over
+    /// `stream`, a socket the store made; the connection's I/O spawned on
+    /// the runtime this is run on.
+    async fn handshake<T>(
+        &self,
+        stream: tokio::net::TcpStream,
+        tls: T,
+    ) -> Result<(Client, tokio::task::JoinHandle<()>)>
+    where
+        T: tokio_postgres::tls::TlsConnect<tokio::net::TcpStream>,
+        T::Stream: Send + 'static,
+    {
+        let (client, io) = self
+            .config
+            .connect_raw(stream, tls)
+            .await
+            .map_err(|e| self.error(e, TxStep::Connect))?;
+        Ok((client, tokio::spawn(drive(io))))
     }
 
     /// The URL's one TCP host and port, when it names nothing else of
