@@ -62,17 +62,31 @@ impl Bench<'_> {
         let mut raw = PgRawInserter::new(&url, pg.get_mission(&mission)?.id)?;
         let ledger = pg.create_mission(Phase::Coding, json!({}).into())?;
         let ledger = pg.get_mission(&ledger)?.id;
+        // The same store as behind a transaction pooler: nothing prepared.
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let unnamed = AnyStore::open_with(
+            &format!("{url}{sep}prepared_statements=off"),
+            pooled.clone(),
+        )?;
+        let unnamed_mission = unnamed.create_mission(Phase::Coding, json!({}).into())?;
         let sqlite = self.fresh_store(Durability::Full)?;
         let lite_mission = sqlite.create_mission(Phase::Coding, json!({}).into())?;
         let mut lite_raw = RawInserter::new(&sqlite, sqlite.get_mission(&lite_mission)?.id)?;
         let (mut floor, mut chained, mut store, mut lite_floor, mut lite_store) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut store_unnamed = Vec::new();
         for i in 0..(self.config.ops / 10).max(50) {
             floor.push(raw.insert_one()?);
             chained.push(raw.insert_chained(ledger)?);
             let start = Instant::now();
             pg.log_tool_call(&mission, NewToolCall::success("pg", json!({ "i": i })))?;
             store.push(start.elapsed());
+            let start = Instant::now();
+            unnamed.log_tool_call(
+                &unnamed_mission,
+                NewToolCall::success("pg", json!({ "i": i })),
+            )?;
+            store_unnamed.push(start.elapsed());
             lite_floor.push(lite_raw.insert_one()?);
             let start = Instant::now();
             sqlite.log_tool_call(
@@ -81,10 +95,11 @@ impl Bench<'_> {
             )?;
             lite_store.push(start.elapsed());
         }
-        let (floor, chained, store) = (
+        let (floor, chained, store, store_unnamed) = (
             super::median(floor),
             super::median(chained),
             super::median(store),
+            super::median(store_unnamed),
         );
         let (lite_floor, lite_store) = (super::median(lite_floor), super::median(lite_store));
         self.row(
@@ -106,7 +121,20 @@ impl Bench<'_> {
             "postgres: PostgresStore::log_tool_call (p50)",
             "full",
             store,
-            Some((ratio(store, floor), "of floor")),
+            Some((
+                ratio(store, floor),
+                "of floor (prepared_statements=auto: prepared if proved direct)",
+            )),
+        )?;
+        self.row(
+            "13",
+            "postgres: the same, prepared_statements=off",
+            "full",
+            store_unnamed,
+            Some((
+                ratio(store_unnamed, floor),
+                "of floor (nothing prepared, as behind a pooler)",
+            )),
         )?;
         self.row(
             "13",
@@ -122,7 +150,7 @@ impl Bench<'_> {
             lite_store,
             Some((ratio(lite_store, lite_floor), "of floor")),
         )?;
-        drop(pg);
+        drop((pg, unnamed));
 
         // Writers at once, each on a mission of its own (an agent's own
         // trail), total throughput against one writer.

@@ -109,7 +109,8 @@ Run `vibe COMMAND --help` for a command's own options.
 pub struct Cli {
     /// The database: a SQLite file's path, or a PostgreSQL server as
     /// postgres://USER@HOST:PORT/DB (libpq's sslmode and connect_timeout
-    /// apply; the password comes from PGPASSWORD or ~/.pgpass).
+    /// apply, and prepared_statements=auto|on|off; the password comes from
+    /// PGPASSWORD or ~/.pgpass).
     #[arg(long, global = true, env = "VIBE_DB", default_value = DEFAULT_DB_PATH)]
     pub db: String,
 

@@ -535,6 +535,12 @@ impl Sql for PgTx<'_> {
                 // A pooler between after all: the connection prepares
                 // nothing more, and the write, which wrote nothing, is
                 // tried again.
+                tracing::warn!(
+                    server = self.target.shown(),
+                    "a statement prepared on a connection was not found under its name, or \
+                     its name was taken: a pooler between? The connection prepares nothing \
+                     more; set prepared_statements=off in the URL"
+                );
                 self.conn.stop_preparing();
                 Err(StoreError::Conflict(
                     "a name prepared on the connection was not the store's statement there \
