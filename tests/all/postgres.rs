@@ -539,6 +539,26 @@ fn a_password_never_appears_in_an_error() {
         .unwrap();
     assert!(!text(&out.stderr).contains("S3cretPW"));
     assert!(text(&out.stderr).contains("postgres://ann@127.0.0.1:1/vibe"));
+    // An option the URL may not carry, or one whose value cannot be read:
+    // named, its value (which might be a password mistyped) unshown.
+    for (url, named) in [
+        (
+            "postgres://ann:S3cretPW@127.0.0.1:1/vibe?sslcert=S3cretPW",
+            "unknown option `sslcert`",
+        ),
+        (
+            "postgres://ann:S3cretPW@127.0.0.1:1/vibe?keepalives=S3cretPW",
+            "invalid value for option `keepalives`",
+        ),
+    ] {
+        let out = vibe_db(dir.path(), url)
+            .args(["mission", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4), "{url}");
+        let err = text(&out.stderr);
+        assert!(err.contains(named) && !err.contains("S3cretPW"), "{err}");
+    }
     // sslmode=require against the test cluster, which has no TLS: refused,
     // saying why, password unshown.
     if let Some(cluster) = server().cluster() {

@@ -133,8 +133,16 @@ impl Target {
             format!("{base}?{}", kept.join("&"))
         };
         let mut config = Config::from_str(&rebuilt).map_err(|e| {
-            // The parser's message names the option, never its value.
-            StoreError::invalid(format!("not a PostgreSQL URL: {e}"))
+            // The parser's message, and what it says of an option it does
+            // not know or cannot read: the option's name, never its value.
+            let cause = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .filter(|cause| {
+                    cause.starts_with("unknown option `")
+                        || cause.starts_with("invalid value for option `")
+                })
+                .map_or(String::new(), |cause| format!(": {cause}"));
+            StoreError::invalid(format!("not a PostgreSQL URL: {e}{cause}"))
         })?;
         config.ssl_mode(mode);
         if config.get_user().is_none() {
