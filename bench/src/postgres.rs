@@ -75,25 +75,19 @@ impl Bench<'_> {
         let (mut floor, mut chained, mut store, mut lite_floor, mut lite_store) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut store_unnamed = Vec::new();
+        // How long one store's `log_tool_call` takes.
+        let timed = |store: &dyn MissionStore, mission: &MissionId, i: usize| {
+            let start = Instant::now();
+            store.log_tool_call(mission, NewToolCall::success("t", json!({ "i": i })))?;
+            BenchResult::Ok(start.elapsed())
+        };
         for i in 0..(self.config.ops / 10).max(50) {
             floor.push(raw.insert_one()?);
             chained.push(raw.insert_chained(ledger)?);
-            let start = Instant::now();
-            pg.log_tool_call(&mission, NewToolCall::success("pg", json!({ "i": i })))?;
-            store.push(start.elapsed());
-            let start = Instant::now();
-            unnamed.log_tool_call(
-                &unnamed_mission,
-                NewToolCall::success("pg", json!({ "i": i })),
-            )?;
-            store_unnamed.push(start.elapsed());
+            store.push(timed(&pg, &mission, i)?);
+            store_unnamed.push(timed(&unnamed, &unnamed_mission, i)?);
             lite_floor.push(lite_raw.insert_one()?);
-            let start = Instant::now();
-            sqlite.log_tool_call(
-                &lite_mission,
-                NewToolCall::success("lite", json!({ "i": i })),
-            )?;
-            lite_store.push(start.elapsed());
+            lite_store.push(timed(&sqlite, &lite_mission, i)?);
         }
         let (floor, chained, store, store_unnamed) = (
             super::median(floor),

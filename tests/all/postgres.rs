@@ -550,6 +550,10 @@ fn a_password_never_appears_in_an_error() {
             "postgres://ann:S3cretPW@127.0.0.1:1/vibe?keepalives=S3cretPW",
             "invalid value for option `keepalives`",
         ),
+        (
+            "postgres://ann:S3cretPW@127.0.0.1:1/vibe?prepared_statements=yes",
+            "prepared_statements=yes is not one of auto, on, off",
+        ),
     ] {
         let out = vibe_db(dir.path(), url)
             .args(["mission", "list"])

@@ -210,7 +210,7 @@ impl Target {
                 }
             };
         let (client, io, endpoints) = runtime.block_on(self.open(tls))?;
-        let direct = match self.prepared_statements {
+        let prepares = match self.prepared_statements {
             PreparedStatements::Auto => None,
             PreparedStatements::On => Some(true),
             PreparedStatements::Off => Some(false),
@@ -221,7 +221,7 @@ impl Target {
             runtime,
             settings,
             endpoints,
-            direct,
+            prepares,
             prepared: HashMap::new(),
         })
     }
@@ -235,7 +235,6 @@ impl Target {
         &self,
         tls: Option<native_tls::TlsConnector>,
     ) -> Result<(Client, tokio::task::JoinHandle<()>, Option<Endpoints>)> {
-        let connect_error = |e| self.error(e, TxStep::Connect);
         if let Some((host, port)) = self.one_tcp_host() {
             let stream = self.tcp(host, port).await?;
             let endpoints = stream
@@ -256,17 +255,10 @@ impl Target {
             return Ok((client, io, endpoints));
         }
         let (client, io) = match tls {
-            None => {
-                let (client, io) = self.config.connect(NoTls).await.map_err(connect_error)?;
-                (client, tokio::spawn(drive(io)))
-            }
+            None => self.library_connect(NoTls).await?,
             Some(connector) => {
-                let (client, io) = self
-                    .config
-                    .connect(postgres_native_tls::MakeTlsConnector::new(connector))
-                    .await
-                    .map_err(connect_error)?;
-                (client, tokio::spawn(drive(io)))
+                self.library_connect(postgres_native_tls::MakeTlsConnector::new(connector))
+                    .await?
             }
         };
         Ok((client, io, None))
@@ -287,6 +279,22 @@ impl Target {
         let (client, io) = self
             .config
             .connect_raw(stream, tls)
+            .await
+            .map_err(|e| self.error(e, TxStep::Connect))?;
+        Ok((client, tokio::spawn(drive(io))))
+    }
+
+    /// Connects as the client library does (its sockets, its choice among
+    /// the URL's hosts); the connection's I/O spawned on the runtime this
+    /// is run on.
+    async fn library_connect<T>(&self, tls: T) -> Result<(Client, tokio::task::JoinHandle<()>)>
+    where
+        T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+        T::Stream: Send + 'static,
+    {
+        let (client, io) = self
+            .config
+            .connect(tls)
             .await
             .map_err(|e| self.error(e, TxStep::Connect))?;
         Ok((client, tokio::spawn(drive(io))))
@@ -570,7 +578,7 @@ pub(crate) struct Conn {
     /// Whether the store prepares statements on the connection: as the
     /// URL's `prepared_statements` says, or, by default, whether it reaches
     /// its server directly ([`super::direct`]); `None` until first asked.
-    direct: Option<bool>,
+    prepares: Option<bool>,
     /// Statements prepared on the connection, by their text
     /// ([`Conn::prepare`]).
     prepared: HashMap<String, Statement>,
@@ -603,12 +611,13 @@ impl Conn {
     }
 
     /// Prepares `sql` (with `$N` placeholders) on the connection, for
-    /// [`prepared`](Self::prepared) to find, when the connection reaches
-    /// its server directly ([`super::direct`]: asked once, the first time):
-    /// the server then parses and plans it once for the connection's life,
-    /// not on every call. Sends nothing once it is prepared, or on a
-    /// connection that is not direct; past [`MAX_PREPARED`] statements, the
-    /// rest are sent unnamed.
+    /// [`prepared`](Self::prepared) to find, when the connection prepares
+    /// statements (the URL's `prepared_statements`; by default, when it
+    /// reaches its server directly, [`super::direct`], asked once, the
+    /// first time): the server then parses and plans it once for the
+    /// connection's life, not on every call. Sends nothing once it is
+    /// prepared, or on a connection that does not prepare; past
+    /// [`MAX_PREPARED`] statements, the rest are sent unnamed.
     ///
     /// # Errors
     /// The server's, when it refuses the statement (or the question
@@ -619,18 +628,18 @@ impl Conn {
         if self.prepared.contains_key(sql) || self.prepared.len() >= MAX_PREPARED {
             return Ok(());
         }
-        let direct = match self.direct {
-            Some(direct) => direct,
+        let prepares = match self.prepares {
+            Some(prepares) => prepares,
             None => {
                 let direct = super::direct::is_direct(self);
                 if !self.is_closed() {
                     // A server that cannot say is not asked again.
-                    self.direct = Some(*direct.as_ref().unwrap_or(&false));
+                    self.prepares = Some(*direct.as_ref().unwrap_or(&false));
                 }
                 direct?
             }
         };
-        if direct {
+        if prepares {
             let statement = self.block_on(self.client().prepare(sql))?;
             self.prepared.insert(sql.to_owned(), statement);
         }
@@ -641,14 +650,14 @@ impl Conn {
     /// prepared: the server did not find a name where the store prepared
     /// it, or found it taken (a pooler between, after all).
     pub(crate) fn stop_preparing(&mut self) {
-        self.direct = Some(false);
+        self.prepares = Some(false);
         self.prepared.clear();
     }
 
     /// Whether the connection prepares statements (known once
     /// [`prepare`](Self::prepare) has been asked to).
     pub(crate) fn prepares(&self) -> bool {
-        self.direct == Some(true)
+        self.prepares == Some(true)
     }
 
     /// Forgets `sql` as prepared (its plan went stale): prepared again
@@ -665,6 +674,10 @@ impl Conn {
     /// `sql` as prepared on the connection ([`prepare`](Self::prepare)), if
     /// it is.
     pub(crate) fn prepared(&self, sql: &str) -> Option<&Statement> {
+        // Most connections prepare nothing: no statement text hashed.
+        if self.prepared.is_empty() {
+            return None;
+        }
         self.prepared.get(sql)
     }
 
