@@ -580,6 +580,82 @@ fn a_password_never_appears_in_an_error() {
     }
 }
 
+/// A server's URL mistyped (the scheme in capitals, after a blank, with
+/// one slash) is never taken for a file's path, which would be created with
+/// the password in its name; a `?` in a password, unencoded, is refused
+/// before any of it is read as options and quoted (found by a breaker).
+#[test]
+fn a_mistyped_url_is_refused_or_read_as_a_url_never_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, code) in [
+        ("POSTGRES://ann:S3cretPW@127.0.0.1:1/vibe", 1),
+        (" postgresql://ann:S3cretPW@127.0.0.1:1/vibe", 1),
+        ("postgres:/ann:S3cretPW@127.0.0.1:1/vibe", 4),
+        ("Postgres:ann:S3cretPW@127.0.0.1:1/vibe", 4),
+        ("postgres://ann:S3c?sslmode=retPW@127.0.0.1:1/vibe", 4),
+        (
+            "postgres://ann:S3c?prepared_statements=retPW@127.0.0.1:1/vibe",
+            4,
+        ),
+    ] {
+        let out = vibe_db(dir.path(), url).arg("init").output().unwrap();
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(code), "{url}: {all}");
+        assert!(
+            !all.contains("S3c") && !all.contains("retPW"),
+            "{url}: {all}"
+        );
+        if code == 1 {
+            assert!(all.contains("cannot connect"), "{url}: {all}");
+        }
+        let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(made.is_empty(), "{url}: {made:?}");
+    }
+}
+
+/// A server that takes the connection and never answers: given up on
+/// within `connect_timeout`, as libpq does, not waited for forever (found
+/// by a breaker), whether the store or the client library makes the socket.
+#[test]
+fn a_server_that_never_answers_is_given_up_on_within_connect_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // Connections are taken into the listen queue and never read.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    for url in [
+        format!("postgres://ann@127.0.0.1:{port}/vibe?connect_timeout=1"),
+        format!("postgres://ann@localhost:{port}/vibe?connect_timeout=1&hostaddr=127.0.0.1"),
+    ] {
+        let mut child = vibe_db(dir.path(), &url)
+            .args(["mission", "list"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A bound on waiting, so that a hang fails the test rather than
+        // holding it: far past the 1 s asked for.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{url}: still connecting after 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(1), "{url}: {err}");
+        assert!(
+            err.contains("cannot connect") && err.contains("connect_timeout"),
+            "{err}"
+        );
+    }
+    drop(silent);
+}
+
 #[test]
 fn the_pool_is_bounded_and_waits_for_a_free_connection() {
     let db = server().fresh_database();

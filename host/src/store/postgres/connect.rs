@@ -31,7 +31,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Whether a connection string names a PostgreSQL server rather than a
 /// SQLite file.
 pub fn is_postgres_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
+    postgres_scheme(location).is_some()
+}
+
+/// Where `location`'s scheme ends (past its `:`), when it is `postgres:` or
+/// `postgresql:` in any case, after any leading blanks: such a location is
+/// a server's URL, or a mistyped one ([`Target::parse`] says which), never
+/// a file's path (which would otherwise be created, the URL's password in
+/// its name).
+fn postgres_scheme(location: &str) -> Option<usize> {
+    let blanks = location.len() - location.trim_start().len();
+    let (scheme, _) = location[blanks..].split_once(':')?;
+    (scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql"))
+        .then(|| blanks + scheme.len() + 1)
 }
 
 /// How TLS is used, as libpq's `sslmode` says.
@@ -86,8 +98,29 @@ impl Target {
     /// `~/.pgpass`), as libpq does; a missing user is `PGUSER`, then the
     /// login name.
     pub(crate) fn parse(url: &str) -> Result<Self> {
+        // The scheme as the client library reads it: lower case, `//`.
+        let url = match postgres_scheme(url) {
+            Some(end) if url[end..].starts_with("//") => {
+                format!("postgres:{}", &url[end..])
+            }
+            _ => {
+                return Err(StoreError::invalid(
+                    "not a PostgreSQL URL: write postgres://USER@HOST:PORT/DB",
+                ))
+            }
+        };
+        let url = url.as_str();
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         check_at_signs(base)?;
+        if !base.contains('@') && query.contains('@') {
+            // `postgres://user:pa?ss@host`: the `?` would cut the password,
+            // and the rest be read as options (quoted in their errors).
+            return Err(StoreError::invalid(
+                "the PostgreSQL URL holds an `@` after its `?`: a user name or password \
+                 containing `?` must percent-encode it as %3F (and an option's value \
+                 containing `@` as %40)",
+            ));
+        }
         let mut tls = Tls::Unverified;
         let mut mode = SslMode::Prefer;
         let mut root_cert = None;
@@ -277,11 +310,32 @@ impl Target {
         T::Stream: Send + 'static,
     {
         let (client, io) = self
-            .config
-            .connect_raw(stream, tls)
-            .await
+            .within(1, self.config.connect_raw(stream, tls))
+            .await?
             .map_err(|e| self.error(e, TxStep::Connect))?;
         Ok((client, tokio::spawn(drive(io))))
+    }
+
+    /// `connect` (a handshake, or the client library's whole connection to
+    /// one of `hosts` hosts), within the URL's `connect_timeout` for each
+    /// host, as libpq gives it: a server that takes the socket and never
+    /// answers is given up on.
+    async fn within<F: std::future::Future>(&self, hosts: usize, connect: F) -> Result<F::Output> {
+        let timeout = self
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
+        let hosts = u32::try_from(hosts.max(1)).unwrap_or(u32::MAX);
+        tokio::time::timeout(timeout.saturating_mul(hosts), connect)
+            .await
+            .map_err(|_| {
+                self.unavailable(
+                    "error connecting to server: the server did not answer in time \
+                     (connect_timeout)",
+                    TxStep::Connect,
+                )
+            })
     }
 
     /// Connects as the client library does (its sockets, its choice among
@@ -293,9 +347,8 @@ impl Target {
         T::Stream: Send + 'static,
     {
         let (client, io) = self
-            .config
-            .connect(tls)
-            .await
+            .within(self.config.get_hosts().len(), self.config.connect(tls))
+            .await?
             .map_err(|e| self.error(e, TxStep::Connect))?;
         Ok((client, tokio::spawn(drive(io))))
     }
