@@ -285,10 +285,14 @@ fn loading_a_tool_whose_describe_blocks_fails_at_the_describe_deadline() {
 
 #[test]
 fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
-    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+    for (sig, code) in [
+        (libc::SIGTERM, 143),
+        (libc::SIGINT, 130),
+        (libc::SIGHUP, 129),
+    ] {
         let (dir, db) = temp_db();
         let (mission, _) = cli_mission(dir.path(), &db);
-        let child = vibe_db(dir.path(), &db)
+        let mut child = vibe_db(dir.path(), &db)
             .args([
                 "run",
                 guest("block").to_str().unwrap(),
@@ -306,11 +310,19 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
             .spawn()
             .unwrap();
         wait_for_row(&db, &mission, "running");
+        if sig == libc::SIGHUP {
+            // As when the terminal closed: nothing reads stderr any more,
+            // and saying why must not turn the exit into a panic.
+            drop(child.stderr.take());
+        }
         signal(&child, sig);
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{stderr}");
-        assert!(stderr.contains("cancelled"), "{stderr}");
+        assert!(
+            sig == libc::SIGHUP || stderr.contains("cancelled"),
+            "{stderr}"
+        );
         if sig == libc::SIGTERM {
             // --json still reports the invocation as its row records it.
             let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -325,6 +337,12 @@ fn vibe_run_stopped_by_a_signal_cancels_the_tool_and_completes_its_row() {
 
 #[test]
 fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows() {
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        mcp_stopped_by(sig);
+    }
+}
+
+fn mcp_stopped_by(sig: libc::c_int) {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block"]);
@@ -367,7 +385,7 @@ fn vibe_mcp_stopped_by_a_signal_cancels_calls_in_flight_and_completes_their_rows
         std::thread::sleep(Duration::from_millis(20));
     }
     let stopped_at = Instant::now();
-    signal(&child, libc::SIGTERM);
+    signal(&child, sig);
     let status = child.wait().unwrap();
     assert!(
         stopped_at.elapsed() < BOUND,

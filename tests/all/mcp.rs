@@ -578,6 +578,225 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
     assert!(peak < 400 * 1024, "peak RSS {peak} KiB for 1,000 calls");
 }
 
+/// `initialize` and `notifications/initialized` on `stdin`, the answer
+/// read from `stdout`.
+fn initialize_raw(stdin: &mut impl Write, stdout: &mut impl BufRead) {
+    let [init, initialized, _] = one_call_session("raw");
+    writeln!(stdin, "{init}\n{initialized}").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"id\":0"), "{line}");
+}
+
+/// A client that keeps calling and never reads: once the answers waiting
+/// to be written pass `MAX_QUEUED_OUTPUT_BYTES` (16 MiB), the server stops
+/// reading (the client's writes block in its own pipe), so its memory stays
+/// bounded; when the client reads at last, every call is answered and has
+/// its row. Before, the server read on and queued every answer: 300 MB and
+/// more here.
+#[test]
+fn a_client_that_calls_and_never_reads_is_held_back_and_the_server_memory_stays_bounded() {
+    // Pipes are served on the session's worker, sockets by threads.
+    for sockets in [false, true] {
+        calls_never_read(sockets);
+    }
+}
+
+fn calls_never_read(sockets: bool) {
+    const CALLS: usize = 400;
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut command = Command::new("/usr/bin/time");
+    command
+        .args(["-f", "peak-rss-kib %M", env!("CARGO_BIN_EXE_vibe"), "--db"])
+        .arg(&db)
+        .args(["--durability", "normal", "mcp", tools.to_str().unwrap()])
+        .env("VIBE_CACHE_DIR", crate::common::component_cache())
+        .stderr(Stdio::piped());
+    let (server, mut stdin, mut stdout): (Child, Box<dyn Write + Send>, Box<dyn BufRead>) =
+        if sockets {
+            let (ours_in, theirs_in) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (ours_out, theirs_out) = std::os::unix::net::UnixStream::pair().unwrap();
+            command
+                .stdin(std::os::fd::OwnedFd::from(theirs_in))
+                .stdout(std::os::fd::OwnedFd::from(theirs_out));
+            let server = command.spawn().unwrap();
+            // The command holds the server's ends: closed here.
+            drop(command);
+            (
+                server,
+                Box::new(ours_in),
+                Box::new(BufReader::new(ours_out)),
+            )
+        } else {
+            let mut server = command
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdin = server.stdin.take().unwrap();
+            let stdout = BufReader::new(server.stdout.take().unwrap());
+            (server, Box::new(stdin), Box::new(stdout))
+        };
+    initialize_raw(&mut stdin, &mut stdout);
+    // Each answer carries its 400 KB of arguments back twice (as text and
+    // as structured content).
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            let pad = "y".repeat(400_000);
+            for id in 1..=CALLS {
+                let call = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": { "name": "echo", "arguments": { "id": id, "pad": pad } } });
+                writeln!(stdin, "{call}").unwrap();
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    // Until the client's writes stop going through (or all went).
+    let (mut seen, mut still) = (usize::MAX, 0);
+    while still < 8 {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+        still = if now == seen { still + 1 } else { 0 };
+        seen = now;
+    }
+    assert!(
+        seen < CALLS / 2,
+        "the server took {seen} of {CALLS} calls while none of their answers were read \
+         (sockets: {sockets})"
+    );
+    // In the order the calls ended (they run side by side).
+    let mut answered: Vec<i64> = stdout
+        .lines()
+        .map(|line| {
+            let answer: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            assert_eq!(answer["result"]["isError"], false, "{answer}");
+            answer["id"].as_i64().unwrap()
+        })
+        .collect();
+    writer.join().unwrap();
+    let out = server.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    answered.sort_unstable();
+    assert_eq!(answered, (1..=CALLS as i64).collect::<Vec<_>>());
+    let rows = invocations(&db);
+    assert_eq!(rows.len(), CALLS);
+    assert!(rows.iter().all(|(_, outcome, _)| outcome == "ok"));
+    let peak: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .and_then(|k| k.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        peak < 200 * 1024,
+        "peak RSS {peak} KiB (sockets: {sockets})"
+    );
+}
+
+/// Stdout that cannot be written (`/dev/full`): the session ends, no call
+/// is left `running`, and the server says why and exits 1, rather than
+/// serving on with every answer lost and exiting 0.
+#[test]
+fn stdout_that_cannot_be_written_ends_the_session_with_an_error() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut server = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let session = one_call_session("full").map(|m| format!("{m}\n")).concat();
+    // The server may end the session before it reads all of this.
+    let _ = stdin.write_all(session.as_bytes());
+    // Stdin stays open: the broken output alone ends the session.
+    let out = answered_or_killed(server, "a stdout that cannot be written");
+    drop(stdin);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write to stdout"), "{stderr}");
+    assert!(invocations(&db)
+        .iter()
+        .all(|(_, outcome, _)| outcome != "running"));
+}
+
+/// A client that closes its end of stdout (it went away, or stopped
+/// listening) but keeps stdin open: the session ends as it would at the
+/// end of stdin, the call in flight is cancelled and its row completed,
+/// and the server exits 0, as any command whose reader went away.
+#[test]
+fn a_client_that_closes_its_end_of_stdout_ends_the_session() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["block"]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let mut server = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap(), "--policy"])
+        .arg(&policy)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    initialize_raw(&mut stdin, &mut stdout);
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": "block", "arguments": { "case": "sleep" } } });
+    writeln!(stdin, "{call}").unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count(
+        &db,
+        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
+    ) < 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call should be running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdout);
+    // Something to answer, which finds no reader.
+    writeln!(
+        stdin,
+        "{}",
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "ping" })
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    let out = answered_or_killed(server, "a stdout whose reader went away");
+    drop(stdin);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = invocations(&db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "cancelled");
+}
+
+/// Waits (up to 60 s, else kills it and fails saying it is still serving
+/// `what`) for the server to exit on its own.
+fn answered_or_killed(mut server: Child, what: &str) -> std::process::Output {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            server.kill().unwrap();
+            panic!("still serving {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.wait_with_output().unwrap()
+}
+
 #[test]
 fn a_client_that_goes_away_mid_call_leaves_the_calls_row_complete() {
     let (dir, db) = temp_db();

@@ -27,8 +27,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::inbound::{self, Kind, Refusal};
 use super::McpServer;
@@ -67,14 +70,19 @@ pub async fn serve_streams(
     let out = Output::on_thread(output)?;
     let (messages, queued) = mpsc::channel(QUEUED_MESSAGES);
     let gate_out = out.clone();
+    let runtime = tokio::runtime::Handle::current();
     // A thread of its own: it blocks reading stdin, which a client that
     // keeps its end open never ends (the process exits without it).
     std::thread::Builder::new()
         .name("vibe-mcp-stdin".into())
-        .spawn(move || read_on_thread(input, gate, messages, gate_out))?;
+        .spawn(move || read_on_thread(input, gate, messages, gate_out, &runtime))?;
     serve_session(server, Input::Queued(queued), out).await
 }
 
+/// Serves the session until its input ends, or its output breaks (then
+/// the calls in flight are cancelled, as on a signal, and their rows
+/// completed). A reader of stdout that went away ends the session as its
+/// input's end does; any other failure to write is the error returned.
 async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io::Result<()> {
     let session = server.session("stdio");
     let transport = Lines {
@@ -83,7 +91,17 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
     };
     match session.serve(transport).await {
         Ok(running) => {
-            let _ = running.waiting().await;
+            let cancel = running.cancellation_token();
+            let waiting = running.waiting();
+            tokio::pin!(waiting);
+            tokio::select! {
+                _ = &mut waiting => {}
+                _ = out.backlog.broken() => {
+                    server.stop();
+                    cancel.cancel();
+                    let _ = waiting.await;
+                }
+            }
         }
         Err(e) => tracing::warn!(
             "the MCP session ended before it began: {}",
@@ -92,7 +110,16 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
     }
     server.drain().await;
     out.written().await;
-    Ok(())
+    match out.backlog.broken.get() {
+        Some((std::io::ErrorKind::BrokenPipe, _)) | None => Ok(()),
+        Some((kind, message)) => Err(std::io::Error::new(
+            *kind,
+            format!(
+                "cannot write to stdout ({message}): the session ended, and any call in flight \
+                 was cancelled and its row completed"
+            ),
+        )),
+    }
 }
 
 /// How much of stdin is read, and of stdout buffered, at once.
@@ -235,6 +262,14 @@ impl Transport<RoleServer> for Lines {
             // The SDK drops this future whenever something else is ready
             // first: nothing is taken from the buffer across the one await.
             Input::Pipe { reader, gate } => loop {
+                // Nothing more is read while too many answers wait to be
+                // written: a client that calls and never reads is held
+                // back here, in its own pipe.
+                self.out.backlog.room().await;
+                if self.out.backlog.broken.get().is_some() {
+                    self.input = Input::Closed;
+                    return None;
+                }
                 let (used, verdict) = match reader.fill_buf().await {
                     // A last line with no newline is a line; then the end,
                     // without reading again (a terminal's end comes once).
@@ -242,7 +277,7 @@ impl Transport<RoleServer> for Lines {
                         let verdict = gate.end();
                         self.input = Input::Closed;
                         return match verdict? {
-                            Verdict::Pass(message) => Some(message),
+                            Verdict::Pass(message) => Some(*message),
                             Verdict::Answer(line) => {
                                 let _ = self.out.line(line);
                                 None
@@ -255,7 +290,7 @@ impl Transport<RoleServer> for Lines {
                 };
                 reader.consume(used);
                 match verdict {
-                    Some(Verdict::Pass(message)) => return Some(message),
+                    Some(Verdict::Pass(message)) => return Some(*message),
                     Some(Verdict::Answer(line)) => self.out.line(line).ok()?,
                     None => {}
                 }
@@ -272,6 +307,12 @@ impl Transport<RoleServer> for Lines {
     }
 }
 
+/// How many bytes of answers may wait to be written before the gate stops
+/// reading: a client that keeps calling and never reads holds the server's
+/// memory to this, and the answers of the calls already taken (at most
+/// `--max-pending-calls` of them).
+pub const MAX_QUEUED_OUTPUT_BYTES: usize = 16 << 20;
+
 /// What the writer thread is handed.
 enum Out {
     /// One message and its newline.
@@ -285,71 +326,173 @@ enum Out {
 #[derive(Clone)]
 struct Output {
     queue: mpsc::UnboundedSender<Out>,
+    backlog: Arc<Backlog>,
+}
+
+/// What waits to be written, and whether the output broke.
+#[derive(Default)]
+struct Backlog {
+    /// Bytes handed to the writer and not yet written (or dropped).
+    bytes: AtomicUsize,
+    /// Woken when the backlog falls to [`MAX_QUEUED_OUTPUT_BYTES`], and
+    /// when the output breaks.
+    room: Notify,
+    /// The first write that failed: the session cannot answer any more.
+    broken: OnceLock<(std::io::ErrorKind, String)>,
+    /// Woken once, when the output breaks.
+    on_broken: Notify,
+}
+
+impl Backlog {
+    fn queued(&self, bytes: usize) {
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// `bytes` are written, or dropped.
+    fn done(&self, bytes: usize) {
+        let before = self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        if before > MAX_QUEUED_OUTPUT_BYTES && before - bytes <= MAX_QUEUED_OUTPUT_BYTES {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Records that writing failed with `error`; the first failure counts.
+    fn break_with(&self, error: &std::io::Error) {
+        if self.broken.set((error.kind(), error.to_string())).is_ok() {
+            self.room.notify_waiters();
+            self.on_broken.notify_waiters();
+        }
+    }
+
+    /// Returns once no more than [`MAX_QUEUED_OUTPUT_BYTES`] wait to be
+    /// written, or the output broke.
+    async fn room(&self) {
+        let fits = || {
+            self.bytes.load(Ordering::Acquire) <= MAX_QUEUED_OUTPUT_BYTES
+                || self.broken.get().is_some()
+        };
+        if fits() {
+            return;
+        }
+        loop {
+            let woken = self.room.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if fits() {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    /// Returns once the output broke: the error, as writing met it.
+    async fn broken(&self) -> std::io::Error {
+        loop {
+            let woken = self.on_broken.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if let Some((kind, message)) = self.broken.get() {
+                return std::io::Error::new(*kind, message.clone());
+            }
+            woken.await;
+        }
+    }
 }
 
 impl Output {
     /// A writer on a thread of its own, for an output that blocks.
     fn on_thread(mut output: impl Write + Send + 'static) -> std::io::Result<Output> {
         let (queue, mut lines) = mpsc::unbounded_channel::<Out>();
+        let backlog = Arc::new(Backlog::default());
+        let writing = backlog.clone();
         std::thread::Builder::new()
             .name("vibe-mcp-stdout".into())
             .spawn(move || {
                 let mut broken = false;
+                let failed = |result: std::io::Result<()>| match result {
+                    Ok(()) => false,
+                    Err(e) => {
+                        writing.break_with(&e);
+                        true
+                    }
+                };
                 while let Some(first) = lines.blocking_recv() {
                     // What queued meanwhile goes out with one flush.
                     let mut next = Some(first);
                     while let Some(out) = next.take().or_else(|| lines.try_recv().ok()) {
                         match out {
-                            Out::Line(line) if !broken => {
-                                broken = output.write_all(&line).is_err();
+                            Out::Line(line) => {
+                                broken = broken || failed(output.write_all(&line));
+                                writing.done(line.len());
                             }
-                            Out::Line(_) => {}
                             Out::Written(done) => {
-                                broken = broken || output.flush().is_err();
+                                broken = broken || failed(output.flush());
                                 let _ = done.send(());
                             }
                         }
                     }
-                    broken = broken || output.flush().is_err();
+                    broken = broken || failed(output.flush());
                 }
             })?;
-        Ok(Output { queue })
+        Ok(Output { queue, backlog })
     }
 
     /// A writer task on the session's runtime, for an output that does not
     /// block (a client that stops reading holds up only this task).
     fn on_worker(output: impl AsyncWrite + Send + Unpin + 'static) -> Output {
         let (queue, mut lines) = mpsc::unbounded_channel::<Out>();
+        let backlog = Arc::new(Backlog::default());
+        let writing = backlog.clone();
         let mut output = tokio::io::BufWriter::with_capacity(BUFFER, output);
         tokio::spawn(async move {
             let mut broken = false;
+            let failed = |result: std::io::Result<()>| match result {
+                Ok(()) => false,
+                Err(e) => {
+                    writing.break_with(&e);
+                    true
+                }
+            };
             while let Some(first) = lines.recv().await {
                 // What queued meanwhile goes out with one flush.
                 let mut next = Some(first);
                 while let Some(out) = next.take().or_else(|| lines.try_recv().ok()) {
                     match out {
-                        Out::Line(line) if !broken => {
-                            broken = output.write_all(&line).await.is_err();
+                        Out::Line(line) => {
+                            if !broken {
+                                broken = failed(output.write_all(&line).await);
+                            }
+                            writing.done(line.len());
                         }
-                        Out::Line(_) => {}
                         Out::Written(done) => {
-                            broken = broken || output.flush().await.is_err();
+                            if !broken {
+                                broken = failed(output.flush().await);
+                            }
                             let _ = done.send(());
                         }
                     }
                 }
-                broken = broken || output.flush().await.is_err();
+                if !broken {
+                    broken = failed(output.flush().await);
+                }
             }
         });
-        Output { queue }
+        Output { queue, backlog }
     }
 
-    /// Hands one message (no newline) to the writer.
+    /// Hands one message (no newline) to the writer; an error once the
+    /// output broke.
     fn line(&self, mut line: Vec<u8>) -> std::io::Result<()> {
+        if self.backlog.broken.get().is_some() {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
         line.push(b'\n');
-        self.queue
-            .send(Out::Line(line))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        let bytes = line.len();
+        self.backlog.queued(bytes);
+        self.queue.send(Out::Line(line)).map_err(|_| {
+            self.backlog.done(bytes);
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe)
+        })
     }
 
     /// Returns once every line handed so far has been written.
@@ -368,14 +511,20 @@ fn read_on_thread(
     mut gate: Gate,
     session: mpsc::Sender<ClientJsonRpcMessage>,
     out: Output,
+    runtime: &tokio::runtime::Handle,
 ) {
     let mut input = BufReader::with_capacity(BUFFER, input);
     // Whether the session goes on after `verdict`.
     let deliver = |verdict: Verdict| match verdict {
-        Verdict::Pass(message) => session.blocking_send(message).is_ok(),
+        Verdict::Pass(message) => session.blocking_send(*message).is_ok(),
         Verdict::Answer(line) => out.line(line).is_ok(),
     };
     loop {
+        // As on the worker: held back while too many answers wait.
+        runtime.block_on(out.backlog.room());
+        if out.backlog.broken.get().is_some() {
+            break;
+        }
         let (used, verdict) = match input.fill_buf() {
             // A last line with no newline is a line; then the end, without
             // reading again (a terminal's end comes once).
@@ -409,8 +558,8 @@ struct Gate {
 
 /// What a whole line comes to.
 enum Verdict {
-    /// A message for the session.
-    Pass(ClientJsonRpcMessage),
+    /// A message for the session (boxed: far larger than a refusal).
+    Pass(Box<ClientJsonRpcMessage>),
     /// A refusal to write back (one line, no newline).
     Answer(Vec<u8>),
 }
@@ -482,7 +631,7 @@ impl Gate {
             match inbound::check(line, self.initialized).and_then(|checked| parse(line, checked)) {
                 Ok((message, is_initialize)) => {
                     self.initialized |= is_initialize;
-                    return Some(Verdict::Pass(message));
+                    return Some(Verdict::Pass(Box::new(message)));
                 }
                 Err(refusal) => refusal,
             }

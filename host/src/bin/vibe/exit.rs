@@ -4,6 +4,7 @@
 //! The README's table of exit codes is this enum: a test
 //! (`tests/all/exit_codes.rs`) reads both and fails when they disagree.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use vibe_store::sandbox::LoadError;
@@ -31,6 +32,8 @@ pub(crate) enum Exit {
     /// everything but the items it named on stderr, which it could not
     /// handle and went past.
     Partial = 6,
+    /// `vibe run` stopped by SIGHUP (128 + 1): its terminal closed.
+    HungUp = 129,
     /// `vibe run` stopped by SIGINT (128 + 2).
     Interrupted = 130,
     /// `vibe run` stopped by SIGTERM (128 + 15).
@@ -68,7 +71,9 @@ impl Failure {
     pub(crate) fn report(self) -> Exit {
         let message = one_line(&self.message);
         if !message.is_empty() {
-            eprintln!("vibe: {}", visible_line(&message));
+            // Not `eprintln!`, which panics when stderr is gone (a terminal
+            // closed under SIGHUP): the exit code must still be this one.
+            let _ = writeln!(std::io::stderr(), "vibe: {}", visible_line(&message));
         }
         self.exit
     }

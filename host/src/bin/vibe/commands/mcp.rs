@@ -1,5 +1,6 @@
 //! `vibe mcp`: serve tools to agents over the Model Context Protocol.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,7 +115,11 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
                 server.stop();
                 server.drain().await;
                 if let Some((signal, _)) = stop.signal() {
-                    eprintln!("vibe mcp: stopped by {signal}; calls in flight were cancelled and their rows completed");
+                    // Not `eprintln!`: stderr may be a terminal that closed.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "vibe mcp: stopped by {signal}; calls in flight were cancelled and their rows completed"
+                    );
                 }
                 Ok(())
             }
