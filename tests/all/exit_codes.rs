@@ -332,3 +332,25 @@ fn numbers_out_of_range_are_usage_errors_that_name_the_range() {
     }
     assert_eq!(count(&path, "SELECT COUNT(*) FROM tool_calls"), 0);
 }
+
+/// A listing given neither a mission nor `--all-missions`, or both: a usage
+/// error whose usage line names both ways (before, it named only the UUID).
+#[test]
+fn a_listing_without_its_mission_names_both_ways_to_give_one() {
+    let (dir, path, m) = db_with_mission();
+    for command in ["tools", "decisions"] {
+        for args in [&[][..], &[m.as_str(), "--all-missions"][..]] {
+            let out = vibe_db(dir.path(), &path)
+                .arg(command)
+                .args(args)
+                .output()
+                .unwrap();
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("Usage: vibe {command} <UUID|--all-missions>")),
+                "{command} {args:?}: {stderr}"
+            );
+        }
+    }
+}

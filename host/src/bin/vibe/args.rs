@@ -488,13 +488,15 @@ pub struct MissionListArgs {
 }
 
 /// Which rows a listing shows: one mission's or all, a time window, paging.
+/// One of the mission's UUID and `--all-missions` is required (a group, so
+/// that the usage line names both).
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("missions").required(true).args(["uuid", "all_missions"])))]
 pub struct Selection {
     /// The mission's UUID (or --all-missions).
-    #[arg(required_unless_present = "all_missions")]
     pub uuid: Option<String>,
     /// Search every mission; rows carry their mission's id.
-    #[arg(long, conflicts_with = "uuid")]
+    #[arg(long)]
     pub all_missions: bool,
     /// At most N rows (1 to 1000000).
     #[arg(long, value_parser = clap::value_parser!(u32).range(LISTED_ROWS))]
