@@ -580,6 +580,30 @@ fn a_password_never_appears_in_an_error() {
     }
 }
 
+/// A server that refuses the connection (no such database, no such role)
+/// is named in the error, which says it could not connect, as for a server
+/// that cannot be reached; before, only the server's own words were shown
+/// (found by a breaker).
+#[test]
+fn a_server_that_refuses_the_connection_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = server().url("vibe_no_such_database");
+    let no_role = missing.replacen("://postgres@", "://vibe_no_such_role@", 1);
+    for (url, says) in [(missing, "create it first"), (no_role, "vibe_no_such_role")] {
+        let out = vibe_db(dir.path(), &url)
+            .args(["mission", "list"])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {err}");
+        let shown = url.split('?').next().unwrap();
+        assert!(
+            err.contains("cannot connect") && err.contains(&shown) && err.contains(says),
+            "{url}: {err}"
+        );
+    }
+}
+
 /// A server's URL mistyped (the scheme in capitals, after a blank, with
 /// one slash) is never taken for a file's path, which would be created with
 /// the password in its name; a `?` in a password, unencoded, is refused

@@ -125,10 +125,28 @@ impl Target {
         let mut mode = SslMode::Prefer;
         let mut root_cert = None;
         let mut prepared_statements = PreparedStatements::Auto;
+        let mut connect_timeout = Some(CONNECT_TIMEOUT);
+        let mut port = None;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
+                // As libpq: zero or less waits for ever; 1 means 2.
+                "connect_timeout" => {
+                    connect_timeout = match value.trim().parse::<i64>() {
+                        Ok(seconds) if seconds <= 0 => None,
+                        Ok(seconds) => Some(Duration::from_secs(seconds.max(2) as u64)),
+                        Err(_) => {
+                            return Err(StoreError::invalid(format!(
+                                "connect_timeout={value} is not a whole number of seconds"
+                            )))
+                        }
+                    }
+                }
+                // Given after the host, the port replaces the host's
+                // (libpq reads the query last); the client library would
+                // add it as a second port.
+                "port" if authority_host(base).is_some() => port = Some(value),
                 "sslmode" => {
                     (tls, mode) = match value {
                         "disable" => (Tls::Off, SslMode::Disable),
@@ -160,8 +178,12 @@ impl Target {
                 _ => kept.push(pair),
             }
         }
+        let base = match port {
+            Some(port) => with_port(base, port)?,
+            None => base.to_owned(),
+        };
         let rebuilt = if kept.is_empty() {
-            base.to_owned()
+            base
         } else {
             format!("{base}?{}", kept.join("&"))
         };
@@ -178,7 +200,9 @@ impl Target {
             StoreError::invalid(format!("not a PostgreSQL URL: {e}{cause}"))
         })?;
         config.ssl_mode(mode);
-        if config.get_user().is_none() {
+        // An empty user (`postgres://@host/db`) is the default one, as in
+        // libpq.
+        if config.get_user().is_none_or(str::is_empty) {
             let user = std::env::var("PGUSER")
                 .or_else(|_| std::env::var("USER"))
                 .unwrap_or_else(|_| "postgres".into());
@@ -187,8 +211,8 @@ impl Target {
         if config.get_hosts().is_empty() {
             config.host(std::env::var("PGHOST").unwrap_or_else(|_| "localhost".into()));
         }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+        if let Some(timeout) = connect_timeout {
+            config.connect_timeout(timeout);
         }
         if config.get_application_name().is_none() {
             config.application_name("vibe-store");
@@ -321,21 +345,18 @@ impl Target {
     /// host, as libpq gives it: a server that takes the socket and never
     /// answers is given up on.
     async fn within<F: std::future::Future>(&self, hosts: usize, connect: F) -> Result<F::Output> {
+        let hosts = u32::try_from(hosts.max(1)).unwrap_or(u32::MAX);
         let timeout = self
             .config
             .get_connect_timeout()
-            .copied()
-            .unwrap_or(CONNECT_TIMEOUT);
-        let hosts = u32::try_from(hosts.max(1)).unwrap_or(u32::MAX);
-        tokio::time::timeout(timeout.saturating_mul(hosts), connect)
-            .await
-            .map_err(|_| {
-                self.unavailable(
-                    "error connecting to server: the server did not answer in time \
+            .map(|t| t.saturating_mul(hosts));
+        bounded(timeout, connect).await.map_err(|_| {
+            self.unavailable(
+                "error connecting to server: the server did not answer in time \
                      (connect_timeout)",
-                    TxStep::Connect,
-                )
-            })
+                TxStep::Connect,
+            )
+        })
     }
 
     /// Connects as the client library does (its sockets, its choice among
@@ -374,16 +395,13 @@ impl Target {
     /// `connect_timeout`, no delay, the URL's keepalives and user timeout.
     async fn tcp(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream> {
         let config = &self.config;
-        let timeout = config
-            .get_connect_timeout()
-            .copied()
-            .unwrap_or(CONNECT_TIMEOUT);
+        let timeout = config.get_connect_timeout().copied();
         let failed = |e: std::io::Error| {
             self.unavailable(&format!("error connecting to server: {e}"), TxStep::Connect)
         };
         let timed_out =
             || std::io::Error::new(std::io::ErrorKind::TimedOut, "connection timed out");
-        let addrs = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port)))
+        let addrs = bounded(timeout, tokio::net::lookup_host((host, port)))
             .await
             .map_err(|_| failed(timed_out()))?
             .map_err(failed)?;
@@ -392,18 +410,17 @@ impl Target {
             format!("{host} has no address"),
         );
         for addr in addrs {
-            let stream =
-                match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        last = e;
-                        continue;
-                    }
-                    Err(_) => {
-                        last = timed_out();
-                        continue;
-                    }
-                };
+            let stream = match bounded(timeout, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    last = e;
+                    continue;
+                }
+                Err(_) => {
+                    last = timed_out();
+                    continue;
+                }
+            };
             stream.set_nodelay(true).map_err(failed)?;
             let socket = socket2::SockRef::from(&stream);
             #[cfg(target_os = "linux")]
@@ -444,6 +461,16 @@ impl Target {
         if let Some(db) = err.as_db_error() {
             let code = db.code().code();
             let message = db.message().to_owned();
+            if step == TxStep::Connect {
+                // Refused while connecting (a password, a role, a
+                // database): said with the server's name, as when it
+                // cannot be reached.
+                let reason = match code {
+                    "3D000" => format!("{message}; create it first (createdb, or CREATE DATABASE)"),
+                    _ => format!("{message} (SQLSTATE {code})"),
+                };
+                return self.unavailable(&reason, step);
+            }
             return match code {
                 // serialization_failure, deadlock_detected
                 "40001" | "40P01" => StoreError::Conflict(message),
@@ -494,6 +521,55 @@ impl Target {
     }
 }
 
+/// `future`, given up on after `timeout` (never, when `None`:
+/// `connect_timeout=0`).
+async fn bounded<F: std::future::Future>(
+    timeout: Option<Duration>,
+    future: F,
+) -> std::result::Result<F::Output, tokio::time::error::Elapsed> {
+    match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, future).await,
+        None => Ok(future.await),
+    }
+}
+
+/// The host (or hosts) a URL's authority names, when it names any:
+/// `postgres://user@HOST:PORT/db`.
+fn authority_host(base: &str) -> Option<&str> {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    (!host_port.is_empty()).then_some(host_port)
+}
+
+/// `base` with its one host's port replaced by `port` (the URL's `?port=`),
+/// as libpq reads a URL. Several hosts with a port in the query are
+/// refused: which host would it be?
+fn with_port(base: &str, port: &str) -> Result<String> {
+    let port: u16 = port
+        .trim()
+        .parse()
+        .map_err(|_| StoreError::invalid(format!("port={port} is not a port (1 to 65535)")))?;
+    let Some(host_port) = authority_host(base) else {
+        return Ok(base.to_owned());
+    };
+    if host_port.contains(',') {
+        return Err(StoreError::invalid(
+            "a URL naming several hosts gives each its port after it              (postgres://user@a:5432,b:5433/db), not as ?port=",
+        ));
+    }
+    let host = match host_port.rfind([':', ']']) {
+        Some(at) if host_port.as_bytes()[at] == b':' => &host_port[..at],
+        _ => host_port,
+    };
+    let start = host_port.as_ptr() as usize - base.as_ptr() as usize;
+    Ok(format!(
+        "{}{host}:{port}{}",
+        &base[..start],
+        &base[start + host_port.len()..]
+    ))
+}
+
 /// Refuses a URL (before its `?`) with more than one `@`, or one after the
 /// first `/`: a password holding an unencoded `@` would otherwise have the
 /// rest of it read as the host, tried and printed. The message quotes
@@ -522,6 +598,7 @@ pub(crate) enum TxStep {
 
 fn show(config: &Config) -> String {
     let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) if host.contains(':') => format!("[{host}]"),
         Some(Host::Tcp(host)) => host.clone(),
         #[cfg(unix)]
         Some(Host::Unix(path)) => path.display().to_string(),
@@ -560,6 +637,7 @@ fn password_for(config: &Config) -> Option<Vec<u8>> {
         }
     }
     let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) if host.contains(':') => format!("[{host}]"),
         Some(Host::Tcp(host)) => host.clone(),
         _ => "localhost".into(),
     };
@@ -924,6 +1002,52 @@ mod tests {
             Some("fallback")
         );
         assert_eq!(pgpass_lookup("h:1:d:u:p\n", ["h", "2", "d", "u"]), None);
+    }
+
+    /// libpq's readings that the client library does not share: a port in
+    /// the query replaces the host's, `connect_timeout` of 0 or less waits
+    /// for ever (and 1 is 2), an empty user is the default one; an IPv6
+    /// server is shown in brackets.
+    #[test]
+    fn the_url_is_read_as_libpq_reads_it() {
+        let target = |url: &str| Target::parse(url).unwrap();
+        let ports = |url: &str| target(url).config.get_ports().to_vec();
+        assert_eq!(ports("postgres://u@localhost/db?port=5433"), [5433]);
+        assert_eq!(ports("postgres://u@localhost:5433/db?port=5434"), [5434]);
+        assert_eq!(ports("postgres://u@[::1]/db?port=5433&port=5435"), [5435]);
+        assert_eq!(
+            target("postgres://u@localhost/db?port=5433").shown,
+            "postgres://u@localhost:5433/db"
+        );
+        assert_eq!(
+            target("postgres://u@[::1]:5433/db").shown,
+            "postgres://u@[::1]:5433/db"
+        );
+        let socket = target("postgres:///db?host=/run/postgresql&port=5433");
+        assert_eq!(socket.config.get_ports(), [5433]);
+        for refused in [
+            "postgres://u@a,b/db?port=5433",
+            "postgres://u@localhost/db?port=x",
+            "postgres://u@localhost/db?port=70000",
+            "postgres://u@localhost/db?connect_timeout=ten",
+        ] {
+            assert!(Target::parse(refused).is_err(), "{refused}");
+        }
+        let timeout = |url: &str| target(url).config.get_connect_timeout().copied();
+        assert_eq!(timeout("postgres://u@h/db"), Some(CONNECT_TIMEOUT));
+        assert_eq!(timeout("postgres://u@h/db?connect_timeout=0"), None);
+        assert_eq!(timeout("postgres://u@h/db?connect_timeout=-5"), None);
+        assert_eq!(
+            timeout("postgres://u@h/db?connect_timeout=1"),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            timeout("postgres://u@h/db?connect_timeout=30"),
+            Some(Duration::from_secs(30))
+        );
+        let user = target("postgres://@localhost/db");
+        assert!(!user.config.get_user().unwrap_or_default().is_empty());
+        assert!(!user.shown.contains("://@"), "{}", user.shown);
     }
 
     #[test]
