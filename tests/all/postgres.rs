@@ -598,7 +598,7 @@ fn a_server_that_refuses_the_connection_is_named_in_the_error() {
         assert_eq!(out.status.code(), Some(1), "{url}: {err}");
         let shown = url.split('?').next().unwrap();
         assert!(
-            err.contains("cannot connect") && err.contains(&shown) && err.contains(says),
+            err.contains("cannot connect") && err.contains(shown) && err.contains(says),
             "{url}: {err}"
         );
     }
