@@ -65,31 +65,16 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
         }
         _ => None,
     };
-    if args.json {
-        /// `vibe run --json`: the invocation as its row records it, the
-        /// output exactly as the tool returned it.
-        #[derive(Serialize)]
-        struct Report<'a> {
-            call_id: vibe_store::ToolCallId,
-            duration_ms: u128,
-            outcome: Outcome,
-            output: Option<&'a Json>,
-            error: Option<&'a str>,
-        }
-        print_json(&Report {
-            call_id: report.call_id,
-            duration_ms: report.duration.as_millis(),
-            outcome: report
-                .outcome
-                .as_ref()
-                .map_or_else(|f| f.kind.outcome(), |_| Outcome::Ok),
-            output: report.outcome.as_ref().ok(),
-            error: report.outcome.as_ref().err().map(|f| f.message.as_str()),
-        })?;
-    }
+    // A stop's exit code outlives a report that could not be written (its
+    // reader went away with the terminal that sent SIGHUP).
+    let printed = match args.json {
+        false => Ok(()),
+        true => print_report(&report),
+    };
     if let Some(stopped) = stopped {
         return Err(stopped);
     }
+    printed?;
     match report.outcome {
         Ok(output) => {
             if !args.json {
@@ -106,6 +91,30 @@ pub fn run(store: &AnyStore, args: RunArgs) -> CliResult {
             },
         )),
     }
+}
+
+/// `vibe run --json`'s report on stdout.
+fn print_report(report: &vibe_store::sandbox::RunReport) -> CliResult {
+    /// `vibe run --json`: the invocation as its row records it, the
+    /// output exactly as the tool returned it.
+    #[derive(Serialize)]
+    struct Report<'a> {
+        call_id: vibe_store::ToolCallId,
+        duration_ms: u128,
+        outcome: Outcome,
+        output: Option<&'a Json>,
+        error: Option<&'a str>,
+    }
+    print_json(&Report {
+        call_id: report.call_id,
+        duration_ms: report.duration.as_millis(),
+        outcome: report
+            .outcome
+            .as_ref()
+            .map_or_else(|f| f.kind.outcome(), |_| Outcome::Ok),
+        output: report.outcome.as_ref().ok(),
+        error: report.outcome.as_ref().err().map(|f| f.message.as_str()),
+    })
 }
 
 /// Compiles each component into the cache, one line per component on
