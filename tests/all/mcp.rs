@@ -698,6 +698,134 @@ fn calls_never_read(sockets: bool) {
     );
 }
 
+/// A client that floods small requests (a ping a line) and never reads:
+/// the session holds at most `--max-pending-calls` + 64 of them unanswered
+/// before the gate stops reading, so the SDK's task per request cannot pile
+/// up (a breaker's finding: 200,000 pings over pipes took 1.2 GB, the
+/// answers' bytes alone staying under the 16 MiB bound); reading at last,
+/// every one is answered.
+#[test]
+fn a_flood_of_small_requests_never_read_keeps_the_server_memory_bounded() {
+    const PINGS: usize = 200_000;
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut server = Command::new("/usr/bin/time")
+        .args(["-f", "peak-rss-kib %M", env!("CARGO_BIN_EXE_vibe"), "--db"])
+        .arg(&db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .env("VIBE_CACHE_DIR", crate::common::component_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    initialize_raw(&mut stdin, &mut stdout);
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            let mut batch = String::new();
+            for id in 1..=PINGS {
+                batch.push_str(&format!(
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}\n"
+                ));
+                if id % 64 == 0 || id == PINGS {
+                    stdin.write_all(batch.as_bytes()).unwrap();
+                    batch.clear();
+                    sent.store(id, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    // Until the client's writes stop going through, or all went.
+    let (mut seen, mut still) = (usize::MAX, 0);
+    while still < 8 && seen != PINGS {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+        still = if now == seen { still + 1 } else { 0 };
+        seen = now;
+    }
+    let mut answered = 0;
+    for line in stdout.lines() {
+        let answer: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        assert_eq!(answer["result"], json!({}), "{answer}");
+        answered += 1;
+    }
+    writer.join().unwrap();
+    let out = server.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(answered, PINGS);
+    let peak: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .and_then(|k| k.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(peak < 250 * 1024, "peak RSS {peak} KiB");
+}
+
+/// A request whose id is already used by one not yet answered is refused
+/// (`-32600`, nothing run): JSON-RPC ids are used once in a session, and the
+/// SDK would answer only one of the two. Before, both ran and one answer
+/// was lost.
+#[test]
+fn a_request_reusing_the_id_of_one_in_flight_is_refused_and_runs_nothing() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["block", "echo"]);
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let mut server = McpStdio::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+        "reuse",
+    );
+    server.send_call(7, "block", json!({ "case": "sleep" }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count(
+        &db,
+        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
+    ) < 1
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call should be running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.send_call(7, "echo", json!({ "x": 1 }));
+    let refused = server.next();
+    assert_eq!(refused["id"], 7, "{refused}");
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{refused}"
+    );
+    // The session goes on; the first call is still the one running.
+    server.send(json!({ "jsonrpc": "2.0", "id": 8, "method": "ping" }));
+    assert_eq!(server.next()["id"], 8);
+    server.send(
+        json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": { "requestId": 7 } }),
+    );
+    let (stderr, code) = server.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows = invocations(&db);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].1, "cancelled");
+}
+
 /// Stdout that cannot be written (`/dev/full`): the session ends, no call
 /// is left `running`, and the server says why and exits 1, rather than
 /// serving on with every answer lost and exiting 0.

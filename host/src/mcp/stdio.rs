@@ -24,17 +24,21 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientNotification, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+};
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::inbound::{self, Kind, Refusal};
 use super::McpServer;
+use crate::sync::lock;
 use crate::terminal::quote;
 
 /// Messages that passed the gate and wait for the session: few, so that a
@@ -47,11 +51,12 @@ const QUEUED_MESSAGES: usize = 8;
 pub async fn serve_stdio(server: &McpServer) -> std::io::Result<()> {
     match nonblocking_pipes() {
         Some((input, output)) => {
+            let backlog = Backlog::new(&server.shared.options);
             let input = Input::Pipe {
                 reader: tokio::io::BufReader::with_capacity(BUFFER, input),
-                gate: Gate::new(server.shared.options.max_message_bytes),
+                gate: Gate::new(server.shared.options.max_message_bytes, backlog.clone()),
             };
-            serve_session(server, input, Output::on_worker(output)).await
+            serve_session(server, input, Output::on_worker(output, backlog)).await
         }
         None => serve_streams(server, std::io::stdin(), std::io::stdout()).await,
     }
@@ -65,9 +70,10 @@ pub async fn serve_streams(
     input: impl Read + Send + 'static,
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
-    let gate = Gate::new(server.shared.options.max_message_bytes);
+    let backlog = Backlog::new(&server.shared.options);
+    let gate = Gate::new(server.shared.options.max_message_bytes, backlog.clone());
     let (input, output) = (Patient::new(input), Patient::new(output));
-    let out = Output::on_thread(output)?;
+    let out = Output::on_thread(output, backlog)?;
     let (messages, queued) = mpsc::channel(QUEUED_MESSAGES);
     let gate_out = out.clone();
     let runtime = tokio::runtime::Handle::current();
@@ -247,6 +253,14 @@ impl Transport<RoleServer> for Lines {
         &mut self,
         item: ServerJsonRpcMessage,
     ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let answered = match &item {
+            JsonRpcMessage::Response(response) => Some(&response.id),
+            JsonRpcMessage::Error(error) => error.id.as_ref(),
+            _ => None,
+        };
+        if let Some(id) = answered {
+            self.out.backlog.settled(id);
+        }
         // Serialised here, in the order the session sends: the writer
         // writes lines in the order they were handed to it.
         let sent = serde_json::to_vec(&item)
@@ -309,9 +323,16 @@ impl Transport<RoleServer> for Lines {
 
 /// How many bytes of answers may wait to be written before the gate stops
 /// reading: a client that keeps calling and never reads holds the server's
-/// memory to this, and the answers of the calls already taken (at most
-/// `--max-pending-calls` of them).
+/// memory to this, and the answers of the requests already taken (see
+/// [`UNANSWERED_BEYOND_CALLS`]).
 pub const MAX_QUEUED_OUTPUT_BYTES: usize = 16 << 20;
+
+/// How many requests beyond `--max-pending-calls` the session may hold
+/// unanswered before the gate stops reading: each is a task of the SDK's
+/// until its answer is handed over, so a flood of small requests (a ping
+/// a line) is held back here, not in memory. Calls past the pending limit
+/// still reach the session and are refused as busy.
+pub const UNANSWERED_BEYOND_CALLS: usize = 64;
 
 /// What the writer thread is handed.
 enum Out {
@@ -329,11 +350,18 @@ struct Output {
     backlog: Arc<Backlog>,
 }
 
-/// What waits to be written, and whether the output broke.
-#[derive(Default)]
+/// What the session owes its client: requests it was handed and has not
+/// answered, and bytes of answers not yet written; and whether the output
+/// broke. The gate reads nothing more while either is over its bound.
 struct Backlog {
     /// Bytes handed to the writer and not yet written (or dropped).
     bytes: AtomicUsize,
+    /// The ids of requests handed to the session and neither answered nor
+    /// cancelled (the SDK answers no cancelled request).
+    unanswered: Mutex<HashSet<RequestId>>,
+    /// Most requests held unanswered: `--max-pending-calls` plus
+    /// [`UNANSWERED_BEYOND_CALLS`].
+    max_unanswered: usize,
     /// Woken when the backlog falls to [`MAX_QUEUED_OUTPUT_BYTES`], and
     /// when the output breaks.
     room: Notify,
@@ -344,6 +372,59 @@ struct Backlog {
 }
 
 impl Backlog {
+    fn new(options: &super::ServerOptions) -> Arc<Backlog> {
+        Arc::new(Backlog {
+            bytes: AtomicUsize::new(0),
+            unanswered: Mutex::new(HashSet::new()),
+            max_unanswered: options.max_pending_calls + UNANSWERED_BEYOND_CALLS,
+            room: Notify::new(),
+            broken: OnceLock::new(),
+            on_broken: Notify::new(),
+        })
+    }
+
+    /// Takes a message that passed the check into the account: a request
+    /// is owed an answer, unless its id is already owed one (JSON-RPC ids
+    /// are not reused in a session: the SDK would answer only one of the
+    /// two), which is refused; a cancellation settles what it cancels.
+    fn admit(&self, message: &ClientJsonRpcMessage) -> Result<(), Refusal> {
+        match message {
+            JsonRpcMessage::Request(request) => {
+                if lock(&self.unanswered).insert(request.id.clone()) {
+                    return Ok(());
+                }
+                Err(Refusal {
+                    code: Refusal::INVALID_REQUEST,
+                    message: format!(
+                        "Invalid Request: id {} is already used by a request not yet answered; \
+                         use each id once in a session",
+                        quote(&request.id.to_string(), 200)
+                    ),
+                    id: serde_json::to_value(&request.id).unwrap_or(serde_json::Value::Null),
+                    answered: true,
+                })
+            }
+            JsonRpcMessage::Notification(notification) => {
+                if let ClientNotification::CancelledNotification(cancelled) =
+                    &notification.notification
+                {
+                    if let Some(id) = &cancelled.params.request_id {
+                        self.settled(id);
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The request `id` is answered, or cancelled.
+    fn settled(&self, id: &RequestId) {
+        if lock(&self.unanswered).remove(id) {
+            self.room.notify_waiters();
+        }
+    }
+
     fn queued(&self, bytes: usize) {
         self.bytes.fetch_add(bytes, Ordering::AcqRel);
     }
@@ -365,10 +446,12 @@ impl Backlog {
     }
 
     /// Returns once no more than [`MAX_QUEUED_OUTPUT_BYTES`] wait to be
-    /// written, or the output broke.
+    /// written and fewer than `max_unanswered` requests wait for their
+    /// answer, or the output broke.
     async fn room(&self) {
         let fits = || {
-            self.bytes.load(Ordering::Acquire) <= MAX_QUEUED_OUTPUT_BYTES
+            (self.bytes.load(Ordering::Acquire) <= MAX_QUEUED_OUTPUT_BYTES
+                && lock(&self.unanswered).len() < self.max_unanswered)
                 || self.broken.get().is_some()
         };
         if fits() {
@@ -401,9 +484,11 @@ impl Backlog {
 
 impl Output {
     /// A writer on a thread of its own, for an output that blocks.
-    fn on_thread(mut output: impl Write + Send + 'static) -> std::io::Result<Output> {
+    fn on_thread(
+        mut output: impl Write + Send + 'static,
+        backlog: Arc<Backlog>,
+    ) -> std::io::Result<Output> {
         let (queue, mut lines) = mpsc::unbounded_channel::<Out>();
-        let backlog = Arc::new(Backlog::default());
         let writing = backlog.clone();
         std::thread::Builder::new()
             .name("vibe-mcp-stdout".into())
@@ -439,9 +524,11 @@ impl Output {
 
     /// A writer task on the session's runtime, for an output that does not
     /// block (a client that stops reading holds up only this task).
-    fn on_worker(output: impl AsyncWrite + Send + Unpin + 'static) -> Output {
+    fn on_worker(
+        output: impl AsyncWrite + Send + Unpin + 'static,
+        backlog: Arc<Backlog>,
+    ) -> Output {
         let (queue, mut lines) = mpsc::unbounded_channel::<Out>();
-        let backlog = Arc::new(Backlog::default());
         let writing = backlog.clone();
         let mut output = tokio::io::BufWriter::with_capacity(BUFFER, output);
         tokio::spawn(async move {
@@ -550,6 +637,9 @@ fn read_on_thread(
 /// [`inbound::check`] lets through.
 struct Gate {
     cap: usize,
+    /// What the session owes; a request whose id it already owes an answer
+    /// is refused here.
+    backlog: Arc<Backlog>,
     /// The line so far (empty once it is known to be over the cap).
     line: Vec<u8>,
     oversize: bool,
@@ -565,9 +655,10 @@ enum Verdict {
 }
 
 impl Gate {
-    fn new(cap: usize) -> Gate {
+    fn new(cap: usize, backlog: Arc<Backlog>) -> Gate {
         Gate {
             cap,
+            backlog,
             line: Vec::new(),
             oversize: false,
             initialized: false,
@@ -628,7 +719,13 @@ impl Gate {
             return None;
         } else {
             let line = &self.line;
-            match inbound::check(line, self.initialized).and_then(|checked| parse(line, checked)) {
+            let checked = inbound::check(line, self.initialized)
+                .and_then(|checked| parse(line, checked))
+                .and_then(|(message, is_initialize)| {
+                    self.backlog.admit(&message)?;
+                    Ok((message, is_initialize))
+                });
+            match checked {
                 Ok((message, is_initialize)) => {
                     self.initialized |= is_initialize;
                     return Some(Verdict::Pass(Box::new(message)));
