@@ -394,6 +394,18 @@ impl Bench<'_> {
             fmt(floor_p50),
             fmt(overhead.saturating_sub(floor_p50)),
         )?;
+        let hop = thread_hop(pass.direct);
+        writeln!(
+            self.out,
+            "11  durability {durability}: a hop to another thread and back, after a pause as long \
+             as Runtime::run ({}), as vibe mcp hands each call to a blocking thread and takes its \
+             answer back (the SDK alone makes no such hop): p50 {}; the SDK's round trip and this \
+             hop come to {} of the overhead ({})",
+            fmt(pass.direct),
+            fmt(hop),
+            fmt(floor_p50 + hop),
+            fmt(overhead),
+        )?;
         let [run_cpu, vibe_cpu, floor_cpu] = pass.cpu;
         writeln!(
             self.out,
@@ -407,6 +419,33 @@ impl Bench<'_> {
         )?;
         Ok(())
     }
+}
+
+/// The median time to wake another thread and be woken by it, each time
+/// after `pause` idle (both threads asleep, as a server's are while a call
+/// runs elsewhere): the price of one hand-over and back on this machine.
+fn thread_hop(pause: Duration) -> Duration {
+    let (there, arrived) = std::sync::mpsc::channel::<()>();
+    let (back, returned) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        while arrived.recv().is_ok() {
+            if back.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut hops = Vec::with_capacity(CALLS / 2);
+    for _ in 0..CALLS / 2 {
+        std::thread::sleep(pause);
+        let start = Instant::now();
+        if there.send(()).is_err() || returned.recv().is_err() {
+            break;
+        }
+        hops.push(start.elapsed());
+    }
+    drop(there);
+    let _ = other.join();
+    median(hops)
 }
 
 /// The Python server really logged its calls (the comparison is honest).
