@@ -112,9 +112,10 @@ impl Target {
         let url = url.as_str();
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         check_at_signs(base)?;
-        if !base.contains('@') && query.contains('@') {
-            // `postgres://user:pa?ss@host`: the `?` would cut the password,
-            // and the rest be read as options (quoted in their errors).
+        if query.contains('@') {
+            // `postgres://user:pa?ss@host` (or `us@r:p?ss@host`): the `?`
+            // would cut the password, and the rest be read as options
+            // (quoted in their errors).
             return Err(StoreError::invalid(
                 "the PostgreSQL URL holds an `@` after its `?`: a user name or password \
                  containing `?` must percent-encode it as %3F (and an option's value \
@@ -130,6 +131,10 @@ impl Target {
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            // Read percent-decoded, as libpq and the client library read
+            // them (`?%70ort=5433`).
+            let (key, value) = (decoded(key)?, decoded(value)?);
+            let (key, value) = (key.as_ref(), value.as_ref());
             match key {
                 // As libpq: zero or less waits for ever; 1 means 2.
                 "connect_timeout" => {
@@ -144,9 +149,9 @@ impl Target {
                     }
                 }
                 // Given after the host, the port replaces the host's
-                // (libpq reads the query last); the client library would
-                // add it as a second port.
-                "port" if authority_host(base).is_some() => port = Some(value),
+                // (libpq reads the query last, the last one counting); the
+                // client library would add each as another port.
+                "port" => port = Some(read_port(value)?),
                 "sslmode" => {
                     (tls, mode) = match value {
                         "disable" => (Tls::Off, SslMode::Disable),
@@ -178,8 +183,14 @@ impl Target {
                 _ => kept.push(pair),
             }
         }
+        let port_pair;
         let base = match port {
-            Some(port) => with_port(base, port)?,
+            Some(port) if authority_host(base).is_some() => with_port(base, port)?,
+            Some(port) => {
+                port_pair = format!("port={port}");
+                kept.push(&port_pair);
+                base.to_owned()
+            }
             None => base.to_owned(),
         };
         let rebuilt = if kept.is_empty() {
@@ -201,11 +212,14 @@ impl Target {
         })?;
         config.ssl_mode(mode);
         // An empty user (`postgres://@host/db`) is the default one, as in
-        // libpq.
+        // libpq: `PGUSER` unless empty, else the login name.
         if config.get_user().is_none_or(str::is_empty) {
             let user = std::env::var("PGUSER")
-                .or_else(|_| std::env::var("USER"))
-                .unwrap_or_else(|_| "postgres".into());
+                .ok()
+                .filter(|user| !user.is_empty())
+                .or_else(login_name)
+                .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+                .unwrap_or_else(|| "postgres".into());
             config.user(&user);
         }
         if config.get_hosts().is_empty() {
@@ -542,14 +556,61 @@ fn authority_host(base: &str) -> Option<&str> {
     (!host_port.is_empty()).then_some(host_port)
 }
 
+/// A URL option's key or value, percent-decoded; refused, unquoted, when
+/// that is not UTF-8.
+fn decoded(text: &str) -> Result<std::borrow::Cow<'_, str>> {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map_err(|_| {
+            StoreError::invalid("an option of the PostgreSQL URL is not UTF-8 once decoded")
+        })
+}
+
+/// The URL's `port=`: 1 to 65535.
+fn read_port(value: &str) -> Result<u16> {
+    value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|port| *port != 0)
+        .ok_or_else(|| StoreError::invalid(format!("port={value} is not a port (1 to 65535)")))
+}
+
+/// The name this process's user logs in with, as libpq takes it for the
+/// default user (the password database's entry for the effective user).
+fn login_name() -> Option<String> {
+    // SAFETY: a `passwd` of null pointers and zeros is a valid value to be
+    // overwritten.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buffer = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: `entry` and `buffer` outlive the call, which writes at most
+    // `buffer.len()` bytes into `buffer` and points `found` at `entry` or
+    // leaves it null; `pw_name` then points into `buffer`.
+    let status = unsafe {
+        libc::getpwuid_r(
+            libc::geteuid(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if status != 0 || found.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string inside `buffer`, still alive.
+    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+    name.to_str()
+        .ok()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+}
+
 /// `base` with its one host's port replaced by `port` (the URL's `?port=`),
 /// as libpq reads a URL. Several hosts with a port in the query are
 /// refused: which host would it be?
-fn with_port(base: &str, port: &str) -> Result<String> {
-    let port: u16 = port
-        .trim()
-        .parse()
-        .map_err(|_| StoreError::invalid(format!("port={port} is not a port (1 to 65535)")))?;
+fn with_port(base: &str, port: u16) -> Result<String> {
     let Some(host_port) = authority_host(base) else {
         return Ok(base.to_owned());
     };
@@ -636,8 +697,14 @@ fn password_for(config: &Config) -> Option<Vec<u8>> {
             return None;
         }
     }
+    let [host, port, db, user] = pgpass_fields(config);
+    pgpass_lookup(&text, [&host, &port, &db, &user])
+}
+
+/// What a `.pgpass` line is matched against: host (an IPv6 address without
+/// brackets, as libpq writes it there), port, database and user.
+fn pgpass_fields(config: &Config) -> [String; 4] {
     let host = match config.get_hosts().first() {
-        Some(Host::Tcp(host)) if host.contains(':') => format!("[{host}]"),
         Some(Host::Tcp(host)) => host.clone(),
         _ => "localhost".into(),
     };
@@ -649,7 +716,7 @@ fn password_for(config: &Config) -> Option<Vec<u8>> {
         .to_string();
     let user = config.get_user().unwrap_or_default();
     let db = config.get_dbname().unwrap_or(user);
-    pgpass_lookup(&text, [&host, &port, db, user])
+    [host, port, db.to_owned(), user.to_owned()]
 }
 
 /// The password of the first line of a `.pgpass` file matching host, port,
@@ -1025,7 +1092,28 @@ mod tests {
         );
         let socket = target("postgres:///db?host=/run/postgresql&port=5433");
         assert_eq!(socket.config.get_ports(), [5433]);
+        // The last port counts, with or without a host before the `?`.
+        assert_eq!(
+            ports("postgres:///db?host=/run/postgresql&port=1&port=5433"),
+            [5433]
+        );
+        // Keys and values are read percent-decoded, as libpq reads them.
+        assert_eq!(ports("postgres://u@localhost/db?%70ort=5433"), [5433]);
+        assert_eq!(ports("postgres://u@localhost/db?port=%35%34%33%33"), [5433]);
+        assert_eq!(
+            target("postgres://u@h/db?connect%5Ftimeout=%35")
+                .config
+                .get_connect_timeout()
+                .copied(),
+            Some(Duration::from_secs(5))
+        );
+        // As libpq writes it in `.pgpass`: no brackets.
+        assert_eq!(
+            pgpass_fields(&target("postgres://u@[::1]:5433/db").config),
+            ["::1", "5433", "db", "u"]
+        );
         for refused in [
+            "postgres://u@localhost/db?port=0",
             "postgres://u@a,b/db?port=5433",
             "postgres://u@localhost/db?port=x",
             "postgres://u@localhost/db?port=70000",
@@ -1048,6 +1136,28 @@ mod tests {
         let user = target("postgres://@localhost/db");
         assert!(!user.config.get_user().unwrap_or_default().is_empty());
         assert!(!user.shown.contains("://@"), "{}", user.shown);
+        // The login name, which libpq takes when PGUSER says nothing.
+        assert!(login_name().is_some_and(|name| !name.is_empty()));
+    }
+
+    /// A password holding both an `@` and a `?`: refused whole, none of it
+    /// quoted (before, what followed its `?` was quoted as an unknown
+    /// option's name, or as a port's value).
+    #[test]
+    fn a_password_with_an_at_and_a_question_mark_is_refused_unquoted() {
+        for url in [
+            "postgres://ann:Zq@Kj?Xv@127.0.0.1:5432/vibe?sslmode=disable",
+            "postgres://ann:Zq@Kj?port=Xv@127.0.0.1/vibe",
+            "postgres://ann:Zq@Kj?connect_timeout=Xv@127.0.0.1/vibe",
+            "postgres://ann:Zq@K?j:Xv/d#x@127.0.0.1/vibe?port=5432",
+        ] {
+            let err = Target::parse(url).err().unwrap().to_string();
+            assert!(err.contains("%3F"), "{err}");
+            assert!(
+                !err.contains("Zq") && !err.contains("Kj") && !err.contains("Xv"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
