@@ -570,11 +570,7 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
     let rows = invocations(&db);
     assert_eq!(rows.len(), ran.len() + 1);
     assert!(rows.iter().all(|(_, outcome, _)| outcome == "ok"));
-    let peak: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib "))
-        .and_then(|k| k.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{stderr}"));
+    let peak = peak_rss_kib(&stderr);
     assert!(peak < 400 * 1024, "peak RSS {peak} KiB for 1,000 calls");
 }
 
@@ -657,13 +653,7 @@ fn calls_never_read(sockets: bool) {
         })
     };
     // Until the client's writes stop going through (or all went).
-    let (mut seen, mut still) = (usize::MAX, 0);
-    while still < 8 {
-        std::thread::sleep(Duration::from_millis(250));
-        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
-        still = if now == seen { still + 1 } else { 0 };
-        seen = now;
-    }
+    let seen = writes_stalled(&sent, CALLS);
     assert!(
         seen < CALLS / 2,
         "the server took {seen} of {CALLS} calls while none of their answers were read \
@@ -687,11 +677,7 @@ fn calls_never_read(sockets: bool) {
     let rows = invocations(&db);
     assert_eq!(rows.len(), CALLS);
     assert!(rows.iter().all(|(_, outcome, _)| outcome == "ok"));
-    let peak: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib "))
-        .and_then(|k| k.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{stderr}"));
+    let peak = peak_rss_kib(&stderr);
     assert!(
         peak < 200 * 1024,
         "peak RSS {peak} KiB (sockets: {sockets})"
@@ -741,13 +727,7 @@ fn a_flood_of_small_requests_never_read_keeps_the_server_memory_bounded() {
         })
     };
     // Until the client's writes stop going through, or all went.
-    let (mut seen, mut still) = (usize::MAX, 0);
-    while still < 8 && seen != PINGS {
-        std::thread::sleep(Duration::from_millis(250));
-        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
-        still = if now == seen { still + 1 } else { 0 };
-        seen = now;
-    }
+    writes_stalled(&sent, PINGS);
     let mut answered = 0;
     for line in stdout.lines() {
         let answer: Value = serde_json::from_str(&line.unwrap()).unwrap();
@@ -759,11 +739,7 @@ fn a_flood_of_small_requests_never_read_keeps_the_server_memory_bounded() {
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(answered, PINGS);
-    let peak: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib "))
-        .and_then(|k| k.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{stderr}"));
+    let peak = peak_rss_kib(&stderr);
     assert!(peak < 250 * 1024, "peak RSS {peak} KiB");
 }
 
@@ -789,18 +765,7 @@ fn a_request_reusing_the_id_of_one_in_flight_is_refused_and_runs_nothing() {
         "reuse",
     );
     server.send_call(7, "block", json!({ "case": "sleep" }));
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while count(
-        &db,
-        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
-    ) < 1
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the call should be running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_running(&db, 1);
     server.send_call(7, "echo", json!({ "x": 1 }));
     let refused = server.next();
     assert_eq!(refused["id"], 7, "{refused}");
@@ -882,18 +847,7 @@ fn a_client_that_closes_its_end_of_stdout_ends_the_session() {
         "params": { "name": "block", "arguments": { "case": "sleep" } } });
     writeln!(stdin, "{call}").unwrap();
     stdin.flush().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while count(
-        &db,
-        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
-    ) < 1
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the call should be running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_running(&db, 1);
     drop(stdout);
     // Something to answer, which finds no reader.
     writeln!(
@@ -909,6 +863,46 @@ fn a_client_that_closes_its_end_of_stdout_ends_the_session() {
     let rows = invocations(&db);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].1, "cancelled");
+}
+
+/// The peak resident memory `/usr/bin/time -f "peak-rss-kib %M"` wrote on
+/// `stderr`, in KiB.
+fn peak_rss_kib(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib "))
+        .and_then(|k| k.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"))
+}
+
+/// How many of `total` messages a writer thread counting them in `sent`
+/// got through once its writes stopped going through (2 s without one), or
+/// all of them.
+fn writes_stalled(sent: &std::sync::atomic::AtomicUsize, total: usize) -> usize {
+    let (mut seen, mut still) = (usize::MAX, 0);
+    while still < 8 && seen != total {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+        still = if now == seen { still + 1 } else { 0 };
+        seen = now;
+    }
+    seen
+}
+
+/// Waits (up to 60 s) until `n` calls' rows in `db` are `running`.
+fn wait_for_running(db: &Path, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count(
+        db,
+        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
+    ) < n
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} calls should be running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits (up to 60 s, else kills it and fails saying it is still serving
