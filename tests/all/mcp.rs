@@ -743,10 +743,10 @@ fn a_flood_of_small_requests_never_read_keeps_the_server_memory_bounded() {
     assert!(peak < 250 * 1024, "peak RSS {peak} KiB");
 }
 
-/// A request whose id is already used by one not yet answered is refused
-/// (`-32600`, nothing run): JSON-RPC ids are used once in a session, and the
-/// SDK would answer only one of the two. Before, both ran and one answer
-/// was lost.
+/// A request whose id is already used by one not yet answered, or by one
+/// cancelled, is refused (`-32600`, nothing run): JSON-RPC ids are used
+/// once in a session, and the SDK would answer only one of the two. Before,
+/// both ran and one answer was lost.
 #[test]
 fn a_request_reusing_the_id_of_one_in_flight_is_refused_and_runs_nothing() {
     let (dir, db) = temp_db();
@@ -784,6 +784,14 @@ fn a_request_reusing_the_id_of_one_in_flight_is_refused_and_runs_nothing() {
         json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
         "params": { "requestId": 7 } }),
     );
+    // Nor is a cancelled request's id free: its call may still be ending,
+    // and its late answer would take the new request's place (a breaker's
+    // finding: the new call cancelled, its answer lost).
+    server.send_call(7, "echo", json!({ "x": 2 }));
+    let refused = server.next();
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    server.send(json!({ "jsonrpc": "2.0", "id": 9, "method": "ping" }));
+    assert_eq!(server.next()["id"], 9);
     let (stderr, code) = server.finish();
     assert_eq!(code, Some(0), "{stderr}");
     let rows = invocations(&db);

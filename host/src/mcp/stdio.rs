@@ -29,7 +29,7 @@ use rmcp::model::{
 };
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -356,9 +356,9 @@ struct Output {
 struct Backlog {
     /// Bytes handed to the writer and not yet written (or dropped).
     bytes: AtomicUsize,
-    /// The ids of requests handed to the session and neither answered nor
-    /// cancelled (the SDK answers no cancelled request).
-    unanswered: Mutex<HashSet<RequestId>>,
+    /// The ids of requests handed to the session and not answered, and of
+    /// those cancelled.
+    owed: Mutex<Owed>,
     /// Most requests held unanswered: `--max-pending-calls` plus
     /// [`UNANSWERED_BEYOND_CALLS`].
     max_unanswered: usize,
@@ -371,11 +371,48 @@ struct Backlog {
     on_broken: Notify,
 }
 
+/// How many cancelled requests' ids a session remembers, refusing their
+/// reuse: the oldest is forgotten past this (its call long ended).
+const CANCELLED_REMEMBERED: usize = 4096;
+
+/// The requests a session owes an answer, and those cancelled.
+#[derive(Default)]
+struct Owed {
+    unanswered: HashSet<RequestId>,
+    /// Cancelled before they were answered: the SDK answers none of them,
+    /// but a call still ending would answer a new request under its id.
+    cancelled: HashSet<RequestId>,
+    /// `cancelled`, oldest first.
+    cancelled_order: VecDeque<RequestId>,
+}
+
+impl Owed {
+    /// Whether `id` is free, and now owed an answer.
+    fn take(&mut self, id: &RequestId) -> bool {
+        !self.cancelled.contains(id) && self.unanswered.insert(id.clone())
+    }
+
+    /// The request `id`, if owed an answer, is cancelled: whether it was.
+    fn cancel(&mut self, id: &RequestId) -> bool {
+        if !self.unanswered.remove(id) {
+            return false;
+        }
+        if self.cancelled_order.len() == CANCELLED_REMEMBERED {
+            if let Some(oldest) = self.cancelled_order.pop_front() {
+                self.cancelled.remove(&oldest);
+            }
+        }
+        self.cancelled.insert(id.clone());
+        self.cancelled_order.push_back(id.clone());
+        true
+    }
+}
+
 impl Backlog {
     fn new(options: &super::ServerOptions) -> Arc<Backlog> {
         Arc::new(Backlog {
             bytes: AtomicUsize::new(0),
-            unanswered: Mutex::new(HashSet::new()),
+            owed: Mutex::new(Owed::default()),
             max_unanswered: options.max_pending_calls + UNANSWERED_BEYOND_CALLS,
             room: Notify::new(),
             broken: OnceLock::new(),
@@ -384,20 +421,22 @@ impl Backlog {
     }
 
     /// Takes a message that passed the check into the account: a request
-    /// is owed an answer, unless its id is already owed one (JSON-RPC ids
-    /// are not reused in a session: the SDK would answer only one of the
-    /// two), which is refused; a cancellation settles what it cancels.
+    /// is owed an answer, unless its id is already owed one or was
+    /// cancelled (JSON-RPC ids are not reused in a session: the SDK would
+    /// answer only one of the two, and a cancelled call still ending would
+    /// take the new one's place), which is refused; a cancellation frees
+    /// the place its request held.
     fn admit(&self, message: &ClientJsonRpcMessage) -> Result<(), Refusal> {
         match message {
             JsonRpcMessage::Request(request) => {
-                if lock(&self.unanswered).insert(request.id.clone()) {
+                if lock(&self.owed).take(&request.id) {
                     return Ok(());
                 }
                 Err(Refusal {
                     code: Refusal::INVALID_REQUEST,
                     message: format!(
-                        "Invalid Request: id {} is already used by a request not yet answered; \
-                         use each id once in a session",
+                        "Invalid Request: id {} is already used by a request not yet answered, \
+                         or cancelled; use each id once in a session",
                         quote(&request.id.to_string(), 200)
                     ),
                     id: serde_json::to_value(&request.id).unwrap_or(serde_json::Value::Null),
@@ -409,7 +448,9 @@ impl Backlog {
                     &notification.notification
                 {
                     if let Some(id) = &cancelled.params.request_id {
-                        self.settled(id);
+                        if lock(&self.owed).cancel(id) {
+                            self.room.notify_waiters();
+                        }
                     }
                 }
                 Ok(())
@@ -418,9 +459,9 @@ impl Backlog {
         }
     }
 
-    /// The request `id` is answered, or cancelled.
+    /// The request `id` is answered.
     fn settled(&self, id: &RequestId) {
-        if lock(&self.unanswered).remove(id) {
+        if lock(&self.owed).unanswered.remove(id) {
             self.room.notify_waiters();
         }
     }
@@ -451,7 +492,7 @@ impl Backlog {
     async fn room(&self) {
         let fits = || {
             (self.bytes.load(Ordering::Acquire) <= MAX_QUEUED_OUTPUT_BYTES
-                && lock(&self.unanswered).len() < self.max_unanswered)
+                && lock(&self.owed).unanswered.len() < self.max_unanswered)
                 || self.broken.get().is_some()
         };
         if fits() {
