@@ -6,7 +6,7 @@
 //! polite stop (SIGTERM, SIGINT) of `vibe run` or `vibe mcp`, even while tools
 //! load, completes the rows of what was running.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -16,11 +16,11 @@ use serde_json::{json, Value};
 use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
-use crate::common::mcp_stdio::McpStdio;
+use crate::common::mcp_stdio::{initialize_raw, McpStdio};
 use crate::common::runtime::runtime;
 use crate::common::{
-    cli_mission, count, guest, language_tool, query_text, served, signal, temp_db, vibe_db,
-    wait_bounded, wait_for_row,
+    cli_mission, count, guest, language_tool, long_block_policy, query_text, served, signal,
+    temp_db, vibe_db, wait_bounded, wait_for_row, wait_for_running,
 };
 
 /// How far past its deadline (or its cancellation) a blocked run may end in
@@ -348,8 +348,7 @@ fn mcp_stopped_by(sig: libc::c_int) {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block"]);
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let policy = long_block_policy(dir.path());
     let mut child = vibe_db(dir.path(), &db)
         .args(["mcp", tools.to_str().unwrap(), "--policy"])
         .arg(&policy)
@@ -360,32 +359,14 @@ fn mcp_stopped_by(sig: libc::c_int) {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut send = |message: Value| {
-        writeln!(stdin, "{message}").unwrap();
-        stdin.flush().unwrap();
-    };
-    send(
-        json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": { "name": "signals", "version": "0" } } }),
-    );
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("\"id\":0"), "{line}");
-    send(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    initialize_raw(&mut stdin, &mut stdout);
     for id in [1, 2] {
-        send(json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": { "name": "block", "arguments": { "case": "sleep" } } }));
+        let call = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "block", "arguments": { "case": "sleep" } } });
+        writeln!(stdin, "{call}").unwrap();
+        stdin.flush().unwrap();
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while count(
-        &db,
-        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
-    ) < 2
-    {
-        assert!(Instant::now() < deadline, "two calls should be running");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_running(&db, 2);
     let stopped_at = Instant::now();
     signal(&child, sig);
     let status = child.wait().unwrap();
@@ -411,8 +392,7 @@ fn vibe_mcp_whose_client_closes_stdin_answers_quick_calls_and_cancels_the_rest()
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block", "echo"]);
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let policy = long_block_policy(dir.path());
     let mut server = McpStdio::start_with(
         vibe_db(dir.path(), &db),
         &[

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::mcp_stdio::{McpStdio, Streams};
+use crate::common::mcp_stdio::{initialize_raw, McpStdio, Streams};
 use crate::common::memory::mib;
-use crate::common::{count, guest, served, temp_db, text, tools_dir, vibe_db};
+use crate::common::{
+    count, guest, long_block_policy, served, temp_db, text, tools_dir, vibe_db, wait_for_running,
+};
 
 /// The project's Python environment, set up by `./x test`.
 fn python() -> PathBuf {
@@ -574,17 +576,6 @@ fn a_flood_of_calls_is_bounded_and_every_call_that_ran_has_its_row() {
     assert!(peak < 400 * 1024, "peak RSS {peak} KiB for 1,000 calls");
 }
 
-/// `initialize` and `notifications/initialized` on `stdin`, the answer
-/// read from `stdout`.
-fn initialize_raw(stdin: &mut impl Write, stdout: &mut impl BufRead) {
-    let [init, initialized, _] = one_call_session("raw");
-    writeln!(stdin, "{init}\n{initialized}").unwrap();
-    stdin.flush().unwrap();
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("\"id\":0"), "{line}");
-}
-
 /// A client that keeps calling and never reads: once the answers waiting
 /// to be written pass `MAX_QUEUED_OUTPUT_BYTES` (16 MiB), the server stops
 /// reading (the client's writes block in its own pipe), so its memory stays
@@ -752,8 +743,7 @@ fn a_request_reusing_the_id_of_one_in_flight_is_refused_and_runs_nothing() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block", "echo"]);
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let policy = long_block_policy(dir.path());
     let mut server = McpStdio::start(
         dir.path(),
         &db,
@@ -838,8 +828,7 @@ fn a_client_that_closes_its_end_of_stdout_ends_the_session() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block"]);
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    let policy = long_block_policy(dir.path());
     let mut server = vibe_db(dir.path(), &db)
         .args(["mcp", tools.to_str().unwrap(), "--policy"])
         .arg(&policy)
@@ -895,22 +884,6 @@ fn writes_stalled(sent: &std::sync::atomic::AtomicUsize, total: usize) -> usize 
         seen = now;
     }
     seen
-}
-
-/// Waits (up to 60 s) until `n` calls' rows in `db` are `running`.
-fn wait_for_running(db: &Path, n: i64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while count(
-        db,
-        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
-    ) < n
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{n} calls should be running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Waits (up to 60 s, else kills it and fails saying it is still serving

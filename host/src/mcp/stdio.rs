@@ -22,18 +22,17 @@
 //! is the same code ([`Gate`]), and no pipe stands between the gate and the
 //! SDK.
 
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
     ClientJsonRpcMessage, ClientNotification, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
 };
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
-use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
-
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::inbound::{self, Kind, Refusal};
@@ -362,13 +361,11 @@ struct Backlog {
     /// Most requests held unanswered: `--max-pending-calls` plus
     /// [`UNANSWERED_BEYOND_CALLS`].
     max_unanswered: usize,
-    /// Woken when the backlog falls to [`MAX_QUEUED_OUTPUT_BYTES`], and
-    /// when the output breaks.
-    room: Notify,
+    /// Woken when either falls back within its bound, and when the output
+    /// breaks.
+    changed: Notify,
     /// The first write that failed: the session cannot answer any more.
     broken: OnceLock<(std::io::ErrorKind, String)>,
-    /// Woken once, when the output breaks.
-    on_broken: Notify,
 }
 
 /// How many cancelled requests' ids a session remembers, refusing their
@@ -414,9 +411,8 @@ impl Backlog {
             bytes: AtomicUsize::new(0),
             owed: Mutex::new(Owed::default()),
             max_unanswered: options.max_pending_calls + UNANSWERED_BEYOND_CALLS,
-            room: Notify::new(),
+            changed: Notify::new(),
             broken: OnceLock::new(),
-            on_broken: Notify::new(),
         })
     }
 
@@ -449,7 +445,7 @@ impl Backlog {
                 {
                     if let Some(id) = &cancelled.params.request_id {
                         if lock(&self.owed).cancel(id) {
-                            self.room.notify_waiters();
+                            self.changed.notify_waiters();
                         }
                     }
                 }
@@ -462,7 +458,7 @@ impl Backlog {
     /// The request `id` is answered.
     fn settled(&self, id: &RequestId) {
         if lock(&self.owed).unanswered.remove(id) {
-            self.room.notify_waiters();
+            self.changed.notify_waiters();
         }
     }
 
@@ -474,49 +470,49 @@ impl Backlog {
     fn done(&self, bytes: usize) {
         let before = self.bytes.fetch_sub(bytes, Ordering::AcqRel);
         if before > MAX_QUEUED_OUTPUT_BYTES && before - bytes <= MAX_QUEUED_OUTPUT_BYTES {
-            self.room.notify_waiters();
+            self.changed.notify_waiters();
         }
     }
 
-    /// Records that writing failed with `error`; the first failure counts.
-    fn break_with(&self, error: &std::io::Error) {
+    /// Whether a write failed: its error is recorded (the first counts).
+    fn failed(&self, written: std::io::Result<()>) -> bool {
+        let Err(error) = written else {
+            return false;
+        };
         if self.broken.set((error.kind(), error.to_string())).is_ok() {
-            self.room.notify_waiters();
-            self.on_broken.notify_waiters();
+            self.changed.notify_waiters();
         }
+        true
     }
 
     /// Returns once no more than [`MAX_QUEUED_OUTPUT_BYTES`] wait to be
     /// written and fewer than `max_unanswered` requests wait for their
     /// answer, or the output broke.
     async fn room(&self) {
-        let fits = || {
+        self.until(|| {
             (self.bytes.load(Ordering::Acquire) <= MAX_QUEUED_OUTPUT_BYTES
                 && lock(&self.owed).unanswered.len() < self.max_unanswered)
                 || self.broken.get().is_some()
-        };
-        if fits() {
+        })
+        .await;
+    }
+
+    /// Returns once the output broke.
+    async fn broken(&self) {
+        self.until(|| self.broken.get().is_some()).await;
+    }
+
+    /// Returns once `ready` holds, looked at again at every change.
+    async fn until(&self, ready: impl Fn() -> bool) {
+        if ready() {
             return;
         }
         loop {
-            let woken = self.room.notified();
+            let woken = self.changed.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            if fits() {
+            if ready() {
                 return;
-            }
-            woken.await;
-        }
-    }
-
-    /// Returns once the output broke: the error, as writing met it.
-    async fn broken(&self) -> std::io::Error {
-        loop {
-            let woken = self.on_broken.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if let Some((kind, message)) = self.broken.get() {
-                return std::io::Error::new(*kind, message.clone());
             }
             woken.await;
         }
@@ -535,29 +531,22 @@ impl Output {
             .name("vibe-mcp-stdout".into())
             .spawn(move || {
                 let mut broken = false;
-                let failed = |result: std::io::Result<()>| match result {
-                    Ok(()) => false,
-                    Err(e) => {
-                        writing.break_with(&e);
-                        true
-                    }
-                };
                 while let Some(first) = lines.blocking_recv() {
                     // What queued meanwhile goes out with one flush.
                     let mut next = Some(first);
                     while let Some(out) = next.take().or_else(|| lines.try_recv().ok()) {
                         match out {
                             Out::Line(line) => {
-                                broken = broken || failed(output.write_all(&line));
+                                broken = broken || writing.failed(output.write_all(&line));
                                 writing.done(line.len());
                             }
                             Out::Written(done) => {
-                                broken = broken || failed(output.flush());
+                                broken = broken || writing.failed(output.flush());
                                 let _ = done.send(());
                             }
                         }
                     }
-                    broken = broken || failed(output.flush());
+                    broken = broken || writing.failed(output.flush());
                 }
             })?;
         Ok(Output { queue, backlog })
@@ -574,13 +563,6 @@ impl Output {
         let mut output = tokio::io::BufWriter::with_capacity(BUFFER, output);
         tokio::spawn(async move {
             let mut broken = false;
-            let failed = |result: std::io::Result<()>| match result {
-                Ok(()) => false,
-                Err(e) => {
-                    writing.break_with(&e);
-                    true
-                }
-            };
             while let Some(first) = lines.recv().await {
                 // What queued meanwhile goes out with one flush.
                 let mut next = Some(first);
@@ -588,20 +570,20 @@ impl Output {
                     match out {
                         Out::Line(line) => {
                             if !broken {
-                                broken = failed(output.write_all(&line).await);
+                                broken = writing.failed(output.write_all(&line).await);
                             }
                             writing.done(line.len());
                         }
                         Out::Written(done) => {
                             if !broken {
-                                broken = failed(output.flush().await);
+                                broken = writing.failed(output.flush().await);
                             }
                             let _ = done.send(());
                         }
                     }
                 }
                 if !broken {
-                    broken = failed(output.flush().await);
+                    broken = writing.failed(output.flush().await);
                 }
             }
         });

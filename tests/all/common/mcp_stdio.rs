@@ -255,3 +255,18 @@ impl Drop for McpStdio {
         let _ = self.child.wait();
     }
 }
+
+/// `initialize` (id 0) and `notifications/initialized` written to a
+/// `vibe mcp`'s `stdin`, and the answer to `initialize` read from its
+/// `stdout`: for tests that hold the server's streams themselves.
+pub fn initialize_raw(stdin: &mut impl Write, stdout: &mut impl BufRead) {
+    let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": { "name": "raw", "version": "0" } } });
+    let initialized = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    writeln!(stdin, "{init}\n{initialized}").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"id\":0"), "{line}");
+}

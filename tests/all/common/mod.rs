@@ -309,6 +309,27 @@ pub fn query_text(db: &Path, sql: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Waits (up to 60 s) until `n` calls' rows in `db` are `running`.
+pub fn wait_for_running(db: &Path, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(
+        db,
+        "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'",
+    ) < n
+    {
+        assert!(Instant::now() < deadline, "{n} calls should be running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A `vibe mcp --policy` file in `dir` giving the `block` tool an hour, so
+/// that it runs until cancelled.
+pub fn long_block_policy(dir: &Path) -> PathBuf {
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, "[tools.block]\ntimeout-ms = 3600000\n").unwrap();
+    policy
+}
+
 /// Waits (up to 60 s) until `mission` has an invocation row whose outcome
 /// is `outcome`.
 pub fn wait_for_row(db: &Path, mission: &str, outcome: &str) {

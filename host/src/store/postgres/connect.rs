@@ -547,11 +547,17 @@ async fn bounded<F: std::future::Future>(
     }
 }
 
+/// A URL (before its `?`) past its scheme, and the authority that begins
+/// it: `user@host:port`.
+fn authority(base: &str) -> (&str, &str) {
+    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
+    (rest, rest.split('/').next().unwrap_or_default())
+}
+
 /// The host (or hosts) a URL's authority names, when it names any:
 /// `postgres://user@HOST:PORT/db`.
 fn authority_host(base: &str) -> Option<&str> {
-    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or_default();
+    let (_, authority) = authority(base);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     (!host_port.is_empty()).then_some(host_port)
 }
@@ -616,7 +622,8 @@ fn with_port(base: &str, port: u16) -> Result<String> {
     };
     if host_port.contains(',') {
         return Err(StoreError::invalid(
-            "a URL naming several hosts gives each its port after it              (postgres://user@a:5432,b:5433/db), not as ?port=",
+            "a URL naming several hosts gives each its port after it \
+             (postgres://user@a:5432,b:5433/db), not as ?port=",
         ));
     }
     let host = match host_port.rfind([':', ']']) {
@@ -636,8 +643,7 @@ fn with_port(base: &str, port: u16) -> Result<String> {
 /// rest of it read as the host, tried and printed. The message quotes
 /// nothing of the URL, which holds the password.
 fn check_at_signs(base: &str) -> Result<()> {
-    let rest = base.split_once("://").map_or(base, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or_default();
+    let (rest, authority) = authority(base);
     if rest.matches('@').count() > 1 || authority.matches('@').count() != rest.matches('@').count()
     {
         return Err(StoreError::invalid(
@@ -1111,6 +1117,15 @@ mod tests {
         assert_eq!(
             pgpass_fields(&target("postgres://u@[::1]:5433/db").config),
             ["::1", "5433", "db", "u"]
+        );
+        let several = Target::parse("postgres://u@a,b/db?port=5433")
+            .err()
+            .unwrap();
+        assert!(
+            several
+                .to_string()
+                .contains("gives each its port after it (postgres://user@a:5432"),
+            "{several}"
         );
         for refused in [
             "postgres://u@localhost/db?port=0",
