@@ -604,6 +604,38 @@ fn a_server_that_refuses_the_connection_is_named_in_the_error() {
     }
 }
 
+/// An empty user in the URL, with `PGUSER` empty and `USER` unset, is the
+/// login name, as libpq takes it (before: `postgres`, the superuser, or an
+/// empty name sent to the server; found by a breaker). The error names the
+/// server as the user it would connect as.
+#[test]
+fn an_empty_user_is_the_login_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let login = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let login = text(&login.stdout).trim().to_owned();
+    assert!(!login.is_empty());
+    for url in [
+        "postgres://@127.0.0.1:1/vibe",
+        "postgres://:@127.0.0.1:1/vibe",
+    ] {
+        let out = vibe_db(dir.path(), url)
+            .env("PGUSER", "")
+            .env_remove("USER")
+            .args(["mission", "list"])
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {err}");
+        assert!(
+            err.contains(&format!("postgres://{login}@127.0.0.1:1/vibe")),
+            "{url}: {err}"
+        );
+    }
+}
+
 /// A server's URL mistyped (the scheme in capitals, after a blank, with
 /// one slash) is never taken for a file's path, which would be created with
 /// the password in its name; a `?` in a password, unencoded, is refused
