@@ -1993,3 +1993,106 @@ fn a_body_that_trickles_in_is_cut_off_and_gives_its_budget_back() {
     );
     assert_eq!(after.status, 200, "{}", text(&after.body));
 }
+
+/// Arguments as a client may write them, none of it in the form
+/// `serde_json` writes back: spacing, `\u` escapes, an exponent with a
+/// capital, `1.0`, `-0`, an integer past 64 bits, a number past `f64`, keys
+/// out of order.
+const WRITTEN_ARGUMENTS: &str = r#"{ "z" : "caf\u00e9 \/ \ud83d\ude00",	"n":1E2 ,"f" : 1.0, "m": -0, "big": 123456789012345678901234567890, "huge": 1e400, "a" : [ 1 , { "b" : null } ] }"#;
+
+/// Objects in arguments that give a key twice, however it is spelled.
+const ARGUMENTS_WITH_A_KEY_TWICE: [&str; 3] = [
+    r#"{"a":1,"a":2}"#,
+    r#"{"x":{"\u0061":1,"a":2}}"#,
+    r#"{"x":[{"b":true},{"c":[{"d":0,"d":0}]}]}"#,
+];
+
+/// Raw `tools/call` text of `echo` with `arguments` written as given.
+fn raw_call(id: i64, arguments: &str) -> Vec<u8> {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{arguments}}}}}"#
+    )
+    .into_bytes()
+}
+
+/// The `args` text of the row a call result names.
+fn stored_args(db: &Path, result: &Value) -> String {
+    let id = result["_meta"]["vibe-store/call-id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no call id in {result}"));
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT args FROM tool_calls WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_both_transports() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut stdio = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "raw");
+    let server = http_server(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--listen", "127.0.0.1:0"],
+    );
+    let session = open_session(&server.1, "raw-http");
+    let mut answers = Vec::new();
+    stdio.send_raw(&raw_call(1, WRITTEN_ARGUMENTS));
+    answers.push(("stdio", stdio.next()));
+    let reply = exchange(
+        &server.1,
+        "POST",
+        &[("Mcp-Session-Id", &session)],
+        &raw_call(2, WRITTEN_ARGUMENTS),
+    );
+    answers.push(("http", reply.one()));
+    for (transport, answer) in &answers {
+        let result = &answer["result"];
+        assert_eq!(result["isError"], false, "{transport}: {answer}");
+        // echo returns its input unchanged: what the tool was given.
+        assert_eq!(
+            result["content"][0]["text"], WRITTEN_ARGUMENTS,
+            "{transport}: the tool's input"
+        );
+        assert_eq!(
+            stored_args(&db, result),
+            WRITTEN_ARGUMENTS,
+            "{transport}: the stored args"
+        );
+    }
+
+    // A key given twice: refused as the call's params, nothing run or
+    // written, the session still served.
+    let rows = count(&db, "SELECT COUNT(*) FROM tool_calls");
+    for (i, arguments) in ARGUMENTS_WITH_A_KEY_TWICE.iter().enumerate() {
+        let id = 10 + i as i64;
+        stdio.send_raw(&raw_call(id, arguments));
+        let over_http = exchange(
+            &server.1,
+            "POST",
+            &[("Mcp-Session-Id", &session)],
+            &raw_call(id, arguments),
+        )
+        .one();
+        for (transport, answer) in [("stdio", stdio.next()), ("http", over_http)] {
+            assert_eq!(answer["id"], id, "{transport} {arguments}: {answer}");
+            assert_eq!(
+                answer["error"]["code"], -32602,
+                "{transport} {arguments}: {answer}"
+            );
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains("given twice"),
+                "{transport} {arguments}: {message}"
+            );
+        }
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), rows);
+    let again = stdio.call(20, "echo", json!({ "still": "served" }));
+    assert_eq!(again["result"]["content"][0]["text"], r#"{"still":"served"}"#);
+    stdio.finish();
+}

@@ -384,6 +384,9 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
             .extensions
             .insert(SlotTicket(Arc::new(Mutex::new(Some(slot)))));
     }
+    if let Some(raw) = checked.raw_arguments(&bytes) {
+        parts.extensions.insert(raw);
+    }
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;

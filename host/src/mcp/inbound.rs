@@ -14,7 +14,13 @@
 //! - `-32602` Invalid params, with the id: the same faults inside `params`,
 //!   `initialize` params over [`MAX_INITIALIZE_PARAMS_BYTES`], and params of
 //!   a served method (`initialize`, `tools/list`, `tools/call`) that do not
-//!   have the shape the specification gives.
+//!   have the shape the specification gives, and a call's `arguments` that
+//!   give a key twice in one object (the argument check and the tool could
+//!   read different values for it).
+//!
+//! A call's `arguments` are kept as the client wrote them
+//! ([`RawArguments`]): that text is what the tool is given and the store
+//! keeps, byte for byte, not the SDK's reading of it written back.
 //!
 //! Unknown methods pass: the SDK answers them `-32601`. A message that
 //! passes reaches the SDK as it came. Error messages quote the client's
@@ -48,6 +54,13 @@ const QUOTED: usize = 200;
 /// Methods a session answers before `initialize`, as the specification
 /// allows (`server/discover` is the 2026-07-28 revision's probe).
 const BEFORE_INITIALIZE: [&str; 3] = ["initialize", "ping", "server/discover"];
+
+/// A `tools/call`'s `arguments` object, as the client wrote it (the bytes
+/// of the message between its braces, inclusive). The transport puts it in
+/// the request's extensions (stdio) or in the HTTP request's, which the SDK
+/// hands on in [`axum::http::request::Parts`] (HTTP).
+#[derive(Debug, Clone)]
+pub(crate) struct RawArguments(pub std::sync::Arc<str>);
 
 /// A message refused, and the answer it gets.
 #[derive(Debug)]
@@ -113,18 +126,31 @@ pub(crate) struct Checked {
 
 impl Checked {
     /// The message whole, as the SDK reads it from `bytes` (the message
-    /// checked): a call's arguments read into it, the rest not read again.
+    /// checked): a call's arguments read into it, and their text in its
+    /// extensions ([`RawArguments`]); the rest not read again.
     pub fn into_message(self, bytes: &[u8]) -> Result<ClientJsonRpcMessage, serde_json::Error> {
+        let raw = self.raw_arguments(bytes);
         let mut message = self.message;
-        if let Some(range) = self.arguments {
+        if let (Some(range), Some(raw)) = (self.arguments, raw) {
             let read = serde_json::from_slice(&bytes[range])?;
             if let JsonRpcMessage::Request(request) = &mut message {
                 if let ClientRequest::CallToolRequest(call) = &mut request.request {
                     call.params.arguments = Some(read);
+                    call.extensions.insert(raw);
                 }
             }
         }
         Ok(message)
+    }
+
+    /// A call's arguments as written in `bytes` (the message checked),
+    /// when it has an arguments object.
+    pub fn raw_arguments(&self, bytes: &[u8]) -> Option<RawArguments> {
+        let range = self.arguments.clone()?;
+        // The range lies within the UTF-8 text checked, on a brace at
+        // either end.
+        let text = std::str::from_utf8(bytes.get(range)?).ok()?;
+        Some(RawArguments(text.into()))
     }
 }
 
@@ -299,6 +325,17 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
         let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
         start..start + raw.get().len()
     });
+    if let Some((_, raw)) = &stubbed {
+        if let Err(e) = serde_json::from_str::<Unique>(raw.get()) {
+            return Err(refuse(
+                Refusal::INVALID_PARAMS,
+                format!(
+                    "Invalid params: arguments: {}",
+                    quote(&e.to_string(), QUOTED)
+                ),
+            ));
+        }
+    }
     let read = stubbed
         .as_ref()
         .map_or(text, |(stubbed, _)| stubbed.as_str());
@@ -374,44 +411,65 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
 
 /// Any JSON value, read as the SDK reads it (every string decoded) and
 /// dropped as it is read.
-struct Decoded;
+type Decoded = Walk<false>;
 
-impl<'de> Deserialize<'de> for Decoded {
+/// [`Decoded`], whose objects must each give a key once (keys compared as
+/// decoded: `"a"` and `"\u0061"` are the same key).
+type Unique = Walk<true>;
+
+/// A JSON value read and dropped; with `UNIQUE_KEYS`, a key given twice in
+/// one object is an error.
+struct Walk<const UNIQUE_KEYS: bool>;
+
+impl<'de, const UNIQUE_KEYS: bool> Deserialize<'de> for Walk<UNIQUE_KEYS> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Walk;
-        impl<'de> Visitor<'de> for Walk {
-            type Value = Decoded;
+        struct Values<const UNIQUE_KEYS: bool>;
+        impl<'de, const UNIQUE_KEYS: bool> Visitor<'de> for Values<UNIQUE_KEYS> {
+            type Value = Walk<UNIQUE_KEYS>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Decoded, E> {
-                Ok(Decoded)
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Walk)
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Decoded, E> {
-                Ok(Decoded)
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Walk)
             }
-            fn visit_u64<E>(self, _: u64) -> Result<Decoded, E> {
-                Ok(Decoded)
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Walk)
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Decoded, E> {
-                Ok(Decoded)
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Walk)
             }
-            fn visit_str<E>(self, _: &str) -> Result<Decoded, E> {
-                Ok(Decoded)
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Walk)
             }
-            fn visit_unit<E>(self) -> Result<Decoded, E> {
-                Ok(Decoded)
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Walk)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
-                while seq.next_element::<Decoded>()?.is_some() {}
-                Ok(Decoded)
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<Walk<UNIQUE_KEYS>>()?.is_some() {}
+                Ok(Walk)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decoded, A::Error> {
-                while map.next_entry::<Decoded, Decoded>()?.is_some() {}
-                Ok(Decoded)
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                if !UNIQUE_KEYS {
+                    while map.next_entry::<Decoded, Decoded>()?.is_some() {}
+                    return Ok(Walk);
+                }
+                let mut keys = std::collections::HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<Unique>()?;
+                    if let Some(key) = keys.replace(key) {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "the key {} is given twice in one object",
+                            quote(&serde_json::to_string(&key).unwrap_or_default(), QUOTED)
+                        )));
+                    }
+                }
+                Ok(Walk)
             }
         }
-        deserializer.deserialize_any(Walk)
+        deserializer.deserialize_any(Values::<UNIQUE_KEYS>)
     }
 }
 
@@ -597,6 +655,10 @@ mod tests {
                 (-32602, json!(7)),
             ),
             (
+                call(r#"{"name":"echo","arguments":{"s":{"k":1,"\u006b":2}}}"#).into_bytes(),
+                (-32602, json!(7)),
+            ),
+            (
                 call(&format!(r#"{{"name":"echo","arguments":{{"d":{deep}}}}}"#)).into_bytes(),
                 (-32602, json!(7)),
             ),
@@ -640,6 +702,8 @@ mod tests {
         for message in [
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":[1e400]}}}"#,
             r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"echo"}}"#,
+            // The same key in different objects.
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"k":{"k":1},"b":[{"k":2},{"k":3}]}}}"#,
             r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
             r#"{"jsonrpc":"2.0","id":3,"method":"no/such/method","params":{"a":[1]}}"#,
             r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","extra":true}"#,

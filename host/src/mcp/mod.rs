@@ -362,6 +362,20 @@ impl ServerHandler for Session {
                 None,
             ));
         };
+        // What the tool is given and the store keeps: the arguments as the
+        // client wrote them (the transport kept their text), else (no
+        // arguments, or a server driven without a transport of this
+        // module's) the SDK's reading of them.
+        let written = context
+            .extensions
+            .get::<inbound::RawArguments>()
+            .or_else(|| {
+                context
+                    .extensions
+                    .get::<axum::http::request::Parts>()
+                    .and_then(|parts| parts.extensions.get::<inbound::RawArguments>())
+            })
+            .map(|raw| raw.0.clone());
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         if *self.shared.stopping.borrow() {
             return Err(McpError::new(
@@ -390,6 +404,11 @@ impl ServerHandler for Session {
         let mut job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             served.check_arguments(&arguments)?;
+            let arguments = match written {
+                Some(text) => Json::parse("arguments", &*text)
+                    .map_err(|e| McpError::invalid_params(e.to_string(), None))?,
+                None => Json::from(arguments),
+            };
             let mission = session.mission(Some(&client))?;
             let caller = json!({
                 "transport": session.transport,
@@ -397,7 +416,7 @@ impl ServerHandler for Session {
                 "client_version": client.version,
                 "request_id": request_id,
             });
-            let run = Request::new(mission.clone(), Json::from(arguments))
+            let run = Request::new(mission.clone(), arguments)
                 .name(served.name.clone())
                 .grants(served.policy.grants)
                 .limits(served.policy.limits)
