@@ -2093,6 +2093,9 @@ fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_bo
     }
     assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), rows);
     let again = stdio.call(20, "echo", json!({ "still": "served" }));
-    assert_eq!(again["result"]["content"][0]["text"], r#"{"still":"served"}"#);
+    assert_eq!(
+        again["result"]["content"][0]["text"],
+        r#"{"still":"served"}"#
+    );
     stdio.finish();
 }
