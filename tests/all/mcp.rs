@@ -2092,6 +2092,26 @@ fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_bo
         }
     }
     assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), rows);
+    stdio.finish();
+
+    // A number past a float's range, against a schema that compares
+    // numbers (the reviewer's page_size: an integer, 1 to 1000): refused as
+    // the call's params, not a failure of the host (the checker panicked).
+    let tools = served(dir.path(), &["echo", "reviewer"]);
+    let mut stdio = McpStdio::start(dir.path(), &db, &[tools.to_str().unwrap()], "raw");
+    for (id, number) in [(30, "1e400"), (31, "-1e400"), (32, "1e309")] {
+        stdio.send_raw(
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"reviewer","arguments":{{"page_size":{number}}}}}}}"#
+            )
+            .as_bytes(),
+        );
+        let answer = stdio.next();
+        assert_eq!(answer["error"]["code"], -32602, "{number}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("past the range"), "{number}: {message}");
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), rows);
     let again = stdio.call(20, "echo", json!({ "still": "served" }));
     assert_eq!(
         again["result"]["content"][0]["text"],

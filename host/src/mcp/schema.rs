@@ -67,13 +67,22 @@ impl InputSchema {
 
     /// Up to three reasons `arguments` do not fit (an instance path and a
     /// message each); refused unchecked if checking could cost more than
-    /// [`MAX_CHECK_COST`].
+    /// [`MAX_CHECK_COST`], or if they hold a number the checker cannot
+    /// compare (past a 64-bit float's range, as `1e400`).
     pub(crate) fn errors(&self, arguments: &Value) -> Vec<String> {
         let cost = self.expansion.saturating_mul(size(arguments));
         if cost > MAX_CHECK_COST {
             return vec![format!(
                 "the arguments are too large to check against this schema ({} units of work, at most {MAX_CHECK_COST}); send less",
                 cost
+            )];
+        }
+        // The checker compares numbers as 64-bit integers or floats, and
+        // fails on one that is neither (it would panic).
+        if let Some(number) = beyond_f64(arguments) {
+            return vec![format!(
+                "the number {} is past the range this schema's checker compares (a 64-bit float, magnitude under 1.8e308); send a smaller one",
+                crate::terminal::quote(&number.to_string(), 60)
             )];
         }
         self.validator
@@ -107,6 +116,25 @@ fn size(value: &Value) -> u64 {
         }
     }
     total
+}
+
+/// The first number in `value` that is neither a 64-bit integer nor a
+/// finite 64-bit float.
+fn beyond_f64(value: &Value) -> Option<&serde_json::Number> {
+    let mut pending = vec![value];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::Number(n) if n.as_i64().is_none() && n.as_u64().is_none() => {
+                if n.as_f64().is_none() {
+                    return Some(n);
+                }
+            }
+            Value::Array(items) => pending.extend(items.iter().rev()),
+            Value::Object(map) => pending.extend(map.values().rev()),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Keywords whose values are data or text, never subschemas.
@@ -332,6 +360,35 @@ fn percent_decoded(fragment: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_number_past_a_floats_range_is_refused_not_a_panic() {
+        let schema = json!({ "type": "object", "properties": {
+            "n": { "type": "integer", "minimum": 1, "maximum": 1000, "multipleOf": 2 } } });
+        let checked = InputSchema::compile(&schema).unwrap();
+        for text in ["1e400", "-1e400", "1e309", "123e99999"] {
+            for arguments in [
+                format!(r#"{{"n":{text}}}"#),
+                format!(r#"{{"other":[{{"deep":{text}}}]}}"#),
+            ] {
+                let arguments: Value = serde_json::from_str(&arguments).unwrap();
+                let errors = checked.errors(&arguments);
+                assert_eq!(errors.len(), 1, "{arguments}");
+                assert!(errors[0].contains("past the range"), "{errors:?}");
+            }
+        }
+        // Within range, however written: checked as usual.
+        for (text, fits) in [
+            ("2", true),
+            ("1E2", true),
+            ("123456789012345678901234567890", false),
+            ("1e-400", false),
+            ("3", false),
+        ] {
+            let arguments: Value = serde_json::from_str(&format!(r#"{{"n":{text}}}"#)).unwrap();
+            assert_eq!(checked.errors(&arguments).is_empty(), fits, "{text}");
+        }
+    }
 
     #[test]
     fn patterns_run_on_a_linear_time_engine_and_backtracking_ones_are_refused() {
