@@ -6,7 +6,7 @@
 //! polite stop (SIGTERM, SIGINT) of `vibe run` or `vibe mcp`, even while tools
 //! load, completes the rows of what was running.
 
-use std::io::{BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -369,6 +369,12 @@ fn mcp_stopped_by(sig: libc::c_int) {
     wait_for_running(&db, 2);
     let stopped_at = Instant::now();
     signal(&child, sig);
+    // Every call asked before the stop is answered, with its cancelled
+    // result, before the server exits.
+    let answers: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .collect();
     let status = child.wait().unwrap();
     assert!(
         stopped_at.elapsed() < BOUND,
@@ -380,6 +386,50 @@ fn mcp_stopped_by(sig: libc::c_int) {
         query_text(&db, "SELECT group_concat(outcome) FROM tool_calls"),
         "cancelled,cancelled"
     );
+    let mut ids: Vec<i64> = answers.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2], "{answers:?}");
+    for answer in &answers {
+        assert_eq!(answer["result"]["isError"], true, "{answer}");
+        let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.starts_with("cancelled"), "{answer}");
+    }
+}
+
+/// A signal before the client has sent `initialize` ends the server at
+/// once (the session had not begun: nothing to answer).
+#[test]
+fn vibe_mcp_stopped_before_initialize_exits_at_once() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut child = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap()])
+        .env("VIBE_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Its tools loaded: the session waits for `initialize`.
+    let mut line = String::new();
+    while !line.contains("serving 1 tools") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no serving line");
+    }
+    let stopped_at = Instant::now();
+    signal(&child, libc::SIGTERM);
+    let status = child.wait().unwrap();
+    let mut said = String::new();
+    stderr.read_to_string(&mut said).unwrap();
+    assert!(
+        stopped_at.elapsed() < BOUND,
+        "took {:?}",
+        stopped_at.elapsed()
+    );
+    assert!(status.success(), "{status:?} {said}");
+    assert!(said.contains("stopped by SIGTERM"), "{said}");
 }
 
 /// A client that closes stdin ends its session. A call it sent just before

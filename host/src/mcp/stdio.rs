@@ -84,18 +84,38 @@ pub async fn serve_streams(
     serve_session(server, Input::Queued(queued), out).await
 }
 
-/// Serves the session until its input ends, or its output breaks (then
-/// the calls in flight are cancelled, as on a signal, and their rows
-/// completed). A reader of stdout that went away ends the session as its
-/// input's end does; any other failure to write is the error returned.
+/// How long a stopped session has to write the answers of the calls it
+/// cancelled (and of anything else asked before it stopped), once every
+/// call has ended; a client that reads nothing gets none of them.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Serves the session until its input ends, the server stops
+/// ([`McpServer::stop`]: a signal; the calls in flight are cancelled, their
+/// rows completed, and every request asked before then answered, the
+/// cancelled calls with their `cancelled` results, within [`STOP_GRACE`]),
+/// or its output breaks (the calls in flight are cancelled and their rows
+/// completed, as on a stop). A reader of stdout that went away ends the
+/// session as its input's end does; any other failure to write is the
+/// error returned.
 async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io::Result<()> {
     let session = server.session("stdio");
     let transport = Lines {
         input,
         out: out.clone(),
     };
-    match session.serve(transport).await {
-        Ok(running) => {
+    let mut stopped = false;
+    // The SDK's `serve` waits for the client's `initialize`: a stop before
+    // it ends the session at once.
+    let begun = tokio::select! {
+        begun = session.serve(transport) => Some(begun),
+        () = super::stopped(server.shared.stopping.subscribe()) => {
+            stopped = true;
+            None
+        }
+    };
+    match begun {
+        None => {}
+        Some(Ok(running)) => {
             let cancel = running.cancellation_token();
             let waiting = running.waiting();
             tokio::pin!(waiting);
@@ -106,15 +126,28 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
                     cancel.cancel();
                     let _ = waiting.await;
                 }
+                () = super::stopped(server.shared.stopping.subscribe()) => {
+                    stopped = true;
+                    server.drain().await;
+                    let _ = tokio::time::timeout(STOP_GRACE, out.backlog.answered()).await;
+                    cancel.cancel();
+                    let _ = waiting.await;
+                }
             }
         }
-        Err(e) => tracing::warn!(
+        Some(Err(e)) => tracing::warn!(
             "the MCP session ended before it began: {}",
             quote(&e.to_string(), 300)
         ),
     }
     server.drain().await;
-    out.written().await;
+    match stopped {
+        // Bounded: a stop must end, whether or not the client reads.
+        true => {
+            let _ = tokio::time::timeout(STOP_GRACE, out.written()).await;
+        }
+        false => out.written().await,
+    }
     match out.backlog.broken.get() {
         Some((std::io::ErrorKind::BrokenPipe, _)) | None => Ok(()),
         Some((kind, message)) => Err(std::io::Error::new(
@@ -495,6 +528,13 @@ impl Backlog {
                 || self.broken.get().is_some()
         })
         .await;
+    }
+
+    /// Returns once every request read has been answered (or the output
+    /// broke).
+    async fn answered(&self) {
+        self.until(|| lock(&self.owed).unanswered.is_empty() || self.broken.get().is_some())
+            .await;
     }
 
     /// Returns once the output broke.

@@ -92,6 +92,7 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(format!("cannot start the server: {e}"), Exit::Other))?;
+    let over_stdio = http.is_none();
     let served = tokio.block_on(async {
         let serving = async {
             match http {
@@ -107,13 +108,21 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
                 }
             }
         };
+        tokio::pin!(serving);
         tokio::select! {
-            served = serving => served,
+            served = &mut serving => served,
             () = asked_to_stop(&stop) => {
                 // Calls in flight are cancelled; their rows complete before
-                // the process exits.
+                // the process exits. The stdio session ends by itself once
+                // it has answered them (in bounded time).
                 server.stop();
-                server.drain().await;
+                let served = match over_stdio {
+                    true => serving.await,
+                    false => {
+                        server.drain().await;
+                        Ok(())
+                    }
+                };
                 if let Some((signal, _)) = stop.signal() {
                     // Not `eprintln!`: stderr may be a terminal that closed.
                     let _ = writeln!(
@@ -121,7 +130,7 @@ pub(crate) fn mcp(store: &AnyStore, args: McpArgs) -> CliResult {
                         "vibe mcp: stopped by {signal}; calls in flight were cancelled and their rows completed"
                     );
                 }
-                Ok(())
+                served
             }
         }
     });
