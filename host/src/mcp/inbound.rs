@@ -295,7 +295,11 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
             let (code, what) = in_params(name);
             return Err(refuse(
                 code,
-                format!("{what}: {}", quote(&e.to_string(), QUOTED)),
+                format!(
+                    "{what}: a string no UTF-8 text can hold (a lone surrogate such as \"\\ud800\"): in {}, {}",
+                    quote(&serde_json::to_string(name).unwrap_or_default(), QUOTED),
+                    quote(&e.to_string(), QUOTED)
+                ),
             ));
         }
     }
@@ -695,6 +699,20 @@ mod tests {
             "p".repeat(MAX_INITIALIZE_PARAMS_BYTES)
         );
         assert_eq!(check(init.as_bytes(), false).unwrap_err().code, -32602);
+        // The refusals that name the fault in words of their own.
+        for (params, says) in [
+            (
+                r#"{"name":"echo","arguments":{"a":"\ud800"}}"#,
+                r#"a lone surrogate such as "\ud800"): in "params", "#,
+            ),
+            (
+                r#"{"name":"echo","arguments":{"a":{"b":1,"b":2}}}"#,
+                r#"arguments: the key "b" is given twice in one object"#,
+            ),
+        ] {
+            let refused = check(call(params).as_bytes(), true).unwrap_err();
+            assert!(refused.message.contains(says), "{}", refused.message);
+        }
     }
 
     #[test]
