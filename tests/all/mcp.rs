@@ -2119,3 +2119,60 @@ fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_bo
     );
     stdio.finish();
 }
+
+/// Calls sent together, past `--max-pending-calls`, are taken in the order
+/// sent: the first ones run, the later ones are refused "server busy"
+/// (before, the SDK's tasks ran in no fixed order, and with a limit of 1
+/// the second of two calls ran while the first was refused).
+#[test]
+fn calls_past_the_pending_limit_are_refused_in_the_order_sent() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["block"]);
+    let policy = long_block_policy(dir.path());
+    let mut server = McpStdio::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--max-pending-calls",
+            "2",
+        ],
+        "raw",
+    );
+    // Five calls in one write, so that all are read before any runs.
+    let calls: Vec<u8> = (10..15)
+        .flat_map(|id| {
+            let mut line = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": { "name": "block", "arguments": { "case": "sleep" } } })
+            .to_string()
+            .into_bytes();
+            line.push(b'\n');
+            line
+        })
+        .collect();
+    server.send_part(&calls);
+    let mut refused: Vec<i64> = (0..3)
+        .map(|_| {
+            let answer = server.next();
+            assert_eq!(answer["error"]["code"], -32000, "{answer}");
+            answer["id"].as_i64().unwrap()
+        })
+        .collect();
+    refused.sort();
+    assert_eq!(refused, [12, 13, 14]);
+    wait_for_running(&db, 2);
+    let ran: Vec<i64> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT json_extract(caller, '$.request_id') FROM tool_calls ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ran, [10, 11]);
+    server.close_stdin();
+    server.finish();
+}

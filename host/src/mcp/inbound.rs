@@ -79,6 +79,8 @@ impl Refusal {
     pub const INVALID_REQUEST: i64 = -32600;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// A server error (JSON-RPC's range -32000 to -32099): too many calls.
+    pub const SERVER_BUSY: i64 = -32000;
 
     /// A refusal of a message whose id could not be read.
     pub fn unread(code: i64, message: String) -> Self {

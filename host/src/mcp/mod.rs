@@ -217,6 +217,37 @@ impl McpServer {
     }
 }
 
+/// A call's place among the pending calls (`--max-pending-calls`), taken
+/// before the SDK reads the call and handed to it in the request's
+/// extensions; given back when the call ends, or when the request is
+/// dropped unhandled.
+#[derive(Clone)]
+pub(crate) struct CallSlot(Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
+
+impl CallSlot {
+    fn take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        lock(&self.0).take()
+    }
+}
+
+impl Shared {
+    /// A place for one more call, or the refusal ("server busy") when
+    /// `--max-pending-calls` are running or waiting.
+    pub(crate) fn reserve_call(&self) -> Result<CallSlot, String> {
+        match self.calls.clone().try_acquire_owned() {
+            Ok(permit) => Ok(CallSlot(Arc::new(std::sync::Mutex::new(Some(permit))))),
+            Err(_) => Err(self.busy()),
+        }
+    }
+
+    fn busy(&self) -> String {
+        format!(
+            "server busy: {} calls are running or waiting; retry later",
+            self.options.max_pending_calls
+        )
+    }
+}
+
 /// Returns once the server is stopping.
 async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
     let _ = stopping.wait_for(|stop| *stop).await;
@@ -384,15 +415,19 @@ impl ServerHandler for Session {
                 None,
             ));
         }
-        let Ok(permit) = self.shared.calls.clone().try_acquire_owned() else {
-            return Err(McpError::new(
-                ErrorCode(-32000),
-                format!(
-                    "server busy: {} calls are running or waiting; retry later",
-                    self.shared.options.max_pending_calls
-                ),
-                None,
-            ));
+        // Over stdio the gate took the call's place when it read it, in the
+        // order the client sent its calls; otherwise it is taken here.
+        let reserved = context
+            .extensions
+            .get::<CallSlot>()
+            .and_then(CallSlot::take);
+        let permit = match reserved {
+            Some(permit) => permit,
+            None => self
+                .shared
+                .reserve_call()
+                .and_then(|slot| slot.take().ok_or_else(|| self.shared.busy()))
+                .map_err(|busy| McpError::new(ErrorCode(-32000), busy, None))?,
         };
         let client = client.clone();
         let request_id = serde_json::to_value(&context.id).unwrap_or(Value::Null);

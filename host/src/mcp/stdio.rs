@@ -28,7 +28,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientNotification, JsonRpcMessage, RequestId, ServerJsonRpcMessage,
+    ClientJsonRpcMessage, ClientNotification, ClientRequest, JsonRpcMessage, RequestId,
+    ServerJsonRpcMessage,
 };
 use rmcp::transport::Transport;
 use rmcp::{RoleServer, ServiceExt};
@@ -53,7 +54,7 @@ pub async fn serve_stdio(server: &McpServer) -> std::io::Result<()> {
             let backlog = Backlog::new(&server.shared.options);
             let input = Input::Pipe {
                 reader: tokio::io::BufReader::with_capacity(BUFFER, input),
-                gate: Gate::new(server.shared.options.max_message_bytes, backlog.clone()),
+                gate: Gate::new(server, backlog.clone()),
             };
             serve_session(server, input, Output::on_worker(output, backlog)).await
         }
@@ -70,7 +71,7 @@ pub async fn serve_streams(
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
     let backlog = Backlog::new(&server.shared.options);
-    let gate = Gate::new(server.shared.options.max_message_bytes, backlog.clone());
+    let gate = Gate::new(server, backlog.clone());
     let (input, output) = (Patient::new(input), Patient::new(output));
     let out = Output::on_thread(output, backlog)?;
     let (messages, queued) = mpsc::channel(QUEUED_MESSAGES);
@@ -700,6 +701,10 @@ fn read_on_thread(
 /// [`inbound::check`] lets through.
 struct Gate {
     cap: usize,
+    /// The server the calls go to: each call's place among its pending
+    /// calls is taken here, as the call is read, so that calls past
+    /// `--max-pending-calls` are refused in the order they came.
+    shared: Arc<super::Shared>,
     /// What the session owes; a request whose id it already owes an answer
     /// is refused here.
     backlog: Arc<Backlog>,
@@ -718,9 +723,10 @@ enum Verdict {
 }
 
 impl Gate {
-    fn new(cap: usize, backlog: Arc<Backlog>) -> Gate {
+    fn new(server: &McpServer, backlog: Arc<Backlog>) -> Gate {
         Gate {
-            cap,
+            cap: server.shared.options.max_message_bytes,
+            shared: server.shared.clone(),
             backlog,
             line: Vec::new(),
             oversize: false,
@@ -760,6 +766,30 @@ impl Gate {
         self.judge()
     }
 
+    /// Takes a place among the pending calls for `message` when it is a
+    /// `tools/call` (in its extensions, for the session's handler), or
+    /// refuses it "server busy" (`-32000`).
+    fn reserve_call(&self, message: &mut ClientJsonRpcMessage) -> Result<(), Refusal> {
+        let JsonRpcMessage::Request(request) = message else {
+            return Ok(());
+        };
+        let ClientRequest::CallToolRequest(call) = &mut request.request else {
+            return Ok(());
+        };
+        match self.shared.reserve_call() {
+            Ok(slot) => {
+                call.extensions.insert(slot);
+                Ok(())
+            }
+            Err(busy) => Err(Refusal {
+                code: Refusal::SERVER_BUSY,
+                message: busy,
+                id: serde_json::to_value(&request.id).unwrap_or(serde_json::Value::Null),
+                answered: true,
+            }),
+        }
+    }
+
     /// What the whole line in `self.line` comes to; the gate is then ready
     /// for the next line.
     fn judge(&mut self) -> Option<Verdict> {
@@ -784,7 +814,10 @@ impl Gate {
             let line = &self.line;
             let checked = inbound::check(line, self.initialized)
                 .and_then(|checked| parse(line, checked))
-                .and_then(|(message, is_initialize)| {
+                .and_then(|(mut message, is_initialize)| {
+                    // A place among the pending calls first: a refusal here
+                    // is answered by the gate, and owes nothing after.
+                    self.reserve_call(&mut message)?;
                     self.backlog.admit(&message)?;
                     Ok((message, is_initialize))
                 });
