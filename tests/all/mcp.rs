@@ -2176,3 +2176,155 @@ fn calls_past_the_pending_limit_are_refused_in_the_order_sent() {
     server.close_stdin();
     server.finish();
 }
+
+/// The `outcome` of the row whose caller's request id is `id`, once it has
+/// one other than `running` (waits up to 30 s; `None` if none by then).
+fn ended_outcome(db: &Path, id: &str) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let outcome: Option<String> = rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row(
+                "SELECT outcome FROM tool_calls WHERE json_extract(caller, '$.request_id') = ?1 \
+                 AND outcome <> 'running'",
+                [id],
+                |r| r.get(0),
+            )
+            .ok();
+        if outcome.is_some() || std::time::Instant::now() > deadline {
+            return outcome;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn cancel(server: &mut McpStdio, id: &str) {
+    server.send(
+        json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": { "requestId": id } }),
+    );
+}
+
+fn block_call(id: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": { "name": "block", "arguments": { "case": "sleep" } } })
+}
+
+/// A request reusing the id of a call in flight is refused as such
+/// (`-32600`) even when every place is taken (before, it was answered
+/// "server busy"); a call refused "server busy" leaves its id free.
+#[test]
+fn a_full_server_refuses_a_reused_id_as_reused_and_a_busy_call_owes_nothing() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["block", "echo"]);
+    let policy = long_block_policy(dir.path());
+    let mut server = McpStdio::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--max-pending-calls",
+            "1",
+        ],
+        "raw",
+    );
+    server.send(block_call("f1"));
+    wait_for_running(&db, 1);
+    let echo = |id: &str| {
+        json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "echo", "arguments": {} } })
+    };
+    server.send(echo("f1"));
+    let reused = server.next();
+    assert_eq!(
+        (reused["id"].as_str(), reused["error"]["code"].as_i64()),
+        (Some("f1"), Some(-32600)),
+        "{reused}"
+    );
+    for _ in 0..3 {
+        // Refused busy, and answered: its id is free again each time.
+        server.send(echo("f2"));
+        let busy = server.next();
+        assert_eq!(
+            (busy["id"].as_str(), busy["error"]["code"].as_i64()),
+            (Some("f2"), Some(-32000)),
+            "{busy}"
+        );
+        assert!(busy["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("server busy"));
+    }
+    cancel(&mut server, "f1");
+    assert_eq!(ended_outcome(&db, "f1").as_deref(), Some("cancelled"));
+    let ran = server.call(3, "echo", json!({ "after": 1 }));
+    assert_eq!(ran["result"]["isError"], false, "{ran}");
+    server.finish();
+}
+
+/// A call cancelled while it waits for an instance slot (`--slots`) ends at
+/// once, its one row `cancelled`, and gives its place among the pending
+/// calls back (before, it waited for a slot to free, up to the running
+/// call's whole time limit, and the server refused new calls "busy"
+/// meanwhile).
+#[test]
+fn a_call_cancelled_while_it_waits_for_a_slot_ends_at_once_and_frees_its_place() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["block"]);
+    let policy = long_block_policy(dir.path());
+    let mut server = McpStdio::start(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--slots",
+            "1",
+            "--max-pending-calls",
+            "3",
+        ],
+        "raw",
+    );
+    server.send(block_call("w0"));
+    wait_for_running(&db, 1);
+    server.send(block_call("w1"));
+    server.send(block_call("w2"));
+    cancel(&mut server, "w1");
+    cancel(&mut server, "w2");
+    for waiting in ["w1", "w2"] {
+        assert_eq!(
+            ended_outcome(&db, waiting).as_deref(),
+            Some("cancelled"),
+            "{waiting} ends while w0 still runs"
+        );
+    }
+    let message: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT error_message FROM tool_calls WHERE json_extract(caller, '$.request_id') = 'w1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(message.contains("waited for an instance slot"), "{message}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'running'"
+        ),
+        1
+    );
+    // Their places are free: a new call is taken (it waits for the slot),
+    // not refused busy; cancelled, it too ends at once.
+    server.send(block_call("w3"));
+    cancel(&mut server, "w3");
+    assert_eq!(ended_outcome(&db, "w3").as_deref(), Some("cancelled"));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM tool_calls"), 4);
+    server.close_stdin();
+    server.finish();
+}

@@ -217,6 +217,9 @@ impl McpServer {
     }
 }
 
+/// The refusal of a call once the server stops.
+const STOPPING: &str = "server stopping: no new calls are taken";
+
 /// A call's place among the pending calls (`--max-pending-calls`), taken
 /// before the SDK reads the call and handed to it in the request's
 /// extensions; given back when the call ends, or when the request is
@@ -231,9 +234,13 @@ impl CallSlot {
 }
 
 impl Shared {
-    /// A place for one more call, or the refusal ("server busy") when
-    /// `--max-pending-calls` are running or waiting.
+    /// A place for one more call, or the refusal: "server stopping" once
+    /// the server stops, "server busy" when `--max-pending-calls` are
+    /// running or waiting.
     pub(crate) fn reserve_call(&self) -> Result<CallSlot, String> {
+        if *self.stopping.borrow() {
+            return Err(STOPPING.into());
+        }
         match self.calls.clone().try_acquire_owned() {
             Ok(permit) => Ok(CallSlot(Arc::new(std::sync::Mutex::new(Some(permit))))),
             Err(_) => Err(self.busy()),
@@ -409,11 +416,7 @@ impl ServerHandler for Session {
             .map(|raw| raw.0.clone());
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         if *self.shared.stopping.borrow() {
-            return Err(McpError::new(
-                ErrorCode(-32000),
-                "server stopping: no new calls are taken",
-                None,
-            ));
+            return Err(McpError::new(ErrorCode(-32000), STOPPING, None));
         }
         // Over stdio the gate took the call's place when it read it, in the
         // order the client sent its calls; otherwise it is taken here.

@@ -768,7 +768,8 @@ impl Gate {
 
     /// Takes a place among the pending calls for `message` when it is a
     /// `tools/call` (in its extensions, for the session's handler), or
-    /// refuses it "server busy" (`-32000`).
+    /// refuses it "server busy" (`-32000`, or "server stopping"); a refused
+    /// request is answered by the gate, so its id is owed nothing more.
     fn reserve_call(&self, message: &mut ClientJsonRpcMessage) -> Result<(), Refusal> {
         let JsonRpcMessage::Request(request) = message else {
             return Ok(());
@@ -781,12 +782,15 @@ impl Gate {
                 call.extensions.insert(slot);
                 Ok(())
             }
-            Err(busy) => Err(Refusal {
-                code: Refusal::SERVER_BUSY,
-                message: busy,
-                id: serde_json::to_value(&request.id).unwrap_or(serde_json::Value::Null),
-                answered: true,
-            }),
+            Err(busy) => {
+                self.backlog.settled(&request.id);
+                Err(Refusal {
+                    code: Refusal::SERVER_BUSY,
+                    message: busy,
+                    id: serde_json::to_value(&request.id).unwrap_or(serde_json::Value::Null),
+                    answered: true,
+                })
+            }
         }
     }
 
@@ -815,10 +819,8 @@ impl Gate {
             let checked = inbound::check(line, self.initialized)
                 .and_then(|checked| parse(line, checked))
                 .and_then(|(mut message, is_initialize)| {
-                    // A place among the pending calls first: a refusal here
-                    // is answered by the gate, and owes nothing after.
-                    self.reserve_call(&mut message)?;
                     self.backlog.admit(&message)?;
+                    self.reserve_call(&mut message)?;
                     Ok((message, is_initialize))
                 });
             match checked {

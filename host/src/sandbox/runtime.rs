@@ -750,7 +750,19 @@ impl Runtime {
             component: load.component.clone(),
             caller: request.caller.clone(),
         };
-        let duration = started.elapsed();
+        self.record_unrun(request, start, failure, started.elapsed())
+    }
+
+    /// Records an invocation that ran nothing (it could not be loaded, or
+    /// was cancelled before it started) as one finished row, and reports
+    /// it: `failure` is its outcome, `duration` how long it took to fail.
+    fn record_unrun(
+        &self,
+        request: &Request,
+        start: InvocationStart,
+        failure: ToolFailure,
+        duration: Duration,
+    ) -> Result<RunReport, StoreError> {
         let end = InvocationEnd {
             outcome: failure.kind.outcome(),
             result: None,
@@ -774,7 +786,9 @@ impl Runtime {
     /// mission's `tool_calls`. Returns `Err` only if nothing ran (unknown
     /// mission, invalid name or input) or the record could not be written;
     /// a tool that fails in any way is an `Ok` report with a failed outcome,
-    /// and its row says how it failed.
+    /// and its row says how it failed. Beyond the runtime's `max_concurrent`
+    /// invocations a call waits for a slot; cancelled while it waits, it
+    /// ends at once as `cancelled`, never started, its row written then.
     pub fn run(&self, tool: &Tool, request: &Request) -> Result<RunReport, StoreError> {
         check_input(request)?;
         self.check_memory(request)?;
@@ -785,7 +799,16 @@ impl Runtime {
             component: Some(tool.component.clone()),
             caller: request.caller.clone(),
         };
-        let slot = self.inner.slots.acquire();
+        let waited = Instant::now();
+        let Some(slot) = self.inner.slots.acquire_unless(request.cancel.as_deref()) else {
+            // Cancelled while every instance slot was taken: it never
+            // started, and its one row says so.
+            let failure = ToolFailure::new(
+                FailureKind::Cancelled,
+                "cancelled by the caller while it waited for an instance slot; it never started",
+            );
+            return self.record_unrun(request, start, failure, waited.elapsed());
+        };
         // The row exists before the tool runs: rows the tool writes name it,
         // and a host that dies mid-run leaves it saying so.
         let call_id = store.begin_invocation(&request.mission, &start)?;

@@ -1,9 +1,14 @@
 //! Invocation slots: a counting semaphore over the pooling allocator's
 //! instance slots, so callers beyond the pool's size wait instead of failing.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
-use crate::sync::{lock, wait};
+use crate::sync::{lock, wait, wait_timeout};
+
+/// How often a call waiting for a slot looks at its cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(10);
 
 pub(crate) struct Slots(Arc<Count>);
 
@@ -35,12 +40,24 @@ impl Slots {
 
     /// Waits for a free slot and takes it.
     pub(crate) fn acquire(&self) -> SlotGuard {
+        self.acquire_unless(None)
+            .expect("a wait with no cancel flag ends with a slot")
+    }
+
+    /// Waits for a free slot and takes it; `None` once `cancel` is set
+    /// while it waits (looked at every [`CANCEL_POLL`]). A free slot is
+    /// taken whatever the flag says.
+    pub(crate) fn acquire_unless(&self, cancel: Option<&AtomicBool>) -> Option<SlotGuard> {
         let mut free = lock(&self.0.free);
         while *free == 0 {
-            free = wait(&self.0.freed, free);
+            free = match cancel {
+                Some(cancel) if cancel.load(Ordering::Relaxed) => return None,
+                Some(_) => wait_timeout(&self.0.freed, free, CANCEL_POLL),
+                None => wait(&self.0.freed, free),
+            };
         }
         *free -= 1;
-        SlotGuard(self.0.clone())
+        Some(SlotGuard(self.0.clone()))
     }
 }
 
