@@ -370,11 +370,18 @@ fn mcp_stopped_by(sig: libc::c_int) {
     let stopped_at = Instant::now();
     signal(&child, sig);
     // Every call asked before the stop is answered, with its cancelled
-    // result, before the server exits.
-    let answers: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
-        .collect();
+    // result, before the server exits (its output ends).
+    let (sent, read) = mpsc::channel();
+    std::thread::spawn(move || {
+        let answers: Vec<Value> = stdout
+            .lines()
+            .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+            .collect();
+        let _ = sent.send(answers);
+    });
+    let answers = read
+        .recv_timeout(BOUND)
+        .expect("the server's output ends within the bound");
     let status = child.wait().unwrap();
     assert!(
         stopped_at.elapsed() < BOUND,
@@ -623,4 +630,56 @@ fn a_tool_runs_and_is_bounded_whatever_runtime_the_embedder_built() {
         assert_eq!(slept.outcome.unwrap_err().kind, FailureKind::Timeout);
         assert_eq!(echoed.outcome.unwrap().as_str(), r#"{"fine":true}"#);
     }
+}
+
+/// A client that sent its calls, closed stdin and never reads its answers
+/// leaves the server blocked writing them; a signal then ends it within
+/// the stop's grace for writing (2 s), not never.
+#[test]
+fn vibe_mcp_stopped_while_its_answers_wait_unread_exits_after_the_grace() {
+    let (dir, db) = temp_db();
+    vibe_db(dir.path(), &db).arg("init").output().unwrap();
+    let tools = served(dir.path(), &["echo"]);
+    let mut child = vibe_db(dir.path(), &db)
+        .args(["mcp", tools.to_str().unwrap(), "--durability", "normal"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    initialize_raw(&mut stdin, &mut stdout);
+    // Far more answer than a pipe holds (64 KiB), none of it read.
+    let pad = "y".repeat(512 << 10);
+    for id in 0..8 {
+        let call = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "echo", "arguments": { "pad": pad } } });
+        writeln!(stdin, "{call}").unwrap();
+    }
+    drop(stdin);
+    // All eight ran (their rows are complete); the server is left writing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&db, "SELECT COUNT(*) FROM tool_calls WHERE outcome = 'ok'") < 8 {
+        assert!(Instant::now() < deadline, "the calls should have run");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "blocked writing");
+    let stopped_at = Instant::now();
+    signal(&child, libc::SIGTERM);
+    let exited = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if stopped_at.elapsed() > BOUND + Duration::from_secs(2) {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status =
+        exited.unwrap_or_else(|| panic!("still running {:?} after SIGTERM", stopped_at.elapsed()));
+    assert!(status.success(), "{status:?}");
+    drop(stdout);
 }

@@ -2120,6 +2120,20 @@ fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_bo
     stdio.finish();
 }
 
+/// `vibe mcp` over stdio serving `tools` (`block` among them, with a time
+/// limit of an hour), with `args` after them; initialized as "raw".
+fn serving_block(dir: &Path, db: &Path, tools: &[&str], args: &[&str]) -> McpStdio {
+    let tools = served(dir, tools);
+    let policy = long_block_policy(dir);
+    let mut all = vec![
+        tools.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    McpStdio::start(dir, db, &all, "raw")
+}
+
 /// Calls sent together, past `--max-pending-calls`, are taken in the order
 /// sent: the first ones run, the later ones are refused "server busy"
 /// (before, the SDK's tasks ran in no fixed order, and with a limit of 1
@@ -2128,30 +2142,10 @@ fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_bo
 fn calls_past_the_pending_limit_are_refused_in_the_order_sent() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["block"]);
-    let policy = long_block_policy(dir.path());
-    let mut server = McpStdio::start(
-        dir.path(),
-        &db,
-        &[
-            tools.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--max-pending-calls",
-            "2",
-        ],
-        "raw",
-    );
+    let mut server = serving_block(dir.path(), &db, &["block"], &["--max-pending-calls", "2"]);
     // Five calls in one write, so that all are read before any runs.
     let calls: Vec<u8> = (10..15)
-        .flat_map(|id| {
-            let mut line = json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
-                "params": { "name": "block", "arguments": { "case": "sleep" } } })
-            .to_string()
-            .into_bytes();
-            line.push(b'\n');
-            line
-        })
+        .flat_map(|id| format!("{}\n", block_call(id)).into_bytes())
         .collect();
     server.send_part(&calls);
     let mut refused: Vec<i64> = (0..3)
@@ -2205,7 +2199,8 @@ fn cancel(server: &mut McpStdio, id: &str) {
     );
 }
 
-fn block_call(id: &str) -> Value {
+fn block_call(id: impl Into<Value>) -> Value {
+    let id = id.into();
     json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": { "name": "block", "arguments": { "case": "sleep" } } })
 }
@@ -2217,19 +2212,11 @@ fn block_call(id: &str) -> Value {
 fn a_full_server_refuses_a_reused_id_as_reused_and_a_busy_call_owes_nothing() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["block", "echo"]);
-    let policy = long_block_policy(dir.path());
-    let mut server = McpStdio::start(
+    let mut server = serving_block(
         dir.path(),
         &db,
-        &[
-            tools.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--max-pending-calls",
-            "1",
-        ],
-        "raw",
+        &["block", "echo"],
+        &["--max-pending-calls", "1"],
     );
     server.send(block_call("f1"));
     wait_for_running(&db, 1);
@@ -2274,21 +2261,11 @@ fn a_full_server_refuses_a_reused_id_as_reused_and_a_busy_call_owes_nothing() {
 fn a_call_cancelled_while_it_waits_for_a_slot_ends_at_once_and_frees_its_place() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["block"]);
-    let policy = long_block_policy(dir.path());
-    let mut server = McpStdio::start(
+    let mut server = serving_block(
         dir.path(),
         &db,
-        &[
-            tools.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--slots",
-            "1",
-            "--max-pending-calls",
-            "3",
-        ],
-        "raw",
+        &["block"],
+        &["--slots", "1", "--max-pending-calls", "3"],
     );
     server.send(block_call("w0"));
     wait_for_running(&db, 1);

@@ -425,8 +425,7 @@ fn too_large(cap: usize) -> Response {
 }
 
 fn busy(id: Value, message: String) -> Response {
-    let body =
-        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32000, "message": message } });
+    let body = json!({ "jsonrpc": "2.0", "id": id, "error": { "code": Refusal::SERVER_BUSY, "message": message } });
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::CONTENT_TYPE, "application/json")],

@@ -291,7 +291,8 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
         }
     }
     // Every string as the SDK will decode it, the tree never built: a
-    // lone surrogate would make the SDK drop the whole message.
+    // lone surrogate would make the SDK drop the whole message. (The text
+    // is valid JSON, checked above: decoding it fails only there.)
     for (name, raw) in &members.0 {
         if let Err(e) = serde_json::from_str::<Decoded>(raw.get()) {
             let (code, what) = in_params(name);

@@ -217,6 +217,9 @@ impl McpServer {
     }
 }
 
+/// JSON-RPC's code for a server error ("server busy", "server stopping").
+const SERVER_ERROR: ErrorCode = ErrorCode(inbound::Refusal::SERVER_BUSY as i32);
+
 /// The refusal of a call once the server stops.
 const STOPPING: &str = "server stopping: no new calls are taken";
 
@@ -225,9 +228,13 @@ const STOPPING: &str = "server stopping: no new calls are taken";
 /// extensions; given back when the call ends, or when the request is
 /// dropped unhandled.
 #[derive(Clone)]
-pub(crate) struct CallSlot(Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
+pub(crate) struct PendingPlace(Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
 
-impl CallSlot {
+impl PendingPlace {
+    pub(crate) fn new(permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        PendingPlace(Arc::new(std::sync::Mutex::new(Some(permit))))
+    }
+
     fn take(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         lock(&self.0).take()
     }
@@ -237,21 +244,16 @@ impl Shared {
     /// A place for one more call, or the refusal: "server stopping" once
     /// the server stops, "server busy" when `--max-pending-calls` are
     /// running or waiting.
-    pub(crate) fn reserve_call(&self) -> Result<CallSlot, String> {
+    pub(crate) fn reserve_call(&self) -> Result<tokio::sync::OwnedSemaphorePermit, String> {
         if *self.stopping.borrow() {
             return Err(STOPPING.into());
         }
-        match self.calls.clone().try_acquire_owned() {
-            Ok(permit) => Ok(CallSlot(Arc::new(std::sync::Mutex::new(Some(permit))))),
-            Err(_) => Err(self.busy()),
-        }
-    }
-
-    fn busy(&self) -> String {
-        format!(
-            "server busy: {} calls are running or waiting; retry later",
-            self.options.max_pending_calls
-        )
+        self.calls.clone().try_acquire_owned().map_err(|_| {
+            format!(
+                "server busy: {} calls are running or waiting; retry later",
+                self.options.max_pending_calls
+            )
+        })
     }
 }
 
@@ -416,21 +418,20 @@ impl ServerHandler for Session {
             .map(|raw| raw.0.clone());
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         if *self.shared.stopping.borrow() {
-            return Err(McpError::new(ErrorCode(-32000), STOPPING, None));
+            return Err(McpError::new(SERVER_ERROR, STOPPING, None));
         }
         // Over stdio the gate took the call's place when it read it, in the
         // order the client sent its calls; otherwise it is taken here.
         let reserved = context
             .extensions
-            .get::<CallSlot>()
-            .and_then(CallSlot::take);
+            .get::<PendingPlace>()
+            .and_then(PendingPlace::take);
         let permit = match reserved {
             Some(permit) => permit,
             None => self
                 .shared
                 .reserve_call()
-                .and_then(|slot| slot.take().ok_or_else(|| self.shared.busy()))
-                .map_err(|busy| McpError::new(ErrorCode(-32000), busy, None))?,
+                .map_err(|busy| McpError::new(SERVER_ERROR, busy, None))?,
         };
         let client = client.clone();
         let request_id = serde_json::to_value(&context.id).unwrap_or(Value::Null);

@@ -124,11 +124,8 @@ fn beyond_f64(value: &Value) -> Option<&serde_json::Number> {
     let mut pending = vec![value];
     while let Some(v) = pending.pop() {
         match v {
-            Value::Number(n)
-                if n.as_i64().is_none() && n.as_u64().is_none() && n.as_f64().is_none() =>
-            {
-                return Some(n);
-            }
+            // Every 64-bit integer is a finite float too.
+            Value::Number(n) if n.as_f64().is_none() => return Some(n),
             Value::Array(items) => pending.extend(items.iter().rev()),
             Value::Object(map) => pending.extend(map.values().rev()),
             _ => {}

@@ -86,14 +86,16 @@ pub async fn serve_streams(
 }
 
 /// How long a stopped session has to write the answers of the calls it
-/// cancelled (and of anything else asked before it stopped), once every
-/// call has ended; a client that reads nothing gets none of them.
+/// cancelled (and of anything else asked before it stopped), from the
+/// moment every call has ended; a client that reads nothing gets none of
+/// them.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Serves the session until its input ends, the server stops
 /// ([`McpServer::stop`]: a signal; the calls in flight are cancelled, their
 /// rows completed, and every request asked before then answered, the
-/// cancelled calls with their `cancelled` results, within [`STOP_GRACE`]),
+/// cancelled calls with their `cancelled` results, within [`STOP_GRACE`]
+/// of the calls' end),
 /// or its output breaks (the calls in flight are cancelled and their rows
 /// completed, as on a stop). A reader of stdout that went away ends the
 /// session as its input's end does; any other failure to write is the
@@ -104,15 +106,17 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
         input,
         out: out.clone(),
     };
-    let mut stopped = false;
+    // Once the server stops, what is left to write has until this instant
+    // (set when the stop is seen): a client that reads nothing must not
+    // hold a stop.
+    let grace_until = OnceLock::new();
+    let grace = || *grace_until.get_or_init(|| tokio::time::Instant::now() + STOP_GRACE);
+    let stopping = || super::stopped(server.shared.stopping.subscribe());
     // The SDK's `serve` waits for the client's `initialize`: a stop before
     // it ends the session at once.
     let begun = tokio::select! {
         begun = session.serve(transport) => Some(begun),
-        () = super::stopped(server.shared.stopping.subscribe()) => {
-            stopped = true;
-            None
-        }
+        () = stopping() => None,
     };
     match begun {
         None => {}
@@ -127,10 +131,9 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
                     cancel.cancel();
                     let _ = waiting.await;
                 }
-                () = super::stopped(server.shared.stopping.subscribe()) => {
-                    stopped = true;
+                () = stopping() => {
                     server.drain().await;
-                    let _ = tokio::time::timeout(STOP_GRACE, out.backlog.answered()).await;
+                    let _ = tokio::time::timeout_at(grace(), out.backlog.answered()).await;
                     cancel.cancel();
                     let _ = waiting.await;
                 }
@@ -142,12 +145,14 @@ async fn serve_session(server: &McpServer, input: Input, out: Output) -> std::io
         ),
     }
     server.drain().await;
-    match stopped {
-        // Bounded: a stop must end, whether or not the client reads.
-        true => {
-            let _ = tokio::time::timeout(STOP_GRACE, out.written()).await;
-        }
-        false => out.written().await,
+    // Everything written, unless the server stops (now, or while this
+    // waits on a client that stopped reading): then until the grace ends.
+    tokio::select! {
+        () = out.written() => {}
+        () = async {
+            stopping().await;
+            tokio::time::sleep_until(grace()).await;
+        } => {}
     }
     match out.backlog.broken.get() {
         Some((std::io::ErrorKind::BrokenPipe, _)) | None => Ok(()),
@@ -778,8 +783,8 @@ impl Gate {
             return Ok(());
         };
         match self.shared.reserve_call() {
-            Ok(slot) => {
-                call.extensions.insert(slot);
+            Ok(permit) => {
+                call.extensions.insert(super::PendingPlace::new(permit));
                 Ok(())
             }
             Err(busy) => {
