@@ -384,7 +384,7 @@ async fn admit(State(admission): State<Arc<Admission>>, request: Request, next: 
             .extensions
             .insert(SlotTicket(Arc::new(Mutex::new(Some(slot)))));
     }
-    if let Some(raw) = checked.raw_arguments(&bytes) {
+    if let Some(raw) = checked.arguments {
         parts.extensions.insert(raw);
     }
     let response = next

@@ -119,22 +119,21 @@ pub(crate) struct Checked {
     /// The request's id, or `null`.
     pub id: Value,
     /// The message as the SDK reads it, but for a call's arguments: `{}`
-    /// here when [`arguments`](Self::arguments) names them.
+    /// here when [`arguments`](Self::arguments) holds them.
     pub message: ClientJsonRpcMessage,
-    /// Where a call's arguments are in the message's bytes, when they were
-    /// left out of [`message`](Self::message).
-    pub arguments: Option<std::ops::Range<usize>>,
+    /// A call's arguments object as written, when it was left out of
+    /// [`message`](Self::message).
+    pub arguments: Option<RawArguments>,
 }
 
 impl Checked {
-    /// The message whole, as the SDK reads it from `bytes` (the message
-    /// checked): a call's arguments read into it, and their text in its
-    /// extensions ([`RawArguments`]); the rest not read again.
-    pub fn into_message(self, bytes: &[u8]) -> Result<ClientJsonRpcMessage, serde_json::Error> {
-        let raw = self.raw_arguments(bytes);
+    /// The message whole, as the SDK reads it: a call's arguments read into
+    /// it, and their text in its extensions ([`RawArguments`]); the rest
+    /// not read again.
+    pub fn into_message(self) -> Result<ClientJsonRpcMessage, serde_json::Error> {
         let mut message = self.message;
-        if let (Some(range), Some(raw)) = (self.arguments, raw) {
-            let read = serde_json::from_slice(&bytes[range])?;
+        if let Some(raw) = self.arguments {
+            let read = serde_json::from_str(&raw.0)?;
             if let JsonRpcMessage::Request(request) = &mut message {
                 if let ClientRequest::CallToolRequest(call) = &mut request.request {
                     call.params.arguments = Some(read);
@@ -143,16 +142,6 @@ impl Checked {
             }
         }
         Ok(message)
-    }
-
-    /// A call's arguments as written in `bytes` (the message checked),
-    /// when it has an arguments object.
-    pub fn raw_arguments(&self, bytes: &[u8]) -> Option<RawArguments> {
-        let range = self.arguments.clone()?;
-        // The range lies within the UTF-8 text checked, on a brace at
-        // either end.
-        let text = std::str::from_utf8(bytes.get(range)?).ok()?;
-        Some(RawArguments(text.into()))
     }
 }
 
@@ -328,10 +317,9 @@ pub(crate) fn check(bytes: &[u8], initialized: bool) -> Result<Checked, Refusal>
     // opaque object, as large as the message) left out so that this check
     // does not build their tree: what it cannot read, it would drop.
     let stubbed = stub_arguments(&members, method.as_deref());
-    let arguments = stubbed.as_ref().map(|(_, raw)| {
-        let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        start..start + raw.get().len()
-    });
+    let arguments = stubbed
+        .as_ref()
+        .map(|(_, raw)| RawArguments(raw.get().into()));
     if let Some((_, raw)) = &stubbed {
         if let Err(e) = serde_json::from_str::<Unique>(raw.get()) {
             return Err(refuse(
@@ -764,7 +752,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#,
         ] {
             let checked = check(message.as_bytes(), true).expect("passes");
-            let handed = checked.into_message(message.as_bytes()).expect("reads");
+            let handed = checked.into_message().expect("reads");
             let sdk: ClientJsonRpcMessage =
                 serde_json::from_str(message).expect("the SDK reads it");
             assert_eq!(

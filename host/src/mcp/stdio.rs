@@ -822,7 +822,7 @@ impl Gate {
         } else {
             let line = &self.line;
             let checked = inbound::check(line, self.initialized)
-                .and_then(|checked| parse(line, checked))
+                .and_then(parse)
                 .and_then(|(mut message, is_initialize)| {
                     self.backlog.admit(&message)?;
                     self.reserve_call(&mut message)?;
@@ -850,9 +850,9 @@ impl Gate {
 /// The message the check passed, as the SDK reads it (read once, by the
 /// check, but for a call's arguments: the session is handed the message,
 /// not its bytes), and whether it is `initialize`.
-fn parse(line: &[u8], checked: inbound::Checked) -> Result<(ClientJsonRpcMessage, bool), Refusal> {
+fn parse(checked: inbound::Checked) -> Result<(ClientJsonRpcMessage, bool), Refusal> {
     let (id, kind, is_initialize) = (checked.id.clone(), checked.kind, checked.is_initialize());
-    match checked.into_message(line) {
+    match checked.into_message() {
         Ok(message) => Ok((message, is_initialize)),
         // The check reads the message as the SDK does (its arguments aside,
         // any JSON object), so this is not expected; answered as the SDK
