@@ -419,6 +419,9 @@ fn vibe_mcp_stopped_before_initialize_exits_at_once() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Held open until it exits (`Child::wait` would close it first, and
+    // the end of stdin would end the session before the signal could).
+    let _stdin = child.stdin.take().unwrap();
     // Its tools loaded: the session waits for `initialize`.
     let mut line = String::new();
     while !line.contains("serving 1 tools") {
