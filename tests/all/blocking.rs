@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use vibe_store::sandbox::{FailureKind, Limits, Request};
 use vibe_store::{MissionStore, Phase, SqliteStore};
 
-use crate::common::mcp_stdio::{initialize_raw, McpStdio};
+use crate::common::mcp_stdio::{initialize_raw, mcp_child, McpStdio};
 use crate::common::runtime::runtime;
 use crate::common::{
     cli_mission, count, guest, language_tool, long_block_policy, query_text, served, signal,
@@ -349,14 +349,15 @@ fn mcp_stopped_by(sig: libc::c_int) {
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block"]);
     let policy = long_block_policy(dir.path());
-    let mut child = vibe_db(dir.path(), &db)
-        .args(["mcp", tools.to_str().unwrap(), "--policy"])
-        .arg(&policy)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = mcp_child(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     initialize_raw(&mut stdin, &mut stdout);
@@ -451,17 +452,7 @@ fn vibe_mcp_stopped_before_initialize_exits_at_once() {
 fn vibe_mcp_whose_client_closes_stdin_answers_quick_calls_and_cancels_the_rest() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["block", "echo"]);
-    let policy = long_block_policy(dir.path());
-    let mut server = McpStdio::start_with(
-        vibe_db(dir.path(), &db),
-        &[
-            tools.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-        ],
-        "leaves",
-    );
+    let mut server = McpStdio::serving_block(dir.path(), &db, &["block", "echo"], &[]);
     server.send_call(1, "block", json!({ "case": "sleep" }));
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(
@@ -643,13 +634,11 @@ fn vibe_mcp_stopped_while_its_answers_wait_unread_exits_after_the_grace() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["echo"]);
-    let mut child = vibe_db(dir.path(), &db)
-        .args(["mcp", tools.to_str().unwrap(), "--durability", "normal"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = mcp_child(
+        dir.path(),
+        &db,
+        &[tools.to_str().unwrap(), "--durability", "normal"],
+    );
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     initialize_raw(&mut stdin, &mut stdout);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::common::mcp_stdio::{initialize_raw, McpStdio, Streams};
+use crate::common::mcp_stdio::{initialize_raw, mcp_child, McpStdio, Streams};
 use crate::common::memory::mib;
 use crate::common::{
     count, guest, long_block_policy, served, temp_db, text, tools_dir, vibe_db, wait_for_running,
@@ -650,15 +650,20 @@ fn calls_never_read(sockets: bool) {
         "the server took {seen} of {CALLS} calls while none of their answers were read \
          (sockets: {sockets})"
     );
-    // In the order the calls ended (they run side by side).
-    let mut answered: Vec<i64> = stdout
-        .lines()
-        .map(|line| {
-            let answer: Value = serde_json::from_str(&line.unwrap()).unwrap();
-            assert_eq!(answer["result"]["isError"], false, "{answer}");
-            answer["id"].as_i64().unwrap()
-        })
-        .collect();
+    // In the order the calls ended (they run side by side). Each ran, or,
+    // read while `--max-pending-calls` (64) were still running or waiting
+    // (a loaded machine runs them slower than the gate reads), was refused
+    // "server busy" and ran nothing.
+    let (mut answered, mut ran) = (Vec::new(), 0);
+    for line in stdout.lines() {
+        let answer: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if answer["result"]["isError"] == false {
+            ran += 1;
+        } else {
+            assert_eq!(answer["error"]["code"], -32000, "{answer}");
+        }
+        answered.push(answer["id"].as_i64().unwrap());
+    }
     writer.join().unwrap();
     let out = server.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
@@ -666,7 +671,8 @@ fn calls_never_read(sockets: bool) {
     answered.sort_unstable();
     assert_eq!(answered, (1..=CALLS as i64).collect::<Vec<_>>());
     let rows = invocations(&db);
-    assert_eq!(rows.len(), CALLS);
+    assert!(ran > 0, "every call was refused busy");
+    assert_eq!(rows.len(), ran);
     assert!(rows.iter().all(|(_, outcome, _)| outcome == "ok"));
     let peak = peak_rss_kib(&stderr);
     assert!(
@@ -742,18 +748,7 @@ fn a_flood_of_small_requests_never_read_keeps_the_server_memory_bounded() {
 fn a_request_reusing_the_id_of_one_in_flight_is_refused_and_runs_nothing() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let tools = served(dir.path(), &["block", "echo"]);
-    let policy = long_block_policy(dir.path());
-    let mut server = McpStdio::start(
-        dir.path(),
-        &db,
-        &[
-            tools.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-        ],
-        "reuse",
-    );
+    let mut server = McpStdio::serving_block(dir.path(), &db, &["block", "echo"], &[]);
     server.send_call(7, "block", json!({ "case": "sleep" }));
     wait_for_running(&db, 1);
     server.send_call(7, "echo", json!({ "x": 1 }));
@@ -829,14 +824,15 @@ fn a_client_that_closes_its_end_of_stdout_ends_the_session() {
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
     let tools = served(dir.path(), &["block"]);
     let policy = long_block_policy(dir.path());
-    let mut server = vibe_db(dir.path(), &db)
-        .args(["mcp", tools.to_str().unwrap(), "--policy"])
-        .arg(&policy)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = mcp_child(
+        dir.path(),
+        &db,
+        &[
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ],
+    );
     let mut stdin = server.stdin.take().unwrap();
     let mut stdout = BufReader::new(server.stdout.take().unwrap());
     initialize_raw(&mut stdin, &mut stdout);
@@ -2120,20 +2116,6 @@ fn a_calls_arguments_reach_the_tool_and_the_store_as_the_client_wrote_them_on_bo
     stdio.finish();
 }
 
-/// `vibe mcp` over stdio serving `tools` (`block` among them, with a time
-/// limit of an hour), with `args` after them; initialized as "raw".
-fn serving_block(dir: &Path, db: &Path, tools: &[&str], args: &[&str]) -> McpStdio {
-    let tools = served(dir, tools);
-    let policy = long_block_policy(dir);
-    let mut all = vec![
-        tools.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    McpStdio::start(dir, db, &all, "raw")
-}
-
 /// Calls sent together, past `--max-pending-calls`, are taken in the order
 /// sent: the first ones run, the later ones are refused "server busy"
 /// (before, the SDK's tasks ran in no fixed order, and with a limit of 1
@@ -2142,7 +2124,8 @@ fn serving_block(dir: &Path, db: &Path, tools: &[&str], args: &[&str]) -> McpStd
 fn calls_past_the_pending_limit_are_refused_in_the_order_sent() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let mut server = serving_block(dir.path(), &db, &["block"], &["--max-pending-calls", "2"]);
+    let mut server =
+        McpStdio::serving_block(dir.path(), &db, &["block"], &["--max-pending-calls", "2"]);
     // Five calls in one write, so that all are read before any runs.
     let calls: Vec<u8> = (10..15)
         .flat_map(|id| format!("{}\n", block_call(id)).into_bytes())
@@ -2212,7 +2195,7 @@ fn block_call(id: impl Into<Value>) -> Value {
 fn a_full_server_refuses_a_reused_id_as_reused_and_a_busy_call_owes_nothing() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let mut server = serving_block(
+    let mut server = McpStdio::serving_block(
         dir.path(),
         &db,
         &["block", "echo"],
@@ -2261,7 +2244,7 @@ fn a_full_server_refuses_a_reused_id_as_reused_and_a_busy_call_owes_nothing() {
 fn a_call_cancelled_while_it_waits_for_a_slot_ends_at_once_and_frees_its_place() {
     let (dir, db) = temp_db();
     vibe_db(dir.path(), &db).arg("init").output().unwrap();
-    let mut server = serving_block(
+    let mut server = McpStdio::serving_block(
         dir.path(),
         &db,
         &["block"],

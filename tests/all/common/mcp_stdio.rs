@@ -121,6 +121,21 @@ impl McpStdio {
         server
     }
 
+    /// As [`start`](Self::start) as client "raw", serving `tools` (built
+    /// guests by name, `block` among them with a time limit of an hour)
+    /// with `args` after them.
+    pub fn serving_block(dir: &Path, db: &Path, tools: &[&str], args: &[&str]) -> McpStdio {
+        let tools = super::served(dir, tools);
+        let policy = super::long_block_policy(dir);
+        let mut all = vec![
+            tools.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        McpStdio::start(dir, db, &all, "raw")
+    }
+
     /// As [`spawn_with`](Self::spawn_with), then initialized as client
     /// `client` (with `notifications/initialized`).
     pub fn start_with(command: Command, args: &[&str], client: &str) -> McpStdio {
@@ -269,4 +284,17 @@ pub fn initialize_raw(stdin: &mut impl Write, stdout: &mut impl BufRead) {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(line.contains("\"id\":0"), "{line}");
+}
+
+/// `vibe --db DB mcp ARGS...` with its three streams piped and nothing sent,
+/// for tests that signal it or close its streams themselves.
+pub fn mcp_child(dir: &Path, db: &Path, args: &[&str]) -> Child {
+    vibe_db(dir, db)
+        .arg("mcp")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
